@@ -1,0 +1,29 @@
+/**
+ * Checking an email and password. Unknown emails, disabled accounts and wrong passwords all
+ * answer the same, and an unknown email still runs one argon2 verification against a dummy hash,
+ * so neither the reply nor its timing tells whether an account exists (SECURITY.md §H).
+ */
+import type { UsersRepository, User } from '../db/repositories/users.js'
+import { MAX_PASSWORD_LENGTH, type PasswordHasher } from './password-hasher.js'
+
+export type LoginResult = { readonly ok: true; readonly user: User } | { readonly ok: false }
+
+export interface PasswordLogin {
+  readonly users: UsersRepository
+  readonly hasher: PasswordHasher
+  /** A hash of a random password made at start with the same parameters. */
+  readonly dummyHash: string
+  readonly now: () => number
+}
+
+export async function authenticateWithPassword(deps: PasswordLogin, email: string, password: string): Promise<LoginResult> {
+  if (password.length > MAX_PASSWORD_LENGTH || email.length > 320) return { ok: false }
+  const user = await deps.users.findByEmail(email)
+  // Passwords are checked exactly as typed: no trimming or normalisation.
+  const valid = await deps.hasher.verify(user?.passwordHash ?? deps.dummyHash, password)
+  if (!user || !valid || user.disabledAt !== null) return { ok: false }
+  if (deps.hasher.needsRehash(user.passwordHash)) {
+    await deps.users.updatePasswordHash(user.id, await deps.hasher.hash(password), deps.now())
+  }
+  return { ok: true, user }
+}

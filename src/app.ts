@@ -1,0 +1,72 @@
+/**
+ * buildApp(deps): the HTTP application, with no I/O of its own. The process shell (main.ts) and
+ * the tests both build it from explicit dependencies.
+ */
+import cookie from '@fastify/cookie'
+import formbody from '@fastify/formbody'
+import rateLimit from '@fastify/rate-limit'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import type { Deps } from './deps.js'
+import { PageError } from './errors/oauth-error.js'
+import { RateLimited, sendError } from './errors/to-response.js'
+import { registerFormProtection } from './http/plugins/forms.js'
+import { registerSecurityHeaders } from './http/plugins/security-headers.js'
+import { authorizeRoutes } from './http/routes/authorize.js'
+import { loginRoutes } from './http/routes/login.js'
+import { miscRoutes } from './http/routes/misc.js'
+import { tokenRoutes } from './http/routes/token/index.js'
+import { userinfoRoutes } from './http/routes/userinfo.js'
+import { wellKnownRoutes } from './http/routes/well-known.js'
+import { createViews } from './http/views/render.js'
+
+const BODY_LIMIT = 64 * 1024
+
+function trustProxySetting(value: string): string | false {
+  return value.trim() === '' ? false : value
+}
+
+export async function buildApp(deps: Deps): Promise<FastifyInstance> {
+  const https = deps.config.issuer.startsWith('https:')
+  const app = Fastify({
+    loggerInstance: deps.log as FastifyBaseLogger,
+    // X-Forwarded-For is only believed from a configured proxy (SECURITY.md §H).
+    trustProxy: trustProxySetting(deps.config.trustProxy),
+    bodyLimit: BODY_LIMIT,
+    requestIdHeader: false,
+    return503OnClosing: true,
+    routerOptions: { maxParamLength: 200 },
+  }).withTypeProvider<TypeBoxTypeProvider>()
+  const views = createViews()
+
+  app.setErrorHandler((error, request, reply) => sendError(error, request, reply, views.errorPage))
+  app.setNotFoundHandler((request, reply) => {
+    const wantsHtml = (request.headers.accept ?? '').includes('text/html')
+    if (wantsHtml) return sendError(new PageError(404, 'Page not found', 'There is nothing at this address.'), request, reply, views.errorPage)
+    return reply.status(404).send({ error: 'not_found', error_description: 'no such endpoint' })
+  })
+
+  await app.register(cookie)
+  await app.register(formbody, { bodyLimit: BODY_LIMIT })
+  await registerSecurityHeaders(app, { https })
+  await app.register(rateLimit, {
+    global: false,
+    errorResponseBuilder: (_request, context) => new RateLimited(Math.max(1, Math.ceil(context.ttl / 1000))),
+  })
+  await registerFormProtection(app, { issuer: deps.config.issuer, hmacKey: deps.formKey })
+
+  await app.register(wellKnownRoutes, { deps })
+  await app.register(authorizeRoutes, { deps })
+  await app.register(loginRoutes, { deps, views })
+  await app.register(tokenRoutes, { deps })
+  await app.register(userinfoRoutes, { deps })
+  await app.register(miscRoutes, { deps })
+  return app as unknown as FastifyInstance
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The route renders HTML: errors become an escaped page instead of JSON. */
+    page?: boolean
+  }
+}

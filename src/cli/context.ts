@@ -1,0 +1,48 @@
+import type { Logger } from 'pino'
+import { loadConfig, type Config } from '../config/config.js'
+import { closeDeps, createDeps, type Deps } from '../deps.js'
+import { createLogger } from '../logger.js'
+import pino from 'pino'
+
+/** A user-facing CLI failure: printed as one line, exit code 1. */
+export class CliError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'CliError'
+  }
+}
+
+export interface CliIo {
+  readonly env: Readonly<Record<string, string | undefined>>
+  readonly stdout: (line: string) => void
+  readonly stderr: (line: string) => void
+  readonly readStdin: () => Promise<string>
+}
+
+export interface CommandContext {
+  readonly io: CliIo
+  readonly config: Config
+  /** Opens the full dependency set (database, migrations, keys) for the duration of `use`. */
+  withDeps<T>(use: (deps: Deps) => Promise<T>): Promise<T>
+}
+
+/** CLI logs go to stderr at warn level so stdout stays clean for --json consumers. */
+function cliLogger(config: Config): Logger {
+  return createLogger({ logLevel: config.logLevel === 'info' ? 'warn' : config.logLevel }, pino.destination(2))
+}
+
+export function commandContext(io: CliIo): CommandContext {
+  const config = loadConfig(io.env)
+  return {
+    io,
+    config,
+    async withDeps(use) {
+      const deps = await createDeps(config, { log: cliLogger(config) })
+      try {
+        return await use(deps)
+      } finally {
+        await closeDeps(deps)
+      }
+    },
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * The whole configuration of Tessera: one description, one loader. Only this folder reads
+ * process.env; everything else receives the frozen Config object.
+ */
+import { ConfigError, FieldProblem, duration, integer, oneOf, optionalDuration, secret, text, type Field } from './fields.js'
+import { parseIssuer, parseDatabaseUrl, type DatabaseLocation } from './urls.js'
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+
+export const configFields = {
+  port: integer('PORT', 3000, 'TCP port the server listens on', 0, 65535),
+  host: text('HOST', '0.0.0.0', 'Interface the server binds to'),
+  issuer: {
+    env: 'ISSUER',
+    doc: 'Public base URL; every URL in discovery, tokens and mail is built from it (never from request headers). https required unless the host is localhost or 127.0.0.1',
+    defaultText: 'http://localhost:$PORT',
+    parse: (raw, parsed) => parseIssuer(raw ?? `http://localhost:${String(parsed['port'])}`),
+  } satisfies Field<string>,
+  database: {
+    env: 'DATABASE_URL',
+    doc: 'sqlite:./relative.db, sqlite:/absolute/path.db or postgres://user:pass@host/db',
+    defaultText: 'sqlite:./data/idp.db',
+    parse: (raw) => parseDatabaseUrl(raw ?? 'sqlite:./data/idp.db'),
+  } satisfies Field<DatabaseLocation>,
+  keysDir: text('KEYS_DIR', './keys', 'Directory holding the key-encryption key (mode 0700, file 0600)'),
+  keysPassphrase: secret('KEYS_PASSPHRASE', 'Optional passphrase that encrypts the key-encryption key file at rest'),
+  keySize: oneOf('KEY_SIZE', '2048', ['2048', '3072', '4096'] as const, 'RSA modulus length of new signing keys'),
+  keyRotationInterval: optionalDuration('KEY_ROTATION_INTERVAL', 'off', 'Rotate signing keys automatically this often (e.g. 30d); off disables'),
+  keyRefreshInterval: duration('KEY_REFRESH_INTERVAL', '5s', 'How often a running server re-reads the key store to pick up rotations'),
+  jwksMaxAge: duration('JWKS_MAX_AGE', '5m', 'Cache-Control max-age of the JWKS document'),
+  logLevel: oneOf('LOG_LEVEL', 'info', LOG_LEVELS, 'pino log level'),
+  accessTokenTtl: duration('ACCESS_TOKEN_TTL', '10m', 'Lifetime of JWT access tokens (at most 1h)', 3600),
+  accessTokenAudience: text('ACCESS_TOKEN_AUDIENCE', '', 'aud of access tokens; default: the issuer URL'),
+  idTokenTtl: duration('ID_TOKEN_TTL', '1h', 'Lifetime of ID tokens'),
+  codeTtl: duration('CODE_TTL', '60s', 'Lifetime of authorization codes (at most 60s)', 60),
+  sessionTtl: duration('SESSION_TTL', '24h', 'Absolute lifetime of a login session'),
+  sessionIdleTtl: duration('SESSION_IDLE_TTL', '2h', 'A login session unused this long ends'),
+  interactionTtl: duration('INTERACTION_TTL', '10m', 'How long a login page stays valid'),
+  clockSkew: duration('CLOCK_SKEW', '60s', 'Clock-skew allowance added to key retirement windows'),
+  loginRateLimit: integer('LOGIN_RATE_LIMIT', 10, 'Login attempts per IP address per minute', 1, 100000),
+  tokenRateLimit: integer('TOKEN_RATE_LIMIT', 300, 'Token-endpoint requests per IP address per minute', 1, 1000000),
+  trustProxy: text('TRUST_PROXY', '', 'Address or CIDR of a trusted reverse proxy; only then is X-Forwarded-For used for the client IP'),
+  nodeEnv: text('NODE_ENV', 'development', 'production turns off pretty logs'),
+} as const
+
+type Fields = typeof configFields
+export type Config = { readonly [K in keyof Fields]: ReturnType<Fields[K]['parse']> }
+
+/** Parses every variable, reports every problem at once, and returns a frozen Config. */
+export function loadConfig(env: Readonly<Record<string, string | undefined>>): Config {
+  const parsed: Record<string, unknown> = {}
+  const problems: string[] = []
+  for (const [key, field] of Object.entries(configFields) as [string, Field<unknown>][]) {
+    try {
+      parsed[key] = field.parse(env[field.env], parsed)
+    } catch (error) {
+      if (!(error instanceof FieldProblem)) throw error
+      problems.push(`${field.env}: ${error.message}`)
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems)
+  return Object.freeze(parsed) as Config
+}
+
+/** RFC 9068: access tokens name their audience; by default Tessera itself (its userinfo). */
+export function accessTokenAudience(config: Config): string {
+  return config.accessTokenAudience || config.issuer
+}
+
+export { ConfigError }

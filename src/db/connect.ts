@@ -1,0 +1,26 @@
+import fs from 'node:fs'
+import path from 'node:path'
+import SQLite from 'better-sqlite3'
+import pg from 'pg'
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely'
+import type { DatabaseLocation } from '../config/urls.js'
+import type { Database } from './schema.js'
+
+export type Db = Kysely<Database>
+
+// PostgreSQL returns bigint (int8) as strings by default; our epoch seconds fit in a JS number.
+pg.types.setTypeParser(20, (value: string) => Number(value))
+
+/** Opens the configured database. SQLite gets WAL and a busy timeout so several processes can share the file. */
+export function connectDatabase(location: DatabaseLocation): Db {
+  if (location.dialect === 'sqlite') {
+    if (location.file !== ':memory:') fs.mkdirSync(path.dirname(location.file), { recursive: true })
+    const sqlite = new SQLite(location.file, { timeout: 10_000 })
+    sqlite.pragma('journal_mode = WAL')
+    sqlite.pragma('foreign_keys = ON')
+    sqlite.pragma('synchronous = NORMAL')
+    return new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) })
+  }
+  const pool = new pg.Pool({ connectionString: location.url, max: 10 })
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
+}

@@ -1,0 +1,42 @@
+import type { Db } from '../connect.js'
+
+export interface IssuedAccessToken {
+  readonly jti: string
+  readonly grantId: string | null
+  readonly clientId: string
+  readonly kid: string
+  readonly expiresAt: number
+}
+
+/**
+ * Every access token we sign is recorded by `jti`, so that userinfo and introspection can see
+ * revocation (its own, its grant's, or its signing key's) and not only a valid signature.
+ */
+export function accessTokensRepository(db: Db) {
+  return {
+    async insert(token: IssuedAccessToken): Promise<void> {
+      await db
+        .insertInto('access_tokens')
+        .values({ jti: token.jti, grant_id: token.grantId, client_id: token.clientId, kid: token.kid, expires_at: token.expiresAt, revoked_at: null })
+        .execute()
+    },
+
+    /** True when the token was issued by us, is not revoked, and its grant (if any) is not revoked. */
+    async isLive(jti: string, now: number): Promise<boolean> {
+      const row = await db
+        .selectFrom('access_tokens')
+        .leftJoin('grants', 'grants.id', 'access_tokens.grant_id')
+        .select(['access_tokens.revoked_at as token_revoked', 'access_tokens.expires_at', 'grants.revoked_at as grant_revoked', 'access_tokens.grant_id'])
+        .where('access_tokens.jti', '=', jti)
+        .executeTakeFirst()
+      if (!row) return false
+      return row.token_revoked === null && row.grant_revoked === null && row.expires_at > now
+    },
+
+    async revoke(jti: string, now: number): Promise<void> {
+      await db.updateTable('access_tokens').set({ revoked_at: now }).where('jti', '=', jti).where('revoked_at', 'is', null).execute()
+    },
+  }
+}
+
+export type AccessTokensRepository = ReturnType<typeof accessTokensRepository>

@@ -1,0 +1,57 @@
+import type { Db } from '../connect.js'
+import type { ClientRow } from '../schema.js'
+import type { Client, GrantType } from '../../oauth/client.js'
+
+function toClient(row: ClientRow): Client {
+  return {
+    id: row.id,
+    name: row.name,
+    secretHash: row.secret_hash,
+    redirectUris: JSON.parse(row.redirect_uris) as string[],
+    postLogoutRedirectUris: JSON.parse(row.post_logout_redirect_uris) as string[],
+    grantTypes: JSON.parse(row.grant_types) as GrantType[],
+    scopes: JSON.parse(row.scopes) as string[],
+    pkceRequired: row.pkce_required === 1,
+    firstParty: row.first_party === 1,
+    createdAt: row.created_at,
+  }
+}
+
+export function clientsRepository(db: Db) {
+  return {
+    async insert(client: Client): Promise<void> {
+      await db
+        .insertInto('clients')
+        .values({
+          id: client.id,
+          name: client.name,
+          secret_hash: client.secretHash,
+          redirect_uris: JSON.stringify(client.redirectUris),
+          post_logout_redirect_uris: JSON.stringify(client.postLogoutRedirectUris),
+          grant_types: JSON.stringify(client.grantTypes),
+          scopes: JSON.stringify(client.scopes),
+          pkce_required: client.pkceRequired ? 1 : 0,
+          first_party: client.firstParty ? 1 : 0,
+          created_at: client.createdAt,
+        })
+        .execute()
+    },
+
+    async find(id: string): Promise<Client | undefined> {
+      const row = await db.selectFrom('clients').selectAll().where('id', '=', id).executeTakeFirst()
+      return row ? toClient(row) : undefined
+    },
+
+    async list(): Promise<Client[]> {
+      const rows = await db.selectFrom('clients').selectAll().orderBy('created_at').orderBy('id').execute()
+      return rows.map(toClient)
+    },
+
+    async remove(id: string): Promise<boolean> {
+      const result = await db.deleteFrom('clients').where('id', '=', id).executeTakeFirst()
+      return result.numDeletedRows > 0n
+    },
+  }
+}
+
+export type ClientsRepository = ReturnType<typeof clientsRepository>

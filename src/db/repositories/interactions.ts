@@ -1,0 +1,31 @@
+import type { Db } from '../connect.js'
+import type { AuthorizationRequest } from '../../oauth/authorize-request.js'
+
+export interface Interaction {
+  readonly id: string
+  readonly request: AuthorizationRequest
+  readonly expiresAt: number
+}
+
+/** A validated authorization request parked while the user logs in. */
+export function interactionsRepository(db: Db) {
+  return {
+    async insert(id: string, request: AuthorizationRequest, now: number, expiresAt: number): Promise<void> {
+      await db
+        .insertInto('interactions')
+        .values({ id, client_id: request.clientId, request: JSON.stringify(request), created_at: now, expires_at: expiresAt })
+        .execute()
+    },
+
+    async findLive(id: string, now: number): Promise<Interaction | undefined> {
+      const row = await db.selectFrom('interactions').selectAll().where('id', '=', id).where('expires_at', '>', now).executeTakeFirst()
+      return row ? { id: row.id, request: JSON.parse(row.request) as AuthorizationRequest, expiresAt: row.expires_at } : undefined
+    },
+
+    async remove(id: string): Promise<void> {
+      await db.deleteFrom('interactions').where('id', '=', id).execute()
+    },
+  }
+}
+
+export type InteractionsRepository = ReturnType<typeof interactionsRepository>

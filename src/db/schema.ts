@@ -1,0 +1,120 @@
+import type { Generated, Insertable, Selectable, Updateable } from 'kysely'
+
+/** Epoch seconds everywhere; JSON kept as text so SQLite and PostgreSQL share one schema. */
+export interface UsersTable {
+  id: string
+  email: string
+  name: string | null
+  password_hash: string
+  email_verified: number
+  disabled_at: number | null
+  created_at: number
+  updated_at: number
+}
+
+export interface ClientsTable {
+  id: string
+  name: string
+  secret_hash: string | null
+  redirect_uris: string
+  post_logout_redirect_uris: string
+  grant_types: string
+  scopes: string
+  pkce_required: number
+  first_party: number
+  created_at: number
+}
+
+export interface SessionsTable {
+  id_hash: string
+  user_id: string
+  auth_time: number
+  created_at: number
+  last_seen_at: number
+  expires_at: number
+  ended_at: number | null
+}
+
+export interface InteractionsTable {
+  id: string
+  client_id: string
+  request: string
+  created_at: number
+  expires_at: number
+}
+
+export interface GrantsTable {
+  id: string
+  user_id: string
+  client_id: string
+  session_id_hash: string | null
+  scope: string
+  auth_time: number
+  created_at: number
+  revoked_at: number | null
+}
+
+export interface AuthorizationCodesTable {
+  code_hash: string
+  client_id: string
+  user_id: string
+  session_id_hash: string
+  redirect_uri: string
+  scope: string
+  nonce: string | null
+  code_challenge: string | null
+  auth_time: number
+  created_at: number
+  expires_at: number
+  consumed_at: number | null
+  grant_id: string | null
+}
+
+export interface AccessTokensTable {
+  jti: string
+  grant_id: string | null
+  client_id: string
+  kid: string
+  expires_at: number
+  revoked_at: number | null
+}
+
+export interface SigningKeysTable {
+  kid: string
+  alg: string
+  state: 'next' | 'active' | 'retired' | 'revoked' | 'archived'
+  public_jwk: string
+  private_key: string
+  created_at: number
+  activated_at: number | null
+  retired_at: number | null
+  retires_at: number | null
+}
+
+export interface KeyStoreStateTable {
+  id: number
+  generation: number
+  rotated_at: number
+}
+
+export interface Database {
+  users: UsersTable
+  clients: ClientsTable
+  sessions: SessionsTable
+  interactions: InteractionsTable
+  grants: GrantsTable
+  authorization_codes: AuthorizationCodesTable
+  access_tokens: AccessTokensTable
+  signing_keys: SigningKeysTable
+  key_store_state: KeyStoreStateTable
+}
+
+export type UserRow = Selectable<UsersTable>
+export type NewUser = Insertable<UsersTable>
+export type UserUpdate = Updateable<UsersTable>
+export type ClientRow = Selectable<ClientsTable>
+export type SessionRow = Selectable<SessionsTable>
+export type CodeRow = Selectable<AuthorizationCodesTable>
+export type GrantRow = Selectable<GrantsTable>
+export type SigningKeyRow = Selectable<SigningKeysTable>
+export type { Generated }

@@ -1,0 +1,94 @@
+/**
+ * Everything the app needs, built once and passed down explicitly: no module-level singletons.
+ * Tests build their own with a fake clock and a temporary database.
+ */
+import type { Logger } from 'pino'
+import { hkdfSync, randomBytes } from 'node:crypto'
+import type { Config } from './config/config.js'
+import { systemClock, type Clock } from './clock.js'
+import { connectDatabase, type Db } from './db/connect.js'
+import { migrateToLatest } from './db/migrate.js'
+import { accessTokensRepository } from './db/repositories/access-tokens.js'
+import { clientsRepository } from './db/repositories/clients.js'
+import { codesRepository } from './db/repositories/codes.js'
+import { grantsRepository } from './db/repositories/grants.js'
+import { interactionsRepository } from './db/repositories/interactions.js'
+import { sessionsRepository } from './db/repositories/sessions.js'
+import { signingKeysRepository } from './db/repositories/signing-keys.js'
+import { usersRepository } from './db/repositories/users.js'
+import { argon2idHasher, type PasswordHasher } from './accounts/password-hasher.js'
+import { loadOrCreateKek } from './keys/kek.js'
+import { KeyStore } from './keys/key-store.js'
+import { createLogger } from './logger.js'
+
+export function createRepositories(db: Db) {
+  return {
+    clients: clientsRepository(db),
+    users: usersRepository(db),
+    sessions: sessionsRepository(db),
+    interactions: interactionsRepository(db),
+    codes: codesRepository(db),
+    grants: grantsRepository(db),
+    accessTokens: accessTokensRepository(db),
+    signingKeys: signingKeysRepository(db),
+  }
+}
+
+export type Repositories = ReturnType<typeof createRepositories>
+
+export interface Deps {
+  readonly config: Config
+  readonly db: Db
+  readonly repos: Repositories
+  readonly keys: KeyStore
+  readonly hasher: PasswordHasher
+  /** Verified against for unknown emails so login timing does not reveal accounts. */
+  readonly dummyHash: string
+  /** HMAC key for anti-forgery tokens, derived from the KEK so every instance shares it. */
+  readonly formKey: Buffer
+  readonly clock: Clock
+  readonly log: Logger
+}
+
+export interface DepsOverrides {
+  readonly clock?: Clock
+  readonly log?: Logger
+  readonly hasher?: PasswordHasher
+}
+
+/** Longest-lived token we sign, plus skew: how long a retired key must stay published. */
+export const keyRetentionSeconds = (config: Config): number => Math.max(config.accessTokenTtl, config.idTokenTtl) + config.clockSkew
+
+/** Opens the database, applies migrations, loads (or creates) the signing keys. */
+export async function createDeps(config: Config, overrides: DepsOverrides = {}): Promise<Deps> {
+  const clock = overrides.clock ?? systemClock
+  const log = overrides.log ?? createLogger(config)
+  const hasher = overrides.hasher ?? argon2idHasher()
+  const db = connectDatabase(config.database)
+  try {
+    await migrateToLatest(db)
+    const repos = createRepositories(db)
+    const kek = loadOrCreateKek(config.keysDir, config.keysPassphrase)
+    const formKey = Buffer.from(hkdfSync('sha256', kek, Buffer.alloc(0), 'tessera form tokens', 32))
+    const keys = new KeyStore({
+      repository: repos.signingKeys,
+      kek,
+      clock,
+      policy: { retentionSeconds: keyRetentionSeconds(config), rotationIntervalSeconds: config.keyRotationInterval, removal: 'delete' },
+      modulusLength: Number(config.keySize),
+      jwksMaxAge: config.jwksMaxAge,
+      log,
+    })
+    await keys.initialise()
+    const dummyHash = await hasher.hash(randomBytes(16).toString('base64url'))
+    return { config, db, repos, keys, hasher, dummyHash, formKey, clock, log }
+  } catch (error) {
+    await db.destroy()
+    throw error
+  }
+}
+
+export async function closeDeps(deps: Deps): Promise<void> {
+  deps.keys.stop()
+  await deps.db.destroy()
+}

@@ -1,0 +1,92 @@
+/**
+ * Typed OAuth 2.0 / OpenID Connect errors. Callers branch on `error`; `description` is safe to
+ * show to clients; `cause` and `detail` are for logs only.
+ */
+
+export type OAuthErrorCode =
+  | 'invalid_request'
+  | 'invalid_client'
+  | 'invalid_grant'
+  | 'unauthorized_client'
+  | 'unsupported_grant_type'
+  | 'invalid_scope'
+  | 'access_denied'
+  | 'unsupported_response_type'
+  | 'server_error'
+  | 'temporarily_unavailable'
+  | 'login_required'
+  | 'consent_required'
+  | 'interaction_required'
+  | 'request_not_supported'
+  | 'request_uri_not_supported'
+  | 'invalid_token'
+  | 'insufficient_scope'
+  | 'invalid_request_object'
+
+const STATUS: Record<OAuthErrorCode, number> = {
+  invalid_request: 400,
+  invalid_client: 401,
+  invalid_grant: 400,
+  unauthorized_client: 400,
+  unsupported_grant_type: 400,
+  invalid_scope: 400,
+  access_denied: 403,
+  unsupported_response_type: 400,
+  server_error: 500,
+  temporarily_unavailable: 503,
+  login_required: 400,
+  consent_required: 400,
+  interaction_required: 400,
+  request_not_supported: 400,
+  request_uri_not_supported: 400,
+  invalid_token: 401,
+  insufficient_scope: 403,
+  invalid_request_object: 400,
+}
+
+export interface OAuthErrorOptions {
+  /** Log-only detail: never sent to the client. */
+  readonly detail?: string
+  readonly cause?: unknown
+  readonly status?: number
+}
+
+export class OAuthError extends Error {
+  readonly error: OAuthErrorCode
+  readonly status: number
+  readonly description: string
+  readonly detail: string | undefined
+
+  constructor(error: OAuthErrorCode, description: string, options: OAuthErrorOptions = {}) {
+    super(`${error}: ${description}`, { cause: options.cause })
+    this.name = 'OAuthError'
+    this.error = error
+    this.description = description
+    this.status = options.status ?? STATUS[error]
+    this.detail = options.detail
+  }
+}
+
+export const invalidRequest = (description: string, options?: OAuthErrorOptions) => new OAuthError('invalid_request', description, options)
+export const invalidClient = (description = 'client authentication failed', options?: OAuthErrorOptions) => new OAuthError('invalid_client', description, options)
+export const invalidGrant = (description: string, options?: OAuthErrorOptions) => new OAuthError('invalid_grant', description, options)
+export const invalidToken = (description = 'the access token is invalid', options?: OAuthErrorOptions) => new OAuthError('invalid_token', description, options)
+
+/**
+ * Errors at /authorize before the client and redirect_uri are known good: they are shown on an
+ * HTML page and never redirected (SECURITY.md §A, open-redirect prevention).
+ */
+export class UnsafeAuthorizeError extends Error {
+  constructor(readonly error: OAuthErrorCode, readonly description: string) {
+    super(`${error}: ${description}`)
+    this.name = 'UnsafeAuthorizeError'
+  }
+}
+
+/** A 4xx page for browser-facing routes (bad form post, expired login page, …). */
+export class PageError extends Error {
+  constructor(readonly status: number, readonly title: string, readonly description: string) {
+    super(`${title}: ${description}`)
+    this.name = 'PageError'
+  }
+}

@@ -1,0 +1,77 @@
+/**
+ * The one place errors become responses. OAuth endpoints answer RFC 6749 §5.2 JSON; browser
+ * pages answer an escaped HTML page; anything unexpected is a 500 with a fixed text, logged in
+ * full but never shown (no stack traces, SQL or paths leave the server).
+ */
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
+import { OAuthError, PageError, UnsafeAuthorizeError } from './oauth-error.js'
+
+export class RateLimited extends Error {
+  readonly statusCode = 429
+  constructor(readonly retryAfterSeconds: number) {
+    super('too many requests')
+    this.name = 'RateLimited'
+  }
+}
+
+export interface ErrorView {
+  readonly status: number
+  readonly title: string
+  readonly description: string
+  readonly error?: string
+}
+
+export type PageRenderer = (view: ErrorView) => string
+
+const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' }
+
+/** Which kind of response the route produces: set with `config: { page: true }` on HTML routes. */
+const isPageRoute = (request: FastifyRequest): boolean => (request.routeOptions.config as { page?: boolean } | undefined)?.page === true
+
+/** Classifies any thrown value into a safe view plus headers. */
+export function describeError(error: unknown, request: FastifyRequest): { view: ErrorView; headers: Record<string, string>; expected: boolean } {
+  if (error instanceof OAuthError) {
+    const headers: Record<string, string> = {}
+    if (error.error === 'invalid_client' && error.status === 401) headers['www-authenticate'] = 'Basic realm="tessera", charset="UTF-8"'
+    if (error.error === 'invalid_token' || error.error === 'insufficient_scope') {
+      headers['www-authenticate'] = `Bearer realm="tessera", error="${error.error}", error_description="${error.description.replace(/["\\]/g, '')}"`
+    }
+    return { view: { status: error.status, title: 'Request refused', description: error.description, error: error.error }, headers, expected: error.status < 500 }
+  }
+  if (error instanceof UnsafeAuthorizeError) {
+    return { view: { status: 400, title: 'This sign-in link is not valid', description: error.description, error: error.error }, headers: {}, expected: true }
+  }
+  if (error instanceof PageError) return { view: { status: error.status, title: error.title, description: error.description }, headers: {}, expected: true }
+  if (error instanceof RateLimited) {
+    return {
+      view: { status: 429, title: 'Too many attempts', description: 'Too many requests. Wait a moment and try again.', error: 'too_many_requests' },
+      headers: { 'retry-after': String(error.retryAfterSeconds) },
+      expected: true,
+    }
+  }
+  const fastifyError = error as Partial<FastifyError>
+  if (fastifyError.validation !== undefined) {
+    return { view: { status: 400, title: 'Request refused', description: 'the request is malformed', error: 'invalid_request' }, headers: {}, expected: true }
+  }
+  if (fastifyError.code === 'FST_CSRF_INVALID_TOKEN' || fastifyError.code === 'FST_CSRF_MISSING_SECRET') {
+    return { view: { status: 403, title: 'Form expired', description: 'This form is no longer valid. Go back, reload the page and try again.', error: 'invalid_request' }, headers: {}, expected: true }
+  }
+  const status = fastifyError.statusCode
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    // Body-parser and routing errors from Fastify itself: keep the status, hide the text.
+    return { view: { status, title: 'Request refused', description: 'the request is malformed', error: 'invalid_request' }, headers: {}, expected: true }
+  }
+  void request
+  return { view: { status: 500, title: 'Something went wrong', description: 'The server could not complete the request.', error: 'server_error' }, headers: {}, expected: false }
+}
+
+export function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply, renderPage: PageRenderer): FastifyReply {
+  const { view, headers, expected } = describeError(error, request)
+  if (expected) request.log.info({ err: { type: (error as Error).name, message: (error as Error).message, detail: (error as OAuthError).detail } }, 'request refused')
+  else request.log.error({ err: error }, 'unexpected error')
+  reply.status(view.status).headers({ ...NO_STORE, ...headers })
+  if (isPageRoute(request) || error instanceof UnsafeAuthorizeError || error instanceof PageError) {
+    return reply.type('text/html; charset=utf-8').send(renderPage(view))
+  }
+  return reply.type('application/json; charset=utf-8').send({ error: view.error ?? 'server_error', error_description: view.description })
+}

@@ -1,0 +1,23 @@
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { Deps } from '../deps.js'
+import { OAuthError } from '../errors/oauth-error.js'
+import type { Client } from '../oauth/client.js'
+import { authenticateClient, readClientCredentials } from '../oauth/client-auth.js'
+import { single, type RawParams } from '../oauth/params.js'
+
+/** RFC 6749 §3.2: token-style endpoints take application/x-www-form-urlencoded bodies only. */
+export async function requireFormBody(request: FastifyRequest, _reply: FastifyReply): Promise<void> {
+  const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase()
+  if (type !== 'application/x-www-form-urlencoded') throw new OAuthError('invalid_request', 'the body must be application/x-www-form-urlencoded')
+}
+
+/** Reads and checks the client credentials of a token, revocation or introspection request. */
+export async function authenticateRequestClient(deps: Deps, authorization: string | undefined, params: RawParams): Promise<Client> {
+  const credentials = readClientCredentials(authorization, single(params, 'client_id'), single(params, 'client_secret'))
+  try {
+    return authenticateClient(credentials, await deps.repos.clients.find(credentials.clientId))
+  } catch (error) {
+    if (error instanceof OAuthError && error.error === 'invalid_client') deps.log.info({ event: 'client_auth_failure', clientId: credentials.clientId.slice(0, 100) }, 'client authentication failed')
+    throw error
+  }
+}

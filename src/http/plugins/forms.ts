@@ -1,0 +1,61 @@
+/**
+ * Anti-forgery for every form (SECURITY.md §H): a token from @fastify/csrf-protection, bound to
+ * the login session when there is one, plus an Origin check. Cross-site posts get 403 and change
+ * nothing. Form routes use `preHandler: app.formGuards`.
+ */
+import csrfProtection from '@fastify/csrf-protection'
+import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerHookHandler } from 'fastify'
+import { PageError } from '../../errors/oauth-error.js'
+import { hashSecret } from '../../secrets.js'
+import { cookieNames } from '../session-cookie.js'
+
+export interface FormProtectionOptions {
+  readonly issuer: string
+  readonly hmacKey: Buffer
+}
+
+/** What a token is bound to: the session reference hash, or a constant before login. */
+function sessionBinding(request: FastifyRequest, sessionCookie: string): string {
+  const raw = request.cookies[sessionCookie]
+  return raw === undefined ? 'anonymous' : hashSecret(raw)
+}
+
+export async function registerFormProtection(app: FastifyInstance, options: FormProtectionOptions): Promise<void> {
+  const https = options.issuer.startsWith('https:')
+  const names = cookieNames(https)
+  const expectedOrigin = new URL(options.issuer).origin
+  await app.register(csrfProtection, {
+    cookieKey: names.csrf,
+    cookieOpts: { path: '/', sameSite: 'lax', httpOnly: true, secure: https },
+    getToken: (request) => {
+      const body = request.body as Record<string, unknown> | undefined
+      return typeof body?.['_csrf'] === 'string' ? body['_csrf'] : undefined
+    },
+    getUserInfo: (request) => sessionBinding(request, names.session),
+    csrfOpts: { hmacKey: options.hmacKey.toString('base64url'), userInfo: true },
+  })
+
+  const checkOrigin: preHandlerHookHandler = (request, _reply, done) => {
+    const origin = request.headers.origin
+    // Browsers send Origin on form POSTs; a different one (or "null") is a cross-site post.
+    if (origin !== undefined && origin !== expectedOrigin) {
+      done(new PageError(403, 'Request refused', 'This form was submitted from another site.'))
+      return
+    }
+    done()
+  }
+  app.decorate('formGuards', [checkOrigin, app.csrfProtection.bind(app) as preHandlerHookHandler])
+  app.decorateReply('formToken', function (this: FastifyReply) {
+    return this.generateCsrf({ userInfo: sessionBinding(this.request, names.session) } as Parameters<FastifyReply['generateCsrf']>[0])
+  })
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    formGuards: preHandlerHookHandler[]
+  }
+  interface FastifyReply {
+    /** An anti-forgery token for a form rendered in this response. */
+    formToken(): string
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * /authorize (GET and POST): identify client and redirect_uri (else an error page, never a
+ * redirect) → validate the rest (errors redirected with state and iss) → decide from the session
+ * → issue a code, ask for login, or redirect an error.
+ */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { Deps } from '../../deps.js'
+import { OAuthError } from '../../errors/oauth-error.js'
+import { decideAuthorization } from '../../oauth/authorize-decision.js'
+import { errorResponseUrl, identifyClient, validateAuthorizationRequest, type AuthorizationRequest, type RedirectTarget } from '../../oauth/authorize-request.js'
+import { single, type RawParams } from '../../oauth/params.js'
+import { randomId } from '../../secrets.js'
+import { TokenInvalid, verifyIdToken } from '../../tokens/verify.js'
+import { issueAuthorizationCode } from '../authorization.js'
+import { OAuthParams } from '../schemas.js'
+import { currentSession } from '../session-cookie.js'
+
+export const authorizeRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { deps }) => {
+  async function authorize(params: RawParams, request: FastifyRequest, reply: FastifyReply) {
+    const clientId = single(params, 'client_id')
+    const registered = clientId === undefined || Array.isArray(params['client_id']) ? undefined : await deps.repos.clients.find(clientId)
+    const { client, target } = identifyClient(params, () => registered)
+    try {
+      const authRequest = validateAuthorizationRequest(params, client, target)
+      const session = await currentSession(deps, request)
+      const now = deps.clock.now()
+      const decision = decideAuthorization({ request: authRequest, session, now, hintSubject: await hintSubject(authRequest) })
+      if (decision.type === 'error') throw decision.error
+      if (decision.type === 'issue_code') return reply.redirect(await issueAuthorizationCode(deps, authRequest, session!), 303)
+      const interaction = randomId()
+      await deps.repos.interactions.insert(interaction, authRequest, now, now + deps.config.interactionTtl)
+      return reply.header('cache-control', 'no-store').redirect(`/login?interaction=${encodeURIComponent(interaction)}`, 303)
+    } catch (error) {
+      if (error instanceof OAuthError) return redirectError(reply, target, error)
+      throw error
+    }
+  }
+
+  async function hintSubject(authRequest: AuthorizationRequest): Promise<string | null> {
+    if (authRequest.idTokenHint === null) return null
+    try {
+      // An expired hint still names the user (OIDC Core §3.1.2.1); the signature and issuer must be ours.
+      const claims = await verifyIdToken(authRequest.idTokenHint, { keys: deps.keys, issuer: deps.config.issuer, now: deps.clock.now(), allowExpired: true })
+      return claims.sub
+    } catch (error) {
+      if (error instanceof TokenInvalid) throw new OAuthError('invalid_request', 'id_token_hint is not a valid ID token from this issuer')
+      throw error
+    }
+  }
+
+  function redirectError(reply: FastifyReply, target: RedirectTarget, error: OAuthError) {
+    reply.log.info({ event: 'authorization_error', error: error.error }, 'authorization request refused')
+    return reply.header('cache-control', 'no-store').redirect(errorResponseUrl(target, deps.config.issuer, error), 303)
+  }
+
+  const config = { page: true }
+  app.get('/authorize', { schema: { querystring: OAuthParams }, config }, (request, reply) => authorize(request.query as RawParams, request, reply))
+  app.post('/authorize', { schema: { body: OAuthParams }, config }, (request, reply) => authorize(request.body as RawParams, request, reply))
+}

@@ -1,0 +1,78 @@
+/**
+ * The login page. GET renders the form for a parked authorization request; POST checks the
+ * anti-forgery token and Origin, verifies the password (same answer and similar timing for
+ * unknown emails), starts a fresh session and completes the authorization with a 303.
+ */
+import { Type } from '@sinclair/typebox'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyReply } from 'fastify'
+import { authenticateWithPassword } from '../../accounts/authenticate.js'
+import type { Deps } from '../../deps.js'
+import { PageError } from '../../errors/oauth-error.js'
+import type { Interaction } from '../../db/repositories/interactions.js'
+import { issueAuthorizationCode } from '../authorization.js'
+import { startSession } from '../session-cookie.js'
+import type { Views } from '../views/render.js'
+
+const LoginQuery = Type.Object({ interaction: Type.String({ maxLength: 64 }) })
+const LoginForm = Type.Object({
+  interaction: Type.String({ maxLength: 64 }),
+  email: Type.String({ maxLength: 1024 }),
+  password: Type.String({ maxLength: 4096 }),
+  _csrf: Type.String({ maxLength: 256 }),
+})
+
+const EXPIRED = new PageError(400, 'This sign-in page has expired', 'Go back to the application and start signing in again.')
+
+export const loginRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views }> = async (app, { deps, views }) => {
+  async function loadInteraction(id: string): Promise<Interaction> {
+    const interaction = await deps.repos.interactions.findLive(id, deps.clock.now())
+    if (!interaction) throw EXPIRED
+    return interaction
+  }
+
+  async function renderLogin(reply: FastifyReply, interaction: Interaction, status: number, email: string, error: string | null) {
+    const client = await deps.repos.clients.find(interaction.request.clientId)
+    if (!client) throw EXPIRED
+    const html = views.render('login', {
+      title: 'Sign in',
+      clientName: client.name,
+      csrfToken: reply.formToken(),
+      interaction: interaction.id,
+      email,
+      error,
+    })
+    return reply.status(status).header('cache-control', 'no-store').type('text/html; charset=utf-8').send(html)
+  }
+
+  app.get('/login', { schema: { querystring: LoginQuery }, config: { page: true } }, async (request, reply) => {
+    const interaction = await loadInteraction(request.query.interaction)
+    return renderLogin(reply, interaction, 200, interaction.request.loginHint ?? '', null)
+  })
+
+  app.post(
+    '/login',
+    {
+      schema: { body: LoginForm },
+      config: { page: true, rateLimit: { max: deps.config.loginRateLimit, timeWindow: 60_000 } },
+      preHandler: app.formGuards,
+    },
+    async (request, reply) => {
+      const { email, password } = request.body
+      const interaction = await loadInteraction(request.body.interaction)
+      const result = await authenticateWithPassword(
+        { users: deps.repos.users, hasher: deps.hasher, dummyHash: deps.dummyHash, now: () => deps.clock.now() },
+        email,
+        password,
+      )
+      if (!result.ok) {
+        request.log.info({ event: 'login_failure', clientId: interaction.request.clientId }, 'login failed')
+        return renderLogin(reply, interaction, 401, email.slice(0, 320), 'Incorrect email or password.')
+      }
+      const session = await startSession(deps, request, reply, result.user.id)
+      request.log.info({ event: 'login_success', userId: result.user.id, clientId: interaction.request.clientId }, 'login succeeded')
+      await deps.repos.interactions.remove(interaction.id)
+      return reply.redirect(await issueAuthorizationCode(deps, interaction.request, session), 303)
+    },
+  )
+}

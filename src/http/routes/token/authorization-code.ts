@@ -1,0 +1,53 @@
+/**
+ * authorization_code grant (RFC 6749 §4.1.3, RFC 7636 §4.6). A replayed code is refused and
+ * everything its first redemption issued is revoked (RFC 6749 §4.1.2).
+ */
+import type { Deps } from '../../../deps.js'
+import { OAuthError } from '../../../errors/oauth-error.js'
+import type { Client } from '../../../oauth/client.js'
+import { checkCode } from '../../../oauth/grants/authorization-code.js'
+import { single, type RawParams } from '../../../oauth/params.js'
+import { hashSecret, randomId } from '../../../secrets.js'
+import { issueTokenSet, type TokenSet } from '../../../tokens/issue.js'
+
+export async function redeemAuthorizationCode(deps: Deps, client: Client, params: RawParams): Promise<TokenSet> {
+  const rawCode = single(params, 'code')
+  if (rawCode === undefined) throw new OAuthError('invalid_request', 'code is missing')
+  const now = deps.clock.now()
+  const codeHash = hashSecret(rawCode)
+  const code = checkCode(await deps.repos.codes.find(codeHash), client, { redirectUri: single(params, 'redirect_uri'), codeVerifier: single(params, 'code_verifier') }, now)
+  if (code.consumedAt !== null) return replayed(deps, code.grantId, client.id)
+
+  const grantId = randomId()
+  const won = await deps.db.transaction().execute(async (trx) => {
+    const consumed = await trx
+      .updateTable('authorization_codes')
+      .set({ consumed_at: now, grant_id: grantId })
+      .where('code_hash', '=', codeHash)
+      .where('consumed_at', 'is', null)
+      .executeTakeFirst()
+    if (consumed.numUpdatedRows !== 1n) return false
+    await trx
+      .insertInto('grants')
+      .values({ id: grantId, user_id: code.userId, client_id: client.id, session_id_hash: code.sessionIdHash, scope: code.scope, auth_time: code.authTime, created_at: now, revoked_at: null })
+      .execute()
+    return true
+  })
+  if (!won) {
+    const winner = await deps.repos.codes.find(codeHash)
+    return replayed(deps, winner?.grantId ?? null, client.id)
+  }
+
+  const user = await deps.repos.users.findById(code.userId)
+  if (!user || user.disabledAt !== null) {
+    await deps.repos.grants.revoke(grantId, now)
+    throw new OAuthError('invalid_grant', 'the user is no longer active')
+  }
+  return issueTokenSet(deps, { clientId: client.id, user, grantId, scope: code.scope, authTime: code.authTime, nonce: code.nonce })
+}
+
+async function replayed(deps: Deps, grantId: string | null, clientId: string): Promise<never> {
+  if (grantId !== null) await deps.repos.grants.revoke(grantId, deps.clock.now())
+  deps.log.warn({ event: 'code_reuse', clientId, grantId }, 'authorization code replayed: its grant is revoked')
+  throw new OAuthError('invalid_grant', 'the authorization code has already been used')
+}

@@ -1,0 +1,41 @@
+/**
+ * /token (RFC 6749 §3.2): form body only → reject duplicates → authenticate the client → dispatch
+ * on grant_type → reply with Cache-Control: no-store.
+ */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+
+import type { Deps } from '../../../deps.js'
+import { OAuthError } from '../../../errors/oauth-error.js'
+import { GRANT_TYPES, type Client, type GrantType } from '../../../oauth/client.js'
+import { rejectDuplicates, single, type RawParams } from '../../../oauth/params.js'
+import type { TokenSet } from '../../../tokens/issue.js'
+import { authenticateRequestClient, requireFormBody } from '../../client-authentication.js'
+import { OAuthParams } from '../../schemas.js'
+import { redeemAuthorizationCode } from './authorization-code.js'
+
+export type GrantHandler = (deps: Deps, client: Client, params: RawParams) => Promise<TokenSet & { refresh_token?: string }>
+
+export const tokenRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; grants?: Partial<Record<GrantType, GrantHandler>> }> = async (app, { deps, grants = {} }) => {
+  const handlers: Partial<Record<GrantType, GrantHandler>> = { authorization_code: redeemAuthorizationCode, ...grants }
+
+  app.post(
+    '/token',
+    {
+      schema: { body: OAuthParams },
+      preValidation: requireFormBody,
+      config: { rateLimit: { max: deps.config.tokenRateLimit, timeWindow: 60_000 } },
+    },
+    async (request, reply) => {
+      const params = request.body as RawParams
+      rejectDuplicates(params)
+      const client = await authenticateRequestClient(deps, request.headers.authorization, params)
+      const grantType = single(params, 'grant_type')
+      if (grantType === undefined) throw new OAuthError('invalid_request', 'grant_type is missing')
+      const handler = (GRANT_TYPES as readonly string[]).includes(grantType) ? handlers[grantType as GrantType] : undefined
+      if (!handler) throw new OAuthError('unsupported_grant_type', `grant_type ${grantType} is not supported`)
+      if (!client.grantTypes.includes(grantType as GrantType)) throw new OAuthError('unauthorized_client', `client may not use ${grantType}`)
+      const tokens = await handler(deps, client, params)
+      return reply.headers({ 'cache-control': 'no-store', pragma: 'no-cache' }).send(tokens)
+    },
+  )
+}

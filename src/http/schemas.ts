@@ -1,0 +1,23 @@
+import { Type, type Static } from '@sinclair/typebox'
+
+/**
+ * OAuth parameters as parsed from a query or form: repeated keys arrive as arrays so that the
+ * protocol layer can refuse them by name (RFC 6749 §3.1). Sizes are bounded here.
+ */
+export const OAuthParams = Type.Record(
+  Type.String({ maxLength: 100 }),
+  Type.Union([Type.String({ maxLength: 8192 }), Type.Array(Type.String({ maxLength: 8192 }), { maxItems: 16 })]),
+  { maxProperties: 64 },
+)
+export type OAuthParams = Static<typeof OAuthParams>
+
+export const OAuthErrorBody = Type.Object({ error: Type.String(), error_description: Type.Optional(Type.String()) })
+
+export const TokenResponse = Type.Object({
+  access_token: Type.String(),
+  token_type: Type.Literal('Bearer'),
+  expires_in: Type.Integer(),
+  scope: Type.String(),
+  id_token: Type.Optional(Type.String()),
+  refresh_token: Type.Optional(Type.String()),
+})

@@ -1,0 +1,51 @@
+/**
+ * The login-session cookie: an opaque 256-bit reference to a row in `sessions`. HttpOnly,
+ * SameSite=Lax, and under https Secure with the __Host- prefix (no Domain, Path=/).
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { Deps } from '../deps.js'
+import { hashSecret, randomToken } from '../secrets.js'
+import type { LoginSession } from '../db/repositories/sessions.js'
+
+export interface CookieNames {
+  readonly session: string
+  readonly csrf: string
+}
+
+export const cookieNames = (https: boolean): CookieNames =>
+  https ? { session: '__Host-tessera_session', csrf: '__Host-tessera_csrf' } : { session: 'tessera_session', csrf: 'tessera_csrf' }
+
+const isHttps = (deps: Deps) => deps.config.issuer.startsWith('https:')
+
+/** The current live session, applying the idle timeout; undefined when there is none. */
+export async function currentSession(deps: Deps, request: FastifyRequest): Promise<LoginSession | undefined> {
+  const raw = request.cookies[cookieNames(isHttps(deps)).session]
+  if (raw === undefined || raw.length > 128) return undefined
+  const now = deps.clock.now()
+  const session = await deps.repos.sessions.findLive(hashSecret(raw), now)
+  if (!session) return undefined
+  if (session.lastSeenAt + deps.config.sessionIdleTtl <= now) {
+    await deps.repos.sessions.end(session.idHash, now)
+    return undefined
+  }
+  // Only write when the idle clock moved noticeably: avoids a write per request.
+  if (now - session.lastSeenAt >= 60) await deps.repos.sessions.touch(session.idHash, now)
+  return session
+}
+
+/** A new session id at every login (no fixation); the previous session of this browser ends. */
+export async function startSession(deps: Deps, request: FastifyRequest, reply: FastifyReply, userId: string): Promise<LoginSession> {
+  const names = cookieNames(isHttps(deps))
+  const now = deps.clock.now()
+  const previous = request.cookies[names.session]
+  if (previous !== undefined && previous.length <= 128) await deps.repos.sessions.end(hashSecret(previous), now)
+  const id = randomToken()
+  const session: LoginSession = { idHash: hashSecret(id), userId, authTime: now, createdAt: now, lastSeenAt: now, expiresAt: now + deps.config.sessionTtl }
+  await deps.repos.sessions.insert(session)
+  reply.setCookie(names.session, id, { path: '/', httpOnly: true, sameSite: 'lax', secure: isHttps(deps), maxAge: deps.config.sessionTtl })
+  return session
+}
+
+export function clearSessionCookie(deps: Deps, reply: FastifyReply): void {
+  reply.clearCookie(cookieNames(isHttps(deps)).session, { path: '/', httpOnly: true, sameSite: 'lax', secure: isHttps(deps) })
+}

@@ -1,0 +1,48 @@
+/**
+ * The process shell: load config → create dependencies → build the app → listen; on SIGINT or
+ * SIGTERM stop accepting, finish in-flight requests, close the database.
+ */
+import { loadConfig, ConfigError } from './config/config.js'
+import { closeDeps, createDeps } from './deps.js'
+import { buildApp } from './app.js'
+import { createLogger } from './logger.js'
+
+async function main(): Promise<void> {
+  let config
+  try {
+    config = loadConfig(process.env)
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`tessera: invalid configuration: ${error.problems.join('; ')}\n`)
+      process.exit(2)
+    }
+    throw error
+  }
+  const log = createLogger(config)
+  const deps = await createDeps(config, { log })
+  const app = await buildApp(deps)
+  deps.keys.start(config.keyRefreshInterval)
+  await app.listen({ port: config.port, host: config.host })
+  log.info(
+    { issuer: config.issuer, discovery: `${config.issuer}/.well-known/openid-configuration` },
+    `Tessera is running at ${config.issuer}. Next steps: add a client with "npx idp clients add --name My App --redirect-uri https://app.example/callback" and a user with "npx idp users add --email you@example.com --password-stdin".`,
+  )
+
+  let closing = false
+  const shutdown = async (signal: string) => {
+    if (closing) return
+    closing = true
+    log.info({ signal }, 'shutting down')
+    await app.close()
+    await closeDeps(deps)
+    process.exit(0)
+  }
+  process.on('SIGINT', () => void shutdown('SIGINT'))
+  process.on('SIGTERM', () => void shutdown('SIGTERM'))
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`tessera: failed to start: ${error instanceof Error ? error.message : String(error)}\n`)
+  if (error instanceof Error && error.cause instanceof Error) process.stderr.write(`  cause: ${error.cause.message}\n`)
+  process.exit(1)
+})

@@ -1,0 +1,115 @@
+/**
+ * Validation of an authorization request (OIDC Core §3.1.2.1, RFC 6749 §4.1.1, SECURITY.md §A/B),
+ * in two phases: first the client and redirect_uri (failures there are shown, never redirected),
+ * then everything else (failures are redirected to the now-trusted redirect_uri).
+ */
+import { OAuthError, UnsafeAuthorizeError } from '../errors/oauth-error.js'
+import type { Client } from './client.js'
+import { findDuplicate, rejectDuplicates, single, type RawParams } from './params.js'
+import { checkCodeChallenge } from './pkce.js'
+import { matchesRegisteredUri } from './redirect-uri.js'
+import { formatScope, parseScope } from './scope.js'
+
+export type Prompt = 'none' | 'login' | 'consent' | 'select_account'
+
+/** A fully validated request, JSON-serialisable so it can wait in the interactions table. */
+export interface AuthorizationRequest {
+  readonly clientId: string
+  readonly redirectUri: string
+  readonly scope: string
+  readonly state: string | null
+  readonly nonce: string | null
+  readonly codeChallenge: string | null
+  readonly prompt: readonly Prompt[]
+  readonly maxAge: number | null
+  readonly loginHint: string | null
+  readonly idTokenHint: string | null
+}
+
+/** Where errors may be sent once phase one has passed. */
+export interface RedirectTarget {
+  readonly redirectUri: string
+  readonly state: string | null
+}
+
+/** Phase one: known client, registered redirect_uri. Throws UnsafeAuthorizeError otherwise. */
+export function identifyClient(params: RawParams, findClient: (id: string) => Client | undefined): { client: Client; target: RedirectTarget } {
+  const duplicate = findDuplicate(params, ['client_id', 'redirect_uri'])
+  if (duplicate !== undefined) throw new UnsafeAuthorizeError('invalid_request', `parameter ${duplicate} is repeated`)
+  const clientId = single(params, 'client_id')
+  if (clientId === undefined) throw new UnsafeAuthorizeError('invalid_request', 'client_id is missing')
+  const client = findClient(clientId)
+  if (!client) throw new UnsafeAuthorizeError('invalid_client', 'unknown client')
+  const redirectUri = single(params, 'redirect_uri')
+  if (redirectUri === undefined) throw new UnsafeAuthorizeError('invalid_request', 'redirect_uri is missing')
+  if (!matchesRegisteredUri(client.redirectUris, redirectUri)) throw new UnsafeAuthorizeError('invalid_request', 'redirect_uri is not registered for this client')
+  const state = typeof params['state'] === 'string' && params['state'] !== '' ? params['state'] : null
+  return { client, target: { redirectUri, state } }
+}
+
+const PROMPTS: readonly Prompt[] = ['none', 'login', 'consent', 'select_account']
+
+/** Phase two: everything else. Throws OAuthError, which the caller redirects to `target`. */
+export function validateAuthorizationRequest(params: RawParams, client: Client, target: RedirectTarget): AuthorizationRequest {
+  rejectDuplicates(params)
+  if (params['request'] !== undefined) throw new OAuthError('request_not_supported', 'request objects are not supported')
+  if (params['request_uri'] !== undefined) throw new OAuthError('request_uri_not_supported', 'request_uri is not supported')
+
+  const responseType = single(params, 'response_type')
+  if (responseType === undefined) throw new OAuthError('invalid_request', 'response_type is missing')
+  if (responseType !== 'code') throw new OAuthError('unsupported_response_type', 'only response_type=code is supported')
+  if (!client.grantTypes.includes('authorization_code')) throw new OAuthError('unauthorized_client', 'client may not use the authorization code grant')
+  const responseMode = single(params, 'response_mode')
+  if (responseMode !== undefined && responseMode !== 'query') throw new OAuthError('invalid_request', 'only response_mode=query is supported')
+
+  const scopes = parseScope(single(params, 'scope'))
+  if (!scopes.includes('openid')) throw new OAuthError('invalid_scope', 'scope must include openid')
+  // Scopes the client is not registered for, or that we do not know, are ignored (OIDC Core §3.1.2.1).
+  const granted = scopes.filter((scope) => client.scopes.includes(scope))
+
+  const prompt = (single(params, 'prompt') ?? '').split(' ').filter((p) => p !== '') as Prompt[]
+  if (prompt.some((p) => !PROMPTS.includes(p))) throw new OAuthError('invalid_request', 'unknown prompt value')
+  if (prompt.includes('none') && prompt.length > 1) throw new OAuthError('invalid_request', 'prompt=none cannot be combined with other values')
+
+  const maxAgeRaw = single(params, 'max_age')
+  if (maxAgeRaw !== undefined && !/^\d{1,10}$/.test(maxAgeRaw)) throw new OAuthError('invalid_request', 'max_age must be a non-negative integer')
+
+  const codeChallenge = checkCodeChallenge(single(params, 'code_challenge'), single(params, 'code_challenge_method'), client.pkceRequired || client.secretHash === null)
+
+  const nonce = single(params, 'nonce') ?? null
+  if (nonce !== null && nonce.length > 512) throw new OAuthError('invalid_request', 'nonce is too long')
+  const loginHint = single(params, 'login_hint') ?? null
+
+  return {
+    clientId: client.id,
+    redirectUri: target.redirectUri,
+    scope: formatScope(granted),
+    state: target.state,
+    nonce,
+    codeChallenge,
+    prompt,
+    maxAge: maxAgeRaw === undefined ? null : Number(maxAgeRaw),
+    loginHint: loginHint !== null && loginHint.length <= 320 ? loginHint : null,
+    idTokenHint: single(params, 'id_token_hint') ?? null,
+  }
+}
+
+/** Does the request force a fresh login, given the current session's auth_time? */
+export function requiresReauthentication(request: AuthorizationRequest, authTime: number, now: number): boolean {
+  if (request.prompt.includes('login')) return true
+  // OIDC Core §3.1.2.1: max_age=0 behaves like prompt=login.
+  return request.maxAge !== null && (request.maxAge === 0 || now - authTime > request.maxAge)
+}
+
+/** RFC 6749 §4.1.2 plus RFC 9207: the authorization response, with `iss`. */
+export function authorizationResponseUrl(target: RedirectTarget, issuer: string, params: Readonly<Record<string, string>>): string {
+  const url = new URL(target.redirectUri)
+  for (const [name, value] of Object.entries(params)) url.searchParams.set(name, value)
+  if (target.state !== null) url.searchParams.set('state', target.state)
+  url.searchParams.set('iss', issuer)
+  return url.href
+}
+
+export function errorResponseUrl(target: RedirectTarget, issuer: string, error: OAuthError): string {
+  return authorizationResponseUrl(target, issuer, { error: error.error, error_description: error.description })
+}

@@ -1,0 +1,80 @@
+/** Claims of the tokens and userinfo responses (OIDC Core §2, §5.4; RFC 9068 §2.2). Pure functions. */
+import type { JWTPayload } from 'jose'
+import { hasScope } from './scope.js'
+
+export interface Subject {
+  readonly id: string
+  readonly email: string
+  readonly emailVerified: boolean
+  readonly name: string | null
+}
+
+export interface IdTokenInput {
+  readonly issuer: string
+  readonly clientId: string
+  readonly user: Subject
+  readonly scope: string
+  readonly authTime: number
+  readonly nonce: string | null
+  readonly accessTokenHash: string
+  readonly now: number
+  readonly ttl: number
+  readonly sessionId?: string
+}
+
+export function idTokenClaims(input: IdTokenInput): JWTPayload {
+  return {
+    iss: input.issuer,
+    sub: input.user.id,
+    aud: input.clientId,
+    azp: input.clientId,
+    iat: input.now,
+    exp: input.now + input.ttl,
+    auth_time: input.authTime,
+    ...(input.nonce !== null ? { nonce: input.nonce } : {}),
+    at_hash: input.accessTokenHash,
+    ...(input.sessionId !== undefined ? { sid: input.sessionId } : {}),
+    ...scopedClaims(input.user, input.scope),
+  }
+}
+
+export interface AccessTokenInput {
+  readonly issuer: string
+  readonly audience: string
+  readonly clientId: string
+  /** The user's id, or the client_id for client_credentials. */
+  readonly subject: string
+  readonly scope: string
+  readonly jti: string
+  readonly authTime: number | null
+  readonly now: number
+  readonly ttl: number
+}
+
+export function accessTokenClaims(input: AccessTokenInput): JWTPayload {
+  return {
+    iss: input.issuer,
+    sub: input.subject,
+    aud: input.audience,
+    client_id: input.clientId,
+    scope: input.scope,
+    jti: input.jti,
+    iat: input.now,
+    exp: input.now + input.ttl,
+    ...(input.authTime !== null ? { auth_time: input.authTime } : {}),
+  }
+}
+
+/** Userinfo and ID token claims by granted scope only. `sub` is the stable user id, never the email. */
+export function scopedClaims(user: Subject, scope: string): Record<string, unknown> {
+  return {
+    ...(hasScope(scope, 'profile') ? { name: user.name ?? undefined } : {}),
+    ...(hasScope(scope, 'email') ? { email: user.email, email_verified: user.emailVerified } : {}),
+  }
+}
+
+export function userinfoClaims(user: Subject, scope: string): Record<string, unknown> {
+  return JSON.parse(JSON.stringify({ sub: user.id, ...scopedClaims(user, scope) })) as Record<string, unknown>
+}
+
+export const SUPPORTED_CLAIMS = ['sub', 'iss', 'aud', 'azp', 'exp', 'iat', 'auth_time', 'nonce', 'at_hash', 'sid', 'name', 'email', 'email_verified'] as const

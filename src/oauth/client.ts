@@ -1,0 +1,21 @@
+export type GrantType = 'authorization_code' | 'refresh_token' | 'client_credentials'
+export const GRANT_TYPES: readonly GrantType[] = ['authorization_code', 'refresh_token', 'client_credentials']
+
+/** A registered relying party, as protocol code sees it. */
+export interface Client {
+  readonly id: string
+  readonly name: string
+  /** Null for public clients (token endpoint auth method `none`). */
+  readonly secretHash: string | null
+  readonly redirectUris: readonly string[]
+  readonly postLogoutRedirectUris: readonly string[]
+  readonly grantTypes: readonly GrantType[]
+  /** Scopes the client may ask for (client_credentials and authorization code alike). */
+  readonly scopes: readonly string[]
+  readonly pkceRequired: boolean
+  /** First-party clients are trusted: no consent screen. */
+  readonly firstParty: boolean
+  readonly createdAt: number
+}
+
+export const isPublicClient = (client: Client): boolean => client.secretHash === null

@@ -1,0 +1,44 @@
+/** OpenID Provider metadata (OIDC Discovery 1.0 §3, RFC 8414). Every URL comes from the configured issuer. */
+import { SUPPORTED_CLAIMS } from './claims.js'
+import { CLIENT_AUTH_METHODS } from './client-auth.js'
+import { GRANT_TYPES } from './client.js'
+import { SUPPORTED_SCOPES } from './scope.js'
+
+export const ENDPOINT_PATHS = {
+  authorization: '/authorize',
+  token: '/token',
+  userinfo: '/userinfo',
+  jwks: '/.well-known/jwks.json',
+  revocation: '/revoke',
+  introspection: '/introspect',
+  endSession: '/logout',
+} as const
+
+export function discoveryDocument(issuer: string): Record<string, unknown> {
+  const url = (path: string) => `${issuer}${path}`
+  return {
+    issuer,
+    authorization_endpoint: url(ENDPOINT_PATHS.authorization),
+    token_endpoint: url(ENDPOINT_PATHS.token),
+    userinfo_endpoint: url(ENDPOINT_PATHS.userinfo),
+    jwks_uri: url(ENDPOINT_PATHS.jwks),
+    response_types_supported: ['code'],
+    response_modes_supported: ['query'],
+    grant_types_supported: GRANT_TYPES,
+    subject_types_supported: ['public'],
+    id_token_signing_alg_values_supported: ['RS256'],
+    userinfo_signing_alg_values_supported: [],
+    scopes_supported: SUPPORTED_SCOPES,
+    claims_supported: SUPPORTED_CLAIMS,
+    token_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS,
+    code_challenge_methods_supported: ['S256'],
+    prompt_values_supported: ['none', 'login'],
+    claims_parameter_supported: false,
+    request_parameter_supported: false,
+    request_uri_parameter_supported: false,
+    require_request_uri_registration: false,
+    authorization_response_iss_parameter_supported: true,
+    frontchannel_logout_supported: false,
+    backchannel_logout_supported: false,
+  }
+}

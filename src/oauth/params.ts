@@ -1,0 +1,21 @@
+import { OAuthError } from '../errors/oauth-error.js'
+
+/** Raw parameters as parsed from a query string or form body: repeated keys become arrays. */
+export type RawParams = Readonly<Record<string, string | readonly string[] | undefined>>
+
+/** RFC 6749 §3.1: parameters must not be included more than once. */
+export function findDuplicate(params: RawParams, names?: readonly string[]): string | undefined {
+  return (names ?? Object.keys(params)).find((name) => Array.isArray(params[name]))
+}
+
+export function rejectDuplicates(params: RawParams): void {
+  const duplicate = findDuplicate(params)
+  if (duplicate !== undefined) throw new OAuthError('invalid_request', `parameter ${duplicate} is repeated`)
+}
+
+/** A single-valued parameter; empty values count as absent (RFC 6749 §3.1). */
+export function single(params: RawParams, name: string): string | undefined {
+  const value = params[name]
+  if (value === undefined || Array.isArray(value)) return undefined
+  return value === '' ? undefined : (value as string)
+}

@@ -1,0 +1,69 @@
+/**
+ * Issuing the token set for a grant: a JWT access token (recorded by jti so it can be revoked)
+ * and, for OpenID requests, an ID token whose at_hash binds the two.
+ */
+import type { Deps } from '../deps.js'
+import { accessTokenAudience } from '../config/config.js'
+import { accessTokenClaims, idTokenClaims, type Subject } from '../oauth/claims.js'
+import { hasScope } from '../oauth/scope.js'
+import { randomId } from '../secrets.js'
+import { accessTokenHash, signJwt } from './sign.js'
+
+export interface TokenSetInput {
+  readonly clientId: string
+  /** Null for client_credentials: the client is the subject. */
+  readonly user: Subject | null
+  readonly grantId: string | null
+  readonly scope: string
+  readonly authTime: number | null
+  readonly nonce: string | null
+}
+
+export interface TokenSet {
+  readonly access_token: string
+  readonly token_type: 'Bearer'
+  readonly expires_in: number
+  readonly scope: string
+  readonly id_token?: string
+}
+
+export async function issueTokenSet(deps: Pick<Deps, 'config' | 'keys' | 'repos' | 'clock'>, input: TokenSetInput): Promise<TokenSet> {
+  const { config } = deps
+  const now = deps.clock.now()
+  const key = deps.keys.signingKey()
+  const jti = randomId()
+  const accessToken = await signJwt(
+    'access_token',
+    accessTokenClaims({
+      issuer: config.issuer,
+      audience: accessTokenAudience(config),
+      clientId: input.clientId,
+      subject: input.user?.id ?? input.clientId,
+      scope: input.scope,
+      jti,
+      authTime: input.authTime,
+      now,
+      ttl: config.accessTokenTtl,
+    }),
+    key,
+  )
+  await deps.repos.accessTokens.insert({ jti, grantId: input.grantId, clientId: input.clientId, kid: key.kid, expiresAt: now + config.accessTokenTtl })
+  const tokens: TokenSet = { access_token: accessToken, token_type: 'Bearer', expires_in: config.accessTokenTtl, scope: input.scope }
+  if (input.user === null || !hasScope(input.scope, 'openid')) return tokens
+  const idToken = await signJwt(
+    'id_token',
+    idTokenClaims({
+      issuer: config.issuer,
+      clientId: input.clientId,
+      user: input.user,
+      scope: input.scope,
+      authTime: input.authTime ?? now,
+      nonce: input.nonce,
+      accessTokenHash: accessTokenHash(accessToken),
+      now,
+      ttl: config.idTokenTtl,
+    }),
+    key,
+  )
+  return { ...tokens, id_token: idToken }
+}

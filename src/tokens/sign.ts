@@ -1,0 +1,22 @@
+/**
+ * Building and signing the JWTs Tessera issues. Claims are computed by the pure functions in
+ * oauth/claims.ts; this module only adds the protected header and signs with the active key.
+ */
+import { createHash } from 'node:crypto'
+import { SignJWT, type JWTPayload } from 'jose'
+import type { SigningKey } from '../keys/key-store.js'
+
+export type TokenKind = 'id_token' | 'access_token'
+
+/** RFC 9068 §2.1 types access tokens `at+jwt`, so neither kind can be mistaken for the other. */
+export const TOKEN_TYP: Record<TokenKind, string> = { id_token: 'JWT', access_token: 'at+jwt' }
+
+export async function signJwt(kind: TokenKind, payload: JWTPayload, key: SigningKey): Promise<string> {
+  return new SignJWT(payload).setProtectedHeader({ alg: key.alg, kid: key.kid, typ: TOKEN_TYP[kind] }).sign(key.key)
+}
+
+/** OIDC Core §3.1.3.6: left-most half of the SHA-256 of the access token, base64url. */
+export function accessTokenHash(accessToken: string): string {
+  const digest = createHash('sha256').update(accessToken, 'ascii').digest()
+  return digest.subarray(0, digest.length / 2).toString('base64url')
+}

@@ -1,0 +1,106 @@
+/**
+ * Builds a real Tessera (real SQLite file in a temp dir, real keys, real argon2) with a fake clock,
+ * for route tests with app.inject and for end-to-end tests that listen on a loopback port.
+ */
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import type { FastifyInstance } from 'fastify'
+import pino from 'pino'
+import { buildApp } from '../../src/app.js'
+import { buildClient, type NewClientRequest } from '../../src/cli/clients.js'
+import { loadConfig } from '../../src/config/config.js'
+import { closeDeps, createDeps, type Deps } from '../../src/deps.js'
+import type { Client } from '../../src/oauth/client.js'
+import { randomId } from '../../src/secrets.js'
+import { FakeClock } from './clock.js'
+import { freePort } from './free-port.js'
+
+export interface TestUser {
+  readonly id: string
+  readonly email: string
+  readonly password: string
+  readonly name: string
+}
+
+export interface TestApp {
+  readonly app: FastifyInstance
+  readonly deps: Deps
+  readonly clock: FakeClock
+  readonly issuer: string
+  readonly dir: string
+  addClient(input?: Partial<NewClientRequest> & { firstParty?: boolean }): Promise<{ client: Client; secret: string | null }>
+  addUser(input?: Partial<Omit<TestUser, 'id'>>): Promise<TestUser>
+  close(): Promise<void>
+}
+
+export interface TestAppOptions {
+  readonly env?: Readonly<Record<string, string>>
+  /** Listen on a free loopback port; the issuer is then http://127.0.0.1:PORT. */
+  readonly listen?: boolean
+  readonly clock?: FakeClock
+}
+
+export function tempDir(prefix = 'tessera-test-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix))
+}
+
+export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
+  const dir = tempDir()
+  const port = options.listen ? await freePort() : 3000
+  const issuer = options.env?.['ISSUER'] ?? (options.listen ? `http://127.0.0.1:${port}` : 'http://localhost:3000')
+  const config = loadConfig({
+    DATABASE_URL: `sqlite:${path.join(dir, 'idp.db')}`,
+    KEYS_DIR: path.join(dir, 'keys'),
+    ISSUER: issuer,
+    PORT: String(port),
+    LOG_LEVEL: 'silent',
+    ...options.env,
+  })
+  const clock = options.clock ?? new FakeClock()
+  const deps = await createDeps(config, { clock, log: pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' }) })
+  const app = await buildApp(deps)
+  if (options.listen) await app.listen({ port, host: '127.0.0.1' })
+  else await app.ready()
+  let userCount = 0
+  return {
+    app,
+    deps,
+    clock,
+    issuer,
+    dir,
+    async addClient(input = {}) {
+      const { client, secret } = buildClient(
+        {
+          name: input.name ?? 'Test App',
+          redirectUris: input.redirectUris ?? ['https://rp.example/callback'],
+          postLogoutRedirectUris: input.postLogoutRedirectUris ?? [],
+          isPublic: input.isPublic ?? false,
+          grantTypes: input.grantTypes ?? [],
+          pkce: input.pkce,
+          scopes: input.scopes ?? [],
+        },
+        clock.now(),
+      )
+      const stored = input.firstParty === false ? { ...client, firstParty: false } : client
+      await deps.repos.clients.insert(stored)
+      return { client: stored, secret }
+    },
+    async addUser(input = {}) {
+      userCount += 1
+      const user: TestUser = {
+        id: randomId(),
+        email: input.email ?? `user${userCount}-${randomId(4).toLowerCase()}@example.com`,
+        password: input.password ?? 'correct horse battery staple',
+        name: input.name ?? `User ${userCount}`,
+      }
+      await deps.repos.users.insert({ id: user.id, email: user.email, name: user.name, passwordHash: await deps.hasher.hash(user.password), emailVerified: true, disabledAt: null, createdAt: clock.now() })
+      return user
+    },
+    async close() {
+      await app.close()
+      await closeDeps(deps)
+      fs.rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}
