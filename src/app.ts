@@ -10,9 +10,15 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { Deps } from './deps.js'
 import { PageError } from './errors/oauth-error.js'
 import { RateLimited, sendError } from './errors/to-response.js'
+import { registerCors } from './http/plugins/cors.js'
 import { registerFormProtection } from './http/plugins/forms.js'
 import { registerSecurityHeaders } from './http/plugins/security-headers.js'
+import { accountRoutes } from './http/routes/account.js'
 import { authorizeRoutes } from './http/routes/authorize.js'
+import { consentRoutes } from './http/routes/consent.js'
+import { introspectRoutes } from './http/routes/introspect.js'
+import { logoutRoutes } from './http/routes/logout.js'
+import { revokeRoutes } from './http/routes/revoke.js'
 import { loginRoutes } from './http/routes/login.js'
 import { miscRoutes } from './http/routes/misc.js'
 import { tokenRoutes } from './http/routes/token/index.js'
@@ -55,11 +61,20 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   })
   await registerFormProtection(app, { issuer: deps.config.issuer, hmacKey: deps.formKey })
 
-  await app.register(wellKnownRoutes, { deps })
+  // Endpoints that browser JavaScript of registered clients may call, with CORS in their own scope.
+  await app.register(async (api) => {
+    await registerCors(api, deps.repos.clients)
+    await api.register(wellKnownRoutes, { deps })
+    await api.register(tokenRoutes, { deps })
+    await api.register(revokeRoutes, { deps })
+    await api.register(introspectRoutes, { deps })
+    await api.register(userinfoRoutes, { deps })
+  })
   await app.register(authorizeRoutes, { deps })
   await app.register(loginRoutes, { deps, views })
-  await app.register(tokenRoutes, { deps })
-  await app.register(userinfoRoutes, { deps })
+  await app.register(consentRoutes, { deps, views })
+  await app.register(accountRoutes, { deps, views })
+  await app.register(logoutRoutes, { deps, views })
   await app.register(miscRoutes, { deps })
   return app as unknown as FastifyInstance
 }

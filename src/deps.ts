@@ -11,6 +11,8 @@ import { migrateToLatest } from './db/migrate.js'
 import { accessTokensRepository } from './db/repositories/access-tokens.js'
 import { clientsRepository } from './db/repositories/clients.js'
 import { codesRepository } from './db/repositories/codes.js'
+import { consentsRepository } from './db/repositories/consents.js'
+import { refreshTokensRepository } from './db/repositories/refresh-tokens.js'
 import { grantsRepository } from './db/repositories/grants.js'
 import { interactionsRepository } from './db/repositories/interactions.js'
 import { sessionsRepository } from './db/repositories/sessions.js'
@@ -30,6 +32,8 @@ export function createRepositories(db: Db) {
     codes: codesRepository(db),
     grants: grantsRepository(db),
     accessTokens: accessTokensRepository(db),
+    refreshTokens: refreshTokensRepository(db),
+    consents: consentsRepository(db),
     signingKeys: signingKeysRepository(db),
   }
 }

@@ -6,6 +6,7 @@ import { loadConfig, ConfigError } from './config/config.js'
 import { closeDeps, createDeps } from './deps.js'
 import { buildApp } from './app.js'
 import { createLogger } from './logger.js'
+import { startPruning } from './maintenance.js'
 
 async function main(): Promise<void> {
   let config
@@ -22,6 +23,7 @@ async function main(): Promise<void> {
   const deps = await createDeps(config, { log })
   const app = await buildApp(deps)
   deps.keys.start(config.keyRefreshInterval)
+  const stopPruning = startPruning(deps)
   await app.listen({ port: config.port, host: config.host })
   log.info(
     { issuer: config.issuer, discovery: `${config.issuer}/.well-known/openid-configuration` },
@@ -33,6 +35,7 @@ async function main(): Promise<void> {
     if (closing) return
     closing = true
     log.info({ signal }, 'shutting down')
+    stopPruning()
     await app.close()
     await closeDeps(deps)
     process.exit(0)

@@ -14,6 +14,8 @@ export interface NewClientRequest {
   readonly grantTypes: readonly string[]
   readonly pkce: string | undefined
   readonly scopes: readonly string[]
+  /** Third-party clients show the consent page; first-party ones (the default) do not. */
+  readonly thirdParty?: boolean
 }
 
 /** Validates a registration request (SECURITY.md §A) and returns the client plus its one-time secret. */
@@ -49,7 +51,7 @@ export function buildClient(input: NewClientRequest, now: number): { client: Cli
       grantTypes: grantTypes as GrantType[],
       scopes: scopes.length > 0 ? [...new Set(['openid', ...scopes])] : [...DEFAULT_CLIENT_SCOPES],
       pkceRequired: input.isPublic || input.pkce !== 'optional',
-      firstParty: true,
+      firstParty: input.thirdParty !== true,
       createdAt: now,
     },
   }
@@ -83,6 +85,7 @@ export async function clientsCommand(context: CommandContext, action: string | u
           'grant-type': { type: 'string', multiple: true },
           pkce: { type: 'string' },
           scope: { type: 'string', multiple: true },
+          'third-party': { type: 'boolean' },
         },
       })
       const { client, secret } = buildClient(
@@ -94,6 +97,7 @@ export async function clientsCommand(context: CommandContext, action: string | u
           grantTypes: values['grant-type'] ?? [],
           pkce: values.pkce,
           scopes: values.scope ?? [],
+          thirdParty: values['third-party'] ?? false,
         },
         Math.floor(Date.now() / 1000),
       )

@@ -8,17 +8,19 @@ import { CliError, commandContext, type CliIo } from './context.js'
 import { keysCommand } from './keys.js'
 import { migrateCommand } from './migrate.js'
 import { printResult, type CommandResult } from './output.js'
+import { pruneCommand } from './prune.js'
 import { usersCommand } from './users.js'
 
 const USAGE = `usage: idp <command> [options] [--json]
 
   clients add --name NAME [--redirect-uri URI]… [--post-logout-redirect-uri URI]… [--public]
-              [--grant-type authorization_code|refresh_token|client_credentials]… [--pkce required|optional] [--scope SCOPE]…
+              [--grant-type authorization_code|refresh_token|client_credentials]… [--pkce required|optional] [--scope SCOPE]… [--third-party]
   clients list
   clients remove CLIENT_ID
   users add --email EMAIL [--name NAME] (--password-stdin | --password P)
   users list
   users disable EMAIL
+  prune
   keys list
   keys rotate
   keys revoke KID
@@ -44,6 +46,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         break
       case 'keys':
         result = await keysCommand(context, action, rest)
+        break
+      case 'prune':
+        result = await pruneCommand(context, action === undefined ? rest : [action, ...rest])
         break
       case 'migrate':
         result = await migrateCommand(context, action === undefined ? rest : [action, ...rest])

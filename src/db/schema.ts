@@ -52,6 +52,28 @@ export interface GrantsTable {
   auth_time: number
   created_at: number
   revoked_at: number | null
+  /** 1 when the grant includes offline_access: it outlives the login session. */
+  offline: number
+  /** Absolute end of the refresh-token family; null when the grant has no refresh tokens. */
+  expires_at: number | null
+}
+
+export interface RefreshTokensTable {
+  token_hash: string
+  grant_id: string
+  client_id: string
+  created_at: number
+  idle_expires_at: number
+  /** Set when the token is rotated: presenting it again is reuse. */
+  used_at: number | null
+}
+
+export interface ConsentsTable {
+  user_id: string
+  client_id: string
+  scope: string
+  created_at: number
+  updated_at: number
 }
 
 export interface AuthorizationCodesTable {
@@ -105,6 +127,8 @@ export interface Database {
   grants: GrantsTable
   authorization_codes: AuthorizationCodesTable
   access_tokens: AccessTokensTable
+  refresh_tokens: RefreshTokensTable
+  consents: ConsentsTable
   signing_keys: SigningKeysTable
   key_store_state: KeyStoreStateTable
 }
@@ -116,5 +140,6 @@ export type ClientRow = Selectable<ClientsTable>
 export type SessionRow = Selectable<SessionsTable>
 export type CodeRow = Selectable<AuthorizationCodesTable>
 export type GrantRow = Selectable<GrantsTable>
+export type RefreshTokenRow = Selectable<RefreshTokensTable>
 export type SigningKeyRow = Selectable<SigningKeysTable>
 export type { Generated }

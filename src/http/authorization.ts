@@ -1,11 +1,14 @@
 /**
- * The end of a successful authorization: a single-use code bound to client, redirect_uri, PKCE
- * challenge, nonce, scope and session, delivered by redirect with state and iss.
+ * The end of an authorization once the user is known: either the consent page (third-party
+ * clients) or a single-use code bound to client, redirect_uri, PKCE challenge, nonce, scope and
+ * session, delivered by redirect with state and iss.
  */
 import type { Deps } from '../deps.js'
 import type { LoginSession } from '../db/repositories/sessions.js'
-import { authorizationResponseUrl, type AuthorizationRequest } from '../oauth/authorize-request.js'
-import { hashSecret, randomToken } from '../secrets.js'
+import { authorizationResponseUrl, errorResponseUrl, type AuthorizationRequest } from '../oauth/authorize-request.js'
+import { needsConsent } from '../oauth/consent.js'
+import { OAuthError } from '../errors/oauth-error.js'
+import { hashSecret, randomId, randomToken } from '../secrets.js'
 
 export async function issueAuthorizationCode(deps: Deps, request: AuthorizationRequest, session: LoginSession): Promise<string> {
   const now = deps.clock.now()
@@ -25,4 +28,32 @@ export async function issueAuthorizationCode(deps: Deps, request: AuthorizationR
   })
   deps.log.info({ event: 'authorization_code_issued', clientId: request.clientId, userId: session.userId }, 'authorization code issued')
   return authorizationResponseUrl({ redirectUri: request.redirectUri, state: request.state }, deps.config.issuer, { code })
+}
+
+/** Does this user still owe this client a consent decision? */
+export async function consentNeededFor(deps: Deps, request: AuthorizationRequest, userId: string): Promise<boolean> {
+  const client = await deps.repos.clients.find(request.clientId)
+  if (!client) throw new OAuthError('access_denied', 'the application no longer exists')
+  if (client.firstParty) return false
+  const consent = await deps.repos.consents.find(userId, client.id)
+  return needsConsent(client, request, consent?.scope ?? null)
+}
+
+/** Parks the request and returns the path of the page that continues it. */
+export async function parkRequest(deps: Deps, request: AuthorizationRequest, page: '/login' | '/consent', interactionId?: string): Promise<string> {
+  const now = deps.clock.now()
+  const id = interactionId ?? randomId()
+  if (interactionId === undefined) await deps.repos.interactions.insert(id, request, now, now + deps.config.interactionTtl)
+  return `${page}?interaction=${encodeURIComponent(id)}`
+}
+
+/** After a successful login: consent page if needed, else the code. Returns the redirect target. */
+export async function continueAfterLogin(deps: Deps, interactionId: string, request: AuthorizationRequest, session: LoginSession): Promise<string> {
+  if (await consentNeededFor(deps, request, session.userId)) return parkRequest(deps, request, '/consent', interactionId)
+  await deps.repos.interactions.remove(interactionId)
+  return issueAuthorizationCode(deps, request, session)
+}
+
+export function accessDeniedUrl(deps: Deps, request: AuthorizationRequest): string {
+  return errorResponseUrl({ redirectUri: request.redirectUri, state: request.state }, deps.config.issuer, new OAuthError('access_denied', 'the user denied the request'))
 }

@@ -5,6 +5,7 @@ import { requiresReauthentication, type AuthorizationRequest } from './authorize
 export type AuthorizationDecision =
   | { readonly type: 'issue_code' }
   | { readonly type: 'login' }
+  | { readonly type: 'consent' }
   | { readonly type: 'error'; readonly error: OAuthError }
 
 export interface DecisionInput {
@@ -13,9 +14,11 @@ export interface DecisionInput {
   readonly now: number
   /** `sub` of a valid id_token_hint, when one was sent. */
   readonly hintSubject: string | null
+  /** Whether the (third-party) client still needs the user's approval; see oauth/consent.ts. */
+  readonly consentNeeded: boolean
 }
 
-export function decideAuthorization({ request, session, now, hintSubject }: DecisionInput): AuthorizationDecision {
+export function decideAuthorization({ request, session, now, hintSubject, consentNeeded }: DecisionInput): AuthorizationDecision {
   const mustLogin =
     session === undefined ||
     requiresReauthentication(request, session.authTime, now) ||
@@ -25,6 +28,11 @@ export function decideAuthorization({ request, session, now, hintSubject }: Deci
     return request.prompt.includes('none')
       ? { type: 'error', error: new OAuthError('login_required', 'the user must sign in') }
       : { type: 'login' }
+  }
+  if (consentNeeded) {
+    return request.prompt.includes('none')
+      ? { type: 'error', error: new OAuthError('consent_required', 'the user must approve this application') }
+      : { type: 'consent' }
   }
   return { type: 'issue_code' }
 }

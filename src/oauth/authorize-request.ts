@@ -62,14 +62,17 @@ export function validateAuthorizationRequest(params: RawParams, client: Client, 
   const responseMode = single(params, 'response_mode')
   if (responseMode !== undefined && responseMode !== 'query') throw new OAuthError('invalid_request', 'only response_mode=query is supported')
 
+  const prompt = (single(params, 'prompt') ?? '').split(' ').filter((p) => p !== '') as Prompt[]
+  if (prompt.some((p) => !PROMPTS.includes(p))) throw new OAuthError('invalid_request', 'unknown prompt value')
+  if (prompt.includes('none') && prompt.length > 1) throw new OAuthError('invalid_request', 'prompt=none cannot be combined with other values')
+
   const scopes = parseScope(single(params, 'scope'))
   if (!scopes.includes('openid')) throw new OAuthError('invalid_scope', 'scope must include openid')
   // Scopes the client is not registered for, or that we do not know, are ignored (OIDC Core §3.1.2.1).
   const granted = scopes.filter((scope) => client.scopes.includes(scope))
+    // OIDC Core §11: a third-party client gets offline_access only when consent is prompted for.
+    .filter((scope) => scope !== 'offline_access' || client.firstParty || prompt.includes('consent'))
 
-  const prompt = (single(params, 'prompt') ?? '').split(' ').filter((p) => p !== '') as Prompt[]
-  if (prompt.some((p) => !PROMPTS.includes(p))) throw new OAuthError('invalid_request', 'unknown prompt value')
-  if (prompt.includes('none') && prompt.length > 1) throw new OAuthError('invalid_request', 'prompt=none cannot be combined with other values')
 
   const maxAgeRaw = single(params, 'max_age')
   if (maxAgeRaw !== undefined && !/^\d{1,10}$/.test(maxAgeRaw)) throw new OAuthError('invalid_request', 'max_age must be a non-negative integer')

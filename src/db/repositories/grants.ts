@@ -1,5 +1,6 @@
 import type { Db } from '../connect.js'
-import type { GrantRow } from '../schema.js'
+import type { SelectQueryBuilder } from 'kysely'
+import type { Database, GrantRow } from '../schema.js'
 
 /** What one code redemption (or client_credentials call) authorised; tokens hang off it so they can be taken back together. */
 export interface Grant {
@@ -11,6 +12,8 @@ export interface Grant {
   readonly authTime: number
   readonly createdAt: number
   readonly revokedAt: number | null
+  readonly offline: boolean
+  readonly expiresAt: number | null
 }
 
 const toGrant = (row: GrantRow): Grant => ({
@@ -22,7 +25,22 @@ const toGrant = (row: GrantRow): Grant => ({
   authTime: row.auth_time,
   createdAt: row.created_at,
   revokedAt: row.revoked_at,
+  offline: row.offline === 1,
+  expiresAt: row.expires_at,
 })
+
+type GrantQuery = SelectQueryBuilder<Database, 'grants', { id: string }>
+type GrantFilter = (query: GrantQuery) => GrantQuery
+
+/** Revokes the matching grants, their access tokens and their refresh-token families together. */
+async function revokeWhere(db: Db, now: number, filter: GrantFilter): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    const ids = (await filter(trx.selectFrom('grants').select('id')).where('revoked_at', 'is', null).execute()).map((row) => row.id)
+    if (ids.length === 0) return
+    await trx.updateTable('grants').set({ revoked_at: now }).where('id', 'in', ids).execute()
+    await trx.updateTable('access_tokens').set({ revoked_at: now }).where('grant_id', 'in', ids).where('revoked_at', 'is', null).execute()
+  })
+}
 
 export function grantsRepository(db: Db) {
   return {
@@ -38,6 +56,8 @@ export function grantsRepository(db: Db) {
           auth_time: grant.authTime,
           created_at: grant.createdAt,
           revoked_at: grant.revokedAt,
+          offline: grant.offline ? 1 : 0,
+          expires_at: grant.expiresAt,
         })
         .execute()
     },
@@ -47,21 +67,24 @@ export function grantsRepository(db: Db) {
       return row ? toGrant(row) : undefined
     },
 
+    /** Logout: grants tied to the session die, offline ones (offline_access) live on. */
+    async revokeForSession(sessionIdHash: string, now: number): Promise<void> {
+      await revokeWhere(db, now, (q) => q.where('session_id_hash', '=', sessionIdHash).where('offline', '=', 0))
+    },
+
+    /** A user revoked a client on the account page: all its grants for that user. */
+    async revokeForUserAndClient(userId: string, clientId: string, now: number): Promise<void> {
+      await revokeWhere(db, now, (q) => q.where('user_id', '=', userId).where('client_id', '=', clientId))
+    },
+
     /** Revokes every grant of a user (account disabled, password changed) and their access tokens. */
     async revokeAllForUser(userId: string, now: number): Promise<void> {
-      await db.transaction().execute(async (trx) => {
-        const grantIds = trx.selectFrom('grants').select('id').where('user_id', '=', userId)
-        await trx.updateTable('access_tokens').set({ revoked_at: now }).where('grant_id', 'in', grantIds).where('revoked_at', 'is', null).execute()
-        await trx.updateTable('grants').set({ revoked_at: now }).where('user_id', '=', userId).where('revoked_at', 'is', null).execute()
-      })
+      await revokeWhere(db, now, (q) => q.where('user_id', '=', userId))
     },
 
     /** Revokes the grant and every access token issued under it. */
     async revoke(id: string, now: number): Promise<void> {
-      await db.transaction().execute(async (trx) => {
-        await trx.updateTable('grants').set({ revoked_at: now }).where('id', '=', id).where('revoked_at', 'is', null).execute()
-        await trx.updateTable('access_tokens').set({ revoked_at: now }).where('grant_id', '=', id).where('revoked_at', 'is', null).execute()
-      })
+      await revokeWhere(db, now, (q) => q.where('id', '=', id))
     },
   }
 }

@@ -10,9 +10,8 @@ import { OAuthError } from '../../errors/oauth-error.js'
 import { decideAuthorization } from '../../oauth/authorize-decision.js'
 import { errorResponseUrl, identifyClient, validateAuthorizationRequest, type AuthorizationRequest, type RedirectTarget } from '../../oauth/authorize-request.js'
 import { single, type RawParams } from '../../oauth/params.js'
-import { randomId } from '../../secrets.js'
 import { TokenInvalid, verifyIdToken } from '../../tokens/verify.js'
-import { issueAuthorizationCode } from '../authorization.js'
+import { consentNeededFor, issueAuthorizationCode, parkRequest } from '../authorization.js'
 import { OAuthParams } from '../schemas.js'
 import { currentSession } from '../session-cookie.js'
 
@@ -25,12 +24,20 @@ export const authorizeRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async 
       const authRequest = validateAuthorizationRequest(params, client, target)
       const session = await currentSession(deps, request)
       const now = deps.clock.now()
-      const decision = decideAuthorization({ request: authRequest, session, now, hintSubject: await hintSubject(authRequest) })
-      if (decision.type === 'error') throw decision.error
-      if (decision.type === 'issue_code') return reply.redirect(await issueAuthorizationCode(deps, authRequest, session!), 303)
-      const interaction = randomId()
-      await deps.repos.interactions.insert(interaction, authRequest, now, now + deps.config.interactionTtl)
-      return reply.header('cache-control', 'no-store').redirect(`/login?interaction=${encodeURIComponent(interaction)}`, 303)
+      const hint = await hintSubject(authRequest)
+      const consentNeeded = session !== undefined && (await consentNeededFor(deps, authRequest, session.userId))
+      const decision = decideAuthorization({ request: authRequest, session, now, hintSubject: hint, consentNeeded })
+      reply.header('cache-control', 'no-store')
+      switch (decision.type) {
+        case 'error':
+          throw decision.error
+        case 'issue_code':
+          return reply.redirect(await issueAuthorizationCode(deps, authRequest, session!), 303)
+        case 'login':
+          return reply.redirect(await parkRequest(deps, authRequest, '/login'), 303)
+        case 'consent':
+          return reply.redirect(await parkRequest(deps, authRequest, '/consent'), 303)
+      }
     } catch (error) {
       if (error instanceof OAuthError) return redirectError(reply, target, error)
       throw error

@@ -1,44 +1,45 @@
 /**
- * The login page. GET renders the form for a parked authorization request; POST checks the
- * anti-forgery token and Origin, verifies the password (same answer and similar timing for
- * unknown emails), starts a fresh session and completes the authorization with a 303.
+ * The login page. GET renders the form (for a parked authorization request, or on its own for the
+ * account page); POST checks the anti-forgery token and Origin, verifies the password (same answer
+ * and similar timing for unknown emails), starts a fresh session, and continues with a 303.
  */
-import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from '@sinclair/typebox'
 import type { FastifyReply } from 'fastify'
 import { authenticateWithPassword } from '../../accounts/authenticate.js'
 import type { Deps } from '../../deps.js'
 import { PageError } from '../../errors/oauth-error.js'
 import type { Interaction } from '../../db/repositories/interactions.js'
-import { issueAuthorizationCode } from '../authorization.js'
+import { continueAfterLogin } from '../authorization.js'
 import { startSession } from '../session-cookie.js'
 import type { Views } from '../views/render.js'
 
-const LoginQuery = Type.Object({ interaction: Type.String({ maxLength: 64 }) })
+const LoginQuery = Type.Object({ interaction: Type.Optional(Type.String({ maxLength: 64 })) })
 const LoginForm = Type.Object({
-  interaction: Type.String({ maxLength: 64 }),
+  interaction: Type.Optional(Type.String({ maxLength: 64 })),
   email: Type.String({ maxLength: 1024 }),
   password: Type.String({ maxLength: 4096 }),
   _csrf: Type.String({ maxLength: 256 }),
 })
 
-const EXPIRED = new PageError(400, 'This sign-in page has expired', 'Go back to the application and start signing in again.')
+export const EXPIRED_PAGE = new PageError(400, 'This sign-in page has expired', 'Go back to the application and start signing in again.')
 
 export const loginRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views }> = async (app, { deps, views }) => {
-  async function loadInteraction(id: string): Promise<Interaction> {
+  async function loadInteraction(id: string | undefined): Promise<Interaction | null> {
+    if (id === undefined || id === '') return null
     const interaction = await deps.repos.interactions.findLive(id, deps.clock.now())
-    if (!interaction) throw EXPIRED
+    if (!interaction) throw EXPIRED_PAGE
     return interaction
   }
 
-  async function renderLogin(reply: FastifyReply, interaction: Interaction, status: number, email: string, error: string | null) {
-    const client = await deps.repos.clients.find(interaction.request.clientId)
-    if (!client) throw EXPIRED
+  async function renderLogin(reply: FastifyReply, interaction: Interaction | null, status: number, email: string, error: string | null) {
+    const client = interaction ? await deps.repos.clients.find(interaction.request.clientId) : undefined
+    if (interaction && !client) throw EXPIRED_PAGE
     const html = views.render('login', {
       title: 'Sign in',
-      clientName: client.name,
+      clientName: client?.name ?? 'your account',
       csrfToken: reply.formToken(),
-      interaction: interaction.id,
+      interaction: interaction?.id ?? '',
       email,
       error,
     })
@@ -47,7 +48,7 @@ export const loginRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views }
 
   app.get('/login', { schema: { querystring: LoginQuery }, config: { page: true } }, async (request, reply) => {
     const interaction = await loadInteraction(request.query.interaction)
-    return renderLogin(reply, interaction, 200, interaction.request.loginHint ?? '', null)
+    return renderLogin(reply, interaction, 200, interaction?.request.loginHint ?? '', null)
   })
 
   app.post(
@@ -60,19 +61,20 @@ export const loginRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views }
     async (request, reply) => {
       const { email, password } = request.body
       const interaction = await loadInteraction(request.body.interaction)
+      const clientId = interaction?.request.clientId
       const result = await authenticateWithPassword(
         { users: deps.repos.users, hasher: deps.hasher, dummyHash: deps.dummyHash, now: () => deps.clock.now() },
         email,
         password,
       )
       if (!result.ok) {
-        request.log.info({ event: 'login_failure', clientId: interaction.request.clientId }, 'login failed')
+        request.log.info({ event: 'login_failure', clientId }, 'login failed')
         return renderLogin(reply, interaction, 401, email.slice(0, 320), 'Incorrect email or password.')
       }
       const session = await startSession(deps, request, reply, result.user.id)
-      request.log.info({ event: 'login_success', userId: result.user.id, clientId: interaction.request.clientId }, 'login succeeded')
-      await deps.repos.interactions.remove(interaction.id)
-      return reply.redirect(await issueAuthorizationCode(deps, interaction.request, session), 303)
+      request.log.info({ event: 'login_success', userId: result.user.id, clientId }, 'login succeeded')
+      if (!interaction) return reply.redirect('/account', 303)
+      return reply.redirect(await continueAfterLogin(deps, interaction.id, interaction.request, session), 303)
     },
   )
 }

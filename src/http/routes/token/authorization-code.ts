@@ -7,10 +7,12 @@ import { OAuthError } from '../../../errors/oauth-error.js'
 import type { Client } from '../../../oauth/client.js'
 import { checkCode } from '../../../oauth/grants/authorization-code.js'
 import { single, type RawParams } from '../../../oauth/params.js'
+import { hasScope } from '../../../oauth/scope.js'
 import { hashSecret, randomId } from '../../../secrets.js'
 import { issueTokenSet, type TokenSet } from '../../../tokens/issue.js'
+import { issueRefreshToken } from '../../../tokens/refresh.js'
 
-export async function redeemAuthorizationCode(deps: Deps, client: Client, params: RawParams): Promise<TokenSet> {
+export async function redeemAuthorizationCode(deps: Deps, client: Client, params: RawParams): Promise<TokenSet & { refresh_token?: string }> {
   const rawCode = single(params, 'code')
   if (rawCode === undefined) throw new OAuthError('invalid_request', 'code is missing')
   const now = deps.clock.now()
@@ -18,7 +20,10 @@ export async function redeemAuthorizationCode(deps: Deps, client: Client, params
   const code = checkCode(await deps.repos.codes.find(codeHash), client, { redirectUri: single(params, 'redirect_uri'), codeVerifier: single(params, 'code_verifier') }, now)
   if (code.consumedAt !== null) return replayed(deps, code.grantId, client.id)
 
+  // Refresh tokens only for offline_access, and only to clients registered for the grant.
+  const offline = hasScope(code.scope, 'offline_access') && client.grantTypes.includes('refresh_token')
   const grantId = randomId()
+  const familyExpiresAt = now + deps.config.refreshTokenTtl
   const won = await deps.db.transaction().execute(async (trx) => {
     const consumed = await trx
       .updateTable('authorization_codes')
@@ -29,7 +34,18 @@ export async function redeemAuthorizationCode(deps: Deps, client: Client, params
     if (consumed.numUpdatedRows !== 1n) return false
     await trx
       .insertInto('grants')
-      .values({ id: grantId, user_id: code.userId, client_id: client.id, session_id_hash: code.sessionIdHash, scope: code.scope, auth_time: code.authTime, created_at: now, revoked_at: null })
+      .values({
+        id: grantId,
+        user_id: code.userId,
+        client_id: client.id,
+        session_id_hash: code.sessionIdHash,
+        scope: code.scope,
+        auth_time: code.authTime,
+        created_at: now,
+        revoked_at: null,
+        offline: offline ? 1 : 0,
+        expires_at: offline ? familyExpiresAt : null,
+      })
       .execute()
     return true
   })
@@ -43,7 +59,9 @@ export async function redeemAuthorizationCode(deps: Deps, client: Client, params
     await deps.repos.grants.revoke(grantId, now)
     throw new OAuthError('invalid_grant', 'the user is no longer active')
   }
-  return issueTokenSet(deps, { clientId: client.id, user, grantId, scope: code.scope, authTime: code.authTime, nonce: code.nonce })
+  const tokens = await issueTokenSet(deps, { clientId: client.id, user, grantId, scope: code.scope, authTime: code.authTime, nonce: code.nonce })
+  if (!offline) return tokens
+  return { ...tokens, refresh_token: await issueRefreshToken(deps, grantId, client.id, familyExpiresAt) }
 }
 
 async function replayed(deps: Deps, grantId: string | null, clientId: string): Promise<never> {

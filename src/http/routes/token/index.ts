@@ -12,11 +12,18 @@ import type { TokenSet } from '../../../tokens/issue.js'
 import { authenticateRequestClient, requireFormBody } from '../../client-authentication.js'
 import { OAuthParams } from '../../schemas.js'
 import { redeemAuthorizationCode } from './authorization-code.js'
+import { issueClientCredentials } from './client-credentials.js'
+import { redeemRefreshToken } from './refresh-token.js'
 
 export type GrantHandler = (deps: Deps, client: Client, params: RawParams) => Promise<TokenSet & { refresh_token?: string }>
 
 export const tokenRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; grants?: Partial<Record<GrantType, GrantHandler>> }> = async (app, { deps, grants = {} }) => {
-  const handlers: Partial<Record<GrantType, GrantHandler>> = { authorization_code: redeemAuthorizationCode, ...grants }
+  const handlers: Partial<Record<GrantType, GrantHandler>> = {
+    authorization_code: redeemAuthorizationCode,
+    refresh_token: redeemRefreshToken,
+    client_credentials: issueClientCredentials,
+    ...grants,
+  }
 
   app.post(
     '/token',

@@ -1,0 +1,59 @@
+/**
+ * The consent page for third-party clients: the client's name and the requested scopes in plain
+ * words. Approval is remembered per user, client and scopes; denial answers access_denied.
+ */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from '@sinclair/typebox'
+import type { Deps } from '../../deps.js'
+import { describeScopes } from '../../oauth/consent.js'
+import { accessDeniedUrl, issueAuthorizationCode } from '../authorization.js'
+import { currentSession } from '../session-cookie.js'
+import type { Views } from '../views/render.js'
+import { EXPIRED_PAGE } from './login.js'
+
+const ConsentQuery = Type.Object({ interaction: Type.String({ maxLength: 64 }) })
+const ConsentForm = Type.Object({
+  interaction: Type.String({ maxLength: 64 }),
+  decision: Type.Union([Type.Literal('approve'), Type.Literal('deny')]),
+  _csrf: Type.String({ maxLength: 256 }),
+})
+
+export const consentRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views }> = async (app, { deps, views }) => {
+  async function load(interactionId: string) {
+    const interaction = await deps.repos.interactions.findLive(interactionId, deps.clock.now())
+    const client = interaction ? await deps.repos.clients.find(interaction.request.clientId) : undefined
+    if (!interaction || !client) throw EXPIRED_PAGE
+    return { interaction, client }
+  }
+
+  app.get('/consent', { schema: { querystring: ConsentQuery }, config: { page: true } }, async (request, reply) => {
+    const { interaction, client } = await load(request.query.interaction)
+    const session = await currentSession(deps, request)
+    if (!session) return reply.redirect(`/login?interaction=${encodeURIComponent(interaction.id)}`, 303)
+    const user = await deps.repos.users.findById(session.userId)
+    const html = views.render('consent', {
+      title: 'Allow access?',
+      clientName: client.name,
+      userEmail: user?.email ?? '',
+      scopes: describeScopes(interaction.request.scope),
+      interaction: interaction.id,
+      csrfToken: reply.formToken(),
+    })
+    return reply.header('cache-control', 'no-store').type('text/html; charset=utf-8').send(html)
+  })
+
+  app.post('/consent', { schema: { body: ConsentForm }, config: { page: true }, preHandler: app.formGuards }, async (request, reply) => {
+    const { interaction } = await load(request.body.interaction)
+    const session = await currentSession(deps, request)
+    if (!session) return reply.redirect(`/login?interaction=${encodeURIComponent(interaction.id)}`, 303)
+    await deps.repos.interactions.remove(interaction.id)
+    const { request: authRequest } = interaction
+    if (request.body.decision === 'deny') {
+      request.log.info({ event: 'consent_denied', clientId: authRequest.clientId, userId: session.userId }, 'consent denied')
+      return reply.redirect(accessDeniedUrl(deps, authRequest), 303)
+    }
+    await deps.repos.consents.grant(session.userId, authRequest.clientId, authRequest.scope, deps.clock.now())
+    request.log.info({ event: 'consent_granted', clientId: authRequest.clientId, userId: session.userId }, 'consent granted')
+    return reply.redirect(await issueAuthorizationCode(deps, authRequest, session), 303)
+  })
+}

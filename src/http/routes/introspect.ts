@@ -1,0 +1,47 @@
+/**
+ * /introspect (RFC 7662): confidential clients only (a resource server registers as one) →
+ * recognise the token → `active:true` with its claims only when it is live; anything else,
+ * including another client's refresh token, is `{"active":false}`.
+ */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { Deps } from '../../deps.js'
+import { OAuthError } from '../../errors/oauth-error.js'
+import { isPublicClient } from '../../oauth/client.js'
+import { rejectDuplicates, single, type RawParams } from '../../oauth/params.js'
+import { authenticateRequestClient, requireFormBody } from '../client-authentication.js'
+import { OAuthParams } from '../schemas.js'
+import { identifyToken, type PresentedToken } from '../token-lookup.js'
+
+const INACTIVE = { active: false } as const
+
+export const introspectRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { deps }) => {
+  async function describe(found: PresentedToken | undefined, clientId: string, now: number): Promise<Record<string, unknown>> {
+    if (!found) return INACTIVE
+    if (found.kind === 'access_token') {
+      const { claims } = found
+      if (!(await deps.repos.accessTokens.isLive(claims.jti, now))) return INACTIVE
+      return { active: true, token_type: 'Bearer', sub: claims.sub, client_id: claims.client_id, scope: claims.scope, exp: claims.exp, iat: claims.iat, iss: claims.iss, aud: claims.aud, jti: claims.jti }
+    }
+    const { token, grant } = found
+    // Refresh tokens are a client's own secret: only that client may learn about them.
+    if (!grant || token.clientId !== clientId || grant.revokedAt !== null || token.usedAt !== null) return INACTIVE
+    const exp = Math.min(token.idleExpiresAt, grant.expiresAt ?? 0)
+    if (exp <= now) return INACTIVE
+    return { active: true, token_type: 'refresh_token', sub: grant.userId, client_id: grant.clientId, scope: grant.scope, exp, iat: token.createdAt, iss: deps.config.issuer }
+  }
+
+  app.post(
+    '/introspect',
+    { schema: { body: OAuthParams }, preValidation: requireFormBody, config: { rateLimit: { max: deps.config.tokenRateLimit, timeWindow: 60_000 } } },
+    async (request, reply) => {
+      const params = request.body as RawParams
+      rejectDuplicates(params)
+      const client = await authenticateRequestClient(deps, request.headers.authorization, params)
+      if (isPublicClient(client)) throw new OAuthError('invalid_client', 'introspection requires client authentication')
+      const raw = single(params, 'token')
+      if (raw === undefined) throw new OAuthError('invalid_request', 'token is missing')
+      const body = await describe(await identifyToken(deps, raw, single(params, 'token_type_hint')), client.id, deps.clock.now())
+      return reply.headers({ 'cache-control': 'no-store', pragma: 'no-cache' }).send(body)
+    },
+  )
+}

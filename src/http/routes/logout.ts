@@ -1,0 +1,104 @@
+/**
+ * end_session_endpoint (RP-Initiated Logout 1.0). With a valid id_token_hint for the signed-in
+ * user the session ends at once; otherwise the user is asked to confirm (a GET alone never signs
+ * anyone out). Ending a session revokes the grants bound to it, except offline ones.
+ */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from '@sinclair/typebox'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { Deps } from '../../deps.js'
+import { OAuthError, PageError } from '../../errors/oauth-error.js'
+import { logoutClientId, postLogoutRedirect, postLogoutUrl, type HintClaims } from '../../oauth/logout.js'
+import { rejectDuplicates, single, type RawParams } from '../../oauth/params.js'
+import { TokenInvalid, verifyIdToken } from '../../tokens/verify.js'
+import { OAuthParams } from '../schemas.js'
+import { clearSessionCookie, currentSession } from '../session-cookie.js'
+import type { Views } from '../views/render.js'
+
+const ConfirmForm = Type.Object({
+  _csrf: Type.String({ maxLength: 256 }),
+  decision: Type.Union([Type.Literal('logout'), Type.Literal('stay')]),
+  client_id: Type.Optional(Type.String({ maxLength: 200 })),
+  post_logout_redirect_uri: Type.Optional(Type.String({ maxLength: 2000 })),
+  state: Type.Optional(Type.String({ maxLength: 2000 })),
+})
+
+export const logoutRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views }> = async (app, { deps, views }) => {
+  async function verifiedHint(raw: string | undefined): Promise<HintClaims | null> {
+    if (raw === undefined) return null
+    try {
+      // An expired ID token still identifies the session it came from.
+      const claims = await verifyIdToken(raw, { keys: deps.keys, issuer: deps.config.issuer, now: deps.clock.now(), allowExpired: true })
+      return { sub: claims.sub, aud: claims.aud }
+    } catch (error) {
+      if (error instanceof TokenInvalid) return null
+      throw error
+    }
+  }
+
+  async function endSession(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const session = await currentSession(deps, request)
+    clearSessionCookie(deps, reply)
+    if (!session) return
+    const now = deps.clock.now()
+    await deps.repos.sessions.end(session.idHash, now)
+    await deps.repos.grants.revokeForSession(session.idHash, now)
+    request.log.info({ event: 'logout', userId: session.userId }, 'session ended')
+  }
+
+  function finish(reply: FastifyReply, redirectUri: string | null, state: string | undefined) {
+    reply.header('cache-control', 'no-store')
+    if (redirectUri !== null) return reply.redirect(postLogoutUrl(redirectUri, state), 303)
+    return reply.type('text/html; charset=utf-8').send(views.render('message', { title: 'You are signed out', message: 'You can close this window.' }))
+  }
+
+  async function logout(params: RawParams, request: FastifyRequest, reply: FastifyReply) {
+    try {
+      rejectDuplicates(params)
+    } catch (error) {
+      if (error instanceof OAuthError) throw new PageError(400, 'Sign-out request refused', error.description)
+      throw error
+    }
+    const hint = await verifiedHint(single(params, 'id_token_hint'))
+    let clientId: string | undefined
+    try {
+      clientId = logoutClientId(hint, single(params, 'client_id'))
+    } catch (error) {
+      if (error instanceof OAuthError) throw new PageError(400, 'Sign-out request refused', error.description)
+      throw error
+    }
+    const client = clientId === undefined ? undefined : await deps.repos.clients.find(clientId)
+    const redirectUri = postLogoutRedirect(client, single(params, 'post_logout_redirect_uri'))
+    const state = single(params, 'state')
+    const session = await currentSession(deps, request)
+    if (hint !== null && (session === undefined || session.userId === hint.sub)) {
+      await endSession(request, reply)
+      return finish(reply, redirectUri, state)
+    }
+    const html = views.render('logout-confirm', {
+      title: 'Sign out?',
+      clientName: client?.name ?? '',
+      clientId: client?.id ?? '',
+      postLogoutRedirectUri: redirectUri ?? '',
+      state: state ?? '',
+      csrfToken: reply.formToken(),
+    })
+    return reply.header('cache-control', 'no-store').type('text/html; charset=utf-8').send(html)
+  }
+
+  const config = { page: true }
+  app.get('/logout', { schema: { querystring: OAuthParams }, config }, (request, reply) => logout(request.query as RawParams, request, reply))
+  app.post('/logout', { schema: { body: OAuthParams }, config }, (request, reply) => logout(request.body as RawParams, request, reply))
+
+  app.post('/logout/confirm', { schema: { body: ConfirmForm }, config, preHandler: app.formGuards }, async (request, reply) => {
+    const { decision, client_id: clientId, state } = request.body
+    const client = clientId ? await deps.repos.clients.find(clientId) : undefined
+    // Re-checked here: the hidden field came back from the browser.
+    const redirectUri = postLogoutRedirect(client, request.body.post_logout_redirect_uri || undefined)
+    if (decision === 'stay') {
+      return reply.header('cache-control', 'no-store').type('text/html; charset=utf-8').send(views.render('message', { title: 'You are still signed in', message: 'Nothing changed. You can close this window.' }))
+    }
+    await endSession(request, reply)
+    return finish(reply, redirectUri, state || undefined)
+  })
+}

@@ -1,0 +1,40 @@
+/**
+ * refresh_token grant: every use rotates the token; a rotated token presented again revokes the
+ * whole family and its access tokens (RFC 9700 §4.14.2). Of concurrent uses exactly one wins.
+ */
+import type { Deps } from '../../../deps.js'
+import { OAuthError } from '../../../errors/oauth-error.js'
+import type { Client } from '../../../oauth/client.js'
+import { checkRefreshToken, refreshedScope } from '../../../oauth/grants/refresh-token.js'
+import { single, type RawParams } from '../../../oauth/params.js'
+import { hashSecret } from '../../../secrets.js'
+import { issueTokenSet, type TokenSet } from '../../../tokens/issue.js'
+import { issueRefreshToken } from '../../../tokens/refresh.js'
+
+export async function redeemRefreshToken(deps: Deps, client: Client, params: RawParams): Promise<TokenSet & { refresh_token: string }> {
+  const raw = single(params, 'refresh_token')
+  if (raw === undefined) throw new OAuthError('invalid_request', 'refresh_token is missing')
+  const now = deps.clock.now()
+  const tokenHash = hashSecret(raw)
+  const token = await deps.repos.refreshTokens.find(tokenHash)
+  const grant = token ? await deps.repos.grants.find(token.grantId) : undefined
+  const check = checkRefreshToken(token, grant, client, now)
+  if (check.kind === 'reuse') return reused(deps, client, grant!.id, now)
+  const scope = refreshedScope(grant!.scope, single(params, 'scope'))
+  const user = await deps.repos.users.findById(grant!.userId)
+  if (!user || user.disabledAt !== null) {
+    await deps.repos.grants.revoke(grant!.id, now)
+    throw new OAuthError('invalid_grant', 'the user is no longer active')
+  }
+  // A concurrent request rotated it first: indistinguishable from theft, so treated as reuse.
+  if (!(await deps.repos.refreshTokens.markUsed(tokenHash, now))) return reused(deps, client, grant!.id, now)
+  // OIDC Core §12.2: same iss/sub/aud/azp and the original auth_time, new iat, no nonce.
+  const tokens = await issueTokenSet(deps, { clientId: client.id, user, grantId: grant!.id, scope, authTime: grant!.authTime, nonce: null })
+  return { ...tokens, refresh_token: await issueRefreshToken(deps, grant!.id, client.id, grant!.expiresAt!) }
+}
+
+async function reused(deps: Deps, client: Client, grantId: string, now: number): Promise<never> {
+  await deps.repos.grants.revoke(grantId, now)
+  deps.log.warn({ event: 'refresh_reuse', clientId: client.id, grantId }, 'rotated refresh token reused: family revoked')
+  throw new OAuthError('invalid_grant', 'the refresh token is invalid')
+}
