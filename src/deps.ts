@@ -78,7 +78,7 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
       repository: repos.signingKeys,
       kek,
       clock,
-      policy: { retentionSeconds: keyRetentionSeconds(config), rotationIntervalSeconds: config.keyRotationInterval, removal: 'delete' },
+      policy: { retentionSeconds: keyRetentionSeconds(config), rotationIntervalSeconds: config.keyRotationInterval, removal: config.retiredKeys },
       modulusLength: Number(config.keySize),
       jwksMaxAge: config.jwksMaxAge,
       log,

@@ -26,6 +26,7 @@ export const configFields = {
   keysPassphrase: secret('KEYS_PASSPHRASE', 'Optional passphrase that encrypts the key-encryption key file at rest'),
   keySize: oneOf('KEY_SIZE', '2048', ['2048', '3072', '4096'] as const, 'RSA modulus length of new signing keys'),
   keyRotationInterval: optionalDuration('KEY_ROTATION_INTERVAL', 'off', 'Rotate signing keys automatically this often (e.g. 30d); off disables'),
+  retiredKeys: oneOf('RETIRED_KEYS', 'delete', ['delete', 'archive'] as const, 'What happens to a retired key once every token it signed has expired: delete it, or archive its public part (never published again)'),
   keyRefreshInterval: duration('KEY_REFRESH_INTERVAL', '5s', 'How often a running server re-reads the key store to pick up rotations'),
   jwksMaxAge: duration('JWKS_MAX_AGE', '5m', 'Cache-Control max-age of the JWKS document'),
   logLevel: oneOf('LOG_LEVEL', 'info', LOG_LEVELS, 'pino log level'),
@@ -43,7 +44,7 @@ export const configFields = {
   loginRateLimit: integer('LOGIN_RATE_LIMIT', 10, 'Login attempts per IP address per minute', 1, 100000),
   tokenRateLimit: integer('TOKEN_RATE_LIMIT', 300, 'Token-endpoint requests per IP address per minute', 1, 1000000),
   trustProxy: text('TRUST_PROXY', '', 'Address or CIDR of a trusted reverse proxy; only then is X-Forwarded-For used for the client IP'),
-  nodeEnv: text('NODE_ENV', 'development', 'production turns off pretty logs'),
+  nodeEnv: text('NODE_ENV', 'development', 'Conventional; Tessera behaves the same in every mode (an http localhost ISSUER works under production too)'),
 } as const
 
 type Fields = typeof configFields
@@ -60,6 +61,12 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       if (!(error instanceof FieldProblem)) throw error
       problems.push(`${field.env}: ${error.message}`)
     }
+  }
+  const interval = parsed['keyRotationInterval'] as number | null | undefined
+  const maxAge = parsed['jwksMaxAge'] as number | undefined
+  // SECURITY.md §F: a next key must be published longer than caches keep the JWKS.
+  if (typeof interval === 'number' && typeof maxAge === 'number' && interval <= maxAge) {
+    problems.push(`KEY_ROTATION_INTERVAL: must be longer than JWKS_MAX_AGE (${maxAge}s)`)
   }
   if (problems.length > 0) throw new ConfigError(problems)
   return Object.freeze(parsed) as Config
