@@ -42,6 +42,7 @@ export const configFields = {
   pruneInterval: duration('PRUNE_INTERVAL', '10m', 'How often expired codes, sessions, tokens and denylist rows are deleted'),
   clockSkew: duration('CLOCK_SKEW', '60s', 'Clock-skew allowance added to key retirement windows'),
   loginRateLimit: integer('LOGIN_RATE_LIMIT', 10, 'Login attempts per IP address per minute', 1, 100000),
+  loginAccountRateLimit: integer('LOGIN_ACCOUNT_RATE_LIMIT', 10, 'Login attempts per account (email as typed) per 5 minutes, known or not', 1, 100000),
   tokenRateLimit: integer('TOKEN_RATE_LIMIT', 300, 'Token-endpoint requests per IP address per minute', 1, 1000000),
   trustProxy: text('TRUST_PROXY', '', 'Address or CIDR of a trusted reverse proxy; only then is X-Forwarded-For used for the client IP'),
   nodeEnv: text('NODE_ENV', 'development', 'Conventional; Tessera behaves the same in every mode (an http localhost ISSUER works under production too)'),

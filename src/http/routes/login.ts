@@ -10,6 +10,7 @@ import { authenticateWithPassword } from '../../accounts/authenticate.js'
 import type { Deps } from '../../deps.js'
 import { PageError } from '../../errors/oauth-error.js'
 import type { Interaction } from '../../db/repositories/interactions.js'
+import { normaliseEmail } from '../../db/repositories/users.js'
 import { continueAfterLogin } from '../authorization.js'
 import { startSession } from '../session-cookie.js'
 import type { Views } from '../views/render.js'
@@ -51,12 +52,19 @@ export const loginRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views }
     return renderLogin(reply, interaction, 200, interaction?.request.loginHint ?? '', null)
   })
 
+  // Per-account throttling, keyed by the email as submitted (known or not, so it reveals nothing).
+  const perAccount = app.rateLimit({
+    max: deps.config.loginAccountRateLimit,
+    timeWindow: 5 * 60_000,
+    keyGenerator: (request) => `login-account:${normaliseEmail(String((request.body as { email?: unknown } | undefined)?.email ?? '')).slice(0, 320)}`,
+  })
+
   app.post(
     '/login',
     {
       schema: { body: LoginForm },
       config: { page: true, rateLimit: { max: deps.config.loginRateLimit, timeWindow: 60_000 } },
-      preHandler: app.formGuards,
+      preHandler: [...app.formGuards, perAccount],
     },
     async (request, reply) => {
       const { email, password } = request.body

@@ -10,7 +10,7 @@ import { GRANT_TYPES, type Client, type GrantType } from '../../../oauth/client.
 import { rejectDuplicates, single, type RawParams } from '../../../oauth/params.js'
 import type { TokenSet } from '../../../tokens/issue.js'
 import { authenticateRequestClient, requireFormBody } from '../../client-authentication.js'
-import { OAuthParams } from '../../schemas.js'
+import { OAuthErrorBody, OAuthParams, TokenResponse } from '../../schemas.js'
 import { redeemAuthorizationCode } from './authorization-code.js'
 import { issueClientCredentials } from './client-credentials.js'
 import { redeemRefreshToken } from './refresh-token.js'
@@ -28,7 +28,8 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; grants?: Parti
   app.post(
     '/token',
     {
-      schema: { body: OAuthParams },
+      // Response schemas serialise only the declared fields: nothing internal can leak.
+      schema: { body: OAuthParams, response: { 200: TokenResponse, '4xx': OAuthErrorBody } },
       preValidation: requireFormBody,
       config: { rateLimit: { max: deps.config.tokenRateLimit, timeWindow: 60_000 } },
     },
