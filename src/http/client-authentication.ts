@@ -3,7 +3,7 @@ import type { Deps } from '../deps.js'
 import { OAuthError } from '../errors/oauth-error.js'
 import type { Client } from '../oauth/client.js'
 import { authenticateClient, readClientCredentials } from '../oauth/client-auth.js'
-import { single, type RawParams } from '../oauth/params.js'
+import { rejectDuplicates, single, type RawParams } from '../oauth/params.js'
 
 /** RFC 6749 §3.2: token-style endpoints take application/x-www-form-urlencoded bodies only. */
 export async function requireFormBody(request: FastifyRequest, _reply: FastifyReply): Promise<void> {
@@ -20,4 +20,11 @@ export async function authenticateRequestClient(deps: Deps, authorization: strin
     if (error instanceof OAuthError && error.error === 'invalid_client') deps.log.info({ event: 'client_auth_failure', clientId: credentials.clientId.slice(0, 100) }, 'client authentication failed')
     throw error
   }
+}
+
+/** The common start of token, revocation and introspection requests: one form, one authenticated client. */
+export async function readClientRequest(deps: Deps, request: FastifyRequest): Promise<{ params: RawParams; client: Client }> {
+  const params = request.body as RawParams
+  rejectDuplicates(params)
+  return { params, client: await authenticateRequestClient(deps, request.headers.authorization, params) }
 }

@@ -7,8 +7,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Deps } from '../../deps.js'
 import { OAuthError } from '../../errors/oauth-error.js'
 import { isPublicClient } from '../../oauth/client.js'
-import { rejectDuplicates, single, type RawParams } from '../../oauth/params.js'
-import { authenticateRequestClient, requireFormBody } from '../client-authentication.js'
+import { single } from '../../oauth/params.js'
+import { readClientRequest, requireFormBody } from '../client-authentication.js'
 import { OAuthParams } from '../schemas.js'
 import { identifyToken, type PresentedToken } from '../token-lookup.js'
 
@@ -34,9 +34,7 @@ export const introspectRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async
     '/introspect',
     { schema: { body: OAuthParams }, preValidation: requireFormBody, config: { rateLimit: { max: deps.config.tokenRateLimit, timeWindow: 60_000 } } },
     async (request, reply) => {
-      const params = request.body as RawParams
-      rejectDuplicates(params)
-      const client = await authenticateRequestClient(deps, request.headers.authorization, params)
+      const { params, client } = await readClientRequest(deps, request)
       if (isPublicClient(client)) throw new OAuthError('invalid_client', 'introspection requires client authentication')
       const raw = single(params, 'token')
       if (raw === undefined) throw new OAuthError('invalid_request', 'token is missing')

@@ -6,8 +6,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Deps } from '../../deps.js'
 import { OAuthError } from '../../errors/oauth-error.js'
-import { rejectDuplicates, single, type RawParams } from '../../oauth/params.js'
-import { authenticateRequestClient, requireFormBody } from '../client-authentication.js'
+import { single } from '../../oauth/params.js'
+import { readClientRequest, requireFormBody } from '../client-authentication.js'
 import { OAuthParams } from '../schemas.js'
 import { identifyToken } from '../token-lookup.js'
 
@@ -16,9 +16,7 @@ export const revokeRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (ap
     '/revoke',
     { schema: { body: OAuthParams }, preValidation: requireFormBody, config: { rateLimit: { max: deps.config.tokenRateLimit, timeWindow: 60_000 } } },
     async (request, reply) => {
-      const params = request.body as RawParams
-      rejectDuplicates(params)
-      const client = await authenticateRequestClient(deps, request.headers.authorization, params)
+      const { params, client } = await readClientRequest(deps, request)
       const raw = single(params, 'token')
       if (raw === undefined) throw new OAuthError('invalid_request', 'token is missing')
       const found = await identifyToken(deps, raw, single(params, 'token_type_hint'))

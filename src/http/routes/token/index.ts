@@ -7,9 +7,9 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Deps } from '../../../deps.js'
 import { OAuthError } from '../../../errors/oauth-error.js'
 import { GRANT_TYPES, type Client, type GrantType } from '../../../oauth/client.js'
-import { rejectDuplicates, single, type RawParams } from '../../../oauth/params.js'
+import { single, type RawParams } from '../../../oauth/params.js'
 import type { TokenSet } from '../../../tokens/issue.js'
-import { authenticateRequestClient, requireFormBody } from '../../client-authentication.js'
+import { readClientRequest, requireFormBody } from '../../client-authentication.js'
 import { OAuthErrorBody, OAuthParams, TokenResponse } from '../../schemas.js'
 import { redeemAuthorizationCode } from './authorization-code.js'
 import { issueClientCredentials } from './client-credentials.js'
@@ -34,9 +34,7 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; grants?: Parti
       config: { rateLimit: { max: deps.config.tokenRateLimit, timeWindow: 60_000 } },
     },
     async (request, reply) => {
-      const params = request.body as RawParams
-      rejectDuplicates(params)
-      const client = await authenticateRequestClient(deps, request.headers.authorization, params)
+      const { params, client } = await readClientRequest(deps, request)
       const grantType = single(params, 'grant_type')
       if (grantType === undefined) throw new OAuthError('invalid_request', 'grant_type is missing')
       const handler = (GRANT_TYPES as readonly string[]).includes(grantType) ? handlers[grantType as GrantType] : undefined
