@@ -6,7 +6,7 @@ export function startPruning(deps: Deps): () => void {
   const run = async () => {
     try {
       // One day of grace: replayed codes and reused refresh tokens are still recognised for a while.
-      const counts = await pruneExpired(deps.db, deps.clock.now(), 86400)
+      const counts = await pruneExpired(deps.db, deps.clock.now(), 86400, deps.config.sessionIdleTtl)
       deps.log.debug({ event: 'prune', ...counts }, 'expired rows pruned')
     } catch (error) {
       deps.log.error({ err: error }, 'pruning failed')

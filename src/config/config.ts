@@ -14,7 +14,8 @@ export const configFields = {
     env: 'ISSUER',
     doc: 'Public base URL; every URL in discovery, tokens and mail is built from it (never from request headers). https required unless the host is localhost or 127.0.0.1',
     defaultText: 'http://localhost:$PORT',
-    parse: (raw, parsed) => parseIssuer(raw ?? `http://localhost:${String(parsed['port'])}`),
+    // With no ISSUER and a bad PORT, only PORT is reported (the default issuer cannot be built).
+    parse: (raw, parsed) => (raw === undefined && typeof parsed['port'] !== 'number' ? '' : parseIssuer(raw ?? `http://localhost:${String(parsed['port'])}`)),
   } satisfies Field<string>,
   database: {
     env: 'DATABASE_URL',

@@ -41,6 +41,8 @@ export interface InteractionsTable {
   request: string
   created_at: number
   expires_at: number
+  /** Set once a session has satisfied the request's authentication needs (consent stage). */
+  session_id_hash: string | null
 }
 
 export interface GrantsTable {

@@ -58,10 +58,12 @@ export class OAuthError extends Error {
   readonly detail: string | undefined
 
   constructor(error: OAuthErrorCode, description: string, options: OAuthErrorOptions = {}) {
-    super(`${error}: ${description}`, { cause: options.cause })
+    super(`${error}: ${description.slice(0, 300)}`, { cause: options.cause })
     this.name = 'OAuthError'
     this.error = error
-    this.description = description
+    // RFC 6749 §5.2: error_description is limited to %x20-21 / %x23-5B / %x5D-7E; request input
+    // echoed into a description must not smuggle other characters to the client.
+    this.description = description.replace(/[^\x20\x21\x23-\x5b\x5d-\x7e]/g, '?').slice(0, 300)
     this.status = options.status ?? STATUS[error]
     this.detail = options.detail
   }

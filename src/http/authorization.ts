@@ -39,17 +39,29 @@ export async function consentNeededFor(deps: Deps, request: AuthorizationRequest
   return needsConsent(client, request, consent?.scope ?? null)
 }
 
-/** Parks the request and returns the path of the page that continues it. */
-export async function parkRequest(deps: Deps, request: AuthorizationRequest, page: '/login' | '/consent', interactionId?: string): Promise<string> {
+/** Parks the request for the login page; returns the path that continues it. */
+export async function parkForLogin(deps: Deps, request: AuthorizationRequest): Promise<string> {
+  const now = deps.clock.now()
+  const id = randomId()
+  await deps.repos.interactions.insert(id, request, now, now + deps.config.interactionTtl)
+  return `/login?interaction=${encodeURIComponent(id)}`
+}
+
+/**
+ * Parks the request for the consent page, bound to the session that satisfied its login needs:
+ * the consent page completes only interactions bound to the browser's current session.
+ */
+export async function parkForConsent(deps: Deps, request: AuthorizationRequest, session: LoginSession, interactionId?: string): Promise<string> {
   const now = deps.clock.now()
   const id = interactionId ?? randomId()
   if (interactionId === undefined) await deps.repos.interactions.insert(id, request, now, now + deps.config.interactionTtl)
-  return `${page}?interaction=${encodeURIComponent(id)}`
+  await deps.repos.interactions.bindSession(id, session.idHash)
+  return `/consent?interaction=${encodeURIComponent(id)}`
 }
 
 /** After a successful login: consent page if needed, else the code. Returns the redirect target. */
 export async function continueAfterLogin(deps: Deps, interactionId: string, request: AuthorizationRequest, session: LoginSession): Promise<string> {
-  if (await consentNeededFor(deps, request, session.userId)) return parkRequest(deps, request, '/consent', interactionId)
+  if (await consentNeededFor(deps, request, session.userId)) return parkForConsent(deps, request, session, interactionId)
   await deps.repos.interactions.remove(interactionId)
   return issueAuthorizationCode(deps, request, session)
 }

@@ -37,11 +37,18 @@ export async function currentSession(deps: Deps, request: FastifyRequest): Promi
 export async function startSession(deps: Deps, request: FastifyRequest, reply: FastifyReply, userId: string): Promise<LoginSession> {
   const names = cookieNames(isHttps(deps))
   const now = deps.clock.now()
-  const previous = request.cookies[names.session]
-  if (previous !== undefined && previous.length <= 128) await deps.repos.sessions.end(hashSecret(previous), now)
   const id = randomToken()
   const session: LoginSession = { idHash: hashSecret(id), userId, authTime: now, createdAt: now, lastSeenAt: now, expiresAt: now + deps.config.sessionTtl }
   await deps.repos.sessions.insert(session)
+  const previousCookie = request.cookies[names.session]
+  const previous = previousCookie !== undefined && previousCookie.length <= 128 ? await deps.repos.sessions.findLive(hashSecret(previousCookie), now) : undefined
+  if (previous) {
+    await deps.repos.sessions.end(previous.idHash, now)
+    // Same user: the browser's grants follow it to the new session, so a later logout ends them.
+    // Another user: the old user's browser session is over, as if they had logged out.
+    if (previous.userId === userId) await deps.repos.grants.moveToSession(previous.idHash, session.idHash)
+    else await deps.repos.grants.revokeForSession(previous.idHash, now)
+  }
   reply.setCookie(names.session, id, { path: '/', httpOnly: true, sameSite: 'lax', secure: isHttps(deps), maxAge: deps.config.sessionTtl })
   return session
 }

@@ -10,7 +10,7 @@ export function findDuplicate(params: RawParams, names?: readonly string[]): str
 
 export function rejectDuplicates(params: RawParams): void {
   const duplicate = findDuplicate(params)
-  if (duplicate !== undefined) throw new OAuthError('invalid_request', `parameter ${duplicate} is repeated`)
+  if (duplicate !== undefined) throw new OAuthError('invalid_request', /^[a-z_]{1,40}$/.test(duplicate) ? `parameter ${duplicate} is repeated` : 'a parameter is repeated')
 }
 
 /** A single-valued parameter; empty values count as absent (RFC 6749 §3.1). */

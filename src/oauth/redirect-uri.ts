@@ -43,5 +43,6 @@ export function matchesRegisteredUri(registered: readonly string[], requested: s
 function parseLoopback(uri: string): { withoutPort: string } | null {
   const match = /^http:\/\/(127\.0\.0\.1|\[::1\])(?::(\d{1,5}))?(\/[^#]*)?$/.exec(uri)
   if (!match) return null
+  if (match[2] !== undefined && Number(match[2]) > 65535) return null
   return { withoutPort: `http://${match[1]}${match[3] ?? ''}` }
 }

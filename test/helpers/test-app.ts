@@ -79,6 +79,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
           grantTypes: input.grantTypes ?? [],
           pkce: input.pkce,
           scopes: input.scopes ?? [],
+          thirdParty: input.thirdParty ?? input.firstParty === false,
         },
         clock.now(),
       )

@@ -72,6 +72,11 @@ export function grantsRepository(db: Db) {
       await revokeWhere(db, now, (q) => q.where('session_id_hash', '=', sessionIdHash).where('offline', '=', 0))
     },
 
+    /** Re-authentication in the same browser: the new session takes over the old one's grants. */
+    async moveToSession(fromSessionIdHash: string, toSessionIdHash: string): Promise<void> {
+      await db.updateTable('grants').set({ session_id_hash: toSessionIdHash }).where('session_id_hash', '=', fromSessionIdHash).execute()
+    },
+
     /** A user revoked a client on the account page: all its grants for that user. */
     async revokeForUserAndClient(userId: string, clientId: string, now: number): Promise<void> {
       await revokeWhere(db, now, (q) => q.where('user_id', '=', userId).where('client_id', '=', clientId))

@@ -5,6 +5,8 @@ export interface Interaction {
   readonly id: string
   readonly request: AuthorizationRequest
   readonly expiresAt: number
+  /** The session that authenticated this request; null while a login is still owed. */
+  readonly sessionIdHash: string | null
 }
 
 /** A validated authorization request parked while the user logs in. */
@@ -13,13 +15,17 @@ export function interactionsRepository(db: Db) {
     async insert(id: string, request: AuthorizationRequest, now: number, expiresAt: number): Promise<void> {
       await db
         .insertInto('interactions')
-        .values({ id, client_id: request.clientId, request: JSON.stringify(request), created_at: now, expires_at: expiresAt })
+        .values({ id, client_id: request.clientId, request: JSON.stringify(request), created_at: now, expires_at: expiresAt, session_id_hash: null })
         .execute()
     },
 
     async findLive(id: string, now: number): Promise<Interaction | undefined> {
       const row = await db.selectFrom('interactions').selectAll().where('id', '=', id).where('expires_at', '>', now).executeTakeFirst()
-      return row ? { id: row.id, request: JSON.parse(row.request) as AuthorizationRequest, expiresAt: row.expires_at } : undefined
+      return row ? { id: row.id, request: JSON.parse(row.request) as AuthorizationRequest, expiresAt: row.expires_at, sessionIdHash: row.session_id_hash } : undefined
+    },
+
+    async bindSession(id: string, sessionIdHash: string): Promise<void> {
+      await db.updateTable('interactions').set({ session_id_hash: sessionIdHash }).where('id', '=', id).execute()
     },
 
     async remove(id: string): Promise<void> {

@@ -14,15 +14,19 @@ export interface PruneCounts {
  * keeps recently-dead rows a little longer (code-replay and refresh-reuse detection stay possible
  * for a while after expiry).
  */
-export async function pruneExpired(db: Db, now: number, graceSeconds: number): Promise<PruneCounts> {
+export async function pruneExpired(db: Db, now: number, graceSeconds: number, sessionIdleSeconds?: number): Promise<PruneCounts> {
   const cutoff = now - graceSeconds
+  // Sessions idle for longer than the idle timeout are dead even before their absolute expiry.
+  const idleCutoff = sessionIdleSeconds === undefined ? null : cutoff - sessionIdleSeconds
   const count = (result: { numDeletedRows: bigint }) => Number(result.numDeletedRows)
   const codes = count(await db.deleteFrom('authorization_codes').where('expires_at', '<', cutoff).executeTakeFirst())
   const interactions = count(await db.deleteFrom('interactions').where('expires_at', '<', cutoff).executeTakeFirst())
   const sessions = count(
     await db
       .deleteFrom('sessions')
-      .where((eb) => eb.or([eb('expires_at', '<', cutoff), eb('ended_at', '<', cutoff)]))
+      .where((eb) =>
+        eb.or([eb('expires_at', '<', cutoff), eb('ended_at', '<', cutoff), ...(idleCutoff === null ? [] : [eb('last_seen_at', '<', idleCutoff)])]),
+      )
       .executeTakeFirst(),
   )
   const accessTokens = count(await db.deleteFrom('access_tokens').where('expires_at', '<', cutoff).executeTakeFirst())

@@ -30,16 +30,22 @@ export function registeredOrigins(clients: ClientsRepository, now: () => number 
   }
 }
 
+/** Paths browser JavaScript may call cross-origin; everything else (pages) never answers CORS. */
+export const CORS_PATHS: ReadonlySet<string> = new Set(['/token', '/userinfo', '/revoke', '/introspect', '/.well-known/jwks.json', '/.well-known/openid-configuration'])
+
 export async function registerCors(app: FastifyInstance, clients: ClientsRepository): Promise<void> {
   const origins = registeredOrigins(clients)
+  const enabled = { methods: ['GET', 'POST'], allowedHeaders: ['Authorization', 'Content-Type'], credentials: false, maxAge: 600 }
   await app.register(cors, {
-    origin: (origin, callback) => {
-      if (origin === undefined) return callback(null, false)
-      origins().then((allowed) => callback(null, allowed.has(origin)), (error: Error) => callback(error, false))
+    // Decided per request: @fastify/cors answers OPTIONS on every path, so the path is checked here.
+    delegator: (request, callback) => {
+      const origin = request.headers.origin
+      const path = (request.url.split('?')[0] ?? '').replace(/\/+$/, '') || '/'
+      if (origin === undefined || !CORS_PATHS.has(path)) return callback(null, { origin: false })
+      origins().then(
+        (allowed) => callback(null, allowed.has(origin) ? { ...enabled, origin } : { origin: false }),
+        (error: Error) => callback(error, { origin: false }),
+      )
     },
-    methods: ['GET', 'POST'],
-    allowedHeaders: ['Authorization', 'Content-Type'],
-    credentials: false,
-    maxAge: 600,
   })
 }

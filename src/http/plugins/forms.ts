@@ -36,13 +36,7 @@ export async function registerFormProtection(app: FastifyInstance, options: Form
   })
 
   const checkOrigin: preHandlerHookHandler = (request, _reply, done) => {
-    const origin = request.headers.origin
-    // Browsers send Origin on form POSTs; a different one (or "null") is a cross-site post.
-    if (origin !== undefined && origin !== expectedOrigin) {
-      done(new PageError(403, 'Request refused', 'This form was submitted from another site.'))
-      return
-    }
-    done()
+    done(isSameOriginPost(request, expectedOrigin) ? undefined : new PageError(403, 'Request refused', 'This form was submitted from another site.'))
   }
   app.decorate('formGuards', [checkOrigin, app.csrfProtection.bind(app) as preHandlerHookHandler])
   app.decorateReply('formToken', function (this: FastifyReply) {
@@ -58,4 +52,18 @@ declare module 'fastify' {
     /** An anti-forgery token for a form rendered in this response. */
     formToken(): string
   }
+}
+
+/**
+ * Is this form post from our own pages? Under `Referrer-Policy: no-referrer` Chromium sends
+ * `Origin: null` even for same-origin form posts, so `null` is accepted only when the browser's
+ * own `Sec-Fetch-Site` says same-origin (a header pages cannot forge). The anti-forgery token
+ * remains the primary defence; this check stops cross-site posts before it.
+ */
+export function isSameOriginPost(request: FastifyRequest, expectedOrigin: string): boolean {
+  const origin = request.headers.origin
+  const fetchSite = request.headers['sec-fetch-site']
+  if (fetchSite !== undefined && fetchSite !== 'same-origin' && fetchSite !== 'none') return false
+  if (origin === undefined || origin === expectedOrigin) return true
+  return origin === 'null' && fetchSite === 'same-origin'
 }

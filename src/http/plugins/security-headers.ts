@@ -1,29 +1,54 @@
 import helmet from '@fastify/helmet'
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyReply } from 'fastify'
 
 /**
  * SECURITY.md §H headers on every response: a strict CSP (no inline script at all), no framing,
  * no referrer, no sniffing; HSTS only when the issuer is https.
  */
+export function contentSecurityPolicy(formTargets: readonly string[] = []): string {
+  return [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    // Browsers apply form-action to the redirects that follow a form post, so a page whose form
+    // ends in a redirect to the relying party names that target here.
+    `form-action 'self'${formTargets.map((target) => ` ${target}`).join('')}`,
+    "object-src 'none'",
+    "base-uri 'none'",
+    "frame-ancestors 'none'",
+  ].join('; ')
+}
+
+/** The CSP source for a redirect target: its origin, or its scheme for private-use URI schemes. */
+export function formTargetSource(uri: string): string | null {
+  try {
+    const url = new URL(uri)
+    if (url.protocol === 'https:' || url.protocol === 'http:') return url.origin
+    return /^[a-z][a-z0-9+.-]*:$/.test(url.protocol) ? url.protocol : null
+  } catch {
+    return null
+  }
+}
+
+/** For pages whose form post redirects to `uris` (login and consent → redirect_uri, logout → post_logout_redirect_uri). */
+export function allowFormRedirects(reply: FastifyReply, uris: readonly (string | null | undefined)[]): void {
+  const sources = uris.flatMap((uri) => (uri ? [formTargetSource(uri)] : [])).filter((source): source is string => source !== null)
+  reply.header('content-security-policy', contentSecurityPolicy([...new Set(sources)]))
+}
+
 export async function registerSecurityHeaders(app: FastifyInstance, options: { https: boolean }): Promise<void> {
   await app.register(helmet, {
-    contentSecurityPolicy: {
-      useDefaults: false,
-      directives: {
-        'default-src': ["'self'"],
-        'script-src': ["'self'"],
-        'style-src': ["'self'"],
-        'img-src': ["'self'", 'data:'],
-        'form-action': ["'self'"],
-        'object-src': ["'none'"],
-        'base-uri': ["'none'"],
-        'frame-ancestors': ["'none'"],
-      },
-    },
+    // Set by the hook below so that pages can widen form-action for their redirect target.
+    contentSecurityPolicy: false,
     frameguard: { action: 'deny' },
     referrerPolicy: { policy: 'no-referrer' },
     hsts: options.https ? { maxAge: 31536000, includeSubDomains: true } : false,
     crossOriginEmbedderPolicy: false,
     crossOriginResourcePolicy: false,
+  })
+  const defaultPolicy = contentSecurityPolicy()
+  app.addHook('onRequest', async (_request, reply) => {
+    reply.header('content-security-policy', defaultPolicy)
   })
 }

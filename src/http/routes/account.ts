@@ -9,7 +9,7 @@ import { describeScopes } from '../../oauth/consent.js'
 import { currentSession } from '../session-cookie.js'
 import type { Views } from '../views/render.js'
 
-const RevokeForm = Type.Object({ client_id: Type.String({ maxLength: 200 }), _csrf: Type.String({ maxLength: 256 }) })
+const RevokeForm = Type.Object({ client_id: Type.String({ maxLength: 200 }), _csrf: Type.Optional(Type.String({ maxLength: 256 })) })
 
 export const accountRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views }> = async (app, { deps, views }) => {
   app.get('/account', { config: { page: true } }, async (request, reply) => {

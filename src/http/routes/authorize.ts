@@ -11,7 +11,7 @@ import { decideAuthorization } from '../../oauth/authorize-decision.js'
 import { errorResponseUrl, identifyClient, validateAuthorizationRequest, type AuthorizationRequest, type RedirectTarget } from '../../oauth/authorize-request.js'
 import { single, type RawParams } from '../../oauth/params.js'
 import { TokenInvalid, verifyIdToken } from '../../tokens/verify.js'
-import { consentNeededFor, issueAuthorizationCode, parkRequest } from '../authorization.js'
+import { consentNeededFor, issueAuthorizationCode, parkForConsent, parkForLogin } from '../authorization.js'
 import { OAuthParams } from '../schemas.js'
 import { currentSession } from '../session-cookie.js'
 
@@ -34,9 +34,9 @@ export const authorizeRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async 
         case 'issue_code':
           return reply.redirect(await issueAuthorizationCode(deps, authRequest, session!), 303)
         case 'login':
-          return reply.redirect(await parkRequest(deps, authRequest, '/login'), 303)
+          return reply.redirect(await parkForLogin(deps, authRequest), 303)
         case 'consent':
-          return reply.redirect(await parkRequest(deps, authRequest, '/consent'), 303)
+          return reply.redirect(await parkForConsent(deps, authRequest, session!), 303)
       }
     } catch (error) {
       if (error instanceof OAuthError) return redirectError(reply, target, error)

@@ -3,10 +3,12 @@
  * words. Approval is remembered per user, client and scopes; denial answers access_denied.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyRequest } from 'fastify'
 import { Type } from '@sinclair/typebox'
 import type { Deps } from '../../deps.js'
 import { describeScopes } from '../../oauth/consent.js'
 import { accessDeniedUrl, issueAuthorizationCode } from '../authorization.js'
+import { allowFormRedirects } from '../plugins/security-headers.js'
 import { currentSession } from '../session-cookie.js'
 import type { Views } from '../views/render.js'
 import { EXPIRED_PAGE } from './login.js'
@@ -15,21 +17,23 @@ const ConsentQuery = Type.Object({ interaction: Type.String({ maxLength: 64 }) }
 const ConsentForm = Type.Object({
   interaction: Type.String({ maxLength: 64 }),
   decision: Type.Union([Type.Literal('approve'), Type.Literal('deny')]),
-  _csrf: Type.String({ maxLength: 256 }),
+  // Optional in the schema so a missing token reaches the anti-forgery check (403), not validation (400).
+  _csrf: Type.Optional(Type.String({ maxLength: 256 })),
 })
 
 export const consentRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views }> = async (app, { deps, views }) => {
-  async function load(interactionId: string) {
+  /** The interaction, its client and the session it was authenticated by — which must be this browser's. */
+  async function load(request: FastifyRequest, interactionId: string) {
     const interaction = await deps.repos.interactions.findLive(interactionId, deps.clock.now())
     const client = interaction ? await deps.repos.clients.find(interaction.request.clientId) : undefined
-    if (!interaction || !client) throw EXPIRED_PAGE
-    return { interaction, client }
+    if (!interaction || !client || client.firstParty || interaction.sessionIdHash === null) throw EXPIRED_PAGE
+    const session = await currentSession(deps, request)
+    if (!session || session.idHash !== interaction.sessionIdHash) throw EXPIRED_PAGE
+    return { interaction, client, session }
   }
 
   app.get('/consent', { schema: { querystring: ConsentQuery }, config: { page: true } }, async (request, reply) => {
-    const { interaction, client } = await load(request.query.interaction)
-    const session = await currentSession(deps, request)
-    if (!session) return reply.redirect(`/login?interaction=${encodeURIComponent(interaction.id)}`, 303)
+    const { interaction, client, session } = await load(request, request.query.interaction)
     const user = await deps.repos.users.findById(session.userId)
     const html = views.render('consent', {
       title: 'Allow access?',
@@ -39,13 +43,12 @@ export const consentRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views
       interaction: interaction.id,
       csrfToken: reply.formToken(),
     })
+    allowFormRedirects(reply, [interaction.request.redirectUri])
     return reply.header('cache-control', 'no-store').type('text/html; charset=utf-8').send(html)
   })
 
   app.post('/consent', { schema: { body: ConsentForm }, config: { page: true }, preHandler: app.formGuards }, async (request, reply) => {
-    const { interaction } = await load(request.body.interaction)
-    const session = await currentSession(deps, request)
-    if (!session) return reply.redirect(`/login?interaction=${encodeURIComponent(interaction.id)}`, 303)
+    const { interaction, session } = await load(request, request.body.interaction)
     await deps.repos.interactions.remove(interaction.id)
     const { request: authRequest } = interaction
     if (request.body.decision === 'deny') {

@@ -12,6 +12,7 @@ import { PageError } from '../../errors/oauth-error.js'
 import type { Interaction } from '../../db/repositories/interactions.js'
 import { normaliseEmail } from '../../db/repositories/users.js'
 import { continueAfterLogin } from '../authorization.js'
+import { allowFormRedirects } from '../plugins/security-headers.js'
 import { startSession } from '../session-cookie.js'
 import type { Views } from '../views/render.js'
 
@@ -20,7 +21,8 @@ const LoginForm = Type.Object({
   interaction: Type.Optional(Type.String({ maxLength: 64 })),
   email: Type.String({ maxLength: 1024 }),
   password: Type.String({ maxLength: 4096 }),
-  _csrf: Type.String({ maxLength: 256 }),
+  // Optional in the schema so a missing token reaches the anti-forgery check (403), not validation (400).
+  _csrf: Type.Optional(Type.String({ maxLength: 256 })),
 })
 
 export const EXPIRED_PAGE = new PageError(400, 'This sign-in page has expired', 'Go back to the application and start signing in again.')
@@ -44,6 +46,7 @@ export const loginRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views }
       email,
       error,
     })
+    allowFormRedirects(reply, [interaction?.request.redirectUri])
     return reply.status(status).header('cache-control', 'no-store').type('text/html; charset=utf-8').send(html)
   }
 

@@ -12,11 +12,13 @@ import { logoutClientId, postLogoutRedirect, postLogoutUrl, type HintClaims } fr
 import { rejectDuplicates, single, type RawParams } from '../../oauth/params.js'
 import { TokenInvalid, verifyIdToken } from '../../tokens/verify.js'
 import { OAuthParams } from '../schemas.js'
+import { allowFormRedirects } from '../plugins/security-headers.js'
 import { clearSessionCookie, currentSession } from '../session-cookie.js'
 import type { Views } from '../views/render.js'
 
 const ConfirmForm = Type.Object({
-  _csrf: Type.String({ maxLength: 256 }),
+  // Optional in the schema so a missing token reaches the anti-forgery check (403), not validation (400).
+  _csrf: Type.Optional(Type.String({ maxLength: 256 })),
   decision: Type.Union([Type.Literal('logout'), Type.Literal('stay')]),
   client_id: Type.Optional(Type.String({ maxLength: 200 })),
   post_logout_redirect_uri: Type.Optional(Type.String({ maxLength: 2000 })),
@@ -83,6 +85,7 @@ export const logoutRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views 
       state: state ?? '',
       csrfToken: reply.formToken(),
     })
+    allowFormRedirects(reply, [redirectUri])
     return reply.header('cache-control', 'no-store').type('text/html; charset=utf-8').send(html)
   }
 

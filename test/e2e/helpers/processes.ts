@@ -1,0 +1,155 @@
+/**
+ * Child processes for end-to-end tests: output captured, every wait bounded, and every child
+ * stopped by the test's teardown (SIGTERM, then SIGKILL if it lingers).
+ */
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+/** The repository root (test/e2e/helpers → ../../..). */
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..')
+export const FIXTURES = path.join(ROOT, 'test/e2e/fixtures')
+
+/** The part of a tap Test this module needs. */
+export interface Teardown {
+  teardown(fn: () => unknown): void
+}
+
+export interface Exit {
+  readonly code: number | null
+  readonly signal: NodeJS.Signals | null
+}
+
+/** Rejects after `ms` with a message naming what was awaited. */
+export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms)
+  })
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
+}
+
+export class Child {
+  readonly process: ChildProcess
+  #stdout = ''
+  #stderr = ''
+  #exit: Exit | undefined
+  readonly #exited: Promise<Exit>
+  readonly #listeners = new Set<() => void>()
+
+  constructor(readonly name: string, command: string, args: readonly string[], options: SpawnOptions) {
+    this.process = spawn(command, args, { ...options, stdio: ['pipe', 'pipe', 'pipe'] })
+    this.process.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      this.#stdout += chunk
+      this.#notify()
+    })
+    this.process.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+      this.#stderr += chunk
+      this.#notify()
+    })
+    this.#exited = new Promise((resolve) => {
+      this.process.on('error', (error) => {
+        this.#stderr += `spawn error: ${error.message}\n`
+        this.#exit ??= { code: null, signal: null }
+        this.#notify()
+        resolve(this.#exit)
+      })
+      // 'close' fires after the output streams are drained, so stdout/stderr are complete.
+      this.process.on('close', (code, signal) => {
+        this.#exit ??= { code, signal }
+        this.#notify()
+        resolve(this.#exit)
+      })
+    })
+  }
+
+  get stdout(): string {
+    return this.#stdout
+  }
+
+  get stderr(): string {
+    return this.#stderr
+  }
+
+  get exitStatus(): Exit | undefined {
+    return this.#exit
+  }
+
+  #notify(): void {
+    for (const listener of this.#listeners) listener()
+  }
+
+  /** Waits until stdout matches `pattern`; fails early, with the output, if the child exits first. */
+  waitForStdout(pattern: RegExp, ms = 15_000): Promise<RegExpExecArray> {
+    const wait = new Promise<RegExpExecArray>((resolve, reject) => {
+      const check = () => {
+        const match = pattern.exec(this.#stdout)
+        if (match) {
+          this.#listeners.delete(check)
+          resolve(match)
+        } else if (this.#exit) {
+          this.#listeners.delete(check)
+          reject(new Error(`${this.name} exited (${JSON.stringify(this.#exit)}) before printing ${pattern}\nstdout: ${this.#stdout}\nstderr: ${this.#stderr}`))
+        }
+      }
+      this.#listeners.add(check)
+      check()
+    })
+    return withTimeout(wait, ms, `${this.name} to print ${pattern} (stderr so far: ${this.#stderr.slice(-500)})`)
+  }
+
+  /** Writes `input` to stdin and closes it. */
+  send(input: string): void {
+    this.process.stdin!.end(input)
+  }
+
+  exited(ms = 15_000): Promise<Exit> {
+    return withTimeout(this.#exited, ms, `${this.name} to exit`)
+  }
+
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves once the process is gone. */
+  async stop(graceMs = 5_000): Promise<void> {
+    if (this.#exit) return
+    this.process.kill('SIGTERM')
+    try {
+      await this.exited(graceMs)
+    } catch {
+      this.process.kill('SIGKILL')
+      await this.exited(graceMs).catch(() => undefined)
+    }
+  }
+}
+
+export interface StartOptions {
+  readonly env?: Readonly<Record<string, string>>
+  readonly cwd?: string
+  /** Keep the parent's environment (PATH, HOME…) under `env`; true unless told otherwise. */
+  readonly inheritEnv?: boolean
+}
+
+/** Spawns a child whose teardown is registered on `t`. */
+export function startChild(t: Teardown, name: string, command: string, args: readonly string[], options: StartOptions = {}): Child {
+  const base = options.inheritEnv === false ? { PATH: process.env['PATH'] ?? '' } : process.env
+  const child = new Child(name, command, args, { cwd: options.cwd ?? ROOT, env: { ...base, ...options.env } })
+  t.teardown(() => child.stop())
+  return child
+}
+
+/** Runs a command to completion (bounded) and returns its exit and output. */
+export async function runToCompletion(t: Teardown, name: string, command: string, args: readonly string[], options: StartOptions & { stdin?: string; timeoutMs?: number } = {}): Promise<{ exit: Exit; stdout: string; stderr: string }> {
+  const child = startChild(t, name, command, args, options)
+  child.send(options.stdin ?? '')
+  const exit = await child.exited(options.timeoutMs ?? 30_000)
+  return { exit, stdout: child.stdout, stderr: child.stderr }
+}
+
+/**
+ * Starts one of the plain-JS fixtures in test/e2e/fixtures. Each prints `{"listening":PORT}` as
+ * a line on stdout once it accepts connections.
+ */
+export async function startFixture(t: Teardown, file: string, env: Readonly<Record<string, string>>): Promise<{ child: Child; port: number; url: string }> {
+  const child = startChild(t, file, process.execPath, [path.join(FIXTURES, file)], { env })
+  const match = await child.waitForStdout(/^\{"listening":(\d+)\}$/m, 15_000)
+  const port = Number(match[1])
+  return { child, port, url: `http://127.0.0.1:${port}` }
+}
