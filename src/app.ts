@@ -40,10 +40,20 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
     trustProxy: trustProxySetting(deps.config.trustProxy),
     bodyLimit: BODY_LIMIT,
     requestIdHeader: false,
+    // Fastify's own request log includes the query string, which carries codes, state and
+    // id_token_hint: replaced by the path-only log below.
+    disableRequestLogging: true,
     return503OnClosing: true,
     routerOptions: { maxParamLength: 200 },
   }).withTypeProvider<TypeBoxTypeProvider>()
   const views = createViews()
+
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.info(
+      { method: request.method, path: request.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime), ip: request.ip },
+      'request completed',
+    )
+  })
 
   app.setErrorHandler((error, request, reply) => sendError(error, request, reply, views.errorPage))
   app.setNotFoundHandler((request, reply) => {

@@ -4,7 +4,7 @@ import { registrationProblem } from '../oauth/redirect-uri.js'
 import { DEFAULT_CLIENT_SCOPES, SUPPORTED_SCOPES } from '../oauth/scope.js'
 import { hashSecret, randomId, randomToken } from '../secrets.js'
 import { CliError, type CommandContext } from './context.js'
-import { table, type CommandResult } from './output.js'
+import { singlePositional, table, type CommandResult } from './output.js'
 
 export interface NewClientRequest {
   readonly name: string
@@ -113,9 +113,8 @@ export async function clientsCommand(context: CommandContext, action: string | u
       return { json: { clients: clients.map(describeClient) }, text: clients.length === 0 ? 'No clients yet.' : table(rows) }
     }
     case 'remove': {
-      const { positionals } = parseArgs({ args, options: {}, allowPositionals: true })
-      const clientId = positionals[0]
-      if (clientId === undefined || positionals.length > 1) throw new CliError('usage: idp clients remove CLIENT_ID')
+      const clientId = singlePositional(args)
+      if (clientId === undefined) throw new CliError('usage: idp clients remove CLIENT_ID')
       const removed = await context.withDeps((deps) => deps.repos.clients.remove(clientId))
       if (!removed) throw new CliError(`no client with id ${clientId}`)
       return { json: { removed: clientId }, text: `Client ${clientId} removed.` }

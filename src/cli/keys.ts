@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util'
 import { CliError, type CommandContext } from './context.js'
-import { table, type CommandResult } from './output.js'
+import { singlePositional, table, type CommandResult } from './output.js'
 
 const iso = (seconds: number | null): string => (seconds === null ? '' : new Date(seconds * 1000).toISOString())
 
@@ -31,9 +31,8 @@ export async function keysCommand(context: CommandContext, action: string | unde
       }
     }
     case 'revoke': {
-      const { positionals } = parseArgs({ args, options: {}, allowPositionals: true })
-      const kid = positionals[0]
-      if (kid === undefined || positionals.length > 1) throw new CliError('usage: idp keys revoke KID')
+      const kid = singlePositional(args)
+      if (kid === undefined) throw new CliError('usage: idp keys revoke KID')
       const { changes, activeKid } = await context.withDeps(async (deps) => {
         const changes = await deps.keys.revoke(kid)
         return { changes, activeKid: deps.keys.signingKey().kid }

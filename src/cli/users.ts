@@ -3,7 +3,7 @@ import { MAX_PASSWORD_LENGTH } from '../accounts/password-hasher.js'
 import { normaliseEmail } from '../db/repositories/users.js'
 import { randomId } from '../secrets.js'
 import { CliError, type CommandContext } from './context.js'
-import { table, type CommandResult } from './output.js'
+import { singlePositional, table, type CommandResult } from './output.js'
 
 export const MIN_PASSWORD_LENGTH = 8
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/
@@ -41,9 +41,8 @@ export async function usersCommand(context: CommandContext, action: string | und
       }
     }
     case 'disable': {
-      const { positionals } = parseArgs({ args, options: {}, allowPositionals: true })
-      const email = positionals[0]
-      if (email === undefined || positionals.length > 1) throw new CliError('usage: idp users disable EMAIL')
+      const email = singlePositional(args)
+      if (email === undefined) throw new CliError('usage: idp users disable EMAIL')
       const user = await context.withDeps(async (deps) => {
         const found = await deps.repos.users.findByEmail(email)
         if (!found) throw new CliError(`no user with email ${email}`)

@@ -67,7 +67,7 @@ export function describeError(error: unknown, request: FastifyRequest): { view: 
 
 export function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply, renderPage: PageRenderer): FastifyReply {
   const { view, headers, expected } = describeError(error, request)
-  if (expected) request.log.info({ err: { type: (error as Error).name, message: (error as Error).message, detail: (error as OAuthError).detail } }, 'request refused')
+  if (expected) request.log.info({ refused: { name: (error as Error).name, message: (error as Error).message, detail: (error as OAuthError).detail } }, 'request refused')
   else request.log.error({ err: error }, 'unexpected error')
   reply.status(view.status).headers({ ...NO_STORE, ...headers })
   if (isPageRoute(request) || error instanceof UnsafeAuthorizeError || error instanceof PageError) {

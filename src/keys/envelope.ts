@@ -16,8 +16,12 @@ export function sealEnvelope(key: Buffer, plaintext: Buffer, associatedData: str
 export function openEnvelope(key: Buffer, sealed: string, associatedData: string): Buffer {
   const [version, iv, tag, ciphertext] = sealed.split('.')
   if (version !== 'v1' || iv === undefined || tag === undefined || ciphertext === undefined) throw new Error('unknown envelope format')
-  const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'))
+  const ivBytes = Buffer.from(iv, 'base64url')
+  const tagBytes = Buffer.from(tag, 'base64url')
+  // Full-length IV and tag only: GCM would otherwise accept truncated (forgeable) tags.
+  if (ivBytes.length !== 12 || tagBytes.length !== 16) throw new Error('malformed envelope')
+  const decipher = createDecipheriv('aes-256-gcm', key, ivBytes, { authTagLength: 16 })
   decipher.setAAD(Buffer.from(associatedData, 'utf8'))
-  decipher.setAuthTag(Buffer.from(tag, 'base64url'))
+  decipher.setAuthTag(tagBytes)
   return Buffer.concat([decipher.update(Buffer.from(ciphertext, 'base64url')), decipher.final()])
 }

@@ -28,6 +28,27 @@ export class KeyStoreError extends Error {
 
 const passphraseKey = (passphrase: string, salt: Buffer): Buffer => scryptSync(passphrase, salt, 32, { N: 2 ** 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 })
 
+function sealKek(kek: Buffer, passphrase: string): KekFile {
+  const salt = randomBytes(16)
+  return { version: 1, salt: salt.toString('base64url'), sealed: sealEnvelope(passphraseKey(passphrase, salt), kek, 'tessera-kek') }
+}
+
+/** Creates (exclusively: a concurrent creator wins and we read its file) or atomically replaces the file, mode 0600. */
+function writeKekFile(file: string, content: KekFile, replace: boolean): void {
+  const text = JSON.stringify(content, null, 2) + '\n'
+  if (replace) {
+    const temporary = `${file}.${process.pid}.tmp`
+    fs.writeFileSync(temporary, text, { mode: 0o600, flag: 'w' })
+    fs.renameSync(temporary, file)
+    return
+  }
+  try {
+    fs.writeFileSync(file, text, { mode: 0o600, flag: 'wx' })
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+  }
+}
+
 /** Reads the KEK, creating directory (0700) and file (0600) on first start. */
 export function loadOrCreateKek(keysDir: string, passphrase: string | null): Buffer {
   fs.mkdirSync(keysDir, { recursive: true, mode: 0o700 })
@@ -35,18 +56,8 @@ export function loadOrCreateKek(keysDir: string, passphrase: string | null): Buf
   const file = path.join(keysDir, KEK_FILE)
   if (!fs.existsSync(file)) {
     const kek = randomBytes(32)
-    const content: KekFile = passphrase === null
-      ? { version: 1, kek: kek.toString('base64url') }
-      : (() => {
-          const salt = randomBytes(16)
-          return { version: 1, salt: salt.toString('base64url'), sealed: sealEnvelope(passphraseKey(passphrase, salt), kek, 'tessera-kek') }
-        })()
-    try {
-      // 'wx' fails if another process created the file first; then we read theirs.
-      fs.writeFileSync(file, JSON.stringify(content, null, 2) + '\n', { mode: 0o600, flag: 'wx' })
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
-    }
+    const content: KekFile = passphrase === null ? { version: 1, kek: kek.toString('base64url') } : sealKek(kek, passphrase)
+    writeKekFile(file, content, false)
   }
   fs.chmodSync(file, 0o600)
   return readKek(file, passphrase)
@@ -62,6 +73,8 @@ function readKek(file: string, passphrase: string | null): Buffer {
   if (content.kek !== undefined) {
     const kek = Buffer.from(content.kek, 'base64url')
     if (kek.length !== 32) throw new KeyStoreError(`${file} holds a key of the wrong length`)
+    // KEYS_PASSPHRASE set after the file was made: protect the file now rather than ignore it.
+    if (passphrase !== null) writeKekFile(file, sealKek(kek, passphrase), true)
     return kek
   }
   if (content.sealed === undefined || content.salt === undefined) throw new KeyStoreError(`${file} has neither kek nor sealed`)

@@ -52,8 +52,9 @@ const PROMPTS: readonly Prompt[] = ['none', 'login', 'consent', 'select_account'
 /** Phase two: everything else. Throws OAuthError, which the caller redirects to `target`. */
 export function validateAuthorizationRequest(params: RawParams, client: Client, target: RedirectTarget): AuthorizationRequest {
   rejectDuplicates(params)
-  if (params['request'] !== undefined) throw new OAuthError('request_not_supported', 'request objects are not supported')
-  if (params['request_uri'] !== undefined) throw new OAuthError('request_uri_not_supported', 'request_uri is not supported')
+  // Empty parameters count as absent (RFC 6749 §3.1).
+  if (single(params, 'request') !== undefined) throw new OAuthError('request_not_supported', 'request objects are not supported')
+  if (single(params, 'request_uri') !== undefined) throw new OAuthError('request_uri_not_supported', 'request_uri is not supported')
 
   const responseType = single(params, 'response_type')
   if (responseType === undefined) throw new OAuthError('invalid_request', 'response_type is missing')
@@ -99,18 +100,24 @@ export function validateAuthorizationRequest(params: RawParams, client: Client, 
 
 /** Does the request force a fresh login, given the current session's auth_time? */
 export function requiresReauthentication(request: AuthorizationRequest, authTime: number, now: number): boolean {
-  if (request.prompt.includes('login')) return true
+  // select_account: Tessera has no account chooser; the login page lets the user pick the account.
+  if (request.prompt.includes('login') || request.prompt.includes('select_account')) return true
   // OIDC Core §3.1.2.1: max_age=0 behaves like prompt=login.
   return request.maxAge !== null && (request.maxAge === 0 || now - authTime > request.maxAge)
 }
 
 /** RFC 6749 §4.1.2 plus RFC 9207: the authorization response, with `iss`. */
 export function authorizationResponseUrl(target: RedirectTarget, issuer: string, params: Readonly<Record<string, string>>): string {
-  const url = new URL(target.redirectUri)
-  for (const [name, value] of Object.entries(params)) url.searchParams.set(name, value)
-  if (target.state !== null) url.searchParams.set('state', target.state)
-  url.searchParams.set('iss', issuer)
-  return url.href
+  const query = new URLSearchParams(params)
+  if (target.state !== null) query.set('state', target.state)
+  query.set('iss', issuer)
+  return appendQuery(target.redirectUri, query)
+}
+
+/** Adds parameters after the registered URI's own query, leaving its bytes untouched. */
+export function appendQuery(uri: string, query: URLSearchParams): string {
+  const separator = uri.includes('?') ? (uri.endsWith('?') || uri.endsWith('&') ? '' : '&') : '?'
+  return `${uri}${separator}${query.toString()}`
 }
 
 export function errorResponseUrl(target: RedirectTarget, issuer: string, error: OAuthError): string {

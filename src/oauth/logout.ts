@@ -1,5 +1,6 @@
 /** OpenID Connect RP-Initiated Logout 1.0 §2–3 rules, as pure functions. */
 import { OAuthError } from '../errors/oauth-error.js'
+import { appendQuery } from './authorize-request.js'
 import type { Client } from './client.js'
 
 export interface HintClaims {
@@ -23,7 +24,5 @@ export function postLogoutRedirect(client: Client | undefined, requested: string
 }
 
 export function postLogoutUrl(redirectUri: string, state: string | undefined): string {
-  const url = new URL(redirectUri)
-  if (state !== undefined) url.searchParams.set('state', state)
-  return url.href
+  return state === undefined ? redirectUri : appendQuery(redirectUri, new URLSearchParams({ state }))
 }

@@ -63,20 +63,6 @@ export function codesRepository(db: Db) {
       const row = await db.selectFrom('authorization_codes').selectAll().where('code_hash', '=', codeHash).executeTakeFirst()
       return row ? toCode(row) : undefined
     },
-
-    /**
-     * Marks the code used and binds it to the grant it creates, in one conditional update: of any
-     * number of concurrent redemptions exactly one sees `true`.
-     */
-    async consume(codeHash: string, grantId: string, now: number): Promise<boolean> {
-      const result = await db
-        .updateTable('authorization_codes')
-        .set({ consumed_at: now, grant_id: grantId })
-        .where('code_hash', '=', codeHash)
-        .where('consumed_at', 'is', null)
-        .executeTakeFirst()
-      return result.numUpdatedRows === 1n
-    },
   }
 }
 

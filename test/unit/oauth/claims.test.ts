@@ -1,0 +1,85 @@
+import t from 'tap'
+import { accessTokenClaims, idTokenClaims, scopedClaims, SUPPORTED_CLAIMS, userinfoClaims, type IdTokenInput, type Subject } from '../../../src/oauth/claims.js'
+
+const NOW = 1_700_000_000
+const user: Subject = { id: 'u-7f3a', email: 'ada@example.com', emailVerified: true, name: 'Ada Lovelace' }
+const idInput = (extra: Partial<IdTokenInput> = {}): IdTokenInput => ({
+  issuer: 'https://idp.example', clientId: 'client-a', user, scope: 'openid', authTime: NOW - 120, nonce: null,
+  accessTokenHash: '77QmUPtjPfzWtF2AnpK9RQ', now: NOW, ttl: 3600, ...extra,
+})
+
+t.test('idTokenClaims: required claims (OIDC Core §2)', async (t) => {
+  t.same(idTokenClaims(idInput()), {
+    iss: 'https://idp.example', sub: 'u-7f3a', aud: 'client-a', azp: 'client-a', iat: NOW, exp: NOW + 3600, auth_time: NOW - 120, at_hash: '77QmUPtjPfzWtF2AnpK9RQ',
+  })
+})
+
+t.test('idTokenClaims: nonce only when one was sent, byte for byte', async (t) => {
+  t.notOk('nonce' in idTokenClaims(idInput()), 'no nonce key at all')
+  t.equal(idTokenClaims(idInput({ nonce: 'n-0S6_WzA2Mj' })).nonce, 'n-0S6_WzA2Mj')
+  t.equal(idTokenClaims(idInput({ nonce: ' a+b/c é ' })).nonce, ' a+b/c é ')
+  t.equal(idTokenClaims(idInput({ nonce: '' })).nonce, '', 'an empty nonce given is returned as given')
+})
+
+t.test('idTokenClaims: sid only when a session id is given', async (t) => {
+  t.notOk('sid' in idTokenClaims(idInput()))
+  t.equal(idTokenClaims(idInput({ sessionId: 'sess-1' })).sid, 'sess-1')
+})
+
+t.test('idTokenClaims: sub is the stable user id, never the email', async (t) => {
+  const claims = idTokenClaims(idInput({ scope: 'openid email' }))
+  t.equal(claims.sub, user.id)
+  t.not(claims.sub, user.email)
+})
+
+t.test('idTokenClaims: identity claims follow the granted scope', async (t) => {
+  const bare = idTokenClaims(idInput())
+  for (const claim of ['name', 'email', 'email_verified']) t.notOk(claim in bare, `${claim} absent with scope openid`)
+  const profile = idTokenClaims(idInput({ scope: 'openid profile' }))
+  t.equal(profile.name, 'Ada Lovelace')
+  t.notOk('email' in profile)
+  const email = idTokenClaims(idInput({ scope: 'openid email' }))
+  t.equal(email.email, 'ada@example.com')
+  t.equal(email.email_verified, true)
+  t.notOk('name' in email)
+})
+
+t.test('idTokenClaims: scope claims cannot overwrite protocol claims', async (t) => {
+  const claims = idTokenClaims(idInput({ scope: 'openid profile email' }))
+  t.equal(claims.iss, 'https://idp.example')
+  t.equal(claims.sub, 'u-7f3a')
+  t.equal(claims.aud, 'client-a')
+})
+
+t.test('accessTokenClaims (RFC 9068 §2.2)', async (t) => {
+  const claims = accessTokenClaims({
+    issuer: 'https://idp.example', audience: 'https://idp.example', clientId: 'client-a', subject: 'u-7f3a', scope: 'openid email', jti: 'jti-1', authTime: NOW - 60, now: NOW, ttl: 600,
+  })
+  t.same(claims, { iss: 'https://idp.example', sub: 'u-7f3a', aud: 'https://idp.example', client_id: 'client-a', scope: 'openid email', jti: 'jti-1', iat: NOW, exp: NOW + 600, auth_time: NOW - 60 })
+  const machine = accessTokenClaims({ issuer: 'https://idp.example', audience: 'api', clientId: 'svc', subject: 'svc', scope: '', jti: 'jti-2', authTime: null, now: NOW, ttl: 600 })
+  t.notOk('auth_time' in machine, 'no auth_time without a user login')
+  t.equal(machine.sub, 'svc')
+  t.equal(machine.exp! - machine.iat!, 600)
+  t.notOk('nonce' in machine || 'at_hash' in machine || 'azp' in machine, 'no ID-token-only claims')
+})
+
+t.test('userinfoClaims: sub plus claims of granted scopes only', async (t) => {
+  t.same(userinfoClaims(user, 'openid'), { sub: 'u-7f3a' })
+  t.same(userinfoClaims(user, 'openid profile'), { sub: 'u-7f3a', name: 'Ada Lovelace' })
+  t.same(userinfoClaims(user, 'openid email'), { sub: 'u-7f3a', email: 'ada@example.com', email_verified: true })
+  t.same(userinfoClaims(user, 'openid profile email offline_access'), { sub: 'u-7f3a', name: 'Ada Lovelace', email: 'ada@example.com', email_verified: true })
+  t.same(userinfoClaims(user, 'openid emails profiles'), { sub: 'u-7f3a' }, 'whole scope tokens only')
+  t.same(userinfoClaims({ ...user, name: null }, 'openid profile'), { sub: 'u-7f3a' }, 'no name key when the user has none')
+  t.same(userinfoClaims({ ...user, emailVerified: false }, 'openid email'), { sub: 'u-7f3a', email: 'ada@example.com', email_verified: false })
+})
+
+t.test('scopedClaims never includes sub or secrets', async (t) => {
+  const claims = scopedClaims(user, 'openid profile email')
+  t.notOk('sub' in claims)
+  t.same(Object.keys(claims).sort(), ['email', 'email_verified', 'name'])
+})
+
+t.test('SUPPORTED_CLAIMS covers every claim we emit', async (t) => {
+  const id = idTokenClaims(idInput({ scope: 'openid profile email', nonce: 'n', sessionId: 's' }))
+  for (const claim of Object.keys(id)) t.ok((SUPPORTED_CLAIMS as readonly string[]).includes(claim), claim)
+})

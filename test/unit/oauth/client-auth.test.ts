@@ -1,0 +1,85 @@
+import t from 'tap'
+import { OAuthError } from '../../../src/errors/oauth-error.js'
+import { authenticateClient, readClientCredentials } from '../../../src/oauth/client-auth.js'
+import { hashSecret } from '../../../src/secrets.js'
+import { CLIENT_SECRET, makeClient, makePublicClient, oauthError } from '../fixtures/index.js'
+
+/** RFC 6749 §2.3.1: each part form-url-encoded, then joined with ':' and base64-encoded. */
+const formEncode = (value: string) => encodeURIComponent(value).replace(/%20/g, '+')
+const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${formEncode(id)}:${formEncode(secret)}`).toString('base64')}`
+const rawBasic = (decoded: string) => `Basic ${Buffer.from(decoded).toString('base64')}`
+
+t.test('readClientCredentials: client_secret_basic', async (t) => {
+  t.same(readClientCredentials(basic('client-a', 'abc'), undefined, undefined), { method: 'client_secret_basic', clientId: 'client-a', secret: 'abc' })
+  t.same(readClientCredentials(basic('client-a', 'abc'), 'client-a', undefined), { method: 'client_secret_basic', clientId: 'client-a', secret: 'abc' }, 'matching client_id in the body is fine')
+  t.equal(readClientCredentials(basic('client-a', 'abc').replace('Basic', 'basic'), undefined, undefined).secret, 'abc', 'scheme is case-insensitive')
+})
+
+t.test('readClientCredentials: Basic credentials are form-url-decoded', async (t) => {
+  for (const secret of ['p%ss', 'a:b:c', 'a+b', 'with space', '100%', '%25', '+ %:&=/?#', 'ünïcødé🙂']) {
+    const credentials = readClientCredentials(basic('client:id+%', secret), undefined, undefined)
+    t.equal(credentials.secret, secret, JSON.stringify(secret))
+    t.equal(credentials.clientId, 'client:id+%')
+  }
+  t.equal(readClientCredentials(rawBasic('client-a:a+b'), undefined, undefined).secret, 'a b', 'a literal + is a space')
+  t.equal(readClientCredentials(rawBasic('client-a:a%2Bb'), undefined, undefined).secret, 'a+b')
+  t.equal(readClientCredentials(rawBasic('client-a:x:y'), undefined, undefined).secret, 'x:y', 'the first colon splits id from secret')
+  t.equal(readClientCredentials(rawBasic('client-a:'), undefined, undefined).secret, '', 'empty secret is read as empty')
+})
+
+t.test('readClientCredentials: malformed Authorization headers → invalid_client', async (t) => {
+  t.throws(() => readClientCredentials('Bearer abc', undefined, undefined), oauthError('invalid_client'))
+  t.throws(() => readClientCredentials('Basic', undefined, undefined), oauthError('invalid_client'))
+  t.throws(() => readClientCredentials('Basic !!!', undefined, undefined), oauthError('invalid_client'))
+  t.throws(() => readClientCredentials(rawBasic('no-colon'), undefined, undefined), oauthError('invalid_client'))
+  t.throws(() => readClientCredentials(rawBasic('client-a:%zz'), undefined, undefined), oauthError('invalid_client'), 'bad percent-encoding')
+  t.throws(() => readClientCredentials(rawBasic('%E0%A4%A:secret'), undefined, undefined), oauthError('invalid_client'), 'bad percent-encoding in the id')
+})
+
+t.test('readClientCredentials: mixed methods → invalid_request', async (t) => {
+  t.throws(() => readClientCredentials(basic('client-a', 'abc'), 'client-a', 'abc'), oauthError('invalid_request'))
+  t.throws(() => readClientCredentials(basic('client-a', 'abc'), undefined, 'other'), oauthError('invalid_request'))
+})
+
+t.test('readClientCredentials: client_id in the body must match the header', async (t) => {
+  t.throws(() => readClientCredentials(basic('client-a', 'abc'), 'client-b', undefined), oauthError('invalid_request'))
+  t.throws(() => readClientCredentials(basic('client-a', 'abc'), 'CLIENT-A', undefined), oauthError('invalid_request'), 'case-sensitive')
+})
+
+t.test('readClientCredentials: client_secret_post and none', async (t) => {
+  t.same(readClientCredentials(undefined, 'client-a', 'a+b %'), { method: 'client_secret_post', clientId: 'client-a', secret: 'a+b %' }, 'body values are taken as parsed')
+  t.same(readClientCredentials(undefined, 'public-app', undefined), { method: 'none', clientId: 'public-app', secret: null })
+  t.throws(() => readClientCredentials(undefined, undefined, undefined), oauthError('invalid_client'), 'no credentials at all')
+  t.throws(() => readClientCredentials(undefined, undefined, 'secret'), oauthError('invalid_client'), 'a secret without a client_id')
+})
+
+t.test('authenticateClient: confidential clients', async (t) => {
+  const client = makeClient()
+  t.equal(authenticateClient({ method: 'client_secret_basic', clientId: client.id, secret: CLIENT_SECRET }, client), client)
+  t.equal(authenticateClient({ method: 'client_secret_post', clientId: client.id, secret: CLIENT_SECRET }, client), client)
+  t.throws(() => authenticateClient({ method: 'none', clientId: client.id, secret: null }, client), oauthError('invalid_client'), 'no secret')
+  t.throws(() => authenticateClient({ method: 'client_secret_post', clientId: client.id, secret: 'wrong' }, client), oauthError('invalid_client'), 'wrong secret')
+  t.throws(() => authenticateClient({ method: 'client_secret_post', clientId: client.id, secret: '' }, client), oauthError('invalid_client'), 'empty secret')
+  t.throws(() => authenticateClient({ method: 'client_secret_post', clientId: client.id, secret: `${CLIENT_SECRET} ` }, client), oauthError('invalid_client'), 'secret with a trailing space')
+  t.throws(() => authenticateClient({ method: 'client_secret_post', clientId: client.id, secret: client.secretHash! }, client), oauthError('invalid_client'), 'the stored hash is not the secret')
+  t.throws(() => authenticateClient({ method: 'client_secret_post', clientId: 'x', secret: CLIENT_SECRET }, undefined), oauthError('invalid_client'), 'unknown client')
+})
+
+t.test('authenticateClient: secrets with special characters work end to end through Basic', async (t) => {
+  const secret = 'p%ss:w+rd with space'
+  const client = makeClient({ secretHash: hashSecret(secret) })
+  const credentials = readClientCredentials(basic(client.id, secret), undefined, undefined)
+  t.equal(authenticateClient(credentials, client), client)
+})
+
+t.test('authenticateClient: public clients', async (t) => {
+  const client = makePublicClient()
+  t.equal(authenticateClient({ method: 'none', clientId: client.id, secret: null }, client), client)
+  t.throws(() => authenticateClient({ method: 'client_secret_post', clientId: client.id, secret: 'anything' }, client), oauthError('invalid_client'), 'a public client sending a secret')
+  t.throws(() => authenticateClient({ method: 'client_secret_basic', clientId: client.id, secret: '' }, client), oauthError('invalid_client'), 'a public client using Basic')
+})
+
+t.test('invalid_client errors have status 401', async (t) => {
+  const error = t.throws(() => authenticateClient({ method: 'none', clientId: 'x', secret: null }, undefined)) as OAuthError
+  t.equal(error.status, 401)
+})

@@ -1,0 +1,55 @@
+import t from 'tap'
+import { discoveryDocument, ENDPOINT_PATHS } from '../../../src/oauth/discovery.js'
+
+t.test('every URL is built from the issuer argument', async (t) => {
+  for (const issuer of ['https://idp.example', 'https://idp.example/tenant-a', 'http://localhost:3000']) {
+    const doc = discoveryDocument(issuer)
+    t.equal(doc['issuer'], issuer, 'issuer byte-equal')
+    t.equal(doc['authorization_endpoint'], `${issuer}/authorize`)
+    t.equal(doc['token_endpoint'], `${issuer}/token`)
+    t.equal(doc['userinfo_endpoint'], `${issuer}/userinfo`)
+    t.equal(doc['jwks_uri'], `${issuer}/.well-known/jwks.json`)
+    t.equal(doc['revocation_endpoint'], `${issuer}/revoke`)
+    t.equal(doc['introspection_endpoint'], `${issuer}/introspect`)
+    t.equal(doc['end_session_endpoint'], `${issuer}/logout`)
+    for (const [name, value] of Object.entries(doc)) {
+      if (typeof value === 'string' && /^https?:/.test(value)) t.ok(value.startsWith(issuer), `${name} starts with the issuer`)
+    }
+  }
+})
+
+t.test('endpoint paths', async (t) => {
+  t.equal(ENDPOINT_PATHS.authorization, '/authorize')
+  t.equal(ENDPOINT_PATHS.token, '/token')
+  t.equal(ENDPOINT_PATHS.jwks, '/.well-known/jwks.json')
+})
+
+t.test('advertised capabilities match what the server does', async (t) => {
+  const doc = discoveryDocument('https://idp.example')
+  t.same(doc['code_challenge_methods_supported'], ['S256'], 'no plain')
+  t.same(doc['response_types_supported'], ['code'])
+  t.same(doc['response_modes_supported'], ['query'])
+  t.same(doc['id_token_signing_alg_values_supported'], ['RS256'])
+  t.notOk((doc['id_token_signing_alg_values_supported'] as string[]).includes('none'))
+  t.same(doc['subject_types_supported'], ['public'])
+  t.equal(doc['request_parameter_supported'], false)
+  t.equal(doc['request_uri_parameter_supported'], false)
+  t.equal(doc['claims_parameter_supported'], false)
+  t.equal(doc['authorization_response_iss_parameter_supported'], true)
+  t.ok((doc['scopes_supported'] as string[]).includes('openid'))
+  t.same([...(doc['token_endpoint_auth_methods_supported'] as string[])].sort(), ['client_secret_basic', 'client_secret_post', 'none'])
+  t.notOk((doc['introspection_endpoint_auth_methods_supported'] as string[]).includes('none'), 'introspection requires client authentication')
+  const grants = doc['grant_types_supported'] as string[]
+  t.ok(grants.includes('authorization_code'))
+  t.notOk(grants.includes('password'), 'no password grant')
+  t.notOk(grants.includes('implicit'), 'no implicit grant')
+  for (const claim of ['sub', 'iss', 'aud', 'exp', 'iat', 'auth_time', 'nonce']) t.ok((doc['claims_supported'] as string[]).includes(claim), claim)
+})
+
+t.test('the document is JSON-serialisable and fresh per call', async (t) => {
+  const a = discoveryDocument('https://a.example')
+  const b = discoveryDocument('https://b.example')
+  t.same(JSON.parse(JSON.stringify(a)), a)
+  t.equal(a['token_endpoint'], 'https://a.example/token')
+  t.equal(b['token_endpoint'], 'https://b.example/token')
+})
