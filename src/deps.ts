@@ -6,7 +6,7 @@ import type { Logger } from 'pino'
 import { hkdfSync, randomBytes } from 'node:crypto'
 import type { Config } from './config/config.js'
 import { systemClock, type Clock } from './clock.js'
-import { connectDatabase, type Db } from './db/connect.js'
+import { connectDatabase, migrationLockFile, type Db } from './db/connect.js'
 import { migrateToLatest } from './db/migrate.js'
 import { accessTokensRepository } from './db/repositories/access-tokens.js'
 import { clientsRepository } from './db/repositories/clients.js'
@@ -46,8 +46,8 @@ export interface Deps {
   readonly repos: Repositories
   readonly keys: KeyStore
   readonly hasher: PasswordHasher
-  /** Verified against for unknown emails so login timing does not reveal accounts. */
-  readonly dummyHash: string
+  /** Verified against for unknown emails so login timing does not reveal accounts (made on first use). */
+  readonly dummyHash: () => Promise<string>
   /** HMAC key for anti-forgery tokens, derived from the KEK so every instance shares it. */
   readonly formKey: Buffer
   readonly clock: Clock
@@ -70,7 +70,7 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
   const hasher = overrides.hasher ?? argon2idHasher()
   const db = connectDatabase(config.database)
   try {
-    await migrateToLatest(db)
+    await migrateToLatest(db, undefined, migrationLockFile(config.database))
     const repos = createRepositories(db)
     const kek = loadOrCreateKek(config.keysDir, config.keysPassphrase)
     const formKey = Buffer.from(hkdfSync('sha256', kek, Buffer.alloc(0), 'tessera form tokens', 32))
@@ -78,13 +78,14 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
       repository: repos.signingKeys,
       kek,
       clock,
-      policy: { retentionSeconds: keyRetentionSeconds(config), rotationIntervalSeconds: config.keyRotationInterval, removal: config.retiredKeys },
+      policy: { retentionSeconds: keyRetentionSeconds(config), rotationIntervalSeconds: config.keyRotationInterval, removal: config.retiredKeys, minPublishedSeconds: config.jwksMaxAge },
       modulusLength: Number(config.keySize),
       jwksMaxAge: config.jwksMaxAge,
       log,
     })
     await keys.initialise()
-    const dummyHash = await hasher.hash(randomBytes(16).toString('base64url'))
+    let dummy: Promise<string> | undefined
+    const dummyHash = () => (dummy ??= hasher.hash(randomBytes(16).toString('base64url')))
     return { config, db, repos, keys, hasher, dummyHash, formKey, clock, log }
   } catch (error) {
     await db.destroy()

@@ -21,6 +21,8 @@ async function main(): Promise<void> {
   }
   const log = createLogger(config)
   const deps = await createDeps(config, { log })
+  // Made before the first login so that an unknown email's first attempt is not slower.
+  await deps.dummyHash()
   const app = await buildApp(deps)
   deps.keys.start(config.keyRefreshInterval)
   const stopPruning = startPruning(deps)

@@ -11,8 +11,8 @@ export type LoginResult = { readonly ok: true; readonly user: User } | { readonl
 export interface PasswordLogin {
   readonly users: UsersRepository
   readonly hasher: PasswordHasher
-  /** A hash of a random password made at start with the same parameters. */
-  readonly dummyHash: string
+  /** A hash of a random password with the same parameters. */
+  readonly dummyHash: () => Promise<string>
   readonly now: () => number
 }
 
@@ -20,7 +20,7 @@ export async function authenticateWithPassword(deps: PasswordLogin, email: strin
   if (password.length > MAX_PASSWORD_LENGTH || email.length > 320) return { ok: false }
   const user = await deps.users.findByEmail(email)
   // Passwords are checked exactly as typed: no trimming or normalisation.
-  const valid = await deps.hasher.verify(user?.passwordHash ?? deps.dummyHash, password)
+  const valid = await deps.hasher.verify(user?.passwordHash ?? (await deps.dummyHash()), password)
   if (!user || !valid || user.disabledAt !== null) return { ok: false }
   if (deps.hasher.needsRehash(user.passwordHash)) {
     await deps.users.updatePasswordHash(user.id, await deps.hasher.hash(password), deps.now())

@@ -70,6 +70,13 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
   if (typeof interval === 'number' && typeof maxAge === 'number' && interval <= maxAge) {
     problems.push(`KEY_ROTATION_INTERVAL: must be longer than JWKS_MAX_AGE (${maxAge}s)`)
   }
+  const refresh = parsed['keyRefreshInterval'] as number | undefined
+  const skew = parsed['clockSkew'] as number | undefined
+  // A server may sign with a just-retired key until its next refresh; the retention window's
+  // clock-skew allowance must cover that.
+  if (typeof refresh === 'number' && typeof skew === 'number' && refresh > skew) {
+    problems.push(`KEY_REFRESH_INTERVAL: must not exceed CLOCK_SKEW (${skew}s)`)
+  }
   if (problems.length > 0) throw new ConfigError(problems)
   return Object.freeze(parsed) as Config
 }

@@ -24,3 +24,8 @@ export function connectDatabase(location: DatabaseLocation): Db {
   const pool = new pg.Pool({ connectionString: location.url, max: 10 })
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
 }
+
+/** Where the migration lock of a database lives: beside an SQLite file; none for PostgreSQL or :memory:. */
+export function migrationLockFile(location: DatabaseLocation): string | undefined {
+  return location.dialect === 'sqlite' && location.file !== ':memory:' ? `${location.file}.migrate.lock` : undefined
+}

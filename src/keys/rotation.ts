@@ -26,6 +26,11 @@ export interface RotationPolicy {
   /** Automatic rotation interval; null when off. */
   readonly rotationIntervalSeconds: number | null
   readonly removal: 'delete' | 'archive'
+  /**
+   * A scheduled rotation waits until the next key has been published at least this long (the
+   * JWKS max-age), so every cache that honours max-age holds it before it signs. Default 0.
+   */
+  readonly minPublishedSeconds?: number
 }
 
 /** One change to apply to the store; `create` asks for a freshly generated key in that state. */
@@ -77,7 +82,9 @@ export function planRevocation(keys: readonly KeyRecord[], kid: string): KeyChan
  */
 export function planMaintenance(keys: readonly KeyRecord[], now: number, policy: RotationPolicy): KeyChange[] {
   const current = activeKey(keys)
-  if (current && policy.rotationIntervalSeconds !== null && (current.activatedAt ?? current.createdAt) + policy.rotationIntervalSeconds <= now) {
+  const waiting = nextKey(keys)
+  const due = current !== undefined && policy.rotationIntervalSeconds !== null && (current.activatedAt ?? current.createdAt) + policy.rotationIntervalSeconds <= now
+  if (due && waiting !== undefined && now - waiting.createdAt >= (policy.minPublishedSeconds ?? 0)) {
     return [...planRotation(keys, now, policy), ...expiredRemovals(keys, now, policy)]
   }
   const changes: KeyChange[] = []
@@ -92,9 +99,12 @@ export function planMaintenance(keys: readonly KeyRecord[], now: number, policy:
   return [...changes, ...expiredRemovals(keys, now, policy)]
 }
 
+/** Retired keys whose tokens have all expired, and revoked keys once the same window has passed. */
 function expiredRemovals(keys: readonly KeyRecord[], now: number, policy: RotationPolicy): KeyChange[] {
   return keys
-    .filter((key) => key.state === 'retired' && (key.retiresAt ?? 0) <= now)
+    .filter((key) =>
+      (key.state === 'retired' && (key.retiresAt ?? 0) <= now) ||
+      (key.state === 'revoked' && (key.retiredAt ?? key.createdAt) + policy.retentionSeconds <= now))
     .map((key) => ({ type: 'remove', kid: key.kid, mode: policy.removal }) as const)
 }
 

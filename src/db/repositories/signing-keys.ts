@@ -86,7 +86,8 @@ export function signingKeysRepository(db: Db) {
               await trx.updateTable('signing_keys').set({ state: 'retired', retired_at: now, retires_at: change.retiresAt }).where('kid', '=', change.kid).execute()
               break
             case 'revoke':
-              await trx.updateTable('signing_keys').set({ state: 'revoked', retired_at: now, retires_at: now }).where('kid', '=', change.kid).execute()
+              // A compromised key's private half is of no further use: wiped at once.
+              await trx.updateTable('signing_keys').set({ state: 'revoked', retired_at: now, retires_at: now, private_key: '' }).where('kid', '=', change.kid).execute()
               break
             case 'remove':
               if (change.mode === 'delete') await trx.deleteFrom('signing_keys').where('kid', '=', change.kid).execute()

@@ -70,9 +70,13 @@ t.test('planMaintenance: retired keys are removed once retires_at has passed', a
   t.same(planMaintenance(keys, NOW - 1, policy), [{ type: 'remove', kid: 'old', mode: 'delete' }], 'not before retires_at')
 })
 
-t.test('planMaintenance: revoked and archived keys are never removed or touched', async (t) => {
-  const keys = [...steady(), key('X', 'revoked', { retiresAt: NOW - DAY }), key('Z', 'archived', { retiresAt: NOW - DAY })]
-  t.same(planMaintenance(keys, NOW, policy), [])
+t.test('planMaintenance: archived keys are never touched; revoked keys go once the retention window has passed', async (t) => {
+  const archived = [...steady(), key('Z', 'archived', { retiresAt: NOW - DAY })]
+  t.same(planMaintenance(archived, NOW, policy), [], 'archived keys stay as they are')
+  const recentlyRevoked = [...steady(), key('X', 'revoked', { retiredAt: NOW - 3000, retiresAt: NOW - 3000 })]
+  t.same(planMaintenance(recentlyRevoked, NOW, policy), [], 'a key revoked within the window is kept (not published)')
+  const longRevoked = [...steady(), key('X', 'revoked', { retiredAt: NOW - 3660, retiresAt: NOW - 3660 })]
+  t.same(planMaintenance(longRevoked, NOW, policy), [{ type: 'remove', kid: 'X', mode: 'delete' }], 'removed after the window')
 })
 
 t.test('planMaintenance: scheduled rotation when activatedAt + interval <= now, not before', async (t) => {
@@ -149,4 +153,15 @@ t.test('a rotation cycle on a simulated store keeps exactly one active and one n
     t.equal(keys.filter((k) => k.state === 'next').length, 1)
   }
   t.ok(keys.filter((k) => k.state === 'retired').every((k) => k.retiresAt! > now), 'only unexpired retired keys remain')
+})
+
+t.test('planMaintenance: a scheduled rotation waits until the next key has been published for minPublishedSeconds', async (t) => {
+  const scheduled = { ...policy, rotationIntervalSeconds: DAY, minPublishedSeconds: 300 }
+  const active = key('A', 'active', { createdAt: NOW - 2 * DAY, activatedAt: NOW - 2 * DAY })
+  t.same(planMaintenance([active, key('N', 'next', { createdAt: NOW - 299 })], NOW, scheduled), [], 'a next key published 299 s ago does not sign yet')
+  t.same(
+    planMaintenance([active, key('N', 'next', { createdAt: NOW - 300 })], NOW, scheduled).map((change) => change.type),
+    ['retire', 'activate', 'create'],
+    'published for the whole max-age: promoted',
+  )
 })
