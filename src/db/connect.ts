@@ -14,7 +14,16 @@ pg.types.setTypeParser(20, (value: string) => Number(value))
 /** Opens the configured database. SQLite gets WAL and a busy timeout so several processes can share the file. */
 export function connectDatabase(location: DatabaseLocation): Db {
   if (location.dialect === 'sqlite') {
-    if (location.file !== ':memory:') fs.mkdirSync(path.dirname(location.file), { recursive: true })
+    if (location.file !== ':memory:') {
+      // The database holds password hashes and sealed keys: created private (dir 0700, file 0600;
+      // SQLite gives its -wal and -shm files the database file's mode).
+      fs.mkdirSync(path.dirname(location.file), { recursive: true, mode: 0o700 })
+      try {
+        fs.writeFileSync(location.file, '', { mode: 0o600, flag: 'wx' })
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+      }
+    }
     const sqlite = new SQLite(location.file, { timeout: 10_000 })
     sqlite.pragma('journal_mode = WAL')
     sqlite.pragma('foreign_keys = ON')
