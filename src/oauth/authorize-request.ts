@@ -50,8 +50,15 @@ export function identifyClient(params: RawParams, findClient: (id: string) => Cl
 const PROMPTS: readonly Prompt[] = ['none', 'login', 'consent', 'select_account']
 
 /** Phase two: everything else. Throws OAuthError, which the caller redirects to `target`. */
+const MAX_PARAMETERS = 64
+const MAX_VALUE_LENGTH = 8192
+
 export function validateAuthorizationRequest(params: RawParams, client: Client, target: RedirectTarget): AuthorizationRequest {
   rejectDuplicates(params)
+  const values = Object.values(params) as (string | undefined)[]
+  if (values.length > MAX_PARAMETERS || values.some((value) => (value?.length ?? 0) > MAX_VALUE_LENGTH)) {
+    throw new OAuthError('invalid_request', 'the request is too large')
+  }
   // Empty parameters count as absent (RFC 6749 §3.1).
   if (single(params, 'request') !== undefined) throw new OAuthError('request_not_supported', 'request objects are not supported')
   if (single(params, 'request_uri') !== undefined) throw new OAuthError('request_uri_not_supported', 'request_uri is not supported')

@@ -129,3 +129,11 @@ t.test('a client without the authorization_code grant gets unauthorized_client',
   t.equal(location.searchParams.get('state'), STATE)
   t.equal(location.searchParams.get('iss'), ctx.issuer)
 })
+
+t.test('oversized requests are protocol errors redirected to the client, not pages', async (t) => {
+  const repeated = `${authorizeUrl(good())}${'&scope=openid'.repeat(17)}`
+  assertErrorRedirect(t, await ctx.app.inject({ method: 'GET', url: repeated }), 'invalid_request')
+  assertErrorRedirect(t, await get(good({ nonce: 'n'.repeat(9000) })), 'invalid_request')
+  const many = Object.fromEntries(Array.from({ length: 70 }, (_, i) => [`extra${i}`, 'x']))
+  assertErrorRedirect(t, await post({ ...good(), ...many }), 'invalid_request')
+})

@@ -12,7 +12,7 @@ import { errorResponseUrl, identifyClient, validateAuthorizationRequest, type Au
 import { single, type RawParams } from '../../oauth/params.js'
 import { TokenInvalid, verifyIdToken } from '../../tokens/verify.js'
 import { consentNeededFor, issueAuthorizationCode, parkForConsent, parkForLogin } from '../authorization.js'
-import { OAuthParams } from '../schemas.js'
+import { AuthorizeParams } from '../schemas.js'
 import { currentSession } from '../session-cookie.js'
 
 export const authorizeRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { deps }) => {
@@ -62,6 +62,6 @@ export const authorizeRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async 
   }
 
   const config = { page: true }
-  app.get('/authorize', { schema: { querystring: OAuthParams }, config }, (request, reply) => authorize(request.query as RawParams, request, reply))
-  app.post('/authorize', { schema: { body: OAuthParams }, config }, (request, reply) => authorize(request.body as RawParams, request, reply))
+  app.get('/authorize', { schema: { querystring: AuthorizeParams }, config }, (request, reply) => authorize(request.query as RawParams, request, reply))
+  app.post('/authorize', { schema: { body: AuthorizeParams }, config }, (request, reply) => authorize(request.body as RawParams, request, reply))
 }
