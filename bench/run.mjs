@@ -17,7 +17,7 @@ const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16)
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-bench-'))
 const port = 39000 + Math.floor(Math.random() * 1000)
 const issuer = `http://127.0.0.1:${port}`
-const config = loadConfig({ DATABASE_URL: `sqlite:${dir}/idp.db`, KEYS_DIR: `${dir}/keys`, ISSUER: issuer, PORT: String(port), TOKEN_RATE_LIMIT: '100000000', LOGIN_RATE_LIMIT: '100000000', LOG_LEVEL: 'silent' })
+const config = loadConfig({ DATABASE_URL: `sqlite:${dir}/idp.db`, KEYS_DIR: `${dir}/keys`, ISSUER: issuer, PORT: String(port), TOKEN_RATE_LIMIT: '1000000', LOGIN_RATE_LIMIT: '100000', LOG_LEVEL: 'silent' })
 const deps = await createDeps(config, { log: pino({ level: 'silent' }) })
 const app = await buildApp(deps)
 await app.listen({ port, host: '127.0.0.1' })
