@@ -80,7 +80,6 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
       clock,
       policy: { retentionSeconds: keyRetentionSeconds(config), rotationIntervalSeconds: config.keyRotationInterval, removal: config.retiredKeys, minPublishedSeconds: config.jwksMaxAge },
       modulusLength: Number(config.keySize),
-      jwksMaxAge: config.jwksMaxAge,
       log,
     })
     await keys.initialise()

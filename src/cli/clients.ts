@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util'
 import { GRANT_TYPES, isPublicClient, type Client, type GrantType } from '../oauth/client.js'
 import { registrationProblem } from '../oauth/redirect-uri.js'
-import { DEFAULT_CLIENT_SCOPES, SUPPORTED_SCOPES } from '../oauth/scope.js'
+import { DEFAULT_CLIENT_SCOPES, isScopeToken } from '../oauth/scope.js'
 import { hashSecret, randomId, randomToken } from '../secrets.js'
 import { CliError, type CommandContext } from './context.js'
 import { singlePositional, table, type CommandResult } from './output.js'
@@ -38,7 +38,7 @@ export function buildClient(input: NewClientRequest, now: number): { client: Cli
   // SECURITY.md §B: PKCE is always required for public clients.
   if (input.isPublic && input.pkce === 'optional') throw new CliError('PKCE cannot be optional for a public client')
   const scopes = input.scopes.flatMap((scope) => scope.split(' ')).filter((scope) => scope !== '')
-  for (const scope of scopes) if (!/^[\x21\x23-\x5b\x5d-\x7e]+$/.test(scope)) throw new CliError(`--scope ${scope}: invalid scope`)
+  for (const scope of scopes) if (!isScopeToken(scope)) throw new CliError(`--scope ${scope}: invalid scope`)
   const secret = input.isPublic ? null : randomToken()
   return {
     secret,
@@ -123,5 +123,3 @@ export async function clientsCommand(context: CommandContext, action: string | u
       throw new CliError('usage: idp clients add|list|remove …')
   }
 }
-
-export const SCOPES_HELP = SUPPORTED_SCOPES.join(' ')

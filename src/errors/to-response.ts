@@ -29,7 +29,7 @@ const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' }
 const isPageRoute = (request: FastifyRequest): boolean => (request.routeOptions.config as { page?: boolean } | undefined)?.page === true
 
 /** Classifies any thrown value into a safe view plus headers. */
-export function describeError(error: unknown, request: FastifyRequest): { view: ErrorView; headers: Record<string, string>; expected: boolean } {
+export function describeError(error: unknown): { view: ErrorView; headers: Record<string, string>; expected: boolean } {
   if (error instanceof OAuthError) {
     const headers: Record<string, string> = {}
     if (error.error === 'invalid_client' && error.status === 401) headers['www-authenticate'] = 'Basic realm="tessera", charset="UTF-8"'
@@ -61,12 +61,11 @@ export function describeError(error: unknown, request: FastifyRequest): { view: 
     // Body-parser and routing errors from Fastify itself: keep the status, hide the text.
     return { view: { status, title: 'Request refused', description: 'the request is malformed', error: 'invalid_request' }, headers: {}, expected: true }
   }
-  void request
   return { view: { status: 500, title: 'Something went wrong', description: 'The server could not complete the request.', error: 'server_error' }, headers: {}, expected: false }
 }
 
 export function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply, renderPage: PageRenderer): FastifyReply {
-  const { view, headers, expected } = describeError(error, request)
+  const { view, headers, expected } = describeError(error)
   if (expected) request.log.info({ refused: { name: (error as Error).name, message: (error as Error).message, detail: (error as OAuthError).detail } }, 'request refused')
   else request.log.error({ err: error }, 'unexpected error')
   reply.status(view.status).headers({ ...NO_STORE, ...headers })

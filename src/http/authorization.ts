@@ -6,6 +6,7 @@
 import type { Deps } from '../deps.js'
 import type { LoginSession } from '../db/repositories/sessions.js'
 import { authorizationResponseUrl, errorResponseUrl, type AuthorizationRequest } from '../oauth/authorize-request.js'
+import type { Client } from '../oauth/client.js'
 import { needsConsent } from '../oauth/consent.js'
 import { OAuthError } from '../errors/oauth-error.js'
 import { hashSecret, randomId, randomToken } from '../secrets.js'
@@ -31,9 +32,7 @@ export async function issueAuthorizationCode(deps: Deps, request: AuthorizationR
 }
 
 /** Does this user still owe this client a consent decision? */
-export async function consentNeededFor(deps: Deps, request: AuthorizationRequest, userId: string): Promise<boolean> {
-  const client = await deps.repos.clients.find(request.clientId)
-  if (!client) throw new OAuthError('access_denied', 'the application no longer exists')
+export async function consentNeededFor(deps: Deps, client: Client, request: AuthorizationRequest, userId: string): Promise<boolean> {
   if (client.firstParty) return false
   const consent = await deps.repos.consents.find(userId, client.id)
   return needsConsent(client, request, consent?.scope ?? null)
@@ -61,7 +60,9 @@ export async function parkForConsent(deps: Deps, request: AuthorizationRequest, 
 
 /** After a successful login: consent page if needed, else the code. Returns the redirect target. */
 export async function continueAfterLogin(deps: Deps, interactionId: string, request: AuthorizationRequest, session: LoginSession): Promise<string> {
-  if (await consentNeededFor(deps, request, session.userId)) return parkForConsent(deps, request, session, interactionId)
+  const client = await deps.repos.clients.find(request.clientId)
+  if (!client) throw new OAuthError('access_denied', 'the application no longer exists')
+  if (await consentNeededFor(deps, client, request, session.userId)) return parkForConsent(deps, request, session, interactionId)
   await deps.repos.interactions.remove(interactionId)
   return issueAuthorizationCode(deps, request, session)
 }

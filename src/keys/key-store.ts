@@ -4,7 +4,7 @@
  * JWKS), refreshed whenever the store's generation moves — so rotations made by the CLI, the
  * schedule or another instance reach every running server within KEY_REFRESH_INTERVAL.
  */
-import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto'
+import { createPrivateKey, createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto'
 import type { Logger } from 'pino'
 import type { Clock } from '../clock.js'
 import type { SigningKeysRepository, StoredKey, NewKey } from '../db/repositories/signing-keys.js'
@@ -19,7 +19,6 @@ export interface KeyStoreOptions {
   readonly clock: Clock
   readonly policy: RotationPolicy
   readonly modulusLength: number
-  readonly jwksMaxAge: number
   readonly log: Logger
 }
 
@@ -146,8 +145,8 @@ export class KeyStore {
       .filter((key) => isPublished(key, now))
       // Active first: clients that take the first key still pick the signing one.
       .sort((a, b) => rank(a) - rank(b) || b.createdAt - a.createdAt)
-    const verification = new Map<string, KeyObject>()
-    for (const key of published) verification.set(key.kid, createPublicKey({ key: JSON.parse(key.publicJwk) as import('node:crypto').JsonWebKey, format: 'jwk' }))
+    const jwks = published.map((key) => JSON.parse(key.publicJwk) as JsonWebKey)
+    const verification = new Map<string, KeyObject>(published.map((key, index) => [key.kid, createPublicKey({ key: jwks[index]!, format: 'jwk' })]))
     const active = keys.find((key) => key.state === 'active')
     const previous = this.#snapshot.signing
     const signing: SigningKey | undefined = active
@@ -155,9 +154,9 @@ export class KeyStore {
         ? previous
         : { kid: active.kid, alg: active.alg as SigningAlg, key: this.#openPrivateKey(active) }
       : undefined
-    const jwks = JSON.stringify({ keys: published.map((key) => publicMembers(JSON.parse(key.publicJwk) as Record<string, unknown>)) })
+    const jwksJson = JSON.stringify({ keys: jwks.map(publicMembers) })
     const staleAt = Math.min(...published.filter((key) => key.state === 'retired').map((key) => key.retiresAt ?? Infinity), Infinity)
-    return { generation, signing, verification, jwks, staleAt }
+    return { generation, signing, verification, jwks: jwksJson, staleAt }
   }
 
   #openPrivateKey(key: StoredKey): KeyObject {
@@ -198,6 +197,6 @@ export class KeyStore {
 const rank = (key: KeyRecord): number => (key.state === 'active' ? 0 : key.state === 'next' ? 1 : 2)
 
 /** Only public RSA members leave the store, whatever the stored JWK holds (RFC 7517 §9.3). */
-function publicMembers(jwk: Record<string, unknown>): Record<string, unknown> {
+function publicMembers(jwk: JsonWebKey): Record<string, unknown> {
   return { kty: jwk['kty'], kid: jwk['kid'], use: 'sig', alg: jwk['alg'], n: jwk['n'], e: jwk['e'] }
 }

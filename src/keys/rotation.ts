@@ -88,12 +88,10 @@ export function planMaintenance(keys: readonly KeyRecord[], now: number, policy:
     return [...planRotation(keys, now, policy), ...expiredRemovals(keys, now, policy)]
   }
   const changes: KeyChange[] = []
-  const hasNext = keys.some((key) => key.state === 'next')
   if (!current) {
-    const promoted = nextKey(keys)
-    changes.push(promoted ? { type: 'activate', kid: promoted.kid } : { type: 'create', state: 'active' })
-    if (!promoted || keys.filter((key) => key.state === 'next').length === 1) changes.push({ type: 'create', state: 'next' })
-  } else if (!hasNext) {
+    changes.push(waiting ? { type: 'activate', kid: waiting.kid } : { type: 'create', state: 'active' })
+    if (!waiting || keys.filter((key) => key.state === 'next').length === 1) changes.push({ type: 'create', state: 'next' })
+  } else if (!waiting) {
     changes.push({ type: 'create', state: 'next' })
   }
   return [...changes, ...expiredRemovals(keys, now, policy)]

@@ -5,11 +5,14 @@ export const DEFAULT_CLIENT_SCOPES: readonly string[] = SUPPORTED_SCOPES
 
 const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/
 
+/** RFC 6749 §3.3 scope-token syntax. */
+export const isScopeToken = (scope: string): boolean => SCOPE_TOKEN.test(scope)
+
 /** RFC 6749 §3.3: space-delimited, case-sensitive, no duplicates kept. */
 export function parseScope(raw: string | undefined): string[] {
   if (raw === undefined || raw.trim() === '') return []
   const scopes = raw.split(' ').filter((part) => part !== '')
-  for (const scope of scopes) if (!SCOPE_TOKEN.test(scope)) throw new OAuthError('invalid_scope', 'scope contains invalid characters')
+  for (const scope of scopes) if (!isScopeToken(scope)) throw new OAuthError('invalid_scope', 'scope contains invalid characters')
   return [...new Set(scopes)]
 }
 

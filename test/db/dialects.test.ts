@@ -73,7 +73,6 @@ for (const { name, create } of availableDatabases()) {
       clock: ctx.clock,
       policy: { retentionSeconds: keyRetentionSeconds(ctx.deps.config), rotationIntervalSeconds: null, removal: 'delete' },
       modulusLength: 2048,
-      jwksMaxAge: 300,
       log: ctx.deps.log,
     })
     await other.initialise()

@@ -103,7 +103,6 @@ t.test('several KeyStores over one database rotating concurrently', async (t) =>
     clock,
     policy: { retentionSeconds: keyRetentionSeconds(ctx.deps.config), rotationIntervalSeconds: null, removal: 'delete' },
     modulusLength: 2048,
-    jwksMaxAge: ctx.deps.config.jwksMaxAge,
     log: pino({ level: 'silent' }),
   }))
   await Promise.all(stores.map((store) => store.initialise()))

@@ -26,7 +26,7 @@ export function accessTokensRepository(db: Db) {
       const row = await db
         .selectFrom('access_tokens')
         .leftJoin('grants', 'grants.id', 'access_tokens.grant_id')
-        .select(['access_tokens.revoked_at as token_revoked', 'access_tokens.expires_at', 'grants.revoked_at as grant_revoked', 'access_tokens.grant_id'])
+        .select(['access_tokens.revoked_at as token_revoked', 'access_tokens.expires_at', 'grants.revoked_at as grant_revoked'])
         .where('access_tokens.jti', '=', jti)
         .executeTakeFirst()
       if (!row) return false

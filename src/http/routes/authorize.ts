@@ -25,7 +25,7 @@ export const authorizeRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async 
       const session = await currentSession(deps, request)
       const now = deps.clock.now()
       const hint = await hintSubject(authRequest)
-      const consentNeeded = session !== undefined && (await consentNeededFor(deps, authRequest, session.userId))
+      const consentNeeded = session !== undefined && (await consentNeededFor(deps, client, authRequest, session.userId))
       const decision = decideAuthorization({ request: authRequest, session, now, hintSubject: hint, consentNeeded })
       reply.header('cache-control', 'no-store')
       switch (decision.type) {

@@ -25,6 +25,16 @@ const ConfirmForm = Type.Object({
   state: Type.Optional(Type.String({ maxLength: 2000 })),
 })
 
+/** Logout is a page, never a redirect, until the client is known: protocol errors are shown. */
+function asPage<T>(run: () => T): T {
+  try {
+    return run()
+  } catch (error) {
+    if (error instanceof OAuthError) throw new PageError(400, 'Sign-out request refused', error.description)
+    throw error
+  }
+}
+
 export const logoutRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views }> = async (app, { deps, views }) => {
   async function verifiedHint(raw: string | undefined): Promise<HintClaims | null> {
     if (raw === undefined) return null
@@ -55,20 +65,9 @@ export const logoutRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views 
   }
 
   async function logout(params: RawParams, request: FastifyRequest, reply: FastifyReply) {
-    try {
-      rejectDuplicates(params)
-    } catch (error) {
-      if (error instanceof OAuthError) throw new PageError(400, 'Sign-out request refused', error.description)
-      throw error
-    }
+    asPage(() => rejectDuplicates(params))
     const hint = await verifiedHint(single(params, 'id_token_hint'))
-    let clientId: string | undefined
-    try {
-      clientId = logoutClientId(hint, single(params, 'client_id'))
-    } catch (error) {
-      if (error instanceof OAuthError) throw new PageError(400, 'Sign-out request refused', error.description)
-      throw error
-    }
+    const clientId = asPage(() => logoutClientId(hint, single(params, 'client_id')))
     const client = clientId === undefined ? undefined : await deps.repos.clients.find(clientId)
     const redirectUri = postLogoutRedirect(client, single(params, 'post_logout_redirect_uri'))
     const state = single(params, 'state')

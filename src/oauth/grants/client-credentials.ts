@@ -1,6 +1,5 @@
-import { OAuthError } from '../../errors/oauth-error.js'
 import type { Client } from '../client.js'
-import { parseScope, SUPPORTED_SCOPES } from '../scope.js'
+import { checkScopesAllowed, parseScope, SUPPORTED_SCOPES } from '../scope.js'
 
 /** OpenID scopes describe a user; a client acting for itself has none of them. */
 export const serviceScopes = (client: Client): string[] => client.scopes.filter((scope) => !(SUPPORTED_SCOPES as readonly string[]).includes(scope))
@@ -10,7 +9,6 @@ export function clientCredentialsScope(client: Client, requested: string | undef
   const allowed = serviceScopes(client)
   const wanted = parseScope(requested)
   if (wanted.length === 0) return allowed.join(' ')
-  const refused = wanted.filter((scope) => !allowed.includes(scope))
-  if (refused.length > 0) throw new OAuthError('invalid_scope', `scope not allowed for this client: ${refused.join(' ')}`)
+  checkScopesAllowed(wanted, allowed)
   return wanted.join(' ')
 }

@@ -38,7 +38,6 @@ function secondStore(ctx: TestApp, policy: Partial<RotationPolicy> = {}, kek = l
     clock: ctx.clock,
     policy: { retentionSeconds: keyRetentionSeconds(ctx.deps.config), rotationIntervalSeconds: null, removal: 'delete', ...policy },
     modulusLength: 2048,
-    jwksMaxAge: ctx.deps.config.jwksMaxAge,
     log: pino({ level: 'silent' }),
   })
 }

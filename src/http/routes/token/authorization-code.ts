@@ -2,6 +2,7 @@
  * authorization_code grant (RFC 6749 §4.1.3, RFC 7636 §4.6). A replayed code is refused and
  * everything its first redemption issued is revoked (RFC 6749 §4.1.2).
  */
+import { grantsRepository } from '../../../db/repositories/grants.js'
 import type { Deps } from '../../../deps.js'
 import { OAuthError } from '../../../errors/oauth-error.js'
 import type { Client } from '../../../oauth/client.js'
@@ -32,21 +33,18 @@ export async function redeemAuthorizationCode(deps: Deps, client: Client, params
       .where('consumed_at', 'is', null)
       .executeTakeFirst()
     if (consumed.numUpdatedRows !== 1n) return false
-    await trx
-      .insertInto('grants')
-      .values({
-        id: grantId,
-        user_id: code.userId,
-        client_id: client.id,
-        session_id_hash: code.sessionIdHash,
-        scope: code.scope,
-        auth_time: code.authTime,
-        created_at: now,
-        revoked_at: null,
-        offline: offline ? 1 : 0,
-        expires_at: offline ? familyExpiresAt : null,
-      })
-      .execute()
+    await grantsRepository(trx).insert({
+      id: grantId,
+      userId: code.userId,
+      clientId: client.id,
+      sessionIdHash: code.sessionIdHash,
+      scope: code.scope,
+      authTime: code.authTime,
+      createdAt: now,
+      revokedAt: null,
+      offline,
+      expiresAt: offline ? familyExpiresAt : null,
+    })
     return true
   })
   if (!won) {
