@@ -14,6 +14,9 @@ import { registerCors } from './http/plugins/cors.js'
 import { registerFormProtection } from './http/plugins/forms.js'
 import { registerSecurityHeaders } from './http/plugins/security-headers.js'
 import { accountRoutes } from './http/routes/account.js'
+import { passwordResetRoutes } from './http/routes/password-reset.js'
+import { signupRoutes } from './http/routes/signup.js'
+import { verifyEmailRoutes } from './http/routes/verify-email.js'
 import { authorizeRoutes } from './http/routes/authorize.js'
 import { consentRoutes } from './http/routes/consent.js'
 import { introspectRoutes } from './http/routes/introspect.js'
@@ -84,6 +87,9 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   await app.register(authorizeRoutes, { deps })
   await app.register(loginRoutes, { deps, views })
   await app.register(consentRoutes, { deps, views })
+  await app.register(signupRoutes, { deps, views })
+  await app.register(passwordResetRoutes, { deps, views })
+  await app.register(verifyEmailRoutes, { deps, views })
   await app.register(accountRoutes, { deps, views })
   await app.register(logoutRoutes, { deps, views })
   await app.register(miscRoutes, { deps })

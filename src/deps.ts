@@ -18,6 +18,9 @@ import { interactionsRepository } from './db/repositories/interactions.js'
 import { sessionsRepository } from './db/repositories/sessions.js'
 import { signingKeysRepository } from './db/repositories/signing-keys.js'
 import { usersRepository } from './db/repositories/users.js'
+import { accountTokensRepository } from './db/repositories/account-tokens.js'
+import { createMailOutbox } from './mail/create.js'
+import type { MailOutbox } from './mail/outbox.js'
 import { argon2idHasher, type PasswordHasher } from './accounts/password-hasher.js'
 import { loadOrCreateKek } from './keys/kek.js'
 import { KeyStore } from './keys/key-store.js'
@@ -35,6 +38,7 @@ export function createRepositories(db: Db) {
     refreshTokens: refreshTokensRepository(db),
     consents: consentsRepository(db),
     signingKeys: signingKeysRepository(db),
+    accountTokens: accountTokensRepository(db),
   }
 }
 
@@ -50,6 +54,8 @@ export interface Deps {
   readonly dummyHash: () => Promise<string>
   /** HMAC key for anti-forgery tokens, derived from the KEK so every instance shares it. */
   readonly formKey: Buffer
+  /** Account mail, sent after the request that caused it (never blocking it). */
+  readonly mail: MailOutbox
   readonly clock: Clock
   readonly log: Logger
 }
@@ -58,6 +64,8 @@ export interface DepsOverrides {
   readonly clock?: Clock
   readonly log?: Logger
   readonly hasher?: PasswordHasher
+  /** Mail retry delays in milliseconds (tests shorten them). */
+  readonly mailRetryDelaysMs?: readonly number[]
 }
 
 /** Longest-lived token we sign, plus skew: how long a retired key must stay published. */
@@ -67,7 +75,7 @@ export const keyRetentionSeconds = (config: Config): number => Math.max(config.a
 export async function createDeps(config: Config, overrides: DepsOverrides = {}): Promise<Deps> {
   const clock = overrides.clock ?? systemClock
   const log = overrides.log ?? createLogger(config)
-  const hasher = overrides.hasher ?? argon2idHasher()
+  const hasher = overrides.hasher ?? argon2idHasher({ memoryCost: config.argon2MemoryCost, timeCost: config.argon2TimeCost, parallelism: config.argon2Parallelism })
   const db = connectDatabase(config.database)
   try {
     await migrateToLatest(db, undefined, migrationLockFile(config.database))
@@ -85,7 +93,8 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
     await keys.initialise()
     let dummy: Promise<string> | undefined
     const dummyHash = () => (dummy ??= hasher.hash(randomBytes(16).toString('base64url')))
-    return { config, db, repos, keys, hasher, dummyHash, formKey, clock, log }
+    const mail = createMailOutbox(config, log, overrides.mailRetryDelaysMs)
+    return { config, db, repos, keys, hasher, dummyHash, formKey, mail, clock, log }
   } catch (error) {
     await db.destroy()
     throw error
@@ -94,5 +103,7 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
 
 export async function closeDeps(deps: Deps): Promise<void> {
   deps.keys.stop()
+  // Queued mail may still need the database (a reset link is issued when its mail is built).
+  await deps.mail.close()
   await deps.db.destroy()
 }

@@ -21,6 +21,8 @@ async function main(): Promise<void> {
   }
   const log = createLogger(config)
   const deps = await createDeps(config, { log })
+  if (deps.mail.transportKind === 'none') log.warn({ event: 'mail_disabled' }, 'SMTP_URL is not set: verification and password-reset mails will not be sent. Set SMTP_URL and MAIL_FROM.')
+  if (deps.mail.transportKind === 'log') log.info('SMTP_URL is not set: account mails are written to this log (development only; set SMTP_URL in production).')
   // Made before the first login so that an unknown email's first attempt is not slower.
   await deps.dummyHash()
   const app = await buildApp(deps)

@@ -17,9 +17,13 @@ const USAGE = `usage: idp <command> [options] [--json]
               [--grant-type authorization_code|refresh_token|client_credentials]… [--pkce required|optional] [--scope SCOPE]… [--third-party]
   clients list
   clients remove CLIENT_ID
-  users add --email EMAIL [--name NAME] (--password-stdin | --password P)
+  users add --email EMAIL [--name NAME] (--password-stdin | --password P) [--role ROLE]…
   users list
+  users set-roles EMAIL [ROLE]…
+  users verify EMAIL
+  users reset-link EMAIL
   users disable EMAIL
+  users enable EMAIL
   prune
   keys list
   keys rotate

@@ -45,8 +45,19 @@ export const configFields = {
   loginRateLimit: integer('LOGIN_RATE_LIMIT', 10, 'Login attempts per IP address per minute', 1, 100000),
   loginAccountRateLimit: integer('LOGIN_ACCOUNT_RATE_LIMIT', 10, 'Login attempts per account (email as typed) per 5 minutes, known or not', 1, 100000),
   tokenRateLimit: integer('TOKEN_RATE_LIMIT', 300, 'Token-endpoint requests per IP address per minute', 1, 1000000),
+  signup: oneOf('SIGNUP', 'on', ['on', 'off'] as const, 'Self-service signup at /signup: on or off (operators then add users with the CLI)'),
+  signupRateLimit: integer('SIGNUP_RATE_LIMIT', 10, 'Signups per IP address per 10 minutes', 1, 100000),
+  forgotPasswordRateLimit: integer('FORGOT_PASSWORD_RATE_LIMIT', 10, 'Password-reset requests per IP address per 10 minutes', 1, 100000),
+  forgotPasswordAccountRateLimit: integer('FORGOT_PASSWORD_ACCOUNT_RATE_LIMIT', 3, 'Password-reset requests per account (email as typed) per 15 minutes', 1, 100000),
+  emailVerificationTtl: duration('EMAIL_VERIFICATION_TTL', '24h', 'Lifetime of an email-verification link'),
+  passwordResetTtl: duration('PASSWORD_RESET_TTL', '30m', 'Lifetime of a password-reset link (at most 30m)', 1800),
+  argon2MemoryCost: integer('ARGON2_MEMORY_COST', 19456, 'argon2id memory in KiB (OWASP minimum 19456); changing it rehashes passwords at their next login', 19456, 4194304),
+  argon2TimeCost: integer('ARGON2_TIME_COST', 2, 'argon2id iterations (at least 2)', 2, 100),
+  argon2Parallelism: integer('ARGON2_PARALLELISM', 1, 'argon2id lanes', 1, 16),
+  smtpUrl: secret('SMTP_URL', 'Mail server, e.g. smtp://user:pass@mail.example:587 (smtps:// for TLS on connect); without it mails go to the log (development) or nowhere, with a warning (production)'),
+  mailFrom: text('MAIL_FROM', '', 'Sender of account mails; default: Tessera <no-reply@ISSUER host>'),
   trustProxy: text('TRUST_PROXY', '', 'Address or CIDR of a trusted reverse proxy; only then is X-Forwarded-For used for the client IP'),
-  nodeEnv: text('NODE_ENV', 'development', 'Conventional; Tessera behaves the same in every mode (an http localhost ISSUER works under production too)'),
+  nodeEnv: text('NODE_ENV', 'development', 'production or development. Only mail differs: without SMTP_URL, development writes mails (with their links) to the log; production never logs them and warns at start'),
 } as const
 
 type Fields = typeof configFields
@@ -84,6 +95,13 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
 /** RFC 9068: access tokens name their audience; by default Tessera itself (its userinfo). */
 export function accessTokenAudience(config: Config): string {
   return config.accessTokenAudience || config.issuer
+}
+
+export const isProduction = (config: Config): boolean => config.nodeEnv === 'production'
+
+/** The From header of account mails. */
+export function mailSender(config: Config): string {
+  return config.mailFrom || `Tessera <no-reply@${new URL(config.issuer).hostname}>`
 }
 
 export { ConfigError }

@@ -10,6 +10,8 @@ export interface UsersTable {
   disabled_at: number | null
   created_at: number
   updated_at: number
+  /** JSON array of role names, for resource-server RBAC. */
+  roles: string
 }
 
 export interface ClientsTable {
@@ -33,6 +35,19 @@ export interface SessionsTable {
   last_seen_at: number
   expires_at: number
   ended_at: number | null
+  /** Random public reference used by the account page (never the cookie or its hash). */
+  handle: string | null
+  user_agent: string | null
+}
+
+/** Single-use tokens sent by mail; only their hash is stored. */
+export interface AccountTokensTable {
+  token_hash: string
+  user_id: string
+  purpose: 'verify_email' | 'reset_password'
+  created_at: number
+  expires_at: number
+  used_at: number | null
 }
 
 export interface InteractionsTable {
@@ -133,6 +148,7 @@ export interface Database {
   consents: ConsentsTable
   signing_keys: SigningKeysTable
   key_store_state: KeyStoreStateTable
+  account_tokens: AccountTokensTable
 }
 
 export type UserRow = Selectable<UsersTable>

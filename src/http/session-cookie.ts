@@ -4,7 +4,7 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Deps } from '../deps.js'
-import { hashSecret, randomToken } from '../secrets.js'
+import { hashSecret, randomId, randomToken } from '../secrets.js'
 import type { LoginSession } from '../db/repositories/sessions.js'
 
 export interface CookieNames {
@@ -15,7 +15,7 @@ export interface CookieNames {
 export const cookieNames = (https: boolean): CookieNames =>
   https ? { session: '__Host-tessera_session', csrf: '__Host-tessera_csrf' } : { session: 'tessera_session', csrf: 'tessera_csrf' }
 
-const isHttps = (deps: Deps) => deps.config.issuer.startsWith('https:')
+export const isHttps = (deps: Pick<Deps, 'config'>): boolean => deps.config.issuer.startsWith('https:')
 
 /** The current live session, applying the idle timeout; undefined when there is none. */
 export async function currentSession(deps: Deps, request: FastifyRequest): Promise<LoginSession | undefined> {
@@ -38,7 +38,8 @@ export async function startSession(deps: Deps, request: FastifyRequest, reply: F
   const names = cookieNames(isHttps(deps))
   const now = deps.clock.now()
   const id = randomToken()
-  const session: LoginSession = { idHash: hashSecret(id), userId, authTime: now, createdAt: now, lastSeenAt: now, expiresAt: now + deps.config.sessionTtl }
+  const userAgent = request.headers['user-agent']?.slice(0, 200) ?? null
+  const session: LoginSession = { idHash: hashSecret(id), userId, authTime: now, createdAt: now, lastSeenAt: now, expiresAt: now + deps.config.sessionTtl, handle: randomId(), userAgent }
   await deps.repos.sessions.insert(session)
   const previousCookie = request.cookies[names.session]
   const previous = previousCookie !== undefined && previousCookie.length <= 128 ? await deps.repos.sessions.findLive(hashSecret(previousCookie), now) : undefined

@@ -7,6 +7,7 @@ export interface Subject {
   readonly email: string
   readonly emailVerified: boolean
   readonly name: string | null
+  readonly roles: readonly string[]
 }
 
 export interface IdTokenInput {
@@ -49,6 +50,8 @@ export interface AccessTokenInput {
   readonly authTime: number | null
   readonly now: number
   readonly ttl: number
+  /** The user's roles (RFC 9068 §2.2.3.1), for resource-server RBAC; absent for client tokens. */
+  readonly roles?: readonly string[]
 }
 
 export function accessTokenClaims(input: AccessTokenInput): JWTPayload {
@@ -62,6 +65,7 @@ export function accessTokenClaims(input: AccessTokenInput): JWTPayload {
     iat: input.now,
     exp: input.now + input.ttl,
     ...(input.authTime !== null ? { auth_time: input.authTime } : {}),
+    ...(input.roles !== undefined ? { roles: [...input.roles] } : {}),
   }
 }
 
@@ -70,6 +74,7 @@ export function scopedClaims(user: Subject, scope: string): Record<string, unkno
   return {
     ...(hasScope(scope, 'profile') ? { name: user.name ?? undefined } : {}),
     ...(hasScope(scope, 'email') ? { email: user.email, email_verified: user.emailVerified } : {}),
+    ...(hasScope(scope, 'roles') ? { roles: [...user.roles] } : {}),
   }
 }
 
@@ -77,4 +82,4 @@ export function userinfoClaims(user: Subject, scope: string): Record<string, unk
   return JSON.parse(JSON.stringify({ sub: user.id, ...scopedClaims(user, scope) })) as Record<string, unknown>
 }
 
-export const SUPPORTED_CLAIMS = ['sub', 'iss', 'aud', 'azp', 'exp', 'iat', 'auth_time', 'nonce', 'at_hash', 'sid', 'name', 'email', 'email_verified'] as const
+export const SUPPORTED_CLAIMS = ['sub', 'iss', 'aud', 'azp', 'exp', 'iat', 'auth_time', 'nonce', 'at_hash', 'sid', 'name', 'email', 'email_verified', 'roles'] as const

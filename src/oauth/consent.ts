@@ -15,6 +15,7 @@ const DESCRIPTIONS: Record<string, string> = {
   openid: 'Know who you are (a stable identifier, not your email)',
   profile: 'See your name',
   email: 'See your email address and whether it is verified',
+  roles: 'See the roles your administrator gave you',
   offline_access: 'Stay connected to your account while you are away',
 }
 

@@ -44,6 +44,7 @@ export async function issueTokenSet(deps: Pick<Deps, 'config' | 'keys' | 'repos'
       authTime: input.authTime,
       now,
       ttl: config.accessTokenTtl,
+      ...(input.user !== null ? { roles: input.user.roles } : {}),
     }),
     key,
   )

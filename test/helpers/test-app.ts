@@ -30,7 +30,7 @@ export interface TestApp {
   readonly issuer: string
   readonly dir: string
   addClient(input?: Partial<NewClientRequest> & { firstParty?: boolean }): Promise<{ client: Client; secret: string | null }>
-  addUser(input?: Partial<Omit<TestUser, 'id'>>): Promise<TestUser>
+  addUser(input?: Partial<Omit<TestUser, 'id'>> & { emailVerified?: boolean; roles?: readonly string[] }): Promise<TestUser>
   close(): Promise<void>
 }
 
@@ -39,6 +39,8 @@ export interface TestAppOptions {
   /** Listen on a free loopback port; the issuer is then http://127.0.0.1:PORT. */
   readonly listen?: boolean
   readonly clock?: FakeClock
+  /** Mail retry delays in ms (default: short, so retry tests finish quickly). */
+  readonly mailRetryDelaysMs?: readonly number[]
 }
 
 export function tempDir(prefix = 'tessera-test-'): string {
@@ -58,7 +60,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     ...options.env,
   })
   const clock = options.clock ?? new FakeClock()
-  const deps = await createDeps(config, { clock, log: pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' }) })
+  const deps = await createDeps(config, { clock, log: pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' }), mailRetryDelaysMs: options.mailRetryDelaysMs ?? [50, 100, 200] })
   const app = await buildApp(deps)
   if (options.listen) await app.listen({ port, host: '127.0.0.1' })
   else await app.ready()
@@ -95,7 +97,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
         password: input.password ?? 'correct horse battery staple',
         name: input.name ?? `User ${userCount}`,
       }
-      await deps.repos.users.insert({ id: user.id, email: user.email, name: user.name, passwordHash: await deps.hasher.hash(user.password), emailVerified: true, disabledAt: null, createdAt: clock.now() })
+      await deps.repos.users.insert({ id: user.id, email: user.email, name: user.name, passwordHash: await deps.hasher.hash(user.password), emailVerified: input.emailVerified ?? true, disabledAt: null, createdAt: clock.now(), roles: input.roles ?? [] })
       return user
     },
     async close() {

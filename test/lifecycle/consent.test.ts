@@ -160,7 +160,7 @@ t.test('the account page lists authorised clients and revokes them', async (t) =
 
   const revoked = await postForm(ctx, jar, '/account/applications/revoke', { client_id: rp.client.id, _csrf: csrf })
   t.equal(revoked.statusCode, 303)
-  t.equal(revoked.headers.location, '/account')
+  t.equal(revoked.headers.location, '/account?notice=application-removed')
   const after = await getPage(ctx, jar, '/account')
   t.notMatch(after.body, 'Photo Printer', 'no longer listed')
   t.match(after.body, 'Calendar Sync', 'the other application stays')

@@ -7,6 +7,7 @@ export interface PruneCounts {
   readonly accessTokens: number
   readonly refreshTokens: number
   readonly grants: number
+  readonly accountTokens: number
 }
 
 /**
@@ -45,5 +46,6 @@ export async function pruneExpired(db: Db, now: number, graceSeconds: number, se
       )
       .executeTakeFirst(),
   )
-  return { codes, interactions, sessions, accessTokens, refreshTokens, grants }
+  const accountTokens = count(await db.deleteFrom('account_tokens').where('expires_at', '<', cutoff).executeTakeFirst())
+  return { codes, interactions, sessions, accessTokens, refreshTokens, grants, accountTokens }
 }

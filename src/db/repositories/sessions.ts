@@ -8,6 +8,9 @@ export interface LoginSession {
   readonly createdAt: number
   readonly lastSeenAt: number
   readonly expiresAt: number
+  /** Public reference shown on the account page; null for sessions older than the column. */
+  readonly handle: string | null
+  readonly userAgent: string | null
 }
 
 const toSession = (row: SessionRow): LoginSession => ({
@@ -17,6 +20,8 @@ const toSession = (row: SessionRow): LoginSession => ({
   createdAt: row.created_at,
   lastSeenAt: row.last_seen_at,
   expiresAt: row.expires_at,
+  handle: row.handle,
+  userAgent: row.user_agent,
 })
 
 /** Server-side login sessions; the cookie holds the random id, the table only its hash. */
@@ -33,6 +38,8 @@ export function sessionsRepository(db: Db) {
           last_seen_at: session.lastSeenAt,
           expires_at: session.expiresAt,
           ended_at: null,
+          handle: session.handle,
+          user_agent: session.userAgent,
         })
         .execute()
     },
@@ -55,6 +62,47 @@ export function sessionsRepository(db: Db) {
 
     async end(idHash: string, now: number): Promise<void> {
       await db.updateTable('sessions').set({ ended_at: now }).where('id_hash', '=', idHash).where('ended_at', 'is', null).execute()
+    },
+
+    /** Live sessions of one user, most recently used first (the account page's list). */
+    async listLiveForUser(userId: string, now: number, idleSeconds: number): Promise<LoginSession[]> {
+      const rows = await db
+        .selectFrom('sessions')
+        .selectAll()
+        .where('user_id', '=', userId)
+        .where('ended_at', 'is', null)
+        .where('expires_at', '>', now)
+        .where('last_seen_at', '>', now - idleSeconds)
+        .orderBy('last_seen_at', 'desc')
+        .execute()
+      return rows.map(toSession)
+    },
+
+    /** Ends one of the user's sessions by its public handle; the id hash of the ended session, if any. */
+    async endByHandle(userId: string, handle: string, now: number): Promise<string | undefined> {
+      const row = await db
+        .selectFrom('sessions')
+        .select('id_hash')
+        .where('user_id', '=', userId)
+        .where('handle', '=', handle)
+        .where('ended_at', 'is', null)
+        .executeTakeFirst()
+      if (!row) return undefined
+      await db.updateTable('sessions').set({ ended_at: now }).where('id_hash', '=', row.id_hash).where('ended_at', 'is', null).execute()
+      return row.id_hash
+    },
+
+    /** Ends every session of the user except one (password change keeps the browser that did it). */
+    async endOthersForUser(userId: string, keepIdHash: string, now: number): Promise<string[]> {
+      const rows = await db
+        .selectFrom('sessions')
+        .select('id_hash')
+        .where('user_id', '=', userId)
+        .where('ended_at', 'is', null)
+        .where('id_hash', '!=', keepIdHash)
+        .execute()
+      await db.updateTable('sessions').set({ ended_at: now }).where('user_id', '=', userId).where('ended_at', 'is', null).where('id_hash', '!=', keepIdHash).execute()
+      return rows.map((row) => row.id_hash)
     },
 
     async endAllForUser(userId: string, now: number): Promise<void> {

@@ -10,7 +10,7 @@ import { describeScopes } from '../../oauth/consent.js'
 import { accessDeniedUrl, issueAuthorizationCode } from '../authorization.js'
 import { allowFormRedirects } from '../plugins/security-headers.js'
 import { currentSession } from '../session-cookie.js'
-import type { Views } from '../views/render.js'
+import { sendPage, type Views } from '../views/render.js'
 import { EXPIRED_PAGE } from './login.js'
 
 const ConsentQuery = Type.Object({ interaction: Type.String({ maxLength: 64 }) })
@@ -44,7 +44,7 @@ export const consentRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views
       csrfToken: reply.formToken(),
     })
     allowFormRedirects(reply, [interaction.request.redirectUri])
-    return reply.header('cache-control', 'no-store').type('text/html; charset=utf-8').send(html)
+    return sendPage(reply, html)
   })
 
   app.post('/consent', { schema: { body: ConsentForm }, config: { page: true }, preHandler: app.formGuards }, async (request, reply) => {

@@ -10,11 +10,12 @@ import { authenticateWithPassword } from '../../accounts/authenticate.js'
 import type { Deps } from '../../deps.js'
 import { PageError } from '../../errors/oauth-error.js'
 import type { Interaction } from '../../db/repositories/interactions.js'
-import { normaliseEmail } from '../../db/repositories/users.js'
 import { continueAfterLogin } from '../authorization.js'
 import { allowFormRedirects } from '../plugins/security-headers.js'
 import { startSession } from '../session-cookie.js'
-import type { Views } from '../views/render.js'
+import { perEmailRateLimit } from '../throttle.js'
+import { sendPage, type Views } from '../views/render.js'
+import { signupHref } from './signup.js'
 
 const LoginQuery = Type.Object({ interaction: Type.Optional(Type.String({ maxLength: 64 })) })
 const LoginForm = Type.Object({
@@ -45,9 +46,10 @@ export const loginRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views }
       interaction: interaction?.id ?? '',
       email,
       error,
+      signupHref: deps.config.signup === 'on' ? signupHref(interaction?.id) : null,
     })
     allowFormRedirects(reply, [interaction?.request.redirectUri])
-    return reply.status(status).header('cache-control', 'no-store').type('text/html; charset=utf-8').send(html)
+    return sendPage(reply, html, status)
   }
 
   app.get('/login', { schema: { querystring: LoginQuery }, config: { page: true } }, async (request, reply) => {
@@ -56,11 +58,7 @@ export const loginRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views }
   })
 
   // Per-account throttling, keyed by the email as submitted (known or not, so it reveals nothing).
-  const perAccount = app.rateLimit({
-    max: deps.config.loginAccountRateLimit,
-    timeWindow: 5 * 60_000,
-    keyGenerator: (request) => `login-account:${normaliseEmail(String((request.body as { email?: unknown } | undefined)?.email ?? '')).slice(0, 320)}`,
-  })
+  const perAccount = perEmailRateLimit(app, 'login-account', deps.config.loginAccountRateLimit, 5 * 60_000)
 
   app.post(
     '/login',

@@ -14,7 +14,7 @@ import { TokenInvalid, verifyIdToken } from '../../tokens/verify.js'
 import { OAuthParams } from '../schemas.js'
 import { allowFormRedirects } from '../plugins/security-headers.js'
 import { clearSessionCookie, currentSession } from '../session-cookie.js'
-import type { Views } from '../views/render.js'
+import { sendPage, type Views } from '../views/render.js'
 
 const ConfirmForm = Type.Object({
   // Optional in the schema so a missing token reaches the anti-forgery check (403), not validation (400).
@@ -61,7 +61,7 @@ export const logoutRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views 
   function finish(reply: FastifyReply, redirectUri: string | null, state: string | undefined) {
     reply.header('cache-control', 'no-store')
     if (redirectUri !== null) return reply.redirect(postLogoutUrl(redirectUri, state), 303)
-    return reply.type('text/html; charset=utf-8').send(views.render('message', { title: 'You are signed out', message: 'You can close this window.' }))
+    return sendPage(reply, views.render('message', { title: 'You are signed out', message: 'You can close this window.' }))
   }
 
   async function logout(params: RawParams, request: FastifyRequest, reply: FastifyReply) {
@@ -85,7 +85,7 @@ export const logoutRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views 
       csrfToken: reply.formToken(),
     })
     allowFormRedirects(reply, [redirectUri])
-    return reply.header('cache-control', 'no-store').type('text/html; charset=utf-8').send(html)
+    return sendPage(reply, html)
   }
 
   const config = { page: true }
@@ -98,7 +98,7 @@ export const logoutRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views 
     // Re-checked here: the hidden field came back from the browser.
     const redirectUri = postLogoutRedirect(client, request.body.post_logout_redirect_uri || undefined)
     if (decision === 'stay') {
-      return reply.header('cache-control', 'no-store').type('text/html; charset=utf-8').send(views.render('message', { title: 'You are still signed in', message: 'Nothing changed. You can close this window.' }))
+      return sendPage(reply, views.render('message', { title: 'You are still signed in', message: 'Nothing changed. You can close this window.' }))
     }
     await endSession(request, reply)
     return finish(reply, redirectUri, state || undefined)

@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url'
 import { Eta } from 'eta'
+import type { FastifyReply } from 'fastify'
 import type { ErrorView } from '../../errors/to-response.js'
 
 /** Templates escape every `<%= %>` by default (autoEscape); raw output is never used. */
@@ -15,4 +16,9 @@ export function createViews(productName = 'Tessera'): Views {
     render,
     errorPage: (view) => render('error', { title: view.title, description: view.description, status: view.status }),
   }
+}
+
+/** Every page carries user-specific content or a form token: never stored by caches. */
+export function sendPage(reply: FastifyReply, html: string, status = 200): FastifyReply {
+  return reply.status(status).header('cache-control', 'no-store').type('text/html; charset=utf-8').send(html)
 }

@@ -16,7 +16,7 @@ t.test('defaults for a confidential client', async (t) => {
   t.not(client.secretHash, secret, 'never stored in clear')
   t.same(client.grantTypes, ['authorization_code', 'refresh_token'])
   t.equal(client.pkceRequired, true, 'PKCE required by default')
-  t.same(client.scopes, ['openid', 'profile', 'email', 'offline_access'])
+  t.same(client.scopes, ['openid', 'profile', 'email', 'roles', 'offline_access'])
   t.same(client.redirectUris, ['https://rp.example/callback'])
   t.equal(client.createdAt, NOW)
   t.equal(client.name, 'Example App')

@@ -2,7 +2,7 @@ import t from 'tap'
 import { accessTokenClaims, idTokenClaims, scopedClaims, SUPPORTED_CLAIMS, userinfoClaims, type IdTokenInput, type Subject } from '../../../src/oauth/claims.js'
 
 const NOW = 1_700_000_000
-const user: Subject = { id: 'u-7f3a', email: 'ada@example.com', emailVerified: true, name: 'Ada Lovelace' }
+const user: Subject = { id: 'u-7f3a', email: 'ada@example.com', emailVerified: true, name: 'Ada Lovelace', roles: ['admin'] }
 const idInput = (extra: Partial<IdTokenInput> = {}): IdTokenInput => ({
   issuer: 'https://idp.example', clientId: 'client-a', user, scope: 'openid', authTime: NOW - 120, nonce: null,
   accessTokenHash: '77QmUPtjPfzWtF2AnpK9RQ', now: NOW, ttl: 3600, ...extra,

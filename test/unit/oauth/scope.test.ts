@@ -43,5 +43,5 @@ t.test('formatScope and hasScope', async (t) => {
 })
 
 t.test('SUPPORTED_SCOPES lists the OIDC scopes we serve', async (t) => {
-  t.same([...SUPPORTED_SCOPES].sort(), ['email', 'offline_access', 'openid', 'profile'])
+  t.same([...SUPPORTED_SCOPES].sort(), ['email', 'offline_access', 'openid', 'profile', 'roles'])
 })

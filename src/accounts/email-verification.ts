@@ -1,0 +1,31 @@
+/**
+ * Email verification: a single-use link by mail; until it is used `email_verified` stays false
+ * in ID tokens and userinfo.
+ */
+import type { User } from '../db/repositories/users.js'
+import { hashSecret } from '../secrets.js'
+import { createAccountLink } from './account-links.js'
+import type { AccountContext } from './context.js'
+import { verifyEmailMail } from './mails.js'
+
+/** Queues a verification mail with a fresh link (older links of this user stop working). */
+export function sendVerificationMail(context: AccountContext, user: Pick<User, 'id' | 'email' | 'name'>): void {
+  context.mail.enqueue({
+    kind: 'verify_email',
+    build: async () => {
+      const ttl = context.config.emailVerificationTtl
+      const link = await createAccountLink(context.repos.accountTokens, { issuer: context.config.issuer, userId: user.id, purpose: 'verify_email', now: context.clock.now(), ttl })
+      return { to: user.email, content: verifyEmailMail(user.name, link, ttl) }
+    },
+  })
+}
+
+/** Uses up a verification token; the verified user's id, or undefined when the link is dead. */
+export async function verifyEmail(context: AccountContext, token: string): Promise<string | undefined> {
+  const now = context.clock.now()
+  const userId = await context.repos.accountTokens.consume(hashSecret(token), 'verify_email', now)
+  if (userId === undefined) return undefined
+  await context.repos.users.markEmailVerified(userId, now)
+  context.log.info({ event: 'email_verified', userId }, 'email address verified')
+  return userId
+}

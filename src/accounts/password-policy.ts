@@ -1,0 +1,23 @@
+/**
+ * The rules for a new password (NIST SP 800-63B §5.1.1.2, OWASP ASVS V2.1): long enough, not
+ * absurdly long, not on a list of common passwords, and nothing else — no composition rules.
+ * The password is judged exactly as typed; only the common-list lookup ignores letter case, so
+ * "Password1" is refused like "password1".
+ */
+import { dictionary } from '@zxcvbn-ts/language-common'
+import { MAX_PASSWORD_LENGTH } from './password-hasher.js'
+
+export const MIN_PASSWORD_LENGTH = 8
+/** What the pages ask for; only MIN_PASSWORD_LENGTH is enforced. */
+export const SUGGESTED_PASSWORD_LENGTH = 12
+
+// About 49,000 passwords from leaked-password corpora, maintained by the zxcvbn-ts project.
+const COMMON_PASSWORDS: ReadonlySet<string> = new Set(dictionary['passwords-common'])
+
+/** Why this password cannot be used, in words for the form; null when it is acceptable. */
+export function passwordProblem(password: string): string | null {
+  if ([...password].length < MIN_PASSWORD_LENGTH) return `Use at least ${MIN_PASSWORD_LENGTH} characters (${SUGGESTED_PASSWORD_LENGTH} or more is better).`
+  if (password.length > MAX_PASSWORD_LENGTH) return `Use at most ${MAX_PASSWORD_LENGTH} characters.`
+  if (COMMON_PASSWORDS.has(password.toLowerCase())) return 'This password is too common. Choose one that is harder to guess.'
+  return null
+}

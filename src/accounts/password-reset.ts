@@ -1,0 +1,58 @@
+/**
+ * Forgotten passwords (OWASP Forgot Password Cheat Sheet). The request answers the same at once
+ * for every email: looking the account up, issuing the token and writing the mail all happen in
+ * the mail job, after the response. A reset sets the new password, proves the mailbox (so the
+ * address counts as verified), ends every session and refresh token, voids other reset links and
+ * sends a notification. It never signs the user in.
+ */
+import type { User } from '../db/repositories/users.js'
+import { hashSecret } from '../secrets.js'
+import { createAccountLink } from './account-links.js'
+import { endUserAccess, forgotPasswordUrl, type AccountContext } from './context.js'
+import { passwordChangedMail, resetPasswordMail } from './mails.js'
+import { passwordProblem } from './password-policy.js'
+
+export function requestPasswordReset(context: AccountContext, email: string): void {
+  context.mail.enqueue({
+    kind: 'password_reset',
+    build: async () => {
+      const user = await context.repos.users.findByEmail(email)
+      if (!user || user.disabledAt !== null) return null
+      const ttl = context.config.passwordResetTtl
+      const link = await passwordResetLink(context, user)
+      context.log.info({ event: 'password_reset_requested', userId: user.id }, 'password reset link sent')
+      return { to: user.email, content: resetPasswordMail(user.name, link, ttl) }
+    },
+  })
+}
+
+/** A fresh reset link (older ones die); also what `idp users reset-link` prints for support. */
+export function passwordResetLink(context: Pick<AccountContext, 'config' | 'repos' | 'clock'>, user: Pick<User, 'id'>): Promise<string> {
+  return createAccountLink(context.repos.accountTokens, { issuer: context.config.issuer, userId: user.id, purpose: 'reset_password', now: context.clock.now(), ttl: context.config.passwordResetTtl })
+}
+
+/** Whether a reset token can still be used (the form is only shown for live links). */
+export async function resetTokenIsLive(context: AccountContext, token: string): Promise<boolean> {
+  return (await context.repos.accountTokens.findLive(hashSecret(token), 'reset_password', context.clock.now())) !== undefined
+}
+
+export type ResetResult = { readonly ok: true } | { readonly ok: false; readonly reason: 'expired' } | { readonly ok: false; readonly reason: 'password'; readonly problem: string }
+
+export async function completePasswordReset(context: AccountContext, token: string, newPassword: string): Promise<ResetResult> {
+  // The password is judged first, so a refused password does not use up the link.
+  const problem = passwordProblem(newPassword)
+  if (problem !== null) return (await resetTokenIsLive(context, token)) ? { ok: false, reason: 'password', problem } : { ok: false, reason: 'expired' }
+  const passwordHash = await context.hasher.hash(newPassword)
+  const now = context.clock.now()
+  const userId = await context.repos.accountTokens.consume(hashSecret(token), 'reset_password', now)
+  if (userId === undefined) return { ok: false, reason: 'expired' }
+  const user = await context.repos.users.findById(userId)
+  if (!user || user.disabledAt !== null) return { ok: false, reason: 'expired' }
+  await context.repos.users.updatePasswordHash(user.id, passwordHash, now)
+  await context.repos.users.markEmailVerified(user.id, now)
+  await context.repos.accountTokens.voidAll(user.id, 'reset_password', now)
+  await endUserAccess(context, user.id)
+  context.log.warn({ event: 'password_reset', userId: user.id }, 'password reset; all sessions and refresh tokens revoked')
+  context.mail.enqueue({ kind: 'password_changed', build: async () => ({ to: user.email, content: passwordChangedMail(user.name, 'reset', forgotPasswordUrl(context)) }) })
+  return { ok: true }
+}

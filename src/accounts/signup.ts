@@ -1,0 +1,63 @@
+/**
+ * Self-service signup. The answer is the same whether or not the email already has an account:
+ * the password is hashed in both cases (same timing), an existing owner gets a "someone tried to
+ * sign up" mail instead of a second account, and a new account gets a verification mail. The
+ * new user is not signed in (that would reveal which case happened); they sign in next.
+ */
+import { randomId } from '../secrets.js'
+import { normaliseEmail } from '../db/repositories/users.js'
+import { passwordProblem } from './password-policy.js'
+import { forgotPasswordUrl, type AccountContext } from './context.js'
+import { sendVerificationMail } from './email-verification.js'
+import { signupAttemptMail } from './mails.js'
+
+export const MAX_NAME_LENGTH = 200
+export const MAX_EMAIL_LENGTH = 320
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/
+
+export interface SignupInput {
+  readonly name: string
+  readonly email: string
+  readonly password: string
+}
+
+export type SignupField = 'name' | 'email' | 'password'
+export type SignupResult = { readonly ok: true } | { readonly ok: false; readonly problems: Partial<Record<SignupField, string>> }
+
+export const isEmailAddress = (email: string): boolean => email.length <= MAX_EMAIL_LENGTH && EMAIL.test(email)
+
+/** Problems with the form itself; they never depend on whether the account exists. */
+export function signupProblems(input: SignupInput): Partial<Record<SignupField, string>> {
+  const problems: Partial<Record<SignupField, string>> = {}
+  const name = input.name.trim()
+  if (name === '') problems.name = 'Enter your name.'
+  else if (name.length > MAX_NAME_LENGTH) problems.name = `Use at most ${MAX_NAME_LENGTH} characters.`
+  if (!isEmailAddress(normaliseEmail(input.email))) problems.email = 'Enter an email address like name@example.com.'
+  const password = passwordProblem(input.password)
+  if (password !== null) problems.password = password
+  return problems
+}
+
+export async function signUp(context: AccountContext, input: SignupInput): Promise<SignupResult> {
+  const problems = signupProblems(input)
+  if (Object.keys(problems).length > 0) return { ok: false, problems }
+  const email = normaliseEmail(input.email)
+  const name = input.name.trim()
+  const passwordHash = await context.hasher.hash(input.password)
+  const id = randomId()
+  const created = await context.repos.users.insertIfEmailFree({ id, email, name, passwordHash, emailVerified: false, disabledAt: null, createdAt: context.clock.now() })
+  if (created) {
+    context.log.info({ event: 'signup', userId: id }, 'account created')
+    sendVerificationMail(context, { id, email, name })
+  } else {
+    context.log.info({ event: 'signup_existing_email' }, 'signup for an email that already has an account')
+    context.mail.enqueue({
+      kind: 'signup_attempt',
+      build: async () => {
+        const owner = await context.repos.users.findByEmail(email)
+        return owner ? { to: owner.email, content: signupAttemptMail(owner.name, forgotPasswordUrl(context)) } : null
+      },
+    })
+  }
+  return { ok: true }
+}

@@ -1,0 +1,102 @@
+/**
+ * Forgot password and reset. `/forgot-password` answers the same, at once, for every email (the
+ * lookup happens in the mail job). The mailed link `/reset-password?token=…` moves the token into
+ * a short-lived cookie and redirects it out of the URL; the form then sets the new password.
+ */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from '@sinclair/typebox'
+import type { FastifyReply } from 'fastify'
+import { completePasswordReset, requestPasswordReset, resetTokenIsLive } from '../../accounts/password-reset.js'
+import { MIN_PASSWORD_LENGTH, SUGGESTED_PASSWORD_LENGTH } from '../../accounts/password-policy.js'
+import { normaliseEmail } from '../../db/repositories/users.js'
+import type { Deps } from '../../deps.js'
+import { clearResetToken, stashResetToken, stashedResetToken } from '../link-token.js'
+import { clearSessionCookie, isHttps } from '../session-cookie.js'
+import { perEmailRateLimit } from '../throttle.js'
+import { sendPage, type Views } from '../views/render.js'
+
+const ForgotForm = Type.Object({ email: Type.String({ maxLength: 1024 }), _csrf: Type.Optional(Type.String({ maxLength: 256 })) })
+const ResetQuery = Type.Object({ token: Type.Optional(Type.String({ maxLength: 128 })) })
+const ResetForm = Type.Object({
+  password: Type.String({ maxLength: 4096 }),
+  password_confirm: Type.String({ maxLength: 4096 }),
+  _csrf: Type.Optional(Type.String({ maxLength: 256 })),
+})
+
+export const passwordResetRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views }> = async (app, { deps, views }) => {
+  const https = isHttps(deps)
+
+  app.get('/forgot-password', { config: { page: true } }, async (_request, reply) =>
+    sendPage(reply, views.render('forgot-password', { title: 'Forgot your password?', csrfToken: reply.formToken() })),
+  )
+
+  const perAccount = perEmailRateLimit(app, 'forgot-account', deps.config.forgotPasswordAccountRateLimit, 15 * 60_000)
+
+  app.post(
+    '/forgot-password',
+    {
+      schema: { body: ForgotForm },
+      config: { page: true, rateLimit: { max: deps.config.forgotPasswordRateLimit, timeWindow: 10 * 60_000 } },
+      preHandler: [...app.formGuards, perAccount],
+    },
+    async (request, reply) => {
+      const email = normaliseEmail(request.body.email)
+      if (email !== '' && email.length <= 320) requestPasswordReset(deps, email)
+      const html = views.render('message', {
+        title: 'Check your email',
+        message: 'If an account uses this address, we sent it a link to choose a new password.',
+        detail: `The link works once and expires in ${Math.round(deps.config.passwordResetTtl / 60)} minutes. Nothing arrived? Check the spam folder, or ask again in a few minutes.`,
+        link: { href: '/login', label: 'Back to sign in' },
+      })
+      return sendPage(reply, html)
+    },
+  )
+
+  const expiredPage = (reply: FastifyReply) =>
+    sendPage(
+      reply,
+      views.render('message', {
+        title: 'This link has expired',
+        message: 'The password-reset link was already used, was replaced by a newer one, or is too old.',
+        link: { href: '/forgot-password', label: 'Ask for a new link' },
+      }),
+      400,
+    )
+
+  const renderForm = (reply: FastifyReply, problem: string | null, status: number) =>
+    sendPage(reply, views.render('reset-password', { title: 'Choose a new password', csrfToken: reply.formToken(), problem, minLength: MIN_PASSWORD_LENGTH, suggestedLength: SUGGESTED_PASSWORD_LENGTH }), status)
+
+  app.get('/reset-password', { schema: { querystring: ResetQuery }, config: { page: true } }, async (request, reply) => {
+    if (request.query.token !== undefined) {
+      stashResetToken(reply, https, request.query.token, deps.config.passwordResetTtl)
+      return reply.redirect('/reset-password', 303)
+    }
+    const token = stashedResetToken(request, https)
+    if (token === undefined || !(await resetTokenIsLive(deps, token))) return expiredPage(reply)
+    return renderForm(reply, null, 200)
+  })
+
+  app.post(
+    '/reset-password',
+    { schema: { body: ResetForm }, config: { page: true, rateLimit: { max: deps.config.forgotPasswordRateLimit, timeWindow: 10 * 60_000 } }, preHandler: app.formGuards },
+    async (request, reply) => {
+      const token = stashedResetToken(request, https)
+      if (token === undefined) return expiredPage(reply)
+      const { password, password_confirm: confirmation } = request.body
+      if (password !== confirmation) {
+        return (await resetTokenIsLive(deps, token)) ? renderForm(reply, 'The two passwords are not the same.', 400) : expiredPage(reply)
+      }
+      const result = await completePasswordReset(deps, token, password)
+      if (!result.ok) return result.reason === 'expired' ? expiredPage(reply) : renderForm(reply, result.problem, 400)
+      clearResetToken(reply, https)
+      // Every session of the user ended, this browser's included; its cookie goes too.
+      clearSessionCookie(deps, reply)
+      const html = views.render('message', {
+        title: 'Your password was changed',
+        message: 'You were signed out everywhere. Sign in with your new password.',
+        link: { href: '/login', label: 'Sign in' },
+      })
+      return sendPage(reply, html)
+    },
+  )
+}
