@@ -71,7 +71,7 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   await app.register(rateLimit, {
     global: false,
     errorResponseBuilder: (_request, context) => new RateLimited(Math.max(1, Math.ceil(context.ttl / 1000))),
-    onExceeded: (request) => request.log.warn({ event: 'throttled', route: request.routeOptions.url, ip: request.ip }, 'rate limit exceeded'),
+    onExceeded: (request) => void deps.audit.record('throttled', { ip: request.ip, detail: { route: request.routeOptions.url ?? null } }, 'rate limit exceeded'),
   })
   await registerFormProtection(app, { issuer: deps.config.issuer, hmacKey: deps.formKey })
 

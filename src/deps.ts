@@ -19,6 +19,9 @@ import { sessionsRepository } from './db/repositories/sessions.js'
 import { signingKeysRepository } from './db/repositories/signing-keys.js'
 import { usersRepository } from './db/repositories/users.js'
 import { accountTokensRepository } from './db/repositories/account-tokens.js'
+import { auditEventsRepository } from './db/repositories/audit-events.js'
+import { throttleCountersRepository } from './db/repositories/throttle-counters.js'
+import { SecurityEvents } from './audit.js'
 import { createMailOutbox } from './mail/create.js'
 import type { MailOutbox } from './mail/outbox.js'
 import { argon2idHasher, type PasswordHasher } from './accounts/password-hasher.js'
@@ -39,6 +42,8 @@ export function createRepositories(db: Db) {
     consents: consentsRepository(db),
     signingKeys: signingKeysRepository(db),
     accountTokens: accountTokensRepository(db),
+    auditEvents: auditEventsRepository(db),
+    throttleCounters: throttleCountersRepository(db),
   }
 }
 
@@ -56,6 +61,8 @@ export interface Deps {
   readonly formKey: Buffer
   /** Account mail, sent after the request that caused it (never blocking it). */
   readonly mail: MailOutbox
+  /** Security events: logged and stored in audit_events. */
+  readonly audit: SecurityEvents
   readonly clock: Clock
   readonly log: Logger
 }
@@ -80,6 +87,7 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
   try {
     await migrateToLatest(db, undefined, migrationLockFile(config.database))
     const repos = createRepositories(db)
+    const audit = new SecurityEvents(repos.auditEvents, log, clock)
     const kek = loadOrCreateKek(config.keysDir, config.keysPassphrase)
     const formKey = Buffer.from(hkdfSync('sha256', kek, Buffer.alloc(0), 'tessera form tokens', 32))
     const keys = new KeyStore({
@@ -89,12 +97,13 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
       policy: { retentionSeconds: keyRetentionSeconds(config), rotationIntervalSeconds: config.keyRotationInterval, removal: config.retiredKeys, minPublishedSeconds: config.jwksMaxAge },
       modulusLength: Number(config.keySize),
       log,
+      events: audit,
     })
     await keys.initialise()
     let dummy: Promise<string> | undefined
     const dummyHash = () => (dummy ??= hasher.hash(randomBytes(16).toString('base64url')))
     const mail = createMailOutbox(config, log, overrides.mailRetryDelaysMs)
-    return { config, db, repos, keys, hasher, dummyHash, formKey, mail, clock, log }
+    return { config, db, repos, keys, hasher, dummyHash, formKey, mail, audit, clock, log }
   } catch (error) {
     await db.destroy()
     throw error

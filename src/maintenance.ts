@@ -1,15 +1,24 @@
 /** Background pruning of expired rows; safe on every instance at once (plain deletes). */
 import type { Deps } from './deps.js'
-import { pruneExpired } from './db/repositories/maintenance.js'
+import { pruneExpired, type PruneCounts } from './db/repositories/maintenance.js'
+
+/** One pass: expired protocol rows (with a day of grace) and audit events past their retention. */
+export async function pruneNow(deps: Pick<Deps, 'db' | 'clock' | 'config' | 'repos'>): Promise<PruneCounts & { readonly auditEvents: number; readonly throttleCounters: number }> {
+  const now = deps.clock.now()
+  // One day of grace: replayed codes and reused refresh tokens are still recognised for a while.
+  const counts = await pruneExpired(deps.db, now, 86400, deps.config.sessionIdleTtl)
+  const auditEvents = await deps.repos.auditEvents.deleteOlderThan(now - deps.config.auditRetention)
+  const throttleCounters = await deps.repos.throttleCounters.deleteIdle(now - 86400)
+  return { ...counts, auditEvents, throttleCounters }
+}
 
 export function startPruning(deps: Deps): () => void {
   const run = async () => {
     try {
-      // One day of grace: replayed codes and reused refresh tokens are still recognised for a while.
-      const counts = await pruneExpired(deps.db, deps.clock.now(), 86400, deps.config.sessionIdleTtl)
+      const counts = await pruneNow(deps)
       deps.log.debug({ event: 'prune', ...counts }, 'expired rows pruned')
     } catch (error) {
-      deps.log.error({ err: error }, 'pruning failed')
+      deps.log.error({ reason: error instanceof Error ? error.message : String(error) }, 'pruning failed')
     }
   }
   const timer = setInterval(() => void run(), deps.config.pruneInterval * 1000)

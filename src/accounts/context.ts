@@ -1,7 +1,7 @@
 import type { Deps } from '../deps.js'
 
 /** What the account flows use; a narrow view of Deps so they stay easy to test. */
-export type AccountContext = Pick<Deps, 'config' | 'repos' | 'hasher' | 'dummyHash' | 'mail' | 'clock' | 'log'>
+export type AccountContext = Pick<Deps, 'config' | 'repos' | 'hasher' | 'dummyHash' | 'mail' | 'audit' | 'clock' | 'log'>
 
 /** Ends the user's sessions (all, or all but one) and revokes every grant with its tokens. */
 export async function endUserAccess(context: AccountContext, userId: string, keepSessionIdHash?: string): Promise<void> {

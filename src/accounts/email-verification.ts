@@ -26,6 +26,6 @@ export async function verifyEmail(context: AccountContext, token: string): Promi
   const userId = await context.repos.accountTokens.consume(hashSecret(token), 'verify_email', now)
   if (userId === undefined) return undefined
   await context.repos.users.markEmailVerified(userId, now)
-  context.log.info({ event: 'email_verified', userId }, 'email address verified')
+  await context.audit.record('email_verified', { userId }, 'email address verified')
   return userId
 }

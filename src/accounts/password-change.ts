@@ -14,7 +14,7 @@ export type ChangeResult = { readonly ok: true } | { readonly ok: false; readonl
 export async function changePassword(context: AccountContext, user: User, sessionIdHash: string, currentPassword: string, newPassword: string): Promise<ChangeResult> {
   const currentOk = currentPassword.length <= MAX_PASSWORD_LENGTH && (await context.hasher.verify(user.passwordHash, currentPassword))
   if (!currentOk) {
-    context.log.info({ event: 'password_change_failure', userId: user.id }, 'password change refused: wrong current password')
+    await context.audit.record('password_change_failure', { userId: user.id }, 'password change refused: wrong current password')
     return { ok: false, field: 'current_password', problem: 'Your current password is not correct.' }
   }
   const problem = passwordProblem(newPassword)
@@ -23,7 +23,7 @@ export async function changePassword(context: AccountContext, user: User, sessio
   await context.repos.users.updatePasswordHash(user.id, await context.hasher.hash(newPassword), now)
   await context.repos.accountTokens.voidAll(user.id, 'reset_password', now)
   await endUserAccess(context, user.id, sessionIdHash)
-  context.log.warn({ event: 'password_changed', userId: user.id }, 'password changed; other sessions and refresh tokens revoked')
+  await context.audit.record('password_changed', { userId: user.id }, 'password changed; other sessions and refresh tokens revoked')
   context.mail.enqueue({ kind: 'password_changed', build: async () => ({ to: user.email, content: passwordChangedMail(user.name, 'changed', forgotPasswordUrl(context)) }) })
   return { ok: true }
 }

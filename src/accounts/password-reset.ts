@@ -20,7 +20,7 @@ export function requestPasswordReset(context: AccountContext, email: string): vo
       if (!user || user.disabledAt !== null) return null
       const ttl = context.config.passwordResetTtl
       const link = await passwordResetLink(context, user)
-      context.log.info({ event: 'password_reset_requested', userId: user.id }, 'password reset link sent')
+      await context.audit.record('password_reset_requested', { userId: user.id }, 'password reset link sent')
       return { to: user.email, content: resetPasswordMail(user.name, link, ttl) }
     },
   })
@@ -52,7 +52,7 @@ export async function completePasswordReset(context: AccountContext, token: stri
   await context.repos.users.markEmailVerified(user.id, now)
   await context.repos.accountTokens.voidAll(user.id, 'reset_password', now)
   await endUserAccess(context, user.id)
-  context.log.warn({ event: 'password_reset', userId: user.id }, 'password reset; all sessions and refresh tokens revoked')
+  await context.audit.record('password_reset', { userId: user.id }, 'password reset; all sessions and refresh tokens revoked')
   context.mail.enqueue({ kind: 'password_changed', build: async () => ({ to: user.email, content: passwordChangedMail(user.name, 'reset', forgotPasswordUrl(context)) }) })
   return { ok: true }
 }

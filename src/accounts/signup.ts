@@ -47,10 +47,11 @@ export async function signUp(context: AccountContext, input: SignupInput): Promi
   const id = randomId()
   const created = await context.repos.users.insertIfEmailFree({ id, email, name, passwordHash, emailVerified: false, disabledAt: null, createdAt: context.clock.now() })
   if (created) {
-    context.log.info({ event: 'signup', userId: id }, 'account created')
+    await context.audit.record('signup', { userId: id }, 'account created')
     sendVerificationMail(context, { id, email, name })
   } else {
-    context.log.info({ event: 'signup_existing_email' }, 'signup for an email that already has an account')
+    // Recorded like a new account (one write either way), so timing does not tell the cases apart.
+    await context.audit.record('signup', { detail: { outcome: 'existing_email' } }, 'signup for an email that already has an account')
     context.mail.enqueue({
       kind: 'signup_attempt',
       build: async () => {

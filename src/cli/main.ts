@@ -10,6 +10,7 @@ import { migrateCommand } from './migrate.js'
 import { printResult, type CommandResult } from './output.js'
 import { pruneCommand } from './prune.js'
 import { usersCommand } from './users.js'
+import { auditCommand } from './audit.js'
 
 const USAGE = `usage: idp <command> [options] [--json]
 
@@ -24,6 +25,7 @@ const USAGE = `usage: idp <command> [options] [--json]
   users reset-link EMAIL
   users disable EMAIL
   users enable EMAIL
+  audit [--user EMAIL] [--since 1h] [--type TYPE] [--limit N]
   prune
   keys list
   keys rotate
@@ -50,6 +52,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         break
       case 'keys':
         result = await keysCommand(context, action, rest)
+        break
+      case 'audit':
+        result = await auditCommand(context, action === undefined ? rest : [action, ...rest])
         break
       case 'prune':
         result = await pruneCommand(context, action === undefined ? rest : [action, ...rest])

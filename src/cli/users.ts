@@ -86,7 +86,7 @@ export async function usersCommand(context: CommandContext, action: string | und
       const user = await context.withDeps(async (deps) => {
         const found = await findUser(deps, email)
         await deps.repos.users.setRoles(found.id, roles, deps.clock.now())
-        deps.log.warn({ event: 'roles_changed', userId: found.id, roles }, 'roles changed')
+        await deps.audit.record('roles_changed', { userId: found.id, detail: { roles } }, 'roles changed')
         return (await deps.repos.users.findById(found.id))!
       })
       return { json: { email: user.email, id: user.id, roles: user.roles }, text: `Roles of ${user.email}: ${user.roles.join(', ') || '(none)'}. Tokens issued from now on carry them.` }
@@ -100,7 +100,7 @@ export async function usersCommand(context: CommandContext, action: string | und
       const user = await onOneUser(context, args, 'reset-link EMAIL', async (deps, found) => {
         if (found.disabledAt !== null) throw new CliError(`user ${found.email} is disabled; enable it first`)
         link = await passwordResetLink(deps, found)
-        deps.log.warn({ event: 'password_reset_link_created', userId: found.id }, 'password reset link created by an operator')
+        await deps.audit.record('password_reset_requested', { userId: found.id, detail: { by: 'operator' } }, 'password reset link created by an operator')
       })
       return { json: { email: user.email, id: user.id, reset_link: link, expires_in: context.config.passwordResetTtl }, text: `${link}\nValid once, for ${Math.round(context.config.passwordResetTtl / 60)} minutes. Older reset links of ${user.email} no longer work.` }
     }
@@ -109,14 +109,14 @@ export async function usersCommand(context: CommandContext, action: string | und
         await deps.repos.users.disable(found.id, deps.clock.now())
         // A disabled account keeps nothing alive: sessions end, grants and their tokens die.
         await endUserAccess(deps, found.id)
-        deps.log.warn({ event: 'account_disabled', userId: found.id }, 'account disabled')
+        await deps.audit.record('account_disabled', { userId: found.id }, 'account disabled')
       })
       return { json: { disabled: user.email, id: user.id }, text: `User ${user.email} disabled; sessions ended and tokens revoked.` }
     }
     case 'enable': {
       const user = await onOneUser(context, args, 'enable EMAIL', async (deps, found) => {
         await deps.repos.users.enable(found.id, deps.clock.now())
-        deps.log.warn({ event: 'account_enabled', userId: found.id }, 'account enabled')
+        await deps.audit.record('account_enabled', { userId: found.id }, 'account enabled')
       })
       return { json: { enabled: user.email, id: user.id }, text: `User ${user.email} enabled; they can sign in again.` }
     }

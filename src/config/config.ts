@@ -41,6 +41,7 @@ export const configFields = {
   sessionIdleTtl: duration('SESSION_IDLE_TTL', '2h', 'A login session unused this long ends'),
   interactionTtl: duration('INTERACTION_TTL', '10m', 'How long a login page stays valid'),
   pruneInterval: duration('PRUNE_INTERVAL', '10m', 'How often expired codes, sessions, tokens and denylist rows are deleted'),
+  auditRetention: duration('AUDIT_RETENTION', '90d', 'How long security events stay in audit_events (idp audit)'),
   clockSkew: duration('CLOCK_SKEW', '60s', 'Clock-skew allowance added to key retirement windows'),
   loginRateLimit: integer('LOGIN_RATE_LIMIT', 10, 'Login attempts per IP address per minute', 1, 100000),
   loginAccountRateLimit: integer('LOGIN_ACCOUNT_RATE_LIMIT', 10, 'Login attempts per account (email as typed) per 5 minutes, known or not', 1, 100000),

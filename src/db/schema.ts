@@ -136,6 +136,27 @@ export interface KeyStoreStateTable {
   rotated_at: number
 }
 
+/** Security events (login, throttling, replay, revocation, rotation, resets); detail is JSON. */
+export interface AuditEventsTable {
+  id: string
+  at: number
+  type: string
+  user_id: string | null
+  client_id: string | null
+  ip: string | null
+  detail: string
+}
+
+/** Failure counts per throttling key (an email, an IP, a client), shared by every instance. */
+export interface ThrottleCountersTable {
+  key: string
+  failures: number
+  window_started_at: number
+  blocked_until: number | null
+  /** How many times the key was blocked in a row: each block lasts longer. */
+  strikes: number
+}
+
 export interface Database {
   users: UsersTable
   clients: ClientsTable
@@ -149,6 +170,8 @@ export interface Database {
   signing_keys: SigningKeysTable
   key_store_state: KeyStoreStateTable
   account_tokens: AccountTokensTable
+  audit_events: AuditEventsTable
+  throttle_counters: ThrottleCountersTable
 }
 
 export type UserRow = Selectable<UsersTable>

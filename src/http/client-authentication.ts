@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Deps } from '../deps.js'
+import { assertNotBlocked, recordFailures } from '../throttle.js'
 import { OAuthError } from '../errors/oauth-error.js'
 import type { Client } from '../oauth/client.js'
 import { authenticateClient, readClientCredentials } from '../oauth/client-auth.js'
@@ -12,12 +13,18 @@ export async function requireFormBody(request: FastifyRequest, _reply: FastifyRe
 }
 
 /** Reads and checks the client credentials of a token, revocation or introspection request. */
-export async function authenticateRequestClient(deps: Deps, authorization: string | undefined, params: RawParams): Promise<Client> {
+export async function authenticateRequestClient(deps: Deps, authorization: string | undefined, params: RawParams, ip: string): Promise<Client> {
   const credentials = readClientCredentials(authorization, single(params, 'client_id'), single(params, 'client_secret'))
+  // Failed authentications are counted per client and per IP (shared by every instance).
+  const keys = [`client-auth:${credentials.clientId.slice(0, 200)}`, `client-auth-ip:${ip}`]
+  await assertNotBlocked(deps, keys, ip)
   try {
     return authenticateClient(credentials, await deps.repos.clients.find(credentials.clientId))
   } catch (error) {
-    if (error instanceof OAuthError && error.error === 'invalid_client') deps.log.info({ event: 'client_auth_failure', clientId: credentials.clientId.slice(0, 100) }, 'client authentication failed')
+    if (error instanceof OAuthError && error.error === 'invalid_client') {
+      await deps.audit.record('client_auth_failure', { clientId: credentials.clientId.slice(0, 100), ip }, 'client authentication failed')
+      await recordFailures(deps, keys)
+    }
     throw error
   }
 }
@@ -26,5 +33,5 @@ export async function authenticateRequestClient(deps: Deps, authorization: strin
 export async function readClientRequest(deps: Deps, request: FastifyRequest): Promise<{ params: RawParams; client: Client }> {
   const params = request.body as RawParams
   rejectDuplicates(params)
-  return { params, client: await authenticateRequestClient(deps, request.headers.authorization, params) }
+  return { params, client: await authenticateRequestClient(deps, request.headers.authorization, params, request.ip) }
 }

@@ -6,6 +6,7 @@
  */
 import { createPrivateKey, createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto'
 import type { Logger } from 'pino'
+import type { SecurityEvents } from '../audit.js'
 import type { Clock } from '../clock.js'
 import type { SigningKeysRepository, StoredKey, NewKey } from '../db/repositories/signing-keys.js'
 import { openEnvelope, sealEnvelope } from './envelope.js'
@@ -20,6 +21,8 @@ export interface KeyStoreOptions {
   readonly policy: RotationPolicy
   readonly modulusLength: number
   readonly log: Logger
+  /** Where rotations are recorded as security events; without it they are only logged. */
+  readonly events?: Pick<SecurityEvents, 'record'>
 }
 
 export interface SigningKey {
@@ -83,6 +86,11 @@ export class KeyStore {
     return this.#snapshot.jwks
   }
 
+  async #rotated(detail: Record<string, string>, message: string): Promise<void> {
+    if (this.#options.events) await this.#options.events.record('key_rotation', { detail }, message)
+    else this.#options.log.warn({ event: 'key_rotation', ...detail }, message)
+  }
+
   async list(): Promise<KeyListing[]> {
     const { keys } = await this.#options.repository.load()
     return keys.map(({ publicJwk: _publicJwk, sealedPrivateKey: _sealed, ...record }) => record)
@@ -94,13 +102,13 @@ export class KeyStore {
       promoted = publishedForSeconds(keys, now)
       return planRotation(keys, now, this.#options.policy)
     })
-    this.#options.log.info({ event: 'key_rotation', kind: 'routine', activeKid: this.signingKey().kid }, 'signing key rotated')
+    await this.#rotated({ kind: 'routine', activeKid: this.signingKey().kid }, 'signing key rotated')
     return { changes, activeKid: this.signingKey().kid, promotedPublishedSeconds: promoted }
   }
 
   async revoke(kid: string): Promise<readonly KeyChange[]> {
     const changes = await this.#mutate((keys) => planRevocation(keys, kid))
-    if (changes.length > 0) this.#options.log.warn({ event: 'key_rotation', kind: 'emergency_revocation', kid, activeKid: this.signingKey().kid }, 'signing key revoked')
+    if (changes.length > 0) await this.#rotated({ kind: 'emergency_revocation', kid, activeKid: this.signingKey().kid }, 'signing key revoked')
     return changes
   }
 
@@ -108,7 +116,7 @@ export class KeyStore {
   async maintain(): Promise<readonly KeyChange[]> {
     const changes = await this.#mutate((keys, now) => planMaintenance(keys, now, this.#options.policy))
     if (changes.some((change) => change.type === 'activate')) {
-      this.#options.log.info({ event: 'key_rotation', kind: 'scheduled', activeKid: this.signingKey().kid }, 'signing key rotated on schedule')
+      await this.#rotated({ kind: 'scheduled', activeKid: this.signingKey().kid }, 'signing key rotated on schedule')
     }
     return changes
   }

@@ -136,7 +136,7 @@ export const accountRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views
     if (ended === undefined) return withNotice(reply, 'session-ended')
     // As at logout: the ended session's grants go with it (offline grants outlive sessions).
     await deps.repos.grants.revokeForSession(ended, now)
-    request.log.info({ event: 'revocation', kind: 'session', userId: current.user.id }, 'user ended a session')
+    await deps.audit.record('revocation', { userId: current.user.id, ip: request.ip, detail: { kind: 'session' } }, 'user ended a session')
     if (ended !== current.session.idHash) return withNotice(reply, 'session-ended')
     clearSessionCookie(deps, reply)
     return reply.redirect('/login', 303)
@@ -148,7 +148,7 @@ export const accountRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views
     const now = deps.clock.now()
     await deps.repos.consents.revoke(current.user.id, request.body.client_id)
     await deps.repos.grants.revokeForUserAndClient(current.user.id, request.body.client_id, now)
-    request.log.info({ event: 'revocation', kind: 'application', userId: current.user.id, clientId: request.body.client_id }, 'user revoked an application')
+    await deps.audit.record('revocation', { userId: current.user.id, clientId: request.body.client_id, ip: request.ip, detail: { kind: 'application' } }, 'user revoked an application')
     return withNotice(reply, 'application-removed')
   })
 }

@@ -14,6 +14,8 @@ import { continueAfterLogin } from '../authorization.js'
 import { allowFormRedirects } from '../plugins/security-headers.js'
 import { startSession } from '../session-cookie.js'
 import { perEmailRateLimit } from '../throttle.js'
+import { assertNotBlocked, clearFailures, recordFailures } from '../../throttle.js'
+import { normaliseEmail } from '../../db/repositories/users.js'
 import { sendPage, type Views } from '../views/render.js'
 import { signupHref } from './signup.js'
 
@@ -71,17 +73,21 @@ export const loginRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views }
       const { email, password } = request.body
       const interaction = await loadInteraction(request.body.interaction)
       const clientId = interaction?.request.clientId
+      const throttleKeys = [`login-account:${normaliseEmail(email).slice(0, 320)}`, `login-ip:${request.ip}`]
+      await assertNotBlocked(deps, throttleKeys, request.ip)
       const result = await authenticateWithPassword(
         { users: deps.repos.users, hasher: deps.hasher, dummyHash: deps.dummyHash, now: () => deps.clock.now() },
         email,
         password,
       )
       if (!result.ok) {
-        request.log.info({ event: 'login_failure', clientId }, 'login failed')
+        await deps.audit.record('login_failure', { clientId, ip: request.ip }, 'login failed')
+        await recordFailures(deps, throttleKeys)
         return renderLogin(reply, interaction, 401, email.slice(0, 320), 'Incorrect email or password.')
       }
+      await clearFailures(deps, throttleKeys.slice(0, 1))
       const session = await startSession(deps, request, reply, result.user.id)
-      request.log.info({ event: 'login_success', userId: result.user.id, clientId }, 'login succeeded')
+      await deps.audit.record('login_success', { userId: result.user.id, clientId, ip: request.ip }, 'login succeeded')
       if (!interaction) return reply.redirect('/account', 303)
       return reply.redirect(await continueAfterLogin(deps, interaction.id, interaction.request, session), 303)
     },

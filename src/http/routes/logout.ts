@@ -55,7 +55,7 @@ export const logoutRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views 
     const now = deps.clock.now()
     await deps.repos.sessions.end(session.idHash, now)
     await deps.repos.grants.revokeForSession(session.idHash, now)
-    request.log.info({ event: 'logout', userId: session.userId }, 'session ended')
+    await deps.audit.record('logout', { userId: session.userId, ip: request.ip }, 'session ended')
   }
 
   function finish(reply: FastifyReply, redirectUri: string | null, state: string | undefined) {

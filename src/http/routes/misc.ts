@@ -6,12 +6,33 @@ import type { Deps } from '../../deps.js'
 
 const STYLESHEET = fs.readFileSync(new URL('../assets/style.css', import.meta.url), 'utf8')
 
-/** Health check for load balancers and the Docker HEALTHCHECK, and the one stylesheet. */
+/**
+ * Probes for orchestrators — `/healthz`: the process is alive (restart it when this fails);
+ * `/readyz`: it can serve (database reachable, a signing key loaded), else 503 so the load
+ * balancer sends traffic elsewhere — and the one stylesheet.
+ */
 export const miscRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { deps }) => {
-  app.get('/healthz', async (_request, reply) => {
-    await sql`select 1`.execute(deps.db)
-    deps.keys.signingKey()
-    return reply.header('cache-control', 'no-store').send({ status: 'ok' })
+  app.get('/healthz', async (_request, reply) => reply.header('cache-control', 'no-store').send({ status: 'ok' }))
+
+  app.get('/readyz', async (request, reply) => {
+    const checks = { database: 'ok', signing_key: 'ok' }
+    try {
+      await sql`select 1`.execute(deps.db)
+    } catch (error) {
+      checks.database = 'unavailable'
+      request.log.warn({ event: 'not_ready', reason: error instanceof Error ? error.message : String(error) }, 'database unreachable')
+    }
+    try {
+      deps.keys.signingKey()
+    } catch {
+      checks.signing_key = 'unavailable'
+    }
+    const ready = checks.database === 'ok' && checks.signing_key === 'ok'
+    return reply
+      .status(ready ? 200 : 503)
+      .header('cache-control', 'no-store')
+      .headers(ready ? {} : { 'retry-after': '5' })
+      .send({ status: ready ? 'ready' : 'unavailable', checks })
   })
 
   app.get('/assets/style.css', async (_request, reply) => {

@@ -64,6 +64,6 @@ export async function redeemAuthorizationCode(deps: Deps, client: Client, params
 
 async function replayed(deps: Deps, grantId: string | null, clientId: string): Promise<never> {
   if (grantId !== null) await deps.repos.grants.revoke(grantId, deps.clock.now())
-  deps.log.warn({ event: 'code_reuse', clientId, grantId }, 'authorization code replayed: its grant is revoked')
+  await deps.audit.record('code_reuse', { clientId, detail: { grantId } }, 'authorization code replayed: its grant is revoked')
   throw new OAuthError('invalid_grant', 'the authorization code has already been used')
 }

@@ -35,6 +35,6 @@ export async function redeemRefreshToken(deps: Deps, client: Client, params: Raw
 
 async function reused(deps: Deps, client: Client, grantId: string, now: number): Promise<never> {
   await deps.repos.grants.revoke(grantId, now)
-  deps.log.warn({ event: 'refresh_reuse', clientId: client.id, grantId }, 'rotated refresh token reused: family revoked')
+  await deps.audit.record('refresh_reuse', { clientId: client.id, detail: { grantId } }, 'rotated refresh token reused: family revoked')
   throw new OAuthError('invalid_grant', 'the refresh token is invalid')
 }

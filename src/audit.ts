@@ -1,0 +1,59 @@
+/**
+ * Security events (SECURITY.md §H): each one is a structured log line and a row in
+ * `audit_events`, listed by `idp audit`. Recording never fails the caller: a database error is
+ * logged instead. Fields are identifiers only — never a password, token, code or secret.
+ */
+import type { Logger } from 'pino'
+import type { Clock } from './clock.js'
+import type { AuditEventsRepository } from './db/repositories/audit-events.js'
+import { randomId } from './secrets.js'
+
+export type SecurityEventType =
+  | 'login_success'
+  | 'login_failure'
+  | 'throttled'
+  | 'code_reuse'
+  | 'refresh_reuse'
+  | 'revocation'
+  | 'key_rotation'
+  | 'signup'
+  | 'email_verified'
+  | 'password_reset_requested'
+  | 'password_reset'
+  | 'password_changed'
+  | 'password_change_failure'
+  | 'account_disabled'
+  | 'account_enabled'
+  | 'roles_changed'
+  | 'client_auth_failure'
+  | 'logout'
+
+export interface SecurityEventFields {
+  readonly userId?: string | null | undefined
+  readonly clientId?: string | null | undefined
+  readonly ip?: string | undefined
+  /** Small extra facts (kind, kid, route…); identifiers only. */
+  readonly detail?: Readonly<Record<string, string | number | boolean | readonly string[] | null | undefined>>
+}
+
+const WARN: ReadonlySet<SecurityEventType> = new Set(['throttled', 'code_reuse', 'refresh_reuse', 'password_reset', 'password_changed', 'account_disabled', 'roles_changed'])
+
+export class SecurityEvents {
+  constructor(
+    private readonly repository: AuditEventsRepository,
+    private readonly log: Logger,
+    private readonly clock: Clock,
+  ) {}
+
+  async record(type: SecurityEventType, fields: SecurityEventFields = {}, message: string = type.replace(/_/g, ' ')): Promise<void> {
+    const detail = JSON.parse(JSON.stringify(fields.detail ?? {})) as Record<string, unknown>
+    const line = { event: type, userId: fields.userId ?? undefined, clientId: fields.clientId ?? undefined, ip: fields.ip, ...detail }
+    if (WARN.has(type)) this.log.warn(line, message)
+    else this.log.info(line, message)
+    try {
+      await this.repository.insert({ id: randomId(), at: this.clock.now(), type, userId: fields.userId ?? null, clientId: fields.clientId?.slice(0, 200) ?? null, ip: fields.ip ?? null, detail })
+    } catch (error) {
+      this.log.error({ event: 'audit_write_failed', type, reason: error instanceof Error ? error.message : String(error) }, 'could not store a security event')
+    }
+  }
+}
