@@ -1,33 +1,55 @@
 /**
- * Failure throttling (SECURITY.md §H): about ten failures in a window block the key (an email as
- * typed, a client IP, a client_id) with 429 and Retry-After; further blocks in a row last longer
- * (1, 2, 4… minutes, at most the window); blocks lift by themselves — no permanent lockout.
- * Counters live in the database, so every instance counts together.
+ * Throttling kept in the database (SECURITY.md §H), so every instance counts together. A rule
+ * names a key (an email as typed, a client IP, a client_id) and a policy: after `maxFailures`
+ * counted events in the window the key is blocked — 429 with Retry-After — and further blocks in
+ * a row last longer (up to the window). Blocks lift by themselves: no permanent lockout.
+ * Login and client authentication count failures; signup and forgot-password count requests.
  */
 import type { Deps } from './deps.js'
 import { RateLimited } from './errors/to-response.js'
 import type { ThrottlePolicy } from './db/repositories/throttle-counters.js'
+import { normaliseEmail } from './db/repositories/users.js'
 
-export const FAILURE_POLICY: ThrottlePolicy = { windowSeconds: 15 * 60, maxFailures: 10, baseBlockSeconds: 60 }
+export interface ThrottleRule {
+  readonly key: string
+  readonly policy: ThrottlePolicy
+}
+
+const FIFTEEN_MINUTES = 15 * 60
+
+/** About ten failures, then 1, 2, 4… minutes. */
+export const failurePolicy = (maxFailures: number): ThrottlePolicy => ({ windowSeconds: FIFTEEN_MINUTES, maxFailures, baseBlockSeconds: 60 })
+
+/** A plain quota: `max` requests per window, then wait for the window. */
+export const quotaPolicy = (max: number, windowSeconds = FIFTEEN_MINUTES): ThrottlePolicy => ({ windowSeconds, maxFailures: max, baseBlockSeconds: windowSeconds })
+
+/** The throttling key of an email address as submitted — known or not, so a 429 reveals nothing. */
+export const emailKey = (prefix: string, email: string): string => `${prefix}:${normaliseEmail(email).slice(0, 320)}`
 
 type ThrottleDeps = Pick<Deps, 'repos' | 'clock' | 'audit'>
 
-/** Throws RateLimited when any of the keys is blocked. */
-export async function assertNotBlocked(deps: ThrottleDeps, keys: readonly string[], ip?: string): Promise<void> {
+/** Throws RateLimited when any rule's key is blocked. */
+export async function assertNotBlocked(deps: ThrottleDeps, rules: readonly ThrottleRule[], ip?: string): Promise<void> {
   const now = deps.clock.now()
   let wait = 0
-  for (const key of keys) wait = Math.max(wait, await deps.repos.throttleCounters.blockedFor(key, now))
+  for (const rule of rules) wait = Math.max(wait, await deps.repos.throttleCounters.blockedFor(rule.key, now))
   if (wait > 0) {
-    await deps.audit.record('throttled', { ip, detail: { keys: keys.map((key) => key.split(':')[0]!) } }, 'blocked after repeated failures')
+    await deps.audit.record('throttled', { ip, detail: { keys: rules.map((rule) => rule.key.split(':')[0]!) } }, 'blocked after repeated attempts')
     throw new RateLimited(wait)
   }
 }
 
-export async function recordFailures(deps: ThrottleDeps, keys: readonly string[], policy: ThrottlePolicy = FAILURE_POLICY): Promise<void> {
+export async function recordFailures(deps: ThrottleDeps, rules: readonly ThrottleRule[]): Promise<void> {
   const now = deps.clock.now()
-  for (const key of keys) await deps.repos.throttleCounters.recordFailure(key, now, policy)
+  for (const rule of rules) await deps.repos.throttleCounters.recordFailure(rule.key, now, rule.policy)
 }
 
-export async function clearFailures(deps: ThrottleDeps, keys: readonly string[]): Promise<void> {
-  for (const key of keys) await deps.repos.throttleCounters.clear(key)
+/** For quotas: refuse when blocked, otherwise count this request. */
+export async function countRequest(deps: ThrottleDeps, rules: readonly ThrottleRule[], ip?: string): Promise<void> {
+  await assertNotBlocked(deps, rules, ip)
+  await recordFailures(deps, rules)
+}
+
+export async function clearFailures(deps: ThrottleDeps, rules: readonly ThrottleRule[]): Promise<void> {
+  for (const rule of rules) await deps.repos.throttleCounters.clear(rule.key)
 }

@@ -44,7 +44,7 @@ export const configFields = {
   auditRetention: duration('AUDIT_RETENTION', '90d', 'How long security events stay in audit_events (idp audit)'),
   clockSkew: duration('CLOCK_SKEW', '60s', 'Clock-skew allowance added to key retirement windows'),
   loginRateLimit: integer('LOGIN_RATE_LIMIT', 10, 'Login attempts per IP address per minute', 1, 100000),
-  loginAccountRateLimit: integer('LOGIN_ACCOUNT_RATE_LIMIT', 10, 'Login attempts per account (email as typed) per 5 minutes, known or not', 1, 100000),
+  loginAccountRateLimit: integer('LOGIN_ACCOUNT_RATE_LIMIT', 10, 'Failed logins per account (email as typed, known or not) within 15 minutes before it is blocked for 1, 2, 4… minutes; twice as many per IP address', 1, 100000),
   tokenRateLimit: integer('TOKEN_RATE_LIMIT', 300, 'Token-endpoint requests per IP address per minute', 1, 1000000),
   signup: oneOf('SIGNUP', 'on', ['on', 'off'] as const, 'Self-service signup at /signup: on or off (operators then add users with the CLI)'),
   signupRateLimit: integer('SIGNUP_RATE_LIMIT', 10, 'Signups per IP address per 10 minutes', 1, 100000),

@@ -1,6 +1,9 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Deps } from '../deps.js'
-import { assertNotBlocked, recordFailures } from '../throttle.js'
+import { assertNotBlocked, failurePolicy, recordFailures } from '../throttle.js'
+
+/** Client secrets are 256-bit random: ten wrong ones in a row are an attack, not a typo. */
+const CLIENT_AUTH_FAILURES = 10
 import { OAuthError } from '../errors/oauth-error.js'
 import type { Client } from '../oauth/client.js'
 import { authenticateClient, readClientCredentials } from '../oauth/client-auth.js'
@@ -16,14 +19,18 @@ export async function requireFormBody(request: FastifyRequest, _reply: FastifyRe
 export async function authenticateRequestClient(deps: Deps, authorization: string | undefined, params: RawParams, ip: string): Promise<Client> {
   const credentials = readClientCredentials(authorization, single(params, 'client_id'), single(params, 'client_secret'))
   // Failed authentications are counted per client and per IP (shared by every instance).
-  const keys = [`client-auth:${credentials.clientId.slice(0, 200)}`, `client-auth-ip:${ip}`]
-  await assertNotBlocked(deps, keys, ip)
+  const policy = failurePolicy(CLIENT_AUTH_FAILURES)
+  const rules = [
+    { key: `client-auth:${credentials.clientId.slice(0, 200)}`, policy },
+    { key: `client-auth-ip:${ip}`, policy },
+  ]
+  await assertNotBlocked(deps, rules, ip)
   try {
     return authenticateClient(credentials, await deps.repos.clients.find(credentials.clientId))
   } catch (error) {
     if (error instanceof OAuthError && error.error === 'invalid_client') {
       await deps.audit.record('client_auth_failure', { clientId: credentials.clientId.slice(0, 100), ip }, 'client authentication failed')
-      await recordFailures(deps, keys)
+      await recordFailures(deps, rules)
     }
     throw error
   }

@@ -26,6 +26,12 @@ export interface MailOutboxOptions {
 
 export const DEFAULT_RETRY_DELAYS_MS: readonly number[] = [2_000, 10_000, 60_000, 300_000]
 
+/** SMTP 5xx replies (unknown mailbox, bad credentials) will not get better by retrying. */
+function isPermanent(error: unknown): boolean {
+  const code = (error as { responseCode?: unknown } | null)?.responseCode
+  return typeof code === 'number' && code >= 500 && code < 600
+}
+
 export class MailOutbox {
   private readonly transport: MailTransport
   private readonly log: Logger
@@ -94,7 +100,7 @@ export class MailOutbox {
       this.log.info({ event: 'mail_sent', kind, to: message.to, attempt: attempt + 1 }, 'mail sent')
       return this.done()
     } catch (error) {
-      const delay = this.retryDelaysMs[attempt]
+      const delay = isPermanent(error) ? undefined : this.retryDelaysMs[attempt]
       const reason = error instanceof Error ? error.message : String(error)
       if (delay === undefined || this.closed) {
         this.log.error({ event: 'mail_failed', kind, to: message.to, attempts: attempt + 1, reason }, 'mail delivery failed; giving up')

@@ -72,7 +72,8 @@ t.test('wrong SMTP credentials: no mail, and the request still answers 200', asy
   t.same(smtp.messages, [], 'the server took no mail')
   const failed = events(log, 'mail_failed')
   t.equal(failed.length, 1, 'the delivery failed')
-  t.match(failed[0], { kind: 'password_reset', to: user.email, attempts: 2, reason: /auth|535|credentials/i }, 'because authentication was refused')
+  t.match(failed[0], { kind: 'password_reset', to: user.email, attempts: 1, reason: /auth|535|credentials/i }, 'because authentication was refused')
+  t.equal(events(log, 'mail_retry').length, 0, 'a permanent (5xx) refusal is not retried')
 })
 
 t.test('an unreachable mail server never blocks or fails the request; the failure is logged without the link', async (t) => {

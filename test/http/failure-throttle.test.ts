@@ -5,7 +5,7 @@ import { createTestApp, type TestApp } from '../helpers/test-app.js'
 import { FORM, basic } from './support.js'
 
 // The in-memory request caps are raised so that the database failure counters are what is tested.
-const ENV = { LOGIN_RATE_LIMIT: '100000', LOGIN_ACCOUNT_RATE_LIMIT: '100000', TOKEN_RATE_LIMIT: '100000' }
+const ENV = { LOGIN_RATE_LIMIT: '100000', TOKEN_RATE_LIMIT: '100000' }
 
 async function login(ctx: TestApp, email: string, password: string, ip = '127.0.0.1') {
   const jar = new CookieJar()
@@ -43,6 +43,12 @@ t.test('login: ten failures block the account with 429 and Retry-After; the bloc
   t.equal(grown.statusCode, 429)
   t.ok(Number(grown.headers['retry-after']) > 60, `a repeated block lasts longer (${String(grown.headers['retry-after'])} s)`)
 
+  const lowered = await createTestApp({ env: { ...ENV, LOGIN_ACCOUNT_RATE_LIMIT: '3' } })
+  t.teardown(() => lowered.close())
+  const other = await lowered.addUser()
+  for (let i = 0; i < 3; i++) await login(lowered, other.email, 'nope nope nope', `10.9.0.${i + 1}`)
+  t.equal((await login(lowered, other.email, other.password, '10.9.1.1')).statusCode, 429, 'LOGIN_ACCOUNT_RATE_LIMIT sets the number of failures')
+
   const events = await ctx.deps.repos.auditEvents.list({ limit: 1000 })
   t.ok(events.some((e) => e.type === 'throttled'), 'throttling is a stored security event')
   t.ok(events.filter((e) => e.type === 'login_failure').length >= 20, 'failures are stored')
@@ -50,11 +56,11 @@ t.test('login: ten failures block the account with 429 and Retry-After; the bloc
   t.notMatch(JSON.stringify(events), user.password, 'no password in the audit trail')
 })
 
-t.test('login: one IP failing across many accounts is blocked too; an unknown email counts like a known one', async (t) => {
+t.test('login: one IP failing across many accounts is blocked too (twice the per-account limit); unknown emails count', async (t) => {
   const ctx = await createTestApp({ env: ENV })
   t.teardown(() => ctx.close())
   const user = await ctx.addUser()
-  for (let i = 0; i < 10; i++) t.equal((await login(ctx, `nobody${i}@example.com`, 'guess', '192.0.2.7')).statusCode, 401)
+  for (let i = 0; i < 20; i++) t.equal((await login(ctx, `nobody${i}@example.com`, 'guess', '192.0.2.7')).statusCode, 401)
   t.equal((await login(ctx, user.email, user.password, '192.0.2.7')).statusCode, 429, 'the IP is blocked')
   t.equal((await login(ctx, user.email, user.password, '192.0.2.8')).statusCode, 303, 'other IPs are not')
 })

@@ -13,9 +13,7 @@ import type { Interaction } from '../../db/repositories/interactions.js'
 import { continueAfterLogin } from '../authorization.js'
 import { allowFormRedirects } from '../plugins/security-headers.js'
 import { startSession } from '../session-cookie.js'
-import { perEmailRateLimit } from '../throttle.js'
-import { assertNotBlocked, clearFailures, recordFailures } from '../../throttle.js'
-import { normaliseEmail } from '../../db/repositories/users.js'
+import { assertNotBlocked, clearFailures, emailKey, failurePolicy, recordFailures } from '../../throttle.js'
 import { sendPage, type Views } from '../views/render.js'
 import { signupHref } from './signup.js'
 
@@ -60,21 +58,23 @@ export const loginRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views }
   })
 
   // Per-account throttling, keyed by the email as submitted (known or not, so it reveals nothing).
-  const perAccount = perEmailRateLimit(app, 'login-account', deps.config.loginAccountRateLimit, 5 * 60_000)
 
   app.post(
     '/login',
     {
       schema: { body: LoginForm },
       config: { page: true, rateLimit: { max: deps.config.loginRateLimit, timeWindow: 60_000 } },
-      preHandler: [...app.formGuards, perAccount],
+      preHandler: app.formGuards,
     },
     async (request, reply) => {
       const { email, password } = request.body
       const interaction = await loadInteraction(request.body.interaction)
       const clientId = interaction?.request.clientId
-      const throttleKeys = [`login-account:${normaliseEmail(email).slice(0, 320)}`, `login-ip:${request.ip}`]
-      await assertNotBlocked(deps, throttleKeys, request.ip)
+      const throttle = [
+        { key: emailKey('login-account', email), policy: failurePolicy(deps.config.loginAccountRateLimit) },
+        { key: `login-ip:${request.ip}`, policy: failurePolicy(deps.config.loginAccountRateLimit * 2) },
+      ]
+      await assertNotBlocked(deps, throttle, request.ip)
       const result = await authenticateWithPassword(
         { users: deps.repos.users, hasher: deps.hasher, dummyHash: deps.dummyHash, now: () => deps.clock.now() },
         email,
@@ -82,10 +82,10 @@ export const loginRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views }
       )
       if (!result.ok) {
         await deps.audit.record('login_failure', { clientId, ip: request.ip }, 'login failed')
-        await recordFailures(deps, throttleKeys)
+        await recordFailures(deps, throttle)
         return renderLogin(reply, interaction, 401, email.slice(0, 320), 'Incorrect email or password.')
       }
-      await clearFailures(deps, throttleKeys.slice(0, 1))
+      await clearFailures(deps, throttle.slice(0, 1))
       const session = await startSession(deps, request, reply, result.user.id)
       await deps.audit.record('login_success', { userId: result.user.id, clientId, ip: request.ip }, 'login succeeded')
       if (!interaction) return reply.redirect('/account', 303)

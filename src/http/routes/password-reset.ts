@@ -12,7 +12,7 @@ import { normaliseEmail } from '../../db/repositories/users.js'
 import type { Deps } from '../../deps.js'
 import { clearResetToken, stashResetToken, stashedResetToken } from '../link-token.js'
 import { clearSessionCookie, isHttps } from '../session-cookie.js'
-import { perEmailRateLimit } from '../throttle.js'
+import { countRequest, emailKey, quotaPolicy } from '../../throttle.js'
 import { sendPage, type Views } from '../views/render.js'
 
 const ForgotForm = Type.Object({ email: Type.String({ maxLength: 1024 }), _csrf: Type.Optional(Type.String({ maxLength: 256 })) })
@@ -30,17 +30,17 @@ export const passwordResetRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views:
     sendPage(reply, views.render('forgot-password', { title: 'Forgot your password?', csrfToken: reply.formToken() })),
   )
 
-  const perAccount = perEmailRateLimit(app, 'forgot-account', deps.config.forgotPasswordAccountRateLimit, 15 * 60_000)
 
   app.post(
     '/forgot-password',
     {
       schema: { body: ForgotForm },
       config: { page: true, rateLimit: { max: deps.config.forgotPasswordRateLimit, timeWindow: 10 * 60_000 } },
-      preHandler: [...app.formGuards, perAccount],
+      preHandler: app.formGuards,
     },
     async (request, reply) => {
       const email = normaliseEmail(request.body.email)
+      await countRequest(deps, [{ key: emailKey('forgot-email', email), policy: quotaPolicy(deps.config.forgotPasswordAccountRateLimit) }], request.ip)
       if (email !== '' && email.length <= 320) requestPasswordReset(deps, email)
       const html = views.render('message', {
         title: 'Check your email',

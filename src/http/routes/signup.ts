@@ -10,7 +10,10 @@ import { MIN_PASSWORD_LENGTH, SUGGESTED_PASSWORD_LENGTH } from '../../accounts/p
 import { signUp, type SignupField } from '../../accounts/signup.js'
 import type { Deps } from '../../deps.js'
 import { PageError } from '../../errors/oauth-error.js'
-import { perEmailRateLimit } from '../throttle.js'
+import { countRequest, emailKey, quotaPolicy } from '../../throttle.js'
+
+/** Signup attempts per email address per 15 minutes (each one may send a mail to its owner). */
+const SIGNUPS_PER_EMAIL = 5
 import { sendPage, type Views } from '../views/render.js'
 
 const SignupQuery = Type.Object({ interaction: Type.Optional(Type.String({ maxLength: 64 })) })
@@ -62,18 +65,18 @@ export const signupRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views 
   })
 
   // Per-address throttling (keyed by the email as typed, known or not, so it reveals nothing).
-  const perAccount = perEmailRateLimit(app, 'signup-account', 5, 15 * 60_000)
 
   app.post(
     '/signup',
     {
       schema: { body: SignupForm },
       config: { page: true, rateLimit: { max: deps.config.signupRateLimit, timeWindow: 10 * 60_000 } },
-      preHandler: [...app.formGuards, perAccount],
+      preHandler: app.formGuards,
     },
     async (request, reply) => {
       if (deps.config.signup === 'off') throw NOT_AVAILABLE
       const { name, email, password, interaction } = request.body
+      await countRequest(deps, [{ key: emailKey('signup-email', email), policy: quotaPolicy(SIGNUPS_PER_EMAIL) }], request.ip)
       const result = await signUp(deps, { name, email, password })
       if (!result.ok) return renderForm(reply, { interaction, name: name.slice(0, 200), email: email.slice(0, 320) }, result.problems, 400)
       const html = views.render('message', {
