@@ -18,6 +18,12 @@ export type OAuthParams = Static<typeof OAuthParams>
  */
 export const AuthorizeParams = Type.Record(Type.String(), Type.Union([Type.String(), Type.Array(Type.String())]))
 
+/** The one header the API endpoints read, bounded so oversized values are refused before any work. */
+export const AuthorizationHeader = Type.Object({ authorization: Type.Optional(Type.String({ maxLength: 8192 })) })
+
+/** Routes without parameters still declare their query: any parameters are ignored, sizes bounded. */
+export const AnyQuery = Type.Record(Type.String({ maxLength: 100 }), Type.Unknown(), { maxProperties: 64 })
+
 export const OAuthErrorBody = Type.Object({ error: Type.String(), error_description: Type.Optional(Type.String()) })
 
 export const TokenResponse = Type.Object({

@@ -9,7 +9,7 @@ import { OAuthError } from '../../errors/oauth-error.js'
 import { isPublicClient } from '../../oauth/client.js'
 import { single } from '../../oauth/params.js'
 import { readClientRequest, requireFormBody } from '../client-authentication.js'
-import { OAuthParams } from '../schemas.js'
+import { AuthorizationHeader, OAuthParams } from '../schemas.js'
 import { identifyToken, type PresentedToken } from '../token-lookup.js'
 
 const INACTIVE = { active: false } as const
@@ -32,7 +32,7 @@ export const introspectRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async
 
   app.post(
     '/introspect',
-    { schema: { body: OAuthParams }, preValidation: requireFormBody, config: { rateLimit: { max: deps.config.tokenRateLimit, timeWindow: 60_000 } } },
+    { schema: { body: OAuthParams, headers: AuthorizationHeader }, preValidation: requireFormBody, config: { rateLimit: { max: deps.config.tokenRateLimit, timeWindow: 60_000 } } },
     async (request, reply) => {
       const { params, client } = await readClientRequest(deps, request)
       if (isPublicClient(client)) throw new OAuthError('invalid_client', 'introspection requires client authentication')

@@ -3,6 +3,7 @@ import { sql } from 'kysely'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 
 import type { Deps } from '../../deps.js'
+import { AnyQuery } from '../schemas.js'
 
 const STYLESHEET = fs.readFileSync(new URL('../assets/style.css', import.meta.url), 'utf8')
 
@@ -12,9 +13,9 @@ const STYLESHEET = fs.readFileSync(new URL('../assets/style.css', import.meta.ur
  * balancer sends traffic elsewhere — and the one stylesheet.
  */
 export const miscRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { deps }) => {
-  app.get('/healthz', async (_request, reply) => reply.header('cache-control', 'no-store').send({ status: 'ok' }))
+  app.get('/healthz', { schema: { querystring: AnyQuery } }, async (_request, reply) => reply.header('cache-control', 'no-store').send({ status: 'ok' }))
 
-  app.get('/readyz', async (request, reply) => {
+  app.get('/readyz', { schema: { querystring: AnyQuery } }, async (request, reply) => {
     const checks = { database: 'ok', signing_key: 'ok' }
     try {
       await sql`select 1`.execute(deps.db)
@@ -35,11 +36,11 @@ export const miscRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app,
       .send({ status: ready ? 'ready' : 'unavailable', checks })
   })
 
-  app.get('/assets/style.css', async (_request, reply) => {
+  app.get('/assets/style.css', { schema: { querystring: AnyQuery } }, async (_request, reply) => {
     return reply.header('cache-control', 'public, max-age=3600').type('text/css; charset=utf-8').send(STYLESHEET)
   })
 
-  app.get('/', async (_request, reply) => {
+  app.get('/', { schema: { querystring: AnyQuery } }, async (_request, reply) => {
     return reply.type('application/json; charset=utf-8').send({ issuer: deps.config.issuer, discovery: `${deps.config.issuer}/.well-known/openid-configuration` })
   })
 }

@@ -14,6 +14,7 @@ import { clearResetToken, stashResetToken, stashedResetToken } from '../link-tok
 import { clearSessionCookie, isHttps } from '../session-cookie.js'
 import { countRequest, emailKey, quotaPolicy } from '../../throttle.js'
 import { sendPage, type Views } from '../views/render.js'
+import { AnyQuery } from '../schemas.js'
 
 const ForgotForm = Type.Object({ email: Type.String({ maxLength: 1024 }), _csrf: Type.Optional(Type.String({ maxLength: 256 })) })
 const ResetQuery = Type.Object({ token: Type.Optional(Type.String({ maxLength: 128 })) })
@@ -26,7 +27,7 @@ const ResetForm = Type.Object({
 export const passwordResetRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views }> = async (app, { deps, views }) => {
   const https = isHttps(deps)
 
-  app.get('/forgot-password', { config: { page: true } }, async (_request, reply) =>
+  app.get('/forgot-password', { schema: { querystring: AnyQuery }, config: { page: true } }, async (_request, reply) =>
     sendPage(reply, views.render('forgot-password', { title: 'Forgot your password?', csrfToken: reply.formToken() })),
   )
 

@@ -8,13 +8,13 @@ import type { Deps } from '../../deps.js'
 import { OAuthError } from '../../errors/oauth-error.js'
 import { single } from '../../oauth/params.js'
 import { readClientRequest, requireFormBody } from '../client-authentication.js'
-import { OAuthParams } from '../schemas.js'
+import { AuthorizationHeader, OAuthParams } from '../schemas.js'
 import { identifyToken } from '../token-lookup.js'
 
 export const revokeRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { deps }) => {
   app.post(
     '/revoke',
-    { schema: { body: OAuthParams }, preValidation: requireFormBody, config: { rateLimit: { max: deps.config.tokenRateLimit, timeWindow: 60_000 } } },
+    { schema: { body: OAuthParams, headers: AuthorizationHeader }, preValidation: requireFormBody, config: { rateLimit: { max: deps.config.tokenRateLimit, timeWindow: 60_000 } } },
     async (request, reply) => {
       const { params, client } = await readClientRequest(deps, request)
       const raw = single(params, 'token')

@@ -10,7 +10,7 @@ import { OAuthError } from '../../errors/oauth-error.js'
 import { userinfoClaims } from '../../oauth/claims.js'
 import { hasScope } from '../../oauth/scope.js'
 import { TokenInvalid, verifyAccessToken } from '../../tokens/verify.js'
-import { OAuthParams } from '../schemas.js'
+import { AuthorizationHeader, OAuthParams } from '../schemas.js'
 
 export const userinfoRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { deps }) => {
   async function userinfo(request: FastifyRequest, reply: FastifyReply) {
@@ -35,6 +35,7 @@ export const userinfoRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (
     return reply.headers({ 'cache-control': 'no-store', pragma: 'no-cache' }).send(userinfoClaims(user, claims.scope))
   }
 
-  app.get('/userinfo', { schema: { querystring: OAuthParams } }, userinfo)
-  app.post('/userinfo', { schema: { querystring: OAuthParams } }, userinfo)
+  app.get('/userinfo', { schema: { querystring: OAuthParams, headers: AuthorizationHeader } }, userinfo)
+  // No body schema: RFC 6750 clients POST with an empty body; a form body is checked in the handler.
+  app.post('/userinfo', { schema: { querystring: OAuthParams, headers: AuthorizationHeader } }, userinfo)
 }

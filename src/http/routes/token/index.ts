@@ -10,7 +10,7 @@ import { GRANT_TYPES, type Client, type GrantType } from '../../../oauth/client.
 import { single, type RawParams } from '../../../oauth/params.js'
 import type { TokenSet } from '../../../tokens/issue.js'
 import { readClientRequest, requireFormBody } from '../../client-authentication.js'
-import { OAuthErrorBody, OAuthParams, TokenResponse } from '../../schemas.js'
+import { OAuthErrorBody, AuthorizationHeader, OAuthParams, TokenResponse } from '../../schemas.js'
 import { redeemAuthorizationCode } from './authorization-code.js'
 import { issueClientCredentials } from './client-credentials.js'
 import { redeemRefreshToken } from './refresh-token.js'
@@ -29,7 +29,7 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; grants?: Parti
     '/token',
     {
       // Response schemas serialise only the declared fields: nothing internal can leak.
-      schema: { body: OAuthParams, response: { 200: TokenResponse, '4xx': OAuthErrorBody } },
+      schema: { body: OAuthParams, headers: AuthorizationHeader, response: { 200: TokenResponse, '4xx': OAuthErrorBody } },
       preValidation: requireFormBody,
       config: { rateLimit: { max: deps.config.tokenRateLimit, timeWindow: 60_000 } },
     },
