@@ -38,10 +38,17 @@ async function main(): Promise<void> {
   const shutdown = async (signal: string) => {
     if (closing) return
     closing = true
-    log.info({ signal }, 'shutting down')
+    log.info({ signal }, 'shutting down: no new connections, finishing requests in flight')
+    // A request that never finishes must not keep the process from stopping.
+    setTimeout(() => {
+      log.error({ event: 'shutdown_timeout' }, 'requests still running after 20 s; exiting')
+      process.exit(1)
+    }, 20_000).unref()
     stopPruning()
+    // Fastify answers 503 to requests arriving while it closes, and waits for those in flight.
     await app.close()
     await closeDeps(deps)
+    log.info('stopped')
     process.exit(0)
   }
   process.on('SIGINT', () => void shutdown('SIGINT'))

@@ -30,7 +30,10 @@ export function connectDatabase(location: DatabaseLocation): Db {
     sqlite.pragma('synchronous = NORMAL')
     return new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) })
   }
-  const pool = new pg.Pool({ connectionString: location.url, max: 10 })
+  // Bounded waits: with the database gone, requests fail fast (503) instead of queueing forever.
+  const pool = new pg.Pool({ connectionString: location.url, max: 10, connectionTimeoutMillis: 5_000, idleTimeoutMillis: 30_000 })
+  // An idle client losing its connection must not crash the process; the pool replaces it.
+  pool.on('error', () => undefined)
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
 }
 

@@ -5,6 +5,7 @@
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { OAuthError, PageError, UnsafeAuthorizeError } from './oauth-error.js'
+import { isDatabaseUnavailable } from '../db/availability.js'
 
 export class RateLimited extends Error {
   readonly statusCode = 429
@@ -61,12 +62,20 @@ export function describeError(error: unknown): { view: ErrorView; headers: Recor
     // Body-parser and routing errors from Fastify itself: keep the status, hide the text.
     return { view: { status, title: 'Request refused', description: 'the request is malformed', error: 'invalid_request' }, headers: {}, expected: true }
   }
+  if (isDatabaseUnavailable(error)) {
+    return {
+      view: { status: 503, title: 'Temporarily unavailable', description: 'The service is temporarily unavailable. Try again in a moment.', error: 'temporarily_unavailable' },
+      headers: { 'retry-after': '5' },
+      expected: false,
+    }
+  }
   return { view: { status: 500, title: 'Something went wrong', description: 'The server could not complete the request.', error: 'server_error' }, headers: {}, expected: false }
 }
 
 export function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply, renderPage: PageRenderer): FastifyReply {
   const { view, headers, expected } = describeError(error)
   if (expected) request.log.info({ refused: { name: (error as Error).name, message: (error as Error).message, detail: (error as OAuthError).detail } }, 'request refused')
+  else if (view.status === 503) request.log.warn({ event: 'database_unavailable', reason: (error as Error).message }, 'database unavailable')
   else request.log.error({ err: error }, 'unexpected error')
   reply.status(view.status).headers({ ...NO_STORE, ...headers })
   if (isPageRoute(request) || error instanceof UnsafeAuthorizeError || error instanceof PageError) {
