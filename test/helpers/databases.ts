@@ -39,6 +39,21 @@ export async function createPostgresDatabase(adminUrl: string): Promise<TestData
   }
 }
 
+/**
+ * The database of the whole suite: SQLite by default; with TEST_DATABASE=postgres every test app
+ * gets its own fresh database on the server named by TEST_DATABASE_URL (CI runs the suite twice).
+ */
+export function suiteDialect(): 'sqlite' | 'postgres' {
+  return process.env['TEST_DATABASE'] === 'postgres' ? 'postgres' : 'sqlite'
+}
+
+export async function suiteDatabase(dir: string): Promise<TestDatabase> {
+  if (suiteDialect() === 'sqlite') return { dialect: 'sqlite', url: `sqlite:${path.join(dir, 'idp.db')}`, drop: async () => {} }
+  const adminUrl = process.env['TEST_DATABASE_URL']
+  if (!adminUrl) throw new Error('TEST_DATABASE=postgres needs TEST_DATABASE_URL (a role that may CREATE DATABASE)')
+  return createPostgresDatabase(adminUrl)
+}
+
 /** Factories for each available dialect; PostgreSQL only when TEST_DATABASE_URL is set. */
 export function availableDatabases(): { name: 'sqlite' | 'postgres'; create: () => Promise<TestDatabase> }[] {
   const postgresUrl = process.env['TEST_DATABASE_URL']

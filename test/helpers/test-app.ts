@@ -15,6 +15,7 @@ import type { Client } from '../../src/oauth/client.js'
 import { randomId } from '../../src/secrets.js'
 import { FakeClock } from './clock.js'
 import { freePort } from './free-port.js'
+import { suiteDatabase } from './databases.js'
 
 export interface TestUser {
   readonly id: string
@@ -51,8 +52,9 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   const dir = tempDir()
   const port = options.listen ? await freePort() : 3000
   const issuer = options.env?.['ISSUER'] ?? (options.listen ? `http://127.0.0.1:${port}` : 'http://localhost:3000')
+  const database = options.env?.['DATABASE_URL'] === undefined ? await suiteDatabase(dir) : undefined
   const config = loadConfig({
-    DATABASE_URL: `sqlite:${path.join(dir, 'idp.db')}`,
+    DATABASE_URL: database?.url ?? `sqlite:${path.join(dir, 'idp.db')}`,
     KEYS_DIR: path.join(dir, 'keys'),
     ISSUER: issuer,
     PORT: String(port),
@@ -103,6 +105,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     async close() {
       await app.close()
       await closeDeps(deps)
+      await database?.drop()
       fs.rmSync(dir, { recursive: true, force: true })
     },
   }
