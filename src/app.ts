@@ -12,7 +12,7 @@ import { PageError } from './errors/oauth-error.js'
 import { RateLimited, sendError } from './errors/to-response.js'
 import { registerCors } from './http/plugins/cors.js'
 import { registerFormProtection } from './http/plugins/forms.js'
-import { registerSecurityHeaders } from './http/plugins/security-headers.js'
+import { registerSecurityHeaders, BASELINE_HEADERS } from './http/plugins/security-headers.js'
 import { accountRoutes } from './http/routes/account.js'
 import { passwordResetRoutes } from './http/routes/password-reset.js'
 import { signupRoutes } from './http/routes/signup.js'
@@ -37,6 +37,7 @@ function trustProxySetting(value: string): string | false {
 
 export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   const https = deps.config.issuer.startsWith('https:')
+  const views = createViews()
   const app = Fastify({
     loggerInstance: deps.log as FastifyBaseLogger,
     // X-Forwarded-For is only believed from a configured proxy (SECURITY.md §H).
@@ -47,9 +48,16 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
     // id_token_hint: replaced by the path-only log below.
     logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
+    // Slow clients cannot hold a connection (or a shutdown) open: whole request within 30 s.
+    requestTimeout: 30_000,
     routerOptions: { maxParamLength: 200 },
+    // A path Fastify cannot decode (`/%FF`) is answered by the router before any hook: through the
+    // same error mapping, with the baseline headers, never echoing the URL.
+    frameworkErrors: (error, request, reply) => {
+      reply.headers(BASELINE_HEADERS)
+      return sendError(error, request, reply, views.errorPage)
+    },
   }).withTypeProvider<TypeBoxTypeProvider>()
-  const views = createViews()
 
   app.addHook('onResponse', async (request, reply) => {
     request.log.info(

@@ -8,7 +8,6 @@ export const REDACT_PATHS = [
   'res.headers["set-cookie"]',
   '*.password',
   '*.client_secret',
-  '*.code',
   '*.code_verifier',
   '*.refresh_token',
   '*.access_token',
@@ -16,6 +15,8 @@ export const REDACT_PATHS = [
   '*.id_token_hint',
   '*.token',
   '*._csrf',
+  // Node's HTTP parse errors carry the raw request bytes (cookies, Authorization) in rawPacket.
+  '*.rawPacket',
 ]
 
 export function createLogger(config: Pick<Config, 'logLevel'>, destination?: pino.DestinationStream): Logger {

@@ -37,6 +37,14 @@ export function allowFormRedirects(reply: FastifyReply, uris: readonly (string |
   reply.header('content-security-policy', contentSecurityPolicy([...new Set(sources)]))
 }
 
+/** What a response that bypasses the hooks (router errors) still carries. */
+export const BASELINE_HEADERS: Readonly<Record<string, string>> = {
+  'content-security-policy': contentSecurityPolicy(),
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+}
+
 export async function registerSecurityHeaders(app: FastifyInstance, options: { https: boolean }): Promise<void> {
   await app.register(helmet, {
     // Set by the hook below so that pages can widen form-action for their redirect target.
