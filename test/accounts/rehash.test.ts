@@ -32,7 +32,7 @@ t.test('after ARGON2_TIME_COST changes, a successful login rehashes the password
   await closeDeps(first.deps)
   t.teardown(() => fs.rmSync(first.dir, { recursive: true, force: true }))
   const second = await createTestApp({
-    env: { ...NO_THROTTLE, DATABASE_URL: `sqlite:${path.join(first.dir, 'idp.db')}`, KEYS_DIR: path.join(first.dir, 'keys'), ARGON2_TIME_COST: '3' },
+    env: { ...NO_THROTTLE, DATABASE_URL: first.databaseUrl, KEYS_DIR: path.join(first.dir, 'keys'), ARGON2_TIME_COST: '3' },
   })
   t.teardown(() => second.close())
   const storedHash = async () => (await second.deps.repos.users.findByEmail(user.email))!.passwordHash

@@ -51,7 +51,7 @@ function freshCli(t: Test): { cli: Cli; env: Record<string, string> } {
 }
 
 /** The CLI an operator runs beside a running server: same database, same keys, same ISSUER. */
-const cliFor = (ctx: TestApp): Cli => cliWith({ DATABASE_URL: `sqlite:${path.join(ctx.dir, 'idp.db')}`, KEYS_DIR: path.join(ctx.dir, 'keys'), ISSUER: ctx.issuer })
+const cliFor = (ctx: TestApp): Cli => cliWith({ DATABASE_URL: ctx.databaseUrl, KEYS_DIR: path.join(ctx.dir, 'keys'), ISSUER: ctx.issuer })
 
 const listed = async (cli: Cli) => {
   const list = await cli(['users', 'list', '--json'])

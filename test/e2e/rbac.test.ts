@@ -48,7 +48,7 @@ t.test('an API allows /admin only to tokens whose roles include admin', async (t
   // The operator takes the admin role away while both servers keep running.
   const stderr: string[] = []
   const code = await runCli(['users', 'set-roles', admin.email, 'ops', '--json'], {
-    env: { DATABASE_URL: `sqlite:${path.join(ctx.dir, 'idp.db')}`, KEYS_DIR: path.join(ctx.dir, 'keys'), ISSUER: ctx.issuer, LOG_LEVEL: 'silent' },
+    env: { DATABASE_URL: ctx.databaseUrl, KEYS_DIR: path.join(ctx.dir, 'keys'), ISSUER: ctx.issuer, LOG_LEVEL: 'silent' },
     stdout: () => undefined,
     stderr: (line) => stderr.push(line),
     readStdin: async () => '',

@@ -30,6 +30,8 @@ export interface TestApp {
   readonly clock: FakeClock
   readonly issuer: string
   readonly dir: string
+  /** The DATABASE_URL this app uses (SQLite in dir, or its own PostgreSQL database). */
+  readonly databaseUrl: string
   addClient(input?: Partial<NewClientRequest> & { firstParty?: boolean }): Promise<{ client: Client; secret: string | null }>
   addUser(input?: Partial<Omit<TestUser, 'id'>> & { emailVerified?: boolean; roles?: readonly string[] }): Promise<TestUser>
   close(): Promise<void>
@@ -53,8 +55,9 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   const port = options.listen ? await freePort() : 3000
   const issuer = options.env?.['ISSUER'] ?? (options.listen ? `http://127.0.0.1:${port}` : 'http://localhost:3000')
   const database = options.env?.['DATABASE_URL'] === undefined ? await suiteDatabase(dir) : undefined
+  const databaseUrl = options.env?.['DATABASE_URL'] ?? database?.url ?? `sqlite:${path.join(dir, 'idp.db')}`
   const config = loadConfig({
-    DATABASE_URL: database?.url ?? `sqlite:${path.join(dir, 'idp.db')}`,
+    DATABASE_URL: databaseUrl,
     KEYS_DIR: path.join(dir, 'keys'),
     ISSUER: issuer,
     PORT: String(port),
@@ -73,6 +76,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     clock,
     issuer,
     dir,
+    databaseUrl,
     async addClient(input = {}) {
       const { client, secret } = buildClient(
         {

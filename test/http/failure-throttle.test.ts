@@ -87,8 +87,7 @@ t.test('idp audit lists stored security events, filtered by user and time', asyn
   await login(ctx, user.email, 'wrong password here')
   await login(ctx, user.email, user.password)
   await login(ctx, other.email, other.password)
-  const location = ctx.deps.config.database
-  const env = { DATABASE_URL: location.dialect === 'sqlite' ? `sqlite:${location.file}` : location.url, KEYS_DIR: ctx.deps.config.keysDir, ISSUER: ctx.issuer, LOG_LEVEL: 'silent' }
+  const env = { DATABASE_URL: ctx.databaseUrl, KEYS_DIR: ctx.deps.config.keysDir, ISSUER: ctx.issuer, LOG_LEVEL: 'silent' }
   const out: string[] = []
   const code = await runCli(['audit', '--user', user.email, '--json'], { env, stdout: (line) => out.push(line), stderr: () => undefined, readStdin: async () => '' })
   t.equal(code, 0)

@@ -53,7 +53,7 @@ t.test('a pre-existing 0755 KEYS_DIR and a 0644 kek.json are tightened', async (
 
   fs.chmodSync(dir, 0o755)
   fs.chmodSync(path.join(dir, 'kek.json'), 0o644)
-  const config = loadConfig({ DATABASE_URL: `sqlite:${path.join(first.dir, 'idp.db')}`, KEYS_DIR: dir, LOG_LEVEL: 'silent' })
+  const config = loadConfig({ DATABASE_URL: first.databaseUrl, KEYS_DIR: dir, LOG_LEVEL: 'silent' })
   const again = await createDeps(config, { log: pino({ level: 'silent' }) })
   t.teardown(() => again.db.destroy())
   t.equal(octal(mode(dir)), '0700', 'restarting tightens the directory again')
@@ -77,7 +77,7 @@ t.test('KEYS_PASSPHRASE protects kek.json', async (t) => {
 
   t.throws(() => loadOrCreateKek(dir, 'the wrong passphrase'), { name: 'KeyStoreError', message: /KEYS_PASSPHRASE does not open/ }, 'a wrong passphrase is refused clearly')
   t.throws(() => loadOrCreateKek(dir, null), { name: 'KeyStoreError', message: /passphrase-protected: set KEYS_PASSPHRASE/ }, 'a missing passphrase is refused clearly')
-  const config = loadConfig({ DATABASE_URL: `sqlite:${path.join(ctx.dir, 'idp.db')}`, KEYS_DIR: dir, KEYS_PASSPHRASE: 'the wrong passphrase', LOG_LEVEL: 'silent' })
+  const config = loadConfig({ DATABASE_URL: ctx.databaseUrl, KEYS_DIR: dir, KEYS_PASSPHRASE: 'the wrong passphrase', LOG_LEVEL: 'silent' })
   await t.rejects(createDeps(config, { log: pino({ level: 'silent' }) }), KeyStoreError, 'startup with a wrong passphrase fails')
 
   t.test('the real server: wrong passphrase fails to start, the right one works', async (t) => {
@@ -88,7 +88,7 @@ t.test('KEYS_PASSPHRASE protects kek.json', async (t) => {
       PORT: String(port),
       HOST: '127.0.0.1',
       ISSUER: `http://127.0.0.1:${port}`,
-      DATABASE_URL: `sqlite:${path.join(ctx.dir, 'idp.db')}`,
+      DATABASE_URL: ctx.databaseUrl,
       KEYS_DIR: dir,
       LOG_LEVEL: 'warn',
     }
@@ -110,7 +110,7 @@ t.test('KEYS_PASSPHRASE protects kek.json', async (t) => {
 t.test('setting KEYS_PASSPHRASE on an install with an unprotected kek.json does not leave the raw key on disk', async (t) => {
   const ctx = await app(t, {})
   const dir = ctx.deps.config.keysDir
-  const config = loadConfig({ DATABASE_URL: `sqlite:${path.join(ctx.dir, 'idp.db')}`, KEYS_DIR: dir, KEYS_PASSPHRASE: PASSPHRASE, LOG_LEVEL: 'silent' })
+  const config = loadConfig({ DATABASE_URL: ctx.databaseUrl, KEYS_DIR: dir, KEYS_PASSPHRASE: PASSPHRASE, LOG_LEVEL: 'silent' })
   const started = await createDeps(config, { log: pino({ level: 'silent' }) }).then(
     async (deps) => {
       await deps.db.destroy()
@@ -140,6 +140,6 @@ t.test('signing keys are encrypted at rest and bound to the KEK', async (t) => {
 
   // A lost or replaced kek.json: startup must stop, saying why, rather than sign with nothing.
   const elsewhere = path.join(ctx.dir, 'other-keys')
-  const config = loadConfig({ DATABASE_URL: `sqlite:${path.join(ctx.dir, 'idp.db')}`, KEYS_DIR: elsewhere, LOG_LEVEL: 'silent' })
+  const config = loadConfig({ DATABASE_URL: ctx.databaseUrl, KEYS_DIR: elsewhere, LOG_LEVEL: 'silent' })
   await t.rejects(createDeps(config, { log: pino({ level: 'silent' }) }), { name: 'KeyStoreError', message: /cannot decrypt signing key .*wrong key-encryption key/ })
 })

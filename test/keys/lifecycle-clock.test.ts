@@ -189,7 +189,7 @@ t.test('the rotate warning: promoted key younger than JWKS_MAX_AGE', async (t) =
   t.test('idp keys rotate --json', async (t) => {
     const ctx = await setup(t)
     const lines: string[] = []
-    const io = { env: { DATABASE_URL: `sqlite:${ctx.dir}/idp.db`, KEYS_DIR: ctx.deps.config.keysDir, ISSUER: ctx.issuer, LOG_LEVEL: 'silent' }, stdout: (line: string) => lines.push(line), stderr: () => {}, readStdin: async () => '' }
+    const io = { env: { DATABASE_URL: ctx.databaseUrl, KEYS_DIR: ctx.deps.config.keysDir, ISSUER: ctx.issuer, LOG_LEVEL: 'silent' }, stdout: (line: string) => lines.push(line), stderr: () => {}, readStdin: async () => '' }
     const rotate = async () => {
       lines.length = 0
       const code = await runCli(['keys', 'rotate', '--json'], io)
