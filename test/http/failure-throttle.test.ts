@@ -100,3 +100,26 @@ t.test('idp audit lists stored security events, filtered by user and time', asyn
   const bad: string[] = []
   t.equal(await runCli(['audit', '--since', 'yesterday'], { env, stdout: () => undefined, stderr: (line) => bad.push(line), readStdin: async () => '' }), 1)
 })
+
+t.test('reset form: posts with dead or missing reset tokens are failures per IP; ten of them block', async (t) => {
+  const ctx = await createTestApp({ env: { ...ENV, FORGOT_PASSWORD_RATE_LIMIT: '100000' } })
+  t.teardown(() => ctx.close())
+  const jar = new CookieJar()
+  const page = await ctx.app.inject({ method: 'GET', url: '/forgot-password', remoteAddress: '203.0.113.5' })
+  jar.store(page)
+  const csrf = hiddenField(page.body, '_csrf')
+  const post = (cookie: string) =>
+    ctx.app.inject({
+      method: 'POST',
+      url: '/reset-password',
+      remoteAddress: '203.0.113.5',
+      headers: { ...FORM, cookie, origin: new URL(ctx.issuer).origin },
+      payload: new URLSearchParams({ _csrf: csrf, password: 'a brand new passphrase', password_confirm: 'a brand new passphrase' }).toString(),
+    })
+  for (let i = 0; i < 10; i++) t.equal((await post(`${jar.header()}; tessera_reset=made-up-token-${i}`)).statusCode, 400, 'the expired page')
+  const blocked = await post(jar.header())
+  t.equal(blocked.statusCode, 429)
+  t.ok(Number(blocked.headers['retry-after']) > 0)
+  const events = await ctx.deps.repos.auditEvents.list({ type: 'throttled', limit: 10 })
+  t.equal(events.length, 1, 'recorded as a security event')
+})

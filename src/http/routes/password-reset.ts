@@ -12,7 +12,9 @@ import { normaliseEmail } from '../../db/repositories/users.js'
 import type { Deps } from '../../deps.js'
 import { clearResetToken, stashResetToken, stashedResetToken } from '../link-token.js'
 import { clearSessionCookie, isHttps } from '../session-cookie.js'
-import { countRequest, emailKey, quotaPolicy } from '../../throttle.js'
+import { assertNotBlocked, countRequest, emailKey, failurePolicy, quotaPolicy, recordFailures } from '../../throttle.js'
+
+const RESET_FAILURES = 10
 import { sendPage, type Views } from '../views/render.js'
 import { AnyQuery } from '../schemas.js'
 
@@ -81,14 +83,22 @@ export const passwordResetRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views:
     '/reset-password',
     { schema: { body: ResetForm }, config: { page: true, rateLimit: { max: deps.config.forgotPasswordRateLimit, timeWindow: 10 * 60_000 } }, preHandler: app.formGuards },
     async (request, reply) => {
+      // Dead or made-up reset tokens are failures counted per IP (a token cannot be guessed, but
+      // trying costs a password hash each time).
+      const throttle = [{ key: `reset-ip:${request.ip}`, policy: failurePolicy(RESET_FAILURES) }]
+      await assertNotBlocked(deps, throttle, request.ip)
+      const expired = async () => {
+        await recordFailures(deps, throttle)
+        return expiredPage(reply)
+      }
       const token = stashedResetToken(request, https)
-      if (token === undefined) return expiredPage(reply)
+      if (token === undefined) return expired()
       const { password, password_confirm: confirmation } = request.body
       if (password !== confirmation) {
-        return (await resetTokenIsLive(deps, token)) ? renderForm(reply, 'The two passwords are not the same.', 400) : expiredPage(reply)
+        return (await resetTokenIsLive(deps, token)) ? renderForm(reply, 'The two passwords are not the same.', 400) : expired()
       }
       const result = await completePasswordReset(deps, token, password)
-      if (!result.ok) return result.reason === 'expired' ? expiredPage(reply) : renderForm(reply, result.problem, 400)
+      if (!result.ok) return result.reason === 'expired' ? expired() : renderForm(reply, result.problem, 400)
       clearResetToken(reply, https)
       // Every session of the user ended, this browser's included; its cookie goes too.
       clearSessionCookie(deps, reply)
