@@ -13,6 +13,7 @@ import { RateLimited, sendError } from './errors/to-response.js'
 import { registerCors } from './http/plugins/cors.js'
 import { registerFormProtection } from './http/plugins/forms.js'
 import { registerSecurityHeaders, BASELINE_HEADERS } from './http/plugins/security-headers.js'
+import { rejectNulCharacters } from './http/plugins/input-guards.js'
 import { accountRoutes } from './http/routes/account.js'
 import { passwordResetRoutes } from './http/routes/password-reset.js'
 import { signupRoutes } from './http/routes/signup.js'
@@ -76,6 +77,7 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   await app.register(cookie)
   await app.register(formbody, { bodyLimit: BODY_LIMIT })
   await registerSecurityHeaders(app, { https })
+  rejectNulCharacters(app)
   await app.register(rateLimit, {
     global: false,
     errorResponseBuilder: (_request, context) => new RateLimited(Math.max(1, Math.ceil(context.ttl / 1000))),

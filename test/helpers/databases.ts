@@ -30,11 +30,26 @@ export async function createPostgresDatabase(adminUrl: string): Promise<TestData
   return {
     dialect: 'postgres',
     url: url.href,
+    /**
+     * Best effort: the app's pool is closed by now, but an autovacuum worker may still be in the
+     * database for a moment (and a non-superuser may not terminate it), so retry briefly and
+     * otherwise leave the database to the throwaway server.
+     */
     async drop() {
       const client = new pg.Client({ connectionString: adminUrl })
       await client.connect()
-      await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
-      await client.end()
+      try {
+        for (let attempt = 0; attempt < 5; attempt++) {
+          try {
+            await client.query(`DROP DATABASE IF EXISTS ${name}`)
+            return
+          } catch {
+            await new Promise((resolve) => setTimeout(resolve, 200))
+          }
+        }
+      } finally {
+        await client.end()
+      }
     },
   }
 }
