@@ -30,10 +30,21 @@ export function connectDatabase(location: DatabaseLocation): Db {
     sqlite.pragma('synchronous = NORMAL')
     return new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) })
   }
-  // Bounded waits: with the database gone, requests fail fast (503) instead of queueing forever.
-  const pool = new pg.Pool({ connectionString: location.url, max: 10, connectionTimeoutMillis: 5_000, idleTimeoutMillis: 30_000 })
-  // An idle client losing its connection must not crash the process; the pool replaces it.
+  // Bounded waits: with the database gone, requests fail (503) instead of queueing forever —
+  // 5 s to get a connection, 5 s for a query's answer (a partition silences open connections).
+  const pool = new pg.Pool({
+    connectionString: location.url,
+    max: 10,
+    connectionTimeoutMillis: 5_000,
+    query_timeout: 5_000,
+    idleTimeoutMillis: 30_000,
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
+  })
+  // A connection dropping must never crash the process: idle ones are replaced by the pool, and a
+  // checked-out one fails its query (a 503) — pg emits 'error' there with no listener of its own.
   pool.on('error', () => undefined)
+  pool.on('connect', (client) => client.on('error', () => undefined))
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
 }
 
