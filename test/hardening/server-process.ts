@@ -9,7 +9,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { freePort } from '../helpers/free-port.js'
-import { hiddenInput } from '../e2e/helpers/http-login.js'
+import { FetchCookieJar, hiddenInput } from '../e2e/helpers/http-login.js'
 import { ROOT, runToCompletion, startChild, type Child, type Teardown } from '../e2e/helpers/processes.js'
 
 export const MAIN = path.join(ROOT, 'dist/src/main.js')
@@ -114,35 +114,25 @@ export interface FormPost {
  * page is remembered in `seenCookies` / `seenCsrfTokens`.
  */
 export class Browser {
-  readonly cookies = new Map<string, string>()
+  readonly #jar = new FetchCookieJar()
   readonly seenCookies: { name: string; value: string }[] = []
   readonly seenCsrfTokens: string[] = []
 
   constructor(readonly origin: string) {}
 
+  get cookies(): Map<string, string> {
+    return this.#jar.cookies
+  }
+
   #store(response: Response): void {
-    for (const line of response.headers.getSetCookie()) {
-      const [pair = '', ...attributes] = line.split(';')
-      const eq = pair.indexOf('=')
-      if (eq <= 0) continue
-      const name = pair.slice(0, eq).trim()
-      const value = pair.slice(eq + 1).trim()
-      const expired = attributes.some((attribute) => {
-        const [key = '', raw = ''] = attribute.split('=')
-        const lower = key.trim().toLowerCase()
-        return (lower === 'max-age' && Number(raw.trim()) <= 0) || (lower === 'expires' && Date.parse(raw.trim()) < Date.now())
-      })
-      if (expired || value === '') {
-        this.cookies.delete(name)
-        continue
-      }
-      this.cookies.set(name, value)
+    this.#jar.store(response)
+    for (const [name, value] of this.#jar.cookies) {
       if (!this.seenCookies.some((seen) => seen.name === name && seen.value === value)) this.seenCookies.push({ name, value })
     }
   }
 
   #cookieHeader(): string {
-    return [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; ')
+    return this.#jar.header()
   }
 
   #remember(html: string): void {

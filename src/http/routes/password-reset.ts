@@ -33,7 +33,6 @@ export const passwordResetRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views:
     sendPage(reply, views.render('forgot-password', { title: 'Forgot your password?', csrfToken: reply.formToken() })),
   )
 
-
   app.post(
     '/forgot-password',
     {

@@ -64,8 +64,6 @@ export const signupRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views 
     return renderForm(reply, { interaction: request.query.interaction, name: '', email: '' }, {}, 200)
   })
 
-  // Per-address throttling (keyed by the email as typed, known or not, so it reveals nothing).
-
   app.post(
     '/signup',
     {
@@ -76,6 +74,7 @@ export const signupRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views 
     async (request, reply) => {
       if (deps.config.signup === 'off') throw NOT_AVAILABLE
       const { name, email, password, interaction } = request.body
+      // Per-address quota (the email as typed, known or not, so a 429 reveals nothing).
       await countRequest(deps, [{ key: emailKey('signup-email', email), policy: quotaPolicy(SIGNUPS_PER_EMAIL) }], request.ip)
       const result = await signUp(deps, { name, email, password })
       if (!result.ok) return renderForm(reply, { interaction, name: name.slice(0, 200), email: email.slice(0, 320) }, result.problems, 400)
