@@ -20,6 +20,12 @@ function formDecode(value: string): string {
   return decodeURIComponent(value.replace(/\+/g, ' '))
 }
 
+/**
+ * Control characters are never part of a client_id or secret (RFC 6749 Appendix A.1, A.2: VSCHAR),
+ * and a decoded NUL would reach the database as text PostgreSQL refuses.
+ */
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/
+
 /** Extracts the credentials a request presents, refusing mixed or malformed ones. */
 export function readClientCredentials(authorization: string | undefined, bodyClientId: string | undefined, bodySecret: string | undefined): ClientCredentials {
   if (authorization !== undefined) {
@@ -37,6 +43,7 @@ export function readClientCredentials(authorization: string | undefined, bodyCli
     } catch {
       throw new OAuthError('invalid_client', 'malformed Basic credentials')
     }
+    if (CONTROL_CHARACTER.test(clientId) || CONTROL_CHARACTER.test(secret)) throw new OAuthError('invalid_client', 'malformed Basic credentials')
     if (bodyClientId !== undefined && bodyClientId !== clientId) throw new OAuthError('invalid_request', 'client_id does not match the Authorization header')
     return { method: 'client_secret_basic', clientId, secret }
   }

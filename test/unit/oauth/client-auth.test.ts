@@ -34,6 +34,9 @@ t.test('readClientCredentials: malformed Authorization headers → invalid_clien
   t.throws(() => readClientCredentials(rawBasic('no-colon'), undefined, undefined), oauthError('invalid_client'))
   t.throws(() => readClientCredentials(rawBasic('client-a:%zz'), undefined, undefined), oauthError('invalid_client'), 'bad percent-encoding')
   t.throws(() => readClientCredentials(rawBasic('%E0%A4%A:secret'), undefined, undefined), oauthError('invalid_client'), 'bad percent-encoding in the id')
+  t.throws(() => readClientCredentials(rawBasic('\u0000:\u0000'), undefined, undefined), oauthError('invalid_client'), 'raw NUL characters')
+  t.throws(() => readClientCredentials(rawBasic('client-a:%00'), undefined, undefined), oauthError('invalid_client'), 'a percent-encoded NUL in the secret')
+  t.throws(() => readClientCredentials(rawBasic('client%0Aa:secret'), undefined, undefined), oauthError('invalid_client'), 'a line feed in the id')
 })
 
 t.test('readClientCredentials: mixed methods → invalid_request', async (t) => {
