@@ -1,91 +1,153 @@
-// npm run bench: throughput and memory of a real Tessera server on loopback (SQLite, real keys,
-// real argon2). Measures client_credentials token issuance, JWKS and discovery serving,
-// userinfo, and full logins (argon2id-bound). Prints one JSON object at the end.
+// npm run bench: Tessera side by side with oidc-provider and against this machine's limits.
+// Servers run as separate production processes on fresh SQLite files; autocannon drives them
+// from this process. Prints the tables and writes bench/RESULTS.md (and results.json beside it).
+//
+//   BENCH_SECONDS=10       measured seconds per row (after BENCH_WARMUP=3 seconds of warm-up)
+//   BENCH_SOAK_SECONDS=300 the memory run (0 skips it)
+//   BENCH_TARGETS=tessera,oidc-provider,cluster   which parts to run
 import fs from 'node:fs'
+import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
-import { performance } from 'node:perf_hooks'
-import pino from 'pino'
-import { buildApp } from '../dist/src/app.js'
-import { buildClient } from '../dist/src/cli/clients.js'
-import { loadConfig } from '../dist/src/config/config.js'
-import { closeDeps, createDeps } from '../dist/src/deps.js'
+import { fileURLToPath } from 'node:url'
+import { CONNECTIONS, measure } from './lib/load.mjs'
+import { runNode, startNode, stopProcess } from './lib/process.mjs'
+import { checkTargets, renderReport } from './lib/report.mjs'
+import { loginRow, prepare, ROWS } from './lib/rows.mjs'
+import { rssDrift, soak } from './lib/soak.mjs'
+import * as tessera from './targets/tessera.mjs'
 
-const DURATION_MS = Number(process.env.BENCH_SECONDS ?? 5) * 1000
-const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16)
+const HERE = fileURLToPath(new URL('.', import.meta.url))
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10)
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 3)
+const SOAK_SECONDS = Number(process.env.BENCH_SOAK_SECONDS ?? 300)
+const CODES = Number(process.env.BENCH_CODES ?? 12000)
+const PARTS = new Set((process.env.BENCH_TARGETS ?? 'tessera,oidc-provider,cluster').split(','))
+const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-bench-'))
+const log = (message) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${message}\n`)
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-bench-'))
-const port = 39000 + Math.floor(Math.random() * 1000)
-const issuer = `http://127.0.0.1:${port}`
-const config = loadConfig({ DATABASE_URL: `sqlite:${dir}/idp.db`, KEYS_DIR: `${dir}/keys`, ISSUER: issuer, PORT: String(port), TOKEN_RATE_LIMIT: '1000000', LOGIN_RATE_LIMIT: '100000', LOG_LEVEL: 'silent' })
-const deps = await createDeps(config, { log: pino({ level: 'silent' }) })
-const app = await buildApp(deps)
-await app.listen({ port, host: '127.0.0.1' })
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address()
+      server.close(() => resolve(port))
+    })
+    server.once('error', reject)
+  })
+}
 
-const now = Math.floor(Date.now() / 1000)
-const service = buildClient({ name: 'bench-service', redirectUris: [], postLogoutRedirectUris: [], isPublic: false, grantTypes: ['client_credentials'], pkce: undefined, scopes: ['api:read'] }, now)
-await deps.repos.clients.insert(service.client)
-const web = buildClient({ name: 'bench-web', redirectUris: ['http://127.0.0.1/cb'], postLogoutRedirectUris: [], isPublic: true, grantTypes: [], pkce: undefined, scopes: [] }, now)
-await deps.repos.clients.insert(web.client)
-await deps.repos.users.insert({ id: 'bench-user', email: 'bench@example.com', name: 'Bench', passwordHash: await deps.hasher.hash('bench password 123'), emailVerified: true, disabledAt: null, createdAt: now })
-const basic = `Basic ${Buffer.from(`${service.client.id}:${service.secret}`).toString('base64')}`
+const summary = (r) => `${String(r.perSecond).padStart(7)}/s  p50 ${r.p50ms ?? r.loginP50ms} ms  p99 ${r.p99ms ?? r.loginP99ms} ms  errors ${r.errors}`
 
-async function measure(name, once) {
-  const latencies = []
-  const deadline = performance.now() + DURATION_MS
-  let errors = 0
-  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-    while (performance.now() < deadline) {
-      const start = performance.now()
-      try {
-        await once()
-      } catch {
-        errors++
-      }
-      latencies.push(performance.now() - start)
+/** Every row against one started target. */
+async function runRows(target) {
+  const ctx = await prepare(target)
+  const results = {}
+  for (const row of ROWS) {
+    results[row.key] = await row.run(ctx, { duration: SECONDS, warmup: WARMUP, codes: CODES })
+    log(`${target.name.padEnd(14)} ${row.key.padEnd(20)} ${summary(results[row.key])}`)
+  }
+  const { login, jwksDuringLogins } = await loginRow(ctx, { duration: SECONDS })
+  results.login = login
+  results.jwksDuringLogins = jwksDuringLogins
+  log(`${target.name.padEnd(14)} ${'login'.padEnd(20)} ${login.perSecond}/s  login p50 ${login.loginP50ms} ms  p99 ${login.loginP99ms} ms  failed ${login.failedLogins}`)
+  log(`${target.name.padEnd(14)} ${'jwks during logins'.padEnd(20)} ${summary(jwksDuringLogins)}`)
+  return { ctx, results }
+}
+
+async function measureBare(ctx) {
+  const jwksFile = path.join(workDir, 'jwks.json')
+  const discoveryFile = path.join(workDir, 'discovery.json')
+  fs.writeFileSync(jwksFile, Buffer.from(await (await fetch(ctx.discovery.jwks_uri)).arrayBuffer()))
+  fs.writeFileSync(discoveryFile, Buffer.from(await (await fetch(`${ctx.target.issuer}/.well-known/openid-configuration`)).arrayBuffer()))
+  const port = await freePort()
+  const bare = await startNode(path.join(HERE, 'lib/bare-server.mjs'), { env: { PORT: String(port), JWKS_FILE: jwksFile, DISCOVERY_FILE: discoveryFile }, ready: (line) => line.includes('ready') })
+  try {
+    const url = `http://127.0.0.1:${port}`
+    const jwks = await measure(url, { duration: SECONDS, warmup: WARMUP, requests: [{ method: 'GET', path: '/jwks' }] })
+    const discovery = await measure(url, { duration: SECONDS, warmup: WARMUP, requests: [{ method: 'GET', path: '/discovery' }] })
+    log(`bare fastify   jwks ${summary(jwks)}; discovery ${summary(discovery)}`)
+    return { jwks, discovery }
+  } finally {
+    await stopProcess(bare)
+  }
+}
+
+const report = {
+  date: new Date().toISOString().slice(0, 10),
+  node: process.version,
+  cpus: os.availableParallelism(),
+  cpuModel: os.cpus()[0]?.model.trim() ?? 'unknown CPU',
+  memGiB: Math.round(os.totalmem() / 2 ** 30),
+  os: `${os.type()} ${os.release()}`,
+  connections: CONNECTIONS,
+  seconds: SECONDS,
+  warmup: WARMUP,
+  rows: ROWS.map(({ key, label }) => ({ key, label })),
+  notes: [],
+}
+
+log('signing ceiling (one core, jose, RS256 2048)')
+report.ceiling = JSON.parse(await runNode(path.join(HERE, 'lib/sign-ceiling.mjs'), []))
+log(`ceiling: ${report.ceiling.signsPerSecond} signs/s, ${report.ceiling.verifiesPerSecond} verifies/s`)
+
+try {
+  if (PARTS.has('tessera')) {
+    const target = await tessera.start({ port: await freePort(), workDir: path.join(workDir, 'tessera') })
+    try {
+      const { ctx, results } = await runRows(target)
+      report.tessera = results
+      report.bare = await measureBare(ctx)
+    } finally {
+      await target.stop()
     }
-  }))
-  latencies.sort((a, b) => a - b)
-  const pct = (p) => Number(latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))].toFixed(2))
-  return { name, requests: latencies.length, perSecond: Math.round(latencies.length / (DURATION_MS / 1000)), p50ms: pct(0.5), p99ms: pct(0.99), errors }
+  }
+  if (PARTS.has('oidc-provider')) {
+    const oidcProvider = await import('./targets/oidc-provider.mjs')
+    const target = await oidcProvider.start({ port: await freePort(), workDir: path.join(workDir, 'oidc-provider') })
+    try {
+      report.oidc = (await runRows(target)).results
+      report.notes.push(...(target.notes ?? []))
+    } finally {
+      await target.stop()
+    }
+  }
+  if (PARTS.has('cluster')) {
+    const workers = os.availableParallelism()
+    const target = await tessera.start({ port: await freePort(), workDir: path.join(workDir, 'cluster'), workers })
+    try {
+      report.cluster = { workers, results: (await runRows(target)).results }
+    } finally {
+      await target.stop()
+    }
+  }
+  if (SOAK_SECONDS > 0) {
+    const workers = os.availableParallelism()
+    const soakDir = path.join(workDir, 'soak')
+    const settings = { ACCESS_TOKEN_TTL: '2m', PRUNE_INTERVAL: '30s' }
+    const target = await tessera.start({ port: await freePort(), workDir: soakDir, workers, env: settings })
+    try {
+      const ctx = await prepare(target)
+      log(`memory run: ${SOAK_SECONDS} s, ${workers} workers`)
+      const result = await soak(ctx, { seconds: SOAK_SECONDS, dbFile: path.join(soakDir, 'tessera.db') })
+      report.soak = { ...result, workers, drift: rssDrift(result.samples), accessTokenTtl: settings.ACCESS_TOKEN_TTL, pruneInterval: settings.PRUNE_INTERVAL }
+      log(`memory run: ${result.requests} requests, RSS drift ${report.soak.drift.join('% ')}%`)
+    } finally {
+      await target.stop()
+    }
+  }
+} finally {
+  fs.rmSync(workDir, { recursive: true, force: true })
 }
 
-async function expectOk(response) {
-  if (!response.ok) throw new Error(`HTTP ${response.status}`)
-  await response.arrayBuffer()
-  return response
+report.notes.unshift(
+  'Tessera logs at LOG_LEVEL=warn here (its per-request access log is an info line; oidc-provider has none).',
+  'Per-IP rate limits of Tessera are raised for the run (TOKEN_RATE_LIMIT, LOGIN_RATE_LIMIT): the load comes from one address.',
+  'Tessera records every access token (a row per jti, for revocation and introspection); a JWT access token of oidc-provider is not stored.',
+)
+if (report.tessera && report.bare) {
+  report.checks = checkTargets(report)
+  fs.writeFileSync(path.join(HERE, 'RESULTS.md'), renderReport(report))
+  fs.writeFileSync(path.join(HERE, 'results.json'), `${JSON.stringify(report, null, 2)}\n`)
+  for (const check of report.checks) log(`${check.ok ? 'met    ' : 'MISSED '} ${check.target}: ${check.measured}`)
+  log(`written: ${path.join(HERE, 'RESULTS.md')}`)
 }
-
-const tokenRequest = () => fetch(`${issuer}/token`, { method: 'POST', headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=client_credentials' })
-const accessToken = (await (await tokenRequest()).json()).access_token
-
-async function login() {
-  const verifier = 'v'.repeat(43)
-  const { createHash } = await import('node:crypto')
-  const challenge = createHash('sha256').update(verifier).digest('base64url')
-  const authorize = await fetch(`${issuer}/authorize?${new URLSearchParams({ response_type: 'code', client_id: web.client.id, redirect_uri: 'http://127.0.0.1/cb', scope: 'openid email', code_challenge: challenge, code_challenge_method: 'S256' })}`, { redirect: 'manual' })
-  const loginPath = authorize.headers.get('location')
-  const page = await fetch(`${issuer}${loginPath}`)
-  const cookie = page.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ')
-  const html = await page.text()
-  const field = (name) => new RegExp(`name="${name}" value="([^"]*)"`).exec(html)[1]
-  const posted = await fetch(`${issuer}/login`, { method: 'POST', redirect: 'manual', headers: { cookie, origin: issuer, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ _csrf: field('_csrf'), interaction: field('interaction'), email: 'bench@example.com', password: 'bench password 123' }) })
-  const code = new URL(posted.headers.get('location')).searchParams.get('code')
-  await expectOk(await fetch(`${issuer}/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ grant_type: 'authorization_code', client_id: web.client.id, code, redirect_uri: 'http://127.0.0.1/cb', code_verifier: verifier }) }))
-}
-
-const results = []
-results.push(await measure('jwks', async () => expectOk(await fetch(`${issuer}/.well-known/jwks.json`))))
-results.push(await measure('discovery', async () => expectOk(await fetch(`${issuer}/.well-known/openid-configuration`))))
-results.push(await measure('token client_credentials (RS256 sign + insert)', async () => expectOk(await tokenRequest())))
-results.push(await measure('introspect access token', async () => expectOk(await fetch(`${issuer}/introspect`, { method: 'POST', headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: accessToken }) }))))
-results.push(await measure('full login: authorize + login page + argon2id + code + token', login))
-
-const memory = process.memoryUsage()
-const report = { node: process.version, cpus: os.cpus().length, concurrency: CONCURRENCY, secondsPerScenario: DURATION_MS / 1000, results, rssMiB: Math.round(memory.rss / 1048576), heapUsedMiB: Math.round(memory.heapUsed / 1048576) }
-for (const r of results) console.log(`${r.name.padEnd(62)} ${String(r.perSecond).padStart(6)}/s  p50 ${r.p50ms} ms  p99 ${r.p99ms} ms  errors ${r.errors}`)
-console.log(`rss ${report.rssMiB} MiB, heap ${report.heapUsedMiB} MiB`)
-console.log(JSON.stringify(report))
-await app.close()
-await closeDeps(deps)
-fs.rmSync(dir, { recursive: true, force: true })

@@ -1,12 +1,17 @@
 /**
  * The process shell: load config → create dependencies → build the app → listen; on SIGINT or
- * SIGTERM stop accepting, finish in-flight requests, close the database.
+ * SIGTERM stop accepting, finish in-flight requests, close the database. With WORKERS > 1 this
+ * process becomes the cluster primary (cluster.ts) and each worker runs the server below.
  */
-import { loadConfig, ConfigError } from './config/config.js'
+import cluster from 'node:cluster'
+import type { Logger } from 'pino'
+import { loadConfig, ConfigError, type Config } from './config/config.js'
 import { closeDeps, createDeps } from './deps.js'
 import { buildApp } from './app.js'
+import { runPrimary } from './cluster.js'
 import { createLogger } from './logger.js'
 import { startPruning } from './maintenance.js'
+import { announceMailTransport } from './mail/create.js'
 
 async function main(): Promise<void> {
   let config
@@ -20,16 +25,22 @@ async function main(): Promise<void> {
     throw error
   }
   const log = createLogger(config)
+  if (config.workers > 1 && cluster.isPrimary) return runPrimary(config, log)
+  return runServer(config, cluster.isWorker ? log.child({ worker: cluster.worker?.id }) : log)
+}
+
+async function runServer(config: Config, log: Logger): Promise<void> {
   const deps = await createDeps(config, { log })
-  if (deps.mail.transportKind === 'none') log.warn({ event: 'mail_disabled' }, 'SMTP_URL is not set: verification and password-reset mails will not be sent. Set SMTP_URL and MAIL_FROM.')
-  if (deps.mail.transportKind === 'log') log.info('SMTP_URL is not set: account mails are written to this log (development only; set SMTP_URL in production).')
+  // In a cluster the primary announces the start, warns once and prunes.
+  const single = !cluster.isWorker
+  if (single) announceMailTransport(deps.mail, log)
   // Made before the first login so that an unknown email's first attempt is not slower.
   await deps.dummyHash()
   const app = await buildApp(deps)
   deps.keys.start(config.keyRefreshInterval)
-  const stopPruning = startPruning(deps)
+  const stopPruning = single ? startPruning(deps) : () => undefined
   await app.listen({ port: config.port, host: config.host })
-  log.info(
+  if (single) log.info(
     { issuer: config.issuer, discovery: `${config.issuer}/.well-known/openid-configuration` },
     `Tessera is running at ${config.issuer}. Next steps: add a client with "npx idp clients add --name My App --redirect-uri https://app.example/callback" and a user with "npx idp users add --email you@example.com --password-stdin".`,
   )

@@ -6,7 +6,8 @@ import { pruneExpired, type PruneCounts } from './db/repositories/maintenance.js
 export async function pruneNow(deps: Pick<Deps, 'db' | 'clock' | 'config' | 'repos'>): Promise<PruneCounts & { readonly auditEvents: number; readonly throttleCounters: number }> {
   const now = deps.clock.now()
   // One day of grace: replayed codes and reused refresh tokens are still recognised for a while.
-  const counts = await pruneExpired(deps.db, now, 86400, deps.config.sessionIdleTtl)
+  // Grants without refresh tokens go once every access token they could have had has expired.
+  const counts = await pruneExpired(deps.db, now, 86400, deps.config.sessionIdleTtl, deps.config.accessTokenTtl + deps.config.clockSkew)
   const auditEvents = await deps.repos.auditEvents.deleteOlderThan(now - deps.config.auditRetention)
   const throttleCounters = await deps.repos.throttleCounters.deleteIdle(now - 86400)
   return { ...counts, auditEvents, throttleCounters }

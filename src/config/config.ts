@@ -4,12 +4,27 @@
  */
 import { ConfigError, FieldProblem, duration, integer, oneOf, optionalDuration, secret, text, type Field } from './fields.js'
 import { parseIssuer, parseDatabaseUrl, type DatabaseLocation } from './urls.js'
+import { availableParallelism } from 'node:os'
+
+/** WORKERS: `auto` is one process per core; a number is taken as given (1 = no cluster). */
+export function parseWorkers(raw: string, cores: number): number {
+  const value = raw.trim().toLowerCase()
+  if (value === 'auto') return Math.max(1, cores)
+  if (!/^[0-9]+$/.test(value) || Number(value) < 1 || Number(value) > 64) throw new FieldProblem('must be auto or a whole number from 1 to 64')
+  return Number(value)
+}
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 
 export const configFields = {
   port: integer('PORT', 3000, 'TCP port the server listens on', 0, 65535),
   host: text('HOST', '0.0.0.0', 'Interface the server binds to'),
+  workers: {
+    env: 'WORKERS',
+    doc: 'Server processes sharing the port (node:cluster): a number, or auto for one per CPU core. They share the database; per-IP rate limits count per process',
+    defaultText: '1',
+    parse: (raw) => parseWorkers(raw ?? '1', availableParallelism()),
+  } satisfies Field<number>,
   issuer: {
     env: 'ISSUER',
     doc: 'Public base URL; every URL in discovery, tokens and mail is built from it (never from request headers). https required unless the host is localhost or 127.0.0.1',
@@ -88,6 +103,11 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
   // clock-skew allowance must cover that.
   if (typeof refresh === 'number' && typeof skew === 'number' && refresh > skew) {
     problems.push(`KEY_REFRESH_INTERVAL: must not exceed CLOCK_SKEW (${skew}s)`)
+  }
+  const database = parsed['database'] as DatabaseLocation | undefined
+  // Each worker would open its own private in-memory database.
+  if (typeof parsed['workers'] === 'number' && parsed['workers'] > 1 && database?.dialect === 'sqlite' && database.file === ':memory:') {
+    problems.push('WORKERS: an in-memory SQLite database cannot be shared by several workers; use a file or PostgreSQL')
   }
   if (problems.length > 0) throw new ConfigError(problems)
   return Object.freeze(parsed) as Config

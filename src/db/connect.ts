@@ -2,7 +2,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import SQLite from 'better-sqlite3'
 import pg from 'pg'
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely'
+import { Kysely, PostgresDialect, SqliteDialect, type SqliteDatabase, type SqliteStatement } from 'kysely'
 import type { DatabaseLocation } from '../config/urls.js'
 import type { Database } from './schema.js'
 
@@ -10,6 +10,30 @@ export type Db = Kysely<Database>
 
 // PostgreSQL returns bigint (int8) as strings by default; our epoch seconds fit in a JS number.
 pg.types.setTypeParser(20, (value: string) => Number(value))
+
+/** Distinct SQL texts kept prepared; dynamic `in (…)` lists make a few variants per query. */
+const STATEMENT_CACHE_SIZE = 500
+
+/**
+ * kysely prepares every query afresh; preparing is a large share of a small query's cost, so
+ * statements are reused by SQL text. Safe because kysely runs one statement at a time per
+ * connection and Tessera never streams results (a statement being iterated cannot be reused).
+ */
+function withStatementCache(sqlite: SQLite.Database): SqliteDatabase {
+  const cache = new Map<string, SqliteStatement>()
+  return {
+    close: () => void sqlite.close(),
+    prepare(sql: string): SqliteStatement {
+      let statement = cache.get(sql)
+      if (statement === undefined) {
+        statement = sqlite.prepare(sql)
+        if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value!)
+        cache.set(sql, statement)
+      }
+      return statement
+    },
+  }
+}
 
 /** Opens the configured database. SQLite gets WAL and a busy timeout so several processes can share the file. */
 export function connectDatabase(location: DatabaseLocation): Db {
@@ -28,7 +52,7 @@ export function connectDatabase(location: DatabaseLocation): Db {
     sqlite.pragma('journal_mode = WAL')
     sqlite.pragma('foreign_keys = ON')
     sqlite.pragma('synchronous = NORMAL')
-    return new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) })
+    return new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) })
   }
   // Bounded waits: with the database gone, requests fail (503) instead of queueing forever —
   // 5 s to get a connection, 5 s for a query's answer (a partition silences open connections).

@@ -35,9 +35,16 @@ type GrantFilter = (query: GrantQuery) => GrantQuery
 /** Revokes the matching grants, their access tokens and their refresh-token families together. */
 async function revokeWhere(db: Db, now: number, filter: GrantFilter): Promise<void> {
   await db.transaction().execute(async (trx) => {
-    const ids = (await filter(trx.selectFrom('grants').select('id')).where('revoked_at', 'is', null).execute()).map((row) => row.id)
+    // The first statement writes, so on SQLite shared by several processes the transaction takes
+    // the write lock at once (waiting for it) instead of failing to upgrade a read snapshot.
+    const revoked = await trx
+      .updateTable('grants')
+      .set({ revoked_at: now })
+      .where('id', 'in', filter(trx.selectFrom('grants').select('id')).where('revoked_at', 'is', null))
+      .returning('id')
+      .execute()
+    const ids = revoked.map((row) => row.id)
     if (ids.length === 0) return
-    await trx.updateTable('grants').set({ revoked_at: now }).where('id', 'in', ids).execute()
     await trx.updateTable('access_tokens').set({ revoked_at: now }).where('grant_id', 'in', ids).where('revoked_at', 'is', null).execute()
   })
 }

@@ -10,42 +10,85 @@ export interface PruneCounts {
   readonly accountTokens: number
 }
 
+/** Rows deleted per statement: short write locks, so requests keep flowing while a backlog is pruned. */
+export const PRUNE_BATCH = 2000
+
+/** Repeats one bounded delete until it comes back short, yielding to the event loop in between. */
+async function deleteInBatches(deleteBatch: () => Promise<{ numDeletedRows: bigint }>): Promise<number> {
+  let total = 0
+  for (;;) {
+    const deleted = Number((await deleteBatch()).numDeletedRows)
+    total += deleted
+    if (deleted < PRUNE_BATCH) return total
+    // better-sqlite3 runs each statement synchronously on the event loop.
+    await new Promise((resolve) => setImmediate(resolve))
+  }
+}
+
 /**
  * Deletes rows that can no longer matter, so storage does not grow without bound. `graceSeconds`
- * keeps recently-dead rows a little longer (code-replay and refresh-reuse detection stay possible
- * for a while after expiry).
+ * keeps recently-dead codes, refresh tokens and sessions a little longer (code-replay and
+ * refresh-reuse detection stay possible for a while after expiry). Access-token rows go as soon
+ * as the token has expired: an expired JWT is refused on its own, and the row only ever served
+ * revocation — at high issuance rates they are most of the table.
  */
-export async function pruneExpired(db: Db, now: number, graceSeconds: number, sessionIdleSeconds?: number): Promise<PruneCounts> {
+export async function pruneExpired(db: Db, now: number, graceSeconds: number, sessionIdleSeconds?: number, shortGrantAgeSeconds = graceSeconds): Promise<PruneCounts> {
   const cutoff = now - graceSeconds
+  // A grant without refresh tokens is dead once its access tokens have expired (they are gone by
+  // then); the age guard keeps a grant whose first access token is still being written.
+  const shortGrantCutoff = now - shortGrantAgeSeconds
   // Sessions idle for longer than the idle timeout are dead even before their absolute expiry.
   const idleCutoff = sessionIdleSeconds === undefined ? null : cutoff - sessionIdleSeconds
-  const count = (result: { numDeletedRows: bigint }) => Number(result.numDeletedRows)
-  const codes = count(await db.deleteFrom('authorization_codes').where('expires_at', '<', cutoff).executeTakeFirst())
-  const interactions = count(await db.deleteFrom('interactions').where('expires_at', '<', cutoff).executeTakeFirst())
-  const sessions = count(
-    await db
+  const codes = await deleteInBatches(() =>
+    db.deleteFrom('authorization_codes').where('code_hash', 'in', db.selectFrom('authorization_codes').select('code_hash').where('expires_at', '<', cutoff).limit(PRUNE_BATCH)).executeTakeFirst(),
+  )
+  const interactions = await deleteInBatches(() =>
+    db.deleteFrom('interactions').where('id', 'in', db.selectFrom('interactions').select('id').where('expires_at', '<', cutoff).limit(PRUNE_BATCH)).executeTakeFirst(),
+  )
+  const sessions = await deleteInBatches(() =>
+    db
       .deleteFrom('sessions')
-      .where((eb) =>
-        eb.or([eb('expires_at', '<', cutoff), eb('ended_at', '<', cutoff), ...(idleCutoff === null ? [] : [eb('last_seen_at', '<', idleCutoff)])]),
+      .where(
+        'id_hash',
+        'in',
+        db
+          .selectFrom('sessions')
+          .select('id_hash')
+          .where((eb) => eb.or([eb('expires_at', '<', cutoff), eb('ended_at', '<', cutoff), ...(idleCutoff === null ? [] : [eb('last_seen_at', '<', idleCutoff)])]))
+          .limit(PRUNE_BATCH),
       )
       .executeTakeFirst(),
   )
-  const accessTokens = count(await db.deleteFrom('access_tokens').where('expires_at', '<', cutoff).executeTakeFirst())
-  const refreshTokens = count(await db.deleteFrom('refresh_tokens').where('idle_expires_at', '<', cutoff).executeTakeFirst())
+  const accessTokens = await deleteInBatches(() =>
+    db.deleteFrom('access_tokens').where('jti', 'in', db.selectFrom('access_tokens').select('jti').where('expires_at', '<', now).limit(PRUNE_BATCH)).executeTakeFirst(),
+  )
+  const refreshTokens = await deleteInBatches(() =>
+    db.deleteFrom('refresh_tokens').where('token_hash', 'in', db.selectFrom('refresh_tokens').select('token_hash').where('idle_expires_at', '<', cutoff).limit(PRUNE_BATCH)).executeTakeFirst(),
+  )
   // A grant goes once it is dead (revoked or past its absolute end, or never had refresh tokens
   // and is older than any access token) and nothing refers to it any more.
-  const grants = count(
-    await db
+  const grants = await deleteInBatches(() =>
+    db
       .deleteFrom('grants')
-      .where((eb) =>
-        eb.and([
-          eb.or([eb('revoked_at', '<', cutoff), eb('expires_at', '<', cutoff), eb.and([eb('expires_at', 'is', null), eb('created_at', '<', cutoff)])]),
-          eb.not(eb.exists(eb.selectFrom('refresh_tokens').select('refresh_tokens.token_hash').whereRef('refresh_tokens.grant_id', '=', 'grants.id'))),
-          eb.not(eb.exists(eb.selectFrom('access_tokens').select('access_tokens.jti').whereRef('access_tokens.grant_id', '=', 'grants.id'))),
-        ]),
+      .where(
+        'id',
+        'in',
+        db
+          .selectFrom('grants')
+          .select('id')
+          .where((eb) =>
+            eb.and([
+              eb.or([eb('revoked_at', '<', cutoff), eb('expires_at', '<', cutoff), eb.and([eb('expires_at', 'is', null), eb('created_at', '<', shortGrantCutoff)])]),
+              eb.not(eb.exists(eb.selectFrom('refresh_tokens').select('refresh_tokens.token_hash').whereRef('refresh_tokens.grant_id', '=', 'grants.id'))),
+              eb.not(eb.exists(eb.selectFrom('access_tokens').select('access_tokens.jti').whereRef('access_tokens.grant_id', '=', 'grants.id'))),
+            ]),
+          )
+          .limit(PRUNE_BATCH),
       )
       .executeTakeFirst(),
   )
-  const accountTokens = count(await db.deleteFrom('account_tokens').where('expires_at', '<', cutoff).executeTakeFirst())
+  const accountTokens = await deleteInBatches(() =>
+    db.deleteFrom('account_tokens').where('token_hash', 'in', db.selectFrom('account_tokens').select('token_hash').where('expires_at', '<', cutoff).limit(PRUNE_BATCH)).executeTakeFirst(),
+  )
   return { codes, interactions, sessions, accessTokens, refreshTokens, grants, accountTokens }
 }

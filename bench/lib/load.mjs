@@ -1,0 +1,32 @@
+// The load generator: autocannon, run from this process (the servers are separate processes).
+// Every row gets a warm-up first, then a measured run; latencies come from autocannon's HDR
+// histogram (corrected for coordinated omission when a fixed rate is asked for).
+import autocannon from 'autocannon'
+
+export const CONNECTIONS = 50
+
+function fire(options) {
+  return new Promise((resolve, reject) => {
+    autocannon({ connections: CONNECTIONS, ...options }, (error, result) => (error ? reject(error) : resolve(result)))
+  })
+}
+
+/**
+ * Runs `requests` (an autocannon request list) against `url`. `steps` is the number of HTTP
+ * requests one operation takes (a login is three): rates are reported per operation. Returns
+ * req/s, p50, p99 and errors (connection errors, timeouts, non-2xx/3xx answers).
+ */
+export async function measure(url, { requests, duration, warmup = 3, amount, overallRate, steps = 1, connections = CONNECTIONS, title }) {
+  if (warmup > 0 && amount === undefined) await fire({ url, requests, duration: warmup, connections, ...(overallRate ? { overallRate } : {}) })
+  const result = await fire({ url, requests, connections, title, ...(amount !== undefined ? { amount } : { duration }), ...(overallRate ? { overallRate } : {}) })
+  const seconds = result.duration
+  const completed = result.requests.total
+  return {
+    perSecond: Math.round(completed / steps / seconds),
+    requests: completed,
+    p50ms: result.latency.p50,
+    p99ms: result.latency.p99,
+    errors: result.errors + result.timeouts + result['4xx'] + result['5xx'],
+    seconds,
+  }
+}

@@ -1,0 +1,179 @@
+// The benchmark rows, written once against the target interface (Tessera or oidc-provider): each
+// row prepares what it needs through real HTTP flows, then drives one endpoint with autocannon.
+import { createHash, randomBytes } from 'node:crypto'
+import { FORM, header, pathOf } from './http.mjs'
+import { measure } from './load.mjs'
+
+const VERIFIER = randomBytes(32).toString('base64url')
+const CHALLENGE = createHash('sha256').update(VERIFIER).digest('base64url')
+// Tokens in flight when a run ends are lost (rotated, answer dropped): room for two runs of losses.
+const REFRESH_POOL = 200
+
+const basic = ({ clientId, clientSecret }) => `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`).toString('base64')}`
+const codeFrom = (location) => (location ? new URL(location, 'http://x').searchParams.get('code') : null)
+
+export function percentile(sorted, p) {
+  if (sorted.length === 0) return null
+  return Number(sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))].toFixed(2))
+}
+
+/** Everything the rows share for one target: discovery, a logged-in session, a user access token. */
+export async function prepare(target) {
+  const discovery = await (await fetch(`${target.issuer}/.well-known/openid-configuration`)).json()
+  const session = await target.passwordLogin({ challenge: CHALLENGE })
+  const tokens = await exchange(target, discovery, session.code)
+  return { target, discovery, session, tokens }
+}
+
+async function exchange(target, discovery, code) {
+  const response = await fetch(discovery.token_endpoint, {
+    method: 'POST',
+    headers: { 'content-type': FORM },
+    body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: target.web.redirectUri, client_id: target.web.clientId, code_verifier: VERIFIER, ...target.tokenParams }),
+  })
+  const body = await response.json()
+  if (!response.ok || !body.access_token) throw new Error(`${target.name}: code exchange failed: ${JSON.stringify(body)}`)
+  return body
+}
+
+const tokenPath = (ctx) => pathOf(ctx.discovery.token_endpoint)
+
+/** Authorization codes minted through the SSO session (authorize with the session cookie, no password). */
+async function mintCodes(ctx, count) {
+  const codes = []
+  await measure(ctx.target.issuer, {
+    warmup: 0,
+    amount: count,
+    requests: [{ method: 'GET', path: pathOf(ctx.target.authorizeUrl({ challenge: CHALLENGE })), headers: { cookie: ctx.session.cookie }, onResponse: (_s, _b, _c, headers) => {
+      const code = codeFrom(header(headers, 'location'))
+      if (code) codes.push(code)
+    } }],
+  })
+  return codes
+}
+
+function codeExchangeRequest(ctx, next) {
+  const { target } = ctx
+  return {
+    method: 'POST',
+    path: tokenPath(ctx),
+    headers: { 'content-type': FORM },
+    setupRequest: (request) => ({
+      ...request,
+      body: new URLSearchParams({ grant_type: 'authorization_code', code: next() ?? 'none-left', redirect_uri: target.web.redirectUri, client_id: target.web.clientId, code_verifier: VERIFIER, ...target.tokenParams }).toString(),
+    }),
+  }
+}
+
+export const ROWS = [
+  {
+    key: 'jwks',
+    label: 'JWKS',
+    run: (ctx, o) => measure(ctx.target.issuer, { ...o, requests: [{ method: 'GET', path: pathOf(ctx.discovery.jwks_uri) }] }),
+  },
+  {
+    key: 'discovery',
+    label: 'Discovery',
+    run: (ctx, o) => measure(ctx.target.issuer, { ...o, requests: [{ method: 'GET', path: '/.well-known/openid-configuration' }] }),
+  },
+  {
+    key: 'client_credentials',
+    label: '`client_credentials` token',
+    run: (ctx, o) =>
+      measure(ctx.target.issuer, {
+        ...o,
+        requests: [{ method: 'POST', path: tokenPath(ctx), headers: { authorization: basic(ctx.target.service), 'content-type': FORM }, body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'api:read', ...ctx.target.tokenParams }).toString() }],
+      }),
+  },
+  {
+    key: 'code',
+    label: 'Authorization-code exchange (PKCE)',
+    run: async (ctx, o) => {
+      // Codes live 60 s: minted right before they are redeemed, all of them used once.
+      const codes = await mintCodes(ctx, o.codes)
+      const warm = codes.splice(0, Math.floor(codes.length / 6))
+      await measure(ctx.target.issuer, { warmup: 0, amount: warm.length, requests: [codeExchangeRequest(ctx, () => warm.pop())] })
+      return { ...(await measure(ctx.target.issuer, { warmup: 0, amount: codes.length, requests: [codeExchangeRequest(ctx, () => codes.pop())] })), prepared: codes.length + warm.length }
+    },
+  },
+  {
+    key: 'refresh',
+    label: 'Refresh grant with rotation',
+    run: async (ctx, o) => {
+      // One family per slot; each answer's new refresh token goes back into the pool.
+      const pool = []
+      for (const code of await mintCodes(ctx, REFRESH_POOL)) pool.push((await exchange(ctx.target, ctx.discovery, code)).refresh_token)
+      if (pool.length < REFRESH_POOL || pool.some((token) => !token)) throw new Error(`${ctx.target.name}: no refresh tokens issued`)
+      return measure(ctx.target.issuer, {
+        ...o,
+        requests: [{
+          method: 'POST',
+          path: tokenPath(ctx),
+          headers: { 'content-type': FORM },
+          setupRequest: (request) => ({ ...request, body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: pool.shift() ?? 'none-left', client_id: ctx.target.web.clientId, ...ctx.target.tokenParams }).toString() }),
+          onResponse: (status, body) => {
+            if (status === 200) pool.push(JSON.parse(body).refresh_token)
+          },
+        }],
+      })
+    },
+  },
+  {
+    key: 'userinfo',
+    label: 'Userinfo',
+    run: (ctx, o) => measure(ctx.target.issuer, { ...o, requests: [{ method: 'GET', path: pathOf(ctx.discovery.userinfo_endpoint), headers: { authorization: `Bearer ${ctx.target.userinfoToken?.(ctx) ?? ctx.tokens.access_token}` } }] }),
+  },
+  {
+    key: 'introspection',
+    label: 'Introspection (active JWT access token)',
+    run: (ctx, o) =>
+      measure(ctx.target.issuer, {
+        ...o,
+        requests: [{ method: 'POST', path: pathOf(ctx.discovery.introspection_endpoint), headers: { authorization: basic(ctx.target.service), 'content-type': FORM }, body: new URLSearchParams({ token: ctx.tokens.access_token }).toString() }],
+      }),
+  },
+  {
+    key: 'sso',
+    label: 'SSO round trip (authorize → code → token)',
+    steps: 2,
+    run: (ctx, o) =>
+      measure(ctx.target.issuer, {
+        ...o,
+        steps: 2,
+        requests: [
+          {
+            method: 'GET',
+            path: pathOf(ctx.target.authorizeUrl({ challenge: CHALLENGE })),
+            headers: { cookie: ctx.session.cookie },
+            onResponse: (_s, _b, context, headers) => {
+              context.code = codeFrom(header(headers, 'location'))
+            },
+          },
+          { ...codeExchangeRequest(ctx, () => undefined), setupRequest: (request, context) => codeExchangeRequest(ctx, () => context.code).setupRequest(request) },
+        ],
+      }),
+  },
+]
+
+/**
+ * Password logins at full speed (argon2id-bound) and, at the same time, JWKS at a fixed moderate
+ * rate: hashing runs off the event loop, so JWKS latency must stay low.
+ */
+export async function loginRow(ctx, { duration, jwksRate = 200 }) {
+  const latencies = []
+  let failed = 0
+  const onLogin = (ok, ms) => {
+    if (ok) latencies.push(ms)
+    else failed++
+  }
+  const steps = 3
+  const [login, jwks] = await Promise.all([
+    measure(ctx.target.issuer, { duration, warmup: 0, steps, requests: ctx.target.loginRequests({ challenge: CHALLENGE, onLogin }) }),
+    measure(ctx.target.issuer, { duration, warmup: 0, connections: 10, overallRate: jwksRate, requests: [{ method: 'GET', path: pathOf(ctx.discovery.jwks_uri) }] }),
+  ])
+  latencies.sort((a, b) => a - b)
+  return {
+    login: { ...login, perSecond: Math.round(latencies.length / login.seconds), loginP50ms: percentile(latencies, 0.5), loginP99ms: percentile(latencies, 0.99), failedLogins: failed },
+    jwksDuringLogins: { ...jwks, rate: jwksRate },
+  }
+}

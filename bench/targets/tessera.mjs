@@ -1,0 +1,121 @@
+// Tessera as a benchmark target: the production start (`node dist/src/main.js`, NODE_ENV=production)
+// on a fresh SQLite file, seeded through the `idp` CLI like an operator would.
+import fs from 'node:fs'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { absorbCookies, cookieHeader, fetchWithJar, FORM, header, pathOf } from '../lib/http.mjs'
+import { childPids, runNode, startNode, stopProcess } from '../lib/process.mjs'
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url))
+const MAIN = path.join(ROOT, 'dist/src/main.js')
+const CLI = path.join(ROOT, 'bin/idp.js')
+const REDIRECT_URI = 'http://127.0.0.1:9/cb'
+const USER = { email: 'bench@example.com', password: 'bench password 123' }
+
+const field = (html, name) => new RegExp(`name="${name}" value="([^"]*)"`).exec(html)?.[1]
+
+/**
+ * `workers`: WORKERS for the server (1 = a single process). `env`: extra settings (TTLs for the
+ * soak run). `nodeArgs`: e.g. --cpu-prof for profiling.
+ */
+export async function start({ port, workDir, workers = 1, env = {}, nodeArgs = [] }) {
+  fs.mkdirSync(workDir, { recursive: true })
+  const issuer = `http://127.0.0.1:${port}`
+  const serverEnv = {
+    NODE_ENV: 'production',
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    ISSUER: issuer,
+    DATABASE_URL: `sqlite:${path.join(workDir, 'tessera.db')}`,
+    KEYS_DIR: path.join(workDir, 'keys'),
+    // The per-request access log (info) is off, as oidc-provider has none; warnings still show.
+    LOG_LEVEL: 'warn',
+    WORKERS: String(workers),
+    // One load generator on one address: per-IP limits would measure the limiter, not the server.
+    TOKEN_RATE_LIMIT: '1000000',
+    LOGIN_RATE_LIMIT: '100000',
+    LOGIN_ACCOUNT_RATE_LIMIT: '100000',
+    ...env,
+  }
+  const cli = async (args, input) => JSON.parse(await runNode(CLI, [...args, '--json'], { env: serverEnv, input }))
+  const service = await cli(['clients', 'add', '--name', 'bench-service', '--grant-type', 'client_credentials', '--scope', 'api:read'])
+  const web = await cli(['clients', 'add', '--name', 'bench-web', '--public', '--redirect-uri', REDIRECT_URI, '--grant-type', 'authorization_code', '--grant-type', 'refresh_token'])
+  await cli(['users', 'add', '--email', USER.email, '--name', 'Bench User', '--password-stdin'], `${USER.password}\n`)
+
+  return { ...(await launch()), service: { clientId: service.client_id, clientSecret: service.client_secret }, web: { clientId: web.client_id, redirectUri: REDIRECT_URI } }
+
+  async function launch() {
+    const server = await startNode(MAIN, { env: serverEnv, nodeArgs, readyUrl: `${issuer}/readyz` })
+    const authorizeUrl = ({ challenge, state = 'bench' }) =>
+      `${issuer}/authorize?${new URLSearchParams({ response_type: 'code', client_id: web.client_id, redirect_uri: REDIRECT_URI, scope: 'openid email profile offline_access', code_challenge: challenge, code_challenge_method: 'S256', state })}`
+
+    async function passwordLogin({ challenge }) {
+      const jar = {}
+      const authorize = await fetchWithJar(authorizeUrl({ challenge }), jar)
+      const page = await fetchWithJar(new URL(authorize.headers.get('location'), issuer), jar)
+      const html = await page.text()
+      const posted = await fetchWithJar(`${issuer}/login`, jar, {
+        method: 'POST',
+        headers: { origin: issuer, 'content-type': FORM },
+        body: new URLSearchParams({ _csrf: field(html, '_csrf'), interaction: field(html, 'interaction'), email: USER.email, password: USER.password }),
+      })
+      const code = new URL(posted.headers.get('location')).searchParams.get('code')
+      if (!code) throw new Error(`login did not return a code (HTTP ${posted.status})`)
+      return { cookie: cookieHeader(jar), code }
+    }
+
+    /** One password login per cycle: authorize → login page → POST /login → redirect with a code. */
+    function loginRequests({ challenge, onLogin }) {
+      const start = pathOf(authorizeUrl({ challenge }))
+      return [
+        {
+          method: 'GET',
+          path: start,
+          setupRequest: (request, context) => {
+            context.started = performance.now()
+            context.jar = {}
+            return request
+          },
+          onResponse: (status, _body, context, headers) => {
+            absorbCookies(context.jar, header(headers, 'set-cookie'))
+            context.next = header(headers, 'location')
+          },
+        },
+        {
+          method: 'GET',
+          setupRequest: (request, context) => ({ ...request, path: context.next ?? '/login', headers: { cookie: cookieHeader(context.jar) } }),
+          onResponse: (_status, body, context, headers) => {
+            absorbCookies(context.jar, header(headers, 'set-cookie'))
+            context.form = { _csrf: field(body, '_csrf') ?? '', interaction: field(body, 'interaction') ?? '', email: USER.email, password: USER.password }
+          },
+        },
+        {
+          method: 'POST',
+          path: '/login',
+          setupRequest: (request, context) => ({
+            ...request,
+            headers: { cookie: cookieHeader(context.jar), origin: issuer, 'content-type': FORM },
+            body: new URLSearchParams(context.form).toString(),
+          }),
+          onResponse: (_status, _body, context, headers) => {
+            const location = header(headers, 'location') ?? ''
+            onLogin(location.includes('code='), performance.now() - context.started)
+          },
+        },
+      ]
+    }
+
+    return {
+      name: 'Tessera',
+      issuer,
+      process: server,
+      pids: async () => (workers > 1 ? childPids(server.pid) : [server.pid]),
+      user: USER,
+      tokenParams: {},
+      authorizeUrl,
+      passwordLogin,
+      loginRequests,
+      stop: () => stopProcess(server),
+    }
+  }
+}
