@@ -7,7 +7,9 @@ import formbody from '@fastify/formbody'
 import rateLimit from '@fastify/rate-limit'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import type { Logger } from 'pino'
 import type { Deps } from './deps.js'
+import { lazyChildLogger } from './logger.js'
 import { PageError } from './errors/oauth-error.js'
 import { RateLimited, sendError } from './errors/to-response.js'
 import { registerCors } from './http/plugins/cors.js'
@@ -48,9 +50,8 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
     // Fastify's own request log includes the query string, which carries codes, state and
     // id_token_hint: replaced by the path-only log below.
     logController: new LogController({ disableRequestLogging: true }),
-    // Fastify passes `{}` as child options, which sends pino down its slow path (redaction set up
-    // again for every request); without options pino just adds the request id.
-    childLoggerFactory: (logger, bindings, options) => (Object.keys(options).length === 0 ? logger.child(bindings) : logger.child(bindings, options)),
+    // Per-request loggers are made when first used (see lazyChildLogger).
+    childLoggerFactory: (logger, bindings, options) => lazyChildLogger(logger as Logger, bindings, Object.keys(options).length === 0 ? undefined : options) as FastifyBaseLogger,
     return503OnClosing: true,
     // Slow clients cannot hold a connection (or a shutdown) open: whole request within 30 s.
     requestTimeout: 30_000,

@@ -22,3 +22,27 @@ export const REDACT_PATHS = [
 export function createLogger(config: Pick<Config, 'logLevel'>, destination?: pino.DestinationStream): Logger {
   return pino({ level: config.logLevel, redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, destination)
 }
+
+const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const
+
+/**
+ * Fastify binds a child logger to every request (for its id); with redaction configured, pino runs
+ * the redaction over those bindings for each child. Most requests never log below `info`, so the
+ * child is made on first use: this object inherits from the parent and creates it when a method at
+ * an enabled level is called.
+ */
+export function lazyChildLogger(parent: Logger, bindings: pino.Bindings, options?: pino.ChildLoggerOptions): Logger {
+  let child: Logger | undefined
+  const real = () => (child ??= options ? parent.child(bindings, options) : parent.child(bindings))
+  const lazy = Object.create(parent) as Logger
+  for (const level of LEVELS) {
+    Object.defineProperty(lazy, level, {
+      value: (...args: unknown[]) => {
+        if (parent.isLevelEnabled(level)) (real()[level] as (...a: unknown[]) => void)(...args)
+      },
+    })
+  }
+  Object.defineProperty(lazy, 'child', { value: (more: pino.Bindings, moreOptions?: pino.ChildLoggerOptions) => real().child(more, moreOptions) })
+  Object.defineProperty(lazy, 'bindings', { value: () => real().bindings() })
+  return lazy
+}

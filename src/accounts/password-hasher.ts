@@ -1,4 +1,5 @@
 /** Passwords behind a tiny interface over argon2id (OWASP: m ≥ 19 MiB, t ≥ 2, p = 1). */
+import { availableParallelism } from 'node:os'
 import argon2 from 'argon2'
 
 export interface PasswordHasher {
@@ -18,17 +19,43 @@ export const DEFAULT_ARGON2: Argon2Parameters = { memoryCost: 19456, timeCost: 2
 /** Longest password accepted; longer input is refused before any hashing work (DoS guard). */
 export const MAX_PASSWORD_LENGTH = 1024
 
+/**
+ * At most `limit` operations at once; the rest wait their turn. argon2 runs on libuv's thread pool
+ * (4 threads), which WebCrypto signing and file I/O share: a burst of logins must not fill it, or
+ * every token request would queue behind 20 ms hashes.
+ */
+export function concurrencyLimit(limit: number): <T>(task: () => Promise<T>) => Promise<T> {
+  let running = 0
+  const waiting: (() => void)[] = []
+  return async (task) => {
+    if (running >= limit) await new Promise<void>((resolve) => waiting.push(resolve))
+    else running++
+    try {
+      return await task()
+    } finally {
+      // The slot passes straight to the next waiter, or is freed.
+      const next = waiting.shift()
+      if (next) next()
+      else running--
+    }
+  }
+}
+
+/** One hash per core at a time: the cores are busy either way, and the pool keeps free threads. */
+const HASHES_AT_ONCE = Math.max(1, Math.min(availableParallelism(), 3))
+
 export function argon2idHasher(parameters: Argon2Parameters = DEFAULT_ARGON2): PasswordHasher {
   const options = { type: argon2.argon2id as 0 | 1 | 2, ...parameters }
+  const limited = concurrencyLimit(HASHES_AT_ONCE)
   return {
-    hash: (password) => argon2.hash(password, options),
-    async verify(hash, password) {
+    hash: (password) => limited(() => argon2.hash(password, options)),
+    verify: (hash, password) => limited(async () => {
       try {
         return await argon2.verify(hash, password)
       } catch {
         return false
       }
-    },
+    }),
     needsRehash: (hash) => argon2.needsRehash(hash, options),
   }
 }

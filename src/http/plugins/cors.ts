@@ -36,15 +36,17 @@ export const CORS_PATHS: ReadonlySet<string> = new Set(['/token', '/userinfo', '
 export async function registerCors(app: FastifyInstance, clients: ClientsRepository): Promise<void> {
   const origins = registeredOrigins(clients)
   const enabled = { methods: ['GET', 'POST'], allowedHeaders: ['Authorization', 'Content-Type'], credentials: false, maxAge: 600 }
+  const disabled = { origin: false }
   await app.register(cors, {
     // Decided per request: @fastify/cors answers OPTIONS on every path, so the path is checked here.
     delegator: (request, callback) => {
       const origin = request.headers.origin
+      if (origin === undefined) return callback(null, disabled)
       const path = (request.url.split('?')[0] ?? '').replace(/\/+$/, '') || '/'
-      if (origin === undefined || !CORS_PATHS.has(path)) return callback(null, { origin: false })
+      if (!CORS_PATHS.has(path)) return callback(null, disabled)
       origins().then(
-        (allowed) => callback(null, allowed.has(origin) ? { ...enabled, origin } : { origin: false }),
-        (error: Error) => callback(error, { origin: false }),
+        (allowed) => callback(null, allowed.has(origin) ? { ...enabled, origin } : disabled),
+        (error: Error) => callback(error, disabled),
       )
     },
   })

@@ -17,7 +17,9 @@ function holdsNul(value: unknown, depth = 0): boolean {
  * text (which would surface as a 500), and C-based code downstream would truncate at it.
  */
 export function rejectNulCharacters(app: FastifyInstance): void {
-  app.addHook('preValidation', async (request) => {
-    if (holdsNul(request.query) || holdsNul(request.body)) throw new OAuthError('invalid_request', 'parameters must not contain NUL characters')
+  // A callback hook, not an async one: it runs on every request and has nothing to await.
+  app.addHook('preValidation', (request, _reply, done) => {
+    if (holdsNul(request.query) || holdsNul(request.body)) return done(new OAuthError('invalid_request', 'parameters must not contain NUL characters'))
+    done()
   })
 }
