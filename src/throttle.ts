@@ -31,8 +31,7 @@ type ThrottleDeps = Pick<Deps, 'repos' | 'clock' | 'audit'>
 /** Throws RateLimited when any rule's key is blocked. */
 export async function assertNotBlocked(deps: ThrottleDeps, rules: readonly ThrottleRule[], ip?: string): Promise<void> {
   const now = deps.clock.now()
-  let wait = 0
-  for (const rule of rules) wait = Math.max(wait, await deps.repos.throttleCounters.blockedFor(rule.key, now))
+  const wait = await deps.repos.throttleCounters.blockedFor(rules.map((rule) => rule.key), now)
   if (wait > 0) {
     await deps.audit.record('throttled', { ip, detail: { keys: rules.map((rule) => rule.key.split(':')[0]!) } }, 'blocked after repeated attempts')
     throw new RateLimited(wait)

@@ -16,10 +16,16 @@ export interface ThrottlePolicy {
  */
 export function throttleCountersRepository(db: Db) {
   return {
-    /** Seconds until the key may try again; 0 when it is not blocked. */
-    async blockedFor(key: string, now: number): Promise<number> {
-      const row = await db.selectFrom('throttle_counters').select('blocked_until').where('key', '=', key).executeTakeFirst()
-      return row?.blocked_until != null && row.blocked_until > now ? row.blocked_until - now : 0
+    /** Seconds until every one of the keys may try again (one query); 0 when none is blocked. */
+    async blockedFor(keys: readonly string[], now: number): Promise<number> {
+      if (keys.length === 0) return 0
+      const row = await db
+        .selectFrom('throttle_counters')
+        .select((eb) => eb.fn.max('blocked_until').as('until'))
+        .where('key', 'in', keys)
+        .executeTakeFirst()
+      const until = row?.until == null ? null : Number(row.until)
+      return until !== null && until > now ? until - now : 0
     },
 
     /** Counts one failure; returns the block (seconds) it caused, or 0. */
