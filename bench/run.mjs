@@ -55,10 +55,17 @@ async function runRows(target) {
 }
 
 async function measureBare(ctx) {
+  // The same bytes: body and headers as Tessera sent them (less those Node adds to every response).
+  const perConnection = new Set(['date', 'connection', 'keep-alive', 'content-length', 'transfer-encoding'])
+  const capture = async (url, file) => {
+    const response = await fetch(url)
+    const headers = Object.fromEntries([...response.headers].filter(([name]) => !perConnection.has(name)))
+    fs.writeFileSync(file, JSON.stringify({ headers, body: await response.text() }))
+  }
   const jwksFile = path.join(workDir, 'jwks.json')
   const discoveryFile = path.join(workDir, 'discovery.json')
-  fs.writeFileSync(jwksFile, Buffer.from(await (await fetch(ctx.discovery.jwks_uri)).arrayBuffer()))
-  fs.writeFileSync(discoveryFile, Buffer.from(await (await fetch(`${ctx.target.issuer}/.well-known/openid-configuration`)).arrayBuffer()))
+  await capture(ctx.discovery.jwks_uri, jwksFile)
+  await capture(`${ctx.target.issuer}/.well-known/openid-configuration`, discoveryFile)
   const port = await freePort()
   const bare = await startNode(path.join(HERE, 'lib/bare-server.mjs'), { env: { PORT: String(port), JWKS_FILE: jwksFile, DISCOVERY_FILE: discoveryFile }, ready: (line) => line.includes('ready') })
   try {

@@ -12,9 +12,9 @@ import type { Deps } from './deps.js'
 import { lazyChildLogger } from './logger.js'
 import { PageError } from './errors/oauth-error.js'
 import { RateLimited, sendError } from './errors/to-response.js'
-import { registerCors } from './http/plugins/cors.js'
+import { registerCors, registeredOrigins } from './http/plugins/cors.js'
 import { registerFormProtection } from './http/plugins/forms.js'
-import { registerSecurityHeaders, BASELINE_HEADERS } from './http/plugins/security-headers.js'
+import { apiSecurityHeaders, registerSecurityHeaders, securityHeaders } from './http/plugins/security-headers.js'
 import { rejectNulCharacters } from './http/plugins/input-guards.js'
 import { accountRoutes } from './http/routes/account.js'
 import { passwordResetRoutes } from './http/routes/password-reset.js'
@@ -34,6 +34,17 @@ import { createViews } from './http/views/render.js'
 
 const BODY_LIMIT = 64 * 1024
 
+/** What the API and the pages share: security headers, the NUL guard, rate limits. */
+async function registerRequestGuards(scope: FastifyInstance, deps: Deps, headers: Readonly<Record<string, string>>): Promise<void> {
+  await registerSecurityHeaders(scope, headers)
+  rejectNulCharacters(scope)
+  await scope.register(rateLimit, {
+    global: false,
+    errorResponseBuilder: (_request, context) => new RateLimited(Math.max(1, Math.ceil(context.ttl / 1000))),
+    onExceeded: (request) => void deps.audit.record('throttled', { ip: request.ip, detail: { route: request.routeOptions.url ?? null } }, 'rate limit exceeded'),
+  })
+}
+
 function trustProxySetting(value: string): string | false {
   return value.trim() === '' ? false : value
 }
@@ -41,6 +52,7 @@ function trustProxySetting(value: string): string | false {
 export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   const https = deps.config.issuer.startsWith('https:')
   const views = createViews()
+  const headers = { page: securityHeaders({ https }), json: apiSecurityHeaders({ https }) }
   const app = Fastify({
     loggerInstance: deps.log as FastifyBaseLogger,
     // X-Forwarded-For is only believed from a configured proxy (SECURITY.md §H).
@@ -57,11 +69,8 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
     requestTimeout: 30_000,
     routerOptions: { maxParamLength: 200 },
     // A path Fastify cannot decode (`/%FF`) is answered by the router before any hook: through the
-    // same error mapping, with the baseline headers, never echoing the URL.
-    frameworkErrors: (error, request, reply) => {
-      reply.headers(BASELINE_HEADERS)
-      return sendError(error, request, reply, views.errorPage)
-    },
+    // same error mapping, with the security headers, never echoing the URL.
+    frameworkErrors: (error, request, reply) => sendError(error, request, reply, views.errorPage, headers),
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   // The access log is an info line; below that level the hook is not installed at all (it would
@@ -75,42 +84,47 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
     })
   }
 
-  app.setErrorHandler((error, request, reply) => sendError(error, request, reply, views.errorPage))
+  // Errors and unknown paths may be answered outside the scopes below (an undecodable path, a
+  // document's query refused): these handlers set the security headers themselves.
+  app.setErrorHandler((error, request, reply) => sendError(error, request, reply, views.errorPage, headers))
   app.setNotFoundHandler((request, reply) => {
     const wantsHtml = (request.headers.accept ?? '').includes('text/html')
-    if (wantsHtml) return sendError(new PageError(404, 'Page not found', 'There is nothing at this address.'), request, reply, views.errorPage)
-    return reply.status(404).send({ error: 'not_found', error_description: 'no such endpoint' })
+    if (wantsHtml) return sendError(new PageError(404, 'Page not found', 'There is nothing at this address.'), request, reply, views.errorPage, headers)
+    return reply.status(404).headers(headers.json).send({ error: 'not_found', error_description: 'no such endpoint' })
   })
 
-  await app.register(cookie)
+  // A parser, not a hook: every scope reads form bodies, and unknown paths still answer 404.
   await app.register(formbody, { bodyLimit: BODY_LIMIT })
-  await registerSecurityHeaders(app, { https })
-  rejectNulCharacters(app)
-  await app.register(rateLimit, {
-    global: false,
-    errorResponseBuilder: (_request, context) => new RateLimited(Math.max(1, Math.ceil(context.ttl / 1000))),
-    onExceeded: (request) => void deps.audit.record('throttled', { ip: request.ip, detail: { route: request.routeOptions.url ?? null } }, 'rate limit exceeded'),
-  })
-  await registerFormProtection(app, { issuer: deps.config.issuer, hmacKey: deps.formKey })
 
-  // Endpoints that browser JavaScript of registered clients may call, with CORS in their own scope.
+  // Three sibling scopes, each with only the hooks its routes need (hooks apply to a whole scope).
+  const allowedOrigins = registeredOrigins(deps.repos.clients)
+  // 1. Discovery and JWKS: public documents, the most requested URLs, no per-request hooks at all.
+  await app.register(wellKnownRoutes, { deps, allowedOrigins })
+  // 2. The OAuth API that clients and browser JavaScript of registered clients call: no cookies,
+  //    CORS for registered origins.
   await app.register(async (api) => {
-    await registerCors(api, deps.repos.clients)
-    await api.register(wellKnownRoutes, { deps })
+    await registerRequestGuards(api, deps, headers.json)
+    await registerCors(api, allowedOrigins)
     await api.register(tokenRoutes, { deps })
     await api.register(revokeRoutes, { deps })
     await api.register(introspectRoutes, { deps })
     await api.register(userinfoRoutes, { deps })
   })
-  await app.register(authorizeRoutes, { deps })
-  await app.register(loginRoutes, { deps, views })
-  await app.register(consentRoutes, { deps, views })
-  await app.register(signupRoutes, { deps, views })
-  await app.register(passwordResetRoutes, { deps, views })
-  await app.register(verifyEmailRoutes, { deps, views })
-  await app.register(accountRoutes, { deps, views })
-  await app.register(logoutRoutes, { deps, views })
-  await app.register(miscRoutes, { deps })
+  // 3. Browser pages: cookies (the login session), anti-forgery on every form, no CORS.
+  await app.register(async (site) => {
+    await site.register(cookie)
+    await registerRequestGuards(site, deps, headers.page)
+    await registerFormProtection(site, { issuer: deps.config.issuer, hmacKey: deps.formKey })
+    await site.register(authorizeRoutes, { deps })
+    await site.register(loginRoutes, { deps, views })
+    await site.register(consentRoutes, { deps, views })
+    await site.register(signupRoutes, { deps, views })
+    await site.register(passwordResetRoutes, { deps, views })
+    await site.register(verifyEmailRoutes, { deps, views })
+    await site.register(accountRoutes, { deps, views })
+    await site.register(logoutRoutes, { deps, views })
+    await site.register(miscRoutes, { deps })
+  })
   return app as unknown as FastifyInstance
 }
 

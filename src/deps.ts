@@ -10,6 +10,7 @@ import { connectDatabase, migrationLockFile, type Db } from './db/connect.js'
 import { migrateToLatest } from './db/migrate.js'
 import { accessTokensRepository } from './db/repositories/access-tokens.js'
 import { clientsRepository } from './db/repositories/clients.js'
+import { clientAuthenticationRepository } from './db/repositories/client-authentication.js'
 import { codesRepository } from './db/repositories/codes.js'
 import { consentsRepository } from './db/repositories/consents.js'
 import { refreshTokensRepository } from './db/repositories/refresh-tokens.js'
@@ -32,6 +33,7 @@ import { createLogger } from './logger.js'
 export function createRepositories(db: Db) {
   return {
     clients: clientsRepository(db),
+    clientAuthentication: clientAuthenticationRepository(db),
     users: usersRepository(db),
     sessions: sessionsRepository(db),
     interactions: interactionsRepository(db),

@@ -30,8 +30,17 @@ type ThrottleDeps = Pick<Deps, 'repos' | 'clock' | 'audit'>
 
 /** Throws RateLimited when any rule's key is blocked. */
 export async function assertNotBlocked(deps: ThrottleDeps, rules: readonly ThrottleRule[], ip?: string): Promise<void> {
+  const wait = await deps.repos.throttleCounters.blockedFor(rules.map((rule) => rule.key), deps.clock.now())
+  await refuseWhileBlocked(deps, wait, rules, ip)
+}
+
+/** The same, for a block already read with other data: `blockedUntil` is the rules' latest block. */
+export async function assertNotBlockedUntil(deps: ThrottleDeps, blockedUntil: number | null, rules: readonly ThrottleRule[], ip?: string): Promise<void> {
   const now = deps.clock.now()
-  const wait = await deps.repos.throttleCounters.blockedFor(rules.map((rule) => rule.key), now)
+  await refuseWhileBlocked(deps, blockedUntil !== null && blockedUntil > now ? blockedUntil - now : 0, rules, ip)
+}
+
+async function refuseWhileBlocked(deps: ThrottleDeps, wait: number, rules: readonly ThrottleRule[], ip?: string): Promise<void> {
   if (wait > 0) {
     await deps.audit.record('throttled', { ip, detail: { keys: rules.map((rule) => rule.key.split(':')[0]!) } }, 'blocked after repeated attempts')
     throw new RateLimited(wait)

@@ -72,14 +72,26 @@ export function describeError(error: unknown): { view: ErrorView; headers: Recor
   return { view: { status: 500, title: 'Something went wrong', description: 'The server could not complete the request.', error: 'server_error' }, headers: {}, expected: false }
 }
 
-export function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply, renderPage: PageRenderer): FastifyReply {
+/** The security header sets of the two kinds of answer (security-headers.ts). */
+export interface ResponseHeaderSets {
+  readonly page: Readonly<Record<string, string>>
+  readonly json: Readonly<Record<string, string>>
+}
+
+/**
+ * `securityHeaders`: set here when the error may be answered outside a scope that sets them
+ * (the root error and not-found handlers).
+ */
+export function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply, renderPage: PageRenderer, securityHeaders?: ResponseHeaderSets): FastifyReply {
   const { view, headers, expected } = describeError(error)
   if (expected) request.log.info({ refused: { name: (error as Error).name, message: (error as Error).message, detail: (error as OAuthError).detail } }, 'request refused')
   else if (view.status === 503) request.log.warn({ event: 'database_unavailable', reason: (error as Error).message }, 'database unavailable')
   else request.log.error({ err: error }, 'unexpected error')
   reply.status(view.status).headers({ ...NO_STORE, ...headers })
   if (isPageRoute(request) || error instanceof UnsafeAuthorizeError || error instanceof PageError) {
+    if (securityHeaders) reply.headers(securityHeaders.page)
     return reply.type('text/html; charset=utf-8').send(renderPage(view))
   }
+  if (securityHeaders) reply.headers(securityHeaders.json)
   return reply.type('application/json; charset=utf-8').send({ error: view.error ?? 'server_error', error_description: view.description })
 }

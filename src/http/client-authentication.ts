@@ -1,13 +1,13 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Deps } from '../deps.js'
-import { assertNotBlocked, failurePolicy, recordFailures } from '../throttle.js'
-
-/** Client secrets are 256-bit random: ten wrong ones in a row are an attack, not a typo. */
-const CLIENT_AUTH_FAILURES = 10
+import { assertNotBlockedUntil, failurePolicy, recordFailures } from '../throttle.js'
 import { OAuthError } from '../errors/oauth-error.js'
 import type { Client } from '../oauth/client.js'
 import { authenticateClient, readClientCredentials } from '../oauth/client-auth.js'
 import { rejectDuplicates, single, type RawParams } from '../oauth/params.js'
+
+/** Client secrets are 256-bit random: ten wrong ones in a row are an attack, not a typo. */
+const CLIENT_AUTH_FAILURES = 10
 
 /** RFC 6749 §3.2: token-style endpoints take application/x-www-form-urlencoded bodies only. */
 export async function requireFormBody(request: FastifyRequest, _reply: FastifyReply): Promise<void> {
@@ -24,9 +24,10 @@ export async function authenticateRequestClient(deps: Deps, authorization: strin
     { key: `client-auth:${credentials.clientId.slice(0, 200)}`, policy },
     { key: `client-auth-ip:${ip}`, policy },
   ]
-  await assertNotBlocked(deps, rules, ip)
+  const { client, blockedUntil } = await deps.repos.clientAuthentication.find(credentials.clientId, rules.map((rule) => rule.key))
+  await assertNotBlockedUntil(deps, blockedUntil, rules, ip)
   try {
-    return authenticateClient(credentials, await deps.repos.clients.find(credentials.clientId))
+    return authenticateClient(credentials, client)
   } catch (error) {
     if (error instanceof OAuthError && error.error === 'invalid_client') {
       await deps.audit.record('client_auth_failure', { clientId: credentials.clientId.slice(0, 100), ip }, 'client authentication failed')

@@ -1,4 +1,5 @@
 import type { Db } from '../connect.js'
+import { createWriteBatch } from '../write-batch.js'
 
 export interface IssuedAccessToken {
   readonly jti: string
@@ -11,14 +12,21 @@ export interface IssuedAccessToken {
 /**
  * Every access token we sign is recorded by `jti`, so that userinfo and introspection can see
  * revocation (its own, its grant's, or its signing key's) and not only a valid signature.
+ * Inserts from concurrent requests are group-committed (write-batch.ts): the token endpoint's one
+ * write per token is the largest database cost under load. `db` must not be a transaction, since a
+ * batch is written after the caller's turn ends.
  */
 export function accessTokensRepository(db: Db) {
+  const inserts = createWriteBatch<IssuedAccessToken>(async (tokens) => {
+    await db
+      .insertInto('access_tokens')
+      .values(tokens.map((token) => ({ jti: token.jti, grant_id: token.grantId, client_id: token.clientId, kid: token.kid, expires_at: token.expiresAt, revoked_at: null })))
+      .execute()
+  })
   return {
-    async insert(token: IssuedAccessToken): Promise<void> {
-      await db
-        .insertInto('access_tokens')
-        .values({ jti: token.jti, grant_id: token.grantId, client_id: token.clientId, kid: token.kid, expires_at: token.expiresAt, revoked_at: null })
-        .execute()
+    /** Resolves once the row is committed (together with the others of this event-loop turn). */
+    insert(token: IssuedAccessToken): Promise<void> {
+      return inserts.add(token)
     },
 
     /** True when the token was issued by us, is not revoked, and its grant (if any) is not revoked. */

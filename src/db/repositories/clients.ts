@@ -2,7 +2,7 @@ import type { Db } from '../connect.js'
 import type { ClientRow } from '../schema.js'
 import type { Client, GrantType } from '../../oauth/client.js'
 
-function toClient(row: ClientRow): Client {
+export function toClient(row: ClientRow): Client {
   return {
     id: row.id,
     name: row.name,

@@ -1,7 +1,8 @@
 /**
  * CORS for the endpoints browsers' JavaScript may call (token, userinfo, revocation,
  * introspection, JWKS, discovery) and only for origins of registered redirect URIs. Pages get
- * no CORS at all (they are registered outside this scope).
+ * no CORS at all (they are registered outside this scope). Discovery and JWKS answer simple
+ * requests themselves (well-known.ts); their preflights come here like every other path's.
  */
 import cors from '@fastify/cors'
 import type { FastifyInstance } from 'fastify'
@@ -33,8 +34,8 @@ export function registeredOrigins(clients: ClientsRepository, now: () => number 
 /** Paths browser JavaScript may call cross-origin; everything else (pages) never answers CORS. */
 export const CORS_PATHS: ReadonlySet<string> = new Set(['/token', '/userinfo', '/revoke', '/introspect', '/.well-known/jwks.json', '/.well-known/openid-configuration'])
 
-export async function registerCors(app: FastifyInstance, clients: ClientsRepository): Promise<void> {
-  const origins = registeredOrigins(clients)
+/** `origins`: a registeredOrigins() reader, shared with the well-known documents' own CORS. */
+export async function registerCors(app: FastifyInstance, origins: () => Promise<ReadonlySet<string>>): Promise<void> {
   const enabled = { methods: ['GET', 'POST'], allowedHeaders: ['Authorization', 'Content-Type'], credentials: false, maxAge: 600 }
   const disabled = { origin: false }
   await app.register(cors, {

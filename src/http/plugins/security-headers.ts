@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify'
 import helmet from 'helmet'
 
 /**
- * SECURITY.md §H headers on every response: a strict CSP (no inline script at all), no framing,
+ * SECURITY.md §H headers on every page: a strict CSP (no inline script at all), no framing,
  * no referrer, no sniffing; HSTS only when the issuer is https.
  */
 export function contentSecurityPolicy(formTargets: readonly string[] = []): string {
@@ -38,14 +38,6 @@ export function allowFormRedirects(reply: FastifyReply, uris: readonly (string |
   reply.header('content-security-policy', contentSecurityPolicy([...new Set(sources)]))
 }
 
-/** What a response that bypasses the hooks (router errors) still carries. */
-export const BASELINE_HEADERS: Readonly<Record<string, string>> = {
-  'content-security-policy': contentSecurityPolicy(),
-  'x-content-type-options': 'nosniff',
-  'x-frame-options': 'DENY',
-  'referrer-policy': 'no-referrer',
-}
-
 /**
  * The headers helmet sets, computed once by running its middleware against a recorder: the values
  * stay helmet's (none depends on the request), while each request only copies a frozen object
@@ -71,8 +63,23 @@ export function securityHeaders(options: { https: boolean }): Readonly<Record<st
   return Object.freeze({ ...headers, 'content-security-policy': contentSecurityPolicy() })
 }
 
-export async function registerSecurityHeaders(app: FastifyInstance, options: { https: boolean }): Promise<void> {
-  const headers = securityHeaders(options)
+/**
+ * For JSON answers (the OAuth API, discovery, JWKS, JSON errors): what OWASP's REST guidance asks
+ * of an API — no sniffing, no framing, no referrer, nothing loadable (`default-src 'none'`) and
+ * HSTS under https. The document-only headers of helmet (DNS prefetch, COOP, …) do not apply.
+ */
+export function apiSecurityHeaders(options: { https: boolean }): Readonly<Record<string, string>> {
+  return Object.freeze({
+    'x-content-type-options': 'nosniff',
+    'x-frame-options': 'DENY',
+    'referrer-policy': 'no-referrer',
+    'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+    ...(options.https ? { 'strict-transport-security': 'max-age=31536000; includeSubDomains' } : {}),
+  })
+}
+
+/** Sets `headers` (securityHeaders or apiSecurityHeaders, computed once) on every response of the scope. */
+export async function registerSecurityHeaders(app: FastifyInstance, headers: Readonly<Record<string, string>>): Promise<void> {
   app.addHook('onRequest', (_request, reply, done) => {
     reply.headers(headers)
     done()
