@@ -25,7 +25,8 @@ import { throttleCountersRepository } from './db/repositories/throttle-counters.
 import { SecurityEvents } from './audit.js'
 import { createMailOutbox } from './mail/create.js'
 import type { MailOutbox } from './mail/outbox.js'
-import { argon2idHasher, type PasswordHasher } from './accounts/password-hasher.js'
+import type { PasswordHasher } from './accounts/password-hasher.js'
+import { backgroundArgon2Hasher } from './accounts/hasher-process.js'
 import { loadOrCreateKek } from './keys/kek.js'
 import { KeyStore } from './keys/key-store.js'
 import { createLogger } from './logger.js'
@@ -84,7 +85,7 @@ export const keyRetentionSeconds = (config: Config): number => Math.max(config.a
 export async function createDeps(config: Config, overrides: DepsOverrides = {}): Promise<Deps> {
   const clock = overrides.clock ?? systemClock
   const log = overrides.log ?? createLogger(config)
-  const hasher = overrides.hasher ?? argon2idHasher({ memoryCost: config.argon2MemoryCost, timeCost: config.argon2TimeCost, parallelism: config.argon2Parallelism })
+  const hasher = overrides.hasher ?? backgroundArgon2Hasher({ memoryCost: config.argon2MemoryCost, timeCost: config.argon2TimeCost, parallelism: config.argon2Parallelism })
   const db = connectDatabase(config.database)
   try {
     await migrateToLatest(db, undefined, migrationLockFile(config.database))
@@ -108,6 +109,7 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
     return { config, db, repos, keys, hasher, dummyHash, formKey, mail, audit, clock, log }
   } catch (error) {
     await db.destroy()
+    await hasher.close?.()
     throw error
   }
 }
@@ -117,4 +119,5 @@ export async function closeDeps(deps: Deps): Promise<void> {
   // Queued mail may still need the database (a reset link is issued when its mail is built).
   await deps.mail.close()
   await deps.db.destroy()
+  await deps.hasher.close?.()
 }

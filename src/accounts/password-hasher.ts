@@ -6,6 +6,8 @@ export interface PasswordHasher {
   hash(password: string): Promise<string>
   verify(hash: string, password: string): Promise<boolean>
   needsRehash(hash: string): boolean
+  /** Releases what the hasher holds (its process, for the background hasher). */
+  close?(): Promise<void>
 }
 
 export interface Argon2Parameters {
@@ -19,11 +21,7 @@ export const DEFAULT_ARGON2: Argon2Parameters = { memoryCost: 19456, timeCost: 2
 /** Longest password accepted; longer input is refused before any hashing work (DoS guard). */
 export const MAX_PASSWORD_LENGTH = 1024
 
-/**
- * At most `limit` operations at once; the rest wait their turn. argon2 runs on libuv's thread pool
- * (4 threads), which WebCrypto signing and file I/O share: a burst of logins must not fill it, or
- * every token request would queue behind 20 ms hashes.
- */
+/** At most `limit` operations at once; the rest wait their turn, first come first served. */
 export function concurrencyLimit(limit: number): <T>(task: () => Promise<T>) => Promise<T> {
   let running = 0
   const waiting: (() => void)[] = []
@@ -41,7 +39,11 @@ export function concurrencyLimit(limit: number): <T>(task: () => Promise<T>) => 
   }
 }
 
-/** One hash per core at a time: the cores are busy either way, and the pool keeps free threads. */
+/**
+ * In this process, on libuv's thread pool (4 threads), which WebCrypto signing shares: one hash
+ * per core at a time, so the pool keeps free threads. The server uses the background hasher
+ * (hasher-process.ts) instead; this one is for tools and tests that hash a few passwords.
+ */
 const HASHES_AT_ONCE = Math.max(1, Math.min(availableParallelism(), 3))
 
 export function argon2idHasher(parameters: Argon2Parameters = DEFAULT_ARGON2): PasswordHasher {
