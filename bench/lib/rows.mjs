@@ -55,38 +55,47 @@ async function mintCodes(ctx, count) {
   return codes
 }
 
+const codeExchangeBody = ({ target }, code) =>
+  new URLSearchParams({ grant_type: 'authorization_code', code: code ?? 'none-left', redirect_uri: target.web.redirectUri, client_id: target.web.clientId, code_verifier: VERIFIER, ...target.tokenParams }).toString()
+
 function codeExchangeRequest(ctx, next) {
-  const { target } = ctx
-  return {
-    method: 'POST',
-    path: tokenPath(ctx),
-    headers: { 'content-type': FORM },
-    setupRequest: (request) => ({
-      ...request,
-      body: new URLSearchParams({ grant_type: 'authorization_code', code: next() ?? 'none-left', redirect_uri: target.web.redirectUri, client_id: target.web.clientId, code_verifier: VERIFIER, ...target.tokenParams }).toString(),
-    }),
-  }
+  return { method: 'POST', path: tokenPath(ctx), headers: { 'content-type': FORM }, setupRequest: (request) => ({ ...request, body: codeExchangeBody(ctx, next()) }) }
 }
+
+const clientCredentialsRequest = (ctx) => ({
+  method: 'POST',
+  path: tokenPath(ctx),
+  headers: { authorization: basic(ctx.target.service), 'content-type': FORM },
+  body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'api:read', ...ctx.target.tokenParams }).toString(),
+})
+
+const userinfoRequest = (ctx) => ({ method: 'GET', path: pathOf(ctx.discovery.userinfo_endpoint), headers: { authorization: `Bearer ${ctx.userinfoToken}` } })
+
+const introspectionRequest = (ctx) => ({
+  method: 'POST',
+  path: pathOf(ctx.discovery.introspection_endpoint),
+  headers: { authorization: basic(ctx.target.service), 'content-type': FORM },
+  body: new URLSearchParams({ token: ctx.userinfoToken }).toString(),
+})
 
 export const ROWS = [
   {
     key: 'jwks',
     label: 'JWKS',
     run: (ctx, o) => measure(ctx.target.issuer, { ...o, requests: [{ method: 'GET', path: pathOf(ctx.discovery.jwks_uri) }] }),
+    openLoop: (ctx) => ({ requests: [{ method: 'GET', path: pathOf(ctx.discovery.jwks_uri) }] }),
   },
   {
     key: 'discovery',
     label: 'Discovery',
     run: (ctx, o) => measure(ctx.target.issuer, { ...o, requests: [{ method: 'GET', path: '/.well-known/openid-configuration' }] }),
+    openLoop: () => ({ requests: [{ method: 'GET', path: '/.well-known/openid-configuration' }] }),
   },
   {
     key: 'client_credentials',
     label: '`client_credentials` token',
-    run: (ctx, o) =>
-      measure(ctx.target.issuer, {
-        ...o,
-        requests: [{ method: 'POST', path: tokenPath(ctx), headers: { authorization: basic(ctx.target.service), 'content-type': FORM }, body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'api:read', ...ctx.target.tokenParams }).toString() }],
-      }),
+    run: (ctx, o) => measure(ctx.target.issuer, { ...o, requests: [clientCredentialsRequest(ctx)] }),
+    openLoop: (ctx) => ({ requests: [clientCredentialsRequest(ctx)] }),
   },
   {
     key: 'code',
@@ -97,6 +106,11 @@ export const ROWS = [
       const warm = codes.splice(0, Math.floor(codes.length / 6))
       await measure(ctx.target.issuer, { warmup: 0, amount: warm.length, requests: [codeExchangeRequest(ctx, () => warm.pop())] })
       return { ...(await measure(ctx.target.issuer, { warmup: 0, amount: codes.length, requests: [codeExchangeRequest(ctx, () => codes.pop())] })), prepared: codes.length + warm.length }
+    },
+    openLoop: async (ctx, { rate, seconds }) => {
+      const codes = await mintCodes(ctx, Math.round(rate * seconds))
+      const { method, path, headers } = codeExchangeRequest(ctx, () => undefined)
+      return { requests: [{ method, path, headers }], bodies: codes.map((code) => codeExchangeBody(ctx, code)) }
     },
   },
   {
@@ -124,16 +138,14 @@ export const ROWS = [
   {
     key: 'userinfo',
     label: 'Userinfo',
-    run: (ctx, o) => measure(ctx.target.issuer, { ...o, requests: [{ method: 'GET', path: pathOf(ctx.discovery.userinfo_endpoint), headers: { authorization: `Bearer ${ctx.userinfoToken}` } }] }),
+    run: (ctx, o) => measure(ctx.target.issuer, { ...o, requests: [userinfoRequest(ctx)] }),
+    openLoop: (ctx) => ({ requests: [userinfoRequest(ctx)] }),
   },
   {
     key: 'introspection',
     label: 'Introspection (active access token)',
-    run: (ctx, o) =>
-      measure(ctx.target.issuer, {
-        ...o,
-        requests: [{ method: 'POST', path: pathOf(ctx.discovery.introspection_endpoint), headers: { authorization: basic(ctx.target.service), 'content-type': FORM }, body: new URLSearchParams({ token: ctx.userinfoToken }).toString() }],
-      }),
+    run: (ctx, o) => measure(ctx.target.issuer, { ...o, requests: [introspectionRequest(ctx)] }),
+    openLoop: (ctx) => ({ requests: [introspectionRequest(ctx)] }),
   },
   {
     key: 'sso',
@@ -159,24 +171,31 @@ export const ROWS = [
 ]
 
 /**
- * Password logins at full speed (argon2id-bound) and, at the same time, JWKS at a fixed moderate
- * rate: hashing runs off the event loop, so JWKS latency must stay low.
+ * Password logins at full speed (argon2id-bound) and, once they have run for `warmup` seconds,
+ * JWKS at a fixed moderate rate beside them: hashing must not hold up the event loop, so JWKS
+ * latency must stay low. One continuous login run: a fresh burst of 50 logins starting at once
+ * (cold code paths, every connection opening) is not the steady state being measured. Logins are
+ * counted from the end of the warm-up.
  */
-export async function loginRow(ctx, { duration, jwksRate = 200 }) {
+export async function loginRow(ctx, { duration, warmup = 3, jwksRate = 200 }) {
   const latencies = []
   let failed = 0
+  let measuring = false
   const onLogin = (ok, ms) => {
+    if (!measuring) return
     if (ok) latencies.push(ms)
     else failed++
   }
   const steps = 3
-  const [login, jwks] = await Promise.all([
-    measure(ctx.target.issuer, { duration, warmup: 0, steps, requests: ctx.target.loginRequests({ challenge: CHALLENGE, onLogin }) }),
-    measure(ctx.target.issuer, { duration, warmup: 0, connections: 10, overallRate: jwksRate, requests: [{ method: 'GET', path: pathOf(ctx.discovery.jwks_uri) }] }),
-  ])
+  const logins = measure(ctx.target.issuer, { duration: duration + warmup, warmup: 0, steps, requests: ctx.target.loginRequests({ challenge: CHALLENGE, onLogin }) })
+  await new Promise((resolve) => setTimeout(resolve, warmup * 1000))
+  measuring = true
+  const jwks = await measure(ctx.target.issuer, { duration, warmup: 0, connections: 10, overallRate: jwksRate, requests: [{ method: 'GET', path: pathOf(ctx.discovery.jwks_uri) }] })
+  measuring = false
+  const login = await logins
   latencies.sort((a, b) => a - b)
   return {
-    login: { ...login, perSecond: Math.round(latencies.length / login.seconds), loginP50ms: percentile(latencies, 0.5), loginP99ms: percentile(latencies, 0.99), failedLogins: failed },
+    login: { ...login, perSecond: Math.round(latencies.length / duration), loginP50ms: percentile(latencies, 0.5), loginP99ms: percentile(latencies, 0.99), failedLogins: failed },
     jwksDuringLogins: { ...jwks, rate: jwksRate },
   }
 }

@@ -20,11 +20,13 @@ export async function authenticateRequestClient(deps: Deps, authorization: strin
   const credentials = readClientCredentials(authorization, single(params, 'client_id'), single(params, 'client_secret'))
   // Failed authentications are counted per client and per IP (shared by every instance).
   const policy = failurePolicy(CLIENT_AUTH_FAILURES)
+  const clientKey = `client-auth:${credentials.clientId.slice(0, 200)}`
+  const ipKey = `client-auth-ip:${ip}`
   const rules = [
-    { key: `client-auth:${credentials.clientId.slice(0, 200)}`, policy },
-    { key: `client-auth-ip:${ip}`, policy },
+    { key: clientKey, policy },
+    { key: ipKey, policy },
   ]
-  const { client, blockedUntil } = await deps.repos.clientAuthentication.find(credentials.clientId, rules.map((rule) => rule.key))
+  const { client, blockedUntil } = await deps.repos.clientAuthentication.find(credentials.clientId, [clientKey, ipKey])
   await assertNotBlockedUntil(deps, blockedUntil, rules, ip)
   try {
     return authenticateClient(credentials, client)

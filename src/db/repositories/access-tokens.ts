@@ -1,4 +1,5 @@
 import type { Db } from '../connect.js'
+import { compileOnce } from '../compile-once.js'
 import { createWriteBatch } from '../write-batch.js'
 
 export interface IssuedAccessToken {
@@ -23,6 +24,14 @@ export function accessTokensRepository(db: Db) {
       .values(tokens.map((token) => ({ jti: token.jti, grant_id: token.grantId, client_id: token.clientId, kid: token.kid, expires_at: token.expiresAt, revoked_at: null })))
       .execute()
   })
+  // Userinfo and introspection ask this on every request: compiled once (compile-once.ts).
+  const liveness = compileOnce(db, ['jti'], (db, args: { jti: string }) =>
+    db
+      .selectFrom('access_tokens')
+      .leftJoin('grants', 'grants.id', 'access_tokens.grant_id')
+      .select(['access_tokens.revoked_at as token_revoked', 'access_tokens.expires_at', 'grants.revoked_at as grant_revoked'])
+      .where('access_tokens.jti', '=', args.jti),
+  )
   return {
     /** Resolves once the row is committed (together with the others of this event-loop turn). */
     insert(token: IssuedAccessToken): Promise<void> {
@@ -31,12 +40,7 @@ export function accessTokensRepository(db: Db) {
 
     /** True when the token was issued by us, is not revoked, and its grant (if any) is not revoked. */
     async isLive(jti: string, now: number): Promise<boolean> {
-      const row = await db
-        .selectFrom('access_tokens')
-        .leftJoin('grants', 'grants.id', 'access_tokens.grant_id')
-        .select(['access_tokens.revoked_at as token_revoked', 'access_tokens.expires_at', 'grants.revoked_at as grant_revoked'])
-        .where('access_tokens.jti', '=', jti)
-        .executeTakeFirst()
+      const row = (await liveness({ jti })).rows[0]
       if (!row) return false
       return row.token_revoked === null && row.grant_revoked === null && row.expires_at > now
     },

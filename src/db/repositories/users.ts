@@ -1,4 +1,5 @@
 import type { Db } from '../connect.js'
+import { compileOnce } from '../compile-once.js'
 import type { UserRow } from '../schema.js'
 
 export interface User {
@@ -52,6 +53,8 @@ const toRow = (user: NewUser): UserRow => ({
 })
 
 export function usersRepository(db: Db) {
+  // Userinfo reads a user per request: compiled once (compile-once.ts).
+  const byId = compileOnce(db, ['id'], (db, args: { id: string }) => db.selectFrom('users').selectAll().where('id', '=', args.id))
   return {
     async insert(user: NewUser): Promise<void> {
       await db.insertInto('users').values(toRow(user)).execute()
@@ -76,7 +79,7 @@ export function usersRepository(db: Db) {
     },
 
     async findById(id: string): Promise<User | undefined> {
-      const row = await db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst()
+      const row = (await byId({ id })).rows[0]
       return row ? toUser(row) : undefined
     },
 
