@@ -25,24 +25,55 @@ export function createLogger(config: Pick<Config, 'logLevel'>, destination?: pin
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const
 
-/**
- * Fastify binds a child logger to every request (for its id); with redaction configured, pino runs
- * the redaction over those bindings for each child. Most requests never log below `info`, so the
- * child is made on first use: this object inherits from the parent and creates it when a method at
- * an enabled level is called.
- */
-export function lazyChildLogger(parent: Logger, bindings: pino.Bindings, options?: pino.ChildLoggerOptions): Logger {
-  let child: Logger | undefined
-  const real = () => (child ??= options ? parent.child(bindings, options) : parent.child(bindings))
-  const lazy = Object.create(parent) as Logger
+interface LazyState {
+  bindings: pino.Bindings
+  options: pino.ChildLoggerOptions | undefined
+  child: Logger | undefined
+}
+
+const STATE = Symbol('lazy child logger state')
+type LazyLogger = Logger & { [STATE]: LazyState }
+
+/** One prototype per parent logger: the per-request object then holds only its own state. */
+const prototypes = new WeakMap<Logger, object>()
+
+function lazyPrototype(parent: Logger): object {
+  let proto = prototypes.get(parent)
+  if (proto) return proto
+  const real = (self: LazyLogger): Logger => {
+    const state = self[STATE]
+    return (state.child ??= state.options ? parent.child(state.bindings, state.options) : parent.child(state.bindings))
+  }
+  proto = Object.create(parent) as object
   for (const level of LEVELS) {
-    Object.defineProperty(lazy, level, {
-      value: (...args: unknown[]) => {
-        if (parent.isLevelEnabled(level)) (real()[level] as (...a: unknown[]) => void)(...args)
+    Object.defineProperty(proto, level, {
+      value(this: LazyLogger, ...args: unknown[]) {
+        if (parent.isLevelEnabled(level)) (real(this)[level] as (...a: unknown[]) => void)(...args)
       },
     })
   }
-  Object.defineProperty(lazy, 'child', { value: (more: pino.Bindings, moreOptions?: pino.ChildLoggerOptions) => real().child(more, moreOptions) })
-  Object.defineProperty(lazy, 'bindings', { value: () => real().bindings() })
+  Object.defineProperty(proto, 'child', {
+    value(this: LazyLogger, more: pino.Bindings, moreOptions?: pino.ChildLoggerOptions) {
+      return real(this).child(more, moreOptions)
+    },
+  })
+  Object.defineProperty(proto, 'bindings', {
+    value(this: LazyLogger) {
+      return real(this).bindings()
+    },
+  })
+  prototypes.set(parent, proto)
+  return proto
+}
+
+/**
+ * Fastify binds a child logger to every request (for its id); with redaction configured, pino runs
+ * the redaction over those bindings for each child. Most requests never log below `info`, so the
+ * child is made on first use: this object inherits from the parent (through a prototype made once
+ * per parent) and creates the child when a method at an enabled level is called.
+ */
+export function lazyChildLogger(parent: Logger, bindings: pino.Bindings, options?: pino.ChildLoggerOptions): Logger {
+  const lazy = Object.create(lazyPrototype(parent)) as LazyLogger
+  lazy[STATE] = { bindings, options, child: undefined }
   return lazy
 }

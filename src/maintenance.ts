@@ -1,4 +1,5 @@
 /** Background pruning of expired rows; safe on every instance at once (plain deletes). */
+import { sql } from 'kysely'
 import type { Deps } from './deps.js'
 import { pruneExpired, type PruneCounts } from './db/repositories/maintenance.js'
 
@@ -10,7 +11,18 @@ export async function pruneNow(deps: Pick<Deps, 'db' | 'clock' | 'config' | 'rep
   const counts = await pruneExpired(deps.db, now, 86400, deps.config.sessionIdleTtl, deps.config.accessTokenTtl + deps.config.clockSkew)
   const auditEvents = await deps.repos.auditEvents.deleteOlderThan(now - deps.config.auditRetention)
   const throttleCounters = await deps.repos.throttleCounters.deleteIdle(now - 86400)
+  if (deps.config.database.dialect === 'sqlite') await truncateWal(deps)
   return { ...counts, auditEvents, throttleCounters }
+}
+
+/**
+ * SQLite's automatic checkpoints copy the write-ahead log into the database but cannot start the
+ * log over while readers keep using it, which under constant load is always: the -wal file then
+ * grows without bound. After each pruning pass a TRUNCATE checkpoint waits (at most the busy
+ * timeout) for the readers in flight, copies everything and empties the file.
+ */
+async function truncateWal(deps: Pick<Deps, 'db'>): Promise<void> {
+  await sql`pragma wal_checkpoint(truncate)`.execute(deps.db)
 }
 
 export function startPruning(deps: Deps): () => void {

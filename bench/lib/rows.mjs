@@ -21,11 +21,18 @@ export function percentile(sorted, p) {
 export async function prepare(target) {
   const discovery = await (await fetch(`${target.issuer}/.well-known/openid-configuration`)).json()
   const session = await target.passwordLogin({ challenge: CHALLENGE })
-  const tokens = await exchange(target, discovery, session.code)
-  // oidc-provider accepts only opaque tokens at userinfo and introspection (its JWT access tokens
-  // are for resource servers); Tessera's one JWT access token works at both.
-  const opaqueToken = target.userinfoToken ? await target.userinfoToken() : null
-  return { target, discovery, session, tokens, userinfoToken: opaqueToken ?? tokens.access_token }
+  const ctx = { target, discovery, session }
+  // Access tokens live 10 minutes and the run is longer: rows that present one get a fresh one.
+  ctx.renewTokens = async () => {
+    const [code] = await mintCodes(ctx, 1)
+    ctx.tokens = await exchange(target, discovery, code)
+    // oidc-provider accepts only opaque tokens at userinfo and introspection (its JWT access
+    // tokens are for resource servers); Tessera's one JWT access token works at both.
+    const opaqueToken = target.userinfoToken ? await target.userinfoToken() : null
+    ctx.userinfoToken = opaqueToken ?? ctx.tokens.access_token
+  }
+  await ctx.renewTokens()
+  return ctx
 }
 
 async function exchange(target, discovery, code) {
@@ -138,14 +145,26 @@ export const ROWS = [
   {
     key: 'userinfo',
     label: 'Userinfo',
-    run: (ctx, o) => measure(ctx.target.issuer, { ...o, requests: [userinfoRequest(ctx)] }),
-    openLoop: (ctx) => ({ requests: [userinfoRequest(ctx)] }),
+    run: async (ctx, o) => {
+      await ctx.renewTokens()
+      return measure(ctx.target.issuer, { ...o, requests: [userinfoRequest(ctx)] })
+    },
+    openLoop: async (ctx) => {
+      await ctx.renewTokens()
+      return { requests: [userinfoRequest(ctx)] }
+    },
   },
   {
     key: 'introspection',
     label: 'Introspection (active access token)',
-    run: (ctx, o) => measure(ctx.target.issuer, { ...o, requests: [introspectionRequest(ctx)] }),
-    openLoop: (ctx) => ({ requests: [introspectionRequest(ctx)] }),
+    run: async (ctx, o) => {
+      await ctx.renewTokens()
+      return measure(ctx.target.issuer, { ...o, requests: [introspectionRequest(ctx)] })
+    },
+    openLoop: async (ctx) => {
+      await ctx.renewTokens()
+      return { requests: [introspectionRequest(ctx)] }
+    },
   },
   {
     key: 'sso',

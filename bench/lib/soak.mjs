@@ -11,7 +11,7 @@ export async function soak(ctx, { seconds, sampleEverySeconds = 15, dbFile }) {
   const samples = []
   const sample = async () => {
     const pids = await ctx.target.pids()
-    samples.push({ at: Math.round((performance.now() - started) / 1000), rss: pids.map((pid) => rssMiB(pid)), dbMiB: fileMiB(dbFile, `${dbFile}-wal`) })
+    samples.push({ at: Math.round((performance.now() - started) / 1000), rss: pids.map((pid) => rssMiB(pid)), dbMiB: fileMiB(dbFile), walMiB: fileMiB(`${dbFile}-wal`) })
   }
   const started = performance.now()
   await sample()
@@ -44,8 +44,11 @@ export async function soak(ctx, { seconds, sampleEverySeconds = 15, dbFile }) {
   return { seconds, requests: issuing.requests + reading.requests, errors: issuing.errors + reading.errors, tokensIssued: issuing.requests, samples, accessTokenRows }
 }
 
-/** RSS change per worker from the first sample after warm-up to the last, in percent. */
-export function rssDrift(samples, warmupSeconds = 60) {
+/**
+ * RSS change per worker from the first sample after warm-up to the last, in percent. The first
+ * two minutes are warm-up: V8 sizes its heap to the load (and gives some back) before it settles.
+ */
+export function rssDrift(samples, warmupSeconds = 120) {
   const base = samples.find((s) => s.at >= warmupSeconds) ?? samples[0]
   const last = samples[samples.length - 1]
   return base.rss.map((rss, index) => (rss && last.rss[index] ? Math.round(((last.rss[index] - rss) / rss) * 1000) / 10 : null))

@@ -3,10 +3,12 @@
  * refresh tokens, access-token rows and dead grants; live rows stay and keep working; the grace
  * period keeps recently-dead rows so code replay and refresh reuse are still recognised.
  */
+import fs from 'node:fs'
 import t from 'tap'
 import { authorize, CookieJar, pkcePair } from '../helpers/browser-flow.js'
 import type { TestApp } from '../helpers/test-app.js'
 import { pruneExpired } from '../../src/db/repositories/maintenance.js'
+import { pruneNow } from '../../src/maintenance.js'
 import { lifecycleApp, obtainCode, redeem, refresh, RP, signIn, silentAuthorize, userinfo, type Tokens } from './support.js'
 
 const TABLES = ['authorization_codes', 'interactions', 'sessions', 'access_tokens', 'refresh_tokens', 'grants'] as const
@@ -110,4 +112,19 @@ t.test('grace keeps a rotated refresh token long enough to recognise its reuse',
 
   ctx.clock.advance(86400 + 3600)
   t.equal((await prune(ctx, 86400)).refreshTokens, 2, 'after the grace period both rows go')
+})
+
+t.test('on SQLite a pruning pass also empties the write-ahead log, which constant readers would let grow', { skip: process.env['TEST_DATABASE'] === 'postgres' && 'SQLite only' }, async (t) => {
+  const ctx = await lifecycleApp(t)
+  const location = ctx.deps.config.database
+  if (location.dialect !== 'sqlite') throw new Error('expected the SQLite test database')
+  const rp = await ctx.addClient()
+  const user = await ctx.addUser()
+  for (let i = 0; i < 3; i++) await signIn(ctx, rp, user)
+  const wal = `${location.file}-wal`
+  t.ok(fs.statSync(wal).size > 0, `the log holds recent writes (${fs.statSync(wal).size} bytes)`)
+  const counts = await pruneNow(ctx.deps)
+  t.equal(fs.statSync(wal).size, 0, 'after pruneNow the log file is empty (checkpointed and truncated)')
+  t.ok(counts.codes >= 0, 'the pass itself completed')
+  t.equal((await userinfo(ctx, (await signIn(ctx, rp, user)).tokens.access_token)).statusCode, 200, 'the database keeps working')
 })
