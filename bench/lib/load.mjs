@@ -18,7 +18,8 @@ function fire(options) {
  */
 export async function measure(url, { requests, duration, warmup = 3, amount, overallRate, steps = 1, connections = CONNECTIONS, title }) {
   if (warmup > 0 && amount === undefined) await fire({ url, requests, duration: warmup, connections, ...(overallRate ? { overallRate } : {}) })
-  const result = await fire({ url, requests, connections, title, ...(amount !== undefined ? { amount } : { duration }), ...(overallRate ? { overallRate } : {}) })
+  // autocannon refuses more connections than requests.
+  const result = await fire({ url, requests, connections: amount !== undefined ? Math.min(connections, amount) : connections, title, ...(amount !== undefined ? { amount } : { duration }), ...(overallRate ? { overallRate } : {}) })
   const seconds = result.duration
   const completed = result.requests.total
   return {

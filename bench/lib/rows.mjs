@@ -85,6 +85,18 @@ const introspectionRequest = (ctx) => ({
   body: new URLSearchParams({ token: ctx.userinfoToken }).toString(),
 })
 
+/** A row whose request carries an access token: a fresh one for every run (they live 10 minutes). */
+const presentingAccessToken = (request) => ({
+  run: async (ctx, o) => {
+    await ctx.renewTokens()
+    return measure(ctx.target.issuer, { ...o, requests: [request(ctx)] })
+  },
+  openLoop: async (ctx) => {
+    await ctx.renewTokens()
+    return { requests: [request(ctx)] }
+  },
+})
+
 export const ROWS = [
   {
     key: 'jwks',
@@ -142,30 +154,8 @@ export const ROWS = [
       })
     },
   },
-  {
-    key: 'userinfo',
-    label: 'Userinfo',
-    run: async (ctx, o) => {
-      await ctx.renewTokens()
-      return measure(ctx.target.issuer, { ...o, requests: [userinfoRequest(ctx)] })
-    },
-    openLoop: async (ctx) => {
-      await ctx.renewTokens()
-      return { requests: [userinfoRequest(ctx)] }
-    },
-  },
-  {
-    key: 'introspection',
-    label: 'Introspection (active access token)',
-    run: async (ctx, o) => {
-      await ctx.renewTokens()
-      return measure(ctx.target.issuer, { ...o, requests: [introspectionRequest(ctx)] })
-    },
-    openLoop: async (ctx) => {
-      await ctx.renewTokens()
-      return { requests: [introspectionRequest(ctx)] }
-    },
-  },
+  { key: 'userinfo', label: 'Userinfo', ...presentingAccessToken(userinfoRequest) },
+  { key: 'introspection', label: 'Introspection (active access token)', ...presentingAccessToken(introspectionRequest) },
   {
     key: 'sso',
     label: 'SSO round trip (authorize → code → token)',
