@@ -5,6 +5,7 @@ import pg from 'pg'
 import { Kysely, PostgresDialect, SqliteDialect, type SqliteDatabase, type SqliteStatement } from 'kysely'
 import type { DatabaseLocation } from '../config/urls.js'
 import type { Database } from './schema.js'
+import { enableWal } from './sqlite-wal.js'
 
 export type Db = Kysely<Database>
 
@@ -35,6 +36,9 @@ function withStatementCache(sqlite: SQLite.Database): SqliteDatabase {
   }
 }
 
+/** How long a statement waits for another process's lock before failing with SQLITE_BUSY. */
+const SQLITE_BUSY_TIMEOUT_MS = 10_000
+
 /** Opens the configured database. SQLite gets WAL and a busy timeout so several processes can share the file. */
 export function connectDatabase(location: DatabaseLocation): Db {
   if (location.dialect === 'sqlite') {
@@ -48,8 +52,8 @@ export function connectDatabase(location: DatabaseLocation): Db {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
       }
     }
-    const sqlite = new SQLite(location.file, { timeout: 10_000 })
-    sqlite.pragma('journal_mode = WAL')
+    const sqlite = new SQLite(location.file, { timeout: SQLITE_BUSY_TIMEOUT_MS })
+    enableWal(sqlite, location.file, SQLITE_BUSY_TIMEOUT_MS)
     sqlite.pragma('foreign_keys = ON')
     sqlite.pragma('synchronous = NORMAL')
     return new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) })
