@@ -11,6 +11,8 @@ import { buildApp } from './app.js'
 import { runPrimary } from './cluster.js'
 import { createLogger } from './logger.js'
 import { startPruning } from './maintenance.js'
+import { SQLITE_BUSY_TIMEOUT_MS } from './db/connect.js'
+import { startWalCheckpoints } from './db/wal-checkpoints.js'
 import { announceMailTransport } from './mail/create.js'
 
 async function main(): Promise<void> {
@@ -29,6 +31,8 @@ async function main(): Promise<void> {
   return runServer(config, cluster.isWorker ? log.child({ worker: cluster.worker?.id }) : log)
 }
 
+const WAL_CHECKPOINT_INTERVAL_MS = 1000
+
 async function runServer(config: Config, log: Logger): Promise<void> {
   const deps = await createDeps(config, { log })
   // In a cluster the primary announces the start, warns once and prunes.
@@ -38,7 +42,12 @@ async function runServer(config: Config, log: Logger): Promise<void> {
   await deps.dummyHash()
   const app = await buildApp(deps)
   deps.keys.start(config.keyRefreshInterval)
-  const stopPruning = single ? startPruning(deps) : () => undefined
+  // Every serving process checkpoints SQLite from a thread of its own, off the request path.
+  const location = config.database
+  const walCheckpoints = location.dialect === 'sqlite' && location.file !== ':memory:'
+    ? await startWalCheckpoints(deps.db, location.file, { intervalMs: WAL_CHECKPOINT_INTERVAL_MS, busyTimeoutMs: SQLITE_BUSY_TIMEOUT_MS, log })
+    : undefined
+  const stopPruning = single ? startPruning(deps, walCheckpoints) : () => undefined
   await app.listen({ port: config.port, host: config.host })
   if (single) log.info(
     { issuer: config.issuer, discovery: `${config.issuer}/.well-known/openid-configuration` },
@@ -60,6 +69,7 @@ async function runServer(config: Config, log: Logger): Promise<void> {
     stopPruning()
     // Fastify answers 503 to requests arriving while it closes, and waits for those in flight.
     await app.close()
+    await walCheckpoints?.close()
     await closeDeps(deps)
     log.info('stopped')
     process.exit(0)

@@ -37,7 +37,7 @@ function withStatementCache(sqlite: SQLite.Database): SqliteDatabase {
 }
 
 /** How long a statement waits for another process's lock before failing with SQLITE_BUSY. */
-const SQLITE_BUSY_TIMEOUT_MS = 10_000
+export const SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 /** Opens the configured database. SQLite gets WAL and a busy timeout so several processes can share the file. */
 export function connectDatabase(location: DatabaseLocation): Db {
