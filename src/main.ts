@@ -11,7 +11,7 @@ import { buildApp } from './app.js'
 import { runPrimary } from './cluster.js'
 import { createLogger } from './logger.js'
 import { startPruning } from './maintenance.js'
-import { SQLITE_BUSY_TIMEOUT_MS } from './db/connect.js'
+import { SQLITE_BUSY_TIMEOUT_MS, sqliteFile } from './db/connect.js'
 import { startWalCheckpoints } from './db/wal-checkpoints.js'
 import { announceMailTransport } from './mail/create.js'
 
@@ -43,10 +43,10 @@ async function runServer(config: Config, log: Logger): Promise<void> {
   const app = await buildApp(deps)
   deps.keys.start(config.keyRefreshInterval)
   // Every serving process checkpoints SQLite from a thread of its own, off the request path.
-  const location = config.database
-  const walCheckpoints = location.dialect === 'sqlite' && location.file !== ':memory:'
-    ? await startWalCheckpoints(deps.db, location.file, { intervalMs: WAL_CHECKPOINT_INTERVAL_MS, busyTimeoutMs: SQLITE_BUSY_TIMEOUT_MS, log })
-    : undefined
+  const file = sqliteFile(config.database)
+  const walCheckpoints = file === undefined
+    ? undefined
+    : await startWalCheckpoints(deps.db, file, { intervalMs: WAL_CHECKPOINT_INTERVAL_MS, busyTimeoutMs: SQLITE_BUSY_TIMEOUT_MS, log })
   const stopPruning = single ? startPruning(deps, walCheckpoints) : () => undefined
   await app.listen({ port: config.port, host: config.host })
   if (single) log.info(

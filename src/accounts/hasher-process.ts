@@ -11,12 +11,9 @@ import { availableParallelism } from 'node:os'
 import argon2 from 'argon2'
 import type { HasherCall, HasherReply, HasherRequest } from './hasher-protocol.js'
 import { concurrencyLimit, type Argon2Parameters, type PasswordHasher } from './password-hasher.js'
+import { workerEntry } from '../worker-entry.js'
 
-/** Running from TypeScript sources (tests): the worker is the .ts file, run with the same loader. */
-const fromSources = import.meta.url.endsWith('.ts')
-const WORKER = new URL(fromSources ? './hasher-worker.ts' : './hasher-worker.js', import.meta.url)
-/** Only the flags a TypeScript child needs to load; never --inspect or profiling flags. */
-const LOADER_FLAGS = /^--(import|loader|experimental-loader|require|enable-source-maps)/
+const WORKER = workerEntry(import.meta.url, 'hasher-worker')
 
 export class HasherUnavailable extends Error {
   constructor(message: string) {
@@ -50,8 +47,8 @@ export function backgroundArgon2Hasher(parameters: Argon2Parameters, options: { 
   }
 
   const start = (): Promise<ChildProcess> => {
-    const child = fork(WORKER, [], {
-      execArgv: fromSources ? process.execArgv.filter((flag) => LOADER_FLAGS.test(flag)) : [],
+    const child = fork(WORKER.url, [], {
+      execArgv: WORKER.execArgv,
       serialization: 'json',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     })

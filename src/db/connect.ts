@@ -76,7 +76,13 @@ export function connectDatabase(location: DatabaseLocation): Db {
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
 }
 
-/** Where the migration lock of a database lives: beside an SQLite file; none for PostgreSQL or :memory:. */
+/** The SQLite file of a database; none for PostgreSQL or :memory:. */
+export function sqliteFile(location: DatabaseLocation): string | undefined {
+  return location.dialect === 'sqlite' && location.file !== ':memory:' ? location.file : undefined
+}
+
+/** Where the migration lock of a database lives: beside its SQLite file, if it has one. */
 export function migrationLockFile(location: DatabaseLocation): string | undefined {
-  return location.dialect === 'sqlite' && location.file !== ':memory:' ? `${location.file}.migrate.lock` : undefined
+  const file = sqliteFile(location)
+  return file === undefined ? undefined : `${file}.migrate.lock`
 }

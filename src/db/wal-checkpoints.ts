@@ -11,11 +11,9 @@ import { sql } from 'kysely'
 import type { Logger } from 'pino'
 import type { Db } from './connect.js'
 import type { CheckpointReply, CheckpointRequest, CheckpointWorkerData } from './wal-checkpoint-protocol.js'
+import { workerEntry } from '../worker-entry.js'
 
-/** Running from TypeScript sources (tests): the worker is the .ts file, run with the same loader. */
-const fromSources = import.meta.url.endsWith('.ts')
-const WORKER = new URL(fromSources ? './wal-checkpoint-worker.ts' : './wal-checkpoint-worker.js', import.meta.url)
-const LOADER_FLAGS = /^--(import|loader|experimental-loader|require|enable-source-maps)/
+const WORKER = workerEntry(import.meta.url, 'wal-checkpoint-worker')
 /** SQLite's own default threshold, restored when the checkpoint thread is gone. */
 const DEFAULT_AUTOCHECKPOINT_PAGES = 1000
 
@@ -33,9 +31,9 @@ export interface WalCheckpointOptions {
 
 /** Starts the checkpoint thread for `file`, then hands `db`'s checkpoints to it; takes them back if the thread ends. */
 export async function startWalCheckpoints(db: Db, file: string, options: WalCheckpointOptions): Promise<WalCheckpoints> {
-  const worker = new Worker(WORKER, {
+  const worker = new Worker(WORKER.url, {
     workerData: { file, intervalMs: options.intervalMs, busyTimeoutMs: options.busyTimeoutMs } satisfies CheckpointWorkerData,
-    execArgv: fromSources ? process.execArgv.filter((flag) => LOADER_FLAGS.test(flag)) : [],
+    execArgv: WORKER.execArgv,
   })
   const pending = new Map<number, { resolve: () => void; reject: (error: Error) => void }>()
   let nextId = 1
