@@ -7,6 +7,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts && npm rebuild argon2 better-sqlite3
 COPY tsconfig.json tsconfig.build.json ./
 COPY scripts ./scripts
+COPY bin ./bin
 COPY src ./src
 COPY migrations ./migrations
 RUN node scripts/build.mjs
@@ -36,4 +37,4 @@ VOLUME ["/data", "/keys"]
 EXPOSE 3000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
-CMD ["node", "dist/src/main.js"]
+CMD ["node", "bin/tessera.js"]

@@ -34,10 +34,19 @@ import { createViews } from './http/views/render.js'
 
 const BODY_LIMIT = 64 * 1024
 
-/** What the API and the pages share: security headers, the NUL guard, rate limits. */
-async function registerRequestGuards(scope: FastifyInstance, deps: Deps, headers: Readonly<Record<string, string>>): Promise<void> {
+/** What the API and the pages share: security headers and the NUL guard. */
+async function registerRequestGuards(scope: FastifyInstance, headers: Readonly<Record<string, string>>): Promise<void> {
   await registerSecurityHeaders(scope, headers)
   rejectNulCharacters(scope)
+}
+
+/**
+ * Per-address flood guards for the pages whose posts cost a password hash or a mail (login,
+ * signup, forgot and reset password): in memory, per process, far above real use. Failures are
+ * throttled in the database instead (throttle/). The OAuth API has none: every request there
+ * proves a credential or is a counted failure.
+ */
+async function registerFloodGuards(scope: FastifyInstance, deps: Deps): Promise<void> {
   await scope.register(rateLimit, {
     global: false,
     errorResponseBuilder: (_request, context) => new RateLimited(Math.max(1, Math.ceil(context.ttl / 1000))),
@@ -45,18 +54,14 @@ async function registerRequestGuards(scope: FastifyInstance, deps: Deps, headers
   })
 }
 
-function trustProxySetting(value: string): string | false {
-  return value.trim() === '' ? false : value
-}
-
 export async function buildApp(deps: Deps): Promise<FastifyInstance> {
-  const https = deps.config.issuer.startsWith('https:')
+  const https = deps.config.issuerIsHttps
   const views = createViews()
   const headers = { page: securityHeaders({ https }), json: apiSecurityHeaders({ https }) }
   const app = Fastify({
     loggerInstance: deps.log as FastifyBaseLogger,
-    // X-Forwarded-For is only believed from a configured proxy (SECURITY.md §H).
-    trustProxy: trustProxySetting(deps.config.trustProxy),
+    // X-Forwarded-For is only believed from a configured proxy (docs/security.md §H).
+    trustProxy: deps.config.trustProxy.length === 0 ? false : [...deps.config.trustProxy],
     bodyLimit: BODY_LIMIT,
     requestIdHeader: false,
     // Fastify's own request log includes the query string, which carries codes, state and
@@ -103,7 +108,7 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   // 2. The OAuth API that clients and browser JavaScript of registered clients call: no cookies,
   //    CORS for registered origins.
   await app.register(async (api) => {
-    await registerRequestGuards(api, deps, headers.json)
+    await registerRequestGuards(api, headers.json)
     await registerCors(api, allowedOrigins)
     await api.register(tokenRoutes, { deps })
     await api.register(revokeRoutes, { deps })
@@ -112,9 +117,11 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   })
   // 3. Browser pages: cookies (the login session), anti-forgery on every form, no CORS.
   await app.register(async (site) => {
-    await site.register(cookie)
-    await registerRequestGuards(site, deps, headers.page)
-    await registerFormProtection(site, { issuer: deps.config.issuer, hmacKey: deps.formKey })
+    // Signed cookies (the device cookie) use a key every instance derives from the KEK.
+    await site.register(cookie, { secret: deps.cookieKey })
+    await registerRequestGuards(site, headers.page)
+    await registerFloodGuards(site, deps)
+    await registerFormProtection(site, { issuer: deps.config.issuer, https: deps.config.issuerIsHttps, hmacKey: deps.formKey })
     await site.register(authorizeRoutes, { deps })
     await site.register(loginRoutes, { deps, views })
     await site.register(consentRoutes, { deps, views })

@@ -1,5 +1,5 @@
 /**
- * Security events (SECURITY.md §H): each one is a structured log line and a row in
+ * Security events (docs/security.md §H): each one is a structured log line and a row in
  * `audit_events`, listed by `idp audit`. Recording never fails the caller: a database error is
  * logged instead. Fields are identifiers only — never a password, token, code or secret.
  */
@@ -25,6 +25,7 @@ export type SecurityEventType =
   | 'account_disabled'
   | 'account_enabled'
   | 'roles_changed'
+  | 'email_changed'
   | 'client_auth_failure'
   | 'logout'
 
@@ -36,7 +37,7 @@ export interface SecurityEventFields {
   readonly detail?: Readonly<Record<string, string | number | boolean | readonly string[] | null | undefined>>
 }
 
-const WARN: ReadonlySet<SecurityEventType> = new Set(['throttled', 'code_reuse', 'refresh_reuse', 'password_reset', 'password_changed', 'account_disabled', 'roles_changed'])
+const WARN: ReadonlySet<SecurityEventType> = new Set(['throttled', 'code_reuse', 'refresh_reuse', 'password_reset', 'password_changed', 'account_disabled', 'roles_changed', 'email_changed'])
 
 export class SecurityEvents {
   constructor(

@@ -38,7 +38,7 @@ export async function runPrimary(config: Config, log: Logger): Promise<void> {
     listening++
     if (listening === config.workers) {
       log.info(
-        { issuer: config.issuer, workers: config.workers, discovery: `${config.issuer}/.well-known/openid-configuration` },
+        { issuer: config.issuer, workers: config.workers, discovery: config.discoveryUrl },
         `Tessera is running at ${config.issuer} with ${config.workers} workers.`,
       )
     }

@@ -6,22 +6,8 @@ import type { Logger } from 'pino'
 import { hkdfSync, randomBytes } from 'node:crypto'
 import type { Config } from './config/config.js'
 import { systemClock, type Clock } from './clock.js'
-import { connectDatabase, migrationLockFile, type Db } from './db/connect.js'
-import { migrateToLatest } from './db/migrate.js'
-import { accessTokensRepository } from './db/repositories/access-tokens.js'
-import { clientsRepository } from './db/repositories/clients.js'
-import { clientAuthenticationRepository } from './db/repositories/client-authentication.js'
-import { codesRepository } from './db/repositories/codes.js'
-import { consentsRepository } from './db/repositories/consents.js'
-import { refreshTokensRepository } from './db/repositories/refresh-tokens.js'
-import { grantsRepository } from './db/repositories/grants.js'
-import { interactionsRepository } from './db/repositories/interactions.js'
-import { sessionsRepository } from './db/repositories/sessions.js'
-import { signingKeysRepository } from './db/repositories/signing-keys.js'
-import { usersRepository } from './db/repositories/users.js'
-import { accountTokensRepository } from './db/repositories/account-tokens.js'
-import { auditEventsRepository } from './db/repositories/audit-events.js'
-import { throttleCountersRepository } from './db/repositories/throttle-counters.js'
+import { openStore, type Store } from './db/store.js'
+import type { Repositories } from './db/repositories.js'
 import { SecurityEvents } from './audit.js'
 import { createMailOutbox } from './mail/create.js'
 import type { MailOutbox } from './mail/outbox.js'
@@ -31,30 +17,13 @@ import { loadOrCreateKek } from './keys/kek.js'
 import { KeyStore } from './keys/key-store.js'
 import { createLogger } from './logger.js'
 
-export function createRepositories(db: Db) {
-  return {
-    clients: clientsRepository(db),
-    clientAuthentication: clientAuthenticationRepository(db),
-    users: usersRepository(db),
-    sessions: sessionsRepository(db),
-    interactions: interactionsRepository(db),
-    codes: codesRepository(db),
-    grants: grantsRepository(db),
-    accessTokens: accessTokensRepository(db),
-    refreshTokens: refreshTokensRepository(db),
-    consents: consentsRepository(db),
-    signingKeys: signingKeysRepository(db),
-    accountTokens: accountTokensRepository(db),
-    auditEvents: auditEventsRepository(db),
-    throttleCounters: throttleCountersRepository(db),
-  }
-}
-
-export type Repositories = ReturnType<typeof createRepositories>
+export type { Repositories }
 
 export interface Deps {
   readonly config: Config
-  readonly db: Db
+  /** The database: repositories, health, pruning, closing (db/store.ts). */
+  readonly store: Store
+  /** The store's repositories (store.repos), the way most code reaches storage. */
   readonly repos: Repositories
   readonly keys: KeyStore
   readonly hasher: PasswordHasher
@@ -62,6 +31,8 @@ export interface Deps {
   readonly dummyHash: () => Promise<string>
   /** HMAC key for anti-forgery tokens, derived from the KEK so every instance shares it. */
   readonly formKey: Buffer
+  /** HMAC key of signed cookies (the device cookie), derived from the KEK like formKey. */
+  readonly cookieKey: Buffer
   /** Account mail, sent after the request that caused it (never blocking it). */
   readonly mail: MailOutbox
   /** Security events: logged and stored in audit_events. */
@@ -86,38 +57,58 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
   const clock = overrides.clock ?? systemClock
   const log = overrides.log ?? createLogger(config)
   const hasher = overrides.hasher ?? backgroundArgon2Hasher({ memoryCost: config.argon2MemoryCost, timeCost: config.argon2TimeCost, parallelism: config.argon2Parallelism })
-  const db = connectDatabase(config.database)
+  const store = await openStore(config.database)
   try {
-    await migrateToLatest(db, undefined, migrationLockFile(config.database))
-    const repos = createRepositories(db)
+    const { repos } = store
     const audit = new SecurityEvents(repos.auditEvents, log, clock)
     const kek = loadOrCreateKek(config.keysDir, config.keysPassphrase)
     const formKey = Buffer.from(hkdfSync('sha256', kek, Buffer.alloc(0), 'tessera form tokens', 32))
+    const cookieKey = Buffer.from(hkdfSync('sha256', kek, Buffer.alloc(0), 'tessera signed cookies', 32))
     const keys = new KeyStore({
       repository: repos.signingKeys,
       kek,
       clock,
-      policy: { retentionSeconds: keyRetentionSeconds(config), rotationIntervalSeconds: config.keyRotationInterval, removal: config.retiredKeys, minPublishedSeconds: config.jwksMaxAge },
+      policy: {
+        retentionSeconds: keyRetentionSeconds(config),
+        rotationIntervalSeconds: config.keyRotationInterval,
+        removal: config.retiredKeys,
+        minPublishedSeconds: config.jwksMaxAge,
+        minPromotionAgeSeconds: config.keyRefreshInterval + config.clockSkew,
+      },
       modulusLength: Number(config.keySize),
       log,
       events: audit,
     })
     await keys.initialise()
     let dummy: Promise<string> | undefined
-    const dummyHash = () => (dummy ??= hasher.hash(randomBytes(16).toString('base64url')))
+    // A failed attempt (the hashing process was restarting) is not kept: the next login tries again.
+    const dummyHash = () =>
+      (dummy ??= hasher.hash(randomBytes(16).toString('base64url')).catch((error: unknown) => {
+        dummy = undefined
+        throw error
+      }))
     const mail = createMailOutbox(config, log, overrides.mailRetryDelaysMs)
-    return { config, db, repos, keys, hasher, dummyHash, formKey, mail, audit, clock, log }
+    return { config, store, repos, keys, hasher, dummyHash, formKey, cookieKey, mail, audit, clock, log }
   } catch (error) {
-    await db.destroy()
+    await store.close()
     await hasher.close?.()
     throw error
   }
 }
 
+/**
+ * Releases what createDeps opened and resolves once all of it is closed: the hashing process has
+ * exited, the database is closed. Every part is closed even when another fails; the first failure
+ * is then thrown.
+ */
 export async function closeDeps(deps: Deps): Promise<void> {
   deps.keys.stop()
-  // Queued mail may still need the database (a reset link is issued when its mail is built).
-  await deps.mail.close()
-  await deps.db.destroy()
-  await deps.hasher.close?.()
+  const results = await Promise.allSettled([
+    // The hashing process needs nothing else: it stops while the mail drains.
+    (async () => deps.hasher.close?.())(),
+    // Queued mail may still need the database (a reset link is issued when its mail is built).
+    deps.mail.close().finally(() => deps.store.close()),
+  ])
+  const failure = results.find((result): result is PromiseRejectedResult => result.status === 'rejected')
+  if (failure) throw failure.reason
 }

@@ -5,14 +5,12 @@
  */
 import cluster from 'node:cluster'
 import type { Logger } from 'pino'
-import { loadConfig, ConfigError, type Config } from './config/config.js'
+import { loadConfig, obsoleteVariableWarnings, ConfigError, type Config } from './config/config.js'
 import { closeDeps, createDeps } from './deps.js'
 import { buildApp } from './app.js'
 import { runPrimary } from './cluster.js'
 import { createLogger } from './logger.js'
 import { startPruning } from './maintenance.js'
-import { SQLITE_BUSY_TIMEOUT_MS, sqliteFile } from './db/connect.js'
-import { startWalCheckpoints } from './db/wal-checkpoints.js'
 import { announceMailTransport } from './mail/create.js'
 
 async function main(): Promise<void> {
@@ -26,32 +24,31 @@ async function main(): Promise<void> {
     }
     throw error
   }
-  const log = createLogger(config)
+  const log = createLogger(config, undefined, { terminal: process.stdout.isTTY === true })
+  if (cluster.isPrimary) for (const warning of obsoleteVariableWarnings(process.env)) log.warn({ event: 'obsolete_setting' }, warning)
   if (config.workers > 1 && cluster.isPrimary) return runPrimary(config, log)
   return runServer(config, cluster.isWorker ? log.child({ worker: cluster.worker?.id }) : log)
 }
-
-const WAL_CHECKPOINT_INTERVAL_MS = 1000
 
 async function runServer(config: Config, log: Logger): Promise<void> {
   const deps = await createDeps(config, { log })
   // In a cluster the primary announces the start, warns once and prunes.
   const single = !cluster.isWorker
   if (single) announceMailTransport(deps.mail, log)
-  // Made before the first login so that an unknown email's first attempt is not slower.
-  await deps.dummyHash()
+  // Started now (not awaited: the hasher runs at background priority and a loaded machine would
+  // delay the start) so that it is ready before an unknown email's first login needs it.
+  deps.dummyHash().catch((error: unknown) => log.warn({ event: 'dummy_hash_failed', reason: String(error) }, 'could not prepare the dummy password hash yet'))
   const app = await buildApp(deps)
   deps.keys.start(config.keyRefreshInterval)
   // Every serving process checkpoints SQLite from a thread of its own, off the request path.
-  const file = sqliteFile(config.database)
-  const walCheckpoints = file === undefined
-    ? undefined
-    : await startWalCheckpoints(deps.db, file, { intervalMs: WAL_CHECKPOINT_INTERVAL_MS, busyTimeoutMs: SQLITE_BUSY_TIMEOUT_MS, log })
-  const stopPruning = single ? startPruning(deps, walCheckpoints) : () => undefined
+  await deps.store.startBackgroundCheckpoints(log)
+  const stopPruning = single ? startPruning(deps) : () => undefined
   await app.listen({ port: config.port, host: config.host })
   if (single) log.info(
-    { issuer: config.issuer, discovery: `${config.issuer}/.well-known/openid-configuration` },
-    `Tessera is running at ${config.issuer}. Next steps: add a client with "npx idp clients add --name My App --redirect-uri https://app.example/callback" and a user with "npx idp users add --email you@example.com --password-stdin".`,
+    { issuer: config.issuer, discovery: config.discoveryUrl },
+    // Single quotes: the lines stay copy-paste safe inside the JSON log line too.
+    `Tessera is running at ${config.issuer}. Next steps: add a client with: npx idp clients add --name 'My App' --redirect-uri https://app.example/callback ` +
+      `and a user with: echo 'a long passphrase' | npx idp users add --email you@example.com --password-stdin`,
   )
 
   let closing = false
@@ -69,7 +66,6 @@ async function runServer(config: Config, log: Logger): Promise<void> {
     stopPruning()
     // Fastify answers 503 to requests arriving while it closes, and waits for those in flight.
     await app.close()
-    await walCheckpoints?.close()
     await closeDeps(deps)
     log.info('stopped')
     process.exit(0)

@@ -32,9 +32,8 @@ export async function start({ port, workDir, workers = 1, env = {}, nodeArgs = [
     LOG_LEVEL: 'warn',
     WORKERS: String(workers),
     // One load generator on one address: per-IP limits would measure the limiter, not the server.
-    TOKEN_RATE_LIMIT: '1000000',
     LOGIN_RATE_LIMIT: '100000',
-    LOGIN_ACCOUNT_RATE_LIMIT: '100000',
+    LOGIN_FAILURE_LIMIT: '100000', LOGIN_ACCOUNT_FAILURE_LIMIT: '100000', IP_FAILURE_LIMIT: '100000',
     ...env,
   }
   const cli = async (args, input) => JSON.parse(await runNode(CLI, [...args, '--json'], { env: serverEnv, input }))

@@ -1,6 +1,6 @@
 /**
  * Single-use links sent by mail. The token is 256 random bits; only its hash is stored. Links are
- * built from the configured issuer, never from request headers (SECURITY.md §H).
+ * built from the configured issuer, never from request headers (docs/security.md §H).
  */
 import type { AccountTokenPurpose, AccountTokensRepository } from '../db/repositories/account-tokens.js'
 import { hashSecret, randomToken } from '../secrets.js'

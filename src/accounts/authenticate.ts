@@ -1,10 +1,12 @@
 /**
  * Checking an email and password. Unknown emails, disabled accounts and wrong passwords all
  * answer the same, and an unknown email still runs one argon2 verification against a dummy hash,
- * so neither the reply nor its timing tells whether an account exists (SECURITY.md §H).
+ * so neither the reply nor its timing tells whether an account exists (docs/security.md §H).
  */
-import type { UsersRepository, User } from '../db/repositories/users.js'
+import type { UsersRepository } from '../db/repositories/users.js'
 import { MAX_PASSWORD_LENGTH, type PasswordHasher } from './password-hasher.js'
+import { normaliseEmail } from './email-address.js'
+import type { User } from '../model/user.js'
 
 export type LoginResult = { readonly ok: true; readonly user: User } | { readonly ok: false }
 
@@ -18,7 +20,7 @@ export interface PasswordLogin {
 
 export async function authenticateWithPassword(deps: PasswordLogin, email: string, password: string): Promise<LoginResult> {
   if (password.length > MAX_PASSWORD_LENGTH || email.length > 320) return { ok: false }
-  const user = await deps.users.findByEmail(email)
+  const user = await deps.users.findByEmail(normaliseEmail(email))
   // Passwords are checked exactly as typed: no trimming or normalisation.
   const valid = await deps.hasher.verify(user?.passwordHash ?? (await deps.dummyHash()), password)
   if (!user || !valid || user.disabledAt !== null) return { ok: false }

@@ -2,11 +2,11 @@
  * Email verification: a single-use link by mail; until it is used `email_verified` stays false
  * in ID tokens and userinfo.
  */
-import type { User } from '../db/repositories/users.js'
 import { hashSecret } from '../secrets.js'
 import { createAccountLink } from './account-links.js'
 import type { AccountContext } from './context.js'
 import { verifyEmailMail } from './mails.js'
+import type { User } from '../model/user.js'
 
 /** Queues a verification mail with a fresh link (older links of this user stop working). */
 export function sendVerificationMail(context: AccountContext, user: Pick<User, 'id' | 'email' | 'name'>): void {

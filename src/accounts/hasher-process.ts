@@ -7,6 +7,7 @@
  * process fails the hashes in flight and is started again by the next one.
  */
 import { fork, type ChildProcess } from 'node:child_process'
+import type { Socket } from 'node:net'
 import { availableParallelism } from 'node:os'
 import argon2 from 'argon2'
 import type { HasherCall, HasherReply, HasherRequest } from './hasher-protocol.js'
@@ -14,6 +15,9 @@ import { concurrencyLimit, type Argon2Parameters, type PasswordHasher } from './
 import { workerEntry } from '../worker-entry.js'
 
 const WORKER = workerEntry(import.meta.url, 'hasher-worker')
+
+/** How long close() lets the process exit by itself (its channel closed) before it is killed. */
+const CLOSE_GRACE_MS = 2_000
 
 export class HasherUnavailable extends Error {
   constructor(message: string) {
@@ -28,80 +32,162 @@ interface Pending {
 }
 
 export interface BackgroundHasher extends PasswordHasher {
-  /** Ends the hashing process; hashes still in flight fail. */
+  /** Ends the hashing process and resolves once it has exited; hashes in flight and later ones fail. */
   close(): Promise<void>
   /** The hashing process, once started (for monitoring). */
   processId(): Promise<number | undefined>
 }
 
-export function backgroundArgon2Hasher(parameters: Argon2Parameters, options: { concurrency?: number } = {}): BackgroundHasher {
-  // One hash per core at a time: at background priority they may fill every core.
-  const limited = concurrencyLimit(options.concurrency ?? Math.max(1, Math.min(availableParallelism(), 4)))
-  const pending = new Map<number, Pending>()
-  let nextId = 1
-  let worker: Promise<ChildProcess> | undefined
+export interface BackgroundHasherOptions {
+  /** Hashes at once (default: one per core, at most 4). */
+  readonly concurrency?: number
+  /** How long close() waits for the process to exit by itself before killing it (default 2 s). */
+  readonly closeGraceMs?: number
+}
 
-  const failAll = (error: Error) => {
-    for (const request of pending.values()) request.reject(error)
-    pending.clear()
-  }
+/**
+ * One hashing process: its own requests in flight (a process that dies fails only its own), a
+ * promise of its readiness and one of its exit, listened for from the moment it is forked so that
+ * no exit can be missed.
+ */
+class HashingProcess {
+  readonly ready: Promise<void>
+  /** Resolves once the process is gone (or could not be started at all). */
+  readonly exited: Promise<void>
+  readonly #child: ChildProcess
+  readonly #pending = new Map<number, Pending>()
+  readonly #onGone: (process: HashingProcess) => void
+  #failed!: (error: Error) => void
+  #failure: HasherUnavailable | undefined
+  #stopping = false
 
-  const start = (): Promise<ChildProcess> => {
+  constructor(onGone: (process: HashingProcess) => void) {
+    this.#onGone = onGone
     const child = fork(WORKER.url, [], {
       execArgv: WORKER.execArgv,
       serialization: 'json',
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     })
-    // Never what keeps the server (or a CLI command) alive, except while it starts or a hash is
-    // in flight: then its channel and its exit are waited for.
-    const idle = () => {
-      child.unref()
-      child.channel?.unref()
-    }
-    const started = new Promise<ChildProcess>((resolve, reject) => {
-      const gone = (reason: string) => {
-        // A newer process may already have replaced this one.
-        if (worker === started) worker = undefined
-        const error = new HasherUnavailable(`password hashing process ${reason}`)
-        reject(error)
-        failAll(error)
-      }
-      child.on('message', (message: HasherReply | { ready: true }) => {
-        if ('ready' in message) {
-          if (pending.size === 0) idle()
-          return resolve(child)
-        }
-        const request = pending.get(message.id)
-        if (!request) return
-        pending.delete(message.id)
-        if (pending.size === 0) idle()
-        if (message.ok) request.resolve(message.value)
-        else request.reject(new HasherUnavailable(`password hashing failed: ${message.error}`))
+    this.#child = child
+    // What it says on stderr (a crash's stack trace) is passed on to this process's. Not inherited:
+    // then the server's own output would stay open after the server ended, until this process
+    // too had noticed and exited, and whoever waits for that output to close (a supervisor, a
+    // test) would wait for it. Never what keeps this process alive.
+    const stderr = child.stderr as Socket | null
+    stderr?.on('data', (chunk: Buffer) => process.stderr.write(chunk))
+    stderr?.unref()
+    let started!: () => void
+    this.ready = new Promise<void>((resolve, reject) => {
+      started = resolve
+      this.#failed = reject
+    })
+    // Nobody may be waiting for it (closed before it answered): callers see the failure anyway.
+    this.ready.catch(() => undefined)
+    this.exited = new Promise<void>((resolve) => {
+      child.once('exit', (code, signal) => {
+        this.#gone(`exited (${signal ?? code})`)
+        resolve()
       })
-      // Every error (a failed start, a write to a process that just died) is handled here: an
-      // unhandled 'error' event would end the server.
-      child.on('error', (error) => gone(`failed: ${error.message}`))
-      child.once('exit', (code, signal) => gone(`exited (${signal ?? code})`))
+      // Every error (a failed start, a failed kill) is handled here: an unhandled 'error' event
+      // would end the server. A process that never started has no exit to wait for.
+      child.on('error', (error) => {
+        if (child.pid === undefined) resolve()
+        this.#end(`failed: ${error.message}`)
+      })
     })
-    return started
+    child.on('message', (message: HasherReply | { ready: true }) => {
+      if ('ready' in message) {
+        this.#release()
+        return started()
+      }
+      const request = this.#pending.get(message.id)
+      if (!request) return
+      this.#pending.delete(message.id)
+      this.#release()
+      if (message.ok) request.resolve(message.value)
+      else request.reject(new HasherUnavailable(`password hashing failed: ${message.error}`))
+    })
   }
 
-  async function call(request: HasherCall): Promise<string | boolean> {
-    const starting = (worker ??= start())
-    const child = await starting
-    const id = nextId++
+  get pid(): number | undefined {
+    return this.#child.pid
+  }
+
+  call(request: HasherCall, id: number): Promise<string | boolean> {
+    if (this.#failure) return Promise.reject(this.#failure)
+    if (this.#stopping) return Promise.reject(new HasherUnavailable('password hasher closed'))
     return new Promise((resolve, reject) => {
-      pending.set(id, { resolve, reject })
-      child.ref()
-      child.channel?.ref()
-      child.send({ ...request, id } satisfies HasherRequest, (error) => {
-        if (!error) return
-        // The process died before its exit was reported: the next hash starts another one.
-        if (worker === starting) worker = undefined
-        child.kill('SIGKILL')
-        if (pending.delete(id)) reject(new HasherUnavailable(`password hashing process: ${error.message}`))
+      this.#pending.set(id, { resolve, reject })
+      // While a hash is in flight, its answer (or the process's exit) is waited for.
+      this.#child.ref()
+      this.#child.channel?.ref()
+      this.#child.send({ ...request, id } satisfies HasherRequest, (error) => {
+        // The process died (or its channel closed) before its exit was reported: it is finished,
+        // and the next hash starts another one.
+        if (error) this.#end(error.message)
       })
     })
+  }
+
+  /**
+   * Closes the channel (the process exits by itself), kills the process if it has not exited
+   * after `graceMs`, and resolves once its exit has been reported.
+   */
+  stop(graceMs: number): Promise<void> {
+    if (this.#stopping) return this.exited
+    this.#stopping = true
+    const child = this.#child
+    // Until its exit is reported, the process must keep this one alive. Left unreferenced (as an
+    // idle hasher is), nothing else may: the event loop then runs dry while this waits, and the
+    // process ends with its shutdown unfinished (seen under load: a process at nice 10 may take
+    // seconds to exit, is killed, and the exit of an unreferenced child is never waited for).
+    child.ref()
+    if (child.connected) child.disconnect()
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs)
+    void this.exited.then(() => clearTimeout(timer))
+    return this.exited
+  }
+
+  /** Fails its requests and hands over to the next process (once): it is gone. */
+  #gone(reason: string): boolean {
+    if (this.#failure) return false
+    this.#failure = new HasherUnavailable(this.#stopping ? 'password hasher closed' : `password hashing process ${reason}`)
+    this.#onGone(this)
+    this.#failed(this.#failure)
+    for (const request of this.#pending.values()) request.reject(this.#failure)
+    this.#pending.clear()
+    return true
+  }
+
+  /** A process that can no longer be used: killed, so that its exit follows. */
+  #end(reason: string): void {
+    if (this.#gone(reason) && this.#child.pid !== undefined) this.#child.kill('SIGKILL')
+  }
+
+  /** Never what keeps the server (or a CLI command) alive while idle. */
+  #release(): void {
+    if (this.#pending.size > 0 || this.#stopping) return
+    this.#child.unref()
+    this.#child.channel?.unref()
+  }
+}
+
+export function backgroundArgon2Hasher(parameters: Argon2Parameters, options: BackgroundHasherOptions = {}): BackgroundHasher {
+  // One hash per core at a time: at background priority they may fill every core.
+  const limited = concurrencyLimit(options.concurrency ?? Math.max(1, Math.min(availableParallelism(), 4)))
+  const closeGraceMs = options.closeGraceMs ?? CLOSE_GRACE_MS
+  let nextId = 1
+  let current: HashingProcess | undefined
+  let closed: Promise<void> | undefined
+
+  async function call(request: HasherCall): Promise<string | boolean> {
+    if (closed) throw new HasherUnavailable('password hasher closed')
+    // A newer process may already have replaced one that is gone.
+    const running = (current ??= new HashingProcess((gone) => {
+      if (current === gone) current = undefined
+    }))
+    await running.ready
+    return running.call(request, nextId++)
   }
 
   const rehashOptions = { type: argon2.argon2id as 0 | 1 | 2, ...parameters }
@@ -111,19 +197,16 @@ export function backgroundArgon2Hasher(parameters: Argon2Parameters, options: { 
     // Reading the parameters out of a hash string: cheap, done here.
     needsRehash: (hash) => argon2.needsRehash(hash, rehashOptions),
     async processId() {
-      return (await worker?.catch(() => undefined))?.pid
+      const running = current
+      return running?.ready.then(() => running.pid, () => undefined)
     },
-    async close() {
-      const running = worker
-      worker = undefined
-      if (!running) return
-      const child = await running.catch(() => undefined)
-      if (!child || child.exitCode !== null || child.signalCode !== null) return
-      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
-      child.disconnect()
-      const timer = setTimeout(() => child.kill('SIGKILL'), 2_000)
-      await exited
-      clearTimeout(timer)
+    close() {
+      closed ??= (async () => {
+        const running = current
+        current = undefined
+        await running?.stop(closeGraceMs)
+      })()
+      return closed
     },
   }
 }

@@ -37,8 +37,14 @@ async function answer(request: HasherRequest): Promise<HasherReply> {
 
 lowerPriority()
 process.on('message', (request: HasherRequest) => {
-  void answer(request).then((reply) => process.send?.(reply))
+  void answer(request).then((reply) => {
+    // The server may have closed the channel while this hash ran (it is shutting down): the answer
+    // has nobody to go to, and a send on a closed channel would be an uncaught 'error'.
+    if (process.connected) process.send?.(reply, () => undefined)
+  })
 })
 // The server is gone (or closed the channel): nothing left to do.
 process.on('disconnect', () => process.exit(0))
-process.send?.({ ready: true })
+// Closed already while this process started (the server shut down at once): nothing then keeps it
+// alive, and it ends by itself.
+if (process.connected) process.send?.({ ready: true }, () => undefined)

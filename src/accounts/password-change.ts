@@ -3,11 +3,11 @@
  * must pass the policy, every other session ends and every refresh token dies; the session that
  * made the change stays. The owner gets a notification mail.
  */
-import type { User } from '../db/repositories/users.js'
 import { endUserAccess, forgotPasswordUrl, type AccountContext } from './context.js'
 import { passwordChangedMail } from './mails.js'
 import { MAX_PASSWORD_LENGTH } from './password-hasher.js'
 import { passwordProblem } from './password-policy.js'
+import type { User } from '../model/user.js'
 
 export type ChangeResult = { readonly ok: true } | { readonly ok: false; readonly field: 'current_password' | 'password'; readonly problem: string }
 

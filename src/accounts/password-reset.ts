@@ -5,12 +5,12 @@
  * address counts as verified), ends every session and refresh token, voids other reset links and
  * sends a notification. It never signs the user in.
  */
-import type { User } from '../db/repositories/users.js'
 import { hashSecret } from '../secrets.js'
 import { createAccountLink } from './account-links.js'
 import { endUserAccess, forgotPasswordUrl, type AccountContext } from './context.js'
 import { passwordChangedMail, resetPasswordMail } from './mails.js'
 import { passwordProblem } from './password-policy.js'
+import type { User } from '../model/user.js'
 
 export function requestPasswordReset(context: AccountContext, email: string): void {
   context.mail.enqueue({

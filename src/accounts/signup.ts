@@ -5,15 +5,13 @@
  * new user is not signed in (that would reveal which case happened); they sign in next.
  */
 import { randomId } from '../secrets.js'
-import { normaliseEmail } from '../db/repositories/users.js'
+import { emailAddressProblem, normaliseEmail } from './email-address.js'
 import { passwordProblem } from './password-policy.js'
 import { forgotPasswordUrl, type AccountContext } from './context.js'
 import { sendVerificationMail } from './email-verification.js'
 import { signupAttemptMail } from './mails.js'
 
 export const MAX_NAME_LENGTH = 200
-export const MAX_EMAIL_LENGTH = 320
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/
 
 export interface SignupInput {
   readonly name: string
@@ -24,15 +22,14 @@ export interface SignupInput {
 export type SignupField = 'name' | 'email' | 'password'
 export type SignupResult = { readonly ok: true } | { readonly ok: false; readonly problems: Partial<Record<SignupField, string>> }
 
-export const isEmailAddress = (email: string): boolean => email.length <= MAX_EMAIL_LENGTH && EMAIL.test(email)
-
 /** Problems with the form itself; they never depend on whether the account exists. */
 export function signupProblems(input: SignupInput): Partial<Record<SignupField, string>> {
   const problems: Partial<Record<SignupField, string>> = {}
   const name = input.name.trim()
   if (name === '') problems.name = 'Enter your name.'
   else if (name.length > MAX_NAME_LENGTH) problems.name = `Use at most ${MAX_NAME_LENGTH} characters.`
-  if (!isEmailAddress(normaliseEmail(input.email))) problems.email = 'Enter an email address like name@example.com.'
+  const email = emailAddressProblem(input.email)
+  if (email !== null) problems.email = email
   const password = passwordProblem(input.password)
   if (password !== null) problems.password = password
   return problems

@@ -11,5 +11,6 @@ const code = await runCli(process.argv.slice(2), {
   stdout: (line) => process.stdout.write(`${line}\n`),
   stderr: (line) => process.stderr.write(`${line}\n`),
   readStdin,
+  columns: process.stdout.isTTY ? process.stdout.columns : undefined,
 })
 process.exitCode = code

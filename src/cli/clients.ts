@@ -1,125 +1,122 @@
-import { parseArgs } from 'node:util'
-import { GRANT_TYPES, isPublicClient, type Client, type GrantType } from '../oauth/client.js'
-import { registrationProblem } from '../oauth/redirect-uri.js'
-import { DEFAULT_CLIENT_SCOPES, isScopeToken } from '../oauth/scope.js'
-import { hashSecret, randomId, randomToken } from '../secrets.js'
-import { CliError, type CommandContext } from './context.js'
-import { singlePositional, table, type CommandResult } from './output.js'
+import type { Command } from 'commander'
+import { describeClient, InvalidClientMetadata, registerClient, type ClientField } from '../clients/registration.js'
+import { isPublicClient } from '../model/client.js'
+import { examples, nonEmpty, repeatable } from './arguments.js'
+import { CliError, type CommandContext, type RunCommand } from './context.js'
+import { table, type CommandResult } from './output.js'
 
-export interface NewClientRequest {
-  readonly name: string
-  readonly redirectUris: readonly string[]
-  readonly postLogoutRedirectUris: readonly string[]
-  readonly isPublic: boolean
-  readonly grantTypes: readonly string[]
-  readonly pkce: string | undefined
-  readonly scopes: readonly string[]
-  /** Third-party clients show the consent page; first-party ones (the default) do not. */
+const FLAGS: Readonly<Record<ClientField, string>> = {
+  name: '--name',
+  redirect_uris: '--redirect-uri',
+  post_logout_redirect_uris: '--post-logout-redirect-uri',
+  grant_types: '--grant-type',
+  pkce: '--pkce',
+  scopes: '--scope',
+  introspect: '--introspect',
+}
+
+/** The service's problem, said in terms of the command's flags. */
+function asCliError(error: unknown): unknown {
+  if (!(error instanceof InvalidClientMetadata)) return error
+  return new CliError(`${FLAGS[error.field]}${error.value === undefined ? '' : ` ${error.value}`}: ${error.problem}`)
+}
+
+/** `clients add` options as commander hands them over (repeatable ones are absent when not given). */
+interface AddOptions {
+  readonly name?: string
+  readonly redirectUri?: string[]
+  readonly postLogoutRedirectUri?: string[]
+  readonly public?: boolean
+  readonly grantType?: string[]
+  readonly pkce?: string
+  readonly scope?: string[]
   readonly thirdParty?: boolean
+  readonly introspect?: boolean
 }
 
-/** Validates a registration request (SECURITY.md §A) and returns the client plus its one-time secret. */
-export function buildClient(input: NewClientRequest, now: number): { client: Client; secret: string | null } {
-  const name = input.name.trim()
-  if (name === '' || name.length > 200) throw new CliError('--name is required (at most 200 characters)')
-  for (const [flag, uris] of [['--redirect-uri', input.redirectUris], ['--post-logout-redirect-uri', input.postLogoutRedirectUris]] as const) {
-    for (const uri of uris) {
-      const problem = registrationProblem(uri)
-      if (problem !== null) throw new CliError(`${flag} ${uri}: ${problem}`)
-    }
+async function addClient(context: CommandContext, options: AddOptions): Promise<CommandResult> {
+  const request = {
+    name: options.name ?? '',
+    redirectUris: options.redirectUri ?? [],
+    postLogoutRedirectUris: options.postLogoutRedirectUri ?? [],
+    isPublic: options.public ?? false,
+    grantTypes: options.grantType ?? [],
+    pkce: options.pkce,
+    scopes: options.scope ?? [],
+    thirdParty: options.thirdParty ?? false,
+    introspect: options.introspect ?? false,
   }
-  const grantTypes = input.grantTypes.length > 0 ? [...new Set(input.grantTypes)] : ['authorization_code', 'refresh_token']
-  for (const grantType of grantTypes) {
-    if (!(GRANT_TYPES as readonly string[]).includes(grantType)) throw new CliError(`--grant-type ${grantType}: must be one of ${GRANT_TYPES.join(', ')}`)
-  }
-  if (grantTypes.includes('authorization_code') && input.redirectUris.length === 0) throw new CliError('the authorization_code grant needs at least one --redirect-uri')
-  if (input.isPublic && grantTypes.includes('client_credentials')) throw new CliError('public clients cannot use client_credentials')
-  if (input.pkce !== undefined && input.pkce !== 'required' && input.pkce !== 'optional') throw new CliError('--pkce must be required or optional')
-  // SECURITY.md §B: PKCE is always required for public clients.
-  if (input.isPublic && input.pkce === 'optional') throw new CliError('PKCE cannot be optional for a public client')
-  const scopes = input.scopes.flatMap((scope) => scope.split(' ')).filter((scope) => scope !== '')
-  for (const scope of scopes) if (!isScopeToken(scope)) throw new CliError(`--scope ${scope}: invalid scope`)
-  const secret = input.isPublic ? null : randomToken()
-  return {
-    secret,
-    client: {
-      id: randomId(),
-      name,
-      secretHash: secret === null ? null : hashSecret(secret),
-      redirectUris: [...new Set(input.redirectUris)],
-      postLogoutRedirectUris: [...new Set(input.postLogoutRedirectUris)],
-      grantTypes: grantTypes as GrantType[],
-      scopes: scopes.length > 0 ? [...new Set(['openid', ...scopes])] : [...DEFAULT_CLIENT_SCOPES],
-      pkceRequired: input.isPublic || input.pkce !== 'optional',
-      firstParty: input.thirdParty !== true,
-      createdAt: now,
-    },
-  }
+  const { client, secret } = await context
+    .withDeps((deps) => registerClient(deps.repos.clients, request, deps.clock.now()))
+    .catch((error: unknown) => {
+      throw asCliError(error)
+    })
+  const json: Record<string, unknown> = { client_id: client.id, ...(secret !== null ? { client_secret: secret } : {}) }
+  const text = [
+    `Client "${client.name}" added.`,
+    `client_id:     ${client.id}`,
+    ...(secret !== null
+      ? [`client_secret: ${secret}`, 'The secret is shown only now; it is stored hashed.']
+      : ['Public client: no secret; PKCE required.']),
+  ].join('\n')
+  return { json, text }
 }
 
-export function describeClient(client: Client): Record<string, unknown> {
-  return {
-    client_id: client.id,
-    name: client.name,
-    type: isPublicClient(client) ? 'public' : 'confidential',
-    redirect_uris: client.redirectUris,
-    post_logout_redirect_uris: client.postLogoutRedirectUris,
-    grant_types: client.grantTypes,
-    scopes: client.scopes,
-    pkce: client.pkceRequired ? 'required' : 'optional',
-    first_party: client.firstParty,
-    created_at: client.createdAt,
-  }
+async function listClients(context: CommandContext): Promise<CommandResult> {
+  const clients = await context.withDeps((deps) => deps.repos.clients.list())
+  const rows = [
+    ['CLIENT_ID', 'NAME', 'TYPE', 'GRANTS', 'REDIRECT_URIS'],
+    ...clients.map((c) => [c.id, c.name, isPublicClient(c) ? 'public' : 'confidential', c.grantTypes.join(','), c.redirectUris.join(' ')]),
+  ]
+  return { json: { clients: clients.map(describeClient) }, text: clients.length === 0 ? 'No clients yet.' : table(rows) }
 }
 
-export async function clientsCommand(context: CommandContext, action: string | undefined, args: string[]): Promise<CommandResult> {
-  switch (action) {
-    case 'add': {
-      const { values } = parseArgs({
-        args,
-        options: {
-          name: { type: 'string' },
-          'redirect-uri': { type: 'string', multiple: true },
-          'post-logout-redirect-uri': { type: 'string', multiple: true },
-          public: { type: 'boolean' },
-          'grant-type': { type: 'string', multiple: true },
-          pkce: { type: 'string' },
-          scope: { type: 'string', multiple: true },
-          'third-party': { type: 'boolean' },
-        },
-      })
-      const { client, secret } = buildClient(
-        {
-          name: values.name ?? '',
-          redirectUris: values['redirect-uri'] ?? [],
-          postLogoutRedirectUris: values['post-logout-redirect-uri'] ?? [],
-          isPublic: values.public ?? false,
-          grantTypes: values['grant-type'] ?? [],
-          pkce: values.pkce,
-          scopes: values.scope ?? [],
-          thirdParty: values['third-party'] ?? false,
-        },
-        Math.floor(Date.now() / 1000),
-      )
-      await context.withDeps((deps) => deps.repos.clients.insert(client))
-      const json: Record<string, unknown> = { client_id: client.id, ...(secret !== null ? { client_secret: secret } : {}) }
-      const text = [`Client "${client.name}" added.`, `client_id:     ${client.id}`, ...(secret !== null ? [`client_secret: ${secret}`, 'The secret is shown only now; it is stored hashed.'] : ['Public client: no secret; PKCE required.'])].join('\n')
-      return { json, text }
-    }
-    case 'list': {
-      parseArgs({ args, options: {} })
-      const clients = await context.withDeps((deps) => deps.repos.clients.list())
-      const rows = [['CLIENT_ID', 'NAME', 'TYPE', 'GRANTS', 'REDIRECT_URIS'], ...clients.map((c) => [c.id, c.name, isPublicClient(c) ? 'public' : 'confidential', c.grantTypes.join(','), c.redirectUris.join(' ')])]
-      return { json: { clients: clients.map(describeClient) }, text: clients.length === 0 ? 'No clients yet.' : table(rows) }
-    }
-    case 'remove': {
-      const clientId = singlePositional(args)
-      if (clientId === undefined) throw new CliError('usage: idp clients remove CLIENT_ID')
-      const removed = await context.withDeps((deps) => deps.repos.clients.remove(clientId))
-      if (!removed) throw new CliError(`no client with id ${clientId}`)
-      return { json: { removed: clientId }, text: `Client ${clientId} removed.` }
-    }
-    default:
-      throw new CliError('usage: idp clients add|list|remove …')
-  }
+async function removeClient(context: CommandContext, clientId: string): Promise<CommandResult> {
+  const removed = await context.withDeps((deps) => deps.repos.clients.remove(clientId))
+  if (!removed) throw new CliError(`no client with id ${clientId}`)
+  return { json: { removed: clientId }, text: `Client ${clientId} removed.` }
+}
+
+/** `idp clients add|list|remove`. */
+export function registerClientsCommands(program: Command, run: RunCommand): void {
+  const clients = program.command('clients').description('register, list and remove OAuth clients')
+
+  clients
+    .command('add')
+    .description('register a client; prints its client_id and, for a confidential client, its secret (shown once, stored hashed)')
+    .option('--name <name>', 'display name, shown on the consent page (required, at most 200 characters)')
+    .option('--redirect-uri <uri>', 'a redirect URI: https (http only for loopback), no fragment or wildcard; repeatable', repeatable)
+    .option('--post-logout-redirect-uri <uri>', 'a URI to return to after logout, same rules; repeatable', repeatable)
+    .option('--public', 'a public (native or browser) client: no secret, PKCE required; its loopback redirect URIs may vary in port')
+    .option(
+      '--grant-type <type>',
+      'authorization_code, refresh_token or client_credentials; repeatable (default: the first two)',
+      repeatable,
+    )
+    .option('--pkce <mode>', 'required (the default) or optional; public clients always require PKCE')
+    .option('--scope <scope>', 'a scope the client may ask for; repeatable (default: openid profile email roles offline_access)', repeatable)
+    .option('--third-party', 'show the consent screen to users (first-party clients skip it)')
+    .option('--introspect', 'a resource server: it may introspect access tokens issued to other clients')
+    .addHelpText(
+      'after',
+      examples(
+        'idp clients add --name "Example app" --redirect-uri https://app.example/callback',
+        'idp clients add --name "CLI tool" --public --redirect-uri http://127.0.0.1/callback',
+        'idp clients add --name "Orders API" --grant-type client_credentials --scope orders:read --introspect --json',
+      ),
+    )
+    .action((options: AddOptions) => run((context) => addClient(context, options)))
+
+  clients
+    .command('list')
+    .description('list every client (secrets are never shown)')
+    .action(() => run(listClients))
+
+  clients
+    .command('remove')
+    .description('delete a client')
+    .argument('<client-id>', 'the client_id (taken as is, even when it begins with "-")', nonEmpty)
+    .allowUnknownOption()
+    .addHelpText('after', examples('idp clients remove 0fJ3kq8_Zx1TtVw2nR5c7A', 'idp clients remove -- -Xy_zYc4U2pQh7G1oKe9dRw'))
+    .action((clientId: string) => run((context) => removeClient(context, clientId)))
 }

@@ -3,6 +3,7 @@ import { loadConfig, type Config } from '../config/config.js'
 import { closeDeps, createDeps, type Deps } from '../deps.js'
 import { createLogger } from '../logger.js'
 import pino from 'pino'
+import type { CommandResult } from './output.js'
 
 /** A user-facing CLI failure: printed as one line, exit code 1. */
 export class CliError extends Error {
@@ -17,6 +18,8 @@ export interface CliIo {
   readonly stdout: (line: string) => void
   readonly stderr: (line: string) => void
   readonly readStdin: () => Promise<string>
+  /** Width of the terminal help is wrapped to (80 when absent, e.g. when stdout is not a terminal). */
+  readonly columns?: number | undefined
 }
 
 export interface CommandContext {
@@ -26,9 +29,15 @@ export interface CommandContext {
   withDeps<T>(use: (deps: Deps) => Promise<T>): Promise<T>
 }
 
+/**
+ * How a command's action runs its work: with a context made on first use (so help and usage errors
+ * need no valid configuration); runCli prints the result.
+ */
+export type RunCommand = (work: (context: CommandContext) => Promise<CommandResult>) => Promise<void>
+
 /** CLI logs go to stderr at warn level so stdout stays clean for --json consumers. */
 function cliLogger(config: Config): Logger {
-  return createLogger({ logLevel: config.logLevel === 'info' ? 'warn' : config.logLevel }, pino.destination(2))
+  return createLogger({ logLevel: config.logLevel === 'info' ? 'warn' : config.logLevel, nodeEnv: config.nodeEnv }, pino.destination(2))
 }
 
 export function commandContext(io: CliIo): CommandContext {

@@ -1,46 +1,114 @@
-import { parseArgs } from 'node:util'
-import { CliError, type CommandContext } from './context.js'
-import { singlePositional, table, type CommandResult } from './output.js'
+import { setTimeout } from 'node:timers/promises'
+import type { Command } from 'commander'
+import type { Deps } from '../deps.js'
+import { KeyPromotionTooEarly, type RotationOutcome } from '../keys/key-store.js'
+import { examples, nonEmpty } from './arguments.js'
+import { CliError, type CommandContext, type RunCommand } from './context.js'
+import { table, type CommandResult } from './output.js'
 
 const iso = (seconds: number | null): string => (seconds === null ? '' : new Date(seconds * 1000).toISOString())
 
-export async function keysCommand(context: CommandContext, action: string | undefined, args: string[]): Promise<CommandResult> {
-  switch (action) {
-    case 'list': {
-      parseArgs({ args, options: {} })
-      const keys = await context.withDeps((deps) => deps.keys.list())
-      const listed = keys.map((k) => ({ kid: k.kid, state: k.state, alg: k.alg, created_at: k.createdAt, activated_at: k.activatedAt, retires_at: k.retiresAt }))
-      return {
-        json: { keys: listed },
-        text: table([['KID', 'STATE', 'ALG', 'CREATED', 'ACTIVATED', 'RETIRES'], ...keys.map((k) => [k.kid, k.state, k.alg, iso(k.createdAt), iso(k.activatedAt), iso(k.retiresAt)])]),
-      }
+/**
+ * Routine rotation: waits (saying so on stderr) until the next key has been published for
+ * KEY_REFRESH_INTERVAL + CLOCK_SKEW, so that no instance signs with a key another instance does
+ * not publish yet; `immediately` (--now) skips the wait in an emergency.
+ */
+async function rotateWhenPublished(context: CommandContext, deps: Deps, immediately: boolean): Promise<RotationOutcome> {
+  for (;;) {
+    try {
+      return await deps.keys.rotate({ immediately })
+    } catch (error) {
+      if (!(error instanceof KeyPromotionTooEarly)) throw error
+      const minAge = deps.config.keyRefreshInterval + deps.config.clockSkew
+      context.io.stderr(
+        `idp: waiting ${error.waitSeconds}s: the next key ${error.kid} signs only once it has been published for KEY_REFRESH_INTERVAL + CLOCK_SKEW (${minAge}s), so every instance serves it first. --now skips the wait (emergencies only).`,
+      )
+      await setTimeout(error.waitSeconds * 1000)
     }
-    case 'rotate': {
-      parseArgs({ args, options: {} })
-      const { outcome, maxAge } = await context.withDeps(async (deps) => ({ outcome: await deps.keys.rotate(), maxAge: deps.config.jwksMaxAge }))
-      const published = outcome.promotedPublishedSeconds
-      const warning =
-        published === null
-          ? 'no next key was waiting: the new signing key was published just now'
-          : published < maxAge
-            ? `the promoted key was published ${published}s ago, less than the JWKS max-age (${maxAge}s): resource servers that refetch the JWKS on an unknown kid are fine; ones that never refetch may reject new tokens until their cache expires`
-            : null
-      return {
-        json: { active_kid: outcome.activeKid, ...(warning !== null ? { warning } : {}) },
-        text: [`Rotated: ${outcome.activeKid} now signs; the previous key stays published until its tokens expire.`, ...(warning !== null ? [`Note: ${warning}.`] : [])].join('\n'),
-      }
-    }
-    case 'revoke': {
-      const kid = singlePositional(args)
-      if (kid === undefined) throw new CliError('usage: idp keys revoke KID')
-      const { changes, activeKid } = await context.withDeps(async (deps) => {
-        const changes = await deps.keys.revoke(kid)
-        return { changes, activeKid: deps.keys.signingKey().kid }
-      })
-      if (changes.length === 0) throw new CliError(`no published key with kid ${kid}`)
-      return { json: { revoked: kid, active_kid: activeKid }, text: `Key ${kid} revoked and removed from the JWKS; ${activeKid} signs now. Tokens signed by ${kid} no longer verify.` }
-    }
-    default:
-      throw new CliError('usage: idp keys list|rotate|revoke …')
   }
+}
+
+/**
+ * Resource servers cache the JWKS: "refetch on an unknown kid" only helps once the library's
+ * cooldown since its last fetch has passed (jose createRemoteJWKSet: 30 s; oauth4webapi: 60 s).
+ */
+export function rotationWarning(promotedPublishedSeconds: number | null, jwksMaxAge: number): string | null {
+  if (promotedPublishedSeconds === null) return 'no next key was waiting: the new signing key was published just now'
+  if (promotedPublishedSeconds >= jwksMaxAge) return null
+  return (
+    `the promoted key was published ${promotedPublishedSeconds}s ago, less than the JWKS max-age (${jwksMaxAge}s): ` +
+    'resource servers that refetch the JWKS on an unknown kid accept its tokens only after their refetch cooldown ' +
+    '(jose createRemoteJWKSet: 30 s since its last fetch; oauth4webapi: 60 s); ones that never refetch may reject new tokens until their cache expires'
+  )
+}
+
+async function listKeys(context: CommandContext): Promise<CommandResult> {
+  const keys = await context.withDeps((deps) => deps.keys.list())
+  const listed = keys.map((k) => ({
+    kid: k.kid,
+    state: k.state,
+    alg: k.alg,
+    created_at: k.createdAt,
+    activated_at: k.activatedAt,
+    retires_at: k.retiresAt,
+  }))
+  return {
+    json: { keys: listed },
+    text: table([
+      ['KID', 'STATE', 'ALG', 'CREATED', 'ACTIVATED', 'RETIRES'],
+      ...keys.map((k) => [k.kid, k.state, k.alg, iso(k.createdAt), iso(k.activatedAt), iso(k.retiresAt)]),
+    ]),
+  }
+}
+
+async function rotateKeys(context: CommandContext, now: boolean): Promise<CommandResult> {
+  const { outcome, maxAge } = await context.withDeps(async (deps) => ({
+    outcome: await rotateWhenPublished(context, deps, now),
+    maxAge: deps.config.jwksMaxAge,
+  }))
+  const warning = rotationWarning(outcome.promotedPublishedSeconds, maxAge)
+  return {
+    json: { active_kid: outcome.activeKid, ...(warning !== null ? { warning } : {}) },
+    text: [
+      `Rotated: ${outcome.activeKid} now signs; the previous key stays published until its tokens expire.`,
+      ...(warning !== null ? [`Note: ${warning}.`] : []),
+    ].join('\n'),
+  }
+}
+
+async function revokeKey(context: CommandContext, kid: string): Promise<CommandResult> {
+  const { changes, activeKid } = await context.withDeps(async (deps) => {
+    const changes = await deps.keys.revoke(kid)
+    return { changes, activeKid: deps.keys.signingKey().kid }
+  })
+  if (changes.length === 0) throw new CliError(`no published key with kid ${kid}`)
+  return {
+    json: { revoked: kid, active_kid: activeKid },
+    text: `Key ${kid} revoked and removed from the JWKS; ${activeKid} signs now. Tokens signed by ${kid} no longer verify.`,
+  }
+}
+
+/** `idp keys list|rotate|revoke`. */
+export function registerKeysCommands(program: Command, run: RunCommand): void {
+  const keys = program.command('keys').description('signing keys: list, rotate, revoke')
+
+  keys
+    .command('list')
+    .description('kid, state, alg and times of every key (no private material)')
+    .action(() => run(listKeys))
+
+  keys
+    .command('rotate')
+    .description('routine rotation: the next key signs once published for KEY_REFRESH_INTERVAL + CLOCK_SKEW (waits until then)')
+    .option('--now', 'promote without waiting (emergencies only)')
+    .addHelpText('after', examples('idp keys rotate', 'idp keys rotate --now --json'))
+    .action((options: { readonly now?: boolean }) => run((context) => rotateKeys(context, options.now === true)))
+
+  keys
+    .command('revoke')
+    .description('break-glass: withdraw a compromised key from the JWKS at once; its tokens no longer verify')
+    .argument('<kid>', 'the key id from idp keys list (taken as is, even when it begins with "-")', nonEmpty)
+    .allowUnknownOption()
+    .addHelpText('after', examples('idp keys revoke 3kTq8w2Lr0bN5yHc7dVf1xZp9sJm4uAe6gQi0oKtRlY', 'idp keys revoke -- -Nq8xV2c'))
+    .action((kid: string) => run((context) => revokeKey(context, kid)))
 }

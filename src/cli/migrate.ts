@@ -1,16 +1,20 @@
-import { parseArgs } from 'node:util'
-import { connectDatabase, migrationLockFile } from '../db/connect.js'
-import { migrateToLatest } from '../db/migrate.js'
-import type { CommandContext } from './context.js'
+import type { Command } from 'commander'
+import { openStore } from '../db/store.js'
+import type { CommandContext, RunCommand } from './context.js'
 import type { CommandResult } from './output.js'
 
-export async function migrateCommand(context: CommandContext, args: string[]): Promise<CommandResult> {
-  parseArgs({ args, options: {} })
-  const db = connectDatabase(context.config.database)
-  try {
-    const { applied } = await migrateToLatest(db, undefined, migrationLockFile(context.config.database))
-    return { json: { applied }, text: applied.length === 0 ? 'Database is up to date.' : `Applied: ${applied.join(', ')}` }
-  } finally {
-    await db.destroy()
-  }
+/** Applies pending migrations without starting anything else (the server also does this at start). */
+async function migrate(context: CommandContext): Promise<CommandResult> {
+  const store = await openStore(context.config.database)
+  await store.close()
+  const { applied } = store.migrated
+  return { json: { applied }, text: applied.length === 0 ? 'Database is up to date.' : `Applied: ${applied.join(', ')}` }
+}
+
+/** `idp migrate`. */
+export function registerMigrateCommand(program: Command, run: RunCommand): void {
+  program
+    .command('migrate')
+    .description('apply pending database migrations (the server also does this at start)')
+    .action(() => run(migrate))
 }

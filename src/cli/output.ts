@@ -19,12 +19,3 @@ export function table(rows: readonly (readonly string[])[]): string {
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length)))
   return rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd()).join('\n')
 }
-
-/**
- * The one positional argument of commands like `keys revoke KID`. Ids are base64url and may begin
- * with "-", so the argument is taken as is rather than parsed as an option (`--` also works).
- */
-export function singlePositional(args: readonly string[]): string | undefined {
-  const rest = args[0] === '--' ? args.slice(1) : args
-  return rest.length === 1 && rest[0] !== '' ? rest[0] : undefined
-}

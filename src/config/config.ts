@@ -3,7 +3,7 @@
  * process.env; everything else receives the frozen Config object.
  */
 import { ConfigError, FieldProblem, duration, integer, oneOf, optionalDuration, secret, text, type Field } from './fields.js'
-import { parseIssuer, parseDatabaseUrl, type DatabaseLocation } from './urls.js'
+import { parseIssuer, parseDatabaseUrl, parseSmtpUrl, parseTrustedProxies, type DatabaseLocation } from './urls.js'
 import { availableParallelism } from 'node:os'
 
 /** WORKERS: `auto` is one process per core; a number is taken as given (1 = no cluster). */
@@ -21,68 +21,108 @@ export const configFields = {
   host: text('HOST', '0.0.0.0', 'Interface the server binds to'),
   workers: {
     env: 'WORKERS',
-    doc: 'Server processes sharing the port (node:cluster): a number, or auto for one per CPU core. They share the database; per-IP rate limits count per process',
+    doc: 'Server processes sharing the port (`node:cluster`): a number, or `auto` for one per CPU core. They share the database (SQLite in WAL mode is safe across processes on one machine); the flood guards below count per process',
     defaultText: '1',
     parse: (raw) => parseWorkers(raw ?? '1', availableParallelism()),
   } satisfies Field<number>,
   issuer: {
     env: 'ISSUER',
-    doc: 'Public base URL; every URL in discovery, tokens and mail is built from it (never from request headers). https required unless the host is localhost or 127.0.0.1',
+    doc: 'Public base URL; every URL in discovery, tokens and mail is built from it (never from request headers). https required unless the host is `localhost` or `127.0.0.1`',
     defaultText: 'http://localhost:$PORT',
     // With no ISSUER and a bad PORT, only PORT is reported (the default issuer cannot be built).
     parse: (raw, parsed) => (raw === undefined && typeof parsed['port'] !== 'number' ? '' : parseIssuer(raw ?? `http://localhost:${String(parsed['port'])}`)),
   } satisfies Field<string>,
   database: {
     env: 'DATABASE_URL',
-    doc: 'sqlite:./relative.db, sqlite:/absolute/path.db or postgres://user:pass@host/db',
+    doc: '`sqlite:./relative.db`, `sqlite:/absolute/path.db` or `postgres://user:pass@host/db`',
     defaultText: 'sqlite:./data/idp.db',
     parse: (raw) => parseDatabaseUrl(raw ?? 'sqlite:./data/idp.db'),
   } satisfies Field<DatabaseLocation>,
   keysDir: text('KEYS_DIR', './keys', 'Directory holding the key-encryption key (mode 0700, file 0600)'),
   keysPassphrase: secret('KEYS_PASSPHRASE', 'Optional passphrase that encrypts the key-encryption key file at rest'),
-  keySize: oneOf('KEY_SIZE', '2048', ['2048', '3072', '4096'] as const, 'RSA modulus length of new signing keys'),
-  keyRotationInterval: optionalDuration('KEY_ROTATION_INTERVAL', 'off', 'Rotate signing keys automatically this often (e.g. 30d); off disables'),
-  retiredKeys: oneOf('RETIRED_KEYS', 'delete', ['delete', 'archive'] as const, 'What happens to a retired key once every token it signed has expired: delete it, or archive its public part (never published again)'),
+  keySize: oneOf('KEY_SIZE', '2048', ['2048', '3072', '4096'] as const, 'RSA modulus length of new signing keys (`2048`, `3072`, `4096`)'),
+  keyRotationInterval: optionalDuration('KEY_ROTATION_INTERVAL', 'off', 'Rotate signing keys automatically this often (e.g. `30d`); must exceed `JWKS_MAX_AGE`'),
+  retiredKeys: oneOf('RETIRED_KEYS', 'delete', ['delete', 'archive'] as const, 'When every token a retired key signed has expired: `delete` it, or `archive` its public part (never published again)'),
   keyRefreshInterval: duration('KEY_REFRESH_INTERVAL', '5s', 'How often a running server re-reads the key store to pick up rotations'),
-  jwksMaxAge: duration('JWKS_MAX_AGE', '5m', 'Cache-Control max-age of the JWKS document'),
-  logLevel: oneOf('LOG_LEVEL', 'info', LOG_LEVELS, 'pino log level'),
+  jwksMaxAge: duration('JWKS_MAX_AGE', '5m', '`Cache-Control: max-age` of the JWKS document'),
+  logLevel: oneOf('LOG_LEVEL', 'info', LOG_LEVELS, 'pino log level (`fatal` … `trace`, `silent`)'),
   accessTokenTtl: duration('ACCESS_TOKEN_TTL', '10m', 'Lifetime of JWT access tokens (at most 1h)', 3600),
-  accessTokenAudience: text('ACCESS_TOKEN_AUDIENCE', '', 'aud of access tokens; default: the issuer URL'),
+  accessTokenAudience: { ...text('ACCESS_TOKEN_AUDIENCE', '', '`aud` of every access token (see [Access-token audience](#access-token-audience))'), defaultText: 'the issuer URL' },
   idTokenTtl: duration('ID_TOKEN_TTL', '1h', 'Lifetime of ID tokens'),
   refreshTokenTtl: duration('REFRESH_TOKEN_TTL', '30d', 'Absolute lifetime of a refresh-token family (from the original login)'),
   refreshTokenIdleTtl: duration('REFRESH_TOKEN_IDLE_TTL', '14d', 'A refresh token unused this long dies'),
-  codeTtl: duration('CODE_TTL', '60s', 'Lifetime of authorization codes (at most 60s)', 60),
+  codeTtl: duration('CODE_TTL', '60s', 'Lifetime of authorization codes (at most 60 s)', 60),
   sessionTtl: duration('SESSION_TTL', '24h', 'Absolute lifetime of a login session'),
   sessionIdleTtl: duration('SESSION_IDLE_TTL', '2h', 'A login session unused this long ends'),
   interactionTtl: duration('INTERACTION_TTL', '10m', 'How long a login page stays valid'),
   pruneInterval: duration('PRUNE_INTERVAL', '10m', 'How often expired codes, sessions, tokens and denylist rows are deleted'),
-  auditRetention: duration('AUDIT_RETENTION', '90d', 'How long security events stay in audit_events (idp audit)'),
+  auditRetention: duration('AUDIT_RETENTION', '90d', 'How long security events stay in the `audit_events` table (`idp audit`)'),
   clockSkew: duration('CLOCK_SKEW', '60s', 'Clock-skew allowance added to key retirement windows'),
-  loginRateLimit: integer('LOGIN_RATE_LIMIT', 10, 'Login attempts per IP address per minute', 1, 100000),
-  loginAccountRateLimit: integer('LOGIN_ACCOUNT_RATE_LIMIT', 10, 'Failed logins per account (email as typed, known or not) within 15 minutes before it is blocked for 1, 2, 4… minutes; twice as many per IP address', 1, 100000),
-  tokenRateLimit: integer('TOKEN_RATE_LIMIT', 300, 'Token-endpoint requests per IP address per minute', 1, 1000000),
-  signup: oneOf('SIGNUP', 'on', ['on', 'off'] as const, 'Self-service signup at /signup: on or off (operators then add users with the CLI)'),
-  signupRateLimit: integer('SIGNUP_RATE_LIMIT', 10, 'Signups per IP address per 10 minutes', 1, 100000),
-  forgotPasswordRateLimit: integer('FORGOT_PASSWORD_RATE_LIMIT', 10, 'Password-reset requests per IP address per 10 minutes', 1, 100000),
-  forgotPasswordAccountRateLimit: integer('FORGOT_PASSWORD_ACCOUNT_RATE_LIMIT', 3, 'Password-reset requests per account (email as typed) per 15 minutes', 1, 100000),
+  loginRateLimit: integer('LOGIN_RATE_LIMIT', 300, 'Flood guard: login form posts per client address per minute, per process; browsers with a device cookie for the account are not counted (see [Abuse controls](#abuse-controls))', 1, 1000000),
+  loginFailureLimit: integer('LOGIN_FAILURE_LIMIT', 10, 'Failed logins within 15 minutes per (account, device cookie), and per (account, address) for browsers without one, before that pair waits 1, 2, 4… minutes', 1, 100000),
+  loginAccountFailureLimit: integer('LOGIN_ACCOUNT_FAILURE_LIMIT', 50, 'Failed logins within 15 minutes per account from browsers without its device cookie (any address) before such browsers wait; browsers that signed in to it before are never affected', 1, 1000000),
+  clientAuthFailureLimit: integer('CLIENT_AUTH_FAILURE_LIMIT', 10, 'Failed client authentications within 15 minutes per (client_id, address) before failing requests from there get 429; a correct secret is never refused', 1, 100000),
+  ipFailureLimit: integer('IP_FAILURE_LIMIT', 100, 'Failures within 15 minutes per address across accounts and clients (logins without a device cookie, client authentications, dead reset links) before that address waits for them', 1, 1000000),
+  signup: oneOf('SIGNUP', 'on', ['on', 'off'] as const, 'Self-service signup at `/signup`: `on` or `off` (operators then add users with the CLI)'),
+  signupRateLimit: integer('SIGNUP_RATE_LIMIT', 100, 'Flood guard: signups per client address per 10 minutes, per process (and 5 per email address per 15 minutes, counted in the database)', 1, 1000000),
+  forgotPasswordRateLimit: integer('FORGOT_PASSWORD_RATE_LIMIT', 100, 'Flood guard: password-reset requests and reset-form posts per client address per 10 minutes, per process', 1, 1000000),
+  forgotPasswordAccountRateLimit: integer('FORGOT_PASSWORD_ACCOUNT_RATE_LIMIT', 3, 'Reset requests per email address within 15 minutes (a browser that signed in to the account before has a quota of its own)', 1, 100000),
   emailVerificationTtl: duration('EMAIL_VERIFICATION_TTL', '24h', 'Lifetime of an email-verification link'),
   passwordResetTtl: duration('PASSWORD_RESET_TTL', '30m', 'Lifetime of a password-reset link (at most 30m)', 1800),
-  argon2MemoryCost: integer('ARGON2_MEMORY_COST', 19456, 'argon2id memory in KiB (OWASP minimum 19456); changing it rehashes passwords at their next login', 19456, 4194304),
+  argon2MemoryCost: integer('ARGON2_MEMORY_COST', 19456, 'argon2id memory in KiB (at least OWASP\'s 19456); changing a parameter rehashes each password at its next login', 19456, 4194304),
   argon2TimeCost: integer('ARGON2_TIME_COST', 2, 'argon2id iterations (at least 2)', 2, 100),
   argon2Parallelism: integer('ARGON2_PARALLELISM', 1, 'argon2id lanes', 1, 16),
-  smtpUrl: secret('SMTP_URL', 'Mail server, e.g. smtp://user:pass@mail.example:587 (smtps:// for TLS on connect); without it mails go to the log (development) or nowhere, with a warning (production)'),
-  mailFrom: text('MAIL_FROM', '', 'Sender of account mails; default: Tessera <no-reply@ISSUER host>'),
-  trustProxy: text('TRUST_PROXY', '', 'Address or CIDR of a trusted reverse proxy; only then is X-Forwarded-For used for the client IP'),
-  nodeEnv: text('NODE_ENV', 'development', 'production or development. Only mail differs: without SMTP_URL, development writes mails (with their links) to the log; production never logs them and warns at start'),
+  smtpUrl: {
+    env: 'SMTP_URL',
+    doc: 'Mail server, e.g. `smtp://user:pass@mail.example:587` (STARTTLS when offered) or `smtps://…:465`. Percent-encode special characters in the password. Without it see `NODE_ENV`',
+    defaultText: '(none)',
+    parse: (raw) => (raw === undefined || raw === '' ? null : parseSmtpUrl(raw)),
+  } satisfies Field<string | null>,
+  mailFrom: { ...text('MAIL_FROM', '', 'Sender of account mails'), defaultText: 'Tessera <no-reply@ISSUER host>' },
+  trustProxy: {
+    env: 'TRUST_PROXY',
+    doc: 'Addresses or CIDRs (comma-separated, or `loopback`, `linklocal`, `uniquelocal`) of trusted reverse proxies; only then is `X-Forwarded-For` used for the client address',
+    defaultText: '(none)',
+    parse: (raw) => parseTrustedProxies(raw ?? ''),
+  } satisfies Field<readonly string[]>,
+  nodeEnv: oneOf('NODE_ENV', 'development', ['development', 'production', 'test'] as const, '`development`, `production` or `test` (anything else stops the start). Without `SMTP_URL`, `development` and `test` write mails (links included) to the log; `production` never does, drops them and warns at start. On a terminal, logs are pretty-printed except in `production`'),
 } as const
 
 type Fields = typeof configFields
-export type Config = { readonly [K in keyof Fields]: ReturnType<Fields[K]['parse']> }
+
+/** Values every part needs that follow from the fields: computed once here, not at each use. */
+export interface DerivedConfig {
+  /** The issuer is https: __Host- cookies, Secure, HSTS. */
+  readonly issuerIsHttps: boolean
+  /** OIDC Discovery §4: where the provider metadata lives. */
+  readonly discoveryUrl: string
+}
+
+export type Config = { readonly [K in keyof Fields]: ReturnType<Fields[K]['parse']> } & DerivedConfig
+
+/**
+ * Variables earlier versions read. A renamed one stops the start (its value would otherwise be
+ * ignored silently, loosening a limit the operator chose); a removed one is only reported.
+ */
+export const OBSOLETE_VARIABLES: Readonly<Record<string, { readonly renamedTo?: string; readonly why: string }>> = {
+  LOGIN_ACCOUNT_RATE_LIMIT: { renamedTo: 'LOGIN_FAILURE_LIMIT', why: 'failures are now counted per (account, device or address)' },
+  TOKEN_RATE_LIMIT: { why: 'correct client credentials are never rate-limited; failed ones are throttled by CLIENT_AUTH_FAILURE_LIMIT and IP_FAILURE_LIMIT' },
+}
+
+/** One line per removed variable that is still set (renamed ones are configuration errors). */
+export function obsoleteVariableWarnings(env: Readonly<Record<string, string | undefined>>): string[] {
+  return Object.entries(OBSOLETE_VARIABLES)
+    .filter(([name, change]) => change.renamedTo === undefined && (env[name] ?? '') !== '')
+    .map(([name, change]) => `${name} is no longer used: ${change.why}`)
+}
 
 /** Parses every variable, reports every problem at once, and returns a frozen Config. */
 export function loadConfig(env: Readonly<Record<string, string | undefined>>): Config {
   const parsed: Record<string, unknown> = {}
   const problems: string[] = []
+  for (const [name, change] of Object.entries(OBSOLETE_VARIABLES)) {
+    if (change.renamedTo !== undefined && (env[name] ?? '') !== '') problems.push(`${name}: renamed ${change.renamedTo} (${change.why}); set that instead`)
+  }
   for (const [key, field] of Object.entries(configFields) as [string, Field<unknown>][]) {
     try {
       parsed[key] = field.parse(env[field.env], parsed)
@@ -93,7 +133,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
   }
   const interval = parsed['keyRotationInterval'] as number | null | undefined
   const maxAge = parsed['jwksMaxAge'] as number | undefined
-  // SECURITY.md §F: a next key must be published longer than caches keep the JWKS.
+  // docs/security.md §F: a next key must be published longer than caches keep the JWKS.
   if (typeof interval === 'number' && typeof maxAge === 'number' && interval <= maxAge) {
     problems.push(`KEY_ROTATION_INTERVAL: must be longer than JWKS_MAX_AGE (${maxAge}s)`)
   }
@@ -110,7 +150,9 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     problems.push('WORKERS: an in-memory SQLite database cannot be shared by several workers; use a file or PostgreSQL')
   }
   if (problems.length > 0) throw new ConfigError(problems)
-  return Object.freeze(parsed) as Config
+  const issuer = parsed['issuer'] as string
+  const derived: DerivedConfig = { issuerIsHttps: issuer.startsWith('https:'), discoveryUrl: `${issuer}/.well-known/openid-configuration` }
+  return Object.freeze({ ...parsed, ...derived }) as Config
 }
 
 /** RFC 9068: access tokens name their audience; by default Tessera itself (its userinfo). */

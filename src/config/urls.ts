@@ -1,4 +1,5 @@
 import path from 'node:path'
+import { isIP } from 'node:net'
 import { FieldProblem } from './fields.js'
 
 export type DatabaseLocation =
@@ -39,4 +40,34 @@ export function parseDatabaseUrl(raw: string): DatabaseLocation {
     return { dialect: 'postgres', url: raw }
   }
   throw new FieldProblem('must start with sqlite: or postgres://')
+}
+
+/** SMTP_URL: smtp:// (STARTTLS when offered) or smtps:// (TLS on connect), with a host. */
+export function parseSmtpUrl(raw: string): string {
+  let url: URL
+  try {
+    url = new URL(raw)
+  } catch {
+    throw new FieldProblem('is not a URL (example: smtp://user:pass@mail.example:587)')
+  }
+  if (url.protocol !== 'smtp:' && url.protocol !== 'smtps:') throw new FieldProblem('must start with smtp:// or smtps://')
+  if (url.hostname === '') throw new FieldProblem('must name the mail server host')
+  return raw
+}
+
+/** Names proxy-addr (Fastify's trustProxy) understands besides addresses and CIDRs. */
+const PROXY_KEYWORDS = new Set(['loopback', 'linklocal', 'uniquelocal'])
+
+/** TRUST_PROXY: comma-separated IPv4/IPv6 addresses or CIDRs (or loopback, linklocal, uniquelocal). */
+export function parseTrustedProxies(raw: string): readonly string[] {
+  const entries = raw.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '')
+  for (const entry of entries) {
+    if (PROXY_KEYWORDS.has(entry)) continue
+    const [address = '', prefix, ...rest] = entry.split('/')
+    const family = isIP(address)
+    const maxPrefix = family === 6 ? 128 : 32
+    const prefixOk = prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= maxPrefix)
+    if (family === 0 || rest.length > 0 || !prefixOk) throw new FieldProblem(`"${entry}" is not an IP address or CIDR (examples: 10.0.0.1, 10.0.0.0/8, fd00::/8, loopback)`)
+  }
+  return Object.freeze(entries)
 }

@@ -1,4 +1,4 @@
-import type { Generated, Insertable, Selectable, Updateable } from 'kysely'
+import type { Selectable } from 'kysely'
 
 /** Epoch seconds everywhere; JSON kept as text so SQLite and PostgreSQL share one schema. */
 export interface UsersTable {
@@ -25,6 +25,7 @@ export interface ClientsTable {
   pkce_required: number
   first_party: number
   created_at: number
+  introspect: number
 }
 
 export interface SessionsTable {
@@ -175,12 +176,9 @@ export interface Database {
 }
 
 export type UserRow = Selectable<UsersTable>
-export type NewUser = Insertable<UsersTable>
-export type UserUpdate = Updateable<UsersTable>
 export type ClientRow = Selectable<ClientsTable>
 export type SessionRow = Selectable<SessionsTable>
 export type CodeRow = Selectable<AuthorizationCodesTable>
 export type GrantRow = Selectable<GrantsTable>
 export type RefreshTokenRow = Selectable<RefreshTokensTable>
 export type SigningKeyRow = Selectable<SigningKeysTable>
-export type { Generated }

@@ -40,6 +40,7 @@ export async function startWalCheckpoints(db: Db, file: string, options: WalChec
   let started = false
   let exited = false
   let closing = false
+  let closed: Promise<void> | undefined
   const send = (request: CheckpointRequest) => worker.postMessage(request)
 
   const ready = new Promise<void>((resolve, reject) => {
@@ -52,7 +53,8 @@ export async function startWalCheckpoints(db: Db, file: string, options: WalChec
       if (message.op === 'failed') return options.log.error({ event: 'wal_checkpoint_failed', reason: message.error }, 'WAL checkpoint failed')
       const request = pending.get(message.id)
       pending.delete(message.id)
-      if (pending.size === 0) worker.unref()
+      // While close() waits for the thread's exit, the thread must keep this process alive.
+      if (pending.size === 0 && !closing) worker.unref()
       if (message.ok) request?.resolve()
       else request?.reject(new Error(`WAL truncation failed: ${message.error}`))
     })
@@ -87,14 +89,23 @@ export async function startWalCheckpoints(db: Db, file: string, options: WalChec
         send({ op: 'truncate', id })
       })
     },
-    async close() {
-      if (exited) return
-      closing = true
-      await autocheckpoint(db, true)
-      const gone = new Promise<void>((resolve) => worker.once('exit', () => resolve()))
-      worker.ref()
-      send({ op: 'close' })
-      await gone
+    close() {
+      closed ??= (async () => {
+        if (exited) return
+        closing = true
+        // Referenced until its exit is reported: unreferenced, nothing else may keep this process
+        // alive, and it would end with the close unfinished.
+        worker.ref()
+        const gone = new Promise<void>((resolve) => worker.once('exit', () => resolve()))
+        try {
+          await autocheckpoint(db, true)
+        } finally {
+          // The thread stops even if the connection could not take its checkpoints back.
+          send({ op: 'close' })
+          await gone
+        }
+      })()
+      return closed
     },
   }
 }

@@ -49,6 +49,8 @@ export interface OAuthErrorOptions {
   readonly detail?: string
   readonly cause?: unknown
   readonly status?: number
+  /** With status 429 (or 503): sent as Retry-After. */
+  readonly retryAfterSeconds?: number
 }
 
 export class OAuthError extends Error {
@@ -56,6 +58,7 @@ export class OAuthError extends Error {
   readonly status: number
   readonly description: string
   readonly detail: string | undefined
+  readonly retryAfterSeconds: number | undefined
 
   constructor(error: OAuthErrorCode, description: string, options: OAuthErrorOptions = {}) {
     super(`${error}: ${description.slice(0, 300)}`, { cause: options.cause })
@@ -66,17 +69,14 @@ export class OAuthError extends Error {
     this.description = description.replace(/[^\x20\x21\x23-\x5b\x5d-\x7e]/g, '?').slice(0, 300)
     this.status = options.status ?? STATUS[error]
     this.detail = options.detail
+    this.retryAfterSeconds = options.retryAfterSeconds
   }
 }
 
-export const invalidRequest = (description: string, options?: OAuthErrorOptions) => new OAuthError('invalid_request', description, options)
-export const invalidClient = (description = 'client authentication failed', options?: OAuthErrorOptions) => new OAuthError('invalid_client', description, options)
-export const invalidGrant = (description: string, options?: OAuthErrorOptions) => new OAuthError('invalid_grant', description, options)
-export const invalidToken = (description = 'the access token is invalid', options?: OAuthErrorOptions) => new OAuthError('invalid_token', description, options)
 
 /**
  * Errors at /authorize before the client and redirect_uri are known good: they are shown on an
- * HTML page and never redirected (SECURITY.md §A, open-redirect prevention).
+ * HTML page and never redirected (docs/security.md §A, open-redirect prevention).
  */
 export class UnsafeAuthorizeError extends Error {
   constructor(readonly error: OAuthErrorCode, readonly description: string) {

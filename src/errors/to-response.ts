@@ -26,6 +26,8 @@ export type PageRenderer = (view: ErrorView) => string
 
 const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' }
 
+const waitInWords = (seconds: number): string => (seconds <= 90 ? `${Math.max(1, Math.ceil(seconds))} seconds` : `${Math.ceil(seconds / 60)} minutes`)
+
 /** Which kind of response the route produces: set with `config: { page: true }` on HTML routes. */
 const isPageRoute = (request: FastifyRequest): boolean => (request.routeOptions.config as { page?: boolean } | undefined)?.page === true
 
@@ -34,6 +36,7 @@ export function describeError(error: unknown): { view: ErrorView; headers: Recor
   if (error instanceof OAuthError) {
     const headers: Record<string, string> = {}
     if (error.error === 'invalid_client' && error.status === 401) headers['www-authenticate'] = 'Basic realm="tessera", charset="UTF-8"'
+    if (error.retryAfterSeconds !== undefined) headers['retry-after'] = String(Math.max(1, Math.ceil(error.retryAfterSeconds)))
     if (error.error === 'invalid_token' || error.error === 'insufficient_scope') {
       headers['www-authenticate'] = `Bearer realm="tessera", error="${error.error}", error_description="${error.description.replace(/["\\]/g, '')}"`
     }
@@ -45,7 +48,8 @@ export function describeError(error: unknown): { view: ErrorView; headers: Recor
   if (error instanceof PageError) return { view: { status: error.status, title: error.title, description: error.description }, headers: {}, expected: true }
   if (error instanceof RateLimited) {
     return {
-      view: { status: 429, title: 'Too many attempts', description: 'Too many requests. Wait a moment and try again.', error: 'too_many_requests' },
+      // Pages show the wait; the rare JSON answer uses RFC 6749's registered temporarily_unavailable.
+      view: { status: 429, title: 'Too many attempts', description: `Too many attempts. Try again in ${waitInWords(error.retryAfterSeconds)}.`, error: 'temporarily_unavailable' },
       headers: { 'retry-after': String(error.retryAfterSeconds) },
       expected: true,
     }

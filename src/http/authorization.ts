@@ -4,12 +4,13 @@
  * session, delivered by redirect with state and iss.
  */
 import type { Deps } from '../deps.js'
-import type { LoginSession } from '../db/repositories/sessions.js'
-import { authorizationResponseUrl, errorResponseUrl, type AuthorizationRequest } from '../oauth/authorize-request.js'
-import type { Client } from '../oauth/client.js'
+import { authorizationResponseUrl, errorResponseUrl } from '../oauth/authorize-request.js'
 import { needsConsent } from '../oauth/consent.js'
 import { OAuthError } from '../errors/oauth-error.js'
 import { hashSecret, randomId, randomToken } from '../secrets.js'
+import type { LoginSession } from '../model/session.js'
+import { type AuthorizationRequest } from '../model/authorization-request.js'
+import type { Client } from '../model/client.js'
 
 export async function issueAuthorizationCode(deps: Deps, request: AuthorizationRequest, session: LoginSession): Promise<string> {
   const now = deps.clock.now()

@@ -1,5 +1,5 @@
 /**
- * Tokens that arrive in a mailed link leave the URL on the first request (SECURITY.md §H): the
+ * Tokens that arrive in a mailed link leave the URL on the first request (docs/security.md §H): the
  * page stores the token in a short-lived HttpOnly cookie and redirects to the same path without
  * it, so it does not stay in the address bar, the history or any later Referer.
  */

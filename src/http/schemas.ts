@@ -13,7 +13,7 @@ export type OAuthParams = Static<typeof OAuthParams>
 
 /**
  * /authorize takes any shape of query: size problems there are protocol errors, redirected once
- * the client and redirect_uri are known good (SECURITY.md §A), not schema failures shown as a page.
+ * the client and redirect_uri are known good (docs/security.md §A), not schema failures shown as a page.
  * Node's header-size limit bounds a query; the body limit bounds a POST.
  */
 export const AuthorizeParams = Type.Record(Type.String(), Type.Union([Type.String(), Type.Array(Type.String())]))

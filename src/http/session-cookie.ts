@@ -5,7 +5,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Deps } from '../deps.js'
 import { hashSecret, randomId, randomToken } from '../secrets.js'
-import type { LoginSession } from '../db/repositories/sessions.js'
+import type { LoginSession } from '../model/session.js'
+import { endSession } from '../sessions/end-session.js'
 
 export interface CookieNames {
   readonly session: string
@@ -15,11 +16,9 @@ export interface CookieNames {
 export const cookieNames = (https: boolean): CookieNames =>
   https ? { session: '__Host-tessera_session', csrf: '__Host-tessera_csrf' } : { session: 'tessera_session', csrf: 'tessera_csrf' }
 
-export const isHttps = (deps: Pick<Deps, 'config'>): boolean => deps.config.issuer.startsWith('https:')
-
 /** The current live session, applying the idle timeout; undefined when there is none. */
 export async function currentSession(deps: Deps, request: FastifyRequest): Promise<LoginSession | undefined> {
-  const raw = request.cookies[cookieNames(isHttps(deps)).session]
+  const raw = request.cookies[cookieNames(deps.config.issuerIsHttps).session]
   if (raw === undefined || raw.length > 128) return undefined
   const now = deps.clock.now()
   const session = await deps.repos.sessions.findLive(hashSecret(raw), now)
@@ -35,7 +34,7 @@ export async function currentSession(deps: Deps, request: FastifyRequest): Promi
 
 /** A new session id at every login (no fixation); the previous session of this browser ends. */
 export async function startSession(deps: Deps, request: FastifyRequest, reply: FastifyReply, userId: string): Promise<LoginSession> {
-  const names = cookieNames(isHttps(deps))
+  const names = cookieNames(deps.config.issuerIsHttps)
   const now = deps.clock.now()
   const id = randomToken()
   const userAgent = request.headers['user-agent']?.slice(0, 200) ?? null
@@ -43,17 +42,18 @@ export async function startSession(deps: Deps, request: FastifyRequest, reply: F
   await deps.repos.sessions.insert(session)
   const previousCookie = request.cookies[names.session]
   const previous = previousCookie !== undefined && previousCookie.length <= 128 ? await deps.repos.sessions.findLive(hashSecret(previousCookie), now) : undefined
-  if (previous) {
+  if (previous?.userId === userId) {
+    // Same user: the browser's grants and codes follow it to the new session, so a later logout ends them.
     await deps.repos.sessions.end(previous.idHash, now)
-    // Same user: the browser's grants follow it to the new session, so a later logout ends them.
+    await deps.repos.grants.moveToSession(previous.idHash, session.idHash)
+  } else if (previous) {
     // Another user: the old user's browser session is over, as if they had logged out.
-    if (previous.userId === userId) await deps.repos.grants.moveToSession(previous.idHash, session.idHash)
-    else await deps.repos.grants.revokeForSession(previous.idHash, now)
+    await endSession(deps, { idHash: previous.idHash, userId: previous.userId, reason: 'replaced', ip: request.ip })
   }
-  reply.setCookie(names.session, id, { path: '/', httpOnly: true, sameSite: 'lax', secure: isHttps(deps), maxAge: deps.config.sessionTtl })
+  reply.setCookie(names.session, id, { path: '/', httpOnly: true, sameSite: 'lax', secure: deps.config.issuerIsHttps, maxAge: deps.config.sessionTtl })
   return session
 }
 
 export function clearSessionCookie(deps: Deps, reply: FastifyReply): void {
-  reply.clearCookie(cookieNames(isHttps(deps)).session, { path: '/', httpOnly: true, sameSite: 'lax', secure: isHttps(deps) })
+  reply.clearCookie(cookieNames(deps.config.issuerIsHttps).session, { path: '/', httpOnly: true, sameSite: 'lax', secure: deps.config.issuerIsHttps })
 }

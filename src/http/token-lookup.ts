@@ -3,10 +3,10 @@
  * one of our own signed access tokens. `token_type_hint` only changes the order of the lookups.
  */
 import type { Deps } from '../deps.js'
-import type { Grant } from '../db/repositories/grants.js'
-import type { RefreshToken } from '../db/repositories/refresh-tokens.js'
 import { hashSecret } from '../secrets.js'
 import { TokenInvalid, verifyAccessToken, type VerifiedAccessToken } from '../tokens/verify.js'
+import type { Grant } from '../model/grant.js'
+import type { RefreshToken } from '../model/refresh-token.js'
 
 export type PresentedToken =
   | { readonly kind: 'refresh_token'; readonly token: RefreshToken; readonly grant: Grant | undefined }

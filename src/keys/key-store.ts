@@ -12,7 +12,8 @@ import type { SigningKeysRepository, StoredKey, NewKey } from '../db/repositorie
 import { openEnvelope, sealEnvelope } from './envelope.js'
 import { generateSigningKey, type SigningAlg } from './generate.js'
 import { KeyStoreError } from './kek.js'
-import { isPublished, planMaintenance, planRevocation, planRotation, publishedForSeconds, type KeyChange, type KeyRecord, type RotationPolicy } from './rotation.js'
+import { isPublished, nextKey, planMaintenance, planRevocation, planRotation, promotionWaitSeconds, publishedForSeconds, type RotationPolicy } from './rotation.js'
+import type { KeyChange, KeyRecord } from '../model/signing-key.js'
 
 export interface KeyStoreOptions {
   readonly repository: SigningKeysRepository
@@ -52,6 +53,26 @@ export interface RotationOutcome {
 }
 
 const MAX_ATTEMPTS = 8
+
+/**
+ * A routine rotation asked for before the next key has been published long enough for every
+ * instance to serve it (RotationPolicy.minPromotionAgeSeconds). Wait `waitSeconds`, or rotate
+ * with `immediately` in an emergency.
+ */
+export class KeyPromotionTooEarly extends Error {
+  constructor(
+    readonly kid: string,
+    readonly waitSeconds: number,
+  ) {
+    super(`next key ${kid} has not been published long enough; ${waitSeconds}s to wait`)
+    this.name = 'KeyPromotionTooEarly'
+  }
+}
+
+export interface RotateOptions {
+  /** Promote the next key now even if some instance may not publish it yet (emergencies). */
+  readonly immediately?: boolean
+}
 
 export class KeyStore {
   #snapshot: Snapshot = { generation: -1, signing: undefined, verification: new Map(), jwks: '{"keys":[]}', staleAt: Infinity }
@@ -96,11 +117,16 @@ export class KeyStore {
     return keys.map(({ publicJwk: _publicJwk, sealedPrivateKey: _sealed, ...record }) => record)
   }
 
-  async rotate(): Promise<RotationOutcome> {
+  async rotate(options: RotateOptions = {}): Promise<RotationOutcome> {
+    const { policy } = this.#options
+    // A key must exist and be published before it can wait out its age.
+    if (!options.immediately) await this.#mutate((keys) => (nextKey(keys) ? [] : [{ type: 'create', state: 'next' }]))
     let promoted: number | null = null
     const changes = await this.#mutate((keys, now) => {
+      const wait = options.immediately ? 0 : promotionWaitSeconds(keys, now, policy)
+      if (wait > 0) throw new KeyPromotionTooEarly(nextKey(keys)!.kid, wait)
       promoted = publishedForSeconds(keys, now)
-      return planRotation(keys, now, this.#options.policy)
+      return planRotation(keys, now, policy)
     })
     await this.#rotated({ kind: 'routine', activeKid: this.signingKey().kid }, 'signing key rotated')
     return { changes, activeKid: this.signingKey().kid, promotedPublishedSeconds: promoted }

@@ -8,17 +8,7 @@
  * `next` keys are published before they sign, so the key that starts signing is already in every
  * cached JWKS; `retired` keys stay published until every token they signed has expired.
  */
-
-export type KeyState = 'next' | 'active' | 'retired' | 'revoked' | 'archived'
-
-export interface KeyRecord {
-  readonly kid: string
-  readonly state: KeyState
-  readonly createdAt: number
-  readonly activatedAt: number | null
-  readonly retiredAt: number | null
-  readonly retiresAt: number | null
-}
+import type { KeyChange, KeyRecord } from '../model/signing-key.js'
 
 export interface RotationPolicy {
   /** Longest lifetime of any token we sign plus the clock-skew allowance. */
@@ -31,15 +21,14 @@ export interface RotationPolicy {
    * JWKS max-age), so every cache that honours max-age holds it before it signs. Default 0.
    */
   readonly minPublishedSeconds?: number
+  /**
+   * No next key is promoted, by any rotation, before it has been published this long: every
+   * instance re-reads the store within KEY_REFRESH_INTERVAL, so after that interval plus the
+   * clock-skew allowance each of them publishes the key before any of them signs with it.
+   */
+  readonly minPromotionAgeSeconds?: number
 }
 
-/** One change to apply to the store; `create` asks for a freshly generated key in that state. */
-export type KeyChange =
-  | { readonly type: 'create'; readonly state: 'active' | 'next' }
-  | { readonly type: 'activate'; readonly kid: string }
-  | { readonly type: 'retire'; readonly kid: string; readonly retiresAt: number }
-  | { readonly type: 'revoke'; readonly kid: string }
-  | { readonly type: 'remove'; readonly kid: string; readonly mode: 'delete' | 'archive' }
 
 export const isPublished = (key: KeyRecord, now: number): boolean =>
   key.state === 'next' || key.state === 'active' || (key.state === 'retired' && (key.retiresAt ?? 0) > now)
@@ -84,7 +73,8 @@ export function planMaintenance(keys: readonly KeyRecord[], now: number, policy:
   const current = activeKey(keys)
   const waiting = nextKey(keys)
   const due = current !== undefined && policy.rotationIntervalSeconds !== null && (current.activatedAt ?? current.createdAt) + policy.rotationIntervalSeconds <= now
-  if (due && waiting !== undefined && now - waiting.createdAt >= (policy.minPublishedSeconds ?? 0)) {
+  const minAge = Math.max(policy.minPublishedSeconds ?? 0, policy.minPromotionAgeSeconds ?? 0)
+  if (due && waiting !== undefined && now - waiting.createdAt >= minAge) {
     return [...planRotation(keys, now, policy), ...expiredRemovals(keys, now, policy)]
   }
   const changes: KeyChange[] = []
@@ -104,6 +94,16 @@ function expiredRemovals(keys: readonly KeyRecord[], now: number, policy: Rotati
       (key.state === 'retired' && (key.retiresAt ?? 0) <= now) ||
       (key.state === 'revoked' && (key.retiredAt ?? key.createdAt) + policy.retentionSeconds <= now))
     .map((key) => ({ type: 'remove', kid: key.kid, mode: policy.removal }) as const)
+}
+
+/**
+ * Seconds until a routine rotation may promote the next key (0: now). With no next key waiting,
+ * one must first be created and published for the whole age.
+ */
+export function promotionWaitSeconds(keys: readonly KeyRecord[], now: number, policy: RotationPolicy): number {
+  const minAge = policy.minPromotionAgeSeconds ?? 0
+  const waiting = nextKey(keys)
+  return waiting ? Math.max(0, waiting.createdAt + minAge - now) : minAge
 }
 
 /** How long the key a rotation would promote has been published (null when none is waiting). */

@@ -1,6 +1,7 @@
 /** What /authorize does next for a valid request, given the browser's session (OIDC Core §3.1.2.3). */
 import { OAuthError } from '../errors/oauth-error.js'
-import { requiresReauthentication, type AuthorizationRequest } from './authorize-request.js'
+import { requiresReauthentication } from './authorize-request.js'
+import { type AuthorizationRequest } from '../model/authorization-request.js'
 
 export type AuthorizationDecision =
   | { readonly type: 'issue_code' }

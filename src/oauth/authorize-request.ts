@@ -1,30 +1,17 @@
 /**
- * Validation of an authorization request (OIDC Core §3.1.2.1, RFC 6749 §4.1.1, SECURITY.md §A/B),
+ * Validation of an authorization request (OIDC Core §3.1.2.1, RFC 6749 §4.1.1, docs/security.md §A/B),
  * in two phases: first the client and redirect_uri (failures there are shown, never redirected),
  * then everything else (failures are redirected to the now-trusted redirect_uri).
  */
 import { OAuthError, UnsafeAuthorizeError } from '../errors/oauth-error.js'
-import type { Client } from './client.js'
 import { findDuplicate, rejectDuplicates, single, type RawParams } from './params.js'
 import { checkCodeChallenge } from './pkce.js'
 import { matchesRegisteredUri } from './redirect-uri.js'
 import { formatScope, parseScope } from './scope.js'
+import { isPublicClient, type Client } from '../model/client.js'
+import type { AuthorizationRequest, Prompt } from '../model/authorization-request.js'
 
-export type Prompt = 'none' | 'login' | 'consent' | 'select_account'
 
-/** A fully validated request, JSON-serialisable so it can wait in the interactions table. */
-export interface AuthorizationRequest {
-  readonly clientId: string
-  readonly redirectUri: string
-  readonly scope: string
-  readonly state: string | null
-  readonly nonce: string | null
-  readonly codeChallenge: string | null
-  readonly prompt: readonly Prompt[]
-  readonly maxAge: number | null
-  readonly loginHint: string | null
-  readonly idTokenHint: string | null
-}
 
 /** Where errors may be sent once phase one has passed. */
 export interface RedirectTarget {
@@ -42,7 +29,7 @@ export function identifyClient(params: RawParams, findClient: (id: string) => Cl
   if (!client) throw new UnsafeAuthorizeError('invalid_client', 'unknown client')
   const redirectUri = single(params, 'redirect_uri')
   if (redirectUri === undefined) throw new UnsafeAuthorizeError('invalid_request', 'redirect_uri is missing')
-  if (!matchesRegisteredUri(client.redirectUris, redirectUri)) throw new UnsafeAuthorizeError('invalid_request', 'redirect_uri is not registered for this client')
+  if (!matchesRegisteredUri(client.redirectUris, redirectUri, { nativeLoopback: isPublicClient(client) })) throw new UnsafeAuthorizeError('invalid_request', 'redirect_uri is not registered for this client')
   const state = typeof params['state'] === 'string' && params['state'] !== '' ? params['state'] : null
   return { client, target: { redirectUri, state } }
 }

@@ -4,7 +4,7 @@
  */
 import { OAuthError } from '../errors/oauth-error.js'
 import { secretMatches } from '../secrets.js'
-import { isPublicClient, type Client } from './client.js'
+import { isPublicClient, type Client } from '../model/client.js'
 
 export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none'
 export const CLIENT_AUTH_METHODS: readonly ClientAuthMethod[] = ['client_secret_basic', 'client_secret_post', 'none']
@@ -52,15 +52,15 @@ export function readClientCredentials(authorization: string | undefined, bodyCli
   return { method: 'none', clientId: bodyClientId, secret: null }
 }
 
+/** Why client authentication failed; the caller decides what counts as a throttled failure. */
+export type ClientAuthFailure = 'unknown_client' | 'wrong_secret' | 'missing_secret' | 'secret_for_public_client'
+
+export type ClientAuthResult = { readonly ok: true; readonly client: Client } | { readonly ok: false; readonly reason: ClientAuthFailure }
+
 /** Checks credentials against the registered client: confidential clients must prove their secret. */
-export function authenticateClient(credentials: ClientCredentials, client: Client | undefined): Client {
-  if (!client) throw new OAuthError('invalid_client', 'client authentication failed')
-  if (isPublicClient(client)) {
-    if (credentials.method !== 'none') throw new OAuthError('invalid_client', 'client authentication failed', { detail: 'public client sent a secret' })
-    return client
-  }
-  if (credentials.secret === null || !secretMatches(credentials.secret, client.secretHash!)) {
-    throw new OAuthError('invalid_client', 'client authentication failed')
-  }
-  return client
+export function authenticateClient(credentials: ClientCredentials, client: Client | undefined): ClientAuthResult {
+  if (!client) return { ok: false, reason: 'unknown_client' }
+  if (isPublicClient(client)) return credentials.method === 'none' ? { ok: true, client } : { ok: false, reason: 'secret_for_public_client' }
+  if (credentials.secret === null) return { ok: false, reason: 'missing_secret' }
+  return secretMatches(credentials.secret, client.secretHash!) ? { ok: true, client } : { ok: false, reason: 'wrong_secret' }
 }

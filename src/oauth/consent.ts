@@ -1,6 +1,6 @@
+import type { AuthorizationRequest } from '../model/authorization-request.js'
+import type { Client } from '../model/client.js'
 /** Consent rules for third-party clients (OIDC Core §3.1.2.4, §11). First-party clients never ask. */
-import type { AuthorizationRequest } from './authorize-request.js'
-import type { Client } from './client.js'
 
 /** Does the user still have to approve this request? */
 export function needsConsent(client: Client, request: AuthorizationRequest, consentedScope: string | null): boolean {

@@ -1,8 +1,8 @@
 /** OpenID Provider metadata (OIDC Discovery 1.0 §3, RFC 8414). Every URL comes from the configured issuer. */
 import { SUPPORTED_CLAIMS } from './claims.js'
 import { CLIENT_AUTH_METHODS } from './client-auth.js'
-import { GRANT_TYPES } from './client.js'
 import { SUPPORTED_SCOPES } from './scope.js'
+import { GRANT_TYPES } from '../model/client.js'
 
 export const ENDPOINT_PATHS = {
   authorization: '/authorize',

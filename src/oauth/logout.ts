@@ -1,7 +1,7 @@
 /** OpenID Connect RP-Initiated Logout 1.0 §2–3 rules, as pure functions. */
 import { OAuthError } from '../errors/oauth-error.js'
 import { appendQuery } from './authorize-request.js'
-import type { Client } from './client.js'
+import type { Client } from '../model/client.js'
 
 export interface HintClaims {
   readonly sub: string

@@ -1,4 +1,4 @@
-/** RFC 7636 with only S256 (SECURITY.md §B: `plain` and downgrades are refused). */
+/** RFC 7636 with only S256 (docs/security.md §B: `plain` and downgrades are refused). */
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { OAuthError } from '../errors/oauth-error.js'
 

@@ -1,6 +1,7 @@
 /**
- * Redirect URI rules (SECURITY.md §A): registration refuses dangerous forms; matching is byte for
- * byte, except that loopback URIs of native apps may differ in port only (RFC 8252 §7.3).
+ * Redirect URI rules (docs/security.md §A): registration refuses dangerous and non-canonical
+ * forms; matching is byte for byte, except that loopback URIs of native apps (public clients) may
+ * differ in port only (RFC 8252 §7.3). Confidential web clients always match exactly.
  */
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]'])
@@ -20,6 +21,11 @@ export function registrationProblem(uri: string): string | null {
   const scheme = url.protocol.toLowerCase()
   if (['javascript:', 'data:', 'vbscript:', 'file:', 'blob:'].includes(scheme)) return `must not use the ${scheme} scheme`
   if (url.username || url.password) return 'must not contain credentials'
+  // Registered URIs are compared byte for byte, so they must be written the way URL parsers
+  // write them: lower-case host, no default or zero-padded port.
+  if ((scheme === 'https:' || scheme === 'http:') && !uri.startsWith(`${url.protocol}//${url.host}/`) && uri !== `${url.protocol}//${url.host}`) {
+    return `must be written in canonical form (${url.protocol}//${url.host}${url.pathname === '/' && !uri.endsWith('/') ? '' : '/…'})`
+  }
   if (scheme === 'https:') return url.hostname ? null : 'must name a host'
   if (scheme === 'http:') {
     return LOOPBACK_HOSTS.has(url.hostname) || url.hostname === 'localhost' ? null : 'must use https (http only for 127.0.0.1, [::1] or localhost)'
@@ -28,9 +34,13 @@ export function registrationProblem(uri: string): string | null {
   return /^[a-z][a-z0-9+.-]*\.[a-z0-9+.-]+:$/.test(scheme) ? null : 'must use https, loopback http, or a reverse-domain private scheme'
 }
 
-/** Does `requested` match one of `registered`? */
-export function matchesRegisteredUri(registered: readonly string[], requested: string): boolean {
+/**
+ * Does `requested` match one of `registered`? `nativeLoopback`: the client is public (a native
+ * app), whose loopback redirect may use any port the OS gave it.
+ */
+export function matchesRegisteredUri(registered: readonly string[], requested: string, options: { readonly nativeLoopback: boolean }): boolean {
   if (registered.includes(requested)) return true
+  if (!options.nativeLoopback) return false
   const loopback = parseLoopback(requested)
   if (!loopback) return false
   return registered.some((candidate) => {
@@ -41,7 +51,8 @@ export function matchesRegisteredUri(registered: readonly string[], requested: s
 
 /** For http://127.0.0.1:PORT/… or http://[::1]:PORT/…: the URI with the port removed, byte-preserving otherwise. */
 function parseLoopback(uri: string): { withoutPort: string } | null {
-  const match = /^http:\/\/(127\.0\.0\.1|\[::1\])(?::(\d{1,5}))?(\/[^#]*)?$/.exec(uri)
+  // Port digits in canonical form only: no leading zero (`:09999` is not `:9999` to every parser).
+  const match = /^http:\/\/(127\.0\.0\.1|\[::1\])(?::([1-9]\d{0,4}))?(\/[^#]*)?$/.exec(uri)
   if (!match) return null
   if (match[2] !== undefined && Number(match[2]) > 65535) return null
   return { withoutPort: `http://${match[1]}${match[3] ?? ''}` }

@@ -1,7 +1,6 @@
 import { OAuthError } from '../errors/oauth-error.js'
 
 export const SUPPORTED_SCOPES = ['openid', 'profile', 'email', 'roles', 'offline_access'] as const
-export const DEFAULT_CLIENT_SCOPES: readonly string[] = SUPPORTED_SCOPES
 
 const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/
 

@@ -10,7 +10,7 @@ import { introspect, refresh, signIn, userinfo, type RegisteredClient } from '..
 import { CookieJar, getPage, hiddenField, mailedApp, mailedPath, signInAtLoginPage, signUp } from './support.js'
 
 // Per-IP throttles count real time and app.inject is always 127.0.0.1: raised, they are not tested here.
-const NO_THROTTLE = { LOGIN_RATE_LIMIT: '100000', LOGIN_ACCOUNT_RATE_LIMIT: '100000', SIGNUP_RATE_LIMIT: '100000' }
+const NO_THROTTLE = { LOGIN_RATE_LIMIT: '100000', LOGIN_FAILURE_LIMIT: '100000', LOGIN_ACCOUNT_FAILURE_LIMIT: '100000', IP_FAILURE_LIMIT: '100000', SIGNUP_RATE_LIMIT: '100000' }
 const FIREFOX_LINUX = 'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0'
 const CHROME_WINDOWS = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36'
 const SAFARI_IPHONE = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1'

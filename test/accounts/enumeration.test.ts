@@ -1,5 +1,5 @@
 /**
- * Account enumeration (SECURITY.md §H, OWASP Authentication Cheat Sheet): /forgot-password and
+ * Account enumeration (docs/security.md §H, OWASP Authentication Cheat Sheet): /forgot-password and
  * /signup must not tell whether an address has an account — not by status, body, headers or
  * (roughly) timing — and their throttles count addresses as typed, known or not.
  */
@@ -15,7 +15,7 @@ type Assert = Pick<typeof t, 'equal' | 'same' | 'ok'>
 // are not about throttling raise them all.
 const NO_THROTTLE = {
   LOGIN_RATE_LIMIT: '100000',
-  LOGIN_ACCOUNT_RATE_LIMIT: '100000',
+  LOGIN_FAILURE_LIMIT: '100000', LOGIN_ACCOUNT_FAILURE_LIMIT: '100000', IP_FAILURE_LIMIT: '100000',
   FORGOT_PASSWORD_RATE_LIMIT: '100000',
   FORGOT_PASSWORD_ACCOUNT_RATE_LIMIT: '100000',
   SIGNUP_RATE_LIMIT: '100000',
@@ -201,8 +201,9 @@ t.test('/forgot-password is throttled per address (known or not) with the defaul
   t.equal(smtp.to(known.email).length, 3, 'the throttled request sent no mail')
 })
 
-t.test('/forgot-password is throttled per IP address with the default limit', async (t) => {
-  const { ctx } = await mailedApp(t)
+t.test('/forgot-password has a per-address flood guard (FORGOT_PASSWORD_RATE_LIMIT)', async (t) => {
+  t.equal((await mailedApp(t)).ctx.deps.config.forgotPasswordRateLimit, 100, 'by default 100 requests per address per 10 minutes: far above one office')
+  const { ctx } = await mailedApp(t, { env: { FORGOT_PASSWORD_RATE_LIMIT: '10' } })
   const post = await formPoster(ctx, '/forgot-password')
   const statuses = []
   for (let i = 0; i < 10; i += 1) statuses.push((await post('/forgot-password', { email: `person-${i}@example.com` })).statusCode)

@@ -14,7 +14,7 @@ import { CookieJar, forgotPassword, getPage, hiddenField, linkIn, mailedApp, mai
 // they are raised here; enumeration.test.ts tests the throttling itself.
 const NO_THROTTLE = {
   LOGIN_RATE_LIMIT: '100000',
-  LOGIN_ACCOUNT_RATE_LIMIT: '100000',
+  LOGIN_FAILURE_LIMIT: '100000', LOGIN_ACCOUNT_FAILURE_LIMIT: '100000', IP_FAILURE_LIMIT: '100000',
   FORGOT_PASSWORD_RATE_LIMIT: '100000',
   FORGOT_PASSWORD_ACCOUNT_RATE_LIMIT: '100000',
 }
@@ -72,7 +72,7 @@ function assertExpiredPage(t: Assert, response: LightMyRequestResponse, message:
 t.test('the mailed link is built on the issuer and carries a token of at least 128 bits', async (t) => {
   const { ctx, smtp } = await resetApp(t)
   const user = await ctx.addUser({ name: 'Ada Lovelace' })
-  // A forged Host / X-Forwarded-Host must not leak into the link (SECURITY.md §H: links from the issuer).
+  // A forged Host / X-Forwarded-Host must not leak into the link (docs/security.md §H: links from the issuer).
   const jar = new CookieJar()
   const page = await getPage(ctx, jar, '/forgot-password')
   t.equal(page.statusCode, 200)

@@ -1,5 +1,5 @@
 /**
- * Password hashing parameters (SECURITY.md §H): argon2id at OWASP's minimum or above, configured
+ * Password hashing parameters (docs/security.md §H): argon2id at OWASP's minimum or above, configured
  * by ARGON2_*; a successful login after the parameters change rewrites the stored hash; oversized
  * passwords are refused before any hashing work.
  */
@@ -13,7 +13,7 @@ import { createTestApp } from '../helpers/test-app.js'
 import { CookieJar, signInAtLoginPage } from './support.js'
 import { customApp, storeUser, submit } from './custom-app.js'
 
-const NO_THROTTLE = { LOGIN_RATE_LIMIT: '1000', LOGIN_ACCOUNT_RATE_LIMIT: '1000' }
+const NO_THROTTLE = { LOGIN_RATE_LIMIT: '1000', LOGIN_FAILURE_LIMIT: '1000' }
 
 /** The parameters of a PHC-format argon2id hash (`$argon2id$v=19$m=…,t=…,p=…$salt$hash`, any order). */
 function argon2Parameters(hash: string): Record<string, number> {

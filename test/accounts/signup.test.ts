@@ -12,7 +12,7 @@ import { CookieJar, getPage, hiddenField, mailedApp, mailedPath, postForm, signI
 
 // The per-IP throttles count real time and app.inject is always 127.0.0.1; they are raised here
 // except where the throttle is what is tested.
-const NO_THROTTLE = { SIGNUP_RATE_LIMIT: '100000', LOGIN_RATE_LIMIT: '100000', LOGIN_ACCOUNT_RATE_LIMIT: '100000' }
+const NO_THROTTLE = { SIGNUP_RATE_LIMIT: '100000', LOGIN_RATE_LIMIT: '100000', LOGIN_FAILURE_LIMIT: '100000', LOGIN_ACCOUNT_FAILURE_LIMIT: '100000', IP_FAILURE_LIMIT: '100000' }
 const GOOD_PASSWORD = 'lantern quietly orbits'
 const VERIFY_SUBJECT = 'Confirm your email address'
 const ATTEMPT_SUBJECT = 'Someone tried to sign up with your address'
@@ -174,10 +174,16 @@ t.test('missing or invalid name and email: 400 with field messages, values re-fi
   t.notMatch(invalid.body, '<script>alert', 'the markup is never reflected raw')
   t.notMatch(invalid.body, GOOD_PASSWORD, 'the password is not re-filled')
 
-  for (const email of ['two@@example.com', 'spaces in@example.com', 'no-dot@example', `${'a'.repeat(310)}@example.com`]) {
+  const problems: Record<string, string> = {
+    'two@@example.com': 'Enter an email address like name@example.com.',
+    'spaces in@example.com': 'An email address cannot contain spaces or invisible characters.',
+    'no-dot@example': 'The part after @ is not a valid domain name.',
+    [`${'a'.repeat(310)}@example.com`]: 'Enter an email address like name@example.com.',
+  }
+  for (const [email, problem] of Object.entries(problems)) {
     const response = await signUp(ctx, new CookieJar(), { name: 'Someone', email, password: GOOD_PASSWORD })
     t.equal(response.statusCode, 400, `${email.slice(0, 30)}: 400`)
-    t.equal(fieldProblem(response.body, 'email'), 'Enter an email address like name@example.com.')
+    t.equal(fieldProblem(response.body, 'email'), problem, 'the reason is named')
   }
 
   const longName = await signUp(ctx, new CookieJar(), { name: 'n'.repeat(201), email: 'long.name@example.com', password: GOOD_PASSWORD })

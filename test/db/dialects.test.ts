@@ -28,7 +28,7 @@ for (const { name, create } of availableDatabases()) {
       await ctx.close()
       await database.drop()
     })
-    const tables = await sql<{ n: number }>`select count(*) as n from signing_keys`.execute(ctx.deps.db)
+    const tables = await sql<{ n: number }>`select count(*) as n from signing_keys`.execute(ctx.deps.store.db)
     t.equal(Number(tables.rows[0]!.n), 2, 'fresh store has an active and a next key')
 
     const { client, secret } = await ctx.addClient()
@@ -56,7 +56,7 @@ for (const { name, create } of availableDatabases()) {
     t.equal((await refresh(rotated.json().refresh_token)).json().error, 'invalid_grant', 'family revoked after reuse')
 
     ctx.clock.advance(3 * 86400 + 60 * 86400)
-    const pruned = await pruneExpired(ctx.deps.db, ctx.clock.now(), 86400)
+    const pruned = await pruneExpired(ctx.deps.store.db, ctx.clock.now(), 86400)
     t.ok(pruned.codes >= 2 && pruned.accessTokens >= 2, 'pruning removes expired codes and access-token rows')
   })
 
@@ -77,7 +77,7 @@ for (const { name, create } of availableDatabases()) {
     })
     await other.initialise()
     for (let round = 0; round < 3; round++) {
-      await Promise.all([ctx.deps.keys.rotate(), other.rotate()])
+      await Promise.all([ctx.deps.keys.rotate({ immediately: true }), other.rotate({ immediately: true })])
       const keys = await ctx.deps.keys.list()
       t.equal(keys.filter((key) => key.state === 'active').length, 1, `round ${round}: one active key`)
     }

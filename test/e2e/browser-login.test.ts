@@ -99,6 +99,9 @@ t.test('browser: relying party → Tessera login page → back signed in; then S
     const navigated = page.waitForEvent('framenavigated', { predicate: isMain, timeout: STEP_TIMEOUT_MS }).then(() => null)
     const blocked = page.waitForEvent('console', { predicate: (m) => /Content Security Policy/.test(m.text()), timeout: STEP_TIMEOUT_MS }).then((m) => m.text())
     const posted = page.waitForRequest((r) => r.url() === `${ctx.issuer}/login` && r.method() === 'POST')
+    // Only one of these settles the race below; the others reject later (their timeout, or the
+    // page closing at teardown), and an unhandled rejection would fail whatever test runs then.
+    for (const waiting of [navigated, blocked, posted]) void waiting.catch(() => undefined)
     await page.getByRole('button', { name: 'Sign in' }).click()
     const request = await posted
     const outcome = await Promise.race([navigated, blocked])

@@ -88,7 +88,7 @@ t.test('resource servers in separate processes verify Tessera access tokens', as
     ['an expired access token', expired],
   ]
 
-  t.test('Tessera’s own userinfo refuses the same tokens (SECURITY.md §E)', async (t) => {
+  t.test('Tessera’s own userinfo refuses the same tokens (docs/security.md §E)', async (t) => {
     const userinfo = config.serverMetadata().userinfo_endpoint!
     const good = await fetch(userinfo, { headers: { authorization: `Bearer ${accessToken}` }, signal: AbortSignal.timeout(10_000) })
     t.equal(good.status, 200)

@@ -165,7 +165,7 @@ t.test('a fresh install: starts with no set-up, serves discovery, works with CLI
     const info = await client.fetchUserInfo(config, tokens.access_token, userId)
     t.equal(info.email, email)
 
-    // SECURITY.md §H: no secret in the server's logs.
+    // docs/security.md §H: no secret in the server's logs.
     const logs = server.stdout + server.stderr
     for (const [what, secret] of [
       ['the password', password],

@@ -1,5 +1,5 @@
 /**
- * Seeded fuzzing of every endpoint (SECURITY.md §H "errors never leak stack traces, SQL or paths;
+ * Seeded fuzzing of every endpoint (docs/security.md §H "errors never leak stack traces, SQL or paths;
  * an exception never fails open"; §C/§G error shapes). Each (method, path) gets a batch of
  * requests built from a well-formed base request and then broken: repeated and bracketed keys,
  * 100 KB values, invalid UTF-8, lone surrogates, truncated escapes, NUL bytes, wrong content
@@ -29,8 +29,9 @@ const ctx = await createTestApp({
   listen: true,
   env: {
     LOGIN_RATE_LIMIT: UNLIMITED,
-    LOGIN_ACCOUNT_RATE_LIMIT: UNLIMITED,
-    TOKEN_RATE_LIMIT: UNLIMITED,
+    LOGIN_FAILURE_LIMIT: UNLIMITED,
+    LOGIN_ACCOUNT_FAILURE_LIMIT: UNLIMITED,
+    IP_FAILURE_LIMIT: UNLIMITED,
     SIGNUP_RATE_LIMIT: UNLIMITED,
     FORGOT_PASSWORD_RATE_LIMIT: UNLIMITED,
     FORGOT_PASSWORD_ACCOUNT_RATE_LIMIT: UNLIMITED,

@@ -1,5 +1,5 @@
 /**
- * SECURITY.md §H headers on the pages issue 5 added, and on every other HTML page the existing
+ * docs/security.md §H headers on the pages issue 5 added, and on every other HTML page the existing
  * test/http/security-headers.test.ts does not reach (it covers the login page, /authorize and
  * /login error pages and the JSON 404, CORS on discovery/JWKS, and cookies set at login):
  * signup, forgot/reset (form and expired page), verify-email results, account, consent, logout
@@ -21,8 +21,7 @@ const RP = `${RP_ORIGIN}/callback`
 const LOGGED_OUT = `${RP_ORIGIN}/logged-out`
 const NO_THROTTLE = {
   LOGIN_RATE_LIMIT: '100000',
-  LOGIN_ACCOUNT_RATE_LIMIT: '100000',
-  TOKEN_RATE_LIMIT: '100000',
+  LOGIN_FAILURE_LIMIT: '100000', LOGIN_ACCOUNT_FAILURE_LIMIT: '100000', IP_FAILURE_LIMIT: '100000',
   SIGNUP_RATE_LIMIT: '100000',
   FORGOT_PASSWORD_RATE_LIMIT: '100000',
   FORGOT_PASSWORD_ACCOUNT_RATE_LIMIT: '100000',

@@ -8,14 +8,14 @@ import path from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import pino from 'pino'
 import { buildApp } from '../../src/app.js'
-import { buildClient, type NewClientRequest } from '../../src/cli/clients.js'
+import { buildClient, type NewClientRequest } from '../../src/clients/registration.js'
 import { loadConfig } from '../../src/config/config.js'
-import { closeDeps, createDeps, type Deps } from '../../src/deps.js'
-import type { Client } from '../../src/oauth/client.js'
+import { closeDeps, createDeps, type Deps, type DepsOverrides } from '../../src/deps.js'
 import { randomId } from '../../src/secrets.js'
 import { FakeClock } from './clock.js'
 import { freePort } from './free-port.js'
 import { suiteDatabase } from './databases.js'
+import type { Client } from '../../src/model/client.js'
 
 export interface TestUser {
   readonly id: string
@@ -44,6 +44,8 @@ export interface TestAppOptions {
   readonly clock?: FakeClock
   /** Mail retry delays in ms (default: short, so retry tests finish quickly). */
   readonly mailRetryDelaysMs?: readonly number[]
+  /** Dependencies to use instead of the real ones (a hasher, a logger…); see DepsOverrides. */
+  readonly overrides?: Omit<DepsOverrides, 'clock'>
 }
 
 export function tempDir(prefix = 'tessera-test-'): string {
@@ -65,7 +67,12 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     ...options.env,
   })
   const clock = options.clock ?? new FakeClock()
-  const deps = await createDeps(config, { clock, log: pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' }), mailRetryDelaysMs: options.mailRetryDelaysMs ?? [50, 100, 200] })
+  const deps = await createDeps(config, {
+    clock,
+    log: pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' }),
+    mailRetryDelaysMs: options.mailRetryDelaysMs ?? [50, 100, 200],
+    ...options.overrides,
+  })
   const app = await buildApp(deps)
   if (options.listen) await app.listen({ port, host: '127.0.0.1' })
   else await app.ready()
@@ -88,6 +95,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
           pkce: input.pkce,
           scopes: input.scopes ?? [],
           thirdParty: input.thirdParty ?? input.firstParty === false,
+          introspect: input.introspect ?? false,
         },
         clock.now(),
       )

@@ -1,5 +1,5 @@
 /**
- * SECURITY.md §A: once client and redirect_uri are good, every error is a 303 to the redirect_uri
+ * docs/security.md §A: once client and redirect_uri are good, every error is a 303 to the redirect_uri
  * carrying `error`, the byte-identical `state` and `iss` (RFC 9207); response_type=code only;
  * duplicated parameters refused; unknown ones ignored; GET and POST alike; no request objects.
  */

@@ -1,5 +1,5 @@
 /**
- * SECURITY.md §A: redirect_uri matches a registered URI byte for byte (loopback: port only), and
+ * docs/security.md §A: redirect_uri matches a registered URI byte for byte (loopback: port only), and
  * until client and redirect_uri are known good every error is an HTML page, never a redirect.
  */
 import t from 'tap'
@@ -101,6 +101,17 @@ t.test('loopback redirect URIs may differ in port only (RFC 8252 §7.3)', async 
     const response = await ctx.app.inject({ method: 'GET', url: authorizeUrl(baseParams(native.client.id, uri)) })
     assertErrorPage(t, response, what)
   }
+})
+
+t.test('port variation is for native apps only: a confidential client with a loopback URI matches exactly (RFC 8252 §7.3)', async (t) => {
+  const web = await ctx.addClient({ name: 'Local web app', redirectUris: ['http://127.0.0.1:9999/cb'] })
+  const exact = await ctx.app.inject({ method: 'GET', url: authorizeUrl({ ...baseParams(web.client.id, 'http://127.0.0.1:9999/cb'), prompt: 'none' }) })
+  t.equal(exact.statusCode, 303, 'the registered URI itself')
+  t.equal(new URL(exact.headers.location!).host, '127.0.0.1:9999')
+  for (const uri of ['http://127.0.0.1:9998/cb', 'http://127.0.0.1:09999/cb', 'http://127.0.0.1/cb']) {
+    assertErrorPage(t, await ctx.app.inject({ method: 'GET', url: authorizeUrl(baseParams(web.client.id, uri)) }), `confidential client: ${uri}`)
+  }
+  assertErrorPage(t, await ctx.app.inject({ method: 'GET', url: authorizeUrl(baseParams(native.client.id, 'http://127.0.0.1:053211/cb')) }), 'native app: zero-padded port digits')
 })
 
 t.test('a loopback URI with an impossible port is refused with a 400 page, not a server error', async (t) => {

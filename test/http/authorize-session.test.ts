@@ -1,5 +1,5 @@
 /**
- * SECURITY.md §A, with a login session: SSO across first-party clients; prompt=login and max_age
+ * docs/security.md §A, with a login session: SSO across first-party clients; prompt=login and max_age
  * force re-authentication and move auth_time; id_token_hint for another user → login_required;
  * nonce returned identically; no code for a third-party client before consent.
  */

@@ -1,5 +1,5 @@
 /**
- * SECURITY.md §C, authorization codes: single use (atomically: 20 parallel redemptions → one
+ * docs/security.md §C, authorization codes: single use (atomically: 20 parallel redemptions → one
  * 200); a replay revokes what the first redemption issued; bound to client and redirect_uri;
  * expire after 60 s.
  */

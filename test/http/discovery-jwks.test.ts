@@ -1,5 +1,5 @@
 /**
- * SECURITY.md §F/§G: the JWKS publishes public RSA signing keys only (no private members), with a
+ * docs/security.md §F/§G: the JWKS publishes public RSA signing keys only (no private members), with a
  * public max-age; discovery's issuer and endpoint URLs come from configuration, never from Host or
  * X-Forwarded-* headers, and it advertises only what is supported.
  */

@@ -1,5 +1,5 @@
 /**
- * SECURITY.md §A/§H, the login page: 303 after login; the session cookie is HttpOnly, SameSite=Lax
+ * docs/security.md §A/§H, the login page: 303 after login; the session cookie is HttpOnly, SameSite=Lax
  * and rotated at every login; anti-forgery token and Origin check (403, nothing changes); the same
  * answer for a wrong password and an unknown email; user input escaped.
  */

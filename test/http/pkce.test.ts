@@ -1,5 +1,5 @@
 /**
- * SECURITY.md §B: PKCE with S256 only; required for public clients; no downgrade (verifier without
+ * docs/security.md §B: PKCE with S256 only; required for public clients; no downgrade (verifier without
  * challenge, challenge without verifier); a good verifier never replaces a client secret.
  */
 import t from 'tap'

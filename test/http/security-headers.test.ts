@@ -1,5 +1,5 @@
 /**
- * SECURITY.md §H: headers on HTML responses (CSP without inline script, no framing, no referrer,
+ * docs/security.md §H: headers on HTML responses (CSP without inline script, no framing, no referrer,
  * nosniff, no-store), no CORS on pages, Secure __Host- cookies and HSTS under https, and error
  * responses that never leak stack traces, SQL or paths.
  */

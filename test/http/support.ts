@@ -6,14 +6,14 @@ import type { LightMyRequestResponse } from 'fastify'
 import type t from 'tap'
 import { authorize, CookieJar, pkcePair } from '../helpers/browser-flow.js'
 import { createTestApp, type TestApp, type TestAppOptions, type TestUser } from '../helpers/test-app.js'
-import type { Client } from '../../src/oauth/client.js'
+import type { Client } from '../../src/model/client.js'
 
 export const RP = 'https://rp.example/callback'
 export const FORM = { 'content-type': 'application/x-www-form-urlencoded' } as const
 
 /** Login and token throttles are per IP and in real time; app.inject always comes from 127.0.0.1. */
 export function createRouteTestApp(options: TestAppOptions = {}): Promise<TestApp> {
-  return createTestApp({ ...options, env: { LOGIN_RATE_LIMIT: '100000', TOKEN_RATE_LIMIT: '1000000', ...options.env } })
+  return createTestApp({ ...options, env: { LOGIN_RATE_LIMIT: '100000', ...options.env } })
 }
 
 /** RFC 6749 §2.3.1: both halves are form-url-encoded before base64. */

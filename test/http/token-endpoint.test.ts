@@ -1,5 +1,5 @@
 /**
- * SECURITY.md §C, the token endpoint itself: RFC 6749 §5.2 JSON errors; client authentication
+ * docs/security.md §C, the token endpoint itself: RFC 6749 §5.2 JSON errors; client authentication
  * (401 invalid_client with WWW-Authenticate; Basic credentials form-url-decoded); grant types;
  * form bodies only; success responses typed Bearer with expires_in and Cache-Control: no-store.
  */

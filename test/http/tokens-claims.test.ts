@@ -1,5 +1,5 @@
 /**
- * SECURITY.md §E: the tokens we sign. ID tokens RS256 with a published kid, iss byte-equal to
+ * docs/security.md §E: the tokens we sign. ID tokens RS256 with a published kid, iss byte-equal to
  * discovery, aud/azp = client_id, exp/iat/auth_time, at_hash; sub never the email. Access tokens
  * typed at+jwt (RFC 9068) with iss, sub, aud, client_id, scope, jti, iat, exp (≤ 1 h).
  */

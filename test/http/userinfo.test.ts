@@ -1,5 +1,5 @@
 /**
- * SECURITY.md §E/§G, /userinfo: Bearer header on GET and POST; the query string refused; every
+ * docs/security.md §E/§G, /userinfo: Bearer header on GET and POST; the query string refused; every
  * token we did not issue as a live access token → 401 with WWW-Authenticate error="invalid_token"
  * (alg none, HS256 with the public key, a foreign key under our kid, an ID token, expired, …);
  * claims limited to the granted scopes.
@@ -130,6 +130,6 @@ t.test('a token of a disabled user stops working', async (t) => {
   const victim = await ctx.addUser()
   const tokens = await obtainTokens(ctx, rp, victim)
   t.equal((await userinfo(ctx, tokens.access_token)).statusCode, 200)
-  await ctx.deps.db.updateTable('users').set({ disabled_at: ctx.clock.now() }).where('id', '=', victim.id).execute()
+  await ctx.deps.store.db.updateTable('users').set({ disabled_at: ctx.clock.now() }).where('id', '=', victim.id).execute()
   assertInvalidToken(t, await userinfo(ctx, tokens.access_token), 'disabled user')
 })

@@ -59,14 +59,14 @@ t.test('idp keys rotate in several processes at the same moment', async (t) => {
   checkStore(t, await listKeys(bin, env), 'before')
 
   // Round 1: the literal CLI binary, spawned together; later rounds aligned to the millisecond.
-  const plain = await withTimeout(Promise.all(Array.from({ length: PROCESSES }, () => idp(bin, ['keys', 'rotate', '--json'], env))), 90_000, 'plain CLI rotations')
+  const plain = await withTimeout(Promise.all(Array.from({ length: PROCESSES }, () => idp(bin, ['keys', 'rotate', '--now', '--json'], env))), 90_000, 'plain CLI rotations')
   for (const run of plain) t.equal(run.code, 0, `exit 0 ${run.stderr}`)
   const afterFirst = await listKeys(bin, env)
   checkStore(t, afterFirst, 'after round 1')
   t.equal(count(afterFirst, 'retired'), PROCESSES, 'after round 1: one retired key per rotation')
 
   for (let round = 2; round <= EXISTING_ROUNDS + 1; round++) {
-    const exits = await atOnce(bin, env, ['keys', 'rotate', '--json'])
+    const exits = await atOnce(bin, env, ['keys', 'rotate', '--now', '--json'])
     for (const exit of exits) {
       t.equal(exit.code, 0, `round ${round}: exit 0 ${exit.stderr}`)
       t.type((JSON.parse(exit.stdout.trim().split('\n').at(-1) ?? '{}') as Record<string, unknown>)['active_kid'], 'string')
@@ -86,7 +86,7 @@ t.test('several processes starting at the same moment on a fresh install', async
   const { bin } = await snapshotBuild()
   for (let round = 1; round <= FRESH_ROUNDS; round++) {
     const { env } = newInstall(await freePort())
-    const exits = await atOnce(bin, env, ['keys', 'rotate', '--json'])
+    const exits = await atOnce(bin, env, ['keys', 'rotate', '--now', '--json'])
     for (const exit of exits) t.equal(exit.code, 0, `round ${round}: exit 0 ${exit.stderr.trim()}`)
     checkStore(t, await listKeys(bin, env), `fresh install round ${round}`)
   }
@@ -107,7 +107,7 @@ t.test('several KeyStores over one database rotating concurrently', async (t) =>
   }))
   await Promise.all(stores.map((store) => store.initialise()))
   for (let round = 1; round <= 4; round++) {
-    const results = await Promise.allSettled([...stores.map((store) => store.rotate()), ctx.deps.keys.rotate()])
+    const results = await Promise.allSettled([...stores.map((store) => store.rotate({ immediately: true })), ctx.deps.keys.rotate({ immediately: true })])
     t.same(results.filter((result) => result.status === 'rejected'), [], `round ${round}: every rotate() resolved`)
     clock.advance(1)
     const { keys } = await ctx.deps.repos.signingKeys.load()
@@ -119,7 +119,7 @@ t.test('several KeyStores over one database rotating concurrently', async (t) =>
   }
   // Revocation racing rotation and maintenance.
   const active = stores[0]!.signingKey().kid
-  const mixed = await Promise.allSettled([stores[0]!.revoke(active), stores[1]!.rotate(), stores[2]!.maintain(), ctx.deps.keys.rotate()])
+  const mixed = await Promise.allSettled([stores[0]!.revoke(active), stores[1]!.rotate({ immediately: true }), stores[2]!.maintain(), ctx.deps.keys.rotate({ immediately: true })])
   t.same(mixed.filter((result) => result.status === 'rejected'), [], 'revoke, rotate and maintain all resolved')
   const { keys } = await ctx.deps.repos.signingKeys.load()
   t.equal(count(keys, 'active'), 1, 'exactly one active key after the mixed race')

@@ -1,5 +1,5 @@
 /**
- * The key-encryption key on disk (SECURITY.md §F): KEYS_DIR 0700 and kek.json 0600 whatever was
+ * The key-encryption key on disk (docs/security.md §F): KEYS_DIR 0700 and kek.json 0600 whatever was
  * there before, KEYS_PASSPHRASE keeps the raw key out of the file, a wrong passphrase or a lost
  * KEK stops startup with a clear error, and signing keys are encrypted at rest in the database.
  */
@@ -10,7 +10,7 @@ import path from 'node:path'
 import { createPrivateKey } from 'node:crypto'
 import pino from 'pino'
 import { loadConfig } from '../../src/config/config.js'
-import { createDeps } from '../../src/deps.js'
+import { closeDeps, createDeps } from '../../src/deps.js'
 import { openEnvelope } from '../../src/keys/envelope.js'
 import { KeyStoreError, loadOrCreateKek } from '../../src/keys/kek.js'
 import { freePort } from '../helpers/free-port.js'
@@ -55,7 +55,7 @@ t.test('a pre-existing 0755 KEYS_DIR and a 0644 kek.json are tightened', async (
   fs.chmodSync(path.join(dir, 'kek.json'), 0o644)
   const config = loadConfig({ DATABASE_URL: first.databaseUrl, KEYS_DIR: dir, LOG_LEVEL: 'silent' })
   const again = await createDeps(config, { log: pino({ level: 'silent' }) })
-  t.teardown(() => again.db.destroy())
+  t.teardown(() => closeDeps(again))
   t.equal(octal(mode(dir)), '0700', 'restarting tightens the directory again')
   t.equal(octal(mode(path.join(dir, 'kek.json'))), '0600', 'and the file')
   t.equal(again.keys.signingKey().kid, first.deps.keys.signingKey().kid, 'the same keys are loaded')
@@ -113,7 +113,7 @@ t.test('setting KEYS_PASSPHRASE on an install with an unprotected kek.json does 
   const config = loadConfig({ DATABASE_URL: ctx.databaseUrl, KEYS_DIR: dir, KEYS_PASSPHRASE: PASSPHRASE, LOG_LEVEL: 'silent' })
   const started = await createDeps(config, { log: pino({ level: 'silent' }) }).then(
     async (deps) => {
-      await deps.db.destroy()
+      await closeDeps(deps)
       return true
     },
     () => false,
@@ -124,7 +124,7 @@ t.test('setting KEYS_PASSPHRASE on an install with an unprotected kek.json does 
 
 t.test('signing keys are encrypted at rest and bound to the KEK', async (t) => {
   const ctx = await app(t, {})
-  await ctx.deps.keys.rotate()
+  await ctx.deps.keys.rotate({ immediately: true })
   const { keys } = await ctx.deps.repos.signingKeys.load()
   const kek = loadOrCreateKek(ctx.deps.config.keysDir, null)
   const dbBytes = Buffer.concat(fs.readdirSync(ctx.dir).filter((name) => name.startsWith('idp.db')).map((name) => fs.readFileSync(path.join(ctx.dir, name))))

@@ -60,7 +60,7 @@ for (const mode of ['delete', 'archive'] as const) {
     const old = before.find((key) => key.state === 'active')!.kid
     const next = before.find((key) => key.state === 'next')!.kid
     const rotatedAt = ctx.clock.now()
-    const outcome = await ctx.deps.keys.rotate()
+    const outcome = await ctx.deps.keys.rotate({ immediately: true })
     t.equal(outcome.activeKid, next, 'the next key is promoted')
     const retired = (await ctx.deps.keys.list()).find((key) => key.kid === old)!
     t.equal(retired.state, 'retired')
@@ -122,7 +122,7 @@ t.test('KEY_ROTATION_INTERVAL=2d: maintain() rotates on schedule and not before'
   t.notOk((await publishedKids(ctx)).includes(active), 'the first key has long left the JWKS')
 })
 
-// SECURITY.md §F: JWKS max-age must stay shorter than the time a next key is published before it
+// docs/security.md §F: JWKS max-age must stay shorter than the time a next key is published before it
 // signs. The config check (interval > max-age) covers the usual case, where the next key was
 // created at the previous rotation; after the next key is revoked its replacement is brand new.
 t.test('a scheduled rotation does not promote a next key published for less than JWKS_MAX_AGE', async (t) => {
@@ -155,12 +155,12 @@ t.test('an access token signed before a rotation still works at /userinfo after 
   const token = await userAccessToken(ctx)
   const signer = decodeProtectedHeader(token).kid
   t.equal(await userinfoStatus(ctx, token), 200)
-  await ctx.deps.keys.rotate()
+  await ctx.deps.keys.rotate({ immediately: true })
   ctx.clock.advance(60)
   await tick(ctx)
   t.not(ctx.deps.keys.signingKey().kid, signer, 'another key signs now')
   t.equal(await userinfoStatus(ctx, token), 200, 'the old token still verifies')
-  await ctx.deps.keys.rotate()
+  await ctx.deps.keys.rotate({ immediately: true })
   t.equal(await userinfoStatus(ctx, token), 200, 'even after a second rotation')
   ctx.clock.advance(600)
   t.equal(await userinfoStatus(ctx, token), 401, 'until it expires')
@@ -168,7 +168,7 @@ t.test('an access token signed before a rotation still works at /userinfo after 
 
 t.test('KEY_SIZE=3072 produces 3072-bit keys', async (t) => {
   const ctx = await setup(t, { KEY_SIZE: '3072' })
-  await ctx.deps.keys.rotate()
+  await ctx.deps.keys.rotate({ immediately: true })
   const keys = await jwks(ctx)
   t.equal(keys.length, 3)
   for (const key of keys) t.equal(Buffer.from(key.n, 'base64url').length * 8, 3072, `${key.kid} has a 3072-bit modulus`)
@@ -177,19 +177,19 @@ t.test('KEY_SIZE=3072 produces 3072-bit keys', async (t) => {
 })
 
 t.test('the rotate warning: promoted key younger than JWKS_MAX_AGE', async (t) => {
-  t.test('KeyStore.rotate() reports how long the promoted key was published', async (t) => {
+  t.test('KeyStore.rotate({ immediately: true }) reports how long the promoted key was published', async (t) => {
     const ctx = await setup(t)
-    const first = await ctx.deps.keys.rotate()
+    const first = await ctx.deps.keys.rotate({ immediately: true })
     t.equal(first.promotedPublishedSeconds, 0, 'the install-time next key, published just now')
     ctx.clock.advance(301)
-    const second = await ctx.deps.keys.rotate()
+    const second = await ctx.deps.keys.rotate({ immediately: true })
     t.equal(second.promotedPublishedSeconds, 301, 'the next key from the first rotation, published 301 s')
   })
 
   t.test('idp keys rotate --json', async (t) => {
     const ctx = await setup(t)
     const lines: string[] = []
-    const io = { env: { DATABASE_URL: ctx.databaseUrl, KEYS_DIR: ctx.deps.config.keysDir, ISSUER: ctx.issuer, LOG_LEVEL: 'silent' }, stdout: (line: string) => lines.push(line), stderr: () => {}, readStdin: async () => '' }
+    const io = { env: { DATABASE_URL: ctx.databaseUrl, KEYS_DIR: ctx.deps.config.keysDir, ISSUER: ctx.issuer, LOG_LEVEL: 'silent', KEY_REFRESH_INTERVAL: '1s', CLOCK_SKEW: '1s' }, stdout: (line: string) => lines.push(line), stderr: () => {}, readStdin: async () => '' }
     const rotate = async () => {
       lines.length = 0
       const code = await runCli(['keys', 'rotate', '--json'], io)
@@ -201,7 +201,7 @@ t.test('the rotate warning: promoted key younger than JWKS_MAX_AGE', async (t) =
 
     // Age the waiting next key past JWKS_MAX_AGE (the CLI runs on the real clock).
     const waiting = (await ctx.deps.keys.list()).find((key) => key.state === 'next')!
-    await ctx.deps.db.updateTable('signing_keys').set({ created_at: Math.floor(Date.now() / 1000) - 600 }).where('kid', '=', waiting.kid).execute()
+    await ctx.deps.store.db.updateTable('signing_keys').set({ created_at: Math.floor(Date.now() / 1000) - 600 }).where('kid', '=', waiting.kid).execute()
     const aged = await rotate()
     t.equal(aged.code, 0)
     t.equal(aged.json['active_kid'], waiting.kid)

@@ -1,5 +1,5 @@
 /**
- * Private key material never leaves the key store (SECURITY.md §F): not in the JWKS, discovery,
+ * Private key material never leaves the key store (docs/security.md §F): not in the JWKS, discovery,
  * `idp keys list` (text or --json), nor in any log line of the server or the CLI at debug/trace
  * level, across rotation, revocation and token issuance.
  */
@@ -9,7 +9,7 @@ import path from 'node:path'
 import { createPrivateKey } from 'node:crypto'
 import pino from 'pino'
 import { buildApp } from '../../src/app.js'
-import { buildClient } from '../../src/cli/clients.js'
+import { buildClient } from '../../src/clients/registration.js'
 import { loadConfig } from '../../src/config/config.js'
 import { connectDatabase } from '../../src/db/connect.js'
 import { signingKeysRepository } from '../../src/db/repositories/signing-keys.js'
@@ -83,7 +83,7 @@ t.test('in-process: JWKS, discovery and trace-level logs', async (t) => {
   assertPublicJwks(t, jwks.body)
   responses.push(jwks.body, (await app.inject({ method: 'GET', url: '/.well-known/openid-configuration' })).body)
   t.equal((await token()).statusCode, 200)
-  await deps.keys.rotate()
+  await deps.keys.rotate({ immediately: true })
   const revoked = deps.keys.signingKey().kid
   await deps.keys.revoke(revoked)
   await deps.keys.maintain()

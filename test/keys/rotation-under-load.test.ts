@@ -3,7 +3,7 @@
  * twice by the `idp` CLI, verified by a resource server that behaves like a real one (jose's
  * createRemoteJWKSet with its default 30 s cooldown, one JWKS set for the whole run).
  *
- * Expected (SECURITY.md §F): no token is signed by a key the resource server could not have
+ * Expected (docs/security.md §F): no token is signed by a key the resource server could not have
  * fetched, so zero verification failures and zero non-200 token responses; old tokens keep
  * verifying after the rotations because retired keys stay published.
  */

@@ -59,3 +59,41 @@ t.test('two servers rotating on schedule on the same database', async (t) => {
     t.notMatch(server.output(), /"level":(50|60)/, 'no errors logged')
   }
 })
+
+t.test('back-to-back `idp keys rotate` with two servers: no instance signs with a key the other does not publish', async (t) => {
+  const { main, bin } = await snapshotBuild()
+  const [portA, portB] = [await freePort(), await freePort()]
+  // KEY_REFRESH_INTERVAL=1s and CLOCK_SKEW=1s (newInstall): a next key signs after 2 s of publication.
+  const install = newInstall(portA)
+  await listKeys(bin, install.env)
+  const a = await startServer(t, main, install.env)
+  const b = await startServer(t, main, { ...install.env, PORT: String(portB) })
+  const added = await idp(bin, ['clients', 'add', '--name', 'svc', '--grant-type', 'client_credentials', '--scope', 'api:read', '--json'], install.env)
+  const client = { id: added.json['client_id'] as string, secret: added.json['client_secret'] as string }
+  const issuer = install.env['ISSUER']!
+
+  let rotating = true
+  const failures: string[] = []
+  let checked = 0
+  const checker = (async () => {
+    while (rotating) {
+      for (const [from, other] of [[a.url, b.url], [b.url, a.url]] as const) {
+        const answer = await clientCredentials(from, client)
+        const jwks = (await (await fetch(`${other}/.well-known/jwks.json`, { signal: AbortSignal.timeout(10_000) })).json()) as { keys: [] }
+        await jwtVerify(answer.body['access_token'] as string, createLocalJWKSet(jwks), { algorithms: ['RS256'], issuer, typ: 'at+jwt' }).then(
+          () => checked++,
+          (error: unknown) => failures.push(`token from ${from} checked at ${other}: ${String(error)}`),
+        )
+      }
+    }
+  })()
+  const runs = []
+  for (let i = 0; i < 3; i++) runs.push(await idp(bin, ['keys', 'rotate', '--json'], install.env))
+  rotating = false
+  await checker
+  t.same(runs.map((run) => run.code), [0, 0, 0], 'three rotations, one right after the other')
+  t.match(runs[1]!.stderr, /waiting \d+s: the next key \S+ signs only once it has been published for KEY_REFRESH_INTERVAL \+ CLOCK_SKEW \(2s\)/, 'the second rotation waited for the key the first one published')
+  t.equal(new Set(runs.map((run) => run.json['active_kid'])).size, 3, 'each promoted another key')
+  t.ok(checked > 0, `${checked} tokens checked across instances during the rotations`)
+  t.same(failures, [], 'every token from one instance verifies with the JWKS the other serves at that moment')
+})

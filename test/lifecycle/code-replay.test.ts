@@ -1,5 +1,5 @@
 /**
- * Authorization-code replay (SECURITY.md §C, RFC 6749 §4.1.2): a code is single use; presenting it
+ * Authorization-code replay (docs/security.md §C, RFC 6749 §4.1.2): a code is single use; presenting it
  * again is invalid_grant and revokes everything its first redemption issued, including tokens
  * obtained since by refreshing.
  */

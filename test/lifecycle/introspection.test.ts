@@ -1,5 +1,5 @@
 /**
- * /introspect (RFC 7662, SECURITY.md §G): client authentication required (public clients refused),
+ * /introspect (RFC 7662, docs/security.md §G): client authentication required (public clients refused),
  * live tokens described, and `{"active":false}` for anything not live: expired, revoked,
  * foreign-signed, an ID token, garbage.
  */
@@ -38,7 +38,8 @@ t.test('client authentication is required; public clients are refused', async (t
 t.test('live tokens: active with sub, client_id, scope, exp, iat, iss, token_type', async (t) => {
   const ctx = await lifecycleApp(t)
   const rp = await ctx.addClient()
-  const resourceServer = await ctx.addClient({ name: 'Resource server', grantTypes: ['client_credentials'], redirectUris: [] })
+  const resourceServer = await ctx.addClient({ name: 'Resource server', grantTypes: ['client_credentials'], redirectUris: [], introspect: true })
+  const otherApp = await ctx.addClient({ name: 'Another app', grantTypes: ['client_credentials'], redirectUris: [] })
   const user = await ctx.addUser()
   const { tokens } = await signIn(ctx, rp, user, { scope: 'openid email offline_access' })
   const now = ctx.clock.now()
@@ -53,8 +54,10 @@ t.test('live tokens: active with sub, client_id, scope, exp, iat, iss, token_typ
   t.equal(access['exp'], claims(tokens.access_token)['exp'], 'exp matches the JWT')
 
   const rs = await introspect(ctx, resourceServer, tokens.access_token)
-  t.equal(rs['active'], true, 'a resource server (another confidential client) can introspect the access token')
+  t.equal(rs['active'], true, 'a resource server registered with --introspect can introspect another client’s access token')
   t.equal(rs['sub'], user.id)
+  t.same(await introspect(ctx, otherApp, tokens.access_token), { active: false }, 'any other confidential client learns nothing: no sub, no scope')
+  t.same(await introspect(ctx, resourceServer, tokens.refresh_token!), { active: false }, 'refresh tokens only ever to their own client')
 
   const refresh = await introspect(ctx, rp, tokens.refresh_token!, { token_type_hint: 'refresh_token' })
   t.match(refresh, { active: true, sub: user.id, client_id: rp.client.id, scope: 'openid email offline_access', iss: ctx.issuer, iat: now })

@@ -1,5 +1,5 @@
 /**
- * RP-Initiated Logout 1.0 (SECURITY.md §H): id_token_hint, post_logout_redirect_uri (registered
+ * RP-Initiated Logout 1.0 (docs/security.md §H): id_token_hint, post_logout_redirect_uri (registered
  * only), state, client_id; a confirmation page without a valid hint; the server-side session ends;
  * the session's non-offline grants die, offline_access ones live on.
  */

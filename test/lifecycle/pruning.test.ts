@@ -17,13 +17,13 @@ type Table = (typeof TABLES)[number]
 async function rowCounts(ctx: TestApp): Promise<Record<Table, number>> {
   const counts = {} as Record<Table, number>
   for (const table of TABLES) {
-    const row = await ctx.deps.db.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()
+    const row = await ctx.deps.store.db.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()
     counts[table] = Number(row.n)
   }
   return counts
 }
 
-const prune = (ctx: TestApp, grace: number) => pruneExpired(ctx.deps.db, ctx.clock.now(), grace)
+const prune = (ctx: TestApp, grace: number) => pruneExpired(ctx.deps.store.db, ctx.clock.now(), grace)
 
 t.test('once everything has expired, pruning removes every row; a second run finds nothing', async (t) => {
   const ctx = await lifecycleApp(t)

@@ -1,5 +1,5 @@
 /**
- * Refresh-token lifetimes (SECURITY.md §D): an idle lifetime (REFRESH_TOKEN_IDLE_TTL, renewed by
+ * Refresh-token lifetimes (docs/security.md §D): an idle lifetime (REFRESH_TOKEN_IDLE_TTL, renewed by
  * each rotation) and an absolute one (REFRESH_TOKEN_TTL, from the original login) that rotation
  * never extends. Time moves only through the FakeClock.
  */

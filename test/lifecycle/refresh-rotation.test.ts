@@ -1,5 +1,5 @@
 /**
- * Refresh tokens (SECURITY.md §D): issued for offline_access, opaque, rotated on every use, reuse of
+ * Refresh tokens (docs/security.md §D): issued for offline_access, opaque, rotated on every use, reuse of
  * a rotated token revokes the whole family and its access tokens, bound to the client, scope may
  * only narrow, and of concurrent uses exactly one wins.
  */

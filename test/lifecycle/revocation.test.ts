@@ -1,5 +1,5 @@
 /**
- * /revoke (RFC 7009, SECURITY.md §G): access and refresh tokens, token_type_hint optional, client
+ * /revoke (RFC 7009, docs/security.md §G): access and refresh tokens, token_type_hint optional, client
  * authentication (public clients by client_id), 200 for unknown tokens, and no client can revoke
  * another client's token. Revoking a refresh token takes its family and their access tokens along.
  */

@@ -7,7 +7,7 @@ import type { LightMyRequestResponse } from 'fastify'
 import { decodeJwt } from 'jose'
 import { authorize, CookieJar, pkcePair } from '../helpers/browser-flow.js'
 import { createTestApp, type TestApp, type TestAppOptions, type TestUser } from '../helpers/test-app.js'
-import type { Client } from '../../src/oauth/client.js'
+import type { Client } from '../../src/model/client.js'
 
 export const RP = 'https://rp.example/callback'
 export const FORM = { 'content-type': 'application/x-www-form-urlencoded' } as const
@@ -31,7 +31,7 @@ export interface Tokens {
  * always 127.0.0.1), so they are raised: these tests are about lifecycles, not throttling.
  */
 export async function lifecycleApp(t: { teardown(fn: () => unknown): void }, options: TestAppOptions = {}): Promise<TestApp> {
-  const ctx = await createTestApp({ ...options, env: { LOGIN_RATE_LIMIT: '100000', TOKEN_RATE_LIMIT: '1000000', ...options.env } })
+  const ctx = await createTestApp({ ...options, env: { LOGIN_RATE_LIMIT: '100000', ...options.env } })
   t.teardown(() => ctx.close())
   return ctx
 }

@@ -50,5 +50,3 @@ export function accessTokensRepository(db: Db) {
     },
   }
 }
-
-export type AccessTokensRepository = ReturnType<typeof accessTokensRepository>

@@ -1,7 +1,7 @@
 import type { Db } from '../connect.js'
 import { compileOnce } from '../compile-once.js'
-import type { Client } from '../../oauth/client.js'
 import { toClient } from './clients.js'
+import type { Client } from '../../model/client.js'
 
 export interface ClientAuthenticationLookup {
   readonly client: Client | undefined
@@ -36,5 +36,3 @@ export function clientAuthenticationRepository(db: Db) {
     },
   }
 }
-
-export type ClientAuthenticationRepository = ReturnType<typeof clientAuthenticationRepository>

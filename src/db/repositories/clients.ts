@@ -1,6 +1,6 @@
 import type { Db } from '../connect.js'
 import type { ClientRow } from '../schema.js'
-import type { Client, GrantType } from '../../oauth/client.js'
+import type { Client, GrantType } from '../../model/client.js'
 
 export function toClient(row: ClientRow): Client {
   return {
@@ -13,6 +13,7 @@ export function toClient(row: ClientRow): Client {
     scopes: JSON.parse(row.scopes) as string[],
     pkceRequired: row.pkce_required === 1,
     firstParty: row.first_party === 1,
+    introspect: row.introspect === 1,
     createdAt: row.created_at,
   }
 }
@@ -32,6 +33,7 @@ export function clientsRepository(db: Db) {
           scopes: JSON.stringify(client.scopes),
           pkce_required: client.pkceRequired ? 1 : 0,
           first_party: client.firstParty ? 1 : 0,
+          introspect: client.introspect ? 1 : 0,
           created_at: client.createdAt,
         })
         .execute()

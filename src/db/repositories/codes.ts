@@ -1,24 +1,9 @@
 import type { Db } from '../connect.js'
 import type { CodeRow } from '../schema.js'
+import { grantsRepository } from './grants.js'
+import { type Grant } from '../../model/grant.js'
+import type { AuthorizationCode, StoredCode } from '../../model/code.js'
 
-export interface AuthorizationCode {
-  readonly codeHash: string
-  readonly clientId: string
-  readonly userId: string
-  readonly sessionIdHash: string
-  readonly redirectUri: string
-  readonly scope: string
-  readonly nonce: string | null
-  readonly codeChallenge: string | null
-  readonly authTime: number
-  readonly createdAt: number
-  readonly expiresAt: number
-}
-
-export interface StoredCode extends AuthorizationCode {
-  readonly consumedAt: number | null
-  readonly grantId: string | null
-}
 
 const toCode = (row: CodeRow): StoredCode => ({
   codeHash: row.code_hash,
@@ -35,6 +20,12 @@ const toCode = (row: CodeRow): StoredCode => ({
   consumedAt: row.consumed_at,
   grantId: row.grant_id,
 })
+
+/** What a redemption attempt found: the grant it created, or why there is none. */
+export type Redemption =
+  | { readonly outcome: 'redeemed' }
+  | { readonly outcome: 'replayed'; readonly grantId: string | null }
+  | { readonly outcome: 'session_ended' }
 
 export function codesRepository(db: Db) {
   return {
@@ -59,11 +50,42 @@ export function codesRepository(db: Db) {
         .execute()
     },
 
+    /**
+     * Consumes the code and stores the grant it authorises, atomically: of concurrent redemptions
+     * exactly one wins, and only while the login session the code was issued in is live (a
+     * logout voids the session's unredeemed codes).
+     */
+    async redeem(codeHash: string, grant: Grant, now: number): Promise<Redemption> {
+      return db.transaction().execute(async (trx): Promise<Redemption> => {
+        // The first statement writes: on SQLite the transaction takes the write lock at once.
+        const consumed = await trx
+          .updateTable('authorization_codes')
+          .set({ consumed_at: now, grant_id: grant.id })
+          .where('code_hash', '=', codeHash)
+          .where('consumed_at', 'is', null)
+          .where((eb) =>
+            eb.exists(
+              eb
+                .selectFrom('sessions')
+                .select('sessions.id_hash')
+                .whereRef('sessions.id_hash', '=', 'authorization_codes.session_id_hash')
+                .where('sessions.ended_at', 'is', null)
+                .where('sessions.expires_at', '>', now),
+            ),
+          )
+          .executeTakeFirst()
+        if (consumed.numUpdatedRows === 1n) {
+          await grantsRepository(trx).insert(grant)
+          return { outcome: 'redeemed' }
+        }
+        const row = await trx.selectFrom('authorization_codes').select(['consumed_at', 'grant_id']).where('code_hash', '=', codeHash).executeTakeFirst()
+        return row?.consumed_at != null ? { outcome: 'replayed', grantId: row.grant_id } : { outcome: 'session_ended' }
+      })
+    },
+
     async find(codeHash: string): Promise<StoredCode | undefined> {
       const row = await db.selectFrom('authorization_codes').selectAll().where('code_hash', '=', codeHash).executeTakeFirst()
       return row ? toCode(row) : undefined
     },
   }
 }
-
-export type CodesRepository = ReturnType<typeof codesRepository>

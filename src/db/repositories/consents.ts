@@ -1,11 +1,6 @@
 import type { Db } from '../connect.js'
+import type { Consent } from '../../model/consent.js'
 
-export interface Consent {
-  readonly userId: string
-  readonly clientId: string
-  readonly scope: string
-  readonly updatedAt: number
-}
 
 /** What a user approved for a third-party client; remembered until revoked on the account page. */
 export function consentsRepository(db: Db) {
@@ -15,9 +10,17 @@ export function consentsRepository(db: Db) {
       return row ? { userId: row.user_id, clientId: row.client_id, scope: row.scope, updatedAt: row.updated_at } : undefined
     },
 
-    async listForUser(userId: string): Promise<Consent[]> {
-      const rows = await db.selectFrom('consents').selectAll().where('user_id', '=', userId).orderBy('updated_at', 'desc').execute()
-      return rows.map((row) => ({ userId: row.user_id, clientId: row.client_id, scope: row.scope, updatedAt: row.updated_at }))
+
+    /** The user's consents with the name of each client that still exists, newest first (one query). */
+    async listApplicationsForUser(userId: string): Promise<(Consent & { readonly clientName: string })[]> {
+      const rows = await db
+        .selectFrom('consents')
+        .innerJoin('clients', 'clients.id', 'consents.client_id')
+        .select(['consents.user_id', 'consents.client_id', 'consents.scope', 'consents.updated_at', 'clients.name'])
+        .where('consents.user_id', '=', userId)
+        .orderBy('consents.updated_at', 'desc')
+        .execute()
+      return rows.map((row) => ({ userId: row.user_id, clientId: row.client_id, scope: row.scope, updatedAt: row.updated_at, clientName: row.name }))
     },
 
     /** Records approval; the remembered scope is the union of everything approved so far. */
@@ -37,5 +40,3 @@ export function consentsRepository(db: Db) {
     },
   }
 }
-
-export type ConsentsRepository = ReturnType<typeof consentsRepository>

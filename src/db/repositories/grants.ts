@@ -1,20 +1,8 @@
 import type { Db } from '../connect.js'
 import type { SelectQueryBuilder } from 'kysely'
 import type { Database, GrantRow } from '../schema.js'
+import type { Grant } from '../../model/grant.js'
 
-/** What one code redemption (or client_credentials call) authorised; tokens hang off it so they can be taken back together. */
-export interface Grant {
-  readonly id: string
-  readonly userId: string
-  readonly clientId: string
-  readonly sessionIdHash: string | null
-  readonly scope: string
-  readonly authTime: number
-  readonly createdAt: number
-  readonly revokedAt: number | null
-  readonly offline: boolean
-  readonly expiresAt: number | null
-}
 
 const toGrant = (row: GrantRow): Grant => ({
   id: row.id,
@@ -79,9 +67,15 @@ export function grantsRepository(db: Db) {
       await revokeWhere(db, now, (q) => q.where('session_id_hash', '=', sessionIdHash).where('offline', '=', 0))
     },
 
-    /** Re-authentication in the same browser: the new session takes over the old one's grants. */
+    /**
+     * Re-authentication in the same browser: the new session takes over the old one's grants and
+     * its codes not yet redeemed (a code is only redeemable while its session is live).
+     */
     async moveToSession(fromSessionIdHash: string, toSessionIdHash: string): Promise<void> {
-      await db.updateTable('grants').set({ session_id_hash: toSessionIdHash }).where('session_id_hash', '=', fromSessionIdHash).execute()
+      await db.transaction().execute(async (trx) => {
+        await trx.updateTable('grants').set({ session_id_hash: toSessionIdHash }).where('session_id_hash', '=', fromSessionIdHash).execute()
+        await trx.updateTable('authorization_codes').set({ session_id_hash: toSessionIdHash }).where('session_id_hash', '=', fromSessionIdHash).where('consumed_at', 'is', null).execute()
+      })
     },
 
     /** A user revoked a client on the account page: all its grants for that user. */
@@ -100,5 +94,3 @@ export function grantsRepository(db: Db) {
     },
   }
 }
-
-export type GrantsRepository = ReturnType<typeof grantsRepository>

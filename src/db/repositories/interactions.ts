@@ -1,13 +1,7 @@
 import type { Db } from '../connect.js'
-import type { AuthorizationRequest } from '../../oauth/authorize-request.js'
+import type { AuthorizationRequest } from '../../model/authorization-request.js'
+import type { Interaction } from '../../model/interaction.js'
 
-export interface Interaction {
-  readonly id: string
-  readonly request: AuthorizationRequest
-  readonly expiresAt: number
-  /** The session that authenticated this request; null while a login is still owed. */
-  readonly sessionIdHash: string | null
-}
 
 /** A validated authorization request parked while the user logs in. */
 export function interactionsRepository(db: Db) {
@@ -33,5 +27,3 @@ export function interactionsRepository(db: Db) {
     },
   }
 }
-
-export type InteractionsRepository = ReturnType<typeof interactionsRepository>

@@ -1,14 +1,7 @@
 import type { Db } from '../connect.js'
 import type { RefreshTokenRow } from '../schema.js'
+import type { RefreshToken } from '../../model/refresh-token.js'
 
-export interface RefreshToken {
-  readonly tokenHash: string
-  readonly grantId: string
-  readonly clientId: string
-  readonly createdAt: number
-  readonly idleExpiresAt: number
-  readonly usedAt: number | null
-}
 
 const toToken = (row: RefreshTokenRow): RefreshToken => ({
   tokenHash: row.token_hash,
@@ -41,5 +34,3 @@ export function refreshTokensRepository(db: Db) {
     },
   }
 }
-
-export type RefreshTokensRepository = ReturnType<typeof refreshTokensRepository>

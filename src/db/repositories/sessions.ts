@@ -1,17 +1,7 @@
 import type { Db } from '../connect.js'
 import type { SessionRow } from '../schema.js'
+import type { LoginSession } from '../../model/session.js'
 
-export interface LoginSession {
-  readonly idHash: string
-  readonly userId: string
-  readonly authTime: number
-  readonly createdAt: number
-  readonly lastSeenAt: number
-  readonly expiresAt: number
-  /** Public reference shown on the account page; null for sessions older than the column. */
-  readonly handle: string | null
-  readonly userAgent: string | null
-}
 
 const toSession = (row: SessionRow): LoginSession => ({
   idHash: row.id_hash,
@@ -78,18 +68,10 @@ export function sessionsRepository(db: Db) {
       return rows.map(toSession)
     },
 
-    /** Ends one of the user's sessions by its public handle; the id hash of the ended session, if any. */
-    async endByHandle(userId: string, handle: string, now: number): Promise<string | undefined> {
-      const row = await db
-        .selectFrom('sessions')
-        .select('id_hash')
-        .where('user_id', '=', userId)
-        .where('handle', '=', handle)
-        .where('ended_at', 'is', null)
-        .executeTakeFirst()
-      if (!row) return undefined
-      await db.updateTable('sessions').set({ ended_at: now }).where('id_hash', '=', row.id_hash).where('ended_at', 'is', null).execute()
-      return row.id_hash
+    /** One of the user's live sessions by its public handle (the account page's reference). */
+    async findLiveByHandle(userId: string, handle: string): Promise<string | undefined> {
+      const row = await db.selectFrom('sessions').select('id_hash').where('user_id', '=', userId).where('handle', '=', handle).where('ended_at', 'is', null).executeTakeFirst()
+      return row?.id_hash
     },
 
     /** Ends every session of the user except one (password change keeps the browser that did it). */
@@ -110,5 +92,3 @@ export function sessionsRepository(db: Db) {
     },
   }
 }
-
-export type SessionsRepository = ReturnType<typeof sessionsRepository>

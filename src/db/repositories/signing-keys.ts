@@ -1,6 +1,6 @@
 import type { Db } from '../connect.js'
 import type { SigningKeyRow } from '../schema.js'
-import type { KeyChange, KeyRecord, KeyState } from '../../keys/rotation.js'
+import type { KeyChange, KeyRecord, KeyState } from '../../model/signing-key.js'
 
 export interface StoredKey extends KeyRecord {
   readonly alg: string

@@ -69,5 +69,3 @@ export function throttleCountersRepository(db: Db) {
     },
   }
 }
-
-export type ThrottleCountersRepository = ReturnType<typeof throttleCountersRepository>

@@ -1,20 +1,9 @@
 import type { Db } from '../connect.js'
 import { compileOnce } from '../compile-once.js'
 import type { UserRow } from '../schema.js'
+import type { NewUser, User } from '../../model/user.js'
 
-export interface User {
-  readonly id: string
-  readonly email: string
-  readonly name: string | null
-  readonly passwordHash: string
-  readonly emailVerified: boolean
-  readonly disabledAt: number | null
-  readonly createdAt: number
-  /** Role names for resource-server RBAC (the `roles` claim). */
-  readonly roles: readonly string[]
-}
 
-export type NewUser = Omit<User, 'roles'> & { readonly roles?: readonly string[] }
 
 function parseRoles(raw: string): string[] {
   const value: unknown = JSON.parse(raw)
@@ -34,15 +23,12 @@ function toUser(row: UserRow): User {
   }
 }
 
-/** Emails are compared case-insensitively; the stored form is the lower-cased, trimmed address. */
-export const normaliseEmail = (email: string): string => email.trim().toLowerCase()
-
 /** Sorted and without duplicates, so the stored form and the claim are stable. */
 const canonicalRoles = (roles: readonly string[]): string => JSON.stringify([...new Set(roles)].sort())
 
 const toRow = (user: NewUser): UserRow => ({
   id: user.id,
-  email: normaliseEmail(user.email),
+  email: user.email,
   name: user.name,
   password_hash: user.passwordHash,
   email_verified: user.emailVerified ? 1 : 0,
@@ -73,8 +59,9 @@ export function usersRepository(db: Db) {
       return Number(result.numInsertedOrUpdatedRows ?? 0n) === 1
     },
 
-    async findByEmail(email: string): Promise<User | undefined> {
-      const row = await db.selectFrom('users').selectAll().where('email', '=', normaliseEmail(email)).executeTakeFirst()
+    /** By the canonical address (accounts/email-address.ts normaliseEmail); stored emails are canonical. */
+    async findByEmail(canonicalEmail: string): Promise<User | undefined> {
+      const row = await db.selectFrom('users').selectAll().where('email', '=', canonicalEmail).executeTakeFirst()
       return row ? toUser(row) : undefined
     },
 
@@ -94,6 +81,11 @@ export function usersRepository(db: Db) {
 
     async updateName(id: string, name: string | null, now: number): Promise<void> {
       await db.updateTable('users').set({ name, updated_at: now }).where('id', '=', id).execute()
+    },
+
+    /** An operator's change of address: the new one is not verified yet. */
+    async setEmail(id: string, email: string, now: number): Promise<void> {
+      await db.updateTable('users').set({ email, email_verified: 0, updated_at: now }).where('id', '=', id).execute()
     },
 
     async markEmailVerified(id: string, now: number): Promise<void> {

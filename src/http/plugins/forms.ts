@@ -1,5 +1,5 @@
 /**
- * Anti-forgery for every form (SECURITY.md §H): a token from @fastify/csrf-protection, bound to
+ * Anti-forgery for every form (docs/security.md §H): a token from @fastify/csrf-protection, bound to
  * the login session when there is one, plus an Origin check. Cross-site posts get 403 and change
  * nothing. Form routes use `preHandler: app.formGuards`.
  */
@@ -11,6 +11,7 @@ import { cookieNames } from '../session-cookie.js'
 
 export interface FormProtectionOptions {
   readonly issuer: string
+  readonly https: boolean
   readonly hmacKey: Buffer
 }
 
@@ -21,7 +22,7 @@ function sessionBinding(request: FastifyRequest, sessionCookie: string): string 
 }
 
 export async function registerFormProtection(app: FastifyInstance, options: FormProtectionOptions): Promise<void> {
-  const https = options.issuer.startsWith('https:')
+  const { https } = options
   const names = cookieNames(https)
   const expectedOrigin = new URL(options.issuer).origin
   await app.register(csrfProtection, {
@@ -38,7 +39,8 @@ export async function registerFormProtection(app: FastifyInstance, options: Form
   const checkOrigin: preHandlerHookHandler = (request, _reply, done) => {
     done(isSameOriginPost(request, expectedOrigin) ? undefined : new PageError(403, 'Request refused', 'This form was submitted from another site.'))
   }
-  app.decorate('formGuards', [checkOrigin, app.csrfProtection.bind(app) as preHandlerHookHandler])
+  // Frozen: a route that needs more preHandlers (a preHandler rate limit appends its own) takes a copy.
+  app.decorate('formGuards', Object.freeze([checkOrigin, app.csrfProtection.bind(app) as preHandlerHookHandler]) as preHandlerHookHandler[])
   app.decorateReply('formToken', function (this: FastifyReply) {
     return this.generateCsrf({ userInfo: sessionBinding(this.request, names.session) } as Parameters<FastifyReply['generateCsrf']>[0])
   })
@@ -46,6 +48,7 @@ export async function registerFormProtection(app: FastifyInstance, options: Form
 
 declare module 'fastify' {
   interface FastifyInstance {
+    /** Frozen (see above): spread it when adding handlers. */
     formGuards: preHandlerHookHandler[]
   }
   interface FastifyReply {

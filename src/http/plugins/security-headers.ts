@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify'
 import helmet from 'helmet'
 
 /**
- * SECURITY.md §H headers on every page: a strict CSP (no inline script at all), no framing,
+ * docs/security.md §H headers on every page: a strict CSP (no inline script at all), no framing,
  * no referrer, no sniffing; HSTS only when the issuer is https.
  */
 export function contentSecurityPolicy(formTargets: readonly string[] = []): string {

@@ -10,13 +10,16 @@ import { sendVerificationMail } from '../../accounts/email-verification.js'
 import { changePassword } from '../../accounts/password-change.js'
 import { MIN_PASSWORD_LENGTH, SUGGESTED_PASSWORD_LENGTH } from '../../accounts/password-policy.js'
 import { MAX_NAME_LENGTH } from '../../accounts/signup.js'
-import type { LoginSession } from '../../db/repositories/sessions.js'
-import type { User } from '../../db/repositories/users.js'
 import type { Deps } from '../../deps.js'
 import { describeScopes } from '../../oauth/consent.js'
 import { describeDevice } from '../device.js'
+import { endSession } from '../../sessions/end-session.js'
+import { assertNotBlocked, countRequest, recordFailures } from '../../throttle/guard.js'
+import { passwordChangeRules, quotaPolicy } from '../../throttle/rules.js'
 import { clearSessionCookie, currentSession } from '../session-cookie.js'
 import { sendPage, type Views } from '../views/render.js'
+import type { LoginSession } from '../../model/session.js'
+import type { User } from '../../model/user.js'
 
 const Csrf = { _csrf: Type.Optional(Type.String({ maxLength: 256 })) }
 const RevokeForm = Type.Object({ client_id: Type.String({ maxLength: 200 }), ...Csrf })
@@ -30,6 +33,8 @@ const PasswordForm = Type.Object({
 })
 const EndSessionForm = Type.Object({ handle: Type.String({ maxLength: 64 }), ...Csrf })
 const EmptyForm = Type.Object({ ...Csrf })
+/** Verification mails a signed-in user may ask for per 10 minutes. */
+const VERIFICATION_MAILS = 5
 
 /** Fixed messages shown after a redirect; the query names one, nothing from it is echoed. */
 const NOTICES = {
@@ -46,21 +51,42 @@ type Problems = Partial<Record<'name' | 'current_password' | 'password', string>
 
 const day = (epochSeconds: number) => new Date(epochSeconds * 1000).toISOString().slice(0, 16).replace('T', ' ') + ' UTC'
 
+interface SignedIn {
+  readonly session: LoginSession
+  readonly user: User
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set for every route of the account pages by their scope's preHandler. */
+    account: SignedIn | null
+  }
+}
+
+/** The signed-in user of an account-page request (the scope's hook guarantees one). */
+function signedIn(request: FastifyRequest): SignedIn {
+  if (request.account === null) throw new Error('account route reached without the account hook')
+  return request.account
+}
+
+/** Every route here is in this plugin's own scope: its preHandler loads the user or redirects to /login. */
 export const accountRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views }> = async (app, { deps, views }) => {
-  /** The signed-in user, or a redirect to the login page. */
-  async function signedIn(request: FastifyRequest): Promise<{ session: LoginSession; user: User } | undefined> {
+  app.decorateRequest('account', null)
+  app.addHook('preHandler', async (request, reply) => {
     const session = await currentSession(deps, request)
     const user = session ? await deps.repos.users.findById(session.userId) : undefined
-    return session && user && user.disabledAt === null ? { session, user } : undefined
-  }
+    if (!session || !user || user.disabledAt !== null) return reply.redirect('/login', 303)
+    request.account = { session, user }
+  })
 
   async function renderAccount(reply: FastifyReply, session: LoginSession, user: User, options: { notice?: string | undefined; problems?: Problems; status?: number; name?: string }) {
     const now = deps.clock.now()
-    const applications = []
-    for (const consent of await deps.repos.consents.listForUser(user.id)) {
-      const client = await deps.repos.clients.find(consent.clientId)
-      if (client) applications.push({ clientId: client.id, name: client.name, scopes: describeScopes(consent.scope), since: day(consent.updatedAt).slice(0, 10) })
-    }
+    const applications = (await deps.repos.consents.listApplicationsForUser(user.id)).map((application) => ({
+      clientId: application.clientId,
+      name: application.clientName,
+      scopes: describeScopes(application.scope),
+      since: day(application.updatedAt).slice(0, 10),
+    }))
     const sessions = (await deps.repos.sessions.listLiveForUser(user.id, now, deps.config.sessionIdleTtl)).map((s) => ({
       handle: s.handle,
       current: s.idHash === session.idHash,
@@ -88,14 +114,12 @@ export const accountRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views
   const withNotice = (reply: FastifyReply, notice: Notice) => reply.redirect(`/account?notice=${notice}`, 303)
 
   app.get('/account', { schema: { querystring: AccountQuery }, config: { page: true } }, async (request, reply) => {
-    const current = await signedIn(request)
-    if (!current) return reply.redirect('/login', 303)
+    const current = signedIn(request)
     return renderAccount(reply, current.session, current.user, { notice: request.query.notice })
   })
 
   app.post('/account/profile', { schema: { body: ProfileForm }, config: { page: true }, preHandler: app.formGuards }, async (request, reply) => {
-    const current = await signedIn(request)
-    if (!current) return reply.redirect('/login', 303)
+    const current = signedIn(request)
     const name = request.body.name.trim()
     if (name.length > MAX_NAME_LENGTH) return renderAccount(reply, current.session, current.user, { problems: { name: `Use at most ${MAX_NAME_LENGTH} characters.` }, status: 400, name: name.slice(0, MAX_NAME_LENGTH) })
     await deps.repos.users.updateName(current.user.id, name === '' ? null : name, deps.clock.now())
@@ -104,14 +128,16 @@ export const accountRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views
 
   app.post(
     '/account/password',
-    // Throttled like login: a stolen session must not become a password-guessing oracle.
-    { schema: { body: PasswordForm }, config: { page: true, rateLimit: { max: deps.config.loginRateLimit, timeWindow: 60_000 } }, preHandler: app.formGuards },
+    { schema: { body: PasswordForm }, config: { page: true }, preHandler: app.formGuards },
     async (request, reply) => {
-      const current = await signedIn(request)
-      if (!current) return reply.redirect('/login', 303)
+      const current = signedIn(request)
       const { current_password: currentPassword, password, password_confirm: confirmation } = request.body
       if (password !== confirmation) return renderAccount(reply, current.session, current.user, { problems: { password: 'The two new passwords are not the same.' }, status: 400 })
+      // Wrong current passwords are failures of this user: a stolen session is no guessing oracle.
+      const throttle = passwordChangeRules(deps.config, current.user.id)
+      await assertNotBlocked(deps, throttle, request.ip)
       const result = await changePassword(deps, current.user, current.session.idHash, currentPassword, password)
+      if (!result.ok && result.field === 'current_password') await recordFailures(deps, throttle)
       if (!result.ok) return renderAccount(reply, current.session, current.user, { problems: { [result.field]: result.problem }, status: 400 })
       return withNotice(reply, 'password-changed')
     },
@@ -119,32 +145,28 @@ export const accountRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views
 
   app.post(
     '/account/verify-email',
-    { schema: { body: EmptyForm }, config: { page: true, rateLimit: { max: 5, timeWindow: 10 * 60_000 } }, preHandler: app.formGuards },
+    { schema: { body: EmptyForm }, config: { page: true }, preHandler: app.formGuards },
     async (request, reply) => {
-      const current = await signedIn(request)
-      if (!current) return reply.redirect('/login', 303)
+      const current = signedIn(request)
+      // The user's own mailbox is the one filled: a quota per user, not per address.
+      await countRequest(deps, [{ key: `verify-mail:${current.user.id}`, policy: quotaPolicy(VERIFICATION_MAILS, 10 * 60) }], request.ip)
       if (!current.user.emailVerified) sendVerificationMail(deps, current.user)
       return withNotice(reply, 'verification-sent')
     },
   )
 
   app.post('/account/sessions/end', { schema: { body: EndSessionForm }, config: { page: true }, preHandler: app.formGuards }, async (request, reply) => {
-    const current = await signedIn(request)
-    if (!current) return reply.redirect('/login', 303)
-    const now = deps.clock.now()
-    const ended = await deps.repos.sessions.endByHandle(current.user.id, request.body.handle, now)
+    const current = signedIn(request)
+    const ended = await deps.repos.sessions.findLiveByHandle(current.user.id, request.body.handle)
     if (ended === undefined) return withNotice(reply, 'session-ended')
-    // As at logout: the ended session's grants go with it (offline grants outlive sessions).
-    await deps.repos.grants.revokeForSession(ended, now)
-    await deps.audit.record('revocation', { userId: current.user.id, ip: request.ip, detail: { kind: 'session' } }, 'user ended a session')
+    await endSession(deps, { idHash: ended, userId: current.user.id, reason: 'ended_by_user', ip: request.ip })
     if (ended !== current.session.idHash) return withNotice(reply, 'session-ended')
     clearSessionCookie(deps, reply)
     return reply.redirect('/login', 303)
   })
 
   app.post('/account/applications/revoke', { schema: { body: RevokeForm }, config: { page: true }, preHandler: app.formGuards }, async (request, reply) => {
-    const current = await signedIn(request)
-    if (!current) return reply.redirect('/login', 303)
+    const current = signedIn(request)
     const now = deps.clock.now()
     await deps.repos.consents.revoke(current.user.id, request.body.client_id)
     await deps.repos.grants.revokeForUserAndClient(current.user.id, request.body.client_id, now)

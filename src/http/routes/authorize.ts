@@ -8,12 +8,13 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Deps } from '../../deps.js'
 import { OAuthError } from '../../errors/oauth-error.js'
 import { decideAuthorization } from '../../oauth/authorize-decision.js'
-import { errorResponseUrl, identifyClient, validateAuthorizationRequest, type AuthorizationRequest, type RedirectTarget } from '../../oauth/authorize-request.js'
+import { errorResponseUrl, identifyClient, validateAuthorizationRequest, type RedirectTarget } from '../../oauth/authorize-request.js'
 import { single, type RawParams } from '../../oauth/params.js'
 import { TokenInvalid, verifyIdToken } from '../../tokens/verify.js'
 import { consentNeededFor, issueAuthorizationCode, parkForConsent, parkForLogin } from '../authorization.js'
 import { AuthorizeParams } from '../schemas.js'
 import { currentSession } from '../session-cookie.js'
+import { type AuthorizationRequest } from '../../model/authorization-request.js'
 
 export const authorizeRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { deps }) => {
   async function authorize(params: RawParams, request: FastifyRequest, reply: FastifyReply) {

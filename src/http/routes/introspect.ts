@@ -1,24 +1,27 @@
 /**
- * /introspect (RFC 7662): confidential clients only (a resource server registers as one) →
- * recognise the token → `active:true` with its claims only when it is live; anything else,
- * including another client's refresh token, is `{"active":false}`.
+ * /introspect (RFC 7662): confidential clients only → recognise the token → `active:true` with
+ * its claims only when it is live and the caller may learn about it: the token's own client, or
+ * for access tokens a resource server registered with `--introspect` (RFC 7662 §4: the server
+ * decides who may see a token's `sub` and `scope`). Anything else is `{"active":false}`.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Deps } from '../../deps.js'
 import { OAuthError } from '../../errors/oauth-error.js'
-import { isPublicClient } from '../../oauth/client.js'
 import { single } from '../../oauth/params.js'
 import { readClientRequest, requireFormBody } from '../client-authentication.js'
 import { AuthorizationHeader, OAuthParams } from '../schemas.js'
 import { identifyToken, type PresentedToken } from '../token-lookup.js'
+import { isPublicClient, type Client } from '../../model/client.js'
 
 const INACTIVE = { active: false } as const
 
 export const introspectRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { deps }) => {
-  async function describe(found: PresentedToken | undefined, clientId: string, now: number): Promise<Record<string, unknown>> {
+  async function describe(found: PresentedToken | undefined, caller: Client, now: number): Promise<Record<string, unknown>> {
     if (!found) return INACTIVE
+    const clientId = caller.id
     if (found.kind === 'access_token') {
       const { claims } = found
+      if (claims.client_id !== clientId && !caller.introspect) return INACTIVE
       if (!(await deps.repos.accessTokens.isLive(claims.jti, now))) return INACTIVE
       return { active: true, token_type: 'Bearer', sub: claims.sub, client_id: claims.client_id, scope: claims.scope, exp: claims.exp, iat: claims.iat, iss: claims.iss, aud: claims.aud, jti: claims.jti }
     }
@@ -32,13 +35,13 @@ export const introspectRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async
 
   app.post(
     '/introspect',
-    { schema: { body: OAuthParams, headers: AuthorizationHeader }, preValidation: requireFormBody, config: { rateLimit: { max: deps.config.tokenRateLimit, timeWindow: 60_000 } } },
+    { schema: { body: OAuthParams, headers: AuthorizationHeader }, preValidation: requireFormBody },
     async (request, reply) => {
       const { params, client } = await readClientRequest(deps, request)
       if (isPublicClient(client)) throw new OAuthError('invalid_client', 'introspection requires client authentication')
       const raw = single(params, 'token')
       if (raw === undefined) throw new OAuthError('invalid_request', 'token is missing')
-      const body = await describe(await identifyToken(deps, raw, single(params, 'token_type_hint')), client.id, deps.clock.now())
+      const body = await describe(await identifyToken(deps, raw, single(params, 'token_type_hint')), client, deps.clock.now())
       return reply.headers({ 'cache-control': 'no-store', pragma: 'no-cache' }).send(body)
     },
   )

@@ -5,17 +5,19 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
-import type { FastifyReply } from 'fastify'
+import type { FastifyReply, FastifyRequest } from 'fastify'
 import { authenticateWithPassword } from '../../accounts/authenticate.js'
 import type { Deps } from '../../deps.js'
 import { PageError } from '../../errors/oauth-error.js'
-import type { Interaction } from '../../db/repositories/interactions.js'
 import { continueAfterLogin } from '../authorization.js'
 import { allowFormRedirects } from '../plugins/security-headers.js'
 import { startSession } from '../session-cookie.js'
-import { assertNotBlocked, clearFailures, emailKey, failurePolicy, recordFailures } from '../../throttle.js'
+import { readDeviceCookie, rememberDevice, trustedDeviceFor } from '../device-cookie.js'
+import { assertNotBlocked, clearFailures, recordFailures } from '../../throttle/guard.js'
+import { loginThrottle } from '../../throttle/rules.js'
 import { sendPage, type Views } from '../views/render.js'
 import { signupHref } from './signup.js'
+import type { Interaction } from '../../model/interaction.js'
 
 const LoginQuery = Type.Object({ interaction: Type.Optional(Type.String({ maxLength: 64 })) })
 const LoginForm = Type.Object({
@@ -57,24 +59,29 @@ export const loginRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views }
     return renderLogin(reply, interaction, 200, interaction?.request.loginHint ?? '', null)
   })
 
-  // Per-account throttling, keyed by the email as submitted (known or not, so it reveals nothing).
+  const https = deps.config.issuerIsHttps
+  /** A browser that signed in to this account before: its posts are not flood-guarded, its failures are its own. */
+  const trustedDevice = (request: FastifyRequest) => trustedDeviceFor(readDeviceCookie(request, https), (request.body as { email?: unknown } | undefined)?.email?.toString() ?? '')
 
   app.post(
     '/login',
     {
       schema: { body: LoginForm },
-      config: { page: true, rateLimit: { max: deps.config.loginRateLimit, timeWindow: 60_000 } },
-      preHandler: app.formGuards,
+      config: {
+        page: true,
+        // Flood guard only (far above real use: an office or a carrier NAT is one address); run
+        // after the body is parsed so that trusted devices are not counted.
+        rateLimit: { max: deps.config.loginRateLimit, timeWindow: 60_000, hook: 'preHandler', allowList: (request) => trustedDevice(request) !== null },
+      },
+      preHandler: [...app.formGuards],
     },
     async (request, reply) => {
       const { email, password } = request.body
       const interaction = await loadInteraction(request.body.interaction)
       const clientId = interaction?.request.clientId
-      const throttle = [
-        { key: emailKey('login-account', email), policy: failurePolicy(deps.config.loginAccountRateLimit) },
-        { key: `login-ip:${request.ip}`, policy: failurePolicy(deps.config.loginAccountRateLimit * 2) },
-      ]
-      await assertNotBlocked(deps, throttle, request.ip)
+      const device = readDeviceCookie(request, https)
+      const throttle = loginThrottle(deps.config, email, request.ip, trustedDeviceFor(device, email))
+      await assertNotBlocked(deps, throttle.rules, request.ip)
       const result = await authenticateWithPassword(
         { users: deps.repos.users, hasher: deps.hasher, dummyHash: deps.dummyHash, now: () => deps.clock.now() },
         email,
@@ -82,11 +89,12 @@ export const loginRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views }
       )
       if (!result.ok) {
         await deps.audit.record('login_failure', { clientId, ip: request.ip }, 'login failed')
-        await recordFailures(deps, throttle)
+        await recordFailures(deps, throttle.rules)
         return renderLogin(reply, interaction, 401, email.slice(0, 320), 'Incorrect email or password.')
       }
-      await clearFailures(deps, throttle.slice(0, 1))
+      await clearFailures(deps, throttle.clearOnSuccess)
       const session = await startSession(deps, request, reply, result.user.id)
+      rememberDevice(reply, https, device, result.user.email)
       await deps.audit.record('login_success', { userId: result.user.id, clientId, ip: request.ip }, 'login succeeded')
       if (!interaction) return reply.redirect('/account', 303)
       return reply.redirect(await continueAfterLogin(deps, interaction.id, interaction.request, session), 303)

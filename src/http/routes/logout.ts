@@ -14,6 +14,7 @@ import { TokenInvalid, verifyIdToken } from '../../tokens/verify.js'
 import { OAuthParams } from '../schemas.js'
 import { allowFormRedirects } from '../plugins/security-headers.js'
 import { clearSessionCookie, currentSession } from '../session-cookie.js'
+import { endSession } from '../../sessions/end-session.js'
 import { sendPage, type Views } from '../views/render.js'
 
 const ConfirmForm = Type.Object({
@@ -48,14 +49,10 @@ export const logoutRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views 
     }
   }
 
-  async function endSession(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  async function signOut(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     const session = await currentSession(deps, request)
     clearSessionCookie(deps, reply)
-    if (!session) return
-    const now = deps.clock.now()
-    await deps.repos.sessions.end(session.idHash, now)
-    await deps.repos.grants.revokeForSession(session.idHash, now)
-    await deps.audit.record('logout', { userId: session.userId, ip: request.ip }, 'session ended')
+    if (session) await endSession(deps, { idHash: session.idHash, userId: session.userId, reason: 'logout', ip: request.ip })
   }
 
   function finish(reply: FastifyReply, redirectUri: string | null, state: string | undefined) {
@@ -73,7 +70,7 @@ export const logoutRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views 
     const state = single(params, 'state')
     const session = await currentSession(deps, request)
     if (hint !== null && (session === undefined || session.userId === hint.sub)) {
-      await endSession(request, reply)
+      await signOut(request, reply)
       return finish(reply, redirectUri, state)
     }
     const html = views.render('logout-confirm', {
@@ -100,7 +97,7 @@ export const logoutRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views 
     if (decision === 'stay') {
       return sendPage(reply, views.render('message', { title: 'You are still signed in', message: 'Nothing changed. You can close this window.' }))
     }
-    await endSession(request, reply)
+    await signOut(request, reply)
     return finish(reply, redirectUri, state || undefined)
   })
 }

@@ -1,5 +1,4 @@
 import fs from 'node:fs'
-import { sql } from 'kysely'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 
 import type { Deps } from '../../deps.js'
@@ -18,7 +17,7 @@ export const miscRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app,
   app.get('/readyz', { schema: { querystring: AnyQuery } }, async (request, reply) => {
     const checks = { database: 'ok', signing_key: 'ok' }
     try {
-      await sql`select 1`.execute(deps.db)
+      await deps.store.health()
     } catch (error) {
       checks.database = 'unavailable'
       request.log.warn({ event: 'not_ready', reason: error instanceof Error ? error.message : String(error) }, 'database unreachable')
@@ -41,6 +40,6 @@ export const miscRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app,
   })
 
   app.get('/', { schema: { querystring: AnyQuery } }, async (_request, reply) => {
-    return reply.type('application/json; charset=utf-8').send({ issuer: deps.config.issuer, discovery: `${deps.config.issuer}/.well-known/openid-configuration` })
+    return reply.type('application/json; charset=utf-8').send({ issuer: deps.config.issuer, discovery: deps.config.discoveryUrl })
   })
 }

@@ -8,13 +8,13 @@ import { Type } from '@sinclair/typebox'
 import type { FastifyReply } from 'fastify'
 import { completePasswordReset, requestPasswordReset, resetTokenIsLive } from '../../accounts/password-reset.js'
 import { MIN_PASSWORD_LENGTH, SUGGESTED_PASSWORD_LENGTH } from '../../accounts/password-policy.js'
-import { normaliseEmail } from '../../db/repositories/users.js'
+import { normaliseEmail } from '../../accounts/email-address.js'
 import type { Deps } from '../../deps.js'
 import { clearResetToken, stashResetToken, stashedResetToken } from '../link-token.js'
-import { clearSessionCookie, isHttps } from '../session-cookie.js'
-import { assertNotBlocked, countRequest, emailKey, failurePolicy, quotaPolicy, recordFailures } from '../../throttle.js'
-
-const RESET_FAILURES = 10
+import { clearSessionCookie } from '../session-cookie.js'
+import { readDeviceCookie, trustedDeviceFor } from '../device-cookie.js'
+import { assertNotBlocked, countRequest, recordFailures } from '../../throttle/guard.js'
+import { emailQuota, resetLinkRules } from '../../throttle/rules.js'
 import { sendPage, type Views } from '../views/render.js'
 import { AnyQuery } from '../schemas.js'
 
@@ -27,7 +27,7 @@ const ResetForm = Type.Object({
 })
 
 export const passwordResetRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views }> = async (app, { deps, views }) => {
-  const https = isHttps(deps)
+  const https = deps.config.issuerIsHttps
 
   app.get('/forgot-password', { schema: { querystring: AnyQuery }, config: { page: true } }, async (_request, reply) =>
     sendPage(reply, views.render('forgot-password', { title: 'Forgot your password?', csrfToken: reply.formToken() })),
@@ -42,7 +42,8 @@ export const passwordResetRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views:
     },
     async (request, reply) => {
       const email = normaliseEmail(request.body.email)
-      await countRequest(deps, [{ key: emailKey('forgot-email', email), policy: quotaPolicy(deps.config.forgotPasswordAccountRateLimit) }], request.ip)
+      const device = trustedDeviceFor(readDeviceCookie(request, https), email)
+      await countRequest(deps, emailQuota('forgot-email', deps.config.forgotPasswordAccountRateLimit, email, device), request.ip)
       if (email !== '' && email.length <= 320) requestPasswordReset(deps, email)
       const html = views.render('message', {
         title: 'Check your email',
@@ -82,9 +83,9 @@ export const passwordResetRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views:
     '/reset-password',
     { schema: { body: ResetForm }, config: { page: true, rateLimit: { max: deps.config.forgotPasswordRateLimit, timeWindow: 10 * 60_000 } }, preHandler: app.formGuards },
     async (request, reply) => {
-      // Dead or made-up reset tokens are failures counted per IP (a token cannot be guessed, but
-      // trying costs a password hash each time).
-      const throttle = [{ key: `reset-ip:${request.ip}`, policy: failurePolicy(RESET_FAILURES) }]
+      // Dead or made-up reset tokens are failures counted per address (a token cannot be guessed,
+      // but trying costs a password hash each time).
+      const throttle = resetLinkRules(deps.config, request.ip)
       await assertNotBlocked(deps, throttle, request.ip)
       const expired = async () => {
         await recordFailures(deps, throttle)

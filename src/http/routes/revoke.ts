@@ -14,7 +14,7 @@ import { identifyToken } from '../token-lookup.js'
 export const revokeRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { deps }) => {
   app.post(
     '/revoke',
-    { schema: { body: OAuthParams, headers: AuthorizationHeader }, preValidation: requireFormBody, config: { rateLimit: { max: deps.config.tokenRateLimit, timeWindow: 60_000 } } },
+    { schema: { body: OAuthParams, headers: AuthorizationHeader }, preValidation: requireFormBody },
     async (request, reply) => {
       const { params, client } = await readClientRequest(deps, request)
       const raw = single(params, 'token')

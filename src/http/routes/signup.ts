@@ -10,11 +10,13 @@ import { MIN_PASSWORD_LENGTH, SUGGESTED_PASSWORD_LENGTH } from '../../accounts/p
 import { signUp, type SignupField } from '../../accounts/signup.js'
 import type { Deps } from '../../deps.js'
 import { PageError } from '../../errors/oauth-error.js'
-import { countRequest, emailKey, quotaPolicy } from '../../throttle.js'
+import { countRequest } from '../../throttle/guard.js'
+import { emailQuota } from '../../throttle/rules.js'
+import { readDeviceCookie, trustedDeviceFor } from '../device-cookie.js'
+import { sendPage, type Views } from '../views/render.js'
 
 /** Signup attempts per email address per 15 minutes (each one may send a mail to its owner). */
 const SIGNUPS_PER_EMAIL = 5
-import { sendPage, type Views } from '../views/render.js'
 
 const SignupQuery = Type.Object({ interaction: Type.Optional(Type.String({ maxLength: 64 })) })
 const SignupForm = Type.Object({
@@ -74,8 +76,10 @@ export const signupRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views 
     async (request, reply) => {
       if (deps.config.signup === 'off') throw NOT_AVAILABLE
       const { name, email, password, interaction } = request.body
-      // Per-address quota (the email as typed, known or not, so a 429 reveals nothing).
-      await countRequest(deps, [{ key: emailKey('signup-email', email), policy: quotaPolicy(SIGNUPS_PER_EMAIL) }], request.ip)
+      // Per-address quota (the email as typed, known or not, so a 429 reveals nothing); the owner's
+      // own browser has a quota of its own.
+      const device = trustedDeviceFor(readDeviceCookie(request, deps.config.issuerIsHttps), email)
+      await countRequest(deps, emailQuota('signup-email', SIGNUPS_PER_EMAIL, email, device), request.ip)
       const result = await signUp(deps, { name, email, password })
       if (!result.ok) return renderForm(reply, { interaction, name: name.slice(0, 200), email: email.slice(0, 320) }, result.problems, 400)
       const html = views.render('message', {

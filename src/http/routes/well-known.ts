@@ -18,10 +18,10 @@ export interface WellKnownOptions {
  * per-request hooks: each response is one prebuilt header set (the API's security headers, cache lifetime, `Vary: Origin`) plus CORS for a registered origin.
  */
 export const wellKnownRoutes: FastifyPluginAsyncTypebox<WellKnownOptions> = async (app, { deps, allowedOrigins }) => {
-  const common = { ...apiSecurityHeaders({ https: deps.config.issuer.startsWith('https:') }), vary: 'Origin', 'content-type': 'application/json; charset=utf-8' }
+  const common = { ...apiSecurityHeaders({ https: deps.config.issuerIsHttps }), vary: 'Origin', 'content-type': 'application/json; charset=utf-8' }
   const discovery = JSON.stringify(discoveryDocument(deps.config.issuer))
   const discoveryHeaders = { ...common, 'cache-control': 'public, max-age=3600' }
-  // max-age stays shorter than the time a next key is published before it signs (SECURITY.md §F).
+  // max-age stays shorter than the time a next key is published before it signs (docs/security.md §F).
   const jwksHeaders = { ...common, 'cache-control': `public, max-age=${deps.config.jwksMaxAge}` }
 
   /** Plain (not async) handlers: a request without Origin is answered in the same tick. */

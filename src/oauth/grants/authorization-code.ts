@@ -1,8 +1,8 @@
 /** RFC 6749 §4.1.3 checks on a stored code, as pure rules (the route does the atomic consume). */
 import { OAuthError } from '../../errors/oauth-error.js'
-import type { StoredCode } from '../../db/repositories/codes.js'
-import type { Client } from '../client.js'
 import { verifyCodeVerifier } from '../pkce.js'
+import type { StoredCode } from '../../model/code.js'
+import type { Client } from '../../model/client.js'
 
 export interface CodeRedemption {
   readonly redirectUri: string | undefined

@@ -1,5 +1,5 @@
-import type { Client } from '../client.js'
 import { checkScopesAllowed, parseScope, SUPPORTED_SCOPES } from '../scope.js'
+import type { Client } from '../../model/client.js'
 
 /** OpenID scopes describe a user; a client acting for itself has none of them. */
 export const serviceScopes = (client: Client): string[] => client.scopes.filter((scope) => !(SUPPORTED_SCOPES as readonly string[]).includes(scope))

@@ -1,11 +1,16 @@
 /** RFC 6749 §6 and RFC 9700 §4.14 rules for a presented refresh token, as pure checks. */
 import { OAuthError } from '../../errors/oauth-error.js'
-import type { Grant } from '../../db/repositories/grants.js'
-import type { RefreshToken } from '../../db/repositories/refresh-tokens.js'
-import type { Client } from '../client.js'
 import { parseScope } from '../scope.js'
+import type { Grant } from '../../model/grant.js'
+import type { RefreshToken } from '../../model/refresh-token.js'
+import type { Client } from '../../model/client.js'
 
-export type RefreshCheck = { readonly kind: 'ok' } | { readonly kind: 'reuse' }
+/** A grant with a refresh-token family: its absolute end is known. */
+export type RefreshableGrant = Grant & { readonly expiresAt: number }
+
+export type RefreshCheck =
+  | { readonly kind: 'ok'; readonly token: RefreshToken; readonly grant: RefreshableGrant }
+  | { readonly kind: 'reuse'; readonly grant: Grant }
 
 const INVALID = 'the refresh token is invalid'
 
@@ -15,10 +20,11 @@ export function checkRefreshToken(token: RefreshToken | undefined, grant: Grant 
   // Another client's token: refused without touching the family.
   if (token.clientId !== client.id || grant.clientId !== client.id) throw new OAuthError('invalid_grant', INVALID, { detail: 'refresh token of another client' })
   if (grant.revokedAt !== null) throw new OAuthError('invalid_grant', INVALID, { detail: 'family revoked' })
-  if (token.usedAt !== null) return { kind: 'reuse' }
-  if (grant.expiresAt === null || grant.expiresAt <= now) throw new OAuthError('invalid_grant', 'the refresh token has expired')
+  if (token.usedAt !== null) return { kind: 'reuse', grant }
+  const { expiresAt } = grant
+  if (expiresAt === null || expiresAt <= now) throw new OAuthError('invalid_grant', 'the refresh token has expired')
   if (token.idleExpiresAt <= now) throw new OAuthError('invalid_grant', 'the refresh token has expired')
-  return { kind: 'ok' }
+  return { kind: 'ok', token, grant: { ...grant, expiresAt } }
 }
 
 /** A narrower scope may be asked for; a wider one is invalid_scope (RFC 6749 §6). */

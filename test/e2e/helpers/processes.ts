@@ -35,10 +35,21 @@ export class Child {
   #stderr = ''
   #exit: Exit | undefined
   readonly #exited: Promise<Exit>
+  /** Resolves once the process has exited (or could not be started), its output perhaps not yet all read. */
+  readonly #gone: Promise<void>
   readonly #listeners = new Set<() => void>()
 
   constructor(readonly name: string, command: string, args: readonly string[], options: SpawnOptions) {
     this.process = spawn(command, args, { ...options, stdio: ['pipe', 'pipe', 'pipe'] })
+    // A child that exits before reading its input makes the write fail (EPIPE): without a listener
+    // that 'error' would end the test process. What the child did is in its exit and output.
+    this.process.stdin!.on('error', () => undefined)
+    this.#gone = new Promise((resolve) => {
+      this.process.once('exit', () => resolve())
+      this.process.once('error', () => {
+        if (this.process.pid === undefined) resolve()
+      })
+    })
     this.process.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
       this.#stdout += chunk
       this.#notify()
@@ -107,15 +118,19 @@ export class Child {
     return withTimeout(this.#exited, ms, `${this.name} to exit`)
   }
 
-  /** SIGTERM, then SIGKILL after `graceMs`; resolves once the process is gone. */
+  /**
+   * SIGTERM, then SIGKILL if it has not exited after `graceMs`; resolves once the process has
+   * exited. (Not once its output is closed: a grandchild that inherited the pipes, such as the
+   * server's hashing process, may hold them a moment longer, and that is no reason to give up.)
+   */
   async stop(graceMs = 5_000): Promise<void> {
-    if (this.#exit) return
+    if (this.#exit || this.process.exitCode !== null || this.process.signalCode !== null) return
     this.process.kill('SIGTERM')
+    const timer = setTimeout(() => this.process.kill('SIGKILL'), graceMs)
     try {
-      await this.exited(graceMs)
-    } catch {
-      this.process.kill('SIGKILL')
-      await this.exited(graceMs).catch(() => undefined)
+      await this.#gone
+    } finally {
+      clearTimeout(timer)
     }
   }
 }

@@ -121,7 +121,7 @@ t.test('durations', async (t) => {
   t.match(problems({ KEY_ROTATION_INTERVAL: '0' }), [/^KEY_ROTATION_INTERVAL:/])
 })
 
-t.test('KEY_ROTATION_INTERVAL must be longer than JWKS_MAX_AGE (SECURITY.md §F)', async (t) => {
+t.test('KEY_ROTATION_INTERVAL must be longer than JWKS_MAX_AGE (docs/security.md §F)', async (t) => {
   t.match(problems({ KEY_ROTATION_INTERVAL: '5m' }), [/^KEY_ROTATION_INTERVAL:.*JWKS_MAX_AGE/], 'equal to the default max-age')
   t.match(problems({ KEY_ROTATION_INTERVAL: '1h', JWKS_MAX_AGE: '2h' }), [/^KEY_ROTATION_INTERVAL:/])
   t.equal(loadConfig({ KEY_ROTATION_INTERVAL: '6m' }).keyRotationInterval, 360)
@@ -145,4 +145,23 @@ t.test('KEYS_PASSPHRASE is kept exactly as given', async (t) => {
 t.test('problem messages never echo a secret', async (t) => {
   const found = problems({ DATABASE_URL: 'mysql://admin:hunter2@db/idp', PORT: 'x' })
   t.notOk(found.join(' ').includes('hunter2'))
+})
+
+t.test('NODE_ENV, SMTP_URL and TRUST_PROXY are validated at start, each problem naming its variable', async (t) => {
+  t.equal(loadConfig({}).nodeEnv, 'development')
+  for (const value of ['development', 'production', 'test']) t.equal(loadConfig({ NODE_ENV: value }).nodeEnv, value)
+  // `prod` once counted as development and wrote mails, reset links included, to the log.
+  for (const bad of ['prod', 'Production', 'staging']) t.match(problems({ NODE_ENV: bad }), [/^NODE_ENV: must be one of development, production, test$/], bad)
+
+  t.equal(loadConfig({ SMTP_URL: 'smtps://user:p%40ss@mail.example:465' }).smtpUrl, 'smtps://user:p%40ss@mail.example:465')
+  for (const bad of ['mail.example:587', 'http://mail.example', 'smtp://']) t.match(problems({ SMTP_URL: bad }), [/^SMTP_URL: /], bad)
+
+  t.same(loadConfig({ TRUST_PROXY: ' 10.0.0.1, 10.0.0.0/8 ,fd00::/8,loopback' }).trustProxy, ['10.0.0.1', '10.0.0.0/8', 'fd00::/8', 'loopback'])
+  t.same(loadConfig({}).trustProxy, [], 'no proxy by default: X-Forwarded-For is ignored')
+  for (const bad of ['true', '10.0.0.0/33', 'proxy.internal', '10.0.0.1/8/8', '::1/129']) t.match(problems({ TRUST_PROXY: bad }), [/^TRUST_PROXY: /], bad)
+})
+
+t.test('derived values are computed once', async (t) => {
+  t.match(loadConfig({ ISSUER: 'https://id.example/tenant' }), { issuerIsHttps: true, discoveryUrl: 'https://id.example/tenant/.well-known/openid-configuration' })
+  t.match(loadConfig({}), { issuerIsHttps: false, discoveryUrl: 'http://localhost:3000/.well-known/openid-configuration' })
 })

@@ -4,7 +4,7 @@ import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, SignJWT } from 'jo
 import pino from 'pino'
 import { keyRetentionSeconds } from '../../../src/deps.js'
 import { loadOrCreateKek } from '../../../src/keys/kek.js'
-import { KeyStore } from '../../../src/keys/key-store.js'
+import { KeyPromotionTooEarly, KeyStore } from '../../../src/keys/key-store.js'
 import type { RotationPolicy } from '../../../src/keys/rotation.js'
 import { createTestApp, type TestApp } from '../../helpers/test-app.js'
 
@@ -89,7 +89,7 @@ t.test('tokens signed by the store verify against its JWKS', async (t) => {
 
 t.test('private keys are sealed in the database', async (t) => {
   const ctx = await readOnly()
-  const rows = await ctx.deps.db.selectFrom('signing_keys').select(['kid', 'private_key', 'public_jwk']).execute()
+  const rows = await ctx.deps.store.db.selectFrom('signing_keys').select(['kid', 'private_key', 'public_jwk']).execute()
   for (const row of rows) {
     t.match(row.private_key, /^v1\./, 'an envelope')
     t.notMatch(row.private_key, /BEGIN|PRIVATE/)
@@ -105,7 +105,7 @@ t.test('rotate promotes the key that was already published as next', async (t) =
   const oldNext = before.find((k) => k.state === 'next')!.kid
   const publishedBefore = kids(store)
   ctx.clock.advance(600)
-  const outcome = await store.rotate()
+  const outcome = await store.rotate({ immediately: true })
   t.equal(outcome.activeKid, oldNext)
   t.equal(store.signingKey().kid, oldNext, 'the previous next key signs now')
   t.ok(publishedBefore.includes(store.signingKey().kid), 'the new signing kid was in the JWKS before rotation')
@@ -126,7 +126,7 @@ t.test('a retired key stays in the JWKS until its retention passes', async (t) =
   const store = ctx.deps.keys
   const oldActive = store.signingKey().kid
   const oldToken = await signWith(store)
-  await store.rotate()
+  await store.rotate({ immediately: true })
   const retention = keyRetentionSeconds(ctx.deps.config)
   ctx.clock.advance(retention - 1)
   await store.refresh()
@@ -149,10 +149,10 @@ t.test('with the archive policy an expired retired key is kept without its priva
   const store = secondStore(ctx, { removal: 'archive' })
   await store.initialise()
   const oldActive = store.signingKey().kid
-  await store.rotate()
+  await store.rotate({ immediately: true })
   ctx.clock.advance(keyRetentionSeconds(ctx.deps.config))
   await store.maintain()
-  const row = await ctx.deps.db.selectFrom('signing_keys').selectAll().where('kid', '=', oldActive).executeTakeFirstOrThrow()
+  const row = await ctx.deps.store.db.selectFrom('signing_keys').selectAll().where('kid', '=', oldActive).executeTakeFirstOrThrow()
   t.equal(row.state, 'archived')
   t.equal(row.private_key, '', 'private key material erased')
   t.notOk(kids(store).includes(oldActive))
@@ -181,7 +181,7 @@ t.test('a revoked retired key leaves the JWKS before its retention ends', async 
   const ctx = await setup(t)
   const store = ctx.deps.keys
   const old = store.signingKey().kid
-  await store.rotate()
+  await store.rotate({ immediately: true })
   t.ok(kids(store).includes(old))
   await store.revoke(old)
   t.notOk(kids(store).includes(old))
@@ -197,7 +197,7 @@ t.test('a second KeyStore over the same database sees rotations after refresh()'
   t.equal(other.signingKey().kid, ctx.deps.keys.signingKey().kid, 'initialise() reuses the existing keys')
   t.equal((await other.list()).length, 2, 'and creates none')
   t.same(kids(other).sort(), kids(ctx.deps.keys).sort())
-  const outcome = await ctx.deps.keys.rotate()
+  const outcome = await ctx.deps.keys.rotate({ immediately: true })
   t.not(other.signingKey().kid, outcome.activeKid, 'stale until refresh')
   await other.refresh()
   t.equal(other.signingKey().kid, outcome.activeKid, 'sees the rotation after refresh()')
@@ -220,7 +220,7 @@ t.test('concurrent rotations from two instances never leave two active keys', as
   const b = secondStore(ctx)
   await b.initialise()
   for (let round = 0; round < 3; round++) {
-    const [ra, rb] = await Promise.all([a.rotate(), b.rotate()])
+    const [ra, rb] = await Promise.all([a.rotate({ immediately: true }), b.rotate({ immediately: true })])
     const keys = await a.list()
     t.equal(keys.filter((k) => k.state === 'active').length, 1, `round ${round}: one active key`)
     t.ok(keys.filter((k) => k.state === 'next').length >= 1, `round ${round}: a next key`)
@@ -232,6 +232,24 @@ t.test('concurrent rotations from two instances never leave two active keys', as
     t.ok([ra.activeKid, rb.activeKid].includes(active), 'the last rotation applied decides the signing key')
     t.equal(new Set(kids(a)).size, kids(a).length, 'kids stay unique')
   }
-  const rows = await ctx.deps.db.selectFrom('signing_keys').select('state').where('state', '=', 'active').execute()
+  const rows = await ctx.deps.store.db.selectFrom('signing_keys').select('state').where('state', '=', 'active').execute()
   t.equal(rows.length, 1)
+})
+
+t.test('a next key is promoted only once published for KEY_REFRESH_INTERVAL + CLOCK_SKEW', async (t) => {
+  const ctx = await setup(t)
+  const store = ctx.deps.keys
+  const minAge = ctx.deps.config.keyRefreshInterval + ctx.deps.config.clockSkew
+  t.equal(minAge, 65, 'defaults: 5 s + 60 s')
+  const waiting = (await store.list()).find((k) => k.state === 'next')!
+  ctx.clock.advance(minAge - 5)
+  const early = await t.rejects(store.rotate())
+  t.type(early, KeyPromotionTooEarly)
+  t.match(early, { kid: waiting.kid, waitSeconds: 5 }, 'names the key and how long to wait')
+  t.equal(store.signingKey().kid, (await store.list()).find((k) => k.state === 'active')!.kid, 'nothing changed')
+  ctx.clock.advance(5)
+  t.equal((await store.rotate()).activeKid, waiting.kid, 'promoted once old enough')
+  const fresh = (await store.list()).find((k) => k.state === 'next')!
+  await t.rejects(store.rotate(), { name: 'KeyPromotionTooEarly', kid: fresh.kid, waitSeconds: minAge }, 'back to back: the new next key must wait its whole age')
+  t.equal((await store.rotate({ immediately: true })).activeKid, fresh.kid, 'immediately: an emergency skips the wait')
 })

@@ -1,5 +1,6 @@
 import t from 'tap'
-import { activeKey, isPublished, nextKey, planMaintenance, planRevocation, planRotation, publishedForSeconds, type KeyRecord, type RotationPolicy } from '../../../src/keys/rotation.js'
+import { activeKey, isPublished, nextKey, planMaintenance, planRevocation, planRotation, promotionWaitSeconds, publishedForSeconds, type RotationPolicy } from '../../../src/keys/rotation.js'
+import type { KeyRecord } from '../../../src/model/signing-key.js'
 
 const NOW = 1_700_000_000
 const DAY = 86_400
@@ -164,4 +165,19 @@ t.test('planMaintenance: a scheduled rotation waits until the next key has been 
     ['retire', 'activate', 'create'],
     'published for the whole max-age: promoted',
   )
+})
+
+t.test('promotionWaitSeconds: a next key signs only after every instance has had the chance to publish it', async (t) => {
+  const strict: RotationPolicy = { ...policy, minPromotionAgeSeconds: 65 }
+  t.equal(promotionWaitSeconds(steady(), NOW, strict), 0, 'published a day ago: no wait')
+  t.equal(promotionWaitSeconds([key('A', 'active'), key('N', 'next', { createdAt: NOW - 10 })], NOW, strict), 55, 'published 10 s ago: 55 s to go')
+  t.equal(promotionWaitSeconds([key('A', 'active')], NOW, strict), 65, 'no next key: one must be published for the whole age')
+  t.equal(promotionWaitSeconds([key('A', 'active'), key('N', 'next', { createdAt: NOW })], NOW, policy), 0, 'no minimum configured: no wait')
+})
+
+t.test('planMaintenance: a scheduled rotation also waits for the promotion age', async (t) => {
+  const due = [key('A', 'active', { activatedAt: NOW - 2 * DAY }), key('N', 'next', { createdAt: NOW - 30 })]
+  const scheduled: RotationPolicy = { ...policy, rotationIntervalSeconds: DAY, minPublishedSeconds: 10, minPromotionAgeSeconds: 65 }
+  t.same(planMaintenance(due, NOW, scheduled), [], 'the next key is 30 s old: not yet')
+  t.ok(planMaintenance(due, NOW + 35, scheduled).some((change) => change.type === 'activate'), 'at 65 s it rotates')
 })

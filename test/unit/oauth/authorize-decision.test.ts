@@ -1,7 +1,7 @@
 import t, { type Test } from 'tap'
 import { OAuthError } from '../../../src/errors/oauth-error.js'
 import { decideAuthorization, type AuthorizationDecision, type DecisionInput } from '../../../src/oauth/authorize-decision.js'
-import type { AuthorizationRequest } from '../../../src/oauth/authorize-request.js'
+import type { AuthorizationRequest } from '../../../src/model/authorization-request.js'
 
 const NOW = 1_700_000_000
 const request = (extra: Partial<AuthorizationRequest> = {}): AuthorizationRequest => ({

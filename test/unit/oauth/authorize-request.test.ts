@@ -1,9 +1,10 @@
 import t from 'tap'
 import { OAuthError } from '../../../src/errors/oauth-error.js'
-import { authorizationResponseUrl, errorResponseUrl, identifyClient, requiresReauthentication, validateAuthorizationRequest, type AuthorizationRequest, type RedirectTarget } from '../../../src/oauth/authorize-request.js'
-import type { Client } from '../../../src/oauth/client.js'
+import { authorizationResponseUrl, errorResponseUrl, identifyClient, requiresReauthentication, validateAuthorizationRequest, type RedirectTarget } from '../../../src/oauth/authorize-request.js'
 import type { RawParams } from '../../../src/oauth/params.js'
 import { makeClient, makePublicClient, oauthError, PKCE, unsafeAuthorizeError } from '../fixtures/index.js'
+import { type AuthorizationRequest } from '../../../src/model/authorization-request.js'
+import type { Client } from '../../../src/model/client.js'
 
 const ISSUER = 'https://idp.example'
 const REDIRECT = 'https://rp.example/callback'

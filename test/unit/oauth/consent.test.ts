@@ -1,7 +1,7 @@
 import t from 'tap'
-import type { AuthorizationRequest } from '../../../src/oauth/authorize-request.js'
 import { describeScopes, needsConsent } from '../../../src/oauth/consent.js'
 import { makeClient } from '../fixtures/index.js'
+import type { AuthorizationRequest } from '../../../src/model/authorization-request.js'
 
 const request = (extra: Partial<AuthorizationRequest> = {}): AuthorizationRequest => ({
   clientId: 'client-a', redirectUri: 'https://rp.example/callback', scope: 'openid email', state: null, nonce: null, codeChallenge: null,

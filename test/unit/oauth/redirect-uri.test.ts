@@ -1,5 +1,8 @@
 import t from 'tap'
-import { matchesRegisteredUri, registrationProblem } from '../../../src/oauth/redirect-uri.js'
+import { matchesRegisteredUri as matches, registrationProblem } from '../../../src/oauth/redirect-uri.js'
+
+/** As a native (public) client: the most permissive matching; everything refused here is refused for every client. */
+const matchesRegisteredUri = (registered: readonly string[], requested: string) => matches(registered, requested, { nativeLoopback: true })
 
 t.test('registrationProblem refuses dangerous forms', async (t) => {
   const refused: Record<string, string> = {
@@ -32,6 +35,10 @@ t.test('registrationProblem refuses dangerous forms', async (t) => {
     'newline': 'https://rp.example/cb\n',
     'private scheme without a dot': 'myapp:/callback',
     'too long': `https://rp.example/${'a'.repeat(2000)}`,
+    'zero-padded port': 'http://127.0.0.1:09999/cb',
+    'explicit default port': 'https://rp.example:443/cb',
+    'upper-case host': 'https://RP.example/cb',
+    'unicode host': 'https://bücher.example/cb',
   }
   for (const [name, uri] of Object.entries(refused)) {
     const problem = registrationProblem(uri)
@@ -142,6 +149,9 @@ t.test('matchesRegisteredUri: loopback URIs may vary in port only (RFC 8252 §7.
     'backslash after the port': 'http://127.0.0.1:8080\\@evil.test/cb',
     'backslash after the host': 'http://127.0.0.1\\@evil.test/cb',
     'at-sign in the path': 'http://127.0.0.1:8080/cb@evil.test',
+    'zero-padded port': 'http://127.0.0.1:08080/cb',
+    'zero-padded registered port': 'http://127.0.0.1:01234/cb',
+    'port zero': 'http://127.0.0.1:0/cb',
   }
   for (const [name, uri] of Object.entries(refused)) t.notOk(matchesRegisteredUri(registered, uri), `${name}: ${uri}`)
 })
@@ -165,4 +175,16 @@ t.test('matchesRegisteredUri: private-use schemes match exactly', async (t) => {
   t.notOk(matchesRegisteredUri(registered, 'com.example.app:/oauth2redirect/'))
   t.notOk(matchesRegisteredUri(registered, 'COM.EXAMPLE.APP:/oauth2redirect'))
   t.notOk(matchesRegisteredUri(registered, 'com.example.app://oauth2redirect'))
+})
+
+t.test('matchesRegisteredUri: port variation is for native (public) clients only (RFC 8252 §7.3)', async (t) => {
+  const registered = ['http://127.0.0.1:9999/cb']
+  const web = (uri: string) => matches(registered, uri, { nativeLoopback: false })
+  t.ok(web('http://127.0.0.1:9999/cb'), 'the registered URI itself')
+  t.notOk(web('http://127.0.0.1:9998/cb'), 'a confidential client gets no port variation')
+  t.notOk(web('http://127.0.0.1/cb'))
+  t.notOk(web('http://127.0.0.1:09999/cb'), 'nor zero-padded digits')
+  const native = (uri: string) => matches(registered, uri, { nativeLoopback: true })
+  t.ok(native('http://127.0.0.1:9998/cb'), 'a native app may use any port')
+  t.notOk(native('http://127.0.0.1:09999/cb'), 'but only in canonical digits')
 })

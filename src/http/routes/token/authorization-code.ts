@@ -2,16 +2,15 @@
  * authorization_code grant (RFC 6749 §4.1.3, RFC 7636 §4.6). A replayed code is refused and
  * everything its first redemption issued is revoked (RFC 6749 §4.1.2).
  */
-import { grantsRepository } from '../../../db/repositories/grants.js'
 import type { Deps } from '../../../deps.js'
 import { OAuthError } from '../../../errors/oauth-error.js'
-import type { Client } from '../../../oauth/client.js'
 import { checkCode } from '../../../oauth/grants/authorization-code.js'
 import { single, type RawParams } from '../../../oauth/params.js'
 import { hasScope } from '../../../oauth/scope.js'
 import { hashSecret, randomId } from '../../../secrets.js'
 import { issueTokenSet, type TokenSet } from '../../../tokens/issue.js'
 import { issueRefreshToken } from '../../../tokens/refresh.js'
+import type { Client } from '../../../model/client.js'
 
 export async function redeemAuthorizationCode(deps: Deps, client: Client, params: RawParams): Promise<TokenSet & { refresh_token?: string }> {
   const rawCode = single(params, 'code')
@@ -25,32 +24,13 @@ export async function redeemAuthorizationCode(deps: Deps, client: Client, params
   const offline = hasScope(code.scope, 'offline_access') && client.grantTypes.includes('refresh_token')
   const grantId = randomId()
   const familyExpiresAt = now + deps.config.refreshTokenTtl
-  const won = await deps.db.transaction().execute(async (trx) => {
-    const consumed = await trx
-      .updateTable('authorization_codes')
-      .set({ consumed_at: now, grant_id: grantId })
-      .where('code_hash', '=', codeHash)
-      .where('consumed_at', 'is', null)
-      .executeTakeFirst()
-    if (consumed.numUpdatedRows !== 1n) return false
-    await grantsRepository(trx).insert({
-      id: grantId,
-      userId: code.userId,
-      clientId: client.id,
-      sessionIdHash: code.sessionIdHash,
-      scope: code.scope,
-      authTime: code.authTime,
-      createdAt: now,
-      revokedAt: null,
-      offline,
-      expiresAt: offline ? familyExpiresAt : null,
-    })
-    return true
-  })
-  if (!won) {
-    const winner = await deps.repos.codes.find(codeHash)
-    return replayed(deps, winner?.grantId ?? null, client.id)
-  }
+  const redemption = await deps.repos.codes.redeem(
+    codeHash,
+    { id: grantId, userId: code.userId, clientId: client.id, sessionIdHash: code.sessionIdHash, scope: code.scope, authTime: code.authTime, createdAt: now, revokedAt: null, offline, expiresAt: offline ? familyExpiresAt : null },
+    now,
+  )
+  if (redemption.outcome === 'replayed') return replayed(deps, redemption.grantId, client.id)
+  if (redemption.outcome === 'session_ended') throw new OAuthError('invalid_grant', 'the sign-in session that issued the code has ended')
 
   const user = await deps.repos.users.findById(code.userId)
   if (!user || user.disabledAt !== null) {

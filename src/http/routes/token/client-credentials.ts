@@ -1,10 +1,10 @@
 /** client_credentials grant (RFC 6749 §4.4): service-to-service; sub = client_id; no refresh or ID token. */
 import type { Deps } from '../../../deps.js'
 import { OAuthError } from '../../../errors/oauth-error.js'
-import { isPublicClient, type Client } from '../../../oauth/client.js'
 import { clientCredentialsScope } from '../../../oauth/grants/client-credentials.js'
 import { single, type RawParams } from '../../../oauth/params.js'
 import { issueTokenSet, type TokenSet } from '../../../tokens/issue.js'
+import { isPublicClient, type Client } from '../../../model/client.js'
 
 export async function issueClientCredentials(deps: Deps, client: Client, params: RawParams): Promise<TokenSet> {
   if (isPublicClient(client)) throw new OAuthError('unauthorized_client', 'public clients cannot use client_credentials')

@@ -6,7 +6,6 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 
 import type { Deps } from '../../../deps.js'
 import { OAuthError } from '../../../errors/oauth-error.js'
-import { GRANT_TYPES, type Client, type GrantType } from '../../../oauth/client.js'
 import { single, type RawParams } from '../../../oauth/params.js'
 import type { TokenSet } from '../../../tokens/issue.js'
 import { readClientRequest, requireFormBody } from '../../client-authentication.js'
@@ -14,6 +13,7 @@ import { OAuthErrorBody, AuthorizationHeader, OAuthParams, TokenResponse } from 
 import { redeemAuthorizationCode } from './authorization-code.js'
 import { issueClientCredentials } from './client-credentials.js'
 import { redeemRefreshToken } from './refresh-token.js'
+import { GRANT_TYPES, type Client, type GrantType } from '../../../model/client.js'
 
 export type GrantHandler = (deps: Deps, client: Client, params: RawParams) => Promise<TokenSet & { refresh_token?: string }>
 
@@ -31,7 +31,6 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; grants?: Parti
       // Response schemas serialise only the declared fields: nothing internal can leak.
       schema: { body: OAuthParams, headers: AuthorizationHeader, response: { 200: TokenResponse, '4xx': OAuthErrorBody } },
       preValidation: requireFormBody,
-      config: { rateLimit: { max: deps.config.tokenRateLimit, timeWindow: 60_000 } },
     },
     async (request, reply) => {
       const { params, client } = await readClientRequest(deps, request)

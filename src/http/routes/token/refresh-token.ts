@@ -4,12 +4,12 @@
  */
 import type { Deps } from '../../../deps.js'
 import { OAuthError } from '../../../errors/oauth-error.js'
-import type { Client } from '../../../oauth/client.js'
 import { checkRefreshToken, refreshedScope } from '../../../oauth/grants/refresh-token.js'
 import { single, type RawParams } from '../../../oauth/params.js'
 import { hashSecret } from '../../../secrets.js'
 import { issueTokenSet, type TokenSet } from '../../../tokens/issue.js'
 import { issueRefreshToken } from '../../../tokens/refresh.js'
+import type { Client } from '../../../model/client.js'
 
 export async function redeemRefreshToken(deps: Deps, client: Client, params: RawParams): Promise<TokenSet & { refresh_token: string }> {
   const raw = single(params, 'refresh_token')
@@ -19,18 +19,19 @@ export async function redeemRefreshToken(deps: Deps, client: Client, params: Raw
   const token = await deps.repos.refreshTokens.find(tokenHash)
   const grant = token ? await deps.repos.grants.find(token.grantId) : undefined
   const check = checkRefreshToken(token, grant, client, now)
-  if (check.kind === 'reuse') return reused(deps, client, grant!.id, now)
-  const scope = refreshedScope(grant!.scope, single(params, 'scope'))
-  const user = await deps.repos.users.findById(grant!.userId)
+  if (check.kind === 'reuse') return reused(deps, client, check.grant.id, now)
+  const family = check.grant
+  const scope = refreshedScope(family.scope, single(params, 'scope'))
+  const user = await deps.repos.users.findById(family.userId)
   if (!user || user.disabledAt !== null) {
-    await deps.repos.grants.revoke(grant!.id, now)
+    await deps.repos.grants.revoke(family.id, now)
     throw new OAuthError('invalid_grant', 'the user is no longer active')
   }
   // A concurrent request rotated it first: indistinguishable from theft, so treated as reuse.
-  if (!(await deps.repos.refreshTokens.markUsed(tokenHash, now))) return reused(deps, client, grant!.id, now)
+  if (!(await deps.repos.refreshTokens.markUsed(tokenHash, now))) return reused(deps, client, family.id, now)
   // OIDC Core §12.2: same iss/sub/aud/azp and the original auth_time, new iat, no nonce.
-  const tokens = await issueTokenSet(deps, { clientId: client.id, user, grantId: grant!.id, scope, authTime: grant!.authTime, nonce: null })
-  return { ...tokens, refresh_token: await issueRefreshToken(deps, grant!.id, client.id, grant!.expiresAt!) }
+  const tokens = await issueTokenSet(deps, { clientId: client.id, user, grantId: family.id, scope, authTime: family.authTime, nonce: null })
+  return { ...tokens, refresh_token: await issueRefreshToken(deps, family.id, client.id, family.expiresAt) }
 }
 
 async function reused(deps: Deps, client: Client, grantId: string, now: number): Promise<never> {

@@ -1,8 +1,8 @@
 import t from 'tap'
 import { FakeClock } from '../../../helpers/clock.js'
-import type { StoredCode } from '../../../../src/db/repositories/codes.js'
 import { checkCode } from '../../../../src/oauth/grants/authorization-code.js'
 import { makeClient, oauthError, PKCE } from '../../fixtures/index.js'
+import type { StoredCode } from '../../../../src/model/code.js'
 
 const START = 1_700_000_000
 const REDIRECT = 'https://rp.example/callback'

@@ -1,6 +1,5 @@
 import t from 'tap'
-import { buildClient, describeClient, type NewClientRequest } from '../../../src/cli/clients.js'
-import { CliError } from '../../../src/cli/context.js'
+import { buildClient, describeClient, InvalidClientMetadata, type NewClientRequest } from '../../../src/clients/registration.js'
 import { secretMatches } from '../../../src/secrets.js'
 
 const NOW = 1_700_000_000
@@ -32,8 +31,8 @@ t.test('public clients get no secret and always require PKCE', async (t) => {
   t.equal(client.secretHash, null)
   t.equal(client.pkceRequired, true)
   t.equal(buildClient(request({ isPublic: true, pkce: 'required' }), NOW).client.pkceRequired, true)
-  t.throws(() => buildClient(request({ isPublic: true, pkce: 'optional' }), NOW), CliError, 'optional PKCE refused')
-  t.throws(() => buildClient(request({ isPublic: true, grantTypes: ['client_credentials'] }), NOW), CliError, 'client_credentials refused')
+  t.throws(() => buildClient(request({ isPublic: true, pkce: 'optional' }), NOW), InvalidClientMetadata, 'optional PKCE refused')
+  t.throws(() => buildClient(request({ isPublic: true, grantTypes: ['client_credentials'] }), NOW), InvalidClientMetadata, 'client_credentials refused')
   t.equal(describeClient(client)['type'], 'public')
 })
 
@@ -45,33 +44,34 @@ t.test('third-party clients', async (t) => {
 t.test('a confidential client may relax PKCE', async (t) => {
   t.equal(buildClient(request({ pkce: 'optional' }), NOW).client.pkceRequired, false)
   t.equal(buildClient(request({ pkce: 'required' }), NOW).client.pkceRequired, true)
-  t.throws(() => buildClient(request({ pkce: 'sometimes' }), NOW), CliError)
+  t.throws(() => buildClient(request({ pkce: 'sometimes' }), NOW), InvalidClientMetadata)
 })
 
 t.test('grant types', async (t) => {
   t.same(buildClient(request({ grantTypes: ['client_credentials'], redirectUris: [] }), NOW).client.grantTypes, ['client_credentials'], 'machine client without redirect URIs')
   t.same(buildClient(request({ grantTypes: ['authorization_code', 'authorization_code'] }), NOW).client.grantTypes, ['authorization_code'], 'duplicates removed')
   for (const bad of ['password', 'implicit', 'token', 'urn:ietf:params:oauth:grant-type:device_code']) {
-    t.throws(() => buildClient(request({ grantTypes: [bad] }), NOW), CliError, bad)
+    t.throws(() => buildClient(request({ grantTypes: [bad] }), NOW), InvalidClientMetadata, bad)
   }
-  t.throws(() => buildClient(request({ redirectUris: [] }), NOW), CliError, 'authorization_code needs a redirect URI')
+  t.throws(() => buildClient(request({ redirectUris: [] }), NOW), InvalidClientMetadata, 'authorization_code needs a redirect URI')
 })
 
-t.test('redirect URIs are validated (SECURITY.md §A)', async (t) => {
+t.test('redirect URIs are validated (docs/security.md §A)', async (t) => {
   for (const bad of ['https://rp.example/cb#x', 'https://*.rp.example/cb', '/relative', 'JaVaScRiPt:alert(1)', 'data:text/html,x', 'http://rp.example/cb', 'https://u:p@rp.example/cb']) {
-    const error = t.throws(() => buildClient(request({ redirectUris: [bad] }), NOW), CliError, bad) as CliError
-    t.match(error.message, /--redirect-uri/)
+    const error = t.throws(() => buildClient(request({ redirectUris: [bad] }), NOW), InvalidClientMetadata, bad) as InvalidClientMetadata
+    t.equal(error.field, 'redirect_uris')
+    t.equal(error.value, bad, 'names the refused URI')
   }
-  t.throws(() => buildClient(request({ postLogoutRedirectUris: ['javascript:alert(1)'] }), NOW), { name: 'CliError', message: /--post-logout-redirect-uri/ })
+  t.throws(() => buildClient(request({ postLogoutRedirectUris: ['javascript:alert(1)'] }), NOW), { name: 'InvalidClientMetadata', field: 'post_logout_redirect_uris' })
   const { client } = buildClient(request({ redirectUris: ['http://127.0.0.1/cb', 'com.example.app:/cb', 'http://127.0.0.1/cb'] }), NOW)
   t.same(client.redirectUris, ['http://127.0.0.1/cb', 'com.example.app:/cb'], 'accepted and deduplicated')
 })
 
 t.test('name', async (t) => {
   t.equal(buildClient(request({ name: '  Trimmed  ' }), NOW).client.name, 'Trimmed')
-  t.throws(() => buildClient(request({ name: '' }), NOW), CliError)
-  t.throws(() => buildClient(request({ name: '   ' }), NOW), CliError)
-  t.throws(() => buildClient(request({ name: 'x'.repeat(201) }), NOW), CliError)
+  t.throws(() => buildClient(request({ name: '' }), NOW), InvalidClientMetadata)
+  t.throws(() => buildClient(request({ name: '   ' }), NOW), InvalidClientMetadata)
+  t.throws(() => buildClient(request({ name: 'x'.repeat(201) }), NOW), InvalidClientMetadata)
   t.doesNotThrow(() => buildClient(request({ name: 'x'.repeat(200) }), NOW))
 })
 
@@ -79,8 +79,8 @@ t.test('scopes', async (t) => {
   t.same(buildClient(request({ scopes: ['email'] }), NOW).client.scopes, ['openid', 'email'], 'openid always included')
   t.same(buildClient(request({ scopes: ['openid profile', 'profile'] }), NOW).client.scopes, ['openid', 'profile'], 'space-separated values split, duplicates removed')
   t.same(buildClient(request({ scopes: ['api:read'] }), NOW).client.scopes, ['openid', 'api:read'], 'custom scopes allowed')
-  t.throws(() => buildClient(request({ scopes: ['bad"scope'] }), NOW), CliError)
-  t.throws(() => buildClient(request({ scopes: ['bad\\scope'] }), NOW), CliError)
+  t.throws(() => buildClient(request({ scopes: ['bad"scope'] }), NOW), InvalidClientMetadata)
+  t.throws(() => buildClient(request({ scopes: ['bad\\scope'] }), NOW), InvalidClientMetadata)
 })
 
 t.test('describeClient never includes the secret or its hash', async (t) => {

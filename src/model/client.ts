@@ -1,7 +1,7 @@
+/** A registered relying party (or resource server), as rules and storage both see it. */
 export type GrantType = 'authorization_code' | 'refresh_token' | 'client_credentials'
 export const GRANT_TYPES: readonly GrantType[] = ['authorization_code', 'refresh_token', 'client_credentials']
 
-/** A registered relying party, as protocol code sees it. */
 export interface Client {
   readonly id: string
   readonly name: string
@@ -15,6 +15,8 @@ export interface Client {
   readonly pkceRequired: boolean
   /** First-party clients are trusted: no consent screen. */
   readonly firstParty: boolean
+  /** A resource server: may introspect access tokens issued to other clients (RFC 7662 §4). */
+  readonly introspect: boolean
   readonly createdAt: number
 }
 

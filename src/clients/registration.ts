@@ -1,0 +1,104 @@
+/**
+ * Registering clients: the rules every surface applies (the CLI today, the admin API and dynamic
+ * registration next). Validation is pure; `registerClient` stores the result.
+ */
+import { GRANT_TYPES, isPublicClient, type Client, type GrantType } from '../model/client.js'
+import { registrationProblem } from '../oauth/redirect-uri.js'
+import { isScopeToken, SUPPORTED_SCOPES } from '../oauth/scope.js'
+import type { ClientsRepository } from '../db/repositories/clients.js'
+import { hashSecret, randomId, randomToken } from '../secrets.js'
+
+export interface NewClientRequest {
+  readonly name: string
+  readonly redirectUris: readonly string[]
+  readonly postLogoutRedirectUris: readonly string[]
+  readonly isPublic: boolean
+  readonly grantTypes: readonly string[]
+  readonly pkce: string | undefined
+  readonly scopes: readonly string[]
+  /** Third-party clients show the consent page; first-party ones (the default) do not. */
+  readonly thirdParty?: boolean
+  /** A resource server that introspects other clients' access tokens. */
+  readonly introspect?: boolean
+}
+
+/** Which registration field a problem is about (the CLI names its flag, an API its member). */
+export type ClientField = 'name' | 'redirect_uris' | 'post_logout_redirect_uris' | 'grant_types' | 'pkce' | 'scopes' | 'introspect'
+
+/** A registration request that cannot be accepted: `value` is the offending input, when there is one. */
+export class InvalidClientMetadata extends Error {
+  constructor(
+    readonly field: ClientField,
+    readonly problem: string,
+    readonly value?: string,
+  ) {
+    super(`${field}${value === undefined ? '' : ` ${value}`}: ${problem}`)
+    this.name = 'InvalidClientMetadata'
+  }
+}
+
+/** Validates a registration request (docs/security.md §A, §B) and returns the client plus its one-time secret. */
+export function buildClient(input: NewClientRequest, now: number): { client: Client; secret: string | null } {
+  const name = input.name.trim()
+  if (name === '' || name.length > 200) throw new InvalidClientMetadata('name', 'is required (at most 200 characters)')
+  for (const [field, uris] of [['redirect_uris', input.redirectUris], ['post_logout_redirect_uris', input.postLogoutRedirectUris]] as const) {
+    for (const uri of uris) {
+      const problem = registrationProblem(uri)
+      if (problem !== null) throw new InvalidClientMetadata(field, problem, uri)
+    }
+  }
+  const grantTypes = input.grantTypes.length > 0 ? [...new Set(input.grantTypes)] : ['authorization_code', 'refresh_token']
+  for (const grantType of grantTypes) {
+    if (!(GRANT_TYPES as readonly string[]).includes(grantType)) throw new InvalidClientMetadata('grant_types', `must be one of ${GRANT_TYPES.join(', ')}`, grantType)
+  }
+  if (grantTypes.includes('authorization_code') && input.redirectUris.length === 0) throw new InvalidClientMetadata('redirect_uris', 'the authorization_code grant needs at least one')
+  if (input.isPublic && grantTypes.includes('client_credentials')) throw new InvalidClientMetadata('grant_types', 'public clients cannot use client_credentials', 'client_credentials')
+  if (input.pkce !== undefined && input.pkce !== 'required' && input.pkce !== 'optional') throw new InvalidClientMetadata('pkce', 'must be required or optional', input.pkce)
+  // docs/security.md §B: PKCE is always required for public clients.
+  if (input.isPublic && input.pkce === 'optional') throw new InvalidClientMetadata('pkce', 'cannot be optional for a public client', 'optional')
+  // Introspection needs client authentication (RFC 7662 §2.1): a public client cannot do it.
+  if (input.isPublic && input.introspect === true) throw new InvalidClientMetadata('introspect', 'needs a confidential client (a resource server authenticates with its secret)')
+  // No scopes asked for: every OpenID scope Tessera knows.
+  const scopes = input.scopes.flatMap((scope) => scope.split(' ')).filter((scope) => scope !== '')
+  for (const scope of scopes) if (!isScopeToken(scope)) throw new InvalidClientMetadata('scopes', 'invalid scope', scope)
+  const secret = input.isPublic ? null : randomToken()
+  return {
+    secret,
+    client: {
+      id: randomId(),
+      name,
+      secretHash: secret === null ? null : hashSecret(secret),
+      redirectUris: [...new Set(input.redirectUris)],
+      postLogoutRedirectUris: [...new Set(input.postLogoutRedirectUris)],
+      grantTypes: grantTypes as GrantType[],
+      scopes: scopes.length > 0 ? [...new Set(['openid', ...scopes])] : [...SUPPORTED_SCOPES],
+      pkceRequired: input.isPublic || input.pkce !== 'optional',
+      firstParty: input.thirdParty !== true,
+      introspect: input.introspect === true,
+      createdAt: now,
+    },
+  }
+}
+
+export function describeClient(client: Client): Record<string, unknown> {
+  return {
+    client_id: client.id,
+    name: client.name,
+    type: isPublicClient(client) ? 'public' : 'confidential',
+    redirect_uris: client.redirectUris,
+    post_logout_redirect_uris: client.postLogoutRedirectUris,
+    grant_types: client.grantTypes,
+    scopes: client.scopes,
+    pkce: client.pkceRequired ? 'required' : 'optional',
+    first_party: client.firstParty,
+    introspect: client.introspect,
+    created_at: client.createdAt,
+  }
+}
+
+/** Validates and stores a new client; the secret is returned once and only its hash is kept. */
+export async function registerClient(clients: ClientsRepository, input: NewClientRequest, now: number): Promise<{ client: Client; secret: string | null }> {
+  const registered = buildClient(input, now)
+  await clients.insert(registered.client)
+  return registered
+}

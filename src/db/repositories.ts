@@ -1,0 +1,37 @@
+/** Every repository over one kysely instance (the store's, or a transaction's). */
+import type { Db } from './connect.js'
+import { accessTokensRepository } from './repositories/access-tokens.js'
+import { accountTokensRepository } from './repositories/account-tokens.js'
+import { auditEventsRepository } from './repositories/audit-events.js'
+import { clientAuthenticationRepository } from './repositories/client-authentication.js'
+import { clientsRepository } from './repositories/clients.js'
+import { codesRepository } from './repositories/codes.js'
+import { consentsRepository } from './repositories/consents.js'
+import { grantsRepository } from './repositories/grants.js'
+import { interactionsRepository } from './repositories/interactions.js'
+import { refreshTokensRepository } from './repositories/refresh-tokens.js'
+import { sessionsRepository } from './repositories/sessions.js'
+import { signingKeysRepository } from './repositories/signing-keys.js'
+import { throttleCountersRepository } from './repositories/throttle-counters.js'
+import { usersRepository } from './repositories/users.js'
+
+export function createRepositories(db: Db) {
+  return {
+    clients: clientsRepository(db),
+    clientAuthentication: clientAuthenticationRepository(db),
+    users: usersRepository(db),
+    sessions: sessionsRepository(db),
+    interactions: interactionsRepository(db),
+    codes: codesRepository(db),
+    grants: grantsRepository(db),
+    accessTokens: accessTokensRepository(db),
+    refreshTokens: refreshTokensRepository(db),
+    consents: consentsRepository(db),
+    signingKeys: signingKeysRepository(db),
+    accountTokens: accountTokensRepository(db),
+    auditEvents: auditEventsRepository(db),
+    throttleCounters: throttleCountersRepository(db),
+  }
+}
+
+export type Repositories = ReturnType<typeof createRepositories>

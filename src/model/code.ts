@@ -1,0 +1,19 @@
+/** An authorization code as issued (RFC 6749 §4.1.2): bound to client, redirect_uri, PKCE, nonce, scope and session. */
+export interface AuthorizationCode {
+  readonly codeHash: string
+  readonly clientId: string
+  readonly userId: string
+  readonly sessionIdHash: string
+  readonly redirectUri: string
+  readonly scope: string
+  readonly nonce: string | null
+  readonly codeChallenge: string | null
+  readonly authTime: number
+  readonly createdAt: number
+  readonly expiresAt: number
+}
+
+export interface StoredCode extends AuthorizationCode {
+  readonly consumedAt: number | null
+  readonly grantId: string | null
+}

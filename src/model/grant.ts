@@ -1,0 +1,13 @@
+/** What one code redemption (or client_credentials call) authorised; tokens hang off it so they can be taken back together. */
+export interface Grant {
+  readonly id: string
+  readonly userId: string
+  readonly clientId: string
+  readonly sessionIdHash: string | null
+  readonly scope: string
+  readonly authTime: number
+  readonly createdAt: number
+  readonly revokedAt: number | null
+  readonly offline: boolean
+  readonly expiresAt: number | null
+}

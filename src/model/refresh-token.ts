@@ -1,0 +1,9 @@
+/** One opaque refresh token of a family (a grant); only its hash is stored. */
+export interface RefreshToken {
+  readonly tokenHash: string
+  readonly grantId: string
+  readonly clientId: string
+  readonly createdAt: number
+  readonly idleExpiresAt: number
+  readonly usedAt: number | null
+}

@@ -1,0 +1,14 @@
+/** An account. `email` is always the canonical address (accounts/email-address.ts). */
+export interface User {
+  readonly id: string
+  readonly email: string
+  readonly name: string | null
+  readonly passwordHash: string
+  readonly emailVerified: boolean
+  readonly disabledAt: number | null
+  readonly createdAt: number
+  /** Role names for resource-server RBAC (the `roles` claim). */
+  readonly roles: readonly string[]
+}
+
+export type NewUser = Omit<User, 'roles'> & { readonly roles?: readonly string[] }

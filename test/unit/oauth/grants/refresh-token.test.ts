@@ -1,0 +1,38 @@
+import t from 'tap'
+import { checkRefreshToken, refreshedScope } from '../../../../src/oauth/grants/refresh-token.js'
+import type { Grant } from '../../../../src/model/grant.js'
+import type { RefreshToken } from '../../../../src/model/refresh-token.js'
+import { makeClient, oauthError } from '../../fixtures/index.js'
+
+const NOW = 1_700_000_000
+const client = makeClient()
+const grant: Grant = { id: 'g1', userId: 'u1', clientId: client.id, sessionIdHash: null, scope: 'openid offline_access', authTime: NOW - 100, createdAt: NOW - 100, revokedAt: null, offline: true, expiresAt: NOW + 3600 }
+const token: RefreshToken = { tokenHash: 'h', grantId: 'g1', clientId: client.id, createdAt: NOW - 10, idleExpiresAt: NOW + 600, usedAt: null }
+
+t.test('a live token: the narrowed token and grant come back', async (t) => {
+  const check = checkRefreshToken(token, grant, client, NOW)
+  t.equal(check.kind, 'ok')
+  if (check.kind === 'ok') {
+    t.equal(check.token, token)
+    t.equal(check.grant.expiresAt, NOW + 3600, 'expiresAt is known to be a number')
+  }
+})
+
+t.test('RFC 9700 §4.14.2: a rotated token presented again is reuse (its grant is named for revocation)', async (t) => {
+  t.same(checkRefreshToken({ ...token, usedAt: NOW - 1 }, grant, client, NOW), { kind: 'reuse', grant })
+})
+
+t.test('refusals', async (t) => {
+  t.throws(() => checkRefreshToken(undefined, grant, client, NOW), oauthError('invalid_grant'), 'unknown token')
+  t.throws(() => checkRefreshToken(token, grant, makeClient({ id: 'other' }), NOW), oauthError('invalid_grant'), 'another client')
+  t.throws(() => checkRefreshToken(token, { ...grant, revokedAt: NOW - 1 }, client, NOW), oauthError('invalid_grant'), 'revoked family')
+  t.throws(() => checkRefreshToken(token, { ...grant, expiresAt: NOW }, client, NOW), oauthError('invalid_grant'), 'absolute lifetime over')
+  t.throws(() => checkRefreshToken(token, { ...grant, expiresAt: null }, client, NOW), oauthError('invalid_grant'), 'a grant without a family')
+  t.throws(() => checkRefreshToken({ ...token, idleExpiresAt: NOW }, grant, client, NOW), oauthError('invalid_grant'), 'idle too long')
+})
+
+t.test('RFC 6749 §6: a narrower scope is fine, a wider one is invalid_scope', async (t) => {
+  t.equal(refreshedScope('openid email offline_access', undefined), 'openid email offline_access')
+  t.equal(refreshedScope('openid email offline_access', 'openid'), 'openid')
+  t.throws(() => refreshedScope('openid', 'openid email'), oauthError('invalid_scope'))
+})
