@@ -26,6 +26,7 @@ import { introspectRoutes } from './http/routes/introspect.js'
 import { logoutRoutes } from './http/routes/logout.js'
 import { revokeRoutes } from './http/routes/revoke.js'
 import { loginRoutes } from './http/routes/login.js'
+import { secondFactorRoutes } from './http/routes/second-factor.js'
 import { miscRoutes } from './http/routes/misc.js'
 import { tokenRoutes } from './http/routes/token/index.js'
 import { userinfoRoutes } from './http/routes/userinfo.js'
@@ -124,6 +125,7 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
     await registerFormProtection(site, { issuer: deps.config.issuer, https: deps.config.issuerIsHttps, hmacKey: deps.formKey })
     await site.register(authorizeRoutes, { deps })
     await site.register(loginRoutes, { deps, views })
+    await site.register(secondFactorRoutes, { deps, views })
     await site.register(consentRoutes, { deps, views })
     await site.register(signupRoutes, { deps, views })
     await site.register(passwordResetRoutes, { deps, views })

@@ -26,6 +26,16 @@ export type SecurityEventType =
   | 'account_enabled'
   | 'roles_changed'
   | 'email_changed'
+  | 'factor_added'
+  | 'factor_removed'
+  | 'factors_reset'
+  | 'second_factor_failure'
+  | 'passkey_failure'
+  | 'cloned_authenticator'
+  | 'recovery_code_used'
+  | 'recovery_codes_renewed'
+  | 'step_up'
+  | 'client_updated'
   | 'client_auth_failure'
   | 'logout'
 
@@ -37,7 +47,7 @@ export interface SecurityEventFields {
   readonly detail?: Readonly<Record<string, string | number | boolean | readonly string[] | null | undefined>>
 }
 
-const WARN: ReadonlySet<SecurityEventType> = new Set(['throttled', 'code_reuse', 'refresh_reuse', 'password_reset', 'password_changed', 'account_disabled', 'roles_changed', 'email_changed'])
+const WARN: ReadonlySet<SecurityEventType> = new Set(['throttled', 'code_reuse', 'refresh_reuse', 'password_reset', 'password_changed', 'account_disabled', 'roles_changed', 'email_changed', 'factor_removed', 'factors_reset', 'cloned_authenticator', 'recovery_code_used'])
 
 export class SecurityEvents {
   constructor(

@@ -33,6 +33,8 @@ export interface Deps {
   readonly formKey: Buffer
   /** HMAC key of signed cookies (the device cookie), derived from the KEK like formKey. */
   readonly cookieKey: Buffer
+  /** AES-256-GCM key sealing authenticator-app secrets, derived from the KEK like formKey. */
+  readonly factorKey: Buffer
   /** Account mail, sent after the request that caused it (never blocking it). */
   readonly mail: MailOutbox
   /** Security events: logged and stored in audit_events. */
@@ -64,6 +66,7 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
     const kek = loadOrCreateKek(config.keysDir, config.keysPassphrase)
     const formKey = Buffer.from(hkdfSync('sha256', kek, Buffer.alloc(0), 'tessera form tokens', 32))
     const cookieKey = Buffer.from(hkdfSync('sha256', kek, Buffer.alloc(0), 'tessera signed cookies', 32))
+    const factorKey = Buffer.from(hkdfSync('sha256', kek, Buffer.alloc(0), 'tessera second factors', 32))
     const keys = new KeyStore({
       repository: repos.signingKeys,
       kek,
@@ -88,7 +91,7 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
         throw error
       }))
     const mail = createMailOutbox(config, log, overrides.mailRetryDelaysMs)
-    return { config, store, repos, keys, hasher, dummyHash, formKey, cookieKey, mail, audit, clock, log }
+    return { config, store, repos, keys, hasher, dummyHash, formKey, cookieKey, factorKey, mail, audit, clock, log }
   } catch (error) {
     await store.close()
     await hasher.close?.()

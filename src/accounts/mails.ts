@@ -44,3 +44,25 @@ export function passwordChangedMail(name: string | null, how: 'reset' | 'changed
     action: { label: 'Reset your password', url: forgotPasswordUrl },
   }
 }
+
+export type FactorChange = 'passkey_added' | 'passkey_removed' | 'totp_added' | 'totp_removed' | 'recovery_code_used' | 'recovery_codes_renewed' | 'factors_reset'
+
+const FACTOR_CHANGES: Readonly<Record<FactorChange, { subject: string; text: string }>> = {
+  passkey_added: { subject: 'A passkey was added to your account', text: 'A passkey was added to your account. It can now sign you in without a password.' },
+  passkey_removed: { subject: 'A passkey was removed from your account', text: 'A passkey was removed from your account. It no longer signs you in.' },
+  totp_added: { subject: 'An authenticator app was set up for your account', text: 'An authenticator app was set up for your account: signing in with your password now also asks for a code from it.' },
+  totp_removed: { subject: 'The authenticator app was removed from your account', text: 'The authenticator app was removed from your account: its codes no longer work.' },
+  recovery_code_used: { subject: 'A recovery code was used to sign in', text: 'One of your recovery codes was just used to sign in to your account. Each code works once.' },
+  recovery_codes_renewed: { subject: 'New recovery codes were made for your account', text: 'New recovery codes were made for your account; the previous ones no longer work.' },
+  factors_reset: { subject: 'Your second factors were reset', text: 'An administrator removed the passkeys, the authenticator app and the recovery codes of your account. Sign in with your password and set up a second factor again.' },
+}
+
+/** Whenever a factor is added or removed or a recovery code is used: the owner hears of it. */
+export function factorChangedMail(name: string | null, change: FactorChange, accountUrl: string): MailContent {
+  const { subject, text } = FACTOR_CHANGES[change]
+  return {
+    subject,
+    paragraphs: [greeting(name), text, 'If you did not do this, reset your password now and tell your administrator.'],
+    action: { label: 'Review your account', url: accountUrl },
+  }
+}

@@ -32,6 +32,7 @@ interface AddOptions {
   readonly scope?: string[]
   readonly thirdParty?: boolean
   readonly introspect?: boolean
+  readonly requireMfa?: boolean
 }
 
 async function addClient(context: CommandContext, options: AddOptions): Promise<CommandResult> {
@@ -45,6 +46,7 @@ async function addClient(context: CommandContext, options: AddOptions): Promise<
     scopes: options.scope ?? [],
     thirdParty: options.thirdParty ?? false,
     introspect: options.introspect ?? false,
+    requireMfa: options.requireMfa ?? false,
   }
   const { client, secret } = await context
     .withDeps((deps) => registerClient(deps.repos.clients, request, deps.clock.now()))
@@ -69,6 +71,16 @@ async function listClients(context: CommandContext): Promise<CommandResult> {
     ...clients.map((c) => [c.id, c.name, isPublicClient(c) ? 'public' : 'confidential', c.grantTypes.join(','), c.redirectUris.join(' ')]),
   ]
   return { json: { clients: clients.map(describeClient) }, text: clients.length === 0 ? 'No clients yet.' : table(rows) }
+}
+
+async function updateClient(context: CommandContext, clientId: string, options: { requireMfa?: boolean }): Promise<CommandResult> {
+  if (options.requireMfa === undefined) throw new CliError('nothing to change: give --require-mfa or --no-require-mfa')
+  const client = await context.withDeps(async (deps) => {
+    if (!(await deps.repos.clients.setRequireMfa(clientId, options.requireMfa!))) throw new CliError(`no client with id ${clientId}`)
+    await deps.audit.record('client_updated', { clientId, detail: { requireMfa: options.requireMfa! } }, 'client policy changed')
+    return (await deps.repos.clients.find(clientId))!
+  })
+  return { json: describeClient(client), text: `Client ${client.id}: ${client.requireMfa ? 'every sign-in needs a second factor' : 'a password alone is enough'}.` }
 }
 
 async function removeClient(context: CommandContext, clientId: string): Promise<CommandResult> {
@@ -97,6 +109,7 @@ export function registerClientsCommands(program: Command, run: RunCommand): void
     .option('--scope <scope>', 'a scope the client may ask for; repeatable (default: openid profile email roles offline_access)', repeatable)
     .option('--third-party', 'show the consent screen to users (first-party clients skip it)')
     .option('--introspect', 'a resource server: it may introspect access tokens issued to other clients')
+    .option('--require-mfa', 'every sign-in for this client needs a second factor (acr urn:tessera:mfa or better); users without one set it up first')
     .addHelpText(
       'after',
       examples(
@@ -106,6 +119,15 @@ export function registerClientsCommands(program: Command, run: RunCommand): void
       ),
     )
     .action((options: AddOptions) => run((context) => addClient(context, options)))
+
+  clients
+    .command('update')
+    .description("change a client's policies")
+    .argument('<client-id>', 'the client_id (taken as is, even when it begins with "-")', nonEmpty)
+    .option('--require-mfa', 'require a second factor for every sign-in for this client')
+    .option('--no-require-mfa', 'a password alone is enough again (a client may still ask with acr_values)')
+    .addHelpText('after', examples('idp clients update 0fJ3kq8_Zx1TtVw2nR5c7A --require-mfa'))
+    .action((clientId: string, options: { requireMfa?: boolean }) => run((context) => updateClient(context, clientId, options)))
 
   clients
     .command('list')

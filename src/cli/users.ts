@@ -2,14 +2,14 @@ import type { Command } from 'commander'
 import { endUserAccess } from '../accounts/context.js'
 import { passwordResetLink } from '../accounts/password-reset.js'
 import { passwordProblem } from '../accounts/password-policy.js'
-import { isRoleName } from '../accounts/roles.js'
+import { isRoleName, type User } from '../model/user.js'
+import { factorsOf, resetFactors, type FactorSummary } from '../factors/summary.js'
 import { emailAddressProblem, normaliseEmail } from '../accounts/email-address.js'
 import type { Deps } from '../deps.js'
 import { randomId } from '../secrets.js'
 import { examples, nonEmpty, repeatable } from './arguments.js'
 import { CliError, type CommandContext, type RunCommand } from './context.js'
 import { table, type CommandResult } from './output.js'
-import type { User } from '../model/user.js'
 
 /** stdin loses exactly one trailing line break (what `echo` adds); nothing else is trimmed. */
 export function passwordFromStdin(raw: string): string {
@@ -91,18 +91,34 @@ async function addUser(context: CommandContext, options: AddOptions): Promise<Co
   return { json: { id, email, roles: [...new Set(roles)].sort() }, text: `User ${email} added (sub ${id}).` }
 }
 
+/** The second factors of a user, in words: "passkey×2, app, 8 codes" or "-". */
+const factorsText = (f: FactorSummary) =>
+  [f.passkeys > 0 ? `passkey×${f.passkeys}` : '', f.totp ? 'app' : '', f.recoveryCodes > 0 ? `${f.recoveryCodes} codes` : ''].filter((part) => part !== '').join(', ') || '-'
+
 async function listUsers(context: CommandContext): Promise<CommandResult> {
-  const users = await context.withDeps((deps) => deps.repos.users.list())
+  const users = await context.withDeps(async (deps) => Promise.all((await deps.repos.users.list()).map(async (user) => ({ user, factors: await factorsOf(deps, user.id) }))))
   const status = (u: User) => (u.disabledAt !== null ? 'disabled' : u.emailVerified ? 'active' : 'unverified')
   return {
-    json: { users: users.map(userJson) },
+    json: { users: users.map(({ user, factors }) => ({ ...userJson(user), factors: { passkeys: factors.passkeys, totp: factors.totp, recovery_codes: factors.recoveryCodes } })) },
     text:
       users.length === 0
         ? 'No users yet.'
         : table([
-            ['ID', 'EMAIL', 'NAME', 'ROLES', 'STATUS'],
-            ...users.map((u) => [u.id, u.email, u.name ?? '', u.roles.join(',') || '-', status(u)]),
+            ['ID', 'EMAIL', 'NAME', 'ROLES', 'STATUS', 'FACTORS'],
+            ...users.map(({ user: u, factors }) => [u.id, u.email, u.name ?? '', u.roles.join(',') || '-', status(u), factorsText(factors)]),
           ]),
+  }
+}
+
+async function resetUserFactors(context: CommandContext, emailOrId: string): Promise<CommandResult> {
+  let removed: FactorSummary | undefined
+  const user = await onOneUser(context, emailOrId, async (deps, found) => {
+    removed = await resetFactors(deps, found, 'operator')
+  })
+  const what = removed === undefined ? '-' : factorsText(removed)
+  return {
+    json: { mfa_reset: user.email, id: user.id, removed: { passkeys: removed?.passkeys ?? 0, totp: removed?.totp ?? false, recovery_codes: removed?.recoveryCodes ?? 0 } },
+    text: `Second factors of ${user.email} removed (${what}); they were told by mail. They sign in with their password and can set up new ones.`,
   }
 }
 
@@ -196,9 +212,9 @@ async function setEmail(context: CommandContext, emailOrId: string, newEmail: st
 
 const USER_ARGUMENT = "the user's email address (any spelling of it), or the id idp users list and collisions show"
 
-/** `idp users add|list|set-roles|verify|reset-link|disable|enable|collisions|set-email`. */
+/** `idp users add|list|set-roles|verify|reset-link|disable|enable|mfa-reset|collisions|set-email`. */
 export function registerUsersCommands(program: Command, run: RunCommand): void {
-  const users = program.command('users').description('user accounts: add, list, roles, verification, reset links, disabling, email changes')
+  const users = program.command('users').description('user accounts: add, list, roles, verification, reset links, disabling, second factors, email changes')
 
   /** A command on one user, named by email or id (taken as is: ids may begin with "-"). */
   const onOne = (name: string, description: string, action: (context: CommandContext, emailOrId: string) => Promise<CommandResult>) =>
@@ -229,7 +245,7 @@ export function registerUsersCommands(program: Command, run: RunCommand): void {
 
   users
     .command('list')
-    .description('users with roles and status (active, unverified, disabled)')
+    .description('users with roles, status (active, unverified, disabled) and second factors')
     .action(() => run(listUsers))
 
   users
@@ -245,6 +261,7 @@ export function registerUsersCommands(program: Command, run: RunCommand): void {
   onOne('reset-link', 'print a single-use password-reset link for support (older links of the user stop working)', resetLink)
   onOne('disable', 'disable the user: ends their sessions, revokes their refresh and access tokens', disableUser)
   onOne('enable', 'let a disabled user sign in again', enableUser)
+  onOne('mfa-reset', 'remove every passkey, the authenticator app and the recovery codes of a user who lost them (audited, mailed to the user)', resetUserFactors)
 
   users
     .command('collisions')

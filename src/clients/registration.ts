@@ -20,6 +20,8 @@ export interface NewClientRequest {
   readonly thirdParty?: boolean
   /** A resource server that introspects other clients' access tokens. */
   readonly introspect?: boolean
+  /** Every sign-in for this client needs a second factor. */
+  readonly requireMfa?: boolean
 }
 
 /** Which registration field a problem is about (the CLI names its flag, an API its member). */
@@ -75,6 +77,7 @@ export function buildClient(input: NewClientRequest, now: number): { client: Cli
       pkceRequired: input.isPublic || input.pkce !== 'optional',
       firstParty: input.thirdParty !== true,
       introspect: input.introspect === true,
+      requireMfa: input.requireMfa === true,
       createdAt: now,
     },
   }
@@ -92,6 +95,7 @@ export function describeClient(client: Client): Record<string, unknown> {
     pkce: client.pkceRequired ? 'required' : 'optional',
     first_party: client.firstParty,
     introspect: client.introspect,
+    require_mfa: client.requireMfa,
     created_at: client.createdAt,
   }
 }

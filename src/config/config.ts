@@ -5,6 +5,15 @@
 import { ConfigError, FieldProblem, duration, integer, oneOf, optionalDuration, secret, text, type Field } from './fields.js'
 import { parseIssuer, parseDatabaseUrl, parseSmtpUrl, parseTrustedProxies, type DatabaseLocation } from './urls.js'
 import { availableParallelism } from 'node:os'
+import { isRoleName } from '../model/user.js'
+
+/** MFA_REQUIRED_ROLES: role names as `idp users set-roles` accepts them. */
+export function parseRoleList(raw: string): readonly string[] {
+  const roles = raw.split(',').map((role) => role.trim()).filter((role) => role !== '')
+  const bad = roles.find((role) => !isRoleName(role))
+  if (bad !== undefined) throw new FieldProblem(`"${bad}" is not a role name (letters, digits, _ . : - and at most 64 characters)`)
+  return Object.freeze([...new Set(roles)])
+}
 
 /** WORKERS: `auto` is one process per core; a number is taken as given (1 = no cluster). */
 export function parseWorkers(raw: string, cores: number): number {
@@ -67,6 +76,12 @@ export const configFields = {
   signupRateLimit: integer('SIGNUP_RATE_LIMIT', 100, 'Flood guard: signups per client address per 10 minutes, per process (and 5 per email address per 15 minutes, counted in the database)', 1, 1000000),
   forgotPasswordRateLimit: integer('FORGOT_PASSWORD_RATE_LIMIT', 100, 'Flood guard: password-reset requests and reset-form posts per client address per 10 minutes, per process', 1, 1000000),
   forgotPasswordAccountRateLimit: integer('FORGOT_PASSWORD_ACCOUNT_RATE_LIMIT', 3, 'Reset requests per email address within 15 minutes (a browser that signed in to the account before has a quota of its own)', 1, 100000),
+  mfaRequiredRoles: {
+    env: 'MFA_REQUIRED_ROLES',
+    doc: 'Roles (comma-separated) whose users must set up a second factor (a passkey or an authenticator app) at their next sign-in',
+    defaultText: '(none)',
+    parse: (raw) => parseRoleList(raw ?? ''),
+  } satisfies Field<readonly string[]>,
   emailVerificationTtl: duration('EMAIL_VERIFICATION_TTL', '24h', 'Lifetime of an email-verification link'),
   passwordResetTtl: duration('PASSWORD_RESET_TTL', '30m', 'Lifetime of a password-reset link (at most 30m)', 1800),
   argon2MemoryCost: integer('ARGON2_MEMORY_COST', 19456, 'argon2id memory in KiB (at least OWASP\'s 19456); changing a parameter rehashes each password at its next login', 19456, 4194304),

@@ -14,6 +14,11 @@ import { sessionsRepository } from './repositories/sessions.js'
 import { signingKeysRepository } from './repositories/signing-keys.js'
 import { throttleCountersRepository } from './repositories/throttle-counters.js'
 import { usersRepository } from './repositories/users.js'
+import { passkeysRepository } from './repositories/passkeys.js'
+import { totpRepository } from './repositories/totp.js'
+import { recoveryCodesRepository } from './repositories/recovery-codes.js'
+import { webauthnChallengesRepository } from './repositories/webauthn-challenges.js'
+import { pendingLoginsRepository } from './repositories/pending-logins.js'
 
 export function createRepositories(db: Db) {
   return {
@@ -31,6 +36,11 @@ export function createRepositories(db: Db) {
     accountTokens: accountTokensRepository(db),
     auditEvents: auditEventsRepository(db),
     throttleCounters: throttleCountersRepository(db),
+    passkeys: passkeysRepository(db),
+    totp: totpRepository(db),
+    recoveryCodes: recoveryCodesRepository(db),
+    webauthnChallenges: webauthnChallengesRepository(db),
+    pendingLogins: pendingLoginsRepository(db),
   }
 }
 

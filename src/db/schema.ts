@@ -26,6 +26,8 @@ export interface ClientsTable {
   first_party: number
   created_at: number
   introspect: number
+  /** 1: every sign-in for this client needs a second factor (acr urn:tessera:mfa or better). */
+  require_mfa: number
 }
 
 export interface SessionsTable {
@@ -39,6 +41,8 @@ export interface SessionsTable {
   /** Random public reference used by the account page (never the cookie or its hash). */
   handle: string | null
   user_agent: string | null
+  /** JSON array of RFC 8176 authentication method references: how this session was authenticated. */
+  amr: string
 }
 
 /** Single-use tokens sent by mail; only their hash is stored. */
@@ -74,6 +78,8 @@ export interface GrantsTable {
   offline: number
   /** Absolute end of the refresh-token family; null when the grant has no refresh tokens. */
   expires_at: number | null
+  /** JSON array: how the user authenticated for this grant (kept by refreshed tokens). */
+  amr: string
 }
 
 export interface RefreshTokensTable {
@@ -108,6 +114,8 @@ export interface AuthorizationCodesTable {
   expires_at: number
   consumed_at: number | null
   grant_id: string | null
+  /** JSON array: the session's amr when the code was issued. */
+  amr: string
 }
 
 export interface AccessTokensTable {
@@ -158,6 +166,66 @@ export interface ThrottleCountersTable {
   strikes: number
 }
 
+/** A passkey: the public half of a WebAuthn credential, its signature counter and flags. */
+export interface WebauthnCredentialsTable {
+  /** The credential ID, base64url. */
+  id: string
+  user_id: string
+  name: string
+  /** COSE public key, base64url. */
+  public_key: string
+  counter: number
+  /** JSON array of transports the authenticator reported (usb, nfc, ble, internal, hybrid). */
+  transports: string
+  /** singleDevice (device-bound) or multiDevice (synced). */
+  device_type: string
+  backed_up: number
+  aaguid: string
+  created_at: number
+  last_used_at: number | null
+}
+
+/** An authenticator-app secret (RFC 6238), sealed under the key-encryption key. */
+export interface TotpFactorsTable {
+  user_id: string
+  secret: string
+  created_at: number
+  /** Null while the user has not yet entered a first code. */
+  confirmed_at: number | null
+  /** The last time step a code was accepted for: no code is accepted twice. */
+  last_time_step: number | null
+}
+
+export interface RecoveryCodesTable {
+  code_hash: string
+  user_id: string
+  created_at: number
+  used_at: number | null
+}
+
+/** WebAuthn challenges we issued: single use, short-lived, shared by every instance. */
+export interface WebauthnChallengesTable {
+  challenge: string
+  purpose: 'register' | 'authenticate'
+  /** The user a registration is for; null for sign-in, where the credential names the user. */
+  user_id: string | null
+  created_at: number
+  expires_at: number
+  used_at: number | null
+}
+
+/** A sign-in that passed its first factor and waits for the second (or a session stepping up). */
+export interface PendingLoginsTable {
+  id_hash: string
+  user_id: string
+  amr: string
+  interaction_id: string | null
+  /** Set when an existing session steps up rather than a new sign-in. */
+  session_id_hash: string | null
+  created_at: number
+  expires_at: number
+}
+
 export interface Database {
   users: UsersTable
   clients: ClientsTable
@@ -173,6 +241,11 @@ export interface Database {
   account_tokens: AccountTokensTable
   audit_events: AuditEventsTable
   throttle_counters: ThrottleCountersTable
+  webauthn_credentials: WebauthnCredentialsTable
+  totp_factors: TotpFactorsTable
+  recovery_codes: RecoveryCodesTable
+  webauthn_challenges: WebauthnChallengesTable
+  pending_logins: PendingLoginsTable
 }
 
 export type UserRow = Selectable<UsersTable>

@@ -22,6 +22,7 @@ export type OAuthErrorCode =
   | 'invalid_token'
   | 'insufficient_scope'
   | 'invalid_request_object'
+  | 'unmet_authentication_requirements'
 
 const STATUS: Record<OAuthErrorCode, number> = {
   invalid_request: 400,
@@ -42,6 +43,7 @@ const STATUS: Record<OAuthErrorCode, number> = {
   invalid_token: 401,
   insufficient_scope: 403,
   invalid_request_object: 400,
+  unmet_authentication_requirements: 400,
 }
 
 export interface OAuthErrorOptions {

@@ -76,6 +76,16 @@ export function describeError(error: unknown): { view: ErrorView; headers: Recor
   return { view: { status: 500, title: 'Something went wrong', description: 'The server could not complete the request.', error: 'server_error' }, headers: {}, expected: false }
 }
 
+/** An error page that cannot fail: if the template itself breaks, a fixed page (and the cause is logged). */
+function safelyRendered(renderPage: PageRenderer, view: ErrorView, request: FastifyRequest): string {
+  try {
+    return renderPage(view)
+  } catch (failure) {
+    request.log.error({ err: failure }, 'the error page could not be rendered')
+    return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Something went wrong</title></head><body><h1>Something went wrong</h1><p>The server could not complete the request.</p></body></html>`
+  }
+}
+
 /** The security header sets of the two kinds of answer (security-headers.ts). */
 export interface ResponseHeaderSets {
   readonly page: Readonly<Record<string, string>>
@@ -94,7 +104,7 @@ export function sendError(error: unknown, request: FastifyRequest, reply: Fastif
   reply.status(view.status).headers({ ...NO_STORE, ...headers })
   if (isPageRoute(request) || error instanceof UnsafeAuthorizeError || error instanceof PageError) {
     if (securityHeaders) reply.headers(securityHeaders.page)
-    return reply.type('text/html; charset=utf-8').send(renderPage(view))
+    return reply.type('text/html; charset=utf-8').send(safelyRendered(renderPage, view, request))
   }
   if (securityHeaders) reply.headers(securityHeaders.json)
   return reply.type('application/json; charset=utf-8').send({ error: view.error ?? 'server_error', error_description: view.description })

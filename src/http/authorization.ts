@@ -11,6 +11,11 @@ import { hashSecret, randomId, randomToken } from '../secrets.js'
 import type { LoginSession } from '../model/session.js'
 import { type AuthorizationRequest } from '../model/authorization-request.js'
 import type { Client } from '../model/client.js'
+import type { FastifyReply } from 'fastify'
+import { decideAfterAuthentication, type AuthenticationNeeds, type AuthorizationDecision } from '../oauth/authorize-decision.js'
+import { requiredAcr } from '../oauth/acr.js'
+import { factorsOf, hasSecondFactor, reachableAcr } from '../factors/summary.js'
+import { startPendingLogin } from './pending-login.js'
 
 export async function issueAuthorizationCode(deps: Deps, request: AuthorizationRequest, session: LoginSession): Promise<string> {
   const now = deps.clock.now()
@@ -25,6 +30,7 @@ export async function issueAuthorizationCode(deps: Deps, request: AuthorizationR
     nonce: request.nonce,
     codeChallenge: request.codeChallenge,
     authTime: session.authTime,
+    amr: session.amr,
     createdAt: now,
     expiresAt: now + deps.config.codeTtl,
   })
@@ -39,12 +45,62 @@ export async function consentNeededFor(deps: Deps, client: Client, request: Auth
   return needsConsent(client, request, consent?.scope ?? null)
 }
 
-/** Parks the request for the login page; returns the path that continues it. */
-export async function parkForLogin(deps: Deps, request: AuthorizationRequest): Promise<string> {
+/**
+ * How strongly this request must be authenticated and what this user can do about it: the
+ * requested or required acr, the user's factors, the enrolment policy (client or role), consent.
+ */
+export async function authenticationNeeds(deps: Deps, client: Client, request: AuthorizationRequest, userId: string): Promise<AuthenticationNeeds> {
+  const [user, factors, consentNeeded] = await Promise.all([deps.repos.users.findById(userId), factorsOf(deps, userId), consentNeededFor(deps, client, request, userId)])
+  const roleRequiresMfa = user !== undefined && user.roles.some((role) => deps.config.mfaRequiredRoles.includes(role))
+  return {
+    required: requiredAcr(request.acrValues, request.essentialAcr, client.requireMfa),
+    essential: request.essentialAcr !== null,
+    reachable: reachableAcr(factors),
+    mustEnroll: !hasSecondFactor(factors) && (client.requireMfa || roleRequiresMfa),
+    consentNeeded,
+  }
+}
+
+/**
+ * Where the browser goes for a decision that is not a code: the second-factor page (step-up:
+ * the session adds a factor it has), the enrolment page, or the consent page. `interactionId`
+ * is the parked request (made here when there is none yet).
+ */
+export async function routeDecision(deps: Deps, reply: FastifyReply, decision: AuthorizationDecision, request: AuthorizationRequest, session: LoginSession, interactionId?: string): Promise<string> {
+  switch (decision.type) {
+    case 'issue_code':
+      if (interactionId !== undefined) await deps.repos.interactions.remove(interactionId)
+      return issueAuthorizationCode(deps, request, session)
+    case 'consent':
+      return parkForConsent(deps, request, session, interactionId)
+    case 'step_up': {
+      const id = interactionId ?? (await park(deps, request))
+      await startPendingLogin(deps, reply, { userId: session.userId, amr: session.amr, interactionId: id, sessionIdHash: session.idHash })
+      return '/login/second-factor'
+    }
+    case 'enroll': {
+      const id = interactionId ?? (await park(deps, request))
+      await deps.repos.interactions.bindSession(id, session.idHash)
+      return `/account/second-factor?interaction=${encodeURIComponent(id)}`
+    }
+    case 'login':
+      return `/login?interaction=${encodeURIComponent(interactionId ?? (await park(deps, request)))}`
+    case 'error':
+      if (interactionId !== undefined) await deps.repos.interactions.remove(interactionId)
+      return errorResponseUrl({ redirectUri: request.redirectUri, state: request.state }, deps.config.issuer, decision.error)
+  }
+}
+
+async function park(deps: Deps, request: AuthorizationRequest): Promise<string> {
   const now = deps.clock.now()
   const id = randomId()
   await deps.repos.interactions.insert(id, request, now, now + deps.config.interactionTtl)
-  return `/login?interaction=${encodeURIComponent(id)}`
+  return id
+}
+
+/** Parks the request for the login page; returns the path that continues it. */
+export async function parkForLogin(deps: Deps, request: AuthorizationRequest): Promise<string> {
+  return `/login?interaction=${encodeURIComponent(await park(deps, request))}`
 }
 
 /**
@@ -59,13 +115,15 @@ export async function parkForConsent(deps: Deps, request: AuthorizationRequest, 
   return `/consent?interaction=${encodeURIComponent(id)}`
 }
 
-/** After a successful login: consent page if needed, else the code. Returns the redirect target. */
-export async function continueAfterLogin(deps: Deps, interactionId: string, request: AuthorizationRequest, session: LoginSession): Promise<string> {
+/**
+ * After the user authenticated interactively (a sign-in, a second factor, an enrolment): enrol,
+ * step up, consent, or the code. prompt is not looked at again (prompt=login is satisfied now).
+ */
+export async function continueAfterLogin(deps: Deps, reply: FastifyReply, interactionId: string, request: AuthorizationRequest, session: LoginSession): Promise<string> {
   const client = await deps.repos.clients.find(request.clientId)
   if (!client) throw new OAuthError('access_denied', 'the application no longer exists')
-  if (await consentNeededFor(deps, client, request, session.userId)) return parkForConsent(deps, request, session, interactionId)
-  await deps.repos.interactions.remove(interactionId)
-  return issueAuthorizationCode(deps, request, session)
+  const decision = decideAfterAuthentication([], session.amr, await authenticationNeeds(deps, client, request, session.userId))
+  return routeDecision(deps, reply, decision, request, session, interactionId)
 }
 
 export function accessDeniedUrl(deps: Deps, request: AuthorizationRequest): string {

@@ -6,6 +6,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Deps } from '../deps.js'
 import { hashSecret, randomId, randomToken } from '../secrets.js'
 import type { LoginSession } from '../model/session.js'
+import type { AuthenticationMethod } from '../model/authentication.js'
 import { endSession } from '../sessions/end-session.js'
 
 export interface CookieNames {
@@ -32,13 +33,16 @@ export async function currentSession(deps: Deps, request: FastifyRequest): Promi
   return session
 }
 
-/** A new session id at every login (no fixation); the previous session of this browser ends. */
-export async function startSession(deps: Deps, request: FastifyRequest, reply: FastifyReply, userId: string): Promise<LoginSession> {
+/**
+ * A new session id at every login and every step-up (no fixation); the previous session of this
+ * browser ends. `amr`: how the user just authenticated (a step-up passes the methods combined).
+ */
+export async function startSession(deps: Deps, request: FastifyRequest, reply: FastifyReply, userId: string, amr: readonly AuthenticationMethod[]): Promise<LoginSession> {
   const names = cookieNames(deps.config.issuerIsHttps)
   const now = deps.clock.now()
   const id = randomToken()
   const userAgent = request.headers['user-agent']?.slice(0, 200) ?? null
-  const session: LoginSession = { idHash: hashSecret(id), userId, authTime: now, createdAt: now, lastSeenAt: now, expiresAt: now + deps.config.sessionTtl, handle: randomId(), userAgent }
+  const session: LoginSession = { idHash: hashSecret(id), userId, authTime: now, createdAt: now, lastSeenAt: now, expiresAt: now + deps.config.sessionTtl, handle: randomId(), userAgent, amr }
   await deps.repos.sessions.insert(session)
   const previousCookie = request.cookies[names.session]
   const previous = previousCookie !== undefined && previousCookie.length <= 128 ? await deps.repos.sessions.findLive(hashSecret(previousCookie), now) : undefined

@@ -12,4 +12,8 @@ export interface AuthorizationRequest {
   readonly maxAge: number | null
   readonly loginHint: string | null
   readonly idTokenHint: string | null
+  /** OIDC Core §3.1.2.1 acr_values, in order of preference (any one is acceptable). */
+  readonly acrValues: readonly string[]
+  /** The acr values of an essential `acr` in the claims parameter (§5.5.1.1); null when none. */
+  readonly essentialAcr: readonly string[] | null
 }

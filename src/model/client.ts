@@ -17,6 +17,8 @@ export interface Client {
   readonly firstParty: boolean
   /** A resource server: may introspect access tokens issued to other clients (RFC 7662 §4). */
   readonly introspect: boolean
+  /** Every sign-in for this client needs a second factor (acr urn:tessera:mfa or better). */
+  readonly requireMfa: boolean
   readonly createdAt: number
 }
 

@@ -1,3 +1,5 @@
+import type { AuthenticationMethod } from './authentication.js'
+
 /** An authorization code as issued (RFC 6749 §4.1.2): bound to client, redirect_uri, PKCE, nonce, scope and session. */
 export interface AuthorizationCode {
   readonly codeHash: string
@@ -11,6 +13,8 @@ export interface AuthorizationCode {
   readonly authTime: number
   readonly createdAt: number
   readonly expiresAt: number
+  /** The session's authentication methods when the code was issued. */
+  readonly amr: readonly AuthenticationMethod[]
 }
 
 export interface StoredCode extends AuthorizationCode {

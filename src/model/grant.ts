@@ -1,3 +1,5 @@
+import type { AuthenticationMethod } from './authentication.js'
+
 /** What one code redemption (or client_credentials call) authorised; tokens hang off it so they can be taken back together. */
 export interface Grant {
   readonly id: string
@@ -10,4 +12,6 @@ export interface Grant {
   readonly revokedAt: number | null
   readonly offline: boolean
   readonly expiresAt: number | null
+  /** How the user authenticated for this grant; refreshed tokens keep it (OIDC Core §12.2). */
+  readonly amr: readonly AuthenticationMethod[]
 }

@@ -1,3 +1,5 @@
+import type { AuthenticationMethod } from './authentication.js'
+
 /** A server-side login session; the browser's cookie holds the random id, storage only its hash. */
 export interface LoginSession {
   readonly idHash: string
@@ -9,4 +11,6 @@ export interface LoginSession {
   /** Public reference shown on the account page; null for sessions older than the column. */
   readonly handle: string | null
   readonly userAgent: string | null
+  /** How the user authenticated (RFC 8176); what the session's tokens say in `amr` and `acr`. */
+  readonly amr: readonly AuthenticationMethod[]
 }

@@ -77,6 +77,8 @@ export function validateAuthorizationRequest(params: RawParams, client: Client, 
   const nonce = single(params, 'nonce') ?? null
   if (nonce !== null && nonce.length > 512) throw new OAuthError('invalid_request', 'nonce is too long')
   const loginHint = single(params, 'login_hint') ?? null
+  const acrValues = (single(params, 'acr_values') ?? '').split(' ').filter((value) => value !== '')
+  const essentialAcr = essentialAcrOf(single(params, 'claims'))
 
   return {
     clientId: client.id,
@@ -89,7 +91,31 @@ export function validateAuthorizationRequest(params: RawParams, client: Client, 
     maxAge: maxAgeRaw === undefined ? null : Number(maxAgeRaw),
     loginHint: loginHint !== null && loginHint.length <= 320 ? loginHint : null,
     idTokenHint: single(params, 'id_token_hint') ?? null,
+    acrValues,
+    essentialAcr,
   }
+}
+
+/**
+ * The claims parameter (OIDC Core §5.5) is honoured for one claim, an essential `acr` in the ID
+ * token or userinfo request (§5.5.1.1); other requested claims are voluntary and come by scope.
+ */
+function essentialAcrOf(raw: string | undefined): readonly string[] | null {
+  if (raw === undefined) return null
+  let claims: unknown
+  try {
+    claims = JSON.parse(raw)
+  } catch {
+    throw new OAuthError('invalid_request', 'claims is not a JSON object')
+  }
+  if (typeof claims !== 'object' || claims === null || Array.isArray(claims)) throw new OAuthError('invalid_request', 'claims is not a JSON object')
+  for (const member of ['id_token', 'userinfo']) {
+    const acr = ((claims as Record<string, unknown>)[member] as Record<string, unknown> | undefined)?.['acr'] as { essential?: unknown; value?: unknown; values?: unknown } | null | undefined
+    if (typeof acr !== 'object' || acr === null || acr.essential !== true) continue
+    const values = typeof acr.value === 'string' ? [acr.value] : Array.isArray(acr.values) ? acr.values.filter((value): value is string => typeof value === 'string') : []
+    if (values.length > 0) return values
+  }
+  return null
 }
 
 /** Does the request force a fresh login, given the current session's auth_time? */

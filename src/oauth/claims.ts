@@ -1,6 +1,8 @@
 /** Claims of the tokens and userinfo responses (OIDC Core §2, §5.4; RFC 9068 §2.2). Pure functions. */
 import type { JWTPayload } from 'jose'
 import { hasScope } from './scope.js'
+import { acrOf } from './acr.js'
+import type { AuthenticationMethod } from '../model/authentication.js'
 
 export interface Subject {
   readonly id: string
@@ -21,6 +23,8 @@ export interface IdTokenInput {
   readonly now: number
   readonly ttl: number
   readonly sessionId?: string
+  /** How the user authenticated (RFC 8176); `acr` follows from it (oauth/acr.ts). */
+  readonly amr: readonly AuthenticationMethod[]
 }
 
 export function idTokenClaims(input: IdTokenInput): JWTPayload {
@@ -32,6 +36,8 @@ export function idTokenClaims(input: IdTokenInput): JWTPayload {
     iat: input.now,
     exp: input.now + input.ttl,
     auth_time: input.authTime,
+    amr: [...input.amr],
+    acr: acrOf(input.amr),
     ...(input.nonce !== null ? { nonce: input.nonce } : {}),
     at_hash: input.accessTokenHash,
     ...(input.sessionId !== undefined ? { sid: input.sessionId } : {}),
@@ -52,6 +58,8 @@ export interface AccessTokenInput {
   readonly ttl: number
   /** The user's roles (RFC 9068 §2.2.3.1), for resource-server RBAC; absent for client tokens. */
   readonly roles?: readonly string[]
+  /** RFC 9068 §2.2.1: how the user authenticated, so an API can demand more (RFC 9470); absent for client tokens. */
+  readonly amr?: readonly AuthenticationMethod[]
 }
 
 export function accessTokenClaims(input: AccessTokenInput): JWTPayload {
@@ -66,6 +74,7 @@ export function accessTokenClaims(input: AccessTokenInput): JWTPayload {
     exp: input.now + input.ttl,
     ...(input.authTime !== null ? { auth_time: input.authTime } : {}),
     ...(input.roles !== undefined ? { roles: [...input.roles] } : {}),
+    ...(input.amr !== undefined ? { amr: [...input.amr], acr: acrOf(input.amr) } : {}),
   }
 }
 
@@ -82,4 +91,4 @@ export function userinfoClaims(user: Subject, scope: string): Record<string, unk
   return JSON.parse(JSON.stringify({ sub: user.id, ...scopedClaims(user, scope) })) as Record<string, unknown>
 }
 
-export const SUPPORTED_CLAIMS = ['sub', 'iss', 'aud', 'azp', 'exp', 'iat', 'auth_time', 'nonce', 'at_hash', 'sid', 'name', 'email', 'email_verified', 'roles'] as const
+export const SUPPORTED_CLAIMS = ['sub', 'iss', 'aud', 'azp', 'exp', 'iat', 'auth_time', 'amr', 'acr', 'nonce', 'at_hash', 'sid', 'name', 'email', 'email_verified', 'roles'] as const

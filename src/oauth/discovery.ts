@@ -2,6 +2,7 @@
 import { SUPPORTED_CLAIMS } from './claims.js'
 import { CLIENT_AUTH_METHODS } from './client-auth.js'
 import { SUPPORTED_SCOPES } from './scope.js'
+import { ACR_VALUES } from './acr.js'
 import { GRANT_TYPES } from '../model/client.js'
 
 export const ENDPOINT_PATHS = {
@@ -38,7 +39,8 @@ export function discoveryDocument(issuer: string): Record<string, unknown> {
     introspection_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS.filter((method) => method !== 'none'),
     code_challenge_methods_supported: ['S256'],
     prompt_values_supported: ['none', 'login', 'consent', 'select_account'],
-    claims_parameter_supported: false,
+    claims_parameter_supported: true,
+    acr_values_supported: ACR_VALUES,
     request_parameter_supported: false,
     request_uri_parameter_supported: false,
     require_request_uri_registration: false,

@@ -75,3 +75,18 @@ export function emailQuota(prefix: string, max: number, email: string, deviceId:
   const who = account(email)
   return [{ key: deviceId === null ? `${prefix}:${who}` : `${prefix}-device:${who}:${deviceId}`, policy: quotaPolicy(max) }]
 }
+
+/**
+ * Second-factor codes and passkeys after a correct password: the attacker, if any, knows the
+ * password. Failures count per (user, trusted browser) or, for other browsers, per user; plus the
+ * address. The owner's trusted browsers are never blocked by failures elsewhere.
+ */
+export function secondFactorRules(limits: Limits, userId: string, ip: string, deviceId: string | null): readonly ThrottleRule[] {
+  return [
+    { key: deviceId === null ? `mfa-account:${userId}` : `mfa-device:${userId}:${deviceId}`, policy: failurePolicy(limits.loginFailureLimit) },
+    ...(deviceId === null ? [{ key: `mfa-ip:${ip}`, policy: failurePolicy(limits.ipFailureLimit) }] : []),
+  ]
+}
+
+/** Refused passkey sign-ins (forged or replayed assertions) from one address. */
+export const passkeyLoginRules = (limits: Limits, ip: string): readonly ThrottleRule[] => [{ key: `passkey-ip:${ip}`, policy: failurePolicy(limits.ipFailureLimit) }]

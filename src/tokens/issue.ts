@@ -8,6 +8,7 @@ import { accessTokenClaims, idTokenClaims, type Subject } from '../oauth/claims.
 import { hasScope } from '../oauth/scope.js'
 import { randomId } from '../secrets.js'
 import { accessTokenHash, signJwt } from './sign.js'
+import type { AuthenticationMethod } from '../model/authentication.js'
 
 export interface TokenSetInput {
   readonly clientId: string
@@ -17,6 +18,8 @@ export interface TokenSetInput {
   readonly scope: string
   readonly authTime: number | null
   readonly nonce: string | null
+  /** How the user authenticated; null for client_credentials. */
+  readonly amr: readonly AuthenticationMethod[] | null
 }
 
 export interface TokenSet {
@@ -45,6 +48,7 @@ export async function issueTokenSet(deps: Pick<Deps, 'config' | 'keys' | 'repos'
       now,
       ttl: config.accessTokenTtl,
       ...(input.user !== null ? { roles: input.user.roles } : {}),
+      ...(input.amr !== null ? { amr: input.amr } : {}),
     }),
     key,
   )
@@ -63,6 +67,7 @@ export async function issueTokenSet(deps: Pick<Deps, 'config' | 'keys' | 'repos'
       accessTokenHash: accessTokenHash(accessToken),
       now,
       ttl: config.idTokenTtl,
+      amr: input.amr ?? ['pwd'],
     }),
     key,
   )

@@ -69,7 +69,7 @@ t.test('users add --role … --json; users list shows roles and status', async (
   t.type(added.json['id'], 'string')
   const users = await listed(cli)
   t.equal(users.length, 1)
-  t.same(Object.keys(users[0]!).sort(), ['created_at', 'disabled', 'email', 'email_verified', 'id', 'name', 'roles'], 'no password hash listed')
+  t.same(Object.keys(users[0]!).sort(), ['created_at', 'disabled', 'email', 'email_verified', 'factors', 'id', 'name', 'roles'], 'no password hash listed')
   t.match(users[0], { id: added.json['id'], email: 'carol@example.com', name: 'Carol', email_verified: true, disabled: false, roles: ['admin', 'ops'] })
   const text = await cli(['users', 'list'])
   t.match(text.stdout.join('\n'), /carol@example\.com\s+Carol\s+admin,ops\s+active/, 'the text listing has a roles column')

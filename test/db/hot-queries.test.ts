@@ -24,7 +24,7 @@ for (const { name, create } of availableDatabases()) {
     })
     await migrateToLatest(db)
     const repos = createRepositories(db)
-    await repos.clients.insert({ id: 'svc', name: 'Service', secretHash: 'hash', redirectUris: [], postLogoutRedirectUris: [], grantTypes: ['client_credentials'], scopes: ['api:read'], pkceRequired: true, firstParty: false, introspect: false, createdAt: 1 })
+    await repos.clients.insert({ id: 'svc', name: 'Service', secretHash: 'hash', redirectUris: [], postLogoutRedirectUris: [], grantTypes: ['client_credentials'], scopes: ['api:read'], pkceRequired: true, firstParty: false, introspect: false, requireMfa: false, createdAt: 1 })
 
     t.test('access tokens: concurrent inserts each resolve once their row is stored', async (t) => {
       const tokens = Array.from({ length: 150 }, (_, i) => ({ jti: `jti-${name}-${i}`, grantId: null, clientId: 'svc', kid: 'k1', expiresAt: 2_000_000_000 }))

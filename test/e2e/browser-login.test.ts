@@ -63,7 +63,7 @@ t.test('browser: relying party → Tessera login page → back signed in; then S
     t.ok(await page.getByLabel('Email').isVisible(), 'an email field with a label')
     t.ok(await page.getByLabel('Password').isVisible(), 'a password field with a label')
     t.equal(await page.getByLabel('Password').getAttribute('type'), 'password')
-    t.equal(await page.getByLabel('Email').getAttribute('autocomplete'), 'username')
+    t.equal(await page.getByLabel('Email').getAttribute('autocomplete'), 'username webauthn', 'passkeys offered in autofill')
     t.equal(await page.getByLabel('Password').getAttribute('autocomplete'), 'current-password')
     const loginResponse = responses.find((r) => r.url().startsWith(`${ctx.issuer}/login`))!
     const headers = await loginResponse.allHeaders()
@@ -102,7 +102,7 @@ t.test('browser: relying party → Tessera login page → back signed in; then S
     // Only one of these settles the race below; the others reject later (their timeout, or the
     // page closing at teardown), and an unhandled rejection would fail whatever test runs then.
     for (const waiting of [navigated, blocked, posted]) void waiting.catch(() => undefined)
-    await page.getByRole('button', { name: 'Sign in' }).click()
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click()
     const request = await posted
     const outcome = await Promise.race([navigated, blocked])
     await page.waitForLoadState('load')

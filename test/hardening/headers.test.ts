@@ -45,7 +45,8 @@ function assertPageHeaders(t: Assert, response: LightMyRequestResponse, what: st
   t.same(policy.get('base-uri'), ["'none'"], `${what}: base-uri 'none'`)
   t.same(policy.get('frame-ancestors'), ["'none'"], `${what}: frame-ancestors 'none'`)
   t.notOk((policy.get('form-action') ?? []).some((source) => source === '*' || /evil/.test(source)), `${what}: form-action names no wildcard`)
-  t.notMatch(response.body, /<script|\son[a-z]+\s*=/i, `${what}: no inline script or event handler`)
+  // Scripts only as empty tags naming a file of our own (/assets/…): nothing inline, no handlers.
+  t.notMatch(response.body, /<script(?![^>]*\ssrc="\/assets\/[\w.-]+\.js"[^>]*><\/script>)|\son[a-z]+\s*=/i, `${what}: no inline script or event handler`)
   t.equal(response.headers['x-frame-options'], 'DENY', `${what}: X-Frame-Options DENY`)
   t.equal(response.headers['referrer-policy'], 'no-referrer', `${what}: Referrer-Policy no-referrer`)
   t.equal(response.headers['x-content-type-options'], 'nosniff', `${what}: nosniff`)

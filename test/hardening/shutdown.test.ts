@@ -1,11 +1,13 @@
 /**
- * Graceful shutdown of the real process: SIGTERM while slow logins are in flight (argon2 made
- * deliberately expensive). Every request that was in flight gets its normal answer (no reset, no
+ * Graceful shutdown of the real process: SIGTERM while logins are in flight (held there by
+ * stopping the server's password-hashing process with SIGSTOP, so that they are in flight on a
+ * machine of any speed; SIGCONT lets them finish after the signal). Every request that was in flight gets its normal answer (no reset, no
  * 503), connections opened after the signal are refused, the process exits 0 within a bound and
  * says so in its log, and what the in-flight logins wrote (their sessions) was committed before
  * the database closed. Also: /healthz and /readyz while running.
  */
 import t from 'tap'
+import fs from 'node:fs'
 import http from 'node:http'
 import net from 'node:net'
 import { hiddenInput } from '../e2e/helpers/http-login.js'
@@ -26,8 +28,45 @@ interface Answer {
   readonly at: number
 }
 
+/** The password-hashing process the server forked (hasher-worker), once it exists. */
+function hasherOf(serverPid: number): number | undefined {
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8')
+      const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+      if (parent === serverPid && fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('hasher-worker')) return Number(entry)
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return undefined
+}
+
+/** True when the server has read every byte the given client connections sent it (kernel receive queues empty). */
+function serverHasRead(serverPort: number, clientPorts: readonly number[]): boolean {
+  const hex = (port: number) => port.toString(16).toUpperCase().padStart(4, '0')
+  const lines = fs.readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)
+  return clientPorts.every((clientPort) =>
+    lines.some((line) => {
+      const [, local, remote, , queues] = line.trim().split(/\s+/)
+      return local?.endsWith(`:${hex(serverPort)}`) && remote?.endsWith(`:${hex(clientPort)}`) && queues?.split(':')[1] === '00000000'
+    }),
+  )
+}
+
+async function until<T>(what: string, probe: () => T | undefined, ms = 30_000): Promise<T> {
+  const deadline = Date.now() + ms
+  for (;;) {
+    const value = probe()
+    if (value !== undefined && value !== false) return value
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+}
+
 /** A form POST on its own connection (no keep-alive), resolved with the full answer. */
-function postOnNewConnection(port: number, path: string, cookie: string, form: Record<string, string>, sent: () => void): Promise<Answer> {
+function postOnNewConnection(port: number, path: string, cookie: string, form: Record<string, string>, sent: (clientPort: number) => void): Promise<Answer> {
   const body = new URLSearchParams(form).toString()
   return new Promise((resolve, reject) => {
     const request = http.request(
@@ -46,7 +85,7 @@ function postOnNewConnection(port: number, path: string, cookie: string, form: R
       },
     )
     request.on('error', reject)
-    request.on('finish', sent)
+    request.on('finish', () => sent(request.socket?.localPort ?? 0))
     request.end(body)
   })
 }
@@ -66,8 +105,7 @@ function tryConnect(port: number): Promise<string> {
 t.before(requireBuild)
 
 t.test('SIGTERM: in-flight requests finish, new connections are refused, exit 0', async (t) => {
-  // Expensive hashing so that a login takes long enough to still be running at the signal.
-  const install = await installation(t, { LOG_LEVEL: 'info', ARGON2_TIME_COST: '24', LOGIN_RATE_LIMIT: '1000' })
+  const install = await installation(t, { LOG_LEVEL: 'info', LOGIN_RATE_LIMIT: '1000' })
   await idp(t, install, ['users', 'add', '--email', EMAIL, '--password-stdin'], { stdin: `${PASSWORD}\n` })
   const server = startServer(t, install)
   await waitHealthy(server, install)
@@ -89,12 +127,23 @@ t.test('SIGTERM: in-flight requests finish, new connections are refused, exit 0'
       return { browser, csrf: hiddenInput(page.body, '_csrf') }
     }),
   )
+  // The server starts its hashing process at once (for the dummy hash); stopping it holds every
+  // login in flight until SIGCONT.
+  const hasher = await until('the server’s hashing process', () => hasherOf(server.process.pid!))
+  process.kill(hasher, 'SIGSTOP')
+  t.teardown(() => {
+    try {
+      process.kill(hasher, 'SIGCONT')
+    } catch {
+      // Already gone with the server.
+    }
+  })
   let inFlight: Promise<Answer>[] = []
-  let sentCount = 0
+  const clientPorts: number[] = []
   const allSent = new Promise<void>((resolve) => {
-    const onSent = () => {
-      sentCount += 1
-      if (sentCount === IN_FLIGHT) resolve()
+    const onSent = (clientPort: number) => {
+      clientPorts.push(clientPort)
+      if (clientPorts.length === IN_FLIGHT) resolve()
     }
     inFlight = browsers.map(({ browser, csrf }) =>
       postOnNewConnection(install.port, '/login', [...browser.cookies].map(([name, value]) => `${name}=${value}`).join('; '), { _csrf: csrf, interaction: '', email: EMAIL, password: PASSWORD }, onSent),
@@ -102,8 +151,8 @@ t.test('SIGTERM: in-flight requests finish, new connections are refused, exit 0'
   })
   const settled = () => Promise.allSettled(inFlight)
   await allSent
-  // Give the server time to read the requests; the hashing keeps them busy well beyond this.
-  await new Promise((resolve) => setTimeout(resolve, 300))
+  // Every request has reached the server (it read them; they now wait for the stopped hasher).
+  await until('the server to read the logins', () => serverHasRead(install.port, clientPorts))
   let pending = IN_FLIGHT
   for (const request of inFlight) void request.then(() => (pending -= 1), () => (pending -= 1))
 
@@ -133,6 +182,8 @@ t.test('SIGTERM: in-flight requests finish, new connections are refused, exit 0'
     (error: Error & { cause?: { code?: string } }) => error.cause?.code ?? error.message,
   )
 
+  // The logins may finish now, after the signal.
+  process.kill(hasher, 'SIGCONT')
   const results = await withTimeout(settled(), 60_000, 'the in-flight logins')
   const exit = await server.exited(30_000)
   const exitedWithin = Date.now() - signalAt

@@ -7,6 +7,7 @@ import os from 'node:os'
 import path from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import pino from 'pino'
+import { argon2idHasher } from '../../src/accounts/password-hasher.js'
 import { buildApp } from '../../src/app.js'
 import { buildClient, type NewClientRequest } from '../../src/clients/registration.js'
 import { loadConfig } from '../../src/config/config.js'
@@ -41,6 +42,8 @@ export interface TestAppOptions {
   readonly env?: Readonly<Record<string, string>>
   /** Listen on a free loopback port; the issuer is then http://127.0.0.1:PORT. */
   readonly listen?: boolean
+  /** With listen: name the issuer http://localhost:PORT instead (WebAuthn refuses IP addresses as RP IDs). */
+  readonly issuerHost?: 'localhost'
   readonly clock?: FakeClock
   /** Mail retry delays in ms (default: short, so retry tests finish quickly). */
   readonly mailRetryDelaysMs?: readonly number[]
@@ -55,7 +58,7 @@ export function tempDir(prefix = 'tessera-test-'): string {
 export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const dir = tempDir()
   const port = options.listen ? await freePort() : 3000
-  const issuer = options.env?.['ISSUER'] ?? (options.listen ? `http://127.0.0.1:${port}` : 'http://localhost:3000')
+  const issuer = options.env?.['ISSUER'] ?? (options.listen ? `http://${options.issuerHost ?? '127.0.0.1'}:${port}` : 'http://localhost:3000')
   const database = options.env?.['DATABASE_URL'] === undefined ? await suiteDatabase(dir) : undefined
   const databaseUrl = options.env?.['DATABASE_URL'] ?? database?.url ?? `sqlite:${path.join(dir, 'idp.db')}`
   const config = loadConfig({
@@ -71,6 +74,10 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     clock,
     log: pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' }),
     mailRetryDelaysMs: options.mailRetryDelaysMs ?? [50, 100, 200],
+    // argon2id with the configured parameters, in this process: the server's hashing process
+    // would load the TypeScript loader for every test app (seconds each on a loaded machine). That
+    // process is covered by its own tests and by every test of the real server process.
+    hasher: argon2idHasher({ memoryCost: config.argon2MemoryCost, timeCost: config.argon2TimeCost, parallelism: config.argon2Parallelism }),
     ...options.overrides,
   })
   const app = await buildApp(deps)

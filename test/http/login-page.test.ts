@@ -119,7 +119,7 @@ t.test('wrong password and unknown email get the same answer', async (t) => {
   t.equal(wrongPassword.statusCode, 401)
   t.equal(sessionCookie(wrongPassword), undefined)
   t.equal(sessionCookie(unknownEmail), undefined)
-  const normalise = (body: string, echoed: string) => body.split(echoed).join('EMAIL').replace(/name="_csrf" value="[^"]*"/, 'name="_csrf" value="TOKEN"')
+  const normalise = (body: string, echoed: string) => body.split(echoed).join('EMAIL').replace(/name="_csrf" value="[^"]*"/g, 'name="_csrf" value="TOKEN"')
   t.equal(normalise(wrongPassword.body, user.email), normalise(unknownEmail.body, email), 'same body apart from the echoed email')
   t.same(Object.keys(wrongPassword.headers).sort(), Object.keys(unknownEmail.headers).sort(), 'same headers')
 })
@@ -128,7 +128,7 @@ t.test('the login page escapes login_hint', async (t) => {
   const hint = '"><script>alert(1)</script>'
   const form = await openLoginPage(new CookieJar(), { login_hint: hint })
   t.equal(form.page.statusCode, 200)
-  t.notMatch(form.page.body, /<script/i, 'no raw <script> in the page')
+  t.notMatch(form.page.body, /<script>alert/i, 'no raw <script> in the page')
   t.notMatch(form.page.body, /value=""><script>/)
   t.match(form.page.body, /&lt;script&gt;|&#60;script&#62;/, 'the hint is shown escaped')
 

@@ -17,7 +17,7 @@ import { closeDeps, createDeps } from '../../src/deps.js'
 import { openEnvelope } from '../../src/keys/envelope.js'
 import { loadOrCreateKek } from '../../src/keys/kek.js'
 import { freePort } from '../helpers/free-port.js'
-import { basicAuth, clientCredentials, idp, newInstall, scratchDir, snapshotBuild, startServer } from './fixtures/support.js'
+import { basicAuth, clientCredentials, eventually, idp, newInstall, scratchDir, snapshotBuild, startServer } from './fixtures/support.js'
 
 t.setTimeout(300_000)
 
@@ -123,7 +123,11 @@ t.test('the real server and CLI at LOG_LEVEL=debug', async (t) => {
   const listed = await run(['keys', 'list', '--json'])
   const active = (listed.json['keys'] as { kid: string; state: string }[]).find((key) => key.state === 'active')!.kid
   await run(['keys', 'revoke', active, '--json'])
-  await new Promise((resolve) => setTimeout(resolve, 2500))
+  // The running server drops the revoked key within KEY_REFRESH_INTERVAL (1 s here).
+  await eventually('the server to drop the revoked key', async () => {
+    const published = (await (await fetch(`${server.issuer}/.well-known/jwks.json`, { signal: AbortSignal.timeout(10_000) })).json()) as { keys: { kid: string }[] }
+    return published.keys.some((key) => key.kid === active) ? undefined : true
+  })
   t.equal((await clientCredentials(server.issuer, client)).status, 200, 'tokens are issued after the revocation')
   const jwks = await (await fetch(`${server.issuer}/.well-known/jwks.json`, { signal: AbortSignal.timeout(10_000) })).text()
   assertPublicJwks(t, jwks)

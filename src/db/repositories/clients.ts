@@ -14,6 +14,7 @@ export function toClient(row: ClientRow): Client {
     pkceRequired: row.pkce_required === 1,
     firstParty: row.first_party === 1,
     introspect: row.introspect === 1,
+    requireMfa: row.require_mfa === 1,
     createdAt: row.created_at,
   }
 }
@@ -34,6 +35,7 @@ export function clientsRepository(db: Db) {
           pkce_required: client.pkceRequired ? 1 : 0,
           first_party: client.firstParty ? 1 : 0,
           introspect: client.introspect ? 1 : 0,
+          require_mfa: client.requireMfa ? 1 : 0,
           created_at: client.createdAt,
         })
         .execute()
@@ -47,6 +49,11 @@ export function clientsRepository(db: Db) {
     async list(): Promise<Client[]> {
       const rows = await db.selectFrom('clients').selectAll().orderBy('created_at').orderBy('id').execute()
       return rows.map(toClient)
+    },
+
+    async setRequireMfa(id: string, requireMfa: boolean): Promise<boolean> {
+      const result = await db.updateTable('clients').set({ require_mfa: requireMfa ? 1 : 0 }).where('id', '=', id).executeTakeFirst()
+      return result.numUpdatedRows === 1n
     },
 
     async remove(id: string): Promise<boolean> {

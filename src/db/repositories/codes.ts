@@ -3,6 +3,7 @@ import type { CodeRow } from '../schema.js'
 import { grantsRepository } from './grants.js'
 import { type Grant } from '../../model/grant.js'
 import type { AuthorizationCode, StoredCode } from '../../model/code.js'
+import { parseAmr } from '../../model/authentication.js'
 
 
 const toCode = (row: CodeRow): StoredCode => ({
@@ -19,6 +20,7 @@ const toCode = (row: CodeRow): StoredCode => ({
   expiresAt: row.expires_at,
   consumedAt: row.consumed_at,
   grantId: row.grant_id,
+  amr: parseAmr(row.amr),
 })
 
 /** What a redemption attempt found: the grant it created, or why there is none. */
@@ -46,6 +48,7 @@ export function codesRepository(db: Db) {
           expires_at: code.expiresAt,
           consumed_at: null,
           grant_id: null,
+          amr: JSON.stringify(code.amr),
         })
         .execute()
     },

@@ -2,6 +2,7 @@ import type { Db } from '../connect.js'
 import type { SelectQueryBuilder } from 'kysely'
 import type { Database, GrantRow } from '../schema.js'
 import type { Grant } from '../../model/grant.js'
+import { parseAmr } from '../../model/authentication.js'
 
 
 const toGrant = (row: GrantRow): Grant => ({
@@ -15,6 +16,7 @@ const toGrant = (row: GrantRow): Grant => ({
   revokedAt: row.revoked_at,
   offline: row.offline === 1,
   expiresAt: row.expires_at,
+  amr: parseAmr(row.amr),
 })
 
 type GrantQuery = SelectQueryBuilder<Database, 'grants', { id: string }>
@@ -53,6 +55,7 @@ export function grantsRepository(db: Db) {
           revoked_at: grant.revokedAt,
           offline: grant.offline ? 1 : 0,
           expires_at: grant.expiresAt,
+          amr: JSON.stringify(grant.amr),
         })
         .execute()
     },

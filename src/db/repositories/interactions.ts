@@ -4,6 +4,12 @@ import type { Interaction } from '../../model/interaction.js'
 
 
 /** A validated authorization request parked while the user logs in. */
+/** Requests parked before acr_values existed lack the two members: they asked for nothing. */
+function storedRequest(raw: string): AuthorizationRequest {
+  const request = JSON.parse(raw) as Partial<AuthorizationRequest> & Omit<AuthorizationRequest, 'acrValues' | 'essentialAcr'>
+  return { ...request, acrValues: request.acrValues ?? [], essentialAcr: request.essentialAcr ?? null }
+}
+
 export function interactionsRepository(db: Db) {
   return {
     async insert(id: string, request: AuthorizationRequest, now: number, expiresAt: number): Promise<void> {
@@ -15,7 +21,7 @@ export function interactionsRepository(db: Db) {
 
     async findLive(id: string, now: number): Promise<Interaction | undefined> {
       const row = await db.selectFrom('interactions').selectAll().where('id', '=', id).where('expires_at', '>', now).executeTakeFirst()
-      return row ? { id: row.id, request: JSON.parse(row.request) as AuthorizationRequest, expiresAt: row.expires_at, sessionIdHash: row.session_id_hash } : undefined
+      return row ? { id: row.id, request: storedRequest(row.request), expiresAt: row.expires_at, sessionIdHash: row.session_id_hash } : undefined
     },
 
     async bindSession(id: string, sessionIdHash: string): Promise<void> {

@@ -8,6 +8,8 @@ export interface PruneCounts {
   readonly refreshTokens: number
   readonly grants: number
   readonly accountTokens: number
+  readonly pendingLogins: number
+  readonly webauthnChallenges: number
 }
 
 /** Rows deleted per statement: short write locks, so requests keep flowing while a backlog is pruned. */
@@ -90,5 +92,12 @@ export async function pruneExpired(db: Db, now: number, graceSeconds: number, se
   const accountTokens = await deleteInBatches(() =>
     db.deleteFrom('account_tokens').where('token_hash', 'in', db.selectFrom('account_tokens').select('token_hash').where('expires_at', '<', cutoff).limit(PRUNE_BATCH)).executeTakeFirst(),
   )
-  return { codes, interactions, sessions, accessTokens, refreshTokens, grants, accountTokens }
+  // Waiting second factors and WebAuthn challenges live minutes; once expired they are worthless.
+  const pendingLogins = await deleteInBatches(() =>
+    db.deleteFrom('pending_logins').where('id_hash', 'in', db.selectFrom('pending_logins').select('id_hash').where('expires_at', '<', now).limit(PRUNE_BATCH)).executeTakeFirst(),
+  )
+  const webauthnChallenges = await deleteInBatches(() =>
+    db.deleteFrom('webauthn_challenges').where('challenge', 'in', db.selectFrom('webauthn_challenges').select('challenge').where('expires_at', '<', now).limit(PRUNE_BATCH)).executeTakeFirst(),
+  )
+  return { codes, interactions, sessions, accessTokens, refreshTokens, grants, accountTokens, pendingLogins, webauthnChallenges }
 }

@@ -1,7 +1,7 @@
 import type { Db } from '../connect.js'
 import type { SessionRow } from '../schema.js'
 import type { LoginSession } from '../../model/session.js'
-
+import { parseAmr } from '../../model/authentication.js'
 
 const toSession = (row: SessionRow): LoginSession => ({
   idHash: row.id_hash,
@@ -12,6 +12,7 @@ const toSession = (row: SessionRow): LoginSession => ({
   expiresAt: row.expires_at,
   handle: row.handle,
   userAgent: row.user_agent,
+  amr: parseAmr(row.amr),
 })
 
 /** Server-side login sessions; the cookie holds the random id, the table only its hash. */
@@ -30,6 +31,7 @@ export function sessionsRepository(db: Db) {
           ended_at: null,
           handle: session.handle,
           user_agent: session.userAgent,
+          amr: JSON.stringify(session.amr),
         })
         .execute()
     },

@@ -13,6 +13,9 @@ import { MAX_NAME_LENGTH } from '../../accounts/signup.js'
 import type { Deps } from '../../deps.js'
 import { describeScopes } from '../../oauth/consent.js'
 import { describeDevice } from '../device.js'
+import { accountFactorRoutes } from './account-factors.js'
+import { MAX_PASSKEY_NAME } from '../../factors/passkeys.js'
+import { PASSKEY_SCRIPTS } from './login.js'
 import { endSession } from '../../sessions/end-session.js'
 import { assertNotBlocked, countRequest, recordFailures } from '../../throttle/guard.js'
 import { passwordChangeRules, quotaPolicy } from '../../throttle/rules.js'
@@ -43,6 +46,13 @@ const NOTICES = {
   'verification-sent': 'We sent a new verification link to your email address.',
   'session-ended': 'The session was ended.',
   'application-removed': 'The application no longer has access to your account.',
+  'passkey-added': 'Your passkey was added. You can sign in with it without a password.',
+  'passkey-removed': 'The passkey was removed.',
+  'totp-added': 'Your authenticator app is set up. Signing in with your password now also asks for a code.',
+  'totp-removed': 'The authenticator app was removed.',
+  'totp-exists': 'An authenticator app is already set up. Remove it first to set up another.',
+  'recovery-codes-saved': 'Your second factor is ready.',
+  'second-factor-ready': 'Your second factor is ready.',
 } as const
 type Notice = keyof typeof NOTICES
 const AccountQuery = Type.Object({ notice: Type.Optional(Type.String({ maxLength: 40 })) })
@@ -78,6 +88,8 @@ export const accountRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views
     if (!session || !user || user.disabledAt !== null) return reply.redirect('/login', 303)
     request.account = { session, user }
   })
+  // Second factors: the same scope, so the same signed-in user (registered after the hook).
+  await app.register(accountFactorRoutes, { deps, views, signedIn })
 
   async function renderAccount(reply: FastifyReply, session: LoginSession, user: User, options: { notice?: string | undefined; problems?: Problems; status?: number; name?: string }) {
     const now = deps.clock.now()
@@ -94,6 +106,7 @@ export const accountRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views
       since: day(s.createdAt),
       lastSeen: day(s.lastSeenAt),
     }))
+    const [passkeys, totp, recoveryCodes] = await Promise.all([deps.repos.passkeys.listForUser(user.id), deps.repos.totp.find(user.id), deps.repos.recoveryCodes.countUnused(user.id)])
     const notice = options.notice !== undefined && Object.hasOwn(NOTICES, options.notice) ? NOTICES[options.notice as Notice] : null
     const html = views.render('account', {
       title: 'Your account',
@@ -102,6 +115,17 @@ export const accountRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views
       name: options.name ?? user.name ?? '',
       applications,
       sessions,
+      passkeys: passkeys.map((passkey) => ({
+        id: passkey.id,
+        name: passkey.name,
+        added: day(passkey.createdAt).slice(0, 10),
+        lastUsed: passkey.lastUsedAt === null ? null : day(passkey.lastUsedAt),
+        synced: passkey.deviceType === 'multiDevice',
+      })),
+      totp: totp?.confirmedAt != null,
+      recoveryCodes,
+      maxPasskeyName: MAX_PASSKEY_NAME,
+      scripts: PASSKEY_SCRIPTS,
       notice,
       problems: options.problems ?? {},
       minLength: MIN_PASSWORD_LENGTH,

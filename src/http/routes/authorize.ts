@@ -7,14 +7,17 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Deps } from '../../deps.js'
 import { OAuthError } from '../../errors/oauth-error.js'
-import { decideAuthorization } from '../../oauth/authorize-decision.js'
+import { decideAuthorization, type AuthenticationNeeds } from '../../oauth/authorize-decision.js'
 import { errorResponseUrl, identifyClient, validateAuthorizationRequest, type RedirectTarget } from '../../oauth/authorize-request.js'
 import { single, type RawParams } from '../../oauth/params.js'
 import { TokenInvalid, verifyIdToken } from '../../tokens/verify.js'
-import { consentNeededFor, issueAuthorizationCode, parkForConsent, parkForLogin } from '../authorization.js'
+import { authenticationNeeds, parkForLogin, routeDecision } from '../authorization.js'
 import { AuthorizeParams } from '../schemas.js'
 import { currentSession } from '../session-cookie.js'
 import { type AuthorizationRequest } from '../../model/authorization-request.js'
+
+/** Before anyone signed in, nothing about the user is known yet: the login page comes first. */
+const NO_NEEDS: AuthenticationNeeds = { required: null, essential: false, reachable: 'urn:tessera:pwd', mustEnroll: false, consentNeeded: false }
 
 export const authorizeRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { deps }) => {
   async function authorize(params: RawParams, request: FastifyRequest, reply: FastifyReply) {
@@ -26,19 +29,12 @@ export const authorizeRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async 
       const session = await currentSession(deps, request)
       const now = deps.clock.now()
       const hint = await hintSubject(authRequest)
-      const consentNeeded = session !== undefined && (await consentNeededFor(deps, client, authRequest, session.userId))
-      const decision = decideAuthorization({ request: authRequest, session, now, hintSubject: hint, consentNeeded })
+      const needs = session === undefined ? NO_NEEDS : await authenticationNeeds(deps, client, authRequest, session.userId)
+      const decision = decideAuthorization({ request: authRequest, session, now, hintSubject: hint, ...needs })
       reply.header('cache-control', 'no-store')
-      switch (decision.type) {
-        case 'error':
-          throw decision.error
-        case 'issue_code':
-          return reply.redirect(await issueAuthorizationCode(deps, authRequest, session!), 303)
-        case 'login':
-          return reply.redirect(await parkForLogin(deps, authRequest), 303)
-        case 'consent':
-          return reply.redirect(await parkForConsent(deps, authRequest, session!), 303)
-      }
+      if (decision.type === 'error') throw decision.error
+      if (decision.type === 'login' || session === undefined) return reply.redirect(await parkForLogin(deps, authRequest), 303)
+      return reply.redirect(await routeDecision(deps, reply, decision, authRequest, session), 303)
     } catch (error) {
       if (error instanceof OAuthError) return redirectError(reply, target, error)
       throw error

@@ -9,10 +9,11 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import { authenticateWithPassword } from '../../accounts/authenticate.js'
 import type { Deps } from '../../deps.js'
 import { PageError } from '../../errors/oauth-error.js'
-import { continueAfterLogin } from '../authorization.js'
+import { factorsOf, hasSecondFactor } from '../../factors/summary.js'
 import { allowFormRedirects } from '../plugins/security-headers.js'
-import { startSession } from '../session-cookie.js'
-import { readDeviceCookie, rememberDevice, trustedDeviceFor } from '../device-cookie.js'
+import { startPendingLogin } from '../pending-login.js'
+import { readDeviceCookie, trustedDeviceFor } from '../device-cookie.js'
+import { completeSignIn } from '../sign-in.js'
 import { assertNotBlocked, clearFailures, recordFailures } from '../../throttle/guard.js'
 import { loginThrottle } from '../../throttle/rules.js'
 import { sendPage, type Views } from '../views/render.js'
@@ -27,6 +28,9 @@ const LoginForm = Type.Object({
   // Optional in the schema so a missing token reaches the anti-forgery check (403), not validation (400).
   _csrf: Type.Optional(Type.String({ maxLength: 256 })),
 })
+
+/** The browser half of WebAuthn, served from this origin (the CSP allows no other). */
+export const PASSKEY_SCRIPTS = ['/assets/simplewebauthn-browser.js', '/assets/passkeys.js']
 
 export const EXPIRED_PAGE = new PageError(400, 'This sign-in page has expired', 'Go back to the application and start signing in again.')
 
@@ -49,6 +53,7 @@ export const loginRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views }
       email,
       error,
       signupHref: deps.config.signup === 'on' ? signupHref(interaction?.id) : null,
+      scripts: PASSKEY_SCRIPTS,
     })
     allowFormRedirects(reply, [interaction?.request.redirectUri])
     return sendPage(reply, html, status)
@@ -93,11 +98,12 @@ export const loginRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views }
         return renderLogin(reply, interaction, 401, email.slice(0, 320), 'Incorrect email or password.')
       }
       await clearFailures(deps, throttle.clearOnSuccess)
-      const session = await startSession(deps, request, reply, result.user.id)
-      rememberDevice(reply, https, device, result.user.email)
-      await deps.audit.record('login_success', { userId: result.user.id, clientId, ip: request.ip }, 'login succeeded')
-      if (!interaction) return reply.redirect('/account', 303)
-      return reply.redirect(await continueAfterLogin(deps, interaction.id, interaction.request, session), 303)
+      // A user with a second factor is asked for it before any session exists.
+      if (hasSecondFactor(await factorsOf(deps, result.user.id))) {
+        await startPendingLogin(deps, reply, { userId: result.user.id, amr: ['pwd'], interactionId: interaction?.id ?? null, sessionIdHash: null })
+        return reply.redirect('/login/second-factor', 303)
+      }
+      return reply.redirect(await completeSignIn(deps, request, reply, { user: result.user, amr: ['pwd'], interaction }), 303)
     },
   )
 }

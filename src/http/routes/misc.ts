@@ -1,10 +1,16 @@
 import fs from 'node:fs'
+import { createRequire } from 'node:module'
+import path from 'node:path'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 
 import type { Deps } from '../../deps.js'
 import { AnyQuery } from '../schemas.js'
 
 const STYLESHEET = fs.readFileSync(new URL('../assets/style.css', import.meta.url), 'utf8')
+const PASSKEYS_SCRIPT = fs.readFileSync(new URL('../assets/passkeys.js', import.meta.url), 'utf8')
+// The maintained browser half of WebAuthn, served from our own origin (no CDN: the CSP allows
+// scripts from 'self' only). The UMD bundle defines the global SimpleWebAuthnBrowser.
+const WEBAUTHN_SCRIPT = fs.readFileSync(path.join(path.dirname(createRequire(import.meta.url).resolve('@simplewebauthn/browser')), '../dist/bundle/index.umd.min.js'), 'utf8')
 
 /**
  * Probes for orchestrators — `/healthz`: the process is alive (restart it when this fails);
@@ -34,6 +40,10 @@ export const miscRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app,
       .headers(ready ? {} : { 'retry-after': '5' })
       .send({ status: ready ? 'ready' : 'unavailable', checks })
   })
+
+  for (const [file, body] of [['/assets/passkeys.js', PASSKEYS_SCRIPT], ['/assets/simplewebauthn-browser.js', WEBAUTHN_SCRIPT]] as const) {
+    app.get(file, { schema: { querystring: AnyQuery } }, async (_request, reply) => reply.header('cache-control', 'public, max-age=3600').type('text/javascript; charset=utf-8').send(body))
+  }
 
   app.get('/assets/style.css', { schema: { querystring: AnyQuery } }, async (_request, reply) => {
     return reply.header('cache-control', 'public, max-age=3600').type('text/css; charset=utf-8').send(STYLESHEET)

@@ -47,7 +47,7 @@ t.test('validateAuthorizationRequest: a valid request', async (t) => {
   const request = validate(valid({ scope: 'openid email', nonce: 'n-0S6', login_hint: 'ada@example.com', max_age: '300', prompt: 'login' }))
   t.same(request, {
     clientId: client.id, redirectUri: REDIRECT, scope: 'openid email', state: 'xyz', nonce: 'n-0S6', codeChallenge: PKCE.challenge,
-    prompt: ['login'], maxAge: 300, loginHint: 'ada@example.com', idTokenHint: null,
+    prompt: ['login'], maxAge: 300, loginHint: 'ada@example.com', idTokenHint: null, acrValues: [], essentialAcr: null,
   })
   t.same(JSON.parse(JSON.stringify(request)), request, 'JSON-serialisable')
 })
@@ -147,7 +147,7 @@ t.test('validateAuthorizationRequest: PKCE', async (t) => {
 })
 
 const request = (extra: Partial<AuthorizationRequest> = {}): AuthorizationRequest => ({
-  clientId: client.id, redirectUri: REDIRECT, scope: 'openid', state: null, nonce: null, codeChallenge: null, prompt: [], maxAge: null, loginHint: null, idTokenHint: null, ...extra,
+  clientId: client.id, redirectUri: REDIRECT, scope: 'openid', state: null, nonce: null, codeChallenge: null, prompt: [], maxAge: null, loginHint: null, idTokenHint: null, acrValues: [], essentialAcr: null, ...extra,
 })
 
 t.test('requiresReauthentication', async (t) => {
@@ -193,4 +193,14 @@ t.test('errorResponseUrl carries error, description, state and iss', async (t) =
   t.equal(url.searchParams.get('state'), 'st ate/+')
   t.equal(url.searchParams.get('iss'), ISSUER)
   t.notOk(url.searchParams.has('code'))
+})
+
+t.test('validateAuthorizationRequest: acr_values and an essential acr in the claims parameter', async (t) => {
+  t.same(validate(valid({ acr_values: 'phr urn:tessera:mfa' })).acrValues, ['phr', 'urn:tessera:mfa'], 'kept in order of preference')
+  const essential = JSON.stringify({ id_token: { acr: { essential: true, values: ['urn:tessera:mfa'] } } })
+  t.same(validate(valid({ claims: essential })).essentialAcr, ['urn:tessera:mfa'])
+  t.same(validate(valid({ claims: JSON.stringify({ userinfo: { acr: { essential: true, value: 'phr' } } }) })).essentialAcr, ['phr'])
+  t.equal(validate(valid({ claims: JSON.stringify({ id_token: { acr: { values: ['phr'] } } }) })).essentialAcr, null, 'voluntary: no requirement')
+  t.equal(validate(valid({ claims: JSON.stringify({ id_token: { email: null } }) })).essentialAcr, null, 'other claims: by scope')
+  for (const bad of ['{', '[]', '"x"', 'null']) t.throws(() => validate(valid({ claims: bad })), oauthError('invalid_request'), bad)
 })

@@ -5,13 +5,23 @@ const NOW = 1_700_000_000
 const user: Subject = { id: 'u-7f3a', email: 'ada@example.com', emailVerified: true, name: 'Ada Lovelace', roles: ['admin'] }
 const idInput = (extra: Partial<IdTokenInput> = {}): IdTokenInput => ({
   issuer: 'https://idp.example', clientId: 'client-a', user, scope: 'openid', authTime: NOW - 120, nonce: null,
-  accessTokenHash: '77QmUPtjPfzWtF2AnpK9RQ', now: NOW, ttl: 3600, ...extra,
+  accessTokenHash: '77QmUPtjPfzWtF2AnpK9RQ', now: NOW, ttl: 3600, amr: ['pwd'], ...extra,
 })
 
 t.test('idTokenClaims: required claims (OIDC Core §2)', async (t) => {
   t.same(idTokenClaims(idInput()), {
     iss: 'https://idp.example', sub: 'u-7f3a', aud: 'client-a', azp: 'client-a', iat: NOW, exp: NOW + 3600, auth_time: NOW - 120, at_hash: '77QmUPtjPfzWtF2AnpK9RQ',
+    amr: ['pwd'], acr: 'urn:tessera:pwd',
   })
+})
+
+t.test('amr and acr say how the user signed in (RFC 8176, OIDC Core §2)', async (t) => {
+  t.match(idTokenClaims(idInput({ amr: ['pwd', 'otp', 'mfa'] })), { amr: ['pwd', 'otp', 'mfa'], acr: 'urn:tessera:mfa' })
+  t.match(idTokenClaims(idInput({ amr: ['hwk', 'user'] })), { amr: ['hwk', 'user'], acr: 'phr' })
+  const access = accessTokenClaims({ issuer: 'https://idp.example', audience: 'https://api.example', clientId: 'c', subject: 'u', scope: 'openid', jti: 'j', authTime: NOW, now: NOW, ttl: 600, amr: ['swk', 'user'] })
+  t.match(access, { amr: ['swk', 'user'], acr: 'phr' }, 'access tokens carry them too, so an API can ask for more (RFC 9470)')
+  const service = accessTokenClaims({ issuer: 'https://idp.example', audience: 'https://api.example', clientId: 'c', subject: 'c', scope: 'api', jti: 'j', authTime: null, now: NOW, ttl: 600 })
+  t.notOk('amr' in service || 'acr' in service, 'a client acting for itself authenticated no user')
 })
 
 t.test('idTokenClaims: nonce only when one was sent, byte for byte', async (t) => {

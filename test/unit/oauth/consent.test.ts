@@ -5,7 +5,7 @@ import type { AuthorizationRequest } from '../../../src/model/authorization-requ
 
 const request = (extra: Partial<AuthorizationRequest> = {}): AuthorizationRequest => ({
   clientId: 'client-a', redirectUri: 'https://rp.example/callback', scope: 'openid email', state: null, nonce: null, codeChallenge: null,
-  prompt: [], maxAge: null, loginHint: null, idTokenHint: null, ...extra,
+  prompt: [], maxAge: null, loginHint: null, idTokenHint: null, acrValues: [], essentialAcr: null, ...extra,
 })
 const thirdParty = makeClient({ firstParty: false })
 

@@ -26,7 +26,7 @@ export async function redeemAuthorizationCode(deps: Deps, client: Client, params
   const familyExpiresAt = now + deps.config.refreshTokenTtl
   const redemption = await deps.repos.codes.redeem(
     codeHash,
-    { id: grantId, userId: code.userId, clientId: client.id, sessionIdHash: code.sessionIdHash, scope: code.scope, authTime: code.authTime, createdAt: now, revokedAt: null, offline, expiresAt: offline ? familyExpiresAt : null },
+    { id: grantId, userId: code.userId, clientId: client.id, sessionIdHash: code.sessionIdHash, scope: code.scope, authTime: code.authTime, createdAt: now, revokedAt: null, offline, expiresAt: offline ? familyExpiresAt : null, amr: code.amr },
     now,
   )
   if (redemption.outcome === 'replayed') return replayed(deps, redemption.grantId, client.id)
@@ -37,7 +37,7 @@ export async function redeemAuthorizationCode(deps: Deps, client: Client, params
     await deps.repos.grants.revoke(grantId, now)
     throw new OAuthError('invalid_grant', 'the user is no longer active')
   }
-  const tokens = await issueTokenSet(deps, { clientId: client.id, user, grantId, scope: code.scope, authTime: code.authTime, nonce: code.nonce })
+  const tokens = await issueTokenSet(deps, { clientId: client.id, user, grantId, scope: code.scope, authTime: code.authTime, nonce: code.nonce, amr: code.amr })
   if (!offline) return tokens
   return { ...tokens, refresh_token: await issueRefreshToken(deps, grantId, client.id, familyExpiresAt) }
 }

@@ -10,5 +10,5 @@ export async function issueClientCredentials(deps: Deps, client: Client, params:
   if (isPublicClient(client)) throw new OAuthError('unauthorized_client', 'public clients cannot use client_credentials')
   const scope = clientCredentialsScope(client, single(params, 'scope'))
   deps.log.info({ event: 'client_credentials', clientId: client.id }, 'client credentials token issued')
-  return issueTokenSet(deps, { clientId: client.id, user: null, grantId: null, scope, authTime: null, nonce: null })
+  return issueTokenSet(deps, { clientId: client.id, user: null, grantId: null, scope, authTime: null, nonce: null, amr: null })
 }

@@ -30,7 +30,7 @@ export async function redeemRefreshToken(deps: Deps, client: Client, params: Raw
   // A concurrent request rotated it first: indistinguishable from theft, so treated as reuse.
   if (!(await deps.repos.refreshTokens.markUsed(tokenHash, now))) return reused(deps, client, family.id, now)
   // OIDC Core §12.2: same iss/sub/aud/azp and the original auth_time, new iat, no nonce.
-  const tokens = await issueTokenSet(deps, { clientId: client.id, user, grantId: family.id, scope, authTime: family.authTime, nonce: null })
+  const tokens = await issueTokenSet(deps, { clientId: client.id, user, grantId: family.id, scope, authTime: family.authTime, nonce: null, amr: family.amr })
   return { ...tokens, refresh_token: await issueRefreshToken(deps, family.id, client.id, family.expiresAt) }
 }
 

@@ -9,7 +9,7 @@ const REDIRECT = 'https://rp.example/callback'
 const client = makeClient()
 const code = (extra: Partial<StoredCode> = {}): StoredCode => ({
   codeHash: 'hash', clientId: client.id, userId: 'user-1', sessionIdHash: 'sess', redirectUri: REDIRECT, scope: 'openid', nonce: null,
-  codeChallenge: PKCE.challenge, authTime: START, createdAt: START, expiresAt: START + 60, consumedAt: null, grantId: null, ...extra,
+  codeChallenge: PKCE.challenge, authTime: START, createdAt: START, expiresAt: START + 60, consumedAt: null, grantId: null, amr: ['pwd'], ...extra,
 })
 const good = { redirectUri: REDIRECT, codeVerifier: PKCE.verifier }
 

@@ -6,7 +6,7 @@ import { makeClient, oauthError } from '../../fixtures/index.js'
 
 const NOW = 1_700_000_000
 const client = makeClient()
-const grant: Grant = { id: 'g1', userId: 'u1', clientId: client.id, sessionIdHash: null, scope: 'openid offline_access', authTime: NOW - 100, createdAt: NOW - 100, revokedAt: null, offline: true, expiresAt: NOW + 3600 }
+const grant: Grant = { id: 'g1', userId: 'u1', clientId: client.id, sessionIdHash: null, scope: 'openid offline_access', authTime: NOW - 100, createdAt: NOW - 100, revokedAt: null, offline: true, expiresAt: NOW + 3600, amr: ['pwd'] }
 const token: RefreshToken = { tokenHash: 'h', grantId: 'g1', clientId: client.id, createdAt: NOW - 10, idleExpiresAt: NOW + 600, usedAt: null }
 
 t.test('a live token: the narrowed token and grant come back', async (t) => {

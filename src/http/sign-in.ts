@@ -1,0 +1,36 @@
+/**
+ * The end of every successful sign-in, whatever proved it (a password alone, a password and a
+ * second factor, a passkey, a step-up): a fresh session (no fixation) carrying how the user
+ * authenticated, the device cookie, the security event, and where the browser goes next.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { Deps } from '../deps.js'
+import { factorsOf, hasSecondFactor } from '../factors/summary.js'
+import type { AuthenticationMethod } from '../model/authentication.js'
+import type { Interaction } from '../model/interaction.js'
+import type { User } from '../model/user.js'
+import { continueAfterLogin } from './authorization.js'
+import { readDeviceCookie, rememberDevice } from './device-cookie.js'
+import { startSession } from './session-cookie.js'
+
+export interface CompletedSignIn {
+  readonly user: User
+  readonly amr: readonly AuthenticationMethod[]
+  readonly interaction: Interaction | null
+  /** The session this sign-in steps up (same browser, same user), for the audit trail. */
+  readonly stepUp?: boolean
+}
+
+/** Returns the redirect target. */
+export async function completeSignIn(deps: Deps, request: FastifyRequest, reply: FastifyReply, signIn: CompletedSignIn): Promise<string> {
+  const { user, amr, interaction } = signIn
+  const session = await startSession(deps, request, reply, user.id, amr)
+  rememberDevice(reply, deps.config.issuerIsHttps, readDeviceCookie(request, deps.config.issuerIsHttps), user.email)
+  const clientId = interaction?.request.clientId
+  await deps.audit.record(signIn.stepUp ? 'step_up' : 'login_success', { userId: user.id, clientId, ip: request.ip, detail: { amr: [...amr] } }, signIn.stepUp ? 'session stepped up' : 'login succeeded')
+  if (interaction) return continueAfterLogin(deps, reply, interaction.id, interaction.request, session)
+  // Without an application waiting: the account page, where a user whose role requires a second
+  // factor is asked to set one up first.
+  const mustEnroll = user.roles.some((role) => deps.config.mfaRequiredRoles.includes(role)) && !hasSecondFactor(await factorsOf(deps, user.id))
+  return mustEnroll ? '/account/second-factor' : '/account'
+}

@@ -1,0 +1,130 @@
+/**
+ * acr_values, the claims parameter and policies: a client asking for more than the session has
+ * gets a step-up for the missing factor (not a new sign-in from scratch); setting up a factor does
+ * not upgrade a session; prompt=none never asks; an essential acr that cannot be met fails;
+ * `--require-mfa` clients and MFA_REQUIRED_ROLES make users enrol first.
+ */
+import t, { type Test } from 'tap'
+import { runCli } from '../../src/cli/main.js'
+import { mailedApp } from '../accounts/support.js'
+import { fastHasher } from '../helpers/fast-hasher.js'
+import { location, MfaBrowser, relyingParty, totpCode } from './support.js'
+import type { TestApp } from '../helpers/test-app.js'
+
+async function app(t: Test, env: Record<string, string> = {}) {
+  return (await mailedApp(t, { env, overrides: { hasher: fastHasher() } })).ctx
+}
+
+async function enableApp(browser: MfaBrowser): Promise<string> {
+  await browser.post('/account/totp/setup', {})
+  const secret = /<code class="secret" id="totp-secret">([A-Z2-7 ]+)<\/code>/.exec((await browser.get('/account/totp')).body)![1]!
+  const confirmed = await browser.post('/account/totp', { code: await totpCode(browser.ctx, secret) }, '/account/totp')
+  if (confirmed.statusCode !== 200) throw new Error(`TOTP setup: ${confirmed.statusCode}`)
+  return secret
+}
+
+const interactionOf = (ctx: TestApp, path: string) => new URL(path, ctx.issuer).searchParams.get('interaction')!
+
+t.test('step-up: a password session asked for urn:tessera:mfa confirms a factor, not the password again', async (t) => {
+  const ctx = await app(t)
+  const user = await ctx.addUser()
+  const rp = relyingParty(ctx, await ctx.addClient({ name: 'Payroll' }))
+  const browser = new MfaBrowser(ctx)
+  await browser.login(user.email, user.password)
+  const secret = await enableApp(browser)
+
+  const plain = await browser.get(rp.authorizeUrl())
+  const plainClaims = await rp.idToken(location(plain))
+  t.equal(plainClaims['acr'], 'urn:tessera:pwd', 'setting up a factor did not upgrade the session')
+
+  ctx.clock.advance(120)
+  const asked = await browser.get(rp.authorizeUrl({ acr_values: 'urn:tessera:mfa' }))
+  t.equal(location(asked), '/login/second-factor', 'the missing factor is asked for, not a new sign-in')
+  const page = await browser.get('/login/second-factor')
+  t.match(page.body, 'Payroll asks for a second sign-in step')
+  const silent = await browser.get(rp.authorizeUrl({ acr_values: 'urn:tessera:mfa', prompt: 'none' }))
+  t.equal(new URL(location(silent)).searchParams.get('error'), 'interaction_required', 'prompt=none never asks')
+
+  const stepped = await browser.post('/login/second-factor', { code: await totpCode(ctx, secret) }, '/login/second-factor')
+  t.match(location(stepped), /^https:\/\/rp\.example\/callback\?code=/)
+  const claims = await rp.idToken(location(stepped))
+  t.equal(claims['acr'], 'urn:tessera:mfa')
+  t.same(claims['amr'], ['pwd', 'otp', 'mfa'])
+  t.equal(claims['auth_time'], ctx.clock.now(), 'auth_time is the step-up')
+  t.equal((await ctx.deps.repos.auditEvents.list({ type: 'step_up', limit: 5 })).length, 1, 'a security event')
+
+  const again = await browser.get(rp.authorizeUrl({ acr_values: 'urn:tessera:mfa', prompt: 'none' }))
+  t.match(location(again), /[?&]code=/, 'the stronger session now answers silently')
+  const login = await browser.get(rp.authorizeUrl({ acr_values: 'urn:tessera:mfa', prompt: 'login' }))
+  t.match(location(login), /^\/login\?interaction=/, 'prompt=login still asks for a sign-in from scratch')
+})
+
+t.test('the claims parameter: an essential acr the user cannot reach fails; acr_values are a preference', async (t) => {
+  const ctx = await app(t)
+  const user = await ctx.addUser()
+  const rp = relyingParty(ctx, await ctx.addClient())
+  const browser = new MfaBrowser(ctx)
+  await browser.login(user.email, user.password)
+  const essential = JSON.stringify({ id_token: { acr: { essential: true, values: ['urn:tessera:mfa'] } } })
+  const failed = await browser.get(rp.authorizeUrl({ claims: essential }))
+  const error = new URL(location(failed))
+  t.equal(error.searchParams.get('error'), 'unmet_authentication_requirements', 'no second factor to reach it with')
+  t.equal(error.searchParams.get('state'), 'st')
+  const preferred = await browser.get(rp.authorizeUrl({ acr_values: 'phr' }))
+  t.equal((await rp.idToken(location(preferred)))['acr'], 'urn:tessera:pwd', 'a preference only: the token says what was achieved')
+  const discovery = (await ctx.app.inject({ method: 'GET', url: '/.well-known/openid-configuration' })).json() as Record<string, unknown>
+  t.same(discovery['acr_values_supported'], ['urn:tessera:pwd', 'urn:tessera:mfa', 'phr'])
+  t.equal(discovery['claims_parameter_supported'], true)
+  t.ok(['amr', 'acr'].every((claim) => (discovery['claims_supported'] as string[]).includes(claim)), 'amr and acr are supported claims')
+})
+
+t.test('idp clients add --require-mfa: a user without a factor sets one up, then confirms it, then gets the code', async (t) => {
+  const ctx = await app(t)
+  const user = await ctx.addUser()
+  const env = { DATABASE_URL: ctx.databaseUrl, KEYS_DIR: ctx.deps.config.keysDir, ISSUER: ctx.issuer, LOG_LEVEL: 'silent' }
+  const out: string[] = []
+  const io = { env, stdout: (line: string) => out.push(line), stderr: () => undefined, readStdin: async () => '' }
+  t.equal(await runCli(['clients', 'add', '--name', 'Admin console', '--redirect-uri', 'https://rp.example/callback', '--require-mfa', '--json'], io), 0)
+  const added = JSON.parse(out.at(-1)!) as { client_id: string; client_secret: string }
+  const client = (await ctx.deps.repos.clients.find(added.client_id))!
+  t.equal(client.requireMfa, true)
+  const rp = relyingParty(ctx, { client, secret: added.client_secret })
+
+  const browser = new MfaBrowser(ctx)
+  const start = location(await browser.get(rp.authorizeUrl()))
+  const afterLogin = await browser.login(user.email, user.password, interactionOf(ctx, start))
+  t.match(location(afterLogin), /^\/account\/second-factor\?interaction=/, 'sent to set up a second factor first')
+  const enrol = await browser.get(location(afterLogin))
+  t.match(enrol.body, 'Admin console</strong> asks every sign-in for a second step')
+  t.match(enrol.body, '>Add a passkey<')
+  t.match(enrol.body, 'Set up an authenticator app')
+  const interaction = interactionOf(ctx, location(afterLogin))
+  t.equal(location(await browser.post('/account/totp/setup', { interaction }, location(afterLogin))), `/account/totp?interaction=${interaction}`)
+  const secret = /<code class="secret" id="totp-secret">([A-Z2-7 ]+)<\/code>/.exec((await browser.get(`/account/totp?interaction=${interaction}`)).body)![1]!
+  const codes = await browser.post('/account/totp', { interaction, code: await totpCode(ctx, secret) }, `/account/totp?interaction=${interaction}`)
+  const continueHref = /<a class="button" href="([^"]+)">I have saved them/.exec(codes.body)![1]!.replace(/&amp;/g, '&')
+  t.equal(continueHref, `/continue?interaction=${interaction}`, 'the recovery codes page continues the authorization')
+  t.equal(location(await browser.get(continueHref)), '/login/second-factor', 'the new factor is confirmed at sign-in, not assumed')
+  ctx.clock.advance(30)
+  const done = await browser.post('/login/second-factor', { code: await totpCode(ctx, secret) }, '/login/second-factor')
+  const claims = await rp.idToken(location(done))
+  t.equal(claims['acr'], 'urn:tessera:mfa', 'the client gets what it requires')
+
+  out.length = 0
+  t.equal(await runCli(['clients', 'update', client.id, '--no-require-mfa', '--json'], io), 0)
+  t.equal((await ctx.deps.repos.clients.find(client.id))!.requireMfa, false, 'the policy changes on an existing client')
+})
+
+t.test('MFA_REQUIRED_ROLES: an admin without a factor is asked to set one up at sign-in', async (t) => {
+  const ctx = await app(t, { MFA_REQUIRED_ROLES: 'admin' })
+  const admin = await ctx.addUser({ roles: ['admin'] })
+  const member = await ctx.addUser({ roles: ['member'] })
+  t.equal(location(await new MfaBrowser(ctx).login(admin.email, admin.password)), '/account/second-factor')
+  t.equal(location(await new MfaBrowser(ctx).login(member.email, member.password)), '/account', 'other roles are not')
+  const rp = relyingParty(ctx, await ctx.addClient())
+  const browser = new MfaBrowser(ctx)
+  const start = location(await browser.get(rp.authorizeUrl()))
+  t.match(location(await browser.login(admin.email, admin.password, interactionOf(ctx, start))), /^\/account\/second-factor\?interaction=/, 'also on the way to an application')
+  const silent = await browser.get(rp.authorizeUrl({ prompt: 'none' }))
+  t.equal(new URL(location(silent)).searchParams.get('error'), 'interaction_required', 'and never silently past it')
+})
