@@ -24,7 +24,12 @@ const target = await tessera.start({ port, workDir, nodeArgs: ['--cpu-prof', `--
 try {
   const ctx = await prepare(target)
   for (const row of rows) {
-    const result = await row.run(ctx, { duration: SECONDS, warmup: 2, codes: 8000, ...(process.env.PROFILE_RATE ? { overallRate: Number(process.env.PROFILE_RATE) } : {}) })
+    const result = await row.run(ctx, {
+      duration: SECONDS,
+      warmup: 2,
+      codes: 8000,
+      ...(process.env.PROFILE_RATE ? { overallRate: Number(process.env.PROFILE_RATE) } : {}),
+    })
     console.log(`${row.key}: ${result.perSecond}/s p50 ${result.p50ms} ms p99 ${result.p99ms} ms errors ${result.errors}`)
   }
 } finally {
@@ -48,10 +53,22 @@ for (const node of profile.nodes) {
   const where = url.replace(/^file:\/\//, '').replace(`${process.cwd()}/`, '')
   const key = `${functionName || '(anonymous)'} ${where}:${lineNumber + 1}`
   byFunction.set(key, (byFunction.get(key) ?? 0) + ms)
-  const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(where)?.[1] ?? (where.startsWith('dist/') ? 'tessera' : where.startsWith('node:') ? 'node core' : functionName.startsWith('(') ? functionName : 'other')
+  const pkg =
+    /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(where)?.[1] ??
+    (where.startsWith('dist/')
+      ? 'tessera'
+      : where.startsWith('node:')
+        ? 'node core'
+        : functionName.startsWith('(')
+          ? functionName
+          : 'other')
   byPackage.set(pkg, (byPackage.get(pkg) ?? 0) + ms)
 }
-const top = (map, n) => [...map].sort((a, b) => b[1] - a[1]).slice(0, n).map(([key, ms]) => `${((ms / total) * 100).toFixed(1).padStart(5)}%  ${key}`)
+const top = (map, n) =>
+  [...map]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, n)
+    .map(([key, ms]) => `${((ms / total) * 100).toFixed(1).padStart(5)}%  ${key}`)
 // Inclusive time of Tessera's own functions: a sample counts once for every distinct Tessera
 // frame on its stack, so a route handler shows everything it waited on synchronously.
 const parent = new Map()
@@ -69,6 +86,8 @@ for (const [id, ms] of selfMs) {
     inclusive.set(key, (inclusive.get(key) ?? 0) + ms)
   }
 }
-console.log(`\nCPU profile of the server (${Math.round(total)} ms sampled)\n\nby package:\n${top(byPackage, 15).join('\n')}\n\nby function (self time):\n${top(byFunction, 30).join('\n')}\n\nTessera functions (inclusive):\n${top(inclusive, 25).join('\n')}`)
+console.log(
+  `\nCPU profile of the server (${Math.round(total)} ms sampled)\n\nby package:\n${top(byPackage, 15).join('\n')}\n\nby function (self time):\n${top(byFunction, 30).join('\n')}\n\nTessera functions (inclusive):\n${top(inclusive, 25).join('\n')}`,
+)
 if (process.env.PROFILE_KEEP) fs.copyFileSync(path.join(profileDir, file), process.env.PROFILE_KEEP)
 fs.rmSync(workDir, { recursive: true, force: true })

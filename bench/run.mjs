@@ -47,7 +47,8 @@ function freePort() {
   })
 }
 
-const summary = (r) => `${String(r.perSecond).padStart(7)}/s  p50 ${r.p50ms ?? r.loginP50ms} ms  p99 ${r.p99ms ?? r.loginP99ms} ms  errors ${r.errors ?? r.failedLogins}`
+const summary = (r) =>
+  `${String(r.perSecond).padStart(7)}/s  p50 ${r.p50ms ?? r.loginP50ms} ms  p99 ${r.p99ms ?? r.loginP99ms} ms  errors ${r.errors ?? r.failedLogins}`
 
 /** The round with the median throughput, with every round's rate kept beside it. */
 function median(runs) {
@@ -68,7 +69,10 @@ async function startBare(ctx) {
   await capture(ctx.discovery.jwks_uri, jwksFile)
   await capture(`${ctx.target.issuer}/.well-known/openid-configuration`, discoveryFile)
   const port = await freePort()
-  const child = await startNode(path.join(HERE, 'lib/bare-server.mjs'), { env: { PORT: String(port), JWKS_FILE: jwksFile, DISCOVERY_FILE: discoveryFile }, ready: (line) => line.includes('ready') })
+  const child = await startNode(path.join(HERE, 'lib/bare-server.mjs'), {
+    env: { PORT: String(port), JWKS_FILE: jwksFile, DISCOVERY_FILE: discoveryFile },
+    ready: (line) => line.includes('ready'),
+  })
   const url = `http://127.0.0.1:${port}`
   const bareRow = (route) => ({ run: (_ctx, o) => measure(url, { ...o, requests: [{ method: 'GET', path: route }] }) })
   return { rows: { jwks: bareRow('/jwks'), discovery: bareRow('/discovery') }, stop: () => stopProcess(child) }
@@ -105,7 +109,9 @@ async function runAlternating(targets, rounds) {
       if (rows) continue
       const { login, jwksDuringLogins } = await loginRow(ctx, { duration: SECONDS })
       ;(results[name].loginRuns ??= []).push({ login, jwksDuringLogins })
-      log(`${name.padEnd(14)} ${'login'.padEnd(20)} round ${round + 1}  ${login.perSecond}/s  login p50 ${login.loginP50ms} ms  p99 ${login.loginP99ms} ms  failed ${login.failedLogins}; JWKS beside it p99 ${jwksDuringLogins.p99ms} ms`)
+      log(
+        `${name.padEnd(14)} ${'login'.padEnd(20)} round ${round + 1}  ${login.perSecond}/s  login p50 ${login.loginP50ms} ms  p99 ${login.loginP99ms} ms  failed ${login.failedLogins}; JWKS beside it p99 ${jwksDuringLogins.p99ms} ms`,
+      )
     }
   }
   for (const result of Object.values(results)) {
@@ -140,8 +146,15 @@ log('signing ceiling (jose and node:crypto, RS256 2048): one core, then every co
 const oneCore = JSON.parse(await runNode(path.join(HERE, 'lib/sign-ceiling.mjs'), [], { env: { UV_THREADPOOL_SIZE: '1' } }))
 const allCores = JSON.parse(await runNode(path.join(HERE, 'lib/sign-ceiling.mjs'), []))
 // The single-core ceiling: the better of jose on one pool thread and node:crypto on this thread.
-report.ceiling = { oneCore, allCores, signsPerSecond: Math.max(oneCore.joseSignsPerSecond, oneCore.nodeSyncSignsPerSecond), verifiesPerSecond: oneCore.joseVerifiesPerSecond }
-log(`ceiling: one core ${report.ceiling.signsPerSecond} signs/s (jose ${oneCore.joseSignsPerSecond}, node:crypto ${oneCore.nodeSyncSignsPerSecond}); every core: jose ${allCores.joseSignsPerSecond} signs/s`)
+report.ceiling = {
+  oneCore,
+  allCores,
+  signsPerSecond: Math.max(oneCore.joseSignsPerSecond, oneCore.nodeSyncSignsPerSecond),
+  verifiesPerSecond: oneCore.joseVerifiesPerSecond,
+}
+log(
+  `ceiling: one core ${report.ceiling.signsPerSecond} signs/s (jose ${oneCore.joseSignsPerSecond}, node:crypto ${oneCore.nodeSyncSignsPerSecond}); every core: jose ${allCores.joseSignsPerSecond} signs/s`,
+)
 
 const started = []
 try {
@@ -171,10 +184,15 @@ try {
       const capacity = Math.min(report.tessera[row.key].perSecond, report.oidc?.[row.key]?.perSecond ?? Infinity)
       const rate = Math.max(1, Math.min(OPEN_LOOP_MAX_RATE, Math.round(capacity * LATENCY_LOAD)))
       report.latency[row.key] = { rate }
-      for (const [name, key] of [['Tessera', 'tessera'], ['oidc-provider', 'oidc']]) {
+      for (const [name, key] of [
+        ['Tessera', 'tessera'],
+        ['oidc-provider', 'oidc'],
+      ]) {
         if (!targets[name]) continue
         report.latency[row.key][key] = await openLoop(row, targets[name].ctx, rate)
-        log(`${name.padEnd(14)} ${row.key.padEnd(20)} open loop at ${rate}/s: p50 ${report.latency[row.key][key].p50ms} ms  p99 ${report.latency[row.key][key].p99ms} ms  errors ${report.latency[row.key][key].errors}  dropped ${report.latency[row.key][key].dropped}`)
+        log(
+          `${name.padEnd(14)} ${row.key.padEnd(20)} open loop at ${rate}/s: p50 ${report.latency[row.key][key].p50ms} ms  p99 ${report.latency[row.key][key].p99ms} ms  errors ${report.latency[row.key][key].errors}  dropped ${report.latency[row.key][key].dropped}`,
+        )
       }
     }
     while (started.length) await started.pop().stop()
@@ -195,12 +213,22 @@ try {
     const ctx = await prepare(target)
     log(`memory run: ${SOAK_SECONDS} s, ${workers} workers`)
     const result = await soak(ctx, { seconds: SOAK_SECONDS, dbFile: path.join(soakDir, 'tessera.db') })
-    report.soak = { ...result, workers, drift: rssDrift(result.samples), accessTokenTtl: settings.ACCESS_TOKEN_TTL, pruneInterval: settings.PRUNE_INTERVAL }
+    report.soak = {
+      ...result,
+      workers,
+      drift: rssDrift(result.samples),
+      accessTokenTtl: settings.ACCESS_TOKEN_TTL,
+      pruneInterval: settings.PRUNE_INTERVAL,
+    }
     log(`memory run: ${result.requests} requests, RSS drift ${report.soak.drift.join('% ')}%`)
     await started.pop().stop()
   }
 } finally {
-  while (started.length) await started.pop().stop().catch(() => undefined)
+  while (started.length)
+    await started
+      .pop()
+      .stop()
+      .catch(() => undefined)
   fs.rmSync(workDir, { recursive: true, force: true })
 }
 

@@ -24,7 +24,11 @@ function filesUnder(entry) {
 export function sourceHash() {
   if (!existsSync(path.join(ROOT, 'src'))) return null
   const hash = createHash('sha256')
-  for (const file of INPUTS.flatMap(filesUnder)) hash.update(`${file}\0`).update(readFileSync(path.join(ROOT, file))).update('\0')
+  for (const file of INPUTS.flatMap(filesUnder))
+    hash
+      .update(`${file}\0`)
+      .update(readFileSync(path.join(ROOT, file)))
+      .update('\0')
   return hash.digest('hex')
 }
 
@@ -43,7 +47,9 @@ export function requireCurrentBuild(program) {
     // No record: an older build; treated as stale.
   }
   if (built !== current) {
-    process.stderr.write(`${program}: the build in dist/ does not match the sources: run "npm run build" (or "npm run dev" to build and start)\n`)
+    process.stderr.write(
+      `${program}: the build in dist/ does not match the sources: run "npm run build" (or "npm run dev" to build and start)\n`,
+    )
     process.exit(1)
   }
 }

@@ -115,7 +115,17 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
-  for (const table of ['key_store_state', 'signing_keys', 'access_tokens', 'authorization_codes', 'grants', 'interactions', 'sessions', 'clients', 'users']) {
+  for (const table of [
+    'key_store_state',
+    'signing_keys',
+    'access_tokens',
+    'authorization_codes',
+    'grants',
+    'interactions',
+    'sessions',
+    'clients',
+    'users',
+  ]) {
     await db.schema.dropTable(table).execute()
   }
 }

@@ -3,7 +3,10 @@
 import type { Kysely } from 'kysely'
 
 export async function up(db: Kysely<unknown>): Promise<void> {
-  await db.schema.alterTable('grants').addColumn('offline', 'integer', (c) => c.notNull().defaultTo(0)).execute()
+  await db.schema
+    .alterTable('grants')
+    .addColumn('offline', 'integer', (c) => c.notNull().defaultTo(0))
+    .execute()
   await db.schema.alterTable('grants').addColumn('expires_at', 'bigint').execute()
   await db.schema.createIndex('grants_session_idx').on('grants').column('session_id_hash').execute()
   await db.schema.createIndex('grants_user_client_idx').on('grants').columns(['user_id', 'client_id']).execute()

@@ -3,7 +3,10 @@
 import type { Kysely } from 'kysely'
 
 export async function up(db: Kysely<unknown>): Promise<void> {
-  await db.schema.alterTable('users').addColumn('roles', 'text', (c) => c.notNull().defaultTo('[]')).execute()
+  await db.schema
+    .alterTable('users')
+    .addColumn('roles', 'text', (c) => c.notNull().defaultTo('[]'))
+    .execute()
   // A public handle lets the account page end one session without exposing the cookie's hash.
   await db.schema.alterTable('sessions').addColumn('handle', 'text').execute()
   await db.schema.alterTable('sessions').addColumn('user_agent', 'text').execute()

@@ -7,7 +7,11 @@ import { domainToASCII } from 'node:url'
 import type { Kysely } from 'kysely'
 
 function canonical(email: string): string {
-  const mapped = email.trim().replace(/[\u3000\uff00-\uffef]/g, (c) => c.normalize('NFKC')).toLowerCase().normalize('NFC')
+  const mapped = email
+    .trim()
+    .replace(/[\u3000\uff00-\uffef]/g, (c) => c.normalize('NFKC'))
+    .toLowerCase()
+    .normalize('NFC')
   const at = mapped.lastIndexOf('@')
   if (at < 0) return mapped
   const domain = mapped.slice(at + 1).replace(/\.$/, '')
@@ -27,7 +31,10 @@ interface Tables {
 
 export async function up(untyped: Kysely<unknown>): Promise<void> {
   const db = untyped as Kysely<Tables>
-  await db.schema.alterTable('clients').addColumn('introspect', 'integer', (c) => c.notNull().defaultTo(0)).execute()
+  await db.schema
+    .alterTable('clients')
+    .addColumn('introspect', 'integer', (c) => c.notNull().defaultTo(0))
+    .execute()
   const users: UserRow[] = await db.selectFrom('users').select(['id', 'email']).orderBy('created_at').orderBy('id').execute()
   const groups = new Map<string, UserRow[]>()
   for (const user of users) {

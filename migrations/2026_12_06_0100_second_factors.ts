@@ -60,10 +60,22 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('expires_at', 'bigint', (c) => c.notNull())
     .execute()
 
-  await db.schema.alterTable('sessions').addColumn('amr', 'text', (c) => c.notNull().defaultTo('["pwd"]')).execute()
-  await db.schema.alterTable('authorization_codes').addColumn('amr', 'text', (c) => c.notNull().defaultTo('["pwd"]')).execute()
-  await db.schema.alterTable('grants').addColumn('amr', 'text', (c) => c.notNull().defaultTo('["pwd"]')).execute()
-  await db.schema.alterTable('clients').addColumn('require_mfa', 'integer', (c) => c.notNull().defaultTo(0)).execute()
+  await db.schema
+    .alterTable('sessions')
+    .addColumn('amr', 'text', (c) => c.notNull().defaultTo('["pwd"]'))
+    .execute()
+  await db.schema
+    .alterTable('authorization_codes')
+    .addColumn('amr', 'text', (c) => c.notNull().defaultTo('["pwd"]'))
+    .execute()
+  await db.schema
+    .alterTable('grants')
+    .addColumn('amr', 'text', (c) => c.notNull().defaultTo('["pwd"]'))
+    .execute()
+  await db.schema
+    .alterTable('clients')
+    .addColumn('require_mfa', 'integer', (c) => c.notNull().defaultTo(0))
+    .execute()
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
@@ -71,5 +83,6 @@ export async function down(db: Kysely<unknown>): Promise<void> {
   await db.schema.alterTable('grants').dropColumn('amr').execute()
   await db.schema.alterTable('authorization_codes').dropColumn('amr').execute()
   await db.schema.alterTable('sessions').dropColumn('amr').execute()
-  for (const table of ['pending_logins', 'webauthn_challenges', 'recovery_codes', 'totp_factors', 'webauthn_credentials']) await db.schema.dropTable(table).execute()
+  for (const table of ['pending_logins', 'webauthn_challenges', 'recovery_codes', 'totp_factors', 'webauthn_credentials'])
+    await db.schema.dropTable(table).execute()
 }

@@ -14,11 +14,17 @@ const previous = path.join(ROOT, `dist.previous-${process.pid}`)
 const dist = path.join(ROOT, 'dist')
 rmSync(staging, { recursive: true, force: true })
 try {
-  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', staging], { stdio: 'inherit', cwd: ROOT })
+  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', staging], {
+    stdio: 'inherit',
+    cwd: ROOT,
+  })
   for (const folder of ['src/http/views/templates', 'src/http/assets', 'src/mail/templates']) {
     cpSync(path.join(ROOT, folder), path.join(staging, folder), { recursive: true })
   }
-  writeFileSync(path.join(staging, 'build-info.json'), `${JSON.stringify({ sourceHash: sourceHash(), builtAt: new Date().toISOString() })}\n`)
+  writeFileSync(
+    path.join(staging, 'build-info.json'),
+    `${JSON.stringify({ sourceHash: sourceHash(), builtAt: new Date().toISOString() })}\n`,
+  )
   if (existsSync(dist)) renameSync(dist, previous)
   renameSync(staging, dist)
   rmSync(previous, { recursive: true, force: true })

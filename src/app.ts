@@ -30,6 +30,7 @@ import { secondFactorRoutes } from './http/routes/second-factor.js'
 import { miscRoutes } from './http/routes/misc.js'
 import { tokenRoutes } from './http/routes/token/index.js'
 import { userinfoRoutes } from './http/routes/userinfo.js'
+import { registerRoutes } from './http/routes/register.js'
 import { wellKnownRoutes } from './http/routes/well-known.js'
 import { createViews } from './http/views/render.js'
 
@@ -51,7 +52,8 @@ async function registerFloodGuards(scope: FastifyInstance, deps: Deps): Promise<
   await scope.register(rateLimit, {
     global: false,
     errorResponseBuilder: (_request, context) => new RateLimited(Math.max(1, Math.ceil(context.ttl / 1000))),
-    onExceeded: (request) => void deps.audit.record('throttled', { ip: request.ip, detail: { route: request.routeOptions.url ?? null } }, 'rate limit exceeded'),
+    onExceeded: (request) =>
+      void deps.audit.record('throttled', { ip: request.ip, detail: { route: request.routeOptions.url ?? null } }, 'rate limit exceeded'),
   })
 }
 
@@ -69,7 +71,8 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
     // id_token_hint: replaced by the path-only log below.
     logController: new LogController({ disableRequestLogging: true }),
     // Per-request loggers are made when first used (see lazyChildLogger).
-    childLoggerFactory: (logger, bindings, options) => lazyChildLogger(logger as Logger, bindings, Object.keys(options).length === 0 ? undefined : options) as FastifyBaseLogger,
+    childLoggerFactory: (logger, bindings, options) =>
+      lazyChildLogger(logger as Logger, bindings, Object.keys(options).length === 0 ? undefined : options) as FastifyBaseLogger,
     return503OnClosing: true,
     // Slow clients cannot hold a connection (or a shutdown) open: whole request within 30 s.
     requestTimeout: 30_000,
@@ -84,7 +87,13 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   if (deps.log.isLevelEnabled('info')) {
     app.addHook('onResponse', async (request, reply) => {
       request.log.info(
-        { method: request.method, path: request.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime), ip: request.ip },
+        {
+          method: request.method,
+          path: request.url.split('?')[0],
+          status: reply.statusCode,
+          ms: Math.round(reply.elapsedTime),
+          ip: request.ip,
+        },
         'request completed',
       )
     })
@@ -95,14 +104,15 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   app.setErrorHandler((error, request, reply) => sendError(error, request, reply, views.errorPage, headers))
   app.setNotFoundHandler((request, reply) => {
     const wantsHtml = (request.headers.accept ?? '').includes('text/html')
-    if (wantsHtml) return sendError(new PageError(404, 'Page not found', 'There is nothing at this address.'), request, reply, views.errorPage, headers)
+    if (wantsHtml)
+      return sendError(new PageError(404, 'Page not found', 'There is nothing at this address.'), request, reply, views.errorPage, headers)
     return reply.status(404).headers(headers.json).send({ error: 'not_found', error_description: 'no such endpoint' })
   })
 
   // A parser, not a hook: every scope reads form bodies, and unknown paths still answer 404.
   await app.register(formbody, { bodyLimit: BODY_LIMIT })
 
-  // Three sibling scopes, each with only the hooks its routes need (hooks apply to a whole scope).
+  // Sibling scopes, each with only the hooks its routes need (hooks apply to a whole scope).
   const allowedOrigins = registeredOrigins(deps.repos.clients)
   // 1. Discovery and JWKS: public documents, the most requested URLs, no per-request hooks at all.
   await app.register(wellKnownRoutes, { deps, allowedOrigins })
@@ -115,6 +125,12 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
     await api.register(revokeRoutes, { deps })
     await api.register(introspectRoutes, { deps })
     await api.register(userinfoRoutes, { deps })
+    // Dynamic client registration (RFC 7591): any origin may call it (the client is not
+    // registered yet); it creates rows, so it alone has a flood guard here.
+    if (deps.config.registration !== 'off') {
+      await registerFloodGuards(api, deps)
+      await api.register(registerRoutes, { deps })
+    }
   })
   // 3. Browser pages: cookies (the login session), anti-forgery on every form, no CORS.
   await app.register(async (site) => {

@@ -38,6 +38,9 @@ export type SecurityEventType =
   | 'client_updated'
   | 'client_auth_failure'
   | 'logout'
+  | 'client_registered'
+  | 'client_removed'
+  | 'client_metadata_refused'
 
 export interface SecurityEventFields {
   readonly userId?: string | null | undefined
@@ -47,7 +50,20 @@ export interface SecurityEventFields {
   readonly detail?: Readonly<Record<string, string | number | boolean | readonly string[] | null | undefined>>
 }
 
-const WARN: ReadonlySet<SecurityEventType> = new Set(['throttled', 'code_reuse', 'refresh_reuse', 'password_reset', 'password_changed', 'account_disabled', 'roles_changed', 'email_changed', 'factor_removed', 'factors_reset', 'cloned_authenticator', 'recovery_code_used'])
+const WARN: ReadonlySet<SecurityEventType> = new Set([
+  'throttled',
+  'code_reuse',
+  'refresh_reuse',
+  'password_reset',
+  'password_changed',
+  'account_disabled',
+  'roles_changed',
+  'email_changed',
+  'factor_removed',
+  'factors_reset',
+  'cloned_authenticator',
+  'recovery_code_used',
+])
 
 export class SecurityEvents {
   constructor(
@@ -62,9 +78,20 @@ export class SecurityEvents {
     if (WARN.has(type)) this.log.warn(line, message)
     else this.log.info(line, message)
     try {
-      await this.repository.insert({ id: randomId(), at: this.clock.now(), type, userId: fields.userId ?? null, clientId: fields.clientId?.slice(0, 200) ?? null, ip: fields.ip ?? null, detail })
+      await this.repository.insert({
+        id: randomId(),
+        at: this.clock.now(),
+        type,
+        userId: fields.userId ?? null,
+        clientId: fields.clientId?.slice(0, 200) ?? null,
+        ip: fields.ip ?? null,
+        detail,
+      })
     } catch (error) {
-      this.log.error({ event: 'audit_write_failed', type, reason: error instanceof Error ? error.message : String(error) }, 'could not store a security event')
+      this.log.error(
+        { event: 'audit_write_failed', type, reason: error instanceof Error ? error.message : String(error) },
+        'could not store a security event',
+      )
     }
   }
 }

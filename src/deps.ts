@@ -16,6 +16,7 @@ import { backgroundArgon2Hasher } from './accounts/hasher-process.js'
 import { loadOrCreateKek } from './keys/kek.js'
 import { KeyStore } from './keys/key-store.js'
 import { createLogger } from './logger.js'
+import { createClientDirectory, type ClientDirectory } from './clients/directory.js'
 
 export type { Repositories }
 
@@ -35,6 +36,8 @@ export interface Deps {
   readonly cookieKey: Buffer
   /** AES-256-GCM key sealing authenticator-app secrets, derived from the KEK like formKey. */
   readonly factorKey: Buffer
+  /** Clients by client_id: registered ones, and client ID metadata documents fetched from their URL. */
+  readonly clients: ClientDirectory
   /** Account mail, sent after the request that caused it (never blocking it). */
   readonly mail: MailOutbox
   /** Security events: logged and stored in audit_events. */
@@ -58,7 +61,9 @@ export const keyRetentionSeconds = (config: Config): number => Math.max(config.a
 export async function createDeps(config: Config, overrides: DepsOverrides = {}): Promise<Deps> {
   const clock = overrides.clock ?? systemClock
   const log = overrides.log ?? createLogger(config)
-  const hasher = overrides.hasher ?? backgroundArgon2Hasher({ memoryCost: config.argon2MemoryCost, timeCost: config.argon2TimeCost, parallelism: config.argon2Parallelism })
+  const hasher =
+    overrides.hasher ??
+    backgroundArgon2Hasher({ memoryCost: config.argon2MemoryCost, timeCost: config.argon2TimeCost, parallelism: config.argon2Parallelism })
   const store = await openStore(config.database)
   try {
     const { repos } = store
@@ -91,7 +96,8 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
         throw error
       }))
     const mail = createMailOutbox(config, log, overrides.mailRetryDelaysMs)
-    return { config, store, repos, keys, hasher, dummyHash, formKey, cookieKey, factorKey, mail, audit, clock, log }
+    const clients = createClientDirectory({ repos, config, clock, audit })
+    return { config, store, repos, keys, hasher, dummyHash, formKey, cookieKey, factorKey, clients, mail, audit, clock, log }
   } catch (error) {
     await store.close()
     await hasher.close?.()

@@ -23,9 +23,15 @@ export const REDACT_PATHS = [
  * The process logger. JSON lines by default (what log collectors want); on a terminal outside
  * production (`terminal: true`) pino-pretty makes them readable — redaction happens before either.
  */
-export function createLogger(config: Pick<Config, 'logLevel'> & Partial<Pick<Config, 'nodeEnv'>>, destination?: pino.DestinationStream, options: { terminal?: boolean } = {}): Logger {
+export function createLogger(
+  config: Pick<Config, 'logLevel'> & Partial<Pick<Config, 'nodeEnv'>>,
+  destination?: pino.DestinationStream,
+  options: { terminal?: boolean } = {},
+): Logger {
   const pretty = destination === undefined && options.terminal === true && config.nodeEnv !== 'production'
-  const target = pretty ? pino.transport({ target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' } }) : destination
+  const target = pretty
+    ? pino.transport({ target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' } })
+    : destination
   return pino({ level: config.logLevel, redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, target)
 }
 

@@ -37,19 +37,24 @@ async function runServer(config: Config, log: Logger): Promise<void> {
   if (single) announceMailTransport(deps.mail, log)
   // Started now (not awaited: the hasher runs at background priority and a loaded machine would
   // delay the start) so that it is ready before an unknown email's first login needs it.
-  deps.dummyHash().catch((error: unknown) => log.warn({ event: 'dummy_hash_failed', reason: String(error) }, 'could not prepare the dummy password hash yet'))
+  deps
+    .dummyHash()
+    .catch((error: unknown) =>
+      log.warn({ event: 'dummy_hash_failed', reason: String(error) }, 'could not prepare the dummy password hash yet'),
+    )
   const app = await buildApp(deps)
   deps.keys.start(config.keyRefreshInterval)
   // Every serving process checkpoints SQLite from a thread of its own, off the request path.
   await deps.store.startBackgroundCheckpoints(log)
   const stopPruning = single ? startPruning(deps) : () => undefined
   await app.listen({ port: config.port, host: config.host })
-  if (single) log.info(
-    { issuer: config.issuer, discovery: config.discoveryUrl },
-    // Single quotes: the lines stay copy-paste safe inside the JSON log line too.
-    `Tessera is running at ${config.issuer}. Next steps: add a client with: npx idp clients add --name 'My App' --redirect-uri https://app.example/callback ` +
-      `and a user with: echo 'a long passphrase' | npx idp users add --email you@example.com --password-stdin`,
-  )
+  if (single)
+    log.info(
+      { issuer: config.issuer, discovery: config.discoveryUrl },
+      // Single quotes: the lines stay copy-paste safe inside the JSON log line too.
+      `Tessera is running at ${config.issuer}. Next steps: add a client with: npx idp clients add --name 'My App' --redirect-uri https://app.example/callback ` +
+        `and a user with: echo 'a long passphrase' | npx idp users add --email you@example.com --password-stdin`,
+    )
 
   let closing = false
   const shutdown = async (signal: string) => {

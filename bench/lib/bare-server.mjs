@@ -6,7 +6,10 @@ import fs from 'node:fs'
 import Fastify from 'fastify'
 
 const app = Fastify({ logger: false })
-for (const [route, file] of [['/jwks', process.env.JWKS_FILE], ['/discovery', process.env.DISCOVERY_FILE]]) {
+for (const [route, file] of [
+  ['/jwks', process.env.JWKS_FILE],
+  ['/discovery', process.env.DISCOVERY_FILE],
+]) {
   const { headers, body } = JSON.parse(fs.readFileSync(file, 'utf8'))
   app.get(route, (_request, reply) => reply.headers(headers).send(body))
 }

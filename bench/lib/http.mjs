@@ -17,11 +17,18 @@ export function absorbCookies(jar, setCookie) {
   return jar
 }
 
-export const cookieHeader = (jar) => Object.entries(jar).map(([name, value]) => `${name}=${value}`).join('; ')
+export const cookieHeader = (jar) =>
+  Object.entries(jar)
+    .map(([name, value]) => `${name}=${value}`)
+    .join('; ')
 
 /** fetch without following redirects, cookies kept in `jar`. */
 export async function fetchWithJar(url, jar, init = {}) {
-  const response = await fetch(url, { ...init, redirect: 'manual', headers: { ...(init.headers ?? {}), ...(Object.keys(jar).length ? { cookie: cookieHeader(jar) } : {}) } })
+  const response = await fetch(url, {
+    ...init,
+    redirect: 'manual',
+    headers: { ...(init.headers ?? {}), ...(Object.keys(jar).length ? { cookie: cookieHeader(jar) } : {}) },
+  })
   absorbCookies(jar, response.headers.getSetCookie())
   return response
 }

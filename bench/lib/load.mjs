@@ -17,9 +17,17 @@ function fire(options) {
  * req/s, p50, p99 and errors (connection errors, timeouts, non-2xx/3xx answers).
  */
 export async function measure(url, { requests, duration, warmup = 3, amount, overallRate, steps = 1, connections = CONNECTIONS, title }) {
-  if (warmup > 0 && amount === undefined) await fire({ url, requests, duration: warmup, connections, ...(overallRate ? { overallRate } : {}) })
+  if (warmup > 0 && amount === undefined)
+    await fire({ url, requests, duration: warmup, connections, ...(overallRate ? { overallRate } : {}) })
   // autocannon refuses more connections than requests.
-  const result = await fire({ url, requests, connections: amount !== undefined ? Math.min(connections, amount) : connections, title, ...(amount !== undefined ? { amount } : { duration }), ...(overallRate ? { overallRate } : {}) })
+  const result = await fire({
+    url,
+    requests,
+    connections: amount !== undefined ? Math.min(connections, amount) : connections,
+    title,
+    ...(amount !== undefined ? { amount } : { duration }),
+    ...(overallRate ? { overallRate } : {}),
+  })
   const seconds = result.duration
   const completed = result.requests.total
   return {

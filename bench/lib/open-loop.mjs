@@ -9,10 +9,12 @@
 // Prints one JSON line: { sent, completed, errors, dropped, p50ms, p99ms, maxms, perSecond }.
 import http from 'node:http'
 
-const input = JSON.parse(await new Promise((resolve) => {
-  let text = ''
-  process.stdin.on('data', (chunk) => (text += chunk)).on('end', () => resolve(text))
-}))
+const input = JSON.parse(
+  await new Promise((resolve) => {
+    let text = ''
+    process.stdin.on('data', (chunk) => (text += chunk)).on('end', () => resolve(text))
+  }),
+)
 const { url, requests, bodies, rate, seconds, connections = 50 } = input
 const target = new URL(url)
 const agent = new http.Agent({ keepAlive: true, maxSockets: connections, noDelay: true })
@@ -28,14 +30,24 @@ function fire(due, index) {
   if (bodies && body === undefined) return void dropped++
   inFlight++
   sent++
-  const request = http.request({ host: target.hostname, port: target.port, method: template.method, path: template.path, headers: { ...template.headers, ...(body ? { 'content-length': Buffer.byteLength(body) } : {}) }, agent }, (response) => {
-    response.resume()
-    response.on('end', () => {
-      inFlight--
-      if (response.statusCode >= 400) errors++
-      else latencies.push(performance.now() - due)
-    })
-  })
+  const request = http.request(
+    {
+      host: target.hostname,
+      port: target.port,
+      method: template.method,
+      path: template.path,
+      headers: { ...template.headers, ...(body ? { 'content-length': Buffer.byteLength(body) } : {}) },
+      agent,
+    },
+    (response) => {
+      response.resume()
+      response.on('end', () => {
+        inFlight--
+        if (response.statusCode >= 400) errors++
+        else latencies.push(performance.now() - due)
+      })
+    },
+  )
   request.on('error', () => {
     inFlight--
     errors++
@@ -65,5 +77,7 @@ const deadline = performance.now() + 10_000
 while (inFlight > 0 && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5))
 latencies.sort((a, b) => a - b)
 const at = (q) => (latencies.length ? Number(latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * q))].toFixed(1)) : null)
-process.stdout.write(`${JSON.stringify({ sent, completed: latencies.length, errors, dropped, p50ms: at(0.5), p99ms: at(0.99), maxms: latencies.length ? Number(latencies.at(-1).toFixed(1)) : null, perSecond: Math.round(latencies.length / seconds) })}\n`)
+process.stdout.write(
+  `${JSON.stringify({ sent, completed: latencies.length, errors, dropped, p50ms: at(0.5), p99ms: at(0.99), maxms: latencies.length ? Number(latencies.at(-1).toFixed(1)) : null, perSecond: Math.round(latencies.length / seconds) })}\n`,
+)
 agent.destroy()

@@ -9,7 +9,10 @@ const run = promisify(execFile)
  * `readyUrl` answers 200.
  */
 export function startNode(script, { args = [], env = {}, ready = () => false, readyUrl, timeoutMs = 60_000, nodeArgs = [] }) {
-  const child = spawn(process.execPath, [...nodeArgs, script, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [...nodeArgs, script, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
   let stderr = ''
   child.stderr.on('data', (chunk) => {
     stderr = (stderr + chunk).slice(-4000)
@@ -36,7 +39,10 @@ export function startNode(script, { args = [], env = {}, ready = () => false, re
     if (readyUrl) {
       const poll = async () => {
         if (child.exitCode !== null) return
-        const ok = await fetch(readyUrl).then((response) => response.ok, () => false)
+        const ok = await fetch(readyUrl).then(
+          (response) => response.ok,
+          () => false,
+        )
         if (!ok) return void setTimeout(poll, 100)
         clearTimeout(timer)
         child.stdout.off('data', onData)
@@ -64,7 +70,8 @@ export async function stopProcess(child, graceMs = 30_000) {
 
 /** Runs a Node script to completion and returns its stdout. */
 export async function runNode(script, args, { env = {}, input } = {}) {
-  if (input === undefined) return (await run(process.execPath, [script, ...args], { env: { ...process.env, ...env }, maxBuffer: 16 << 20 })).stdout
+  if (input === undefined)
+    return (await run(process.execPath, [script, ...args], { env: { ...process.env, ...env }, maxBuffer: 16 << 20 })).stdout
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [script, ...args], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'inherit'] })
     let out = ''
@@ -78,7 +85,10 @@ export async function runNode(script, args, { env = {}, input } = {}) {
 export async function childPids(pid) {
   try {
     const { stdout } = await run('ps', ['-o', 'pid=', '--ppid', String(pid)])
-    return stdout.split('\n').map((s) => Number(s.trim())).filter((n) => n > 0)
+    return stdout
+      .split('\n')
+      .map((s) => Number(s.trim()))
+      .filter((n) => n > 0)
   } catch {
     return []
   }

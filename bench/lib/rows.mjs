@@ -9,7 +9,8 @@ const CHALLENGE = createHash('sha256').update(VERIFIER).digest('base64url')
 // Tokens in flight when a run ends are lost (rotated, answer dropped): room for two runs of losses.
 const REFRESH_POOL = 200
 
-const basic = ({ clientId, clientSecret }) => `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`).toString('base64')}`
+const basic = ({ clientId, clientSecret }) =>
+  `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`).toString('base64')}`
 const codeFrom = (location) => (location ? new URL(location, 'http://x').searchParams.get('code') : null)
 
 export function percentile(sorted, p) {
@@ -39,7 +40,14 @@ async function exchange(target, discovery, code) {
   const response = await fetch(discovery.token_endpoint, {
     method: 'POST',
     headers: { 'content-type': FORM },
-    body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: target.web.redirectUri, client_id: target.web.clientId, code_verifier: VERIFIER, ...target.tokenParams }),
+    body: new URLSearchParams({
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: target.web.redirectUri,
+      client_id: target.web.clientId,
+      code_verifier: VERIFIER,
+      ...target.tokenParams,
+    }),
   })
   const body = await response.json()
   if (!response.ok || !body.access_token) throw new Error(`${target.name}: code exchange failed: ${JSON.stringify(body)}`)
@@ -54,19 +62,38 @@ async function mintCodes(ctx, count) {
   await measure(ctx.target.issuer, {
     warmup: 0,
     amount: count,
-    requests: [{ method: 'GET', path: pathOf(ctx.target.authorizeUrl({ challenge: CHALLENGE })), headers: { cookie: ctx.session.cookie }, onResponse: (_s, _b, _c, headers) => {
-      const code = codeFrom(header(headers, 'location'))
-      if (code) codes.push(code)
-    } }],
+    requests: [
+      {
+        method: 'GET',
+        path: pathOf(ctx.target.authorizeUrl({ challenge: CHALLENGE })),
+        headers: { cookie: ctx.session.cookie },
+        onResponse: (_s, _b, _c, headers) => {
+          const code = codeFrom(header(headers, 'location'))
+          if (code) codes.push(code)
+        },
+      },
+    ],
   })
   return codes
 }
 
 const codeExchangeBody = ({ target }, code) =>
-  new URLSearchParams({ grant_type: 'authorization_code', code: code ?? 'none-left', redirect_uri: target.web.redirectUri, client_id: target.web.clientId, code_verifier: VERIFIER, ...target.tokenParams }).toString()
+  new URLSearchParams({
+    grant_type: 'authorization_code',
+    code: code ?? 'none-left',
+    redirect_uri: target.web.redirectUri,
+    client_id: target.web.clientId,
+    code_verifier: VERIFIER,
+    ...target.tokenParams,
+  }).toString()
 
 function codeExchangeRequest(ctx, next) {
-  return { method: 'POST', path: tokenPath(ctx), headers: { 'content-type': FORM }, setupRequest: (request) => ({ ...request, body: codeExchangeBody(ctx, next()) }) }
+  return {
+    method: 'POST',
+    path: tokenPath(ctx),
+    headers: { 'content-type': FORM },
+    setupRequest: (request) => ({ ...request, body: codeExchangeBody(ctx, next()) }),
+  }
 }
 
 const clientCredentialsRequest = (ctx) => ({
@@ -76,7 +103,11 @@ const clientCredentialsRequest = (ctx) => ({
   body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'api:read', ...ctx.target.tokenParams }).toString(),
 })
 
-const userinfoRequest = (ctx) => ({ method: 'GET', path: pathOf(ctx.discovery.userinfo_endpoint), headers: { authorization: `Bearer ${ctx.userinfoToken}` } })
+const userinfoRequest = (ctx) => ({
+  method: 'GET',
+  path: pathOf(ctx.discovery.userinfo_endpoint),
+  headers: { authorization: `Bearer ${ctx.userinfoToken}` },
+})
 
 const introspectionRequest = (ctx) => ({
   method: 'POST',
@@ -124,7 +155,10 @@ export const ROWS = [
       const codes = await mintCodes(ctx, o.codes)
       const warm = codes.splice(0, Math.floor(codes.length / 6))
       await measure(ctx.target.issuer, { warmup: 0, amount: warm.length, requests: [codeExchangeRequest(ctx, () => warm.pop())] })
-      return { ...(await measure(ctx.target.issuer, { warmup: 0, amount: codes.length, requests: [codeExchangeRequest(ctx, () => codes.pop())] })), prepared: codes.length + warm.length }
+      return {
+        ...(await measure(ctx.target.issuer, { warmup: 0, amount: codes.length, requests: [codeExchangeRequest(ctx, () => codes.pop())] })),
+        prepared: codes.length + warm.length,
+      }
     },
     openLoop: async (ctx, { rate, seconds }) => {
       const codes = await mintCodes(ctx, Math.round(rate * seconds))
@@ -142,15 +176,25 @@ export const ROWS = [
       if (pool.length < REFRESH_POOL || pool.some((token) => !token)) throw new Error(`${ctx.target.name}: no refresh tokens issued`)
       return measure(ctx.target.issuer, {
         ...o,
-        requests: [{
-          method: 'POST',
-          path: tokenPath(ctx),
-          headers: { 'content-type': FORM },
-          setupRequest: (request) => ({ ...request, body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: pool.shift() ?? 'none-left', client_id: ctx.target.web.clientId, ...ctx.target.tokenParams }).toString() }),
-          onResponse: (status, body) => {
-            if (status === 200) pool.push(JSON.parse(body).refresh_token)
+        requests: [
+          {
+            method: 'POST',
+            path: tokenPath(ctx),
+            headers: { 'content-type': FORM },
+            setupRequest: (request) => ({
+              ...request,
+              body: new URLSearchParams({
+                grant_type: 'refresh_token',
+                refresh_token: pool.shift() ?? 'none-left',
+                client_id: ctx.target.web.clientId,
+                ...ctx.target.tokenParams,
+              }).toString(),
+            }),
+            onResponse: (status, body) => {
+              if (status === 200) pool.push(JSON.parse(body).refresh_token)
+            },
           },
-        }],
+        ],
       })
     },
   },
@@ -173,7 +217,10 @@ export const ROWS = [
               context.code = codeFrom(header(headers, 'location'))
             },
           },
-          { ...codeExchangeRequest(ctx, () => undefined), setupRequest: (request, context) => codeExchangeRequest(ctx, () => context.code).setupRequest(request) },
+          {
+            ...codeExchangeRequest(ctx, () => undefined),
+            setupRequest: (request, context) => codeExchangeRequest(ctx, () => context.code).setupRequest(request),
+          },
         ],
       }),
   },
@@ -196,15 +243,32 @@ export async function loginRow(ctx, { duration, warmup = 3, jwksRate = 200 }) {
     else failed++
   }
   const steps = 3
-  const logins = measure(ctx.target.issuer, { duration: duration + warmup, warmup: 0, steps, requests: ctx.target.loginRequests({ challenge: CHALLENGE, onLogin }) })
+  const logins = measure(ctx.target.issuer, {
+    duration: duration + warmup,
+    warmup: 0,
+    steps,
+    requests: ctx.target.loginRequests({ challenge: CHALLENGE, onLogin }),
+  })
   await new Promise((resolve) => setTimeout(resolve, warmup * 1000))
   measuring = true
-  const jwks = await measure(ctx.target.issuer, { duration, warmup: 0, connections: 10, overallRate: jwksRate, requests: [{ method: 'GET', path: pathOf(ctx.discovery.jwks_uri) }] })
+  const jwks = await measure(ctx.target.issuer, {
+    duration,
+    warmup: 0,
+    connections: 10,
+    overallRate: jwksRate,
+    requests: [{ method: 'GET', path: pathOf(ctx.discovery.jwks_uri) }],
+  })
   measuring = false
   const login = await logins
   latencies.sort((a, b) => a - b)
   return {
-    login: { ...login, perSecond: Math.round(latencies.length / duration), loginP50ms: percentile(latencies, 0.5), loginP99ms: percentile(latencies, 0.99), failedLogins: failed },
+    login: {
+      ...login,
+      perSecond: Math.round(latencies.length / duration),
+      loginP50ms: percentile(latencies, 0.5),
+      loginP99ms: percentile(latencies, 0.99),
+      failedLogins: failed,
+    },
     jwksDuringLogins: { ...jwks, rate: jwksRate },
   }
 }

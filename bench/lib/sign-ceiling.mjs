@@ -9,8 +9,16 @@ import { SignJWT, jwtVerify } from 'jose'
 const SECONDS = Number(process.env.CEILING_SECONDS ?? 3)
 const IN_FLIGHT = 64
 const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 })
-const claims = { iss: 'https://idp.example', sub: 'user', aud: 'https://api.example', scope: 'openid email', client_id: 'client', jti: 'x'.repeat(22) }
-const sign = () => new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: 'k1', typ: 'at+jwt' }).setIssuedAt().setExpirationTime('10m').sign(privateKey)
+const claims = {
+  iss: 'https://idp.example',
+  sub: 'user',
+  aud: 'https://api.example',
+  scope: 'openid email',
+  client_id: 'client',
+  jti: 'x'.repeat(22),
+}
+const sign = () =>
+  new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: 'k1', typ: 'at+jwt' }).setIssuedAt().setExpirationTime('10m').sign(privateKey)
 
 /** Operations per second with `parallel` of them in flight, after a warm-up. */
 async function rate(operation, parallel) {

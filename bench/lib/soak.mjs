@@ -11,7 +11,12 @@ export async function soak(ctx, { seconds, sampleEverySeconds = 15, dbFile }) {
   const samples = []
   const sample = async () => {
     const pids = await ctx.target.pids()
-    samples.push({ at: Math.round((performance.now() - started) / 1000), rss: pids.map((pid) => rssMiB(pid)), dbMiB: fileMiB(dbFile), walMiB: fileMiB(`${dbFile}-wal`) })
+    samples.push({
+      at: Math.round((performance.now() - started) / 1000),
+      rss: pids.map((pid) => rssMiB(pid)),
+      dbMiB: fileMiB(dbFile),
+      walMiB: fileMiB(`${dbFile}-wal`),
+    })
   }
   const started = performance.now()
   await sample()
@@ -29,7 +34,10 @@ export async function soak(ctx, { seconds, sampleEverySeconds = 15, dbFile }) {
         {
           method: 'POST',
           path: new URL(ctx.discovery.introspection_endpoint).pathname,
-          headers: { authorization: `Basic ${Buffer.from(`${ctx.target.service.clientId}:${ctx.target.service.clientSecret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+          headers: {
+            authorization: `Basic ${Buffer.from(`${ctx.target.service.clientId}:${ctx.target.service.clientSecret}`).toString('base64')}`,
+            'content-type': 'application/x-www-form-urlencoded',
+          },
           body: new URLSearchParams({ token: ctx.tokens.access_token }).toString(),
         },
         { method: 'GET', path: '/.well-known/openid-configuration' },
@@ -41,7 +49,14 @@ export async function soak(ctx, { seconds, sampleEverySeconds = 15, dbFile }) {
   const db = new Database(dbFile, { readonly: true, fileMustExist: true })
   const accessTokenRows = db.prepare('select count(*) as n from access_tokens').get().n
   db.close()
-  return { seconds, requests: issuing.requests + reading.requests, errors: issuing.errors + reading.errors, tokensIssued: issuing.requests, samples, accessTokenRows }
+  return {
+    seconds,
+    requests: issuing.requests + reading.requests,
+    errors: issuing.errors + reading.errors,
+    tokensIssued: issuing.requests,
+    samples,
+    accessTokenRows,
+  }
 }
 
 /**

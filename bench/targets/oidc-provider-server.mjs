@@ -25,15 +25,26 @@ if (!port || !dataDir) throw new Error('PORT and DATA_DIR are required')
 const issuer = `http://127.0.0.1:${port}`
 const API = 'https://api.bench.test'
 const SERVICE_SECRET = process.env.SERVICE_CLIENT_SECRET || crypto.randomBytes(32).toString('base64url')
-const USER = { id: 'bench-user', email: process.env.BENCH_USER_EMAIL || 'bench@example.com', name: 'Bench', password: process.env.BENCH_USER_PASSWORD || 'bench password 123' }
+const USER = {
+  id: 'bench-user',
+  email: process.env.BENCH_USER_EMAIL || 'bench@example.com',
+  name: 'Bench',
+  password: process.env.BENCH_USER_PASSWORD || 'bench password 123',
+}
 // Tessera's argon2id parameters (OWASP minimum).
 const ARGON2 = { type: argon2.argon2id, memoryCost: 19456, timeCost: 2, parallelism: 1 }
 
 const db = openDatabase(path.join(dataDir, 'oidc-provider.db'))
 // Users live in the same database, so a login and findAccount cost a SQLite read as in Tessera.
-db.exec('CREATE TABLE IF NOT EXISTS users (id TEXT PRIMARY KEY, email TEXT NOT NULL UNIQUE, name TEXT NOT NULL, email_verified INTEGER NOT NULL, password_hash TEXT NOT NULL)')
-db.prepare('INSERT OR REPLACE INTO users (id, email, name, email_verified, password_hash) VALUES (?, ?, ?, 1, ?)')
-  .run(USER.id, USER.email, USER.name, await argon2.hash(USER.password, ARGON2))
+db.exec(
+  'CREATE TABLE IF NOT EXISTS users (id TEXT PRIMARY KEY, email TEXT NOT NULL UNIQUE, name TEXT NOT NULL, email_verified INTEGER NOT NULL, password_hash TEXT NOT NULL)',
+)
+db.prepare('INSERT OR REPLACE INTO users (id, email, name, email_verified, password_hash) VALUES (?, ?, ?, 1, ?)').run(
+  USER.id,
+  USER.email,
+  USER.name,
+  await argon2.hash(USER.password, ARGON2),
+)
 const userById = db.prepare('SELECT * FROM users WHERE id = ?')
 const userByEmail = db.prepare('SELECT * FROM users WHERE email = ?')
 // Unknown emails still pay for one argon2 verification, as Tessera does.
@@ -125,7 +136,10 @@ const provider = new Provider(issuer, {
     Interaction: 600,
   },
   // The library default minus its "you SHOULD change it" notice: browser clients from their redirect origins.
-  clientBasedCORS: (ctx, origin, client) => origin !== 'null' && (ctx.oidc.route === 'userinfo' || client.clientAuthMethod === 'none') && client.redirectUris.some((uri) => URL.parse(uri)?.origin === origin),
+  clientBasedCORS: (ctx, origin, client) =>
+    origin !== 'null' &&
+    (ctx.oidc.route === 'userinfo' || client.clientAuthMethod === 'none') &&
+    client.redirectUris.some((uri) => URL.parse(uri)?.origin === origin),
   renderError: async (ctx, out) => {
     ctx.type = 'json'
     ctx.body = out
@@ -175,7 +189,10 @@ async function finishWithGrant(req, res, details, accountId) {
   if (params.scope) grant.addOIDCScope(params.scope)
   const requested = new Set(params.scope?.split(' '))
   for (const resource of [params.resource ?? []].flat()) {
-    const scope = RESOURCE_SERVERS[resource]?.scope.split(' ').filter((s) => requested.has(s)).join(' ')
+    const scope = RESOURCE_SERVERS[resource]?.scope
+      .split(' ')
+      .filter((s) => requested.has(s))
+      .join(' ')
     if (scope) grant.addResourceScope(resource, scope)
   }
   const grantId = await grant.save()
@@ -204,7 +221,8 @@ const server = http.createServer((req, res) => {
   if (!match) return callback(req, res)
   interaction(req, res, match[1]).catch((error) => {
     if (res.headersSent) return res.destroy()
-    if (error instanceof errors.OIDCProviderError) return send(res, error.statusCode ?? 400, `${error.error}: ${error.error_description}`, 'text/plain')
+    if (error instanceof errors.OIDCProviderError)
+      return send(res, error.statusCode ?? 400, `${error.error}: ${error.error_description}`, 'text/plain')
     console.error(error)
     send(res, 500, 'server error', 'text/plain')
   })

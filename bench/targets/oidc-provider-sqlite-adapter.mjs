@@ -43,8 +43,12 @@ export function sqliteAdapter(db) {
         payload = excluded.payload, grant_id = excluded.grant_id, user_code = excluded.user_code,
         uid = excluded.uid, expires_at = excluded.expires_at, consumed_at = excluded.consumed_at`),
     find: db.prepare('SELECT payload, consumed_at FROM oidc_models WHERE model = ? AND id = ? AND (expires_at IS NULL OR expires_at > ?)'),
-    findByUid: db.prepare('SELECT payload, consumed_at FROM oidc_models WHERE model = ? AND uid = ? AND (expires_at IS NULL OR expires_at > ?)'),
-    findByUserCode: db.prepare('SELECT payload, consumed_at FROM oidc_models WHERE model = ? AND user_code = ? AND (expires_at IS NULL OR expires_at > ?)'),
+    findByUid: db.prepare(
+      'SELECT payload, consumed_at FROM oidc_models WHERE model = ? AND uid = ? AND (expires_at IS NULL OR expires_at > ?)',
+    ),
+    findByUserCode: db.prepare(
+      'SELECT payload, consumed_at FROM oidc_models WHERE model = ? AND user_code = ? AND (expires_at IS NULL OR expires_at > ?)',
+    ),
     consume: db.prepare('UPDATE oidc_models SET consumed_at = ? WHERE model = ? AND id = ?'),
     destroy: db.prepare('DELETE FROM oidc_models WHERE model = ? AND id = ?'),
     revokeByGrantId: db.prepare('DELETE FROM oidc_models WHERE grant_id = ? AND model = ?'),

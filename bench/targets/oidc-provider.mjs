@@ -34,7 +34,16 @@ export async function start({ port, workDir }) {
 
   function authorizeUrl({ challenge, state }) {
     // `resource` is what oidc-provider keys JWT access tokens on (the server defaults to it too).
-    const params = { response_type: 'code', client_id: web.clientId, redirect_uri: web.redirectUri, scope: SCOPE, resource: API, code_challenge: challenge, code_challenge_method: 'S256', state }
+    const params = {
+      response_type: 'code',
+      client_id: web.clientId,
+      redirect_uri: web.redirectUri,
+      scope: SCOPE,
+      resource: API,
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+      state,
+    }
     return `${discovery.authorization_endpoint}?${new URLSearchParams(params)}`
   }
 
@@ -90,28 +99,47 @@ export async function start({ port, workDir }) {
     const withCookies = (req, context) => ({ ...req, headers: { ...req.headers, cookie: cookieHeader(context.jar) } })
     const redirectTo = (status, location) => status >= 300 && status < 400 && typeof location === 'string'
     return [
-      step((req, context) => {
-        context.start = performance.now()
-        context.jar = new Map()
-        return { ...req, method: 'GET', path: pathOf(authorizeUrl({ challenge, state: crypto.randomBytes(8).toString('hex') })) }
-      }, (status, location, context) => {
-        const uid = redirectTo(status, location) && /^\/interaction\/([\w-]+)$/.exec(new URL(location, issuer).pathname)?.[1]
-        context.uid = uid
-        return Boolean(uid)
-      }),
-      step((req, context) => withCookies({ ...req, method: 'GET', path: `/interaction/${context.uid}` }, context), (status) => status === 200),
       step(
-        (req, context) => withCookies({ ...req, method: 'POST', path: `/interaction/${context.uid}`, headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: loginForm }, context),
+        (req, context) => {
+          context.start = performance.now()
+          context.jar = new Map()
+          return { ...req, method: 'GET', path: pathOf(authorizeUrl({ challenge, state: crypto.randomBytes(8).toString('hex') })) }
+        },
+        (status, location, context) => {
+          const uid = redirectTo(status, location) && /^\/interaction\/([\w-]+)$/.exec(new URL(location, issuer).pathname)?.[1]
+          context.uid = uid
+          return Boolean(uid)
+        },
+      ),
+      step(
+        (req, context) => withCookies({ ...req, method: 'GET', path: `/interaction/${context.uid}` }, context),
+        (status) => status === 200,
+      ),
+      step(
+        (req, context) =>
+          withCookies(
+            {
+              ...req,
+              method: 'POST',
+              path: `/interaction/${context.uid}`,
+              headers: { 'content-type': 'application/x-www-form-urlencoded' },
+              body: loginForm,
+            },
+            context,
+          ),
         (status, location, context) => {
           context.resume = redirectTo(status, location) ? new URL(location, issuer) : undefined
           return context.resume?.origin === issuer
         },
       ),
-      step((req, context) => withCookies({ ...req, method: 'GET', path: context.resume.pathname + context.resume.search }, context), (status, location, context) => {
-        const ok = redirectTo(status, location) && location.startsWith(web.redirectUri) && new URL(location).searchParams.has('code')
-        if (ok) onLogin(true, performance.now() - context.start)
-        return ok
-      }),
+      step(
+        (req, context) => withCookies({ ...req, method: 'GET', path: context.resume.pathname + context.resume.search }, context),
+        (status, location, context) => {
+          const ok = redirectTo(status, location) && location.startsWith(web.redirectUri) && new URL(location).searchParams.has('code')
+          if (ok) onLogin(true, performance.now() - context.start)
+          return ok
+        },
+      ),
     ]
   }
 
@@ -125,7 +153,13 @@ export async function start({ port, workDir }) {
     const response = await fetch(discovery.token_endpoint, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'authorization_code', client_id: web.clientId, code, redirect_uri: web.redirectUri, code_verifier: verifier }),
+      body: new URLSearchParams({
+        grant_type: 'authorization_code',
+        client_id: web.clientId,
+        code,
+        redirect_uri: web.redirectUri,
+        code_verifier: verifier,
+      }),
     })
     if (!response.ok) throw new Error(`userinfo token: HTTP ${response.status} ${await response.text()}`)
     return (await response.json()).access_token

@@ -33,15 +33,33 @@ export async function start({ port, workDir, workers = 1, env = {}, nodeArgs = [
     WORKERS: String(workers),
     // One load generator on one address: per-IP limits would measure the limiter, not the server.
     LOGIN_RATE_LIMIT: '100000',
-    LOGIN_FAILURE_LIMIT: '100000', LOGIN_ACCOUNT_FAILURE_LIMIT: '100000', IP_FAILURE_LIMIT: '100000',
+    LOGIN_FAILURE_LIMIT: '100000',
+    LOGIN_ACCOUNT_FAILURE_LIMIT: '100000',
+    IP_FAILURE_LIMIT: '100000',
     ...env,
   }
   const cli = async (args, input) => JSON.parse(await runNode(CLI, [...args, '--json'], { env: serverEnv, input }))
   const service = await cli(['clients', 'add', '--name', 'bench-service', '--grant-type', 'client_credentials', '--scope', 'api:read'])
-  const web = await cli(['clients', 'add', '--name', 'bench-web', '--public', '--redirect-uri', REDIRECT_URI, '--grant-type', 'authorization_code', '--grant-type', 'refresh_token'])
+  const web = await cli([
+    'clients',
+    'add',
+    '--name',
+    'bench-web',
+    '--public',
+    '--redirect-uri',
+    REDIRECT_URI,
+    '--grant-type',
+    'authorization_code',
+    '--grant-type',
+    'refresh_token',
+  ])
   await cli(['users', 'add', '--email', USER.email, '--name', 'Bench User', '--password-stdin'], `${USER.password}\n`)
 
-  return { ...(await launch()), service: { clientId: service.client_id, clientSecret: service.client_secret }, web: { clientId: web.client_id, redirectUri: REDIRECT_URI } }
+  return {
+    ...(await launch()),
+    service: { clientId: service.client_id, clientSecret: service.client_secret },
+    web: { clientId: web.client_id, redirectUri: REDIRECT_URI },
+  }
 
   async function launch() {
     const server = await startNode(MAIN, { env: serverEnv, nodeArgs, readyUrl: `${issuer}/readyz` })
@@ -56,7 +74,12 @@ export async function start({ port, workDir, workers = 1, env = {}, nodeArgs = [
       const posted = await fetchWithJar(`${issuer}/login`, jar, {
         method: 'POST',
         headers: { origin: issuer, 'content-type': FORM },
-        body: new URLSearchParams({ _csrf: field(html, '_csrf'), interaction: field(html, 'interaction'), email: USER.email, password: USER.password }),
+        body: new URLSearchParams({
+          _csrf: field(html, '_csrf'),
+          interaction: field(html, 'interaction'),
+          email: USER.email,
+          password: USER.password,
+        }),
       })
       const code = new URL(posted.headers.get('location')).searchParams.get('code')
       if (!code) throw new Error(`login did not return a code (HTTP ${posted.status})`)
@@ -82,10 +105,19 @@ export async function start({ port, workDir, workers = 1, env = {}, nodeArgs = [
         },
         {
           method: 'GET',
-          setupRequest: (request, context) => ({ ...request, path: context.next ?? '/login', headers: { cookie: cookieHeader(context.jar) } }),
+          setupRequest: (request, context) => ({
+            ...request,
+            path: context.next ?? '/login',
+            headers: { cookie: cookieHeader(context.jar) },
+          }),
           onResponse: (_status, body, context, headers) => {
             absorbCookies(context.jar, header(headers, 'set-cookie'))
-            context.form = { _csrf: field(body, '_csrf') ?? '', interaction: field(body, 'interaction') ?? '', email: USER.email, password: USER.password }
+            context.form = {
+              _csrf: field(body, '_csrf') ?? '',
+              interaction: field(body, 'interaction') ?? '',
+              email: USER.email,
+              password: USER.password,
+            }
           },
         },
         {

@@ -34,9 +34,38 @@ const ALLOWED_SCRIPT_MIXES: readonly ReadonlySet<string>[] = [
 ]
 
 const SCRIPTS = [
-  'Latin', 'Greek', 'Cyrillic', 'Armenian', 'Hebrew', 'Arabic', 'Syriac', 'Thaana', 'Devanagari', 'Bengali', 'Gurmukhi',
-  'Gujarati', 'Oriya', 'Tamil', 'Telugu', 'Kannada', 'Malayalam', 'Sinhala', 'Thai', 'Lao', 'Tibetan', 'Myanmar', 'Georgian',
-  'Hangul', 'Ethiopic', 'Cherokee', 'Khmer', 'Mongolian', 'Hiragana', 'Katakana', 'Bopomofo', 'Han',
+  'Latin',
+  'Greek',
+  'Cyrillic',
+  'Armenian',
+  'Hebrew',
+  'Arabic',
+  'Syriac',
+  'Thaana',
+  'Devanagari',
+  'Bengali',
+  'Gurmukhi',
+  'Gujarati',
+  'Oriya',
+  'Tamil',
+  'Telugu',
+  'Kannada',
+  'Malayalam',
+  'Sinhala',
+  'Thai',
+  'Lao',
+  'Tibetan',
+  'Myanmar',
+  'Georgian',
+  'Hangul',
+  'Ethiopic',
+  'Cherokee',
+  'Khmer',
+  'Mongolian',
+  'Hiragana',
+  'Katakana',
+  'Bopomofo',
+  'Han',
 ].map((name) => [name, new RegExp(`^\\p{Script=${name}}$`, 'u')] as const)
 const SCRIPT_NEUTRAL = /^[\p{Script=Common}\p{Script=Inherited}]$/u
 
@@ -74,11 +103,20 @@ export function emailAddressProblem(raw: string): string | null {
   if (at <= 0 || local.includes('@') || local.length > 64) return 'Enter an email address like name@example.com.'
   if (typedDomain.endsWith('.')) return 'Remove the dot at the end of the address.'
   const domain = canonical.slice(at + 1)
-  if (domainToASCII(domain) === '' || !/^[a-z0-9-]+(\.[a-z0-9-]+)+$/.test(domain) || domain.split('.').some((label) => label.startsWith('-') || label.endsWith('-'))) {
+  if (
+    domainToASCII(domain) === '' ||
+    !/^[a-z0-9-]+(\.[a-z0-9-]+)+$/.test(domain) ||
+    domain.split('.').some((label) => label.startsWith('-') || label.endsWith('-'))
+  ) {
     return 'The part after @ is not a valid domain name.'
   }
   if (isMixedScript(local)) return 'The part before @ mixes alphabets (for example Latin and Cyrillic letters); use one.'
   // Judged in Unicode: an xn-- label hides its letters.
-  if (domainToUnicode(domain).split('.').some((label) => isMixedScript(label))) return 'The domain mixes alphabets (for example Latin and Cyrillic letters).'
+  if (
+    domainToUnicode(domain)
+      .split('.')
+      .some((label) => isMixedScript(label))
+  )
+    return 'The domain mixes alphabets (for example Latin and Cyrillic letters).'
   return null
 }

@@ -14,7 +14,13 @@ export function sendVerificationMail(context: AccountContext, user: Pick<User, '
     kind: 'verify_email',
     build: async () => {
       const ttl = context.config.emailVerificationTtl
-      const link = await createAccountLink(context.repos.accountTokens, { issuer: context.config.issuer, userId: user.id, purpose: 'verify_email', now: context.clock.now(), ttl })
+      const link = await createAccountLink(context.repos.accountTokens, {
+        issuer: context.config.issuer,
+        userId: user.id,
+        purpose: 'verify_email',
+        now: context.clock.now(),
+        ttl,
+      })
       return { to: user.email, content: verifyEmailMail(user.name, link, ttl) }
     },
   })

@@ -198,7 +198,10 @@ export function backgroundArgon2Hasher(parameters: Argon2Parameters, options: Ba
     needsRehash: (hash) => argon2.needsRehash(hash, rehashOptions),
     async processId() {
       const running = current
-      return running?.ready.then(() => running.pid, () => undefined)
+      return running?.ready.then(
+        () => running.pid,
+        () => undefined,
+      )
     },
     close() {
       closed ??= (async () => {

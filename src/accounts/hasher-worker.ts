@@ -27,7 +27,8 @@ function lowerPriority(): void {
 
 async function answer(request: HasherRequest): Promise<HasherReply> {
   try {
-    if (request.op === 'hash') return { id: request.id, ok: true, value: await argon2.hash(request.password, { type: argon2.argon2id, ...request.parameters }) }
+    if (request.op === 'hash')
+      return { id: request.id, ok: true, value: await argon2.hash(request.password, { type: argon2.argon2id, ...request.parameters }) }
     // A malformed stored hash verifies as false, never as an error the login could leak.
     return { id: request.id, ok: true, value: await argon2.verify(request.hash, request.password).catch(() => false) }
   } catch (error) {

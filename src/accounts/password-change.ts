@@ -9,9 +9,16 @@ import { MAX_PASSWORD_LENGTH } from './password-hasher.js'
 import { passwordProblem } from './password-policy.js'
 import type { User } from '../model/user.js'
 
-export type ChangeResult = { readonly ok: true } | { readonly ok: false; readonly field: 'current_password' | 'password'; readonly problem: string }
+export type ChangeResult =
+  { readonly ok: true } | { readonly ok: false; readonly field: 'current_password' | 'password'; readonly problem: string }
 
-export async function changePassword(context: AccountContext, user: User, sessionIdHash: string, currentPassword: string, newPassword: string): Promise<ChangeResult> {
+export async function changePassword(
+  context: AccountContext,
+  user: User,
+  sessionIdHash: string,
+  currentPassword: string,
+  newPassword: string,
+): Promise<ChangeResult> {
   const currentOk = currentPassword.length <= MAX_PASSWORD_LENGTH && (await context.hasher.verify(user.passwordHash, currentPassword))
   if (!currentOk) {
     await context.audit.record('password_change_failure', { userId: user.id }, 'password change refused: wrong current password')
@@ -24,6 +31,9 @@ export async function changePassword(context: AccountContext, user: User, sessio
   await context.repos.accountTokens.voidAll(user.id, 'reset_password', now)
   await endUserAccess(context, user.id, sessionIdHash)
   await context.audit.record('password_changed', { userId: user.id }, 'password changed; other sessions and refresh tokens revoked')
-  context.mail.enqueue({ kind: 'password_changed', build: async () => ({ to: user.email, content: passwordChangedMail(user.name, 'changed', forgotPasswordUrl(context)) }) })
+  context.mail.enqueue({
+    kind: 'password_changed',
+    build: async () => ({ to: user.email, content: passwordChangedMail(user.name, 'changed', forgotPasswordUrl(context)) }),
+  })
   return { ok: true }
 }

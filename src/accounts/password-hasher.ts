@@ -51,13 +51,14 @@ export function argon2idHasher(parameters: Argon2Parameters = DEFAULT_ARGON2): P
   const limited = concurrencyLimit(HASHES_AT_ONCE)
   return {
     hash: (password) => limited(() => argon2.hash(password, options)),
-    verify: (hash, password) => limited(async () => {
-      try {
-        return await argon2.verify(hash, password)
-      } catch {
-        return false
-      }
-    }),
+    verify: (hash, password) =>
+      limited(async () => {
+        try {
+          return await argon2.verify(hash, password)
+        } catch {
+          return false
+        }
+      }),
     needsRehash: (hash) => argon2.needsRehash(hash, options),
   }
 }

@@ -28,7 +28,13 @@ export function requestPasswordReset(context: AccountContext, email: string): vo
 
 /** A fresh reset link (older ones die); also what `idp users reset-link` prints for support. */
 export function passwordResetLink(context: Pick<AccountContext, 'config' | 'repos' | 'clock'>, user: Pick<User, 'id'>): Promise<string> {
-  return createAccountLink(context.repos.accountTokens, { issuer: context.config.issuer, userId: user.id, purpose: 'reset_password', now: context.clock.now(), ttl: context.config.passwordResetTtl })
+  return createAccountLink(context.repos.accountTokens, {
+    issuer: context.config.issuer,
+    userId: user.id,
+    purpose: 'reset_password',
+    now: context.clock.now(),
+    ttl: context.config.passwordResetTtl,
+  })
 }
 
 /** Whether a reset token can still be used (the form is only shown for live links). */
@@ -36,12 +42,16 @@ export async function resetTokenIsLive(context: AccountContext, token: string): 
   return (await context.repos.accountTokens.findLive(hashSecret(token), 'reset_password', context.clock.now())) !== undefined
 }
 
-export type ResetResult = { readonly ok: true } | { readonly ok: false; readonly reason: 'expired' } | { readonly ok: false; readonly reason: 'password'; readonly problem: string }
+export type ResetResult =
+  | { readonly ok: true }
+  | { readonly ok: false; readonly reason: 'expired' }
+  | { readonly ok: false; readonly reason: 'password'; readonly problem: string }
 
 export async function completePasswordReset(context: AccountContext, token: string, newPassword: string): Promise<ResetResult> {
   // The password is judged first, so a refused password does not use up the link.
   const problem = passwordProblem(newPassword)
-  if (problem !== null) return (await resetTokenIsLive(context, token)) ? { ok: false, reason: 'password', problem } : { ok: false, reason: 'expired' }
+  if (problem !== null)
+    return (await resetTokenIsLive(context, token)) ? { ok: false, reason: 'password', problem } : { ok: false, reason: 'expired' }
   const passwordHash = await context.hasher.hash(newPassword)
   const now = context.clock.now()
   const userId = await context.repos.accountTokens.consume(hashSecret(token), 'reset_password', now)
@@ -53,6 +63,9 @@ export async function completePasswordReset(context: AccountContext, token: stri
   await context.repos.accountTokens.voidAll(user.id, 'reset_password', now)
   await endUserAccess(context, user.id)
   await context.audit.record('password_reset', { userId: user.id }, 'password reset; all sessions and refresh tokens revoked')
-  context.mail.enqueue({ kind: 'password_changed', build: async () => ({ to: user.email, content: passwordChangedMail(user.name, 'reset', forgotPasswordUrl(context)) }) })
+  context.mail.enqueue({
+    kind: 'password_changed',
+    build: async () => ({ to: user.email, content: passwordChangedMail(user.name, 'reset', forgotPasswordUrl(context)) }),
+  })
   return { ok: true }
 }

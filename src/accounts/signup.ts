@@ -42,7 +42,15 @@ export async function signUp(context: AccountContext, input: SignupInput): Promi
   const name = input.name.trim()
   const passwordHash = await context.hasher.hash(input.password)
   const id = randomId()
-  const created = await context.repos.users.insertIfEmailFree({ id, email, name, passwordHash, emailVerified: false, disabledAt: null, createdAt: context.clock.now() })
+  const created = await context.repos.users.insertIfEmailFree({
+    id,
+    email,
+    name,
+    passwordHash,
+    emailVerified: false,
+    disabledAt: null,
+    createdAt: context.clock.now(),
+  })
   if (created) {
     await context.audit.record('signup', { userId: id }, 'account created')
     sendVerificationMail(context, { id, email, name })

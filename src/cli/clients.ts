@@ -1,6 +1,6 @@
 import type { Command } from 'commander'
 import { describeClient, InvalidClientMetadata, registerClient, type ClientField } from '../clients/registration.js'
-import { isPublicClient } from '../model/client.js'
+import { isPublicClient, type ClientRegistration } from '../model/client.js'
 import { examples, nonEmpty, repeatable } from './arguments.js'
 import { CliError, type CommandContext, type RunCommand } from './context.js'
 import { table, type CommandResult } from './output.js'
@@ -13,6 +13,7 @@ const FLAGS: Readonly<Record<ClientField, string>> = {
   pkce: '--pkce',
   scopes: '--scope',
   introspect: '--introspect',
+  apis: '--api',
 }
 
 /** The service's problem, said in terms of the command's flags. */
@@ -33,6 +34,7 @@ interface AddOptions {
   readonly thirdParty?: boolean
   readonly introspect?: boolean
   readonly requireMfa?: boolean
+  readonly api?: string[]
 }
 
 async function addClient(context: CommandContext, options: AddOptions): Promise<CommandResult> {
@@ -47,9 +49,10 @@ async function addClient(context: CommandContext, options: AddOptions): Promise<
     thirdParty: options.thirdParty ?? false,
     introspect: options.introspect ?? false,
     requireMfa: options.requireMfa ?? false,
+    apis: options.api ?? [],
   }
   const { client, secret } = await context
-    .withDeps((deps) => registerClient(deps.repos.clients, request, deps.clock.now()))
+    .withDeps((deps) => registerClient(deps.repos, request, deps.clock.now()))
     .catch((error: unknown) => {
       throw asCliError(error)
     })
@@ -64,11 +67,25 @@ async function addClient(context: CommandContext, options: AddOptions): Promise<
   return { json, text }
 }
 
-async function listClients(context: CommandContext): Promise<CommandResult> {
-  const clients = await context.withDeps((deps) => deps.repos.clients.list())
+const REGISTRATIONS: readonly ClientRegistration[] = ['cli', 'dynamic', 'metadata_document']
+
+async function listClients(context: CommandContext, options: { registration?: string }): Promise<CommandResult> {
+  const wanted = options.registration
+  if (wanted !== undefined && !(REGISTRATIONS as readonly string[]).includes(wanted))
+    throw new CliError(`--registration must be one of ${REGISTRATIONS.join(', ')}`)
+  const clients = (await context.withDeps((deps) => deps.repos.clients.list())).filter(
+    (client) => wanted === undefined || client.registration === wanted,
+  )
   const rows = [
-    ['CLIENT_ID', 'NAME', 'TYPE', 'GRANTS', 'REDIRECT_URIS'],
-    ...clients.map((c) => [c.id, c.name, isPublicClient(c) ? 'public' : 'confidential', c.grantTypes.join(','), c.redirectUris.join(' ')]),
+    ['CLIENT_ID', 'NAME', 'TYPE', 'REGISTRATION', 'GRANTS', 'REDIRECT_URIS'],
+    ...clients.map((c) => [
+      c.id,
+      c.name,
+      isPublicClient(c) ? 'public' : 'confidential',
+      c.registration,
+      c.grantTypes.join(','),
+      c.redirectUris.join(' '),
+    ]),
   ]
   return { json: { clients: clients.map(describeClient) }, text: clients.length === 0 ? 'No clients yet.' : table(rows) }
 }
@@ -80,7 +97,10 @@ async function updateClient(context: CommandContext, clientId: string, options: 
     await deps.audit.record('client_updated', { clientId, detail: { requireMfa: options.requireMfa! } }, 'client policy changed')
     return (await deps.repos.clients.find(clientId))!
   })
-  return { json: describeClient(client), text: `Client ${client.id}: ${client.requireMfa ? 'every sign-in needs a second factor' : 'a password alone is enough'}.` }
+  return {
+    json: describeClient(client),
+    text: `Client ${client.id}: ${client.requireMfa ? 'every sign-in needs a second factor' : 'a password alone is enough'}.`,
+  }
 }
 
 async function removeClient(context: CommandContext, clientId: string): Promise<CommandResult> {
@@ -106,10 +126,18 @@ export function registerClientsCommands(program: Command, run: RunCommand): void
       repeatable,
     )
     .option('--pkce <mode>', 'required (the default) or optional; public clients always require PKCE')
-    .option('--scope <scope>', 'a scope the client may ask for; repeatable (default: openid profile email roles offline_access)', repeatable)
+    .option(
+      '--scope <scope>',
+      'a scope the client may ask for; repeatable (default: openid profile email roles offline_access)',
+      repeatable,
+    )
     .option('--third-party', 'show the consent screen to users (first-party clients skip it)')
     .option('--introspect', 'a resource server: it may introspect access tokens issued to other clients')
-    .option('--require-mfa', 'every sign-in for this client needs a second factor (acr urn:tessera:mfa or better); users without one set it up first')
+    .option('--api <identifier>', 'an API (idp apis add) the client may ask tokens for with resource=IDENTIFIER; repeatable', repeatable)
+    .option(
+      '--require-mfa',
+      'every sign-in for this client needs a second factor (acr urn:tessera:mfa or better); users without one set it up first',
+    )
     .addHelpText(
       'after',
       examples(
@@ -131,8 +159,9 @@ export function registerClientsCommands(program: Command, run: RunCommand): void
 
   clients
     .command('list')
-    .description('list every client (secrets are never shown)')
-    .action(() => run(listClients))
+    .description('list every client (secrets are never shown): registered with the CLI, by themselves (RFC 7591) or by metadata document')
+    .option('--registration <kind>', 'only clients registered this way: cli, dynamic or metadata_document')
+    .action((options: { registration?: string }) => run((context) => listClients(context, options)))
 
   clients
     .command('remove')

@@ -9,6 +9,8 @@ import { fileURLToPath } from 'node:url'
 import { Command, CommanderError } from 'commander'
 import { ConfigError } from '../config/config.js'
 import { registerAuditCommand } from './audit.js'
+import { registerApisCommands } from './apis.js'
+import { registerRegistrationCommands } from './registration.js'
 import { registerClientsCommands } from './clients.js'
 import { CliError, commandContext, type CliIo, type RunCommand } from './context.js'
 import { registerKeysCommands } from './keys.js'
@@ -22,6 +24,8 @@ import { examples } from './arguments.js'
 const GROUPS: readonly ((program: Command, run: RunCommand) => void)[] = [
   registerClientsCommands,
   registerUsersCommands,
+  registerApisCommands,
+  registerRegistrationCommands,
   registerKeysCommands,
   registerAuditCommand,
   registerPruneCommand,

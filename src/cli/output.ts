@@ -17,5 +17,12 @@ export function printResult(io: CliIo, result: CommandResult, json: boolean): vo
 export function table(rows: readonly (readonly string[])[]): string {
   if (rows.length === 0) return ''
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length)))
-  return rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd()).join('\n')
+  return rows
+    .map((row) =>
+      row
+        .map((cell, column) => cell.padEnd(widths[column]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n')
 }

@@ -93,19 +93,35 @@ async function addUser(context: CommandContext, options: AddOptions): Promise<Co
 
 /** The second factors of a user, in words: "passkey×2, app, 8 codes" or "-". */
 const factorsText = (f: FactorSummary) =>
-  [f.passkeys > 0 ? `passkey×${f.passkeys}` : '', f.totp ? 'app' : '', f.recoveryCodes > 0 ? `${f.recoveryCodes} codes` : ''].filter((part) => part !== '').join(', ') || '-'
+  [f.passkeys > 0 ? `passkey×${f.passkeys}` : '', f.totp ? 'app' : '', f.recoveryCodes > 0 ? `${f.recoveryCodes} codes` : '']
+    .filter((part) => part !== '')
+    .join(', ') || '-'
 
 async function listUsers(context: CommandContext): Promise<CommandResult> {
-  const users = await context.withDeps(async (deps) => Promise.all((await deps.repos.users.list()).map(async (user) => ({ user, factors: await factorsOf(deps, user.id) }))))
+  const users = await context.withDeps(async (deps) =>
+    Promise.all((await deps.repos.users.list()).map(async (user) => ({ user, factors: await factorsOf(deps, user.id) }))),
+  )
   const status = (u: User) => (u.disabledAt !== null ? 'disabled' : u.emailVerified ? 'active' : 'unverified')
   return {
-    json: { users: users.map(({ user, factors }) => ({ ...userJson(user), factors: { passkeys: factors.passkeys, totp: factors.totp, recovery_codes: factors.recoveryCodes } })) },
+    json: {
+      users: users.map(({ user, factors }) => ({
+        ...userJson(user),
+        factors: { passkeys: factors.passkeys, totp: factors.totp, recovery_codes: factors.recoveryCodes },
+      })),
+    },
     text:
       users.length === 0
         ? 'No users yet.'
         : table([
             ['ID', 'EMAIL', 'NAME', 'ROLES', 'STATUS', 'FACTORS'],
-            ...users.map(({ user: u, factors }) => [u.id, u.email, u.name ?? '', u.roles.join(',') || '-', status(u), factorsText(factors)]),
+            ...users.map(({ user: u, factors }) => [
+              u.id,
+              u.email,
+              u.name ?? '',
+              u.roles.join(',') || '-',
+              status(u),
+              factorsText(factors),
+            ]),
           ]),
   }
 }
@@ -117,7 +133,11 @@ async function resetUserFactors(context: CommandContext, emailOrId: string): Pro
   })
   const what = removed === undefined ? '-' : factorsText(removed)
   return {
-    json: { mfa_reset: user.email, id: user.id, removed: { passkeys: removed?.passkeys ?? 0, totp: removed?.totp ?? false, recovery_codes: removed?.recoveryCodes ?? 0 } },
+    json: {
+      mfa_reset: user.email,
+      id: user.id,
+      removed: { passkeys: removed?.passkeys ?? 0, totp: removed?.totp ?? false, recovery_codes: removed?.recoveryCodes ?? 0 },
+    },
     text: `Second factors of ${user.email} removed (${what}); they were told by mail. They sign in with their password and can set up new ones.`,
   }
 }
@@ -214,7 +234,9 @@ const USER_ARGUMENT = "the user's email address (any spelling of it), or the id 
 
 /** `idp users add|list|set-roles|verify|reset-link|disable|enable|mfa-reset|collisions|set-email`. */
 export function registerUsersCommands(program: Command, run: RunCommand): void {
-  const users = program.command('users').description('user accounts: add, list, roles, verification, reset links, disabling, second factors, email changes')
+  const users = program
+    .command('users')
+    .description('user accounts: add, list, roles, verification, reset links, disabling, second factors, email changes')
 
   /** A command on one user, named by email or id (taken as is: ids may begin with "-"). */
   const onOne = (name: string, description: string, action: (context: CommandContext, emailOrId: string) => Promise<CommandResult>) =>
@@ -261,7 +283,11 @@ export function registerUsersCommands(program: Command, run: RunCommand): void {
   onOne('reset-link', 'print a single-use password-reset link for support (older links of the user stop working)', resetLink)
   onOne('disable', 'disable the user: ends their sessions, revokes their refresh and access tokens', disableUser)
   onOne('enable', 'let a disabled user sign in again', enableUser)
-  onOne('mfa-reset', 'remove every passkey, the authenticator app and the recovery codes of a user who lost them (audited, mailed to the user)', resetUserFactors)
+  onOne(
+    'mfa-reset',
+    'remove every passkey, the authenticator app and the recovery codes of a user who lost them (audited, mailed to the user)',
+    resetUserFactors,
+  )
 
   users
     .command('collisions')

@@ -6,6 +6,7 @@ import { GRANT_TYPES, isPublicClient, type Client, type GrantType } from '../mod
 import { registrationProblem } from '../oauth/redirect-uri.js'
 import { isScopeToken, SUPPORTED_SCOPES } from '../oauth/scope.js'
 import type { ClientsRepository } from '../db/repositories/clients.js'
+import type { ApisRepository } from '../db/repositories/apis.js'
 import { hashSecret, randomId, randomToken } from '../secrets.js'
 
 export interface NewClientRequest {
@@ -22,10 +23,12 @@ export interface NewClientRequest {
   readonly introspect?: boolean
   /** Every sign-in for this client needs a second factor. */
   readonly requireMfa?: boolean
+  /** Registered APIs (their identifiers) the client may ask tokens for (RFC 8707 `resource`). */
+  readonly apis?: readonly string[]
 }
 
 /** Which registration field a problem is about (the CLI names its flag, an API its member). */
-export type ClientField = 'name' | 'redirect_uris' | 'post_logout_redirect_uris' | 'grant_types' | 'pkce' | 'scopes' | 'introspect'
+export type ClientField = 'name' | 'redirect_uris' | 'post_logout_redirect_uris' | 'grant_types' | 'pkce' | 'scopes' | 'introspect' | 'apis'
 
 /** A registration request that cannot be accepted: `value` is the offending input, when there is one. */
 export class InvalidClientMetadata extends Error {
@@ -43,7 +46,10 @@ export class InvalidClientMetadata extends Error {
 export function buildClient(input: NewClientRequest, now: number): { client: Client; secret: string | null } {
   const name = input.name.trim()
   if (name === '' || name.length > 200) throw new InvalidClientMetadata('name', 'is required (at most 200 characters)')
-  for (const [field, uris] of [['redirect_uris', input.redirectUris], ['post_logout_redirect_uris', input.postLogoutRedirectUris]] as const) {
+  for (const [field, uris] of [
+    ['redirect_uris', input.redirectUris],
+    ['post_logout_redirect_uris', input.postLogoutRedirectUris],
+  ] as const) {
     for (const uri of uris) {
       const problem = registrationProblem(uri)
       if (problem !== null) throw new InvalidClientMetadata(field, problem, uri)
@@ -51,15 +57,21 @@ export function buildClient(input: NewClientRequest, now: number): { client: Cli
   }
   const grantTypes = input.grantTypes.length > 0 ? [...new Set(input.grantTypes)] : ['authorization_code', 'refresh_token']
   for (const grantType of grantTypes) {
-    if (!(GRANT_TYPES as readonly string[]).includes(grantType)) throw new InvalidClientMetadata('grant_types', `must be one of ${GRANT_TYPES.join(', ')}`, grantType)
+    if (!(GRANT_TYPES as readonly string[]).includes(grantType))
+      throw new InvalidClientMetadata('grant_types', `must be one of ${GRANT_TYPES.join(', ')}`, grantType)
   }
-  if (grantTypes.includes('authorization_code') && input.redirectUris.length === 0) throw new InvalidClientMetadata('redirect_uris', 'the authorization_code grant needs at least one')
-  if (input.isPublic && grantTypes.includes('client_credentials')) throw new InvalidClientMetadata('grant_types', 'public clients cannot use client_credentials', 'client_credentials')
-  if (input.pkce !== undefined && input.pkce !== 'required' && input.pkce !== 'optional') throw new InvalidClientMetadata('pkce', 'must be required or optional', input.pkce)
+  if (grantTypes.includes('authorization_code') && input.redirectUris.length === 0)
+    throw new InvalidClientMetadata('redirect_uris', 'the authorization_code grant needs at least one')
+  if (input.isPublic && grantTypes.includes('client_credentials'))
+    throw new InvalidClientMetadata('grant_types', 'public clients cannot use client_credentials', 'client_credentials')
+  if (input.pkce !== undefined && input.pkce !== 'required' && input.pkce !== 'optional')
+    throw new InvalidClientMetadata('pkce', 'must be required or optional', input.pkce)
   // docs/security.md §B: PKCE is always required for public clients.
-  if (input.isPublic && input.pkce === 'optional') throw new InvalidClientMetadata('pkce', 'cannot be optional for a public client', 'optional')
+  if (input.isPublic && input.pkce === 'optional')
+    throw new InvalidClientMetadata('pkce', 'cannot be optional for a public client', 'optional')
   // Introspection needs client authentication (RFC 7662 §2.1): a public client cannot do it.
-  if (input.isPublic && input.introspect === true) throw new InvalidClientMetadata('introspect', 'needs a confidential client (a resource server authenticates with its secret)')
+  if (input.isPublic && input.introspect === true)
+    throw new InvalidClientMetadata('introspect', 'needs a confidential client (a resource server authenticates with its secret)')
   // No scopes asked for: every OpenID scope Tessera knows.
   const scopes = input.scopes.flatMap((scope) => scope.split(' ')).filter((scope) => scope !== '')
   for (const scope of scopes) if (!isScopeToken(scope)) throw new InvalidClientMetadata('scopes', 'invalid scope', scope)
@@ -78,6 +90,9 @@ export function buildClient(input: NewClientRequest, now: number): { client: Cli
       firstParty: input.thirdParty !== true,
       introspect: input.introspect === true,
       requireMfa: input.requireMfa === true,
+      registration: 'cli',
+      metadata: {},
+      refreshAt: null,
       createdAt: now,
     },
   }
@@ -96,13 +111,23 @@ export function describeClient(client: Client): Record<string, unknown> {
     first_party: client.firstParty,
     introspect: client.introspect,
     require_mfa: client.requireMfa,
+    registration: client.registration,
     created_at: client.createdAt,
   }
 }
 
 /** Validates and stores a new client; the secret is returned once and only its hash is kept. */
-export async function registerClient(clients: ClientsRepository, input: NewClientRequest, now: number): Promise<{ client: Client; secret: string | null }> {
+export async function registerClient(
+  repos: { readonly clients: ClientsRepository; readonly apis: ApisRepository },
+  input: NewClientRequest,
+  now: number,
+): Promise<{ client: Client; secret: string | null }> {
   const registered = buildClient(input, now)
-  await clients.insert(registered.client)
+  const apis = [...new Set(input.apis ?? [])]
+  const known = await repos.apis.findMany(apis)
+  const unknown = apis.find((api) => !known.has(api))
+  if (unknown !== undefined) throw new InvalidClientMetadata('apis', 'no such API (register it with idp apis add)', unknown)
+  await repos.clients.insert(registered.client)
+  await repos.apis.allow(registered.client.id, apis)
   return registered
 }

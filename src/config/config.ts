@@ -9,7 +9,10 @@ import { isRoleName } from '../model/user.js'
 
 /** MFA_REQUIRED_ROLES: role names as `idp users set-roles` accepts them. */
 export function parseRoleList(raw: string): readonly string[] {
-  const roles = raw.split(',').map((role) => role.trim()).filter((role) => role !== '')
+  const roles = raw
+    .split(',')
+    .map((role) => role.trim())
+    .filter((role) => role !== '')
   const bad = roles.find((role) => !isRoleName(role))
   if (bad !== undefined) throw new FieldProblem(`"${bad}" is not a role name (letters, digits, _ . : - and at most 64 characters)`)
   return Object.freeze([...new Set(roles)])
@@ -19,7 +22,8 @@ export function parseRoleList(raw: string): readonly string[] {
 export function parseWorkers(raw: string, cores: number): number {
   const value = raw.trim().toLowerCase()
   if (value === 'auto') return Math.max(1, cores)
-  if (!/^[0-9]+$/.test(value) || Number(value) < 1 || Number(value) > 64) throw new FieldProblem('must be auto or a whole number from 1 to 64')
+  if (!/^[0-9]+$/.test(value) || Number(value) < 1 || Number(value) > 64)
+    throw new FieldProblem('must be auto or a whole number from 1 to 64')
   return Number(value)
 }
 
@@ -39,7 +43,8 @@ export const configFields = {
     doc: 'Public base URL; every URL in discovery, tokens and mail is built from it (never from request headers). https required unless the host is `localhost` or `127.0.0.1`',
     defaultText: 'http://localhost:$PORT',
     // With no ISSUER and a bad PORT, only PORT is reported (the default issuer cannot be built).
-    parse: (raw, parsed) => (raw === undefined && typeof parsed['port'] !== 'number' ? '' : parseIssuer(raw ?? `http://localhost:${String(parsed['port'])}`)),
+    parse: (raw, parsed) =>
+      raw === undefined && typeof parsed['port'] !== 'number' ? '' : parseIssuer(raw ?? `http://localhost:${String(parsed['port'])}`),
   } satisfies Field<string>,
   database: {
     env: 'DATABASE_URL',
@@ -50,13 +55,29 @@ export const configFields = {
   keysDir: text('KEYS_DIR', './keys', 'Directory holding the key-encryption key (mode 0700, file 0600)'),
   keysPassphrase: secret('KEYS_PASSPHRASE', 'Optional passphrase that encrypts the key-encryption key file at rest'),
   keySize: oneOf('KEY_SIZE', '2048', ['2048', '3072', '4096'] as const, 'RSA modulus length of new signing keys (`2048`, `3072`, `4096`)'),
-  keyRotationInterval: optionalDuration('KEY_ROTATION_INTERVAL', 'off', 'Rotate signing keys automatically this often (e.g. `30d`); must exceed `JWKS_MAX_AGE`'),
-  retiredKeys: oneOf('RETIRED_KEYS', 'delete', ['delete', 'archive'] as const, 'When every token a retired key signed has expired: `delete` it, or `archive` its public part (never published again)'),
+  keyRotationInterval: optionalDuration(
+    'KEY_ROTATION_INTERVAL',
+    'off',
+    'Rotate signing keys automatically this often (e.g. `30d`); must exceed `JWKS_MAX_AGE`',
+  ),
+  retiredKeys: oneOf(
+    'RETIRED_KEYS',
+    'delete',
+    ['delete', 'archive'] as const,
+    'When every token a retired key signed has expired: `delete` it, or `archive` its public part (never published again)',
+  ),
   keyRefreshInterval: duration('KEY_REFRESH_INTERVAL', '5s', 'How often a running server re-reads the key store to pick up rotations'),
   jwksMaxAge: duration('JWKS_MAX_AGE', '5m', '`Cache-Control: max-age` of the JWKS document'),
   logLevel: oneOf('LOG_LEVEL', 'info', LOG_LEVELS, 'pino log level (`fatal` … `trace`, `silent`)'),
   accessTokenTtl: duration('ACCESS_TOKEN_TTL', '10m', 'Lifetime of JWT access tokens (at most 1h)', 3600),
-  accessTokenAudience: { ...text('ACCESS_TOKEN_AUDIENCE', '', '`aud` of every access token (see [Access-token audience](#access-token-audience))'), defaultText: 'the issuer URL' },
+  accessTokenAudience: {
+    ...text(
+      'ACCESS_TOKEN_AUDIENCE',
+      '',
+      '`aud` of access tokens asked for without `resource` (see [Access-token audience](#access-token-audience))',
+    ),
+    defaultText: 'the issuer URL',
+  },
   idTokenTtl: duration('ID_TOKEN_TTL', '1h', 'Lifetime of ID tokens'),
   refreshTokenTtl: duration('REFRESH_TOKEN_TTL', '30d', 'Absolute lifetime of a refresh-token family (from the original login)'),
   refreshTokenIdleTtl: duration('REFRESH_TOKEN_IDLE_TTL', '14d', 'A refresh token unused this long dies'),
@@ -67,15 +88,87 @@ export const configFields = {
   pruneInterval: duration('PRUNE_INTERVAL', '10m', 'How often expired codes, sessions, tokens and denylist rows are deleted'),
   auditRetention: duration('AUDIT_RETENTION', '90d', 'How long security events stay in the `audit_events` table (`idp audit`)'),
   clockSkew: duration('CLOCK_SKEW', '60s', 'Clock-skew allowance added to key retirement windows'),
-  loginRateLimit: integer('LOGIN_RATE_LIMIT', 300, 'Flood guard: login form posts per client address per minute, per process; browsers with a device cookie for the account are not counted (see [Abuse controls](#abuse-controls))', 1, 1000000),
-  loginFailureLimit: integer('LOGIN_FAILURE_LIMIT', 10, 'Failed logins within 15 minutes per (account, device cookie), and per (account, address) for browsers without one, before that pair waits 1, 2, 4… minutes', 1, 100000),
-  loginAccountFailureLimit: integer('LOGIN_ACCOUNT_FAILURE_LIMIT', 50, 'Failed logins within 15 minutes per account from browsers without its device cookie (any address) before such browsers wait; browsers that signed in to it before are never affected', 1, 1000000),
-  clientAuthFailureLimit: integer('CLIENT_AUTH_FAILURE_LIMIT', 10, 'Failed client authentications within 15 minutes per (client_id, address) before failing requests from there get 429; a correct secret is never refused', 1, 100000),
-  ipFailureLimit: integer('IP_FAILURE_LIMIT', 100, 'Failures within 15 minutes per address across accounts and clients (logins without a device cookie, client authentications, dead reset links) before that address waits for them', 1, 1000000),
-  signup: oneOf('SIGNUP', 'on', ['on', 'off'] as const, 'Self-service signup at `/signup`: `on` or `off` (operators then add users with the CLI)'),
-  signupRateLimit: integer('SIGNUP_RATE_LIMIT', 100, 'Flood guard: signups per client address per 10 minutes, per process (and 5 per email address per 15 minutes, counted in the database)', 1, 1000000),
-  forgotPasswordRateLimit: integer('FORGOT_PASSWORD_RATE_LIMIT', 100, 'Flood guard: password-reset requests and reset-form posts per client address per 10 minutes, per process', 1, 1000000),
-  forgotPasswordAccountRateLimit: integer('FORGOT_PASSWORD_ACCOUNT_RATE_LIMIT', 3, 'Reset requests per email address within 15 minutes (a browser that signed in to the account before has a quota of its own)', 1, 100000),
+  loginRateLimit: integer(
+    'LOGIN_RATE_LIMIT',
+    300,
+    'Flood guard: login form posts per client address per minute, per process; browsers with a device cookie for the account are not counted (see [Abuse controls](#abuse-controls))',
+    1,
+    1000000,
+  ),
+  loginFailureLimit: integer(
+    'LOGIN_FAILURE_LIMIT',
+    10,
+    'Failed logins within 15 minutes per (account, device cookie), and per (account, address) for browsers without one, before that pair waits 1, 2, 4… minutes',
+    1,
+    100000,
+  ),
+  loginAccountFailureLimit: integer(
+    'LOGIN_ACCOUNT_FAILURE_LIMIT',
+    50,
+    'Failed logins within 15 minutes per account from browsers without its device cookie (any address) before such browsers wait; browsers that signed in to it before are never affected',
+    1,
+    1000000,
+  ),
+  clientAuthFailureLimit: integer(
+    'CLIENT_AUTH_FAILURE_LIMIT',
+    10,
+    'Failed client authentications within 15 minutes per (client_id, address) before failing requests from there get 429; a correct secret is never refused',
+    1,
+    100000,
+  ),
+  ipFailureLimit: integer(
+    'IP_FAILURE_LIMIT',
+    100,
+    'Failures within 15 minutes per address across accounts and clients (logins without a device cookie, client authentications, dead reset links) before that address waits for them',
+    1,
+    1000000,
+  ),
+  signup: oneOf(
+    'SIGNUP',
+    'on',
+    ['on', 'off'] as const,
+    'Self-service signup at `/signup`: `on` or `off` (operators then add users with the CLI)',
+  ),
+  signupRateLimit: integer(
+    'SIGNUP_RATE_LIMIT',
+    100,
+    'Flood guard: signups per client address per 10 minutes, per process (and 5 per email address per 15 minutes, counted in the database)',
+    1,
+    1000000,
+  ),
+  forgotPasswordRateLimit: integer(
+    'FORGOT_PASSWORD_RATE_LIMIT',
+    100,
+    'Flood guard: password-reset requests and reset-form posts per client address per 10 minutes, per process',
+    1,
+    1000000,
+  ),
+  forgotPasswordAccountRateLimit: integer(
+    'FORGOT_PASSWORD_ACCOUNT_RATE_LIMIT',
+    3,
+    'Reset requests per email address within 15 minutes (a browser that signed in to the account before has a quota of its own)',
+    1,
+    100000,
+  ),
+  registration: oneOf(
+    'REGISTRATION',
+    'off',
+    ['off', 'token', 'open'] as const,
+    'Dynamic client registration (RFC 7591) at `/register`: `off`, `token` (an initial access token from `idp registration token create` is required) or `open`. Registered clients are third-party: users always consent',
+  ),
+  registrationRateLimit: integer(
+    'REGISTRATION_RATE_LIMIT',
+    20,
+    'Flood guard: registrations per client address per hour, per process',
+    1,
+    100000,
+  ),
+  clientMetadataDocuments: oneOf(
+    'CLIENT_METADATA_DOCUMENTS',
+    'on',
+    ['on', 'off'] as const,
+    'Client ID metadata documents: a `client_id` that is an https URL is fetched and used as the client (public addresses only; loopback http only when the issuer is localhost)',
+  ),
   mfaRequiredRoles: {
     env: 'MFA_REQUIRED_ROLES',
     doc: 'Roles (comma-separated) whose users must set up a second factor (a passkey or an authenticator app) at their next sign-in',
@@ -84,7 +177,13 @@ export const configFields = {
   } satisfies Field<readonly string[]>,
   emailVerificationTtl: duration('EMAIL_VERIFICATION_TTL', '24h', 'Lifetime of an email-verification link'),
   passwordResetTtl: duration('PASSWORD_RESET_TTL', '30m', 'Lifetime of a password-reset link (at most 30m)', 1800),
-  argon2MemoryCost: integer('ARGON2_MEMORY_COST', 19456, 'argon2id memory in KiB (at least OWASP\'s 19456); changing a parameter rehashes each password at its next login', 19456, 4194304),
+  argon2MemoryCost: integer(
+    'ARGON2_MEMORY_COST',
+    19456,
+    "argon2id memory in KiB (at least OWASP's 19456); changing a parameter rehashes each password at its next login",
+    19456,
+    4194304,
+  ),
   argon2TimeCost: integer('ARGON2_TIME_COST', 2, 'argon2id iterations (at least 2)', 2, 100),
   argon2Parallelism: integer('ARGON2_PARALLELISM', 1, 'argon2id lanes', 1, 16),
   smtpUrl: {
@@ -100,7 +199,12 @@ export const configFields = {
     defaultText: '(none)',
     parse: (raw) => parseTrustedProxies(raw ?? ''),
   } satisfies Field<readonly string[]>,
-  nodeEnv: oneOf('NODE_ENV', 'development', ['development', 'production', 'test'] as const, '`development`, `production` or `test` (anything else stops the start). Without `SMTP_URL`, `development` and `test` write mails (links included) to the log; `production` never does, drops them and warns at start. On a terminal, logs are pretty-printed except in `production`'),
+  nodeEnv: oneOf(
+    'NODE_ENV',
+    'development',
+    ['development', 'production', 'test'] as const,
+    '`development`, `production` or `test` (anything else stops the start). Without `SMTP_URL`, `development` and `test` write mails (links included) to the log; `production` never does, drops them and warns at start. On a terminal, logs are pretty-printed except in `production`',
+  ),
 } as const
 
 type Fields = typeof configFields
@@ -121,7 +225,9 @@ export type Config = { readonly [K in keyof Fields]: ReturnType<Fields[K]['parse
  */
 export const OBSOLETE_VARIABLES: Readonly<Record<string, { readonly renamedTo?: string; readonly why: string }>> = {
   LOGIN_ACCOUNT_RATE_LIMIT: { renamedTo: 'LOGIN_FAILURE_LIMIT', why: 'failures are now counted per (account, device or address)' },
-  TOKEN_RATE_LIMIT: { why: 'correct client credentials are never rate-limited; failed ones are throttled by CLIENT_AUTH_FAILURE_LIMIT and IP_FAILURE_LIMIT' },
+  TOKEN_RATE_LIMIT: {
+    why: 'correct client credentials are never rate-limited; failed ones are throttled by CLIENT_AUTH_FAILURE_LIMIT and IP_FAILURE_LIMIT',
+  },
 }
 
 /** One line per removed variable that is still set (renamed ones are configuration errors). */
@@ -136,7 +242,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
   const parsed: Record<string, unknown> = {}
   const problems: string[] = []
   for (const [name, change] of Object.entries(OBSOLETE_VARIABLES)) {
-    if (change.renamedTo !== undefined && (env[name] ?? '') !== '') problems.push(`${name}: renamed ${change.renamedTo} (${change.why}); set that instead`)
+    if (change.renamedTo !== undefined && (env[name] ?? '') !== '')
+      problems.push(`${name}: renamed ${change.renamedTo} (${change.why}); set that instead`)
   }
   for (const [key, field] of Object.entries(configFields) as [string, Field<unknown>][]) {
     try {

@@ -34,7 +34,9 @@ export function parseDuration(raw: string): number {
 
 export function duration(env: string, fallback: string, doc: string, max?: number): Field<number> {
   return {
-    env, doc, defaultText: fallback,
+    env,
+    doc,
+    defaultText: fallback,
     parse(raw) {
       const seconds = parseDuration(raw ?? fallback)
       if (max !== undefined && seconds > max) throw new FieldProblem(`must be at most ${max} seconds`)
@@ -45,7 +47,9 @@ export function duration(env: string, fallback: string, doc: string, max?: numbe
 
 export function optionalDuration(env: string, fallback: string, doc: string): Field<number | null> {
   return {
-    env, doc, defaultText: fallback,
+    env,
+    doc,
+    defaultText: fallback,
     parse(raw) {
       const value = (raw ?? fallback).trim()
       return value === 'off' || value === '' ? null : parseDuration(value)
@@ -55,7 +59,9 @@ export function optionalDuration(env: string, fallback: string, doc: string): Fi
 
 export function integer(env: string, fallback: number, doc: string, min: number, max: number): Field<number> {
   return {
-    env, doc, defaultText: String(fallback),
+    env,
+    doc,
+    defaultText: String(fallback),
     parse(raw) {
       if (raw === undefined || raw === '') return fallback
       if (!/^\d+$/.test(raw)) throw new FieldProblem(`"${raw}" is not a whole number`)
@@ -68,7 +74,9 @@ export function integer(env: string, fallback: number, doc: string, min: number,
 
 export function oneOf<T extends string>(env: string, fallback: T, values: readonly T[], doc: string): Field<T> {
   return {
-    env, doc, defaultText: fallback,
+    env,
+    doc,
+    defaultText: fallback,
     parse(raw) {
       const value = raw === undefined || raw === '' ? fallback : raw
       if (!(values as readonly string[]).includes(value)) throw new FieldProblem(`must be one of ${values.join(', ')}`)
@@ -78,7 +86,12 @@ export function oneOf<T extends string>(env: string, fallback: T, values: readon
 }
 
 export function text(env: string, fallback: string, doc: string): Field<string> {
-  return { env, doc, defaultText: fallback === '' ? '(none)' : fallback, parse: (raw) => (raw === undefined || raw === '' ? fallback : raw) }
+  return {
+    env,
+    doc,
+    defaultText: fallback === '' ? '(none)' : fallback,
+    parse: (raw) => (raw === undefined || raw === '' ? fallback : raw),
+  }
 }
 
 export function secret(env: string, doc: string): Field<string | null> {

@@ -3,8 +3,7 @@ import { isIP } from 'node:net'
 import { FieldProblem } from './fields.js'
 
 export type DatabaseLocation =
-  | { readonly dialect: 'sqlite'; readonly file: string }
-  | { readonly dialect: 'postgres'; readonly url: string }
+  { readonly dialect: 'sqlite'; readonly file: string } | { readonly dialect: 'postgres'; readonly url: string }
 
 const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]'])
 
@@ -60,14 +59,18 @@ const PROXY_KEYWORDS = new Set(['loopback', 'linklocal', 'uniquelocal'])
 
 /** TRUST_PROXY: comma-separated IPv4/IPv6 addresses or CIDRs (or loopback, linklocal, uniquelocal). */
 export function parseTrustedProxies(raw: string): readonly string[] {
-  const entries = raw.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '')
+  const entries = raw
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '')
   for (const entry of entries) {
     if (PROXY_KEYWORDS.has(entry)) continue
     const [address = '', prefix, ...rest] = entry.split('/')
     const family = isIP(address)
     const maxPrefix = family === 6 ? 128 : 32
     const prefixOk = prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= maxPrefix)
-    if (family === 0 || rest.length > 0 || !prefixOk) throw new FieldProblem(`"${entry}" is not an IP address or CIDR (examples: 10.0.0.1, 10.0.0.0/8, fd00::/8, loopback)`)
+    if (family === 0 || rest.length > 0 || !prefixOk)
+      throw new FieldProblem(`"${entry}" is not an IP address or CIDR (examples: 10.0.0.1, 10.0.0.0/8, fd00::/8, loopback)`)
   }
   return Object.freeze(entries)
 }

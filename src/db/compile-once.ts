@@ -7,7 +7,11 @@ import type { Db } from './connect.js'
  * takes to answer it. `build` is called once with a marker in place of each named parameter;
  * the SQL stays kysely's, for whichever dialect `db` is.
  */
-export function compileOnce<Args extends Record<string, unknown>, Row>(db: Db, names: readonly (keyof Args & string)[], build: (db: Db, args: Args) => Compilable<Row>): (args: Args) => Promise<QueryResult<Row>> {
+export function compileOnce<Args extends Record<string, unknown>, Row>(
+  db: Db,
+  names: readonly (keyof Args & string)[],
+  build: (db: Db, args: Args) => Compilable<Row>,
+): (args: Args) => Promise<QueryResult<Row>> {
   let prepared: { compiled: CompiledQuery<Row>; slots: (keyof Args & string)[] } | undefined
   // Compiled on first use: repositories are also made for short-lived transactions.
   const prepare = () => {

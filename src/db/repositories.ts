@@ -19,6 +19,9 @@ import { totpRepository } from './repositories/totp.js'
 import { recoveryCodesRepository } from './repositories/recovery-codes.js'
 import { webauthnChallengesRepository } from './repositories/webauthn-challenges.js'
 import { pendingLoginsRepository } from './repositories/pending-logins.js'
+import { apisRepository } from './repositories/apis.js'
+import { registrationTokensRepository } from './repositories/registration-tokens.js'
+import { clientAssertionsRepository } from './repositories/client-assertions.js'
 
 export function createRepositories(db: Db) {
   return {
@@ -41,6 +44,9 @@ export function createRepositories(db: Db) {
     recoveryCodes: recoveryCodesRepository(db),
     webauthnChallenges: webauthnChallengesRepository(db),
     pendingLogins: pendingLoginsRepository(db),
+    apis: apisRepository(db),
+    registrationTokens: registrationTokensRepository(db),
+    clientAssertions: clientAssertionsRepository(db),
   }
 }
 

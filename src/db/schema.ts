@@ -28,6 +28,14 @@ export interface ClientsTable {
   introspect: number
   /** 1: every sign-in for this client needs a second factor (acr urn:tessera:mfa or better). */
   require_mfa: number
+  /** cli, dynamic (RFC 7591) or metadata_document. */
+  registration: string
+  /** Hash of the RFC 7592 registration access token of a dynamically registered client. */
+  registration_token_hash: string | null
+  /** JSON object: registration metadata (client_uri, logo_uri, contacts…). */
+  metadata: string
+  /** Metadata-document clients: when to fetch the document again (epoch seconds). */
+  refresh_at: number | null
 }
 
 export interface SessionsTable {
@@ -80,6 +88,8 @@ export interface GrantsTable {
   expires_at: number | null
   /** JSON array: how the user authenticated for this grant (kept by refreshed tokens). */
   amr: string
+  /** JSON array of RFC 8707 resource indicators the grant covers. */
+  resources: string
 }
 
 export interface RefreshTokensTable {
@@ -116,6 +126,8 @@ export interface AuthorizationCodesTable {
   grant_id: string | null
   /** JSON array: the session's amr when the code was issued. */
   amr: string
+  /** JSON array of RFC 8707 resource indicators. */
+  resources: string
 }
 
 export interface AccessTokensTable {
@@ -226,6 +238,36 @@ export interface PendingLoginsTable {
   expires_at: number
 }
 
+/** Registered APIs (resource servers); scopes as a JSON array of { name, description }. */
+export interface ApisTable {
+  identifier: string
+  name: string
+  scopes: string
+  access_token_ttl: number | null
+  first_party_only: number
+  created_at: number
+}
+
+/** Which operator-registered client may ask for which API. */
+export interface ClientApisTable {
+  client_id: string
+  api: string
+}
+
+/** Initial access tokens for RFC 7591 registration (REGISTRATION=token); only hashes stored. */
+export interface RegistrationTokensTable {
+  token_hash: string
+  created_at: number
+  expires_at: number | null
+  max_uses: number | null
+  uses: number
+}
+
+export interface ClientAssertionsTable {
+  jti_hash: string
+  expires_at: number
+}
+
 export interface Database {
   users: UsersTable
   clients: ClientsTable
@@ -246,6 +288,10 @@ export interface Database {
   recovery_codes: RecoveryCodesTable
   webauthn_challenges: WebauthnChallengesTable
   pending_logins: PendingLoginsTable
+  apis: ApisTable
+  client_apis: ClientApisTable
+  registration_tokens: RegistrationTokensTable
+  client_assertions: ClientAssertionsTable
 }
 
 export type UserRow = Selectable<UsersTable>

@@ -53,7 +53,10 @@ export interface OpenStoreOptions {
 }
 
 /** Opens the database (and migrates it unless told not to). */
-export async function openStore(location: DatabaseLocation, options: OpenStoreOptions = {}): Promise<Store & { readonly migrated: MigrationOutcome }> {
+export async function openStore(
+  location: DatabaseLocation,
+  options: OpenStoreOptions = {},
+): Promise<Store & { readonly migrated: MigrationOutcome }> {
   const db = connectDatabase(location)
   let migrated: MigrationOutcome = { applied: [] }
   try {
@@ -82,12 +85,17 @@ export async function openStore(location: DatabaseLocation, options: OpenStoreOp
       // Under constant readers automatic checkpoints cannot restart the log, which then grows
       // without bound: a TRUNCATE checkpoint after each pass empties it (waiting at most the busy
       // timeout for the readers in flight), on the checkpoint thread when there is one.
-      if (location.dialect === 'sqlite') await (checkpoints ? checkpoints.truncate() : sql`pragma wal_checkpoint(truncate)`.execute(db).then(() => undefined))
+      if (location.dialect === 'sqlite')
+        await (checkpoints ? checkpoints.truncate() : sql`pragma wal_checkpoint(truncate)`.execute(db).then(() => undefined))
       return { ...counts, auditEvents, throttleCounters }
     },
     async startBackgroundCheckpoints(log) {
       if (file === undefined || checkpoints !== undefined) return
-      checkpoints = await startWalCheckpoints(db, file, { intervalMs: WAL_CHECKPOINT_INTERVAL_MS, busyTimeoutMs: SQLITE_BUSY_TIMEOUT_MS, log })
+      checkpoints = await startWalCheckpoints(db, file, {
+        intervalMs: WAL_CHECKPOINT_INTERVAL_MS,
+        busyTimeoutMs: SQLITE_BUSY_TIMEOUT_MS,
+        log,
+      })
     },
     close() {
       closed ??= (async () => {

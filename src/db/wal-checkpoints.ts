@@ -49,8 +49,10 @@ export async function startWalCheckpoints(db: Db, file: string, options: WalChec
         started = true
         return resolve()
       }
-      if (message.op === 'failed' && !started) return reject(new Error(`the WAL checkpoint thread could not open ${file}: ${message.error}`))
-      if (message.op === 'failed') return options.log.error({ event: 'wal_checkpoint_failed', reason: message.error }, 'WAL checkpoint failed')
+      if (message.op === 'failed' && !started)
+        return reject(new Error(`the WAL checkpoint thread could not open ${file}: ${message.error}`))
+      if (message.op === 'failed')
+        return options.log.error({ event: 'wal_checkpoint_failed', reason: message.error }, 'WAL checkpoint failed')
       const request = pending.get(message.id)
       pending.delete(message.id)
       // While close() waits for the thread's exit, the thread must keep this process alive.
@@ -65,7 +67,10 @@ export async function startWalCheckpoints(db: Db, file: string, options: WalChec
     worker.once('exit', (code) => {
       exited = true
       if (started && !closing) {
-        options.log.error({ event: 'wal_checkpoint_exit', code }, 'the WAL checkpoint thread stopped; this connection checkpoints itself again')
+        options.log.error(
+          { event: 'wal_checkpoint_exit', code },
+          'the WAL checkpoint thread stopped; this connection checkpoints itself again',
+        )
         void autocheckpoint(db, true).catch(() => undefined)
       }
       reject(new Error('the WAL checkpoint thread exited before it was ready'))

@@ -23,6 +23,9 @@ export type OAuthErrorCode =
   | 'insufficient_scope'
   | 'invalid_request_object'
   | 'unmet_authentication_requirements'
+  | 'invalid_target'
+  | 'invalid_client_metadata'
+  | 'invalid_redirect_uri'
 
 const STATUS: Record<OAuthErrorCode, number> = {
   invalid_request: 400,
@@ -44,6 +47,9 @@ const STATUS: Record<OAuthErrorCode, number> = {
   insufficient_scope: 403,
   invalid_request_object: 400,
   unmet_authentication_requirements: 400,
+  invalid_target: 400,
+  invalid_client_metadata: 400,
+  invalid_redirect_uri: 400,
 }
 
 export interface OAuthErrorOptions {
@@ -75,13 +81,15 @@ export class OAuthError extends Error {
   }
 }
 
-
 /**
  * Errors at /authorize before the client and redirect_uri are known good: they are shown on an
  * HTML page and never redirected (docs/security.md §A, open-redirect prevention).
  */
 export class UnsafeAuthorizeError extends Error {
-  constructor(readonly error: OAuthErrorCode, readonly description: string) {
+  constructor(
+    readonly error: OAuthErrorCode,
+    readonly description: string,
+  ) {
     super(`${error}: ${description}`)
     this.name = 'UnsafeAuthorizeError'
   }
@@ -89,7 +97,11 @@ export class UnsafeAuthorizeError extends Error {
 
 /** A 4xx page for browser-facing routes (bad form post, expired login page, …). */
 export class PageError extends Error {
-  constructor(readonly status: number, readonly title: string, readonly description: string) {
+  constructor(
+    readonly status: number,
+    readonly title: string,
+    readonly description: string,
+  ) {
     super(`${title}: ${description}`)
     this.name = 'PageError'
   }

@@ -26,7 +26,8 @@ export type PageRenderer = (view: ErrorView) => string
 
 const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' }
 
-const waitInWords = (seconds: number): string => (seconds <= 90 ? `${Math.max(1, Math.ceil(seconds))} seconds` : `${Math.ceil(seconds / 60)} minutes`)
+const waitInWords = (seconds: number): string =>
+  seconds <= 90 ? `${Math.max(1, Math.ceil(seconds))} seconds` : `${Math.ceil(seconds / 60)} minutes`
 
 /** Which kind of response the route produces: set with `config: { page: true }` on HTML routes. */
 const isPageRoute = (request: FastifyRequest): boolean => (request.routeOptions.config as { page?: boolean } | undefined)?.page === true
@@ -38,42 +39,83 @@ export function describeError(error: unknown): { view: ErrorView; headers: Recor
     if (error.error === 'invalid_client' && error.status === 401) headers['www-authenticate'] = 'Basic realm="tessera", charset="UTF-8"'
     if (error.retryAfterSeconds !== undefined) headers['retry-after'] = String(Math.max(1, Math.ceil(error.retryAfterSeconds)))
     if (error.error === 'invalid_token' || error.error === 'insufficient_scope') {
-      headers['www-authenticate'] = `Bearer realm="tessera", error="${error.error}", error_description="${error.description.replace(/["\\]/g, '')}"`
+      headers['www-authenticate'] =
+        `Bearer realm="tessera", error="${error.error}", error_description="${error.description.replace(/["\\]/g, '')}"`
     }
-    return { view: { status: error.status, title: 'Request refused', description: error.description, error: error.error }, headers, expected: error.status < 500 }
+    return {
+      view: { status: error.status, title: 'Request refused', description: error.description, error: error.error },
+      headers,
+      expected: error.status < 500,
+    }
   }
   if (error instanceof UnsafeAuthorizeError) {
-    return { view: { status: 400, title: 'This sign-in link is not valid', description: error.description, error: error.error }, headers: {}, expected: true }
+    return {
+      view: { status: 400, title: 'This sign-in link is not valid', description: error.description, error: error.error },
+      headers: {},
+      expected: true,
+    }
   }
-  if (error instanceof PageError) return { view: { status: error.status, title: error.title, description: error.description }, headers: {}, expected: true }
+  if (error instanceof PageError)
+    return { view: { status: error.status, title: error.title, description: error.description }, headers: {}, expected: true }
   if (error instanceof RateLimited) {
     return {
       // Pages show the wait; the rare JSON answer uses RFC 6749's registered temporarily_unavailable.
-      view: { status: 429, title: 'Too many attempts', description: `Too many attempts. Try again in ${waitInWords(error.retryAfterSeconds)}.`, error: 'temporarily_unavailable' },
+      view: {
+        status: 429,
+        title: 'Too many attempts',
+        description: `Too many attempts. Try again in ${waitInWords(error.retryAfterSeconds)}.`,
+        error: 'temporarily_unavailable',
+      },
       headers: { 'retry-after': String(error.retryAfterSeconds) },
       expected: true,
     }
   }
   const fastifyError = error as Partial<FastifyError>
   if (fastifyError.validation !== undefined) {
-    return { view: { status: 400, title: 'Request refused', description: 'the request is malformed', error: 'invalid_request' }, headers: {}, expected: true }
+    return {
+      view: { status: 400, title: 'Request refused', description: 'the request is malformed', error: 'invalid_request' },
+      headers: {},
+      expected: true,
+    }
   }
   if (fastifyError.code === 'FST_CSRF_INVALID_TOKEN' || fastifyError.code === 'FST_CSRF_MISSING_SECRET') {
-    return { view: { status: 403, title: 'Form expired', description: 'This form is no longer valid. Go back, reload the page and try again.', error: 'invalid_request' }, headers: {}, expected: true }
+    return {
+      view: {
+        status: 403,
+        title: 'Form expired',
+        description: 'This form is no longer valid. Go back, reload the page and try again.',
+        error: 'invalid_request',
+      },
+      headers: {},
+      expected: true,
+    }
   }
   const status = fastifyError.statusCode
   if (typeof status === 'number' && status >= 400 && status < 500) {
     // Body-parser and routing errors from Fastify itself: keep the status, hide the text.
-    return { view: { status, title: 'Request refused', description: 'the request is malformed', error: 'invalid_request' }, headers: {}, expected: true }
+    return {
+      view: { status, title: 'Request refused', description: 'the request is malformed', error: 'invalid_request' },
+      headers: {},
+      expected: true,
+    }
   }
   if (isDatabaseUnavailable(error)) {
     return {
-      view: { status: 503, title: 'Temporarily unavailable', description: 'The service is temporarily unavailable. Try again in a moment.', error: 'temporarily_unavailable' },
+      view: {
+        status: 503,
+        title: 'Temporarily unavailable',
+        description: 'The service is temporarily unavailable. Try again in a moment.',
+        error: 'temporarily_unavailable',
+      },
       headers: { 'retry-after': '5' },
       expected: false,
     }
   }
-  return { view: { status: 500, title: 'Something went wrong', description: 'The server could not complete the request.', error: 'server_error' }, headers: {}, expected: false }
+  return {
+    view: { status: 500, title: 'Something went wrong', description: 'The server could not complete the request.', error: 'server_error' },
+    headers: {},
+    expected: false,
+  }
 }
 
 /** An error page that cannot fail: if the template itself breaks, a fixed page (and the cause is logged). */
@@ -96,10 +138,21 @@ export interface ResponseHeaderSets {
  * `securityHeaders`: set here when the error may be answered outside a scope that sets them
  * (the root error and not-found handlers).
  */
-export function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply, renderPage: PageRenderer, securityHeaders?: ResponseHeaderSets): FastifyReply {
+export function sendError(
+  error: unknown,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  renderPage: PageRenderer,
+  securityHeaders?: ResponseHeaderSets,
+): FastifyReply {
   const { view, headers, expected } = describeError(error)
-  if (expected) request.log.info({ refused: { name: (error as Error).name, message: (error as Error).message, detail: (error as OAuthError).detail } }, 'request refused')
-  else if (view.status === 503) request.log.warn({ event: 'database_unavailable', reason: (error as Error).message }, 'database unavailable')
+  if (expected)
+    request.log.info(
+      { refused: { name: (error as Error).name, message: (error as Error).message, detail: (error as OAuthError).detail } },
+      'request refused',
+    )
+  else if (view.status === 503)
+    request.log.warn({ event: 'database_unavailable', reason: (error as Error).message }, 'database unavailable')
   else request.log.error({ err: error }, 'unexpected error')
   reply.status(view.status).headers({ ...NO_STORE, ...headers })
   if (isPageRoute(request) || error instanceof UnsafeAuthorizeError || error instanceof PageError) {

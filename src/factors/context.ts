@@ -6,11 +6,18 @@ import { factorChangedMail, type FactorChange } from '../accounts/mails.js'
 export type FactorContext = Pick<Deps, 'config' | 'repos' | 'clock' | 'audit' | 'mail' | 'factorKey'>
 
 /** WebAuthn's relying party is the issuer: its host is the RP ID, its origin the only origin. */
-export function relyingParty(context: Pick<FactorContext, 'config'>): { readonly id: string; readonly origin: string; readonly name: string } {
+export function relyingParty(context: Pick<FactorContext, 'config'>): {
+  readonly id: string
+  readonly origin: string
+  readonly name: string
+} {
   const url = new URL(context.config.issuer)
   return { id: url.hostname, origin: url.origin, name: 'Tessera' }
 }
 
 export function mailFactorChange(context: FactorContext, user: Pick<User, 'email' | 'name'>, change: FactorChange): void {
-  context.mail.enqueue({ kind: change, build: async () => ({ to: user.email, content: factorChangedMail(user.name, change, `${context.config.issuer}/account`) }) })
+  context.mail.enqueue({
+    kind: change,
+    build: async () => ({ to: user.email, content: factorChangedMail(user.name, change, `${context.config.issuer}/account`) }),
+  })
 }

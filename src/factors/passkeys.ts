@@ -39,10 +39,14 @@ export class PasskeyRejected extends Error {
 }
 
 const TRANSPORTS: readonly string[] = ['ble', 'cable', 'hybrid', 'internal', 'nfc', 'smart-card', 'usb']
-const transportsOf = (passkey: Passkey): AuthenticatorTransportFuture[] => passkey.transports.filter((t) => TRANSPORTS.includes(t)) as AuthenticatorTransportFuture[]
+const transportsOf = (passkey: Passkey): AuthenticatorTransportFuture[] =>
+  passkey.transports.filter((t) => TRANSPORTS.includes(t)) as AuthenticatorTransportFuture[]
 
 /** RFC 8176: a key bound to one authenticator is hwk, a synced one swk; user verification adds `user`. */
-export const passkeyMethods = (passkey: Pick<Passkey, 'deviceType'>): AuthenticationMethod[] => [passkey.deviceType === 'singleDevice' ? 'hwk' : 'swk', 'user']
+export const passkeyMethods = (passkey: Pick<Passkey, 'deviceType'>): AuthenticationMethod[] => [
+  passkey.deviceType === 'singleDevice' ? 'hwk' : 'swk',
+  'user',
+]
 
 /** Untrusted JSON from the browser, checked enough to hand to the library. */
 function parseCredential<T>(raw: string): T {
@@ -53,7 +57,15 @@ function parseCredential<T>(raw: string): T {
     throw new PasskeyRejected('malformed')
   }
   const candidate = value as { id?: unknown; rawId?: unknown; type?: unknown; response?: unknown }
-  if (typeof value !== 'object' || value === null || typeof candidate.id !== 'string' || candidate.id.length > 1024 || candidate.type !== 'public-key' || typeof candidate.response !== 'object' || candidate.response === null) {
+  if (
+    typeof value !== 'object' ||
+    value === null ||
+    typeof candidate.id !== 'string' ||
+    candidate.id.length > 1024 ||
+    candidate.type !== 'public-key' ||
+    typeof candidate.response !== 'object' ||
+    candidate.response === null
+  ) {
     throw new PasskeyRejected('malformed')
   }
   return value as T
@@ -111,7 +123,11 @@ export async function completeRegistration(context: FactorContext, user: User, r
     lastUsedAt: null,
   }
   await context.repos.passkeys.insert(passkey)
-  await context.audit.record('factor_added', { userId: user.id, detail: { factor: 'passkey', deviceType: passkey.deviceType, backedUp: passkey.backedUp } }, 'passkey added')
+  await context.audit.record(
+    'factor_added',
+    { userId: user.id, detail: { factor: 'passkey', deviceType: passkey.deviceType, backedUp: passkey.backedUp } },
+    'passkey added',
+  )
   mailFactorChange(context, user, 'passkey_added')
   return passkey
 }
@@ -135,13 +151,18 @@ export async function authenticationOptions(context: FactorContext, userId: stri
 }
 
 /** Verifies a passkey assertion (for `expectedUserId`, or anyone's discoverable passkey); throws PasskeyRejected. */
-export async function verifyPasskey(context: FactorContext, rawCredential: string, expectedUserId: string | null): Promise<{ passkey: Passkey; methods: AuthenticationMethod[] }> {
+export async function verifyPasskey(
+  context: FactorContext,
+  rawCredential: string,
+  expectedUserId: string | null,
+): Promise<{ passkey: Passkey; methods: AuthenticationMethod[] }> {
   const response = parseCredential<AuthenticationResponseJSON>(rawCredential)
   const passkey = await context.repos.passkeys.find(response.id)
   if (!passkey) throw new PasskeyRejected('unknown_credential')
   if (expectedUserId !== null && passkey.userId !== expectedUserId) throw new PasskeyRejected('wrong_user')
   const handle = response.response.userHandle
-  if (handle !== undefined && handle !== null && Buffer.from(handle, 'base64url').toString('utf8') !== passkey.userId) throw new PasskeyRejected('wrong_user', 'user handle')
+  if (handle !== undefined && handle !== null && Buffer.from(handle, 'base64url').toString('utf8') !== passkey.userId)
+    throw new PasskeyRejected('wrong_user', 'user handle')
   const rp = relyingParty(context)
   const now = context.clock.now()
   let verification
@@ -151,21 +172,31 @@ export async function verifyPasskey(context: FactorContext, rawCredential: strin
       expectedChallenge: (challenge) => context.repos.webauthnChallenges.consume(challenge, 'authenticate', expectedUserId, now),
       expectedOrigin: rp.origin,
       expectedRPID: rp.id,
-      credential: { id: passkey.id, publicKey: new Uint8Array(Buffer.from(passkey.publicKey, 'base64url')), counter: passkey.counter, transports: transportsOf(passkey) },
+      credential: {
+        id: passkey.id,
+        publicKey: new Uint8Array(Buffer.from(passkey.publicKey, 'base64url')),
+        counter: passkey.counter,
+        transports: transportsOf(passkey),
+      },
       requireUserVerification: true,
     })
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error)
     // The library refuses a counter that did not increase (when either side keeps one).
     if (/counter/i.test(message)) {
-      await context.audit.record('cloned_authenticator', { userId: passkey.userId, detail: { credential: passkey.id.slice(0, 16) } }, 'passkey signature counter went backwards: possible cloned authenticator')
+      await context.audit.record(
+        'cloned_authenticator',
+        { userId: passkey.userId, detail: { credential: passkey.id.slice(0, 16) } },
+        'passkey signature counter went backwards: possible cloned authenticator',
+      )
       throw new PasskeyRejected('cloned', message)
     }
     throw new PasskeyRejected('verification_failed', message)
   }
   if (!verification.verified || !verification.authenticationInfo.userVerified) throw new PasskeyRejected('verification_failed')
   const info = verification.authenticationInfo
-  if (!(await context.repos.passkeys.recordUse(passkey.id, passkey.counter, info.newCounter, info.credentialBackedUp, now))) throw new PasskeyRejected('cloned', 'counter changed concurrently')
+  if (!(await context.repos.passkeys.recordUse(passkey.id, passkey.counter, info.newCounter, info.credentialBackedUp, now)))
+    throw new PasskeyRejected('cloned', 'counter changed concurrently')
   return { passkey, methods: passkeyMethods(passkey) }
 }
 

@@ -31,7 +31,11 @@ export const looksLikeRecoveryCode = (code: string): boolean => /^[a-z2-9]{16}$/
 /** A new set (the old one stops working); the codes are returned once and only their hashes kept. */
 export async function renewRecoveryCodes(context: FactorContext, user: User, mailUser: boolean): Promise<string[]> {
   const codes = Array.from({ length: RECOVERY_CODE_COUNT }, newCode)
-  await context.repos.recoveryCodes.replace(user.id, codes.map((code) => hashSecret(`recovery:${canonical(code)}`)), context.clock.now())
+  await context.repos.recoveryCodes.replace(
+    user.id,
+    codes.map((code) => hashSecret(`recovery:${canonical(code)}`)),
+    context.clock.now(),
+  )
   await context.audit.record('recovery_codes_renewed', { userId: user.id }, 'recovery codes made')
   if (mailUser) mailFactorChange(context, user, 'recovery_codes_renewed')
   return codes

@@ -23,7 +23,8 @@ export async function factorsOf(context: Pick<FactorContext, 'repos'>, userId: s
 export const hasSecondFactor = (summary: FactorSummary): boolean => summary.passkeys > 0 || summary.totp
 
 /** The strongest class the user can authenticate at (oauth/acr.ts). */
-export const reachableAcr = (summary: FactorSummary): Acr => (summary.passkeys > 0 ? ACR_PHISHING_RESISTANT : summary.totp ? ACR_MFA : ACR_PASSWORD)
+export const reachableAcr = (summary: FactorSummary): Acr =>
+  summary.passkeys > 0 ? ACR_PHISHING_RESISTANT : summary.totp ? ACR_MFA : ACR_PASSWORD
 
 /**
  * When the last second factor goes, the recovery codes go too: they stood in for a factor that
@@ -39,7 +40,11 @@ export async function resetFactors(context: FactorContext, user: User, actor: st
   await context.repos.passkeys.removeAllForUser(user.id)
   await context.repos.totp.remove(user.id)
   await context.repos.recoveryCodes.removeAll(user.id)
-  await context.audit.record('factors_reset', { userId: user.id, detail: { by: actor, passkeys: before.passkeys, totp: before.totp } }, 'second factors reset')
+  await context.audit.record(
+    'factors_reset',
+    { userId: user.id, detail: { by: actor, passkeys: before.passkeys, totp: before.totp } },
+    'second factors reset',
+  )
   mailFactorChange(context, user, 'factors_reset')
   return before
 }

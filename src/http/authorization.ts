@@ -31,6 +31,7 @@ export async function issueAuthorizationCode(deps: Deps, request: AuthorizationR
     codeChallenge: request.codeChallenge,
     authTime: session.authTime,
     amr: session.amr,
+    resources: request.resources,
     createdAt: now,
     expiresAt: now + deps.config.codeTtl,
   })
@@ -49,8 +50,17 @@ export async function consentNeededFor(deps: Deps, client: Client, request: Auth
  * How strongly this request must be authenticated and what this user can do about it: the
  * requested or required acr, the user's factors, the enrolment policy (client or role), consent.
  */
-export async function authenticationNeeds(deps: Deps, client: Client, request: AuthorizationRequest, userId: string): Promise<AuthenticationNeeds> {
-  const [user, factors, consentNeeded] = await Promise.all([deps.repos.users.findById(userId), factorsOf(deps, userId), consentNeededFor(deps, client, request, userId)])
+export async function authenticationNeeds(
+  deps: Deps,
+  client: Client,
+  request: AuthorizationRequest,
+  userId: string,
+): Promise<AuthenticationNeeds> {
+  const [user, factors, consentNeeded] = await Promise.all([
+    deps.repos.users.findById(userId),
+    factorsOf(deps, userId),
+    consentNeededFor(deps, client, request, userId),
+  ])
   const roleRequiresMfa = user !== undefined && user.roles.some((role) => deps.config.mfaRequiredRoles.includes(role))
   return {
     required: requiredAcr(request.acrValues, request.essentialAcr, client.requireMfa),
@@ -66,7 +76,14 @@ export async function authenticationNeeds(deps: Deps, client: Client, request: A
  * the session adds a factor it has), the enrolment page, or the consent page. `interactionId`
  * is the parked request (made here when there is none yet).
  */
-export async function routeDecision(deps: Deps, reply: FastifyReply, decision: AuthorizationDecision, request: AuthorizationRequest, session: LoginSession, interactionId?: string): Promise<string> {
+export async function routeDecision(
+  deps: Deps,
+  reply: FastifyReply,
+  decision: AuthorizationDecision,
+  request: AuthorizationRequest,
+  session: LoginSession,
+  interactionId?: string,
+): Promise<string> {
   switch (decision.type) {
     case 'issue_code':
       if (interactionId !== undefined) await deps.repos.interactions.remove(interactionId)
@@ -107,7 +124,12 @@ export async function parkForLogin(deps: Deps, request: AuthorizationRequest): P
  * Parks the request for the consent page, bound to the session that satisfied its login needs:
  * the consent page completes only interactions bound to the browser's current session.
  */
-export async function parkForConsent(deps: Deps, request: AuthorizationRequest, session: LoginSession, interactionId?: string): Promise<string> {
+export async function parkForConsent(
+  deps: Deps,
+  request: AuthorizationRequest,
+  session: LoginSession,
+  interactionId?: string,
+): Promise<string> {
   const now = deps.clock.now()
   const id = interactionId ?? randomId()
   if (interactionId === undefined) await deps.repos.interactions.insert(id, request, now, now + deps.config.interactionTtl)
@@ -119,13 +141,23 @@ export async function parkForConsent(deps: Deps, request: AuthorizationRequest, 
  * After the user authenticated interactively (a sign-in, a second factor, an enrolment): enrol,
  * step up, consent, or the code. prompt is not looked at again (prompt=login is satisfied now).
  */
-export async function continueAfterLogin(deps: Deps, reply: FastifyReply, interactionId: string, request: AuthorizationRequest, session: LoginSession): Promise<string> {
-  const client = await deps.repos.clients.find(request.clientId)
+export async function continueAfterLogin(
+  deps: Deps,
+  reply: FastifyReply,
+  interactionId: string,
+  request: AuthorizationRequest,
+  session: LoginSession,
+): Promise<string> {
+  const client = await deps.clients.find(request.clientId)
   if (!client) throw new OAuthError('access_denied', 'the application no longer exists')
   const decision = decideAfterAuthentication([], session.amr, await authenticationNeeds(deps, client, request, session.userId))
   return routeDecision(deps, reply, decision, request, session, interactionId)
 }
 
 export function accessDeniedUrl(deps: Deps, request: AuthorizationRequest): string {
-  return errorResponseUrl({ redirectUri: request.redirectUri, state: request.state }, deps.config.issuer, new OAuthError('access_denied', 'the user denied the request'))
+  return errorResponseUrl(
+    { redirectUri: request.redirectUri, state: request.state },
+    deps.config.issuer,
+    new OAuthError('access_denied', 'the user denied the request'),
+  )
 }

@@ -47,5 +47,12 @@ export function rememberDevice(reply: FastifyReply, https: boolean, device: Devi
   const tag = accountTag(email)
   const tags = [tag, ...(device?.tags ?? []).filter((other) => other !== tag)].slice(0, MAX_ACCOUNTS)
   const value = `v1~${device?.deviceId ?? randomId()}~${tags.join('.')}`
-  reply.setCookie(https ? COOKIE.https : COOKIE.http, value, { path: '/', httpOnly: true, sameSite: 'lax', secure: https, maxAge: LIFETIME_SECONDS, signed: true })
+  reply.setCookie(https ? COOKIE.https : COOKIE.http, value, {
+    path: '/',
+    httpOnly: true,
+    sameSite: 'lax',
+    secure: https,
+    maxAge: LIFETIME_SECONDS,
+    signed: true,
+  })
 }

@@ -22,7 +22,11 @@ export interface PendingStart {
   readonly sessionIdHash: string | null
 }
 
-export async function startPendingLogin(deps: Pick<Deps, 'repos' | 'clock' | 'config'>, reply: FastifyReply, start: PendingStart): Promise<void> {
+export async function startPendingLogin(
+  deps: Pick<Deps, 'repos' | 'clock' | 'config'>,
+  reply: FastifyReply,
+  start: PendingStart,
+): Promise<void> {
   const id = randomToken()
   const now = deps.clock.now()
   await deps.repos.pendingLogins.insert({ idHash: hashSecret(id), ...start, createdAt: now, expiresAt: now + PENDING_SECONDS })
@@ -30,7 +34,10 @@ export async function startPendingLogin(deps: Pick<Deps, 'repos' | 'clock' | 'co
   reply.setCookie(cookieName(https), id, { path: '/', httpOnly: true, sameSite: 'lax', secure: https, maxAge: PENDING_SECONDS })
 }
 
-export async function currentPendingLogin(deps: Pick<Deps, 'repos' | 'clock' | 'config'>, request: FastifyRequest): Promise<PendingLogin | undefined> {
+export async function currentPendingLogin(
+  deps: Pick<Deps, 'repos' | 'clock' | 'config'>,
+  request: FastifyRequest,
+): Promise<PendingLogin | undefined> {
   const raw = request.cookies[cookieName(deps.config.issuerIsHttps)]
   if (raw === undefined || raw.length > 128) return undefined
   return deps.repos.pendingLogins.findLive(hashSecret(raw), deps.clock.now())

@@ -37,15 +37,34 @@ export async function currentSession(deps: Deps, request: FastifyRequest): Promi
  * A new session id at every login and every step-up (no fixation); the previous session of this
  * browser ends. `amr`: how the user just authenticated (a step-up passes the methods combined).
  */
-export async function startSession(deps: Deps, request: FastifyRequest, reply: FastifyReply, userId: string, amr: readonly AuthenticationMethod[]): Promise<LoginSession> {
+export async function startSession(
+  deps: Deps,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  userId: string,
+  amr: readonly AuthenticationMethod[],
+): Promise<LoginSession> {
   const names = cookieNames(deps.config.issuerIsHttps)
   const now = deps.clock.now()
   const id = randomToken()
   const userAgent = request.headers['user-agent']?.slice(0, 200) ?? null
-  const session: LoginSession = { idHash: hashSecret(id), userId, authTime: now, createdAt: now, lastSeenAt: now, expiresAt: now + deps.config.sessionTtl, handle: randomId(), userAgent, amr }
+  const session: LoginSession = {
+    idHash: hashSecret(id),
+    userId,
+    authTime: now,
+    createdAt: now,
+    lastSeenAt: now,
+    expiresAt: now + deps.config.sessionTtl,
+    handle: randomId(),
+    userAgent,
+    amr,
+  }
   await deps.repos.sessions.insert(session)
   const previousCookie = request.cookies[names.session]
-  const previous = previousCookie !== undefined && previousCookie.length <= 128 ? await deps.repos.sessions.findLive(hashSecret(previousCookie), now) : undefined
+  const previous =
+    previousCookie !== undefined && previousCookie.length <= 128
+      ? await deps.repos.sessions.findLive(hashSecret(previousCookie), now)
+      : undefined
   if (previous?.userId === userId) {
     // Same user: the browser's grants and codes follow it to the new session, so a later logout ends them.
     await deps.repos.sessions.end(previous.idHash, now)
@@ -54,10 +73,21 @@ export async function startSession(deps: Deps, request: FastifyRequest, reply: F
     // Another user: the old user's browser session is over, as if they had logged out.
     await endSession(deps, { idHash: previous.idHash, userId: previous.userId, reason: 'replaced', ip: request.ip })
   }
-  reply.setCookie(names.session, id, { path: '/', httpOnly: true, sameSite: 'lax', secure: deps.config.issuerIsHttps, maxAge: deps.config.sessionTtl })
+  reply.setCookie(names.session, id, {
+    path: '/',
+    httpOnly: true,
+    sameSite: 'lax',
+    secure: deps.config.issuerIsHttps,
+    maxAge: deps.config.sessionTtl,
+  })
   return session
 }
 
 export function clearSessionCookie(deps: Deps, reply: FastifyReply): void {
-  reply.clearCookie(cookieNames(deps.config.issuerIsHttps).session, { path: '/', httpOnly: true, sameSite: 'lax', secure: deps.config.issuerIsHttps })
+  reply.clearCookie(cookieNames(deps.config.issuerIsHttps).session, {
+    path: '/',
+    httpOnly: true,
+    sameSite: 'lax',
+    secure: deps.config.issuerIsHttps,
+  })
 }

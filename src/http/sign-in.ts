@@ -27,10 +27,15 @@ export async function completeSignIn(deps: Deps, request: FastifyRequest, reply:
   const session = await startSession(deps, request, reply, user.id, amr)
   rememberDevice(reply, deps.config.issuerIsHttps, readDeviceCookie(request, deps.config.issuerIsHttps), user.email)
   const clientId = interaction?.request.clientId
-  await deps.audit.record(signIn.stepUp ? 'step_up' : 'login_success', { userId: user.id, clientId, ip: request.ip, detail: { amr: [...amr] } }, signIn.stepUp ? 'session stepped up' : 'login succeeded')
+  await deps.audit.record(
+    signIn.stepUp ? 'step_up' : 'login_success',
+    { userId: user.id, clientId, ip: request.ip, detail: { amr: [...amr] } },
+    signIn.stepUp ? 'session stepped up' : 'login succeeded',
+  )
   if (interaction) return continueAfterLogin(deps, reply, interaction.id, interaction.request, session)
   // Without an application waiting: the account page, where a user whose role requires a second
   // factor is asked to set one up first.
-  const mustEnroll = user.roles.some((role) => deps.config.mfaRequiredRoles.includes(role)) && !hasSecondFactor(await factorsOf(deps, user.id))
+  const mustEnroll =
+    user.roles.some((role) => deps.config.mfaRequiredRoles.includes(role)) && !hasSecondFactor(await factorsOf(deps, user.id))
   return mustEnroll ? '/account/second-factor' : '/account'
 }

@@ -22,7 +22,10 @@ async function asAccessToken(deps: Deps, raw: string): Promise<PresentedToken | 
   if (!raw.includes('.')) return undefined
   try {
     // Expired or foreign-signed tokens are simply not recognised: nothing to revoke, not active.
-    return { kind: 'access_token', claims: await verifyAccessToken(raw, { keys: deps.keys, issuer: deps.config.issuer, now: deps.clock.now() }) }
+    return {
+      kind: 'access_token',
+      claims: await verifyAccessToken(raw, { keys: deps.keys, issuer: deps.config.issuer, now: deps.clock.now() }),
+    }
   } catch (error) {
     if (error instanceof TokenInvalid) return undefined
     throw error

@@ -8,7 +8,11 @@ export type MailComposer = (to: string, content: MailContent) => MailMessage
 export function createMailComposer(productName = 'Tessera'): MailComposer {
   const eta = new Eta({ views: fileURLToPath(new URL('./templates/', import.meta.url)), autoEscape: true, autoTrim: false, cache: true })
   return (to, content) => {
-    const text = [...content.paragraphs, ...(content.action ? [`${content.action.label}: ${content.action.url}`] : []), `— ${productName}`].join('\n\n')
+    const text = [
+      ...content.paragraphs,
+      ...(content.action ? [`${content.action.label}: ${content.action.url}`] : []),
+      `— ${productName}`,
+    ].join('\n\n')
     const html = eta.render('./mail', { productName, subject: content.subject, paragraphs: content.paragraphs, action: content.action })
     return { to, subject: content.subject, text: `${text}\n`, html }
   }

@@ -15,6 +15,11 @@ export function createMailOutbox(config: Config, log: Logger, retryDelaysMs?: re
 
 /** Said once at start: where account mail goes when no SMTP server is configured. */
 export function announceMailTransport(outbox: MailOutbox, log: Logger): void {
-  if (outbox.transportKind === 'none') log.warn({ event: 'mail_disabled' }, 'SMTP_URL is not set: verification and password-reset mails will not be sent. Set SMTP_URL and MAIL_FROM.')
-  if (outbox.transportKind === 'log') log.info('SMTP_URL is not set: account mails are written to this log (development only; set SMTP_URL in production).')
+  if (outbox.transportKind === 'none')
+    log.warn(
+      { event: 'mail_disabled' },
+      'SMTP_URL is not set: verification and password-reset mails will not be sent. Set SMTP_URL and MAIL_FROM.',
+    )
+  if (outbox.transportKind === 'log')
+    log.info('SMTP_URL is not set: account mails are written to this log (development only; set SMTP_URL in production).')
 }

@@ -88,7 +88,10 @@ export class MailOutbox {
       if (built === null) return this.done()
       message = this.compose(built.to, built.content)
     } catch (error) {
-      this.log.error({ event: 'mail_failed', kind: job.kind, reason: error instanceof Error ? error.message : String(error) }, 'could not prepare mail')
+      this.log.error(
+        { event: 'mail_failed', kind: job.kind, reason: error instanceof Error ? error.message : String(error) },
+        'could not prepare mail',
+      )
       return this.done()
     }
     await this.deliver(job.kind, message, 0)
@@ -106,7 +109,10 @@ export class MailOutbox {
         this.log.error({ event: 'mail_failed', kind, to: message.to, attempts: attempt + 1, reason }, 'mail delivery failed; giving up')
         return this.done()
       }
-      this.log.warn({ event: 'mail_retry', kind, to: message.to, attempt: attempt + 1, retryInMs: delay, reason }, 'mail delivery failed; will retry')
+      this.log.warn(
+        { event: 'mail_retry', kind, to: message.to, attempt: attempt + 1, retryInMs: delay, reason },
+        'mail delivery failed; will retry',
+      )
       const timer = setTimeout(() => {
         this.timers.delete(timer)
         void this.deliver(kind, message, attempt + 1)

@@ -14,7 +14,10 @@ export interface MailTransport {
 
 export function smtpTransport(url: string, from: string): MailTransport {
   // Bounded timeouts: a stuck mail server must not hold a delivery slot forever.
-  const transporter = nodemailer.createTransport({ url, connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 30_000 }, { from })
+  const transporter = nodemailer.createTransport(
+    { url, connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 30_000 },
+    { from },
+  )
   return {
     kind: 'smtp',
     async send(message) {

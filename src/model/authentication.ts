@@ -10,5 +10,7 @@ export const AUTHENTICATION_METHODS: readonly AuthenticationMethod[] = ['pwd', '
 /** Stored as a JSON array; anything unknown in storage is dropped rather than trusted. */
 export function parseAmr(raw: string): AuthenticationMethod[] {
   const value: unknown = JSON.parse(raw)
-  return Array.isArray(value) ? value.filter((method): method is AuthenticationMethod => (AUTHENTICATION_METHODS as readonly unknown[]).includes(method)) : ['pwd']
+  return Array.isArray(value)
+    ? value.filter((method): method is AuthenticationMethod => (AUTHENTICATION_METHODS as readonly unknown[]).includes(method))
+    : ['pwd']
 }

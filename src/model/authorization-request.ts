@@ -16,4 +16,6 @@ export interface AuthorizationRequest {
   readonly acrValues: readonly string[]
   /** The acr values of an essential `acr` in the claims parameter (§5.5.1.1); null when none. */
   readonly essentialAcr: readonly string[] | null
+  /** RFC 8707 resource indicators: the APIs the tokens of this authorization may be for. */
+  readonly resources: readonly string[]
 }

@@ -19,7 +19,26 @@ export interface Client {
   readonly introspect: boolean
   /** Every sign-in for this client needs a second factor (acr urn:tessera:mfa or better). */
   readonly requireMfa: boolean
+  /**
+   * How the client came to exist: an operator (`cli`), RFC 7591 dynamic registration (`dynamic`),
+   * or a client ID metadata document fetched from its URL (`metadata_document`). Only operator
+   * clients can be first-party; the others may ask for any API not registered first-party-only.
+   */
+  readonly registration: ClientRegistration
+  /** Registration metadata shown on pages and echoed by RFC 7592 (client_uri, logo_uri, contacts…). */
+  readonly metadata: Readonly<Record<string, unknown>>
+  /** A metadata-document client is fetched again after this time (epoch seconds); null for the others. */
+  readonly refreshAt: number | null
   readonly createdAt: number
 }
 
-export const isPublicClient = (client: Client): boolean => client.secretHash === null
+export type ClientRegistration = 'cli' | 'dynamic' | 'metadata_document'
+
+/** RFC 7591 §2 token_endpoint_auth_method values Tessera accepts. */
+export type TokenEndpointAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none' | 'private_key_jwt'
+
+/** The client proves itself with a JWT signed by its own key (RFC 7523 §2.2), not a secret. */
+export const usesPrivateKeyJwt = (client: Client): boolean => client.metadata['token_endpoint_auth_method'] === 'private_key_jwt'
+
+/** Cannot authenticate at all (RFC 6749 §2.1): no secret and no key. */
+export const isPublicClient = (client: Client): boolean => client.secretHash === null && !usesPrivateKeyJwt(client)

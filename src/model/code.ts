@@ -15,6 +15,8 @@ export interface AuthorizationCode {
   readonly expiresAt: number
   /** The session's authentication methods when the code was issued. */
   readonly amr: readonly AuthenticationMethod[]
+  /** RFC 8707: the APIs the authorization named (empty: Tessera's own audience). */
+  readonly resources: readonly string[]
 }
 
 export interface StoredCode extends AuthorizationCode {

@@ -1,7 +1,6 @@
 /** Second factors as rules and storage see them. */
 import type { AuthenticationMethod } from './authentication.js'
 
-
 /** A passkey (WebAuthn credential): its public key, signature counter and what the authenticator said of itself. */
 export interface Passkey {
   /** The credential ID, base64url. */

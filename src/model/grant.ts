@@ -14,4 +14,6 @@ export interface Grant {
   readonly expiresAt: number | null
   /** How the user authenticated for this grant; refreshed tokens keep it (OIDC Core §12.2). */
   readonly amr: readonly AuthenticationMethod[]
+  /** RFC 8707: the APIs this grant's access tokens may be for (empty: Tessera's own audience). */
+  readonly resources: readonly string[]
 }

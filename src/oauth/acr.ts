@@ -29,7 +29,9 @@ const PASSKEY: readonly AuthenticationMethod[] = ['hwk', 'swk']
 /** The context class a set of authentication methods achieves. */
 export function acrOf(amr: readonly AuthenticationMethod[]): Acr {
   if (amr.some((method) => PASSKEY.includes(method)) && amr.includes('user')) return ACR_PHISHING_RESISTANT
-  const factors = new Set(amr.map((method) => (method === 'pwd' ? 'knowledge' : method === 'otp' || PASSKEY.includes(method) ? 'possession' : method)))
+  const factors = new Set(
+    amr.map((method) => (method === 'pwd' ? 'knowledge' : method === 'otp' || PASSKEY.includes(method) ? 'possession' : method)),
+  )
   return factors.has('knowledge') && factors.has('possession') ? ACR_MFA : ACR_PASSWORD
 }
 
@@ -63,5 +65,8 @@ export function requiredAcr(acrValues: readonly string[], essentialAcr: readonly
     const known = values.filter(isAcr)
     return known.length === 0 ? null : known.reduce((a, b) => (LEVEL[a] <= LEVEL[b] ? a : b))
   }
-  return strongerAcr(strongerAcr(weakest(acrValues), essentialAcr === null ? null : weakest(essentialAcr)), clientRequiresMfa ? ACR_MFA : null)
+  return strongerAcr(
+    strongerAcr(weakest(acrValues), essentialAcr === null ? null : weakest(essentialAcr)),
+    clientRequiresMfa ? ACR_MFA : null,
+  )
 }

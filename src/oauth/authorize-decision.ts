@@ -45,7 +45,9 @@ export function decideAuthorization(input: DecisionInput): AuthorizationDecision
     (hintSubject !== null && hintSubject !== session.userId)
   if (mustLogin) {
     // prompt=none never renders a page.
-    return request.prompt.includes('none') ? { type: 'error', error: new OAuthError('login_required', 'the user must sign in') } : { type: 'login' }
+    return request.prompt.includes('none')
+      ? { type: 'error', error: new OAuthError('login_required', 'the user must sign in') }
+      : { type: 'login' }
   }
   return decideAfterAuthentication(request.prompt, session.amr, input)
 }
@@ -54,18 +56,29 @@ export function decideAuthorization(input: DecisionInput): AuthorizationDecision
  * Once the user is known (a live session, or a sign-in just completed): enrol, step up, consent,
  * or the code. `prompt` is the request's; after an interactive sign-in pass [] so nothing loops.
  */
-export function decideAfterAuthentication(prompt: AuthorizationRequest['prompt'], amr: readonly AuthenticationMethod[], needs: AuthenticationNeeds): AuthorizationDecision {
+export function decideAfterAuthentication(
+  prompt: AuthorizationRequest['prompt'],
+  amr: readonly AuthenticationMethod[],
+  needs: AuthenticationNeeds,
+): AuthorizationDecision {
   const silent = prompt.includes('none')
   const interaction = (why: string): AuthorizationDecision => ({ type: 'error', error: new OAuthError('interaction_required', why) })
   if (needs.mustEnroll) return silent ? interaction('the user must set up a second factor') : { type: 'enroll' }
   const { required } = needs
   if (required !== null && !satisfiesAcr(acrOf(amr), required)) {
-    if (satisfiesAcr(needs.reachable, required)) return silent ? interaction('the user must confirm a second factor') : { type: 'step_up', required }
+    if (satisfiesAcr(needs.reachable, required))
+      return silent ? interaction('the user must confirm a second factor') : { type: 'step_up', required }
     // OIDC Core §5.5.1.1: an essential acr that cannot be met fails; acr_values are a preference.
-    if (needs.essential) return { type: 'error', error: new OAuthError('unmet_authentication_requirements', 'the user cannot authenticate as strongly as requested') }
+    if (needs.essential)
+      return {
+        type: 'error',
+        error: new OAuthError('unmet_authentication_requirements', 'the user cannot authenticate as strongly as requested'),
+      }
   }
   if (needs.consentNeeded) {
-    return silent ? { type: 'error', error: new OAuthError('consent_required', 'the user must approve this application') } : { type: 'consent' }
+    return silent
+      ? { type: 'error', error: new OAuthError('consent_required', 'the user must approve this application') }
+      : { type: 'consent' }
   }
   return { type: 'issue_code' }
 }

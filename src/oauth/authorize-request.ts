@@ -8,10 +8,10 @@ import { findDuplicate, rejectDuplicates, single, type RawParams } from './param
 import { checkCodeChallenge } from './pkce.js'
 import { matchesRegisteredUri } from './redirect-uri.js'
 import { formatScope, parseScope } from './scope.js'
+import { apiScopeNames } from './resource.js'
+import type { Api } from '../model/api.js'
 import { isPublicClient, type Client } from '../model/client.js'
 import type { AuthorizationRequest, Prompt } from '../model/authorization-request.js'
-
-
 
 /** Where errors may be sent once phase one has passed. */
 export interface RedirectTarget {
@@ -20,7 +20,10 @@ export interface RedirectTarget {
 }
 
 /** Phase one: known client, registered redirect_uri. Throws UnsafeAuthorizeError otherwise. */
-export function identifyClient(params: RawParams, findClient: (id: string) => Client | undefined): { client: Client; target: RedirectTarget } {
+export function identifyClient(
+  params: RawParams,
+  findClient: (id: string) => Client | undefined,
+): { client: Client; target: RedirectTarget } {
   const duplicate = findDuplicate(params, ['client_id', 'redirect_uri'])
   if (duplicate !== undefined) throw new UnsafeAuthorizeError('invalid_request', `parameter ${duplicate} is repeated`)
   const clientId = single(params, 'client_id')
@@ -29,7 +32,8 @@ export function identifyClient(params: RawParams, findClient: (id: string) => Cl
   if (!client) throw new UnsafeAuthorizeError('invalid_client', 'unknown client')
   const redirectUri = single(params, 'redirect_uri')
   if (redirectUri === undefined) throw new UnsafeAuthorizeError('invalid_request', 'redirect_uri is missing')
-  if (!matchesRegisteredUri(client.redirectUris, redirectUri, { nativeLoopback: isPublicClient(client) })) throw new UnsafeAuthorizeError('invalid_request', 'redirect_uri is not registered for this client')
+  if (!matchesRegisteredUri(client.redirectUris, redirectUri, { nativeLoopback: isPublicClient(client) }))
+    throw new UnsafeAuthorizeError('invalid_request', 'redirect_uri is not registered for this client')
   const state = typeof params['state'] === 'string' && params['state'] !== '' ? params['state'] : null
   return { client, target: { redirectUri, state } }
 }
@@ -40,7 +44,16 @@ const PROMPTS: readonly Prompt[] = ['none', 'login', 'consent', 'select_account'
 const MAX_PARAMETERS = 64
 const MAX_VALUE_LENGTH = 8192
 
-export function validateAuthorizationRequest(params: RawParams, client: Client, target: RedirectTarget): AuthorizationRequest {
+/**
+ * `apis`: the APIs the request's `resource` parameters name, already resolved and checked
+ * against what the client may use (oauth/resource.ts); their scopes may be asked for.
+ */
+export function validateAuthorizationRequest(
+  params: RawParams,
+  client: Client,
+  target: RedirectTarget,
+  apis: readonly Api[] = [],
+): AuthorizationRequest {
   rejectDuplicates(params)
   const values = Object.values(params) as (string | undefined)[]
   if (values.length > MAX_PARAMETERS || values.some((value) => (value?.length ?? 0) > MAX_VALUE_LENGTH)) {
@@ -53,26 +66,37 @@ export function validateAuthorizationRequest(params: RawParams, client: Client, 
   const responseType = single(params, 'response_type')
   if (responseType === undefined) throw new OAuthError('invalid_request', 'response_type is missing')
   if (responseType !== 'code') throw new OAuthError('unsupported_response_type', 'only response_type=code is supported')
-  if (!client.grantTypes.includes('authorization_code')) throw new OAuthError('unauthorized_client', 'client may not use the authorization code grant')
+  if (!client.grantTypes.includes('authorization_code'))
+    throw new OAuthError('unauthorized_client', 'client may not use the authorization code grant')
   const responseMode = single(params, 'response_mode')
-  if (responseMode !== undefined && responseMode !== 'query') throw new OAuthError('invalid_request', 'only response_mode=query is supported')
+  if (responseMode !== undefined && responseMode !== 'query')
+    throw new OAuthError('invalid_request', 'only response_mode=query is supported')
 
   const prompt = (single(params, 'prompt') ?? '').split(' ').filter((p) => p !== '') as Prompt[]
   if (prompt.some((p) => !PROMPTS.includes(p))) throw new OAuthError('invalid_request', 'unknown prompt value')
-  if (prompt.includes('none') && prompt.length > 1) throw new OAuthError('invalid_request', 'prompt=none cannot be combined with other values')
+  if (prompt.includes('none') && prompt.length > 1)
+    throw new OAuthError('invalid_request', 'prompt=none cannot be combined with other values')
 
   const scopes = parseScope(single(params, 'scope'))
-  if (!scopes.includes('openid')) throw new OAuthError('invalid_scope', 'scope must include openid')
+  // OpenID requests name openid; a plain OAuth request for an API (RFC 8707, as MCP clients make)
+  // need not, and then gets no ID token.
+  if (!scopes.includes('openid') && apis.length === 0) throw new OAuthError('invalid_scope', 'scope must include openid')
+  const apiScopes = new Set(apis.flatMap(apiScopeNames))
   // Scopes the client is not registered for, or that we do not know, are ignored (OIDC Core §3.1.2.1).
-  const granted = scopes.filter((scope) => client.scopes.includes(scope))
+  const granted = scopes
+    .filter((scope) => client.scopes.includes(scope) || apiScopes.has(scope))
     // OIDC Core §11: a third-party client gets offline_access only when consent is prompted for.
     .filter((scope) => scope !== 'offline_access' || client.firstParty || prompt.includes('consent'))
 
-
   const maxAgeRaw = single(params, 'max_age')
-  if (maxAgeRaw !== undefined && !/^\d{1,10}$/.test(maxAgeRaw)) throw new OAuthError('invalid_request', 'max_age must be a non-negative integer')
+  if (maxAgeRaw !== undefined && !/^\d{1,10}$/.test(maxAgeRaw))
+    throw new OAuthError('invalid_request', 'max_age must be a non-negative integer')
 
-  const codeChallenge = checkCodeChallenge(single(params, 'code_challenge'), single(params, 'code_challenge_method'), client.pkceRequired || client.secretHash === null)
+  const codeChallenge = checkCodeChallenge(
+    single(params, 'code_challenge'),
+    single(params, 'code_challenge_method'),
+    client.pkceRequired || client.secretHash === null,
+  )
 
   const nonce = single(params, 'nonce') ?? null
   if (nonce !== null && nonce.length > 512) throw new OAuthError('invalid_request', 'nonce is too long')
@@ -93,6 +117,7 @@ export function validateAuthorizationRequest(params: RawParams, client: Client, 
     idTokenHint: single(params, 'id_token_hint') ?? null,
     acrValues,
     essentialAcr,
+    resources: apis.map((api) => api.identifier),
   }
 }
 
@@ -108,11 +133,18 @@ function essentialAcrOf(raw: string | undefined): readonly string[] | null {
   } catch {
     throw new OAuthError('invalid_request', 'claims is not a JSON object')
   }
-  if (typeof claims !== 'object' || claims === null || Array.isArray(claims)) throw new OAuthError('invalid_request', 'claims is not a JSON object')
+  if (typeof claims !== 'object' || claims === null || Array.isArray(claims))
+    throw new OAuthError('invalid_request', 'claims is not a JSON object')
   for (const member of ['id_token', 'userinfo']) {
-    const acr = ((claims as Record<string, unknown>)[member] as Record<string, unknown> | undefined)?.['acr'] as { essential?: unknown; value?: unknown; values?: unknown } | null | undefined
+    const acr = ((claims as Record<string, unknown>)[member] as Record<string, unknown> | undefined)?.['acr'] as
+      { essential?: unknown; value?: unknown; values?: unknown } | null | undefined
     if (typeof acr !== 'object' || acr === null || acr.essential !== true) continue
-    const values = typeof acr.value === 'string' ? [acr.value] : Array.isArray(acr.values) ? acr.values.filter((value): value is string => typeof value === 'string') : []
+    const values =
+      typeof acr.value === 'string'
+        ? [acr.value]
+        : Array.isArray(acr.values)
+          ? acr.values.filter((value): value is string => typeof value === 'string')
+          : []
     if (values.length > 0) return values
   }
   return null

@@ -91,4 +91,21 @@ export function userinfoClaims(user: Subject, scope: string): Record<string, unk
   return JSON.parse(JSON.stringify({ sub: user.id, ...scopedClaims(user, scope) })) as Record<string, unknown>
 }
 
-export const SUPPORTED_CLAIMS = ['sub', 'iss', 'aud', 'azp', 'exp', 'iat', 'auth_time', 'amr', 'acr', 'nonce', 'at_hash', 'sid', 'name', 'email', 'email_verified', 'roles'] as const
+export const SUPPORTED_CLAIMS = [
+  'sub',
+  'iss',
+  'aud',
+  'azp',
+  'exp',
+  'iat',
+  'auth_time',
+  'amr',
+  'acr',
+  'nonce',
+  'at_hash',
+  'sid',
+  'name',
+  'email',
+  'email_verified',
+  'roles',
+] as const

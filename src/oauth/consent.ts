@@ -2,13 +2,26 @@ import type { AuthorizationRequest } from '../model/authorization-request.js'
 import type { Client } from '../model/client.js'
 /** Consent rules for third-party clients (OIDC Core §3.1.2.4, §11). First-party clients never ask. */
 
+/**
+ * What a consent covers: the scopes, and the APIs (RFC 8707 resources) as tokens no scope can be
+ * (RFC 6749 §3.3 excludes the backslash from scope tokens), so consent to one API is not consent to another
+ * API with a scope of the same name.
+ */
+const RESOURCE_MARK = '\\'
+
+export function consentItems(scope: string, resources: readonly string[]): string {
+  return [...scope.split(' ').filter((item) => item !== ''), ...resources.map((resource) => `${RESOURCE_MARK}${resource}`)].join(' ')
+}
+
 /** Does the user still have to approve this request? */
-export function needsConsent(client: Client, request: AuthorizationRequest, consentedScope: string | null): boolean {
+export function needsConsent(client: Client, request: AuthorizationRequest, consented: string | null): boolean {
   if (client.firstParty) return false
   if (request.prompt.includes('consent')) return true
-  if (consentedScope === null) return true
-  const approved = consentedScope.split(' ')
-  return request.scope.split(' ').some((scope) => scope !== '' && !approved.includes(scope))
+  if (consented === null) return true
+  const approved = consented.split(' ')
+  return consentItems(request.scope, request.resources)
+    .split(' ')
+    .some((item) => item !== '' && !approved.includes(item))
 }
 
 const DESCRIPTIONS: Record<string, string> = {
@@ -19,10 +32,13 @@ const DESCRIPTIONS: Record<string, string> = {
   offline_access: 'Stay connected to your account while you are away',
 }
 
-/** Plain-words descriptions of scopes, for the consent page and the account page. */
-export function describeScopes(scope: string): string[] {
+/**
+ * Plain-words descriptions of scopes, for the consent page and the account page; an API's scopes
+ * (`apiScopes`: name → description, from the APIs the request names) in the API's own words.
+ */
+export function describeScopes(scope: string, apiScopes: ReadonlyMap<string, string> = new Map()): string[] {
   return scope
     .split(' ')
-    .filter((s) => s !== '')
-    .map((s) => DESCRIPTIONS[s] ?? `Access “${s}”`)
+    .filter((s) => s !== '' && !s.startsWith(RESOURCE_MARK))
+    .map((s) => DESCRIPTIONS[s] ?? apiScopes.get(s) ?? `Access “${s}”`)
 }

@@ -1,6 +1,6 @@
 /** OpenID Provider metadata (OIDC Discovery 1.0 §3, RFC 8414). Every URL comes from the configured issuer. */
 import { SUPPORTED_CLAIMS } from './claims.js'
-import { CLIENT_AUTH_METHODS } from './client-auth.js'
+import { CLIENT_ASSERTION_ALGORITHMS, CLIENT_AUTH_METHODS } from './client-auth.js'
 import { SUPPORTED_SCOPES } from './scope.js'
 import { ACR_VALUES } from './acr.js'
 import { GRANT_TYPES } from '../model/client.js'
@@ -13,9 +13,24 @@ export const ENDPOINT_PATHS = {
   revocation: '/revoke',
   introspection: '/introspect',
   endSession: '/logout',
+  registration: '/register',
 } as const
 
-export function discoveryDocument(issuer: string): Record<string, unknown> {
+/** What an operator turned on that changes the document. */
+export interface DiscoveryOptions {
+  /** RFC 7591 registration at /register (REGISTRATION is token or open). */
+  readonly registration: boolean
+  /** draft-ietf-oauth-client-id-metadata-document: https URLs as client_id. */
+  readonly clientMetadataDocuments: boolean
+}
+
+const NO_OPTIONS: DiscoveryOptions = { registration: false, clientMetadataDocuments: false }
+
+/**
+ * The metadata document. OpenID Provider metadata is a superset of RFC 8414's, so one document
+ * answers both /.well-known/openid-configuration and /.well-known/oauth-authorization-server.
+ */
+export function discoveryDocument(issuer: string, options: DiscoveryOptions = NO_OPTIONS): Record<string, unknown> {
   const url = (path: string) => `${issuer}${path}`
   return {
     issuer,
@@ -26,6 +41,7 @@ export function discoveryDocument(issuer: string): Record<string, unknown> {
     revocation_endpoint: url(ENDPOINT_PATHS.revocation),
     introspection_endpoint: url(ENDPOINT_PATHS.introspection),
     end_session_endpoint: url(ENDPOINT_PATHS.endSession),
+    ...(options.registration ? { registration_endpoint: url(ENDPOINT_PATHS.registration) } : {}),
     response_types_supported: ['code'],
     response_modes_supported: ['query'],
     grant_types_supported: GRANT_TYPES,
@@ -35,6 +51,7 @@ export function discoveryDocument(issuer: string): Record<string, unknown> {
     scopes_supported: SUPPORTED_SCOPES,
     claims_supported: SUPPORTED_CLAIMS,
     token_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS,
+    token_endpoint_auth_signing_alg_values_supported: CLIENT_ASSERTION_ALGORITHMS,
     revocation_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS,
     introspection_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS.filter((method) => method !== 'none'),
     code_challenge_methods_supported: ['S256'],
@@ -47,5 +64,7 @@ export function discoveryDocument(issuer: string): Record<string, unknown> {
     authorization_response_iss_parameter_supported: true,
     frontchannel_logout_supported: false,
     backchannel_logout_supported: false,
+    // draft-ietf-oauth-client-id-metadata-document §4 (what MCP 2025-11-25 clients look for).
+    client_id_metadata_document_supported: options.clientMetadataDocuments,
   }
 }

@@ -3,14 +3,21 @@ import { OAuthError } from '../errors/oauth-error.js'
 /** Raw parameters as parsed from a query string or form body: repeated keys become arrays. */
 export type RawParams = Readonly<Record<string, string | readonly string[] | undefined>>
 
+/** RFC 8707 §2: `resource` may be repeated (one per API); no other parameter may. */
+const REPEATABLE: ReadonlySet<string> = new Set(['resource'])
+
 /** RFC 6749 §3.1: parameters must not be included more than once. */
 export function findDuplicate(params: RawParams, names?: readonly string[]): string | undefined {
-  return (names ?? Object.keys(params)).find((name) => Array.isArray(params[name]))
+  return (names ?? Object.keys(params).filter((name) => !REPEATABLE.has(name))).find((name) => Array.isArray(params[name]))
 }
 
 export function rejectDuplicates(params: RawParams): void {
   const duplicate = findDuplicate(params)
-  if (duplicate !== undefined) throw new OAuthError('invalid_request', /^[a-z_]{1,40}$/.test(duplicate) ? `parameter ${duplicate} is repeated` : 'a parameter is repeated')
+  if (duplicate !== undefined)
+    throw new OAuthError(
+      'invalid_request',
+      /^[a-z_]{1,40}$/.test(duplicate) ? `parameter ${duplicate} is repeated` : 'a parameter is repeated',
+    )
 }
 
 /** A single-valued parameter; empty values count as absent (RFC 6749 §3.1). */

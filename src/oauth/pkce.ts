@@ -32,5 +32,6 @@ export function verifyCodeVerifier(challenge: string | null, verifier: string | 
   if (!VERIFIER.test(verifier)) throw new OAuthError('invalid_grant', 'code_verifier is malformed')
   const expected = Buffer.from(challenge)
   const actual = Buffer.from(s256(verifier))
-  if (expected.length !== actual.length || !timingSafeEqual(expected, actual)) throw new OAuthError('invalid_grant', 'code_verifier does not match')
+  if (expected.length !== actual.length || !timingSafeEqual(expected, actual))
+    throw new OAuthError('invalid_grant', 'code_verifier does not match')
 }

@@ -23,12 +23,18 @@ export function registrationProblem(uri: string): string | null {
   if (url.username || url.password) return 'must not contain credentials'
   // Registered URIs are compared byte for byte, so they must be written the way URL parsers
   // write them: lower-case host, no default or zero-padded port.
-  if ((scheme === 'https:' || scheme === 'http:') && !uri.startsWith(`${url.protocol}//${url.host}/`) && uri !== `${url.protocol}//${url.host}`) {
+  if (
+    (scheme === 'https:' || scheme === 'http:') &&
+    !uri.startsWith(`${url.protocol}//${url.host}/`) &&
+    uri !== `${url.protocol}//${url.host}`
+  ) {
     return `must be written in canonical form (${url.protocol}//${url.host}${url.pathname === '/' && !uri.endsWith('/') ? '' : '/…'})`
   }
   if (scheme === 'https:') return url.hostname ? null : 'must name a host'
   if (scheme === 'http:') {
-    return LOOPBACK_HOSTS.has(url.hostname) || url.hostname === 'localhost' ? null : 'must use https (http only for 127.0.0.1, [::1] or localhost)'
+    return LOOPBACK_HOSTS.has(url.hostname) || url.hostname === 'localhost'
+      ? null
+      : 'must use https (http only for 127.0.0.1, [::1] or localhost)'
   }
   // Private-use schemes of native apps (RFC 8252 §7.1) must look like reverse domain names.
   return /^[a-z][a-z0-9+.-]*\.[a-z0-9+.-]+:$/.test(scheme) ? null : 'must use https, loopback http, or a reverse-domain private scheme'
@@ -38,7 +44,11 @@ export function registrationProblem(uri: string): string | null {
  * Does `requested` match one of `registered`? `nativeLoopback`: the client is public (a native
  * app), whose loopback redirect may use any port the OS gave it.
  */
-export function matchesRegisteredUri(registered: readonly string[], requested: string, options: { readonly nativeLoopback: boolean }): boolean {
+export function matchesRegisteredUri(
+  registered: readonly string[],
+  requested: string,
+  options: { readonly nativeLoopback: boolean },
+): boolean {
   if (registered.includes(requested)) return true
   if (!options.nativeLoopback) return false
   const loopback = parseLoopback(requested)

@@ -27,5 +27,9 @@ export async function endSession(deps: Pick<Deps, 'repos' | 'clock' | 'audit'>, 
   await deps.repos.sessions.end(input.idHash, now)
   await deps.repos.grants.revokeForSession(input.idHash, now)
   const type = input.reason === 'logout' ? 'logout' : 'revocation'
-  await deps.audit.record(type, { userId: input.userId, ip: input.ip, detail: { kind: 'session', reason: input.reason } }, MESSAGES[input.reason])
+  await deps.audit.record(
+    type,
+    { userId: input.userId, ip: input.ip, detail: { kind: 'session', reason: input.reason } },
+    MESSAGES[input.reason],
+  )
 }

@@ -18,13 +18,20 @@ type ThrottleDeps = Pick<Deps, 'repos' | 'clock' | 'audit'>
 
 /** Seconds until every rule's key may try again; 0 when none is blocked. */
 export async function blockedFor(deps: ThrottleDeps, rules: readonly ThrottleRule[]): Promise<number> {
-  return deps.repos.throttleCounters.blockedFor(rules.map((rule) => rule.key), deps.clock.now())
+  return deps.repos.throttleCounters.blockedFor(
+    rules.map((rule) => rule.key),
+    deps.clock.now(),
+  )
 }
 
 /** Records the refusal as a security event and throws RateLimited when `wait` > 0. */
 export async function refuseWhileBlocked(deps: ThrottleDeps, wait: number, rules: readonly ThrottleRule[], ip?: string): Promise<void> {
   if (wait <= 0) return
-  await deps.audit.record('throttled', { ip, detail: { keys: rules.map((rule) => rule.key.split(':')[0]!) } }, 'blocked after repeated failures')
+  await deps.audit.record(
+    'throttled',
+    { ip, detail: { keys: rules.map((rule) => rule.key.split(':')[0]!) } },
+    'blocked after repeated failures',
+  )
   throw new RateLimited(wait)
 }
 

@@ -19,10 +19,18 @@ import type { ThrottleRule } from './guard.js'
 const FIFTEEN_MINUTES = 15 * 60
 
 /** `maxFailures` within 15 minutes, then blocks of 1, 2, 4… minutes (at most 15). */
-export const failurePolicy = (maxFailures: number): ThrottlePolicy => ({ windowSeconds: FIFTEEN_MINUTES, maxFailures, baseBlockSeconds: 60 })
+export const failurePolicy = (maxFailures: number): ThrottlePolicy => ({
+  windowSeconds: FIFTEEN_MINUTES,
+  maxFailures,
+  baseBlockSeconds: 60,
+})
 
 /** A plain quota: `max` requests per window, then wait for the window. */
-export const quotaPolicy = (max: number, windowSeconds = FIFTEEN_MINUTES): ThrottlePolicy => ({ windowSeconds, maxFailures: max, baseBlockSeconds: windowSeconds })
+export const quotaPolicy = (max: number, windowSeconds = FIFTEEN_MINUTES): ThrottlePolicy => ({
+  windowSeconds,
+  maxFailures: max,
+  baseBlockSeconds: windowSeconds,
+})
 
 const account = (email: string): string => normaliseEmail(email).slice(0, 320)
 
@@ -62,10 +70,14 @@ export function clientAuthenticationRules(limits: Limits, clientId: string, ip: 
 }
 
 /** Dead or made-up reset links posted from one address. */
-export const resetLinkRules = (limits: Limits, ip: string): readonly ThrottleRule[] => [{ key: `reset-ip:${ip}`, policy: failurePolicy(limits.ipFailureLimit) }]
+export const resetLinkRules = (limits: Limits, ip: string): readonly ThrottleRule[] => [
+  { key: `reset-ip:${ip}`, policy: failurePolicy(limits.ipFailureLimit) },
+]
 
 /** Wrong current passwords on the account page, per user: a stolen session is no guessing oracle. */
-export const passwordChangeRules = (limits: Limits, userId: string): readonly ThrottleRule[] => [{ key: `password-change:${userId}`, policy: failurePolicy(limits.loginFailureLimit) }]
+export const passwordChangeRules = (limits: Limits, userId: string): readonly ThrottleRule[] => [
+  { key: `password-change:${userId}`, policy: failurePolicy(limits.loginFailureLimit) },
+]
 
 /**
  * A per-address mail quota (signup, forgot-password). A browser that signed in to the account
@@ -83,10 +95,15 @@ export function emailQuota(prefix: string, max: number, email: string, deviceId:
  */
 export function secondFactorRules(limits: Limits, userId: string, ip: string, deviceId: string | null): readonly ThrottleRule[] {
   return [
-    { key: deviceId === null ? `mfa-account:${userId}` : `mfa-device:${userId}:${deviceId}`, policy: failurePolicy(limits.loginFailureLimit) },
+    {
+      key: deviceId === null ? `mfa-account:${userId}` : `mfa-device:${userId}:${deviceId}`,
+      policy: failurePolicy(limits.loginFailureLimit),
+    },
     ...(deviceId === null ? [{ key: `mfa-ip:${ip}`, policy: failurePolicy(limits.ipFailureLimit) }] : []),
   ]
 }
 
 /** Refused passkey sign-ins (forged or replayed assertions) from one address. */
-export const passkeyLoginRules = (limits: Limits, ip: string): readonly ThrottleRule[] => [{ key: `passkey-ip:${ip}`, policy: failurePolicy(limits.ipFailureLimit) }]
+export const passkeyLoginRules = (limits: Limits, ip: string): readonly ThrottleRule[] => [
+  { key: `passkey-ip:${ip}`, policy: failurePolicy(limits.ipFailureLimit) },
+]

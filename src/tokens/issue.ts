@@ -3,12 +3,12 @@
  * and, for OpenID requests, an ID token whose at_hash binds the two.
  */
 import type { Deps } from '../deps.js'
-import { accessTokenAudience } from '../config/config.js'
 import { accessTokenClaims, idTokenClaims, type Subject } from '../oauth/claims.js'
 import { hasScope } from '../oauth/scope.js'
 import { randomId } from '../secrets.js'
 import { accessTokenHash, signJwt } from './sign.js'
 import type { AuthenticationMethod } from '../model/authentication.js'
+import type { AccessTarget } from '../apis/resources.js'
 
 export interface TokenSetInput {
   readonly clientId: string
@@ -20,6 +20,8 @@ export interface TokenSetInput {
   readonly nonce: string | null
   /** How the user authenticated; null for client_credentials. */
   readonly amr: readonly AuthenticationMethod[] | null
+  /** The access token's audience, scope and lifetime (apis/resources.ts); the ID token keeps `scope`. */
+  readonly access: AccessTarget
 }
 
 export interface TokenSet {
@@ -39,21 +41,27 @@ export async function issueTokenSet(deps: Pick<Deps, 'config' | 'keys' | 'repos'
     'access_token',
     accessTokenClaims({
       issuer: config.issuer,
-      audience: accessTokenAudience(config),
+      audience: input.access.audience,
       clientId: input.clientId,
       subject: input.user?.id ?? input.clientId,
-      scope: input.scope,
+      scope: input.access.scope,
       jti,
       authTime: input.authTime,
       now,
-      ttl: config.accessTokenTtl,
+      ttl: input.access.ttl,
       ...(input.user !== null ? { roles: input.user.roles } : {}),
       ...(input.amr !== null ? { amr: input.amr } : {}),
     }),
     key,
   )
-  await deps.repos.accessTokens.insert({ jti, grantId: input.grantId, clientId: input.clientId, kid: key.kid, expiresAt: now + config.accessTokenTtl })
-  const tokens: TokenSet = { access_token: accessToken, token_type: 'Bearer', expires_in: config.accessTokenTtl, scope: input.scope }
+  await deps.repos.accessTokens.insert({
+    jti,
+    grantId: input.grantId,
+    clientId: input.clientId,
+    kid: key.kid,
+    expiresAt: now + input.access.ttl,
+  })
+  const tokens: TokenSet = { access_token: accessToken, token_type: 'Bearer', expires_in: input.access.ttl, scope: input.access.scope }
   if (input.user === null || !hasScope(input.scope, 'openid')) return tokens
   const idToken = await signJwt(
     'id_token',

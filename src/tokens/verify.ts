@@ -7,7 +7,10 @@ import type { KeyStore } from '../keys/key-store.js'
 import { TOKEN_TYP, type TokenKind } from './sign.js'
 
 export class TokenInvalid extends Error {
-  constructor(readonly reason: string, options?: ErrorOptions) {
+  constructor(
+    readonly reason: string,
+    options?: ErrorOptions,
+  ) {
     super(reason, options)
     this.name = 'TokenInvalid'
   }

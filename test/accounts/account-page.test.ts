@@ -3,17 +3,35 @@
  * changing the password, the session list and ending sessions, a new verification link, the
  * name, the anti-forgery checks on every form, fixed notices only, and no caching.
  */
-import type { LightMyRequestResponse } from 'fastify'
 import t from 'tap'
-import type { TestApp, TestUser } from '../helpers/test-app.js'
-import { introspect, refresh, signIn, userinfo, type RegisteredClient } from '../lifecycle/support.js'
-import { CookieJar, getPage, hiddenField, mailedApp, mailedPath, signInAtLoginPage, signUp } from './support.js'
+import {
+  Browser,
+  CookieJar,
+  getPage,
+  hiddenField,
+  introspect,
+  loginStatus,
+  refresh,
+  type RegisteredClient,
+  signIn,
+  signUp,
+  userinfo,
+} from '../helpers/client.js'
+import { mailedApp, mailedPath } from '../helpers/smtp.js'
+import type { TestApp } from '../helpers/test-app.js'
 
 // Per-IP throttles count real time and app.inject is always 127.0.0.1: raised, they are not tested here.
-const NO_THROTTLE = { LOGIN_RATE_LIMIT: '100000', LOGIN_FAILURE_LIMIT: '100000', LOGIN_ACCOUNT_FAILURE_LIMIT: '100000', IP_FAILURE_LIMIT: '100000', SIGNUP_RATE_LIMIT: '100000' }
+const NO_THROTTLE = {
+  LOGIN_RATE_LIMIT: '100000',
+  LOGIN_FAILURE_LIMIT: '100000',
+  LOGIN_ACCOUNT_FAILURE_LIMIT: '100000',
+  IP_FAILURE_LIMIT: '100000',
+  SIGNUP_RATE_LIMIT: '100000',
+}
 const FIREFOX_LINUX = 'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0'
 const CHROME_WINDOWS = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36'
-const SAFARI_IPHONE = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1'
+const SAFARI_IPHONE =
+  'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1'
 const NEW_PASSWORD = 'copper kettle whistles twice'
 const EVIL = 'https://evil.example'
 
@@ -21,54 +39,17 @@ function accountApp(t: { teardown(fn: () => unknown): void }) {
   return mailedApp(t, { env: NO_THROTTLE })
 }
 
-/** A browser: its own cookie jar and User-Agent on every request. */
-class Browser {
-  readonly jar = new CookieJar()
-  constructor(
-    private readonly ctx: TestApp,
-    readonly userAgent: string,
-  ) {}
-
-  async get(url: string): Promise<LightMyRequestResponse> {
-    const response = await this.ctx.app.inject({ method: 'GET', url, headers: { cookie: this.jar.header(), accept: 'text/html', 'user-agent': this.userAgent } })
-    this.jar.store(response)
-    return response
+/** A browser with this User-Agent, signed in on the login page (which then shows it the account). */
+async function signedInBrowser(ctx: TestApp, user: { email: string; password: string }, userAgent = FIREFOX_LINUX): Promise<Browser> {
+  const browser = new Browser(ctx, { userAgent })
+  const response = await browser.login(user.email, user.password)
+  if (response.statusCode !== 303 || response.headers.location !== '/account') {
+    throw new Error(`login answered ${response.statusCode} ${String(response.headers.location)}`)
   }
-
-  async post(url: string, fields: Record<string, string>, origin = new URL(this.ctx.issuer).origin): Promise<LightMyRequestResponse> {
-    const response = await this.ctx.app.inject({
-      method: 'POST',
-      url,
-      headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: this.jar.header(), origin, accept: 'text/html', 'user-agent': this.userAgent },
-      payload: new URLSearchParams(fields).toString(),
-    })
-    this.jar.store(response)
-    return response
-  }
-
-  async signIn(email: string, password: string): Promise<void> {
-    const page = await this.get('/login')
-    const response = await this.post('/login', { _csrf: hiddenField(page.body, '_csrf'), interaction: '', email, password })
-    if (response.statusCode !== 303 || response.headers.location !== '/account') throw new Error(`login answered ${response.statusCode} ${String(response.headers.location)}`)
-  }
-
-  /** POSTs one of the account forms with the token from this browser's account page. */
-  async submit(url: string, fields: Record<string, string>): Promise<LightMyRequestResponse> {
-    const page = await this.get('/account')
-    if (page.statusCode !== 200) throw new Error(`/account answered ${page.statusCode}`)
-    return this.post(url, { _csrf: hiddenField(page.body, '_csrf'), ...fields })
-  }
-
-  get sessionCookie(): string | undefined {
-    return this.jar.cookies.get('tessera_session')
-  }
-}
-
-async function signedInBrowser(ctx: TestApp, user: TestUser, userAgent = FIREFOX_LINUX): Promise<Browser> {
-  const browser = new Browser(ctx, userAgent)
-  await browser.signIn(user.email, user.password)
   return browser
 }
+
+const sessionCookie = (browser: Browser): string | undefined => browser.jar.cookies.get('tessera_session')
 
 interface ListedSession {
   readonly device: string
@@ -92,8 +73,6 @@ function fieldProblem(html: string, id: 'name' | 'current-password' | 'password'
 
 const noticeOn = (html: string): string | null => /<div class="notice" role="status">([^<]*)<\/div>/.exec(html)?.[1] ?? null
 
-const loginStatus = async (ctx: TestApp, email: string, password: string): Promise<number> => (await signInAtLoginPage(ctx, new CookieJar(), email, password)).statusCode
-
 async function client(ctx: TestApp): Promise<RegisteredClient> {
   const { client, secret } = await ctx.addClient({ grantTypes: ['authorization_code', 'refresh_token'] })
   return { client, secret }
@@ -101,7 +80,7 @@ async function client(ctx: TestApp): Promise<RegisteredClient> {
 
 t.test('/account needs a session; signed in it shows the profile, the sessions and the forms', async (t) => {
   const { ctx } = await accountApp(t)
-  const anonymous = new Browser(ctx, FIREFOX_LINUX)
+  const anonymous = new Browser(ctx, { userAgent: FIREFOX_LINUX })
   const away = await anonymous.get('/account')
   t.equal(away.statusCode, 303)
   t.equal(away.headers.location, '/login')
@@ -142,20 +121,36 @@ t.test('change password: refusals change nothing; success keeps this browser and
   const here = await signedInBrowser(ctx, user, FIREFOX_LINUX)
   const elsewhere = await signedInBrowser(ctx, user, CHROME_WINDOWS)
 
-  const wrongCurrent = await here.submit('/account/password', { current_password: 'not my password', password: NEW_PASSWORD, password_confirm: NEW_PASSWORD })
+  const wrongCurrent = await here.submit('/account', '/account/password', {
+    current_password: 'not my password',
+    password: NEW_PASSWORD,
+    password_confirm: NEW_PASSWORD,
+  })
   t.equal(wrongCurrent.statusCode, 400)
   t.equal(fieldProblem(wrongCurrent.body, 'current-password'), 'Your current password is not correct.')
   t.equal(wrongCurrent.headers['cache-control'], 'no-store')
 
-  const mismatch = await here.submit('/account/password', { current_password: user.password, password: NEW_PASSWORD, password_confirm: `${NEW_PASSWORD}!` })
+  const mismatch = await here.submit('/account', '/account/password', {
+    current_password: user.password,
+    password: NEW_PASSWORD,
+    password_confirm: `${NEW_PASSWORD}!`,
+  })
   t.equal(mismatch.statusCode, 400)
   t.equal(fieldProblem(mismatch.body, 'password'), 'The two new passwords are not the same.')
 
-  const common = await here.submit('/account/password', { current_password: user.password, password: 'Password123', password_confirm: 'Password123' })
+  const common = await here.submit('/account', '/account/password', {
+    current_password: user.password,
+    password: 'Password123',
+    password_confirm: 'Password123',
+  })
   t.equal(common.statusCode, 400)
   t.equal(fieldProblem(common.body, 'password'), 'This password is too common. Choose one that is harder to guess.')
 
-  const short = await here.submit('/account/password', { current_password: user.password, password: 'short', password_confirm: 'short' })
+  const short = await here.submit('/account', '/account/password', {
+    current_password: user.password,
+    password: 'short',
+    password_confirm: 'short',
+  })
   t.equal(short.statusCode, 400)
   t.match(fieldProblem(short.body, 'password') ?? '', /^Use at least 8 characters/)
 
@@ -166,7 +161,11 @@ t.test('change password: refusals change nothing; success keeps this browser and
   await ctx.deps.mail.idle()
   t.equal(smtp.to(user.email).length, 0, 'no mail for refused changes')
 
-  const done = await here.submit('/account/password', { current_password: user.password, password: NEW_PASSWORD, password_confirm: NEW_PASSWORD })
+  const done = await here.submit('/account', '/account/password', {
+    current_password: user.password,
+    password: NEW_PASSWORD,
+    password_confirm: NEW_PASSWORD,
+  })
   t.equal(done.statusCode, 303)
   t.equal(done.headers.location, '/account?notice=password-changed')
   const after = await here.get('/account?notice=password-changed')
@@ -205,33 +204,47 @@ t.test('sessions: listed per device; ending another ends it and its grants; endi
 
   const page = await firefox.get('/account')
   const listed = sessionsOn(page.body)
-  t.same(listed.map((s) => [s.device, s.current]).sort(), [['Chrome on Windows', false], ['Firefox on Linux', true]], 'both sessions, this one marked')
+  t.same(
+    listed.map((s) => [s.device, s.current]).sort(),
+    [
+      ['Chrome on Windows', false],
+      ['Firefox on Linux', true],
+    ],
+    'both sessions, this one marked',
+  )
   t.equal(new Set(listed.map((s) => s.handle)).size, 2, 'each with its own handle')
   t.match(page.body, /End this session/)
   t.match(page.body, /Sign out here/)
-  t.notMatch(page.body, firefox.sessionCookie!, 'the session cookie value is not on the page')
+  t.notMatch(page.body, sessionCookie(firefox)!, 'the session cookie value is not on the page')
   const chromeHandle = listed.find((s) => !s.current)!.handle
   const firefoxHandle = listed.find((s) => s.current)!.handle
-  t.same(sessionsOn((await chrome.get('/account')).body).find((s) => s.current)?.handle, chromeHandle, 'the other browser sees the same handle for itself')
+  t.same(
+    sessionsOn((await chrome.get('/account')).body).find((s) => s.current)?.handle,
+    chromeHandle,
+    'the other browser sees the same handle for itself',
+  )
 
   // Another user's session handle does nothing to that session.
   const stranger = await ctx.addUser()
   const safari = await signedInBrowser(ctx, stranger, SAFARI_IPHONE)
   const strangerHandle = sessionsOn((await safari.get('/account')).body)[0]!.handle
   t.equal(sessionsOn((await safari.get('/account')).body)[0]?.device, 'Safari on iOS')
-  const meddle = await firefox.submit('/account/sessions/end', { handle: strangerHandle })
+  const meddle = await firefox.submit('/account', '/account/sessions/end', { handle: strangerHandle })
   t.equal(meddle.statusCode, 303)
   t.equal((await safari.get('/account')).statusCode, 200, 'the stranger is still signed in')
   t.equal((await firefox.get('/account')).statusCode, 200, 'and so is the one who tried')
   t.equal(sessionsOn((await firefox.get('/account')).body).length, 2, 'no session of this user ended either')
 
   // Ending the Chrome session from Firefox.
-  const end = await firefox.submit('/account/sessions/end', { handle: chromeHandle })
+  const end = await firefox.submit('/account', '/account/sessions/end', { handle: chromeHandle })
   t.equal(end.statusCode, 303)
   t.equal(end.headers.location, '/account?notice=session-ended')
   const afterEnd = await firefox.get('/account?notice=session-ended')
   t.equal(noticeOn(afterEnd.body), 'The session was ended.')
-  t.same(sessionsOn(afterEnd.body).map((s) => s.device), ['Firefox on Linux'])
+  t.same(
+    sessionsOn(afterEnd.body).map((s) => s.device),
+    ['Firefox on Linux'],
+  )
   const chromeAccount = await chrome.get('/account')
   t.equal(chromeAccount.statusCode, 303, 'the ended browser is sent to sign in')
   t.equal(chromeAccount.headers.location, '/login')
@@ -240,11 +253,11 @@ t.test('sessions: listed per device; ending another ends it and its grants; endi
   t.equal((await refresh(ctx, rp, offline.tokens.refresh_token!)).statusCode, 200, 'an offline grant outlives the session')
 
   // Ending the current session signs this browser out.
-  const cookie = firefox.sessionCookie!
-  const self = await firefox.submit('/account/sessions/end', { handle: firefoxHandle })
+  const cookie = sessionCookie(firefox)!
+  const self = await firefox.submit('/account', '/account/sessions/end', { handle: firefoxHandle })
   t.equal(self.statusCode, 303)
   t.equal(self.headers.location, '/login')
-  t.equal(firefox.sessionCookie, undefined, 'the session cookie is cleared')
+  t.equal(sessionCookie(firefox), undefined, 'the session cookie is cleared')
   t.equal((await firefox.get('/account')).headers.location, '/login')
   const replay = await ctx.app.inject({ method: 'GET', url: '/account', headers: { cookie: `tessera_session=${cookie}` } })
   t.equal(replay.statusCode, 303, 'the old cookie no longer opens the account')
@@ -258,8 +271,7 @@ t.test('resend verification: a new link replaces the old one; nothing is sent on
   t.equal((await signUp(ctx, new CookieJar(), { name: 'Resender', email, password })).statusCode, 200)
   const first = await smtp.waitFor((m) => m.to === email && m.subject === 'Confirm your email address')
 
-  const browser = new Browser(ctx, FIREFOX_LINUX)
-  await browser.signIn(email, password)
+  const browser = await signedInBrowser(ctx, { email, password })
   const page = await browser.get('/account')
   t.match(page.body, '<span class="badge warn">not verified</span>')
   const resent = await browser.post('/account/verify-email', { _csrf: hiddenField(page.body, '_csrf') })
@@ -271,7 +283,11 @@ t.test('resend verification: a new link replaces the old one; nothing is sent on
   const secondPath = mailedPath(ctx, second, '/verify-email')
   t.not(secondPath, firstPath, 'a new link')
 
-  t.equal((await getPage(ctx, new CookieJar(), firstPath)).headers.location, '/verify-email?status=invalid', 'the older link no longer works')
+  t.equal(
+    (await getPage(ctx, new CookieJar(), firstPath)).headers.location,
+    '/verify-email?status=invalid',
+    'the older link no longer works',
+  )
   t.equal((await browser.get('/account')).body.includes('badge warn">not verified'), true, 'still unverified')
   t.equal((await getPage(ctx, new CookieJar(), secondPath)).headers.location, '/verify-email?status=verified', 'the new one does')
   const verifiedPage = await browser.get('/account')
@@ -287,7 +303,7 @@ t.test('resend verification: a new link replaces the old one; nothing is sent on
 
   const verifiedUser = await ctx.addUser()
   const other = await signedInBrowser(ctx, verifiedUser)
-  t.equal((await other.submit('/account/verify-email', {})).statusCode, 303)
+  t.equal((await other.submit('/account', '/account/verify-email', {})).statusCode, 303)
   await ctx.deps.mail.idle()
   t.equal(smtp.to(verifiedUser.email).length, 0, 'no mail for a user created verified')
 })
@@ -297,7 +313,7 @@ t.test('name: saved and shown, at most 200 characters, escaped in the page', asy
   const user = await ctx.addUser({ name: 'Old Name' })
   const browser = await signedInBrowser(ctx, user)
 
-  const saved = await browser.submit('/account/profile', { name: '  Grace Hopper  ' })
+  const saved = await browser.submit('/account', '/account/profile', { name: '  Grace Hopper  ' })
   t.equal(saved.statusCode, 303)
   t.equal(saved.headers.location, '/account?notice=name-saved')
   const page = await browser.get('/account?notice=name-saved')
@@ -305,16 +321,16 @@ t.test('name: saved and shown, at most 200 characters, escaped in the page', asy
   t.match(page.body, '<dt>Name</dt><dd>Grace Hopper</dd>')
   t.equal((await ctx.deps.repos.users.findById(user.id))?.name, 'Grace Hopper', 'stored trimmed')
 
-  const tooLong = await browser.submit('/account/profile', { name: 'n'.repeat(201) })
+  const tooLong = await browser.submit('/account', '/account/profile', { name: 'n'.repeat(201) })
   t.equal(tooLong.statusCode, 400)
   t.equal(fieldProblem(tooLong.body, 'name'), 'Use at most 200 characters.')
   t.match(tooLong.body, /<input id="name" name="name"[^>]*aria-invalid="true"/, 'the field is marked')
   t.equal(tooLong.headers['cache-control'], 'no-store')
   t.equal((await ctx.deps.repos.users.findById(user.id))?.name, 'Grace Hopper', 'unchanged')
-  t.equal((await browser.submit('/account/profile', { name: 'm'.repeat(200) })).statusCode, 303, '200 characters are fine')
+  t.equal((await browser.submit('/account', '/account/profile', { name: 'm'.repeat(200) })).statusCode, 303, '200 characters are fine')
 
   const html = '<img src=x onerror=alert(1)> & "quotes"'
-  t.equal((await browser.submit('/account/profile', { name: html })).statusCode, 303)
+  t.equal((await browser.submit('/account', '/account/profile', { name: html })).statusCode, 303)
   const escaped = await browser.get('/account')
   t.match(escaped.body, '<dd>&lt;img src=x onerror=alert(1)&gt; &amp; &quot;quotes&quot;</dd>', 'shown escaped')
   t.match(escaped.body, 'value="&lt;img src=x onerror=alert(1)&gt; &amp; &quot;quotes&quot;"', 'filled in escaped')
@@ -365,7 +381,11 @@ t.test('every account form refuses posts without the anti-forgery token or from 
   t.equal(await loginStatus(ctx, user.email, user.password), 303)
 
   // Control: the same form with this browser's own token from our origin does work.
-  t.equal((await victim.post('/account/profile', { name: 'Renamed', _csrf: hiddenField((await victim.get('/account')).body, '_csrf') })).statusCode, 303)
+  t.equal(
+    (await victim.post('/account/profile', { name: 'Renamed', _csrf: hiddenField((await victim.get('/account')).body, '_csrf') }))
+      .statusCode,
+    303,
+  )
   t.equal((await ctx.deps.repos.users.findById(user.id))?.name, 'Renamed')
 })
 
@@ -382,7 +402,11 @@ t.test('the notice parameter only selects fixed texts', async (t) => {
     t.equal(response.statusCode, 200)
     t.equal(noticeOn(response.body), null, `no notice for ${JSON.stringify(name)}`)
   }
-  t.equal(noticeOn((await browser.get('/account?notice=application-removed')).body), 'The application no longer has access to your account.', 'a known notice shows its fixed text')
+  t.equal(
+    noticeOn((await browser.get('/account?notice=application-removed')).body),
+    'The application no longer has access to your account.',
+    'a known notice shows its fixed text',
+  )
 })
 
 t.test('account pages are never cached', async (t) => {
@@ -393,7 +417,11 @@ t.test('account pages are never cached', async (t) => {
     t.equal(response.statusCode, 200, `${url}: 200`)
     t.equal(response.headers['cache-control'], 'no-store', `${url}: no-store`)
   }
-  const refused = await browser.submit('/account/password', { current_password: 'wrong wrong wrong', password: NEW_PASSWORD, password_confirm: NEW_PASSWORD })
+  const refused = await browser.submit('/account', '/account/password', {
+    current_password: 'wrong wrong wrong',
+    password: NEW_PASSWORD,
+    password_confirm: NEW_PASSWORD,
+  })
   t.equal(refused.statusCode, 400)
   t.equal(refused.headers['cache-control'], 'no-store', 'the re-rendered page too')
 })

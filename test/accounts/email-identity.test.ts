@@ -13,7 +13,8 @@ import { connectDatabase } from '../../src/db/connect.js'
 import { migrateToLatest } from '../../src/db/migrate.js'
 import { availableDatabases } from '../helpers/databases.js'
 import { tempDir } from '../helpers/test-app.js'
-import { CookieJar, mailedApp, signInAtLoginPage, signUp } from './support.js'
+import { CookieJar, signInAtLoginPage, signUp } from '../helpers/client.js'
+import { mailedApp } from '../helpers/smtp.js'
 
 const PASSWORD = 'lantern quietly orbits'
 
@@ -28,9 +29,17 @@ t.test('signup: NFD, full-width, upper-case and trailing-dot spellings are the s
   t.equal(trailing.statusCode, 400, 'a trailing dot is refused on new addresses')
   t.match(trailing.body, 'Remove the dot at the end of the address.')
   const users = await ctx.deps.repos.users.list()
-  t.same(users.map((user) => user.email), ['jos\u00e9@example.com'], 'one account, stored in canonical form')
+  t.same(
+    users.map((user) => user.email),
+    ['jos\u00e9@example.com'],
+    'one account, stored in canonical form',
+  )
   await ctx.deps.mail.idle()
-  t.equal(smtp.messages.filter((mail) => /tried to sign up/.test(mail.subject)).length, 3, 'the owner is told of each look-alike attempt instead')
+  t.equal(
+    smtp.messages.filter((mail) => /tried to sign up/.test(mail.subject)).length,
+    3,
+    'the owner is told of each look-alike attempt instead',
+  )
 
   for (const spelling of ['jose\u0301@example.com', 'ＪＯＳÉ@ＥＸＡＭＰＬＥ．ＣＯＭ', 'josé@example.com.']) {
     t.equal((await signInAtLoginPage(ctx, new CookieJar(), spelling, PASSWORD)).statusCode, 303, `signs in as ${JSON.stringify(spelling)}`)
@@ -50,7 +59,10 @@ t.test('signup: an address mixing alphabets is refused with a reason', async (t)
 /** The real migrations, applied up to (not including) the first whose name starts with `before`. */
 async function migrateBefore(db: ReturnType<typeof connectDatabase>, before: string): Promise<void> {
   const folder = new URL('../../migrations/', import.meta.url)
-  const files = fs.readdirSync(folder).filter((file) => file.endsWith('.ts') && file < before).sort()
+  const files = fs
+    .readdirSync(folder)
+    .filter((file) => file.endsWith('.ts') && file < before)
+    .sort()
   const migrations: Record<string, Migration> = {}
   for (const file of files) migrations[file.replace(/\.ts$/, '')] = (await import(new URL(file, folder).href)) as Migration
   const result = await new Migrator({ db, provider: { getMigrations: async () => migrations } }).migrateToLatest()
@@ -68,7 +80,17 @@ for (const { name, create } of availableDatabases()) {
       fs.rmSync(dir, { recursive: true, force: true })
     })
     await migrateBefore(db, '2026_12_06_0000')
-    const row = (id: string, email: string, at: number) => ({ id, email, name: null, password_hash: 'x', email_verified: 1, disabled_at: null, created_at: at, updated_at: at, roles: '[]' })
+    const row = (id: string, email: string, at: number) => ({
+      id,
+      email,
+      name: null,
+      password_hash: 'x',
+      email_verified: 1,
+      disabled_at: null,
+      created_at: at,
+      updated_at: at,
+      roles: '[]',
+    })
     await db
       .insertInto('users')
       .values([
@@ -82,13 +104,22 @@ for (const { name, create } of availableDatabases()) {
     await migrateToLatest(db)
     const stored = Object.fromEntries((await db.selectFrom('users').select(['id', 'email']).execute()).map((user) => [user.id, user.email]))
     t.equal(stored['lone'], 'ada@example.com', 'a spelling nobody else shares becomes canonical')
-    t.same([stored['nfc'], stored['nfd'], stored['wide-1'], stored['wide-2']], ['jos\u00e9@example.com', 'jose\u0301@example.com', 'ｂｏｂ@example.com', 'Bob@example.com'], 'colliding rows are left exactly as they were')
+    t.same(
+      [stored['nfc'], stored['nfd'], stored['wide-1'], stored['wide-2']],
+      ['jos\u00e9@example.com', 'jose\u0301@example.com', 'ｂｏｂ@example.com', 'Bob@example.com'],
+      'colliding rows are left exactly as they were',
+    )
 
     const env = { DATABASE_URL: database.url, KEYS_DIR: `${dir}/keys`, LOG_LEVEL: 'silent' }
     const cli = async (args: string[]) => {
       const out: string[] = []
       const err: string[] = []
-      const code = await runCli(args, { env, stdout: (line) => out.push(line), stderr: (line) => err.push(line), readStdin: async () => '' })
+      const code = await runCli(args, {
+        env,
+        stdout: (line) => out.push(line),
+        stderr: (line) => err.push(line),
+        readStdin: async () => '',
+      })
       return { code, out, err, json: code === 0 && args.includes('--json') ? (JSON.parse(out.at(-1)!) as Record<string, unknown>) : {} }
     }
     const report = await cli(['users', 'collisions', '--json'])
@@ -96,15 +127,31 @@ for (const { name, create } of availableDatabases()) {
     t.same(
       groups.map((group) => [group.canonical_email, group.users.map((user) => [user.id, user.answers_sign_in])]),
       [
-        ['jos\u00e9@example.com', [['nfc', true], ['nfd', false]]],
-        ['bob@example.com', [['wide-1', false], ['wide-2', false]]],
+        [
+          'jos\u00e9@example.com',
+          [
+            ['nfc', true],
+            ['nfd', false],
+          ],
+        ],
+        [
+          'bob@example.com',
+          [
+            ['wide-1', false],
+            ['wide-2', false],
+          ],
+        ],
       ],
       'both groups, and which account (if any) answers sign-ins',
     )
     const text = await cli(['users', 'collisions'])
     t.match(text.out.join('\n'), /Nothing was merged/)
 
-    t.equal((await cli(['users', 'set-email', 'nfd', 'jose.other@example.com'])).code, 0, 'the operator gives the extra account another address')
+    t.equal(
+      (await cli(['users', 'set-email', 'nfd', 'jose.other@example.com'])).code,
+      0,
+      'the operator gives the extra account another address',
+    )
     const taken = await cli(['users', 'set-email', 'wide-1', 'JOSÉ@example.com'])
     t.equal(taken.code, 1)
     t.match(taken.err.join('\n'), /already belongs to user nfc/, 'an address in use (in any spelling) is refused')

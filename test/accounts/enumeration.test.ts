@@ -5,8 +5,9 @@
  */
 import type { LightMyRequestResponse } from 'fastify'
 import t from 'tap'
+import { CookieJar, forgotPassword, getPage, hiddenField, postForm, signInAtLoginPage, signUp } from '../helpers/client.js'
+import { mailedApp } from '../helpers/smtp.js'
 import type { TestApp } from '../helpers/test-app.js'
-import { CookieJar, forgotPassword, getPage, hiddenField, mailedApp, postForm, signInAtLoginPage, signUp } from './support.js'
 
 type Assert = Pick<typeof t, 'equal' | 'same' | 'ok'>
 
@@ -15,7 +16,9 @@ type Assert = Pick<typeof t, 'equal' | 'same' | 'ok'>
 // are not about throttling raise them all.
 const NO_THROTTLE = {
   LOGIN_RATE_LIMIT: '100000',
-  LOGIN_FAILURE_LIMIT: '100000', LOGIN_ACCOUNT_FAILURE_LIMIT: '100000', IP_FAILURE_LIMIT: '100000',
+  LOGIN_FAILURE_LIMIT: '100000',
+  LOGIN_ACCOUNT_FAILURE_LIMIT: '100000',
+  IP_FAILURE_LIMIT: '100000',
   FORGOT_PASSWORD_RATE_LIMIT: '100000',
   FORGOT_PASSWORD_ACCOUNT_RATE_LIMIT: '100000',
   SIGNUP_RATE_LIMIT: '100000',
@@ -61,7 +64,11 @@ async function timed(request: () => Promise<LightMyRequestResponse>): Promise<nu
 }
 
 /** Known and unknown requests interleaved (so drift hits both alike) after a warm-up of each. */
-async function compareTimings(count: number, known: (i: number) => Promise<LightMyRequestResponse>, unknown: (i: number) => Promise<LightMyRequestResponse>) {
+async function compareTimings(
+  count: number,
+  known: (i: number) => Promise<LightMyRequestResponse>,
+  unknown: (i: number) => Promise<LightMyRequestResponse>,
+) {
   await timed(() => known(count))
   await timed(() => unknown(count))
   const knownMs: number[] = []
@@ -95,10 +102,18 @@ t.test('/forgot-password answers an existing, a disabled and an unknown address 
 
   // The same browser asking for both in a row: still the same.
   const post = await formPoster(ctx, '/forgot-password')
-  const again = [await post('/forgot-password', { email: 'no.such.person@example.com' }), await post('/forgot-password', { email: known.email })]
+  const again = [
+    await post('/forgot-password', { email: 'no.such.person@example.com' }),
+    await post('/forgot-password', { email: known.email }),
+  ]
   assertIndistinguishable(t, again[1]!, again[0]!, 'known vs unknown, one browser')
   // And an address that differs only in letter case from a known one.
-  assertIndistinguishable(t, await post('/forgot-password', { email: known.email.toUpperCase() }), again[0]!, 'known (upper case) vs unknown')
+  assertIndistinguishable(
+    t,
+    await post('/forgot-password', { email: known.email.toUpperCase() }),
+    again[0]!,
+    'known (upper case) vs unknown',
+  )
 
   // Control: the known address really was treated as known (a mail went out), the others not.
   await smtp.waitFor((m) => m.to === known.email && m.subject === 'Reset your password')
@@ -153,7 +168,10 @@ t.test('/forgot-password takes about as long for known and unknown addresses', a
   )
   await ctx.deps.mail.idle()
   const bound = Math.max(25, 0.5 * Math.max(knownMs, unknownMs))
-  t.ok(Math.abs(knownMs - unknownMs) < bound, `median known ${knownMs.toFixed(1)} ms vs unknown ${unknownMs.toFixed(1)} ms (bound ${bound.toFixed(1)} ms)`)
+  t.ok(
+    Math.abs(knownMs - unknownMs) < bound,
+    `median known ${knownMs.toFixed(1)} ms vs unknown ${unknownMs.toFixed(1)} ms (bound ${bound.toFixed(1)} ms)`,
+  )
 })
 
 t.test('/signup takes about as long for taken and fresh addresses', async (t) => {
@@ -171,7 +189,10 @@ t.test('/signup takes about as long for taken and fresh addresses', async (t) =>
   await ctx.deps.mail.idle()
   t.equal((await ctx.deps.repos.users.list()).length, 16 + 16, 'every fresh address made an account, no taken one did')
   const bound = Math.max(75, 0.75 * Math.max(takenMs, freshMs))
-  t.ok(Math.abs(takenMs - freshMs) < bound, `median taken ${takenMs.toFixed(1)} ms vs fresh ${freshMs.toFixed(1)} ms (bound ${bound.toFixed(1)} ms)`)
+  t.ok(
+    Math.abs(takenMs - freshMs) < bound,
+    `median taken ${takenMs.toFixed(1)} ms vs fresh ${freshMs.toFixed(1)} ms (bound ${bound.toFixed(1)} ms)`,
+  )
 })
 
 t.test('/forgot-password is throttled per address (known or not) with the default limit', async (t) => {
@@ -184,11 +205,25 @@ t.test('/forgot-password is throttled per address (known or not) with the defaul
     answers.known.push(await post('/forgot-password', { email: known.email }))
     answers.unknown.push(await post('/forgot-password', { email: unknown }))
   }
-  t.same(answers.known.map((r) => r.statusCode), [200, 200, 200, 429], 'FORGOT_PASSWORD_ACCOUNT_RATE_LIMIT (3) per 15 minutes, then 429')
-  t.same(answers.unknown.map((r) => r.statusCode), [200, 200, 200, 429], 'the same for an unknown address')
-  for (const [name, limited] of [['known', answers.known[3]!], ['unknown', answers.unknown[3]!]] as const) {
+  t.same(
+    answers.known.map((r) => r.statusCode),
+    [200, 200, 200, 429],
+    'FORGOT_PASSWORD_ACCOUNT_RATE_LIMIT (3) per 15 minutes, then 429',
+  )
+  t.same(
+    answers.unknown.map((r) => r.statusCode),
+    [200, 200, 200, 429],
+    'the same for an unknown address',
+  )
+  for (const [name, limited] of [
+    ['known', answers.known[3]!],
+    ['unknown', answers.unknown[3]!],
+  ] as const) {
     const retryAfter = Number(limited.headers['retry-after'])
-    t.ok(Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter <= 15 * 60, `${name}: Retry-After ${String(limited.headers['retry-after'])} s within the 15-minute window`)
+    t.ok(
+      Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter <= 15 * 60,
+      `${name}: Retry-After ${String(limited.headers['retry-after'])} s within the 15-minute window`,
+    )
     t.match(limited.body, /Too many attempts/)
   }
   t.ok(answers.known[3]!.rawPayload.equals(answers.unknown[3]!.rawPayload), 'the 429 page does not tell them apart either')
@@ -202,7 +237,11 @@ t.test('/forgot-password is throttled per address (known or not) with the defaul
 })
 
 t.test('/forgot-password has a per-address flood guard (FORGOT_PASSWORD_RATE_LIMIT)', async (t) => {
-  t.equal((await mailedApp(t)).ctx.deps.config.forgotPasswordRateLimit, 100, 'by default 100 requests per address per 10 minutes: far above one office')
+  t.equal(
+    (await mailedApp(t)).ctx.deps.config.forgotPasswordRateLimit,
+    100,
+    'by default 100 requests per address per 10 minutes: far above one office',
+  )
   const { ctx } = await mailedApp(t, { env: { FORGOT_PASSWORD_RATE_LIMIT: '10' } })
   const post = await formPoster(ctx, '/forgot-password')
   const statuses = []
@@ -211,7 +250,10 @@ t.test('/forgot-password has a per-address flood guard (FORGOT_PASSWORD_RATE_LIM
   const limited = await post('/forgot-password', { email: 'person-10@example.com' })
   t.equal(limited.statusCode, 429, 'the 11th from this IP is refused')
   const retryAfter = Number(limited.headers['retry-after'])
-  t.ok(Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter <= 10 * 60, `Retry-After ${String(limited.headers['retry-after'])} s within the 10-minute window`)
+  t.ok(
+    Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter <= 10 * 60,
+    `Retry-After ${String(limited.headers['retry-after'])} s within the 10-minute window`,
+  )
   t.equal(limited.headers['x-ratelimit-limit'], '10')
 
   // Another client address is not affected.
@@ -258,8 +300,16 @@ t.test('/signup is throttled per address, taken or not, and the 429 tells nothin
     taken.push(await signup(owner.email))
     fresh.push(await signup('never.seen@example.com'))
   }
-  t.same(taken.map((r) => r.statusCode), [200, 200, 200, 200, 200, 429], 'five per address per 15 minutes')
-  t.same(fresh.map((r) => r.statusCode), [200, 200, 200, 200, 200, 429], 'the same for an address without an account')
+  t.same(
+    taken.map((r) => r.statusCode),
+    [200, 200, 200, 200, 200, 429],
+    'five per address per 15 minutes',
+  )
+  t.same(
+    fresh.map((r) => r.statusCode),
+    [200, 200, 200, 200, 200, 429],
+    'the same for an address without an account',
+  )
   assertIndistinguishable(t, taken[5]!, fresh[5]!, 'the 429s')
   t.ok(Number(taken[5]!.headers['retry-after']) > 0, 'with Retry-After')
 })

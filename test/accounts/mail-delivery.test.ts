@@ -5,16 +5,44 @@
  */
 import t from 'tap'
 import net from 'node:net'
+import type { Logger } from 'pino'
 import type { Deps } from '../../src/deps.js'
+import { createLogger } from '../../src/logger.js'
+import { CookieJar, forgotPassword, getPage, signUp } from '../helpers/client.js'
 import { freePort } from '../helpers/free-port.js'
-import { startSmtpSink } from '../helpers/smtp.js'
-import { captureLog, customApp, storeUser, submit, type CapturedLog, type CustomApp } from './custom-app.js'
-import { CookieJar, forgotPassword, getPage, mailedApp, mailedPath, signUp } from './support.js'
+import { mailedApp, mailedPath, startSmtpSink } from '../helpers/smtp.js'
+import { createTestApp, type TestApp, type TestAppOptions } from '../helpers/test-app.js'
 
 const PASSWORD = 'a long and unusual passphrase'
 
-const signUpAt = (ctx: CustomApp, email: string, name = 'Mail Tester') => submit(ctx, new CookieJar(), '/signup', '/signup', { interaction: '', name, email, password: PASSWORD })
-const forgotAt = (ctx: CustomApp, email: string) => submit(ctx, new CookieJar(), '/forgot-password', '/forgot-password', { email })
+/** A test app with its own mail settings (no SMTP sink of ours), closed by the test's teardown. */
+async function appWith(t: { teardown(fn: () => unknown): void }, options: TestAppOptions): Promise<TestApp> {
+  const ctx = await createTestApp(options)
+  t.teardown(() => ctx.close())
+  return ctx
+}
+
+interface CapturedLog {
+  /** Tessera's production logger (createLogger, with its redaction), writing into memory. */
+  readonly logger: Logger
+  /** Every line written so far, parsed. */
+  entries(): Record<string, unknown>[]
+  /** Every line written so far, as written. */
+  text(): string
+}
+
+function captureLog(level: 'info' | 'warn' = 'info'): CapturedLog {
+  const raw: string[] = []
+  const logger = createLogger({ logLevel: level }, { write: (line: string) => void raw.push(line) })
+  return {
+    logger,
+    entries: () => raw.map((line) => JSON.parse(line) as Record<string, unknown>),
+    text: () => raw.join(''),
+  }
+}
+
+const signUpAt = (ctx: TestApp, email: string) => signUp(ctx, new CookieJar(), { name: 'Mail Tester', email, password: PASSWORD })
+const forgotAt = (ctx: TestApp, email: string) => forgotPassword(ctx, new CookieJar(), email)
 const events = (log: CapturedLog, event: string) => log.entries().filter((entry) => entry['event'] === event)
 
 /**
@@ -63,8 +91,9 @@ t.test('wrong SMTP credentials: no mail, and the request still answers 200', asy
   const wrongUrl = smtp.url.replace('p%40ss%3Aword', 'wrong')
   t.not(wrongUrl, smtp.url, 'the URL was really changed')
   const log = captureLog()
-  const ctx = await customApp(t, { env: { SMTP_URL: wrongUrl, MAIL_FROM: 'idp@example.com' }, log: log.logger, mailRetryDelaysMs: [20] })
-  const user = await storeUser(ctx)
+  const env = { SMTP_URL: wrongUrl, MAIL_FROM: 'idp@example.com' }
+  const ctx = await appWith(t, { env, overrides: { log: log.logger }, mailRetryDelaysMs: [20] })
+  const user = await ctx.addUser()
   const response = await forgotAt(ctx, user.email)
   t.equal(response.statusCode, 200)
   t.match(response.body, /Check your email/)
@@ -72,15 +101,20 @@ t.test('wrong SMTP credentials: no mail, and the request still answers 200', asy
   t.same(smtp.messages, [], 'the server took no mail')
   const failed = events(log, 'mail_failed')
   t.equal(failed.length, 1, 'the delivery failed')
-  t.match(failed[0], { kind: 'password_reset', to: user.email, attempts: 1, reason: /auth|535|credentials/i }, 'because authentication was refused')
+  t.match(
+    failed[0],
+    { kind: 'password_reset', to: user.email, attempts: 1, reason: /auth|535|credentials/i },
+    'because authentication was refused',
+  )
   t.equal(events(log, 'mail_retry').length, 0, 'a permanent (5xx) refusal is not retried')
 })
 
 t.test('an unreachable mail server never blocks or fails the request; the failure is logged without the link', async (t) => {
   const port = await freePort()
   const log = captureLog()
-  const ctx = await customApp(t, { env: { SMTP_URL: `smtp://127.0.0.1:${port}` }, log: log.logger, mailRetryDelaysMs: [50, 50, 50] })
-  const user = await storeUser(ctx)
+  const env = { SMTP_URL: `smtp://127.0.0.1:${port}` }
+  const ctx = await appWith(t, { env, overrides: { log: log.logger }, mailRetryDelaysMs: [50, 50, 50] })
+  const user = await ctx.addUser()
 
   const started = Date.now()
   const signup = await signUpAt(ctx, 'newcomer@example.com')
@@ -95,7 +129,9 @@ t.test('an unreachable mail server never blocks or fails the request; the failur
   await mailSettled(ctx)
   const failed = events(log, 'mail_failed')
   t.match(
-    failed.map((entry) => ({ kind: entry['kind'], to: entry['to'], attempts: entry['attempts'] })).sort((a, b) => String(a.kind).localeCompare(String(b.kind))),
+    failed
+      .map((entry) => ({ kind: entry['kind'], to: entry['to'], attempts: entry['attempts'] }))
+      .sort((a, b) => String(a.kind).localeCompare(String(b.kind))),
     [
       { kind: 'password_reset', to: user.email, attempts: 4 },
       { kind: 'verify_email', to: 'newcomer@example.com', attempts: 4 },
@@ -103,7 +139,8 @@ t.test('an unreachable mail server never blocks or fails the request; the failur
     'each mail is logged as failed after its 3 retries',
   )
   t.equal(events(log, 'mail_retry').length, 6, 'and each retry was logged')
-  for (const entry of failed) t.notOk(JSON.stringify(entry).includes('token='), `the ${String(entry['kind'])} failure does not hold the link`)
+  for (const entry of failed)
+    t.notOk(JSON.stringify(entry).includes('token='), `the ${String(entry['kind'])} failure does not hold the link`)
   t.notOk(log.text().includes('token='), 'no link anywhere in the log')
 })
 
@@ -117,12 +154,15 @@ t.test('a mail server that accepts connections but never answers does not hold u
     return new Promise<void>((resolve) => silent.close(() => resolve()))
   }
   t.teardown(stopSilent)
-  const ctx = await customApp(t, { env: { SMTP_URL: `smtp://127.0.0.1:${port}` }, mailRetryDelaysMs: [20] })
-  const user = await storeUser(ctx)
+  const ctx = await appWith(t, { env: { SMTP_URL: `smtp://127.0.0.1:${port}` }, mailRetryDelaysMs: [20] })
+  const user = await ctx.addUser()
 
   const forgot = await forgotAt(ctx, user.email)
   t.equal(forgot.statusCode, 200)
-  const state = await Promise.race([ctx.deps.mail.idle().then(() => 'delivered or given up'), new Promise((resolve) => setTimeout(() => resolve('still sending'), 300))])
+  const state = await Promise.race([
+    ctx.deps.mail.idle().then(() => 'delivered or given up'),
+    new Promise((resolve) => setTimeout(() => resolve('still sending'), 300)),
+  ])
   t.equal(state, 'still sending', 'the response came back while the delivery was still waiting for the server')
   t.ok(sockets.size >= 1, 'Tessera did connect to the mail server')
   await stopSilent()
@@ -131,7 +171,7 @@ t.test('a mail server that accepts connections but never answers does not hold u
 
 t.test('without SMTP_URL in development the mail, with its link, goes to the log', async (t) => {
   const log = captureLog()
-  const ctx = await customApp(t, { log: log.logger })
+  const ctx = await appWith(t, { overrides: { log: log.logger } })
   t.equal((await signUpAt(ctx, 'dev@example.com')).statusCode, 200)
   await mailSettled(ctx)
   const logged = events(log, 'mail_logged')
@@ -145,13 +185,15 @@ t.test('without SMTP_URL in development the mail, with its link, goes to the log
 
 t.test('without SMTP_URL in production nothing of the mail is logged', async (t) => {
   const log = captureLog()
-  const ctx = await customApp(t, { env: { NODE_ENV: 'production' }, log: log.logger })
-  const user = await storeUser(ctx)
+  const ctx = await appWith(t, { env: { NODE_ENV: 'production' }, overrides: { log: log.logger } })
+  const user = await ctx.addUser()
   t.equal((await signUpAt(ctx, 'prod@example.com')).statusCode, 200)
   t.equal((await forgotAt(ctx, user.email)).statusCode, 200)
   await mailSettled(ctx)
   t.same(
-    events(log, 'mail_dropped').map((entry) => entry['subject']).sort(),
+    events(log, 'mail_dropped')
+      .map((entry) => entry['subject'])
+      .sort(),
     ['Confirm your email address', 'Reset your password'],
     'each mail is reported as dropped',
   )

@@ -5,16 +5,32 @@
  */
 import type { LightMyRequestResponse } from 'fastify'
 import t from 'tap'
-import type { ReceivedMail, SmtpSink } from '../helpers/smtp.js'
+import {
+  CookieJar,
+  forgotPassword,
+  getPage,
+  hiddenField,
+  introspect,
+  loginStatus,
+  postForm,
+  refresh,
+  type RegisteredClient,
+  signIn,
+  signInAtLoginPage,
+  silentAuthorize,
+  submitForm,
+  userinfo,
+} from '../helpers/client.js'
+import { linkIn, mailedApp, mailedPath, type ReceivedMail, type SmtpSink } from '../helpers/smtp.js'
 import type { TestApp } from '../helpers/test-app.js'
-import { introspect, refresh, signIn, silentAuthorize, userinfo, type RegisteredClient } from '../lifecycle/support.js'
-import { CookieJar, forgotPassword, getPage, hiddenField, linkIn, mailedApp, mailedPath, postForm, signInAtLoginPage, submitForm } from './support.js'
 
 // Every throttle these flows touch counts real time per IP (app.inject is always 127.0.0.1), so
 // they are raised here; enumeration.test.ts tests the throttling itself.
 const NO_THROTTLE = {
   LOGIN_RATE_LIMIT: '100000',
-  LOGIN_FAILURE_LIMIT: '100000', LOGIN_ACCOUNT_FAILURE_LIMIT: '100000', IP_FAILURE_LIMIT: '100000',
+  LOGIN_FAILURE_LIMIT: '100000',
+  LOGIN_ACCOUNT_FAILURE_LIMIT: '100000',
+  IP_FAILURE_LIMIT: '100000',
   FORGOT_PASSWORD_RATE_LIMIT: '100000',
   FORGOT_PASSWORD_ACCOUNT_RATE_LIMIT: '100000',
 }
@@ -57,10 +73,6 @@ function submitReset(ctx: TestApp, jar: CookieJar, password: string, confirmatio
 async function postResetAnyway(ctx: TestApp, jar: CookieJar, password: string): Promise<LightMyRequestResponse> {
   const page = await getPage(ctx, jar, '/forgot-password')
   return postForm(ctx, jar, '/reset-password', { _csrf: hiddenField(page.body, '_csrf'), password, password_confirm: password })
-}
-
-async function loginStatus(ctx: TestApp, email: string, password: string): Promise<number> {
-  return (await signInAtLoginPage(ctx, new CookieJar(), email, password)).statusCode
 }
 
 function assertExpiredPage(t: Assert, response: LightMyRequestResponse, message: string): void {
@@ -117,7 +129,9 @@ t.test('the link moves the token into an HttpOnly cookie, then the form is shown
   t.equal(visit.headers.location, '/reset-password', 'redirected to the same path without the token')
   t.notMatch(String(visit.headers.location), token)
   t.notMatch(visit.body, token, 'the token is not echoed in the body')
-  const cookie = (visit.cookies as { name: string; value: string; httpOnly?: boolean; sameSite?: string; path?: string; maxAge?: number }[]).find((c) => c.name === 'tessera_reset')
+  const cookie = (
+    visit.cookies as { name: string; value: string; httpOnly?: boolean; sameSite?: string; path?: string; maxAge?: number }[]
+  ).find((c) => c.name === 'tessera_reset')
   t.ok(cookie, 'the reset cookie is set')
   t.equal(cookie?.value, token, 'it holds the token')
   t.equal(cookie?.httpOnly, true, 'HttpOnly')
@@ -137,7 +151,11 @@ t.test('the link moves the token into an HttpOnly cookie, then the form is shown
 
   const noCookie = await getPage(ctx, new CookieJar(), '/reset-password')
   assertExpiredPage(t, noCookie, 'without the cookie')
-  const wrongCookie = await ctx.app.inject({ method: 'GET', url: '/reset-password', headers: { cookie: `tessera_reset=${'A'.repeat(43)}` } })
+  const wrongCookie = await ctx.app.inject({
+    method: 'GET',
+    url: '/reset-password',
+    headers: { cookie: `tessera_reset=${'A'.repeat(43)}` },
+  })
   assertExpiredPage(t, wrongCookie, 'with a made-up token')
 })
 
@@ -152,9 +170,15 @@ t.test('a new password: changed page, not signed in, old password dead, new one 
   t.match(done.body, /Your password was changed/)
   t.match(done.body, /Sign in with your new password/)
   const setCookies = done.cookies as { name: string; value: string; maxAge?: number; expires?: Date }[]
-  t.notOk(setCookies.some((c) => c.name === 'tessera_session' && c.value !== ''), 'no session cookie is set')
+  t.notOk(
+    setCookies.some((c) => c.name === 'tessera_session' && c.value !== ''),
+    'no session cookie is set',
+  )
   const resetCookie = setCookies.find((c) => c.name === 'tessera_reset')
-  t.ok(resetCookie && (resetCookie.value === '' || resetCookie.maxAge === 0 || (resetCookie.expires?.getTime() ?? Infinity) < Date.now()), 'the reset cookie is cleared')
+  t.ok(
+    resetCookie && (resetCookie.value === '' || resetCookie.maxAge === 0 || (resetCookie.expires?.getTime() ?? Infinity) < Date.now()),
+    'the reset cookie is cleared',
+  )
   t.notOk(jar.cookies.has('tessera_reset'))
   const account = await getPage(ctx, jar, '/account')
   t.equal(account.statusCode, 303)
@@ -249,8 +273,16 @@ t.test('two simultaneous submissions of one link: exactly one wins', async (t) =
   t.equal(formB.statusCode, 200)
   const passwords = ['first racing passphrase here', 'second racing passphrase here'] as const
   const results = await Promise.all([
-    postForm(ctx, a, '/reset-password', { _csrf: hiddenField(formA.body, '_csrf'), password: passwords[0], password_confirm: passwords[0] }),
-    postForm(ctx, b, '/reset-password', { _csrf: hiddenField(formB.body, '_csrf'), password: passwords[1], password_confirm: passwords[1] }),
+    postForm(ctx, a, '/reset-password', {
+      _csrf: hiddenField(formA.body, '_csrf'),
+      password: passwords[0],
+      password_confirm: passwords[0],
+    }),
+    postForm(ctx, b, '/reset-password', {
+      _csrf: hiddenField(formB.body, '_csrf'),
+      password: passwords[1],
+      password_confirm: passwords[1],
+    }),
   ])
   t.same(results.map((r) => r.statusCode).sort(), [200, 400], 'one changed page, one expired page')
   const winner = results[0].statusCode === 200 ? passwords[0] : passwords[1]
@@ -438,7 +470,11 @@ t.test('cross-site or token-less form posts are refused and change nothing', asy
   const formToken = hiddenField(form.body, '_csrf')
   const fields = { password: NEW_PASSWORD, password_confirm: NEW_PASSWORD }
   t.equal((await postForm(ctx, browser, '/reset-password', fields)).statusCode, 403, 'reset without anti-forgery token: 403')
-  t.equal((await postForm(ctx, browser, '/reset-password', { ...fields, _csrf: formToken }, evil)).statusCode, 403, 'reset from a foreign Origin: 403')
+  t.equal(
+    (await postForm(ctx, browser, '/reset-password', { ...fields, _csrf: formToken }, evil)).statusCode,
+    403,
+    'reset from a foreign Origin: 403',
+  )
   t.equal(await loginStatus(ctx, user.email, NEW_PASSWORD), 401, 'the password did not change')
   t.equal(await loginStatus(ctx, user.email, user.password), 303)
   await ctx.deps.mail.idle()

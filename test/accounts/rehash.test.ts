@@ -9,9 +9,8 @@ import path from 'node:path'
 import { argon2idHasher, type PasswordHasher } from '../../src/accounts/password-hasher.js'
 import { ConfigError, loadConfig } from '../../src/config/config.js'
 import { closeDeps } from '../../src/deps.js'
+import { CookieJar, signInAtLoginPage } from '../helpers/client.js'
 import { createTestApp } from '../helpers/test-app.js'
-import { CookieJar, signInAtLoginPage } from './support.js'
-import { customApp, storeUser, submit } from './custom-app.js'
 
 const NO_THROTTLE = { LOGIN_RATE_LIMIT: '1000', LOGIN_FAILURE_LIMIT: '1000' }
 
@@ -77,9 +76,10 @@ t.test('oversized passwords are refused before any hashing', async (t) => {
     verify: (hash, password) => ((calls.verify += 1), real.verify(hash, password)),
     needsRehash: (hash) => real.needsRehash(hash),
   }
-  const ctx = await customApp(t, { hasher: spy, env: NO_THROTTLE })
-  const user = await storeUser(ctx)
-  const login = (password: string) => submit(ctx, new CookieJar(), '/login', '/login', { interaction: '', email: user.email, password })
+  const ctx = await createTestApp({ env: NO_THROTTLE, overrides: { hasher: spy } })
+  t.teardown(() => ctx.close())
+  const user = await ctx.addUser()
+  const login = (password: string) => signInAtLoginPage(ctx, new CookieJar(), user.email, password)
   const reset = () => Object.assign(calls, { hash: 0, verify: 0 })
 
   reset()

@@ -4,8 +4,8 @@
  * of a client acting for itself carry none; a change reaches the next token, not the ones issued.
  */
 import t from 'tap'
-import type { TestApp } from '../helpers/test-app.js'
-import { claims, lifecycleApp, post, refresh, signIn, userinfo, type Tokens } from '../lifecycle/support.js'
+import { claims, post, refresh, signIn, userinfo, type Tokens } from '../helpers/client.js'
+import { createTestApp, type TestApp } from '../helpers/test-app.js'
 
 async function codeFlowClient(ctx: TestApp) {
   const { client, secret } = await ctx.addClient({ grantTypes: ['authorization_code', 'refresh_token'] })
@@ -13,7 +13,8 @@ async function codeFlowClient(ctx: TestApp) {
 }
 
 t.test('the access token carries the roles without the roles scope; ID token and userinfo only with it', async (t) => {
-  const ctx = await lifecycleApp(t)
+  const ctx = await createTestApp()
+  t.teardown(() => ctx.close())
   const rp = await codeFlowClient(ctx)
   const admin = await ctx.addUser({ roles: ['billing', 'admin', 'billing'] })
 
@@ -41,7 +42,8 @@ t.test('the access token carries the roles without the roles scope; ID token and
 })
 
 t.test('a user without roles gets roles: [] in the access token', async (t) => {
-  const ctx = await lifecycleApp(t)
+  const ctx = await createTestApp()
+  t.teardown(() => ctx.close())
   const rp = await codeFlowClient(ctx)
   const user = await ctx.addUser()
   const { tokens } = await signIn(ctx, rp, user, { scope: 'openid roles' })
@@ -51,7 +53,8 @@ t.test('a user without roles gets roles: [] in the access token', async (t) => {
 })
 
 t.test('client_credentials tokens carry no roles', async (t) => {
-  const ctx = await lifecycleApp(t)
+  const ctx = await createTestApp()
+  t.teardown(() => ctx.close())
   const service = await ctx.addClient({ grantTypes: ['client_credentials'], redirectUris: [], scopes: ['api:read'] })
   const response = await post(ctx, '/token', service, { grant_type: 'client_credentials' })
   t.equal(response.statusCode, 200, response.statusCode === 200 ? 'token issued' : response.body)
@@ -61,7 +64,8 @@ t.test('client_credentials tokens carry no roles', async (t) => {
 })
 
 t.test('a change of roles shows up in the next refresh', async (t) => {
-  const ctx = await lifecycleApp(t)
+  const ctx = await createTestApp()
+  t.teardown(() => ctx.close())
   const rp = await codeFlowClient(ctx)
   const user = await ctx.addUser({ roles: ['admin'] })
   const first = await signIn(ctx, rp, user, { scope: 'openid roles offline_access' })
@@ -83,7 +87,8 @@ t.test('a change of roles shows up in the next refresh', async (t) => {
 })
 
 t.test('discovery lists the roles scope and claim', async (t) => {
-  const ctx = await lifecycleApp(t)
+  const ctx = await createTestApp()
+  t.teardown(() => ctx.close())
   const response = await ctx.app.inject({ method: 'GET', url: '/.well-known/openid-configuration' })
   t.equal(response.statusCode, 200)
   const metadata = response.json() as Record<string, unknown>

@@ -5,14 +5,33 @@
  */
 import type { LightMyRequestResponse } from 'fastify'
 import t from 'tap'
-import { authorize, pkcePair } from '../helpers/browser-flow.js'
+import {
+  authorize,
+  claims,
+  CookieJar,
+  getPage,
+  hiddenField,
+  loginStatus,
+  pkcePair,
+  postForm,
+  redeem,
+  RP,
+  signIn,
+  signUp,
+  userinfo,
+} from '../helpers/client.js'
+import { mailedApp, mailedPath } from '../helpers/smtp.js'
 import type { TestApp } from '../helpers/test-app.js'
-import { claims, redeem, RP, signIn, userinfo } from '../lifecycle/support.js'
-import { CookieJar, getPage, hiddenField, mailedApp, mailedPath, postForm, signInAtLoginPage, signUp } from './support.js'
 
 // The per-IP throttles count real time and app.inject is always 127.0.0.1; they are raised here
 // except where the throttle is what is tested.
-const NO_THROTTLE = { SIGNUP_RATE_LIMIT: '100000', LOGIN_RATE_LIMIT: '100000', LOGIN_FAILURE_LIMIT: '100000', LOGIN_ACCOUNT_FAILURE_LIMIT: '100000', IP_FAILURE_LIMIT: '100000' }
+const NO_THROTTLE = {
+  SIGNUP_RATE_LIMIT: '100000',
+  LOGIN_RATE_LIMIT: '100000',
+  LOGIN_FAILURE_LIMIT: '100000',
+  LOGIN_ACCOUNT_FAILURE_LIMIT: '100000',
+  IP_FAILURE_LIMIT: '100000',
+}
 const GOOD_PASSWORD = 'lantern quietly orbits'
 const VERIFY_SUBJECT = 'Confirm your email address'
 const ATTEMPT_SUBJECT = 'Someone tried to sign up with your address'
@@ -39,9 +58,8 @@ function fieldProblem(html: string, field: 'name' | 'email' | 'password'): strin
   return problem
 }
 
-const inputValue = (html: string, field: string): string | undefined => new RegExp(`<input id="${field}" [^>]*value="([^"]*)"`).exec(html)?.[1]
-
-const loginStatus = async (ctx: TestApp, email: string, password: string): Promise<number> => (await signInAtLoginPage(ctx, new CookieJar(), email, password)).statusCode
+const inputValue = (html: string, field: string): string | undefined =>
+  new RegExp(`<input id="${field}" [^>]*value="([^"]*)"`).exec(html)?.[1]
 
 t.test('from an authorization request: login → signup → back to login with the same interaction → code', async (t) => {
   const { ctx, smtp } = await signupApp(t)
@@ -56,7 +74,15 @@ t.test('from an authorization request: login → signup → back to login with t
 
   const jar = new CookieJar()
   const { verifier, challenge } = pkcePair()
-  const { response } = await authorize(ctx, jar, { response_type: 'code', client_id: client.id, redirect_uri: RP, scope: 'openid email', state: 'st-signup', code_challenge: challenge, code_challenge_method: 'S256' })
+  const { response } = await authorize(ctx, jar, {
+    response_type: 'code',
+    client_id: client.id,
+    redirect_uri: RP,
+    scope: 'openid email',
+    state: 'st-signup',
+    code_challenge: challenge,
+    code_challenge_method: 'S256',
+  })
   t.equal(response.statusCode, 303)
   const loginPath = response.headers.location ?? ''
   const interaction = new URLSearchParams(loginPath.split('?')[1]).get('interaction') ?? ''
@@ -76,7 +102,13 @@ t.test('from an authorization request: login → signup → back to login with t
   t.equal(signupPage.headers['cache-control'], 'no-store')
 
   const email = 'via.authorize@example.com'
-  const done = await postForm(ctx, jar, '/signup', { _csrf: hiddenField(signupPage.body, '_csrf'), interaction, name: 'Via Authorize', email, password: GOOD_PASSWORD })
+  const done = await postForm(ctx, jar, '/signup', {
+    _csrf: hiddenField(signupPage.body, '_csrf'),
+    interaction,
+    name: 'Via Authorize',
+    email,
+    password: GOOD_PASSWORD,
+  })
   t.equal(done.statusCode, 200)
   t.match(done.body, /Check your email/)
   t.match(done.body, `<a class="button" href="/login?interaction=${interaction}">Continue to sign in</a>`)
@@ -86,14 +118,19 @@ t.test('from an authorization request: login → signup → back to login with t
   // Continue to sign in: the parked authorization completes with the new account.
   const continued = await getPage(ctx, jar, `/login?interaction=${interaction}`)
   t.equal(continued.statusCode, 200)
-  const signedIn = await postForm(ctx, jar, '/login', { _csrf: hiddenField(continued.body, '_csrf'), interaction: hiddenField(continued.body, 'interaction'), email, password: GOOD_PASSWORD })
+  const signedIn = await postForm(ctx, jar, '/login', {
+    _csrf: hiddenField(continued.body, '_csrf'),
+    interaction: hiddenField(continued.body, 'interaction'),
+    email,
+    password: GOOD_PASSWORD,
+  })
   t.equal(signedIn.statusCode, 303)
   const location = new URL(signedIn.headers.location ?? 'about:blank')
   t.equal(`${location.origin}${location.pathname}`, RP, 'back at the relying party')
   t.equal(location.searchParams.get('state'), 'st-signup')
   const code = location.searchParams.get('code') ?? ''
   t.ok(code.length > 0, 'with a code')
-  const tokens = await redeem(ctx, rp, code, verifier)
+  const tokens = await redeem(ctx, rp, code, { code_verifier: verifier })
   t.equal(tokens.statusCode, 200)
   const account = (await accountsFor(ctx, email))[0]
   t.equal(claims(tokens.json().id_token as string)['sub'], account?.id, 'for the account just created')
@@ -194,7 +231,11 @@ t.test('missing or invalid name and email: 400 with field messages, values re-fi
   // A form without the name field at all is malformed: refused before anything is stored.
   const jar = new CookieJar()
   const page = await getPage(ctx, jar, '/signup')
-  const noName = await postForm(ctx, jar, '/signup', { _csrf: hiddenField(page.body, '_csrf'), email: 'no.name@example.com', password: GOOD_PASSWORD })
+  const noName = await postForm(ctx, jar, '/signup', {
+    _csrf: hiddenField(page.body, '_csrf'),
+    email: 'no.name@example.com',
+    password: GOOD_PASSWORD,
+  })
   t.equal(noName.statusCode, 400)
 
   t.same(await ctx.deps.repos.users.list(), [], 'no account was created')
@@ -210,7 +251,10 @@ t.test('signup with an existing email: same page, no second account, the owner i
   const fresh = await signUp(ctx, new CookieJar(), { name: 'Fresh', email: 'fresh@example.com', password: GOOD_PASSWORD })
   const same = await signUp(ctx, new CookieJar(), { name: 'Intruder', email: owner.email, password: intruderPassword })
   const upper = await signUp(ctx, new CookieJar(), { name: 'Intruder', email: 'USER@Example.com', password: intruderPassword })
-  for (const [label, response] of [['same address', same], ['other letter case', upper]] as [string, LightMyRequestResponse][]) {
+  for (const [label, response] of [
+    ['same address', same],
+    ['other letter case', upper],
+  ] as [string, LightMyRequestResponse][]) {
     t.equal(response.statusCode, 200, `${label}: 200`)
     t.equal(response.body, fresh.body, `${label}: the page a new account gets`)
   }
@@ -261,7 +305,13 @@ t.test('SIGNUP=off: no signup page, no signup form, no link', async (t) => {
   t.equal((await getPage(ctx, jar, '/signup')).statusCode, 404)
   t.equal((await getPage(ctx, jar, '/signup?interaction=abc')).statusCode, 404)
   // A valid anti-forgery token, so the 404 comes from SIGNUP=off and not from the form guards.
-  const post = await postForm(ctx, jar, '/signup', { _csrf: hiddenField(login.body, '_csrf'), interaction: '', name: 'Nobody', email: 'off@example.com', password: GOOD_PASSWORD })
+  const post = await postForm(ctx, jar, '/signup', {
+    _csrf: hiddenField(login.body, '_csrf'),
+    interaction: '',
+    name: 'Nobody',
+    email: 'off@example.com',
+    password: GOOD_PASSWORD,
+  })
   t.equal(post.statusCode, 404)
   t.same(await ctx.deps.repos.users.list(), [], 'no account')
   await ctx.deps.mail.idle()
@@ -277,7 +327,11 @@ t.test('cross-site or token-less signup posts: 403, no account', async (t) => {
 
   t.equal((await postForm(ctx, jar, '/signup', { ...fields, _csrf: csrf }, 'https://evil.example')).statusCode, 403, 'a foreign Origin')
   t.equal((await postForm(ctx, jar, '/signup', fields)).statusCode, 403, 'no anti-forgery token')
-  t.equal((await postForm(ctx, jar, '/signup', { ...fields, _csrf: `${csrf.slice(0, -2)}xx` })).statusCode, 403, 'a wrong anti-forgery token')
+  t.equal(
+    (await postForm(ctx, jar, '/signup', { ...fields, _csrf: `${csrf.slice(0, -2)}xx` })).statusCode,
+    403,
+    'a wrong anti-forgery token',
+  )
   t.equal((await postForm(ctx, new CookieJar(), '/signup', { ...fields, _csrf: csrf })).statusCode, 403, 'a token without its cookie')
   const fetchSite = await ctx.app.inject({
     method: 'POST',
@@ -305,11 +359,18 @@ t.test('per-address throttle: the 6th signup for one email within 15 minutes get
   const sixth = await signUp(ctx, new CookieJar(), { name: 'Tries', email: 'Throttled@Example.com', password: GOOD_PASSWORD })
   t.equal(sixth.statusCode, 429, 'the sixth is refused')
   const retryAfter = Number(sixth.headers['retry-after'])
-  t.ok(Number.isInteger(retryAfter) && retryAfter > 0 && retryAfter <= 15 * 60, `Retry-After: ${String(sixth.headers['retry-after'])} seconds`)
+  t.ok(
+    Number.isInteger(retryAfter) && retryAfter > 0 && retryAfter <= 15 * 60,
+    `Retry-After: ${String(sixth.headers['retry-after'])} seconds`,
+  )
   t.notMatch(sixth.body, /Check your email/)
   t.equal((await accountsFor(ctx, email)).length, 1, 'one account')
   await ctx.deps.mail.idle()
-  t.equal(smtp.to(email).filter((m) => m.subject === ATTEMPT_SUBJECT).length, 4, 'only the four duplicates before the limit were mailed about')
+  t.equal(
+    smtp.to(email).filter((m) => m.subject === ATTEMPT_SUBJECT).length,
+    4,
+    'only the four duplicates before the limit were mailed about',
+  )
 
   // Another address from the same IP is not affected.
   const other = await signUp(ctx, new CookieJar(), { name: 'Other', email: 'other@example.com', password: GOOD_PASSWORD })
@@ -336,4 +397,34 @@ t.test('a new account has email_verified false in userinfo until the link is use
 
   const after = await signIn(ctx, rp, user, { scope: 'openid email' })
   t.equal((await userinfo(ctx, after.tokens.access_token)).json().email_verified, true)
+})
+
+t.test('signup → verification mail → link → email_verified true in userinfo and ID token', async (t) => {
+  const { ctx, smtp } = await mailedApp(t)
+  const jar = new CookieJar()
+  const email = 'new.person@example.com'
+  const response = await signUp(ctx, jar, { name: 'New Person', email, password: 'a long and unusual passphrase' })
+  t.equal(response.statusCode, 200)
+  t.match(response.body, /Check your email/)
+  const mail = await smtp.waitFor((m) => m.to === email && /Confirm your email/.test(m.subject))
+  t.equal(mail.from, 'idp@example.com', 'sent from MAIL_FROM')
+  t.match(mail.html, /<a href="http:\/\/localhost:3000\/verify-email\?token=/, 'the HTML body links to the issuer')
+
+  const { client, secret } = await ctx.addClient({ grantTypes: ['authorization_code', 'refresh_token'] })
+  const rp = { client, secret }
+  const user = { id: '', email, password: 'a long and unusual passphrase', name: 'New Person' }
+  const before = await signIn(ctx, rp, user, { scope: 'openid email' })
+  const info = await ctx.app.inject({ method: 'GET', url: '/userinfo', headers: { authorization: `Bearer ${before.tokens.access_token}` } })
+  t.equal(info.json().email_verified, false, 'not verified before the link is used')
+
+  const path = mailedPath(ctx, mail, '/verify-email')
+  const visit = await getPage(ctx, new CookieJar(), path)
+  t.equal(visit.statusCode, 303)
+  t.equal(visit.headers.location, '/verify-email?status=verified', 'the token leaves the URL')
+  const again = await getPage(ctx, new CookieJar(), path)
+  t.equal(again.headers.location, '/verify-email?status=invalid', 'the link works once')
+
+  const after = await signIn(ctx, rp, user, { scope: 'openid email' })
+  const info2 = await ctx.app.inject({ method: 'GET', url: '/userinfo', headers: { authorization: `Bearer ${after.tokens.access_token}` } })
+  t.equal(info2.json().email_verified, true)
 })

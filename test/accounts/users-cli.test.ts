@@ -11,10 +11,19 @@ import { argon2idHasher } from '../../src/accounts/password-hasher.js'
 import { runCli } from '../../src/cli/main.js'
 import { connectDatabase } from '../../src/db/connect.js'
 import { usersRepository } from '../../src/db/repositories/users.js'
-import { ROOT, runToCompletion } from '../e2e/helpers/processes.js'
-import { tempDir, type TestApp } from '../helpers/test-app.js'
-import { introspect, lifecycleApp, refresh, signIn, silentAuthorize, userinfo } from '../lifecycle/support.js'
-import { CookieJar, getPage, signInAtLoginPage, submitForm } from './support.js'
+import {
+  CookieJar,
+  getPage,
+  introspect,
+  refresh,
+  signIn,
+  signInAtLoginPage,
+  silentAuthorize,
+  submitForm,
+  userinfo,
+} from '../helpers/client.js'
+import { ROOT, runToCompletion } from '../helpers/processes.js'
+import { createTestApp, tempDir, type TestApp } from '../helpers/test-app.js'
 
 interface Run {
   readonly code: number
@@ -37,7 +46,12 @@ function cliWith(env: Record<string, string>): Cli {
   return async (argv, stdin = '') => {
     const stdout: string[] = []
     const stderr: string[] = []
-    const code = await runCli(argv, { env: { LOG_LEVEL: 'silent', ...env }, stdout: (l) => stdout.push(l), stderr: (l) => stderr.push(l), readStdin: async () => stdin })
+    const code = await runCli(argv, {
+      env: { LOG_LEVEL: 'silent', ...env },
+      stdout: (l) => stdout.push(l),
+      stderr: (l) => stderr.push(l),
+      readStdin: async () => stdin,
+    })
     return { code, stdout, stderr, json: lastJson(stdout) }
   }
 }
@@ -63,14 +77,43 @@ const PASSWORD = 'a long unusual passphrase'
 
 t.test('users add --role … --json; users list shows roles and status', async (t) => {
   const { cli } = freshCli(t)
-  const added = await cli(['users', 'add', '--email', 'carol@example.com', '--name', 'Carol', '--password-stdin', '--role', 'ops', '--role', 'admin', '--role', 'ops', '--json'], `${PASSWORD}\n`)
+  const added = await cli(
+    [
+      'users',
+      'add',
+      '--email',
+      'carol@example.com',
+      '--name',
+      'Carol',
+      '--password-stdin',
+      '--role',
+      'ops',
+      '--role',
+      'admin',
+      '--role',
+      'ops',
+      '--json',
+    ],
+    `${PASSWORD}\n`,
+  )
   t.equal(added.code, 0, added.stderr.join('\n') || 'added')
   t.match(added.json, { email: 'carol@example.com', roles: ['admin', 'ops'] }, 'roles sorted and deduplicated')
   t.type(added.json['id'], 'string')
   const users = await listed(cli)
   t.equal(users.length, 1)
-  t.same(Object.keys(users[0]!).sort(), ['created_at', 'disabled', 'email', 'email_verified', 'factors', 'id', 'name', 'roles'], 'no password hash listed')
-  t.match(users[0], { id: added.json['id'], email: 'carol@example.com', name: 'Carol', email_verified: true, disabled: false, roles: ['admin', 'ops'] })
+  t.same(
+    Object.keys(users[0]!).sort(),
+    ['created_at', 'disabled', 'email', 'email_verified', 'factors', 'id', 'name', 'roles'],
+    'no password hash listed',
+  )
+  t.match(users[0], {
+    id: added.json['id'],
+    email: 'carol@example.com',
+    name: 'Carol',
+    email_verified: true,
+    disabled: false,
+    roles: ['admin', 'ops'],
+  })
   const text = await cli(['users', 'list'])
   t.match(text.stdout.join('\n'), /carol@example\.com\s+Carol\s+admin,ops\s+active/, 'the text listing has a roles column')
 })
@@ -78,7 +121,10 @@ t.test('users add --role … --json; users list shows roles and status', async (
 t.test('users add refuses invalid role names and common passwords (exit 1, nothing stored)', async (t) => {
   const { cli } = freshCli(t)
   for (const role of ['has space', '', 'x'.repeat(65), '-leading-dash', 'a,b', 'rôle', 'admin"}']) {
-    const result = await cli(['users', 'add', '--email', 'dan@example.com', '--password-stdin', '--role', 'ops', `--role=${role}`, '--json'], PASSWORD)
+    const result = await cli(
+      ['users', 'add', '--email', 'dan@example.com', '--password-stdin', '--role', 'ops', `--role=${role}`, '--json'],
+      PASSWORD,
+    )
     t.equal(result.code, 1, `role ${JSON.stringify(role)} refused`)
     t.match(result.stderr.join('\n'), /^idp: not a role name/)
     t.match(result.json, { error: /not a role name/ })
@@ -87,7 +133,21 @@ t.test('users add refuses invalid role names and common passwords (exit 1, nothi
   t.equal(common.code, 1, 'a common password is refused')
   t.match(common.stderr.join('\n'), /password refused: .*too common/)
   t.same(await listed(cli), [], 'no user was created')
-  const longest = await cli(['users', 'add', '--email', 'dan@example.com', '--password-stdin', '--role', 'r'.repeat(64), '--role', 'team:billing.read_only-2', '--json'], PASSWORD)
+  const longest = await cli(
+    [
+      'users',
+      'add',
+      '--email',
+      'dan@example.com',
+      '--password-stdin',
+      '--role',
+      'r'.repeat(64),
+      '--role',
+      'team:billing.read_only-2',
+      '--json',
+    ],
+    PASSWORD,
+  )
   t.equal(longest.code, 0, 'the longest and most varied valid names are accepted')
   t.same(longest.json['roles'], ['r'.repeat(64), 'team:billing.read_only-2'].sort())
 })
@@ -118,7 +178,8 @@ t.test('users set-roles replaces the roles; without roles it clears them', async
 })
 
 t.test('users verify marks an unverified address verified', async (t) => {
-  const ctx = await lifecycleApp(t)
+  const ctx = await createTestApp()
+  t.teardown(() => ctx.close())
   const cli = cliFor(ctx)
   const user = await ctx.addUser({ emailVerified: false })
   t.equal((await ctx.deps.repos.users.findByEmail(user.email))!.emailVerified, false)
@@ -126,14 +187,18 @@ t.test('users verify marks an unverified address verified', async (t) => {
   t.equal(verified.code, 0, verified.stderr.join('\n') || 'verified')
   t.match(verified.json, { verified: user.email, id: user.id })
   t.equal((await ctx.deps.repos.users.findByEmail(user.email))!.emailVerified, true, 'the running app sees it verified')
-  t.match((await listed(cli)).find((u) => u['email'] === user.email), { email_verified: true })
+  t.match(
+    (await listed(cli)).find((u) => u['email'] === user.email),
+    { email_verified: true },
+  )
   const unknown = await cli(['users', 'verify', 'nobody@example.com'])
   t.equal(unknown.code, 1)
   t.match(unknown.stderr.join('\n'), /no user with email nobody@example\.com/)
 })
 
 t.test('users reset-link prints a link on ISSUER that works in the running app; a newer link voids it', async (t) => {
-  const ctx = await lifecycleApp(t, { env: { ISSUER: 'https://login.example.test' } })
+  const ctx = await createTestApp({ env: { ISSUER: 'https://login.example.test' } })
+  t.teardown(() => ctx.close())
   const cli = cliFor(ctx)
   const user = await ctx.addUser()
 
@@ -167,14 +232,19 @@ t.test('users reset-link prints a link on ISSUER that works in the running app; 
 
   const text = await cli(['users', 'reset-link', user.email])
   t.equal(text.code, 0)
-  t.match(text.stdout.join('\n'), /^https:\/\/login\.example\.test\/reset-password\?token=\S+\nValid once, for 30 minutes\./, 'text output: the link, then how long it lasts')
+  t.match(
+    text.stdout.join('\n'),
+    /^https:\/\/login\.example\.test\/reset-password\?token=\S+\nValid once, for 30 minutes\./,
+    'text output: the link, then how long it lasts',
+  )
   const unknown = await cli(['users', 'reset-link', 'nobody@example.com'])
   t.equal(unknown.code, 1)
   t.match(unknown.stderr.join('\n'), /no user with email nobody@example\.com/)
 })
 
 t.test('users disable ends sessions and revokes tokens; users enable lets the user sign in again', async (t) => {
-  const ctx = await lifecycleApp(t)
+  const ctx = await createTestApp()
+  t.teardown(() => ctx.close())
   const cli = cliFor(ctx)
   const { client, secret } = await ctx.addClient({ grantTypes: ['authorization_code', 'refresh_token'] })
   const rp = { client, secret }
@@ -203,7 +273,10 @@ t.test('users disable ends sessions and revokes tokens; users enable lets the us
   const login = await signInAtLoginPage(ctx, new CookieJar(), user.email, user.password)
   t.equal(login.statusCode, 401, 'a disabled user cannot sign in')
   t.match(login.body, /Incorrect email or password/, 'with the usual answer')
-  t.match((await listed(cli)).find((u) => u['email'] === user.email), { disabled: true })
+  t.match(
+    (await listed(cli)).find((u) => u['email'] === user.email),
+    { disabled: true },
+  )
   const noLink = await cli(['users', 'reset-link', user.email])
   t.equal(noLink.code, 1, 'no reset link for a disabled user')
   t.match(noLink.stderr.join('\n'), /disabled/)
@@ -216,7 +289,10 @@ t.test('users disable ends sessions and revokes tokens; users enable lets the us
   const again = await signIn(ctx, rp, user, { scope: 'openid offline_access' })
   t.type(again.tokens.refresh_token, 'string', 'and get new tokens')
   t.equal((await refresh(ctx, rp, tokens.refresh_token!)).statusCode, 400, 'the old refresh token stays revoked')
-  t.match((await listed(cli)).find((u) => u['email'] === user.email), { disabled: false })
+  t.match(
+    (await listed(cli)).find((u) => u['email'] === user.email),
+    { disabled: false },
+  )
 
   for (const action of ['disable', 'enable']) {
     const unknown = await cli(['users', action, 'nobody@example.com', '--json'])
@@ -235,18 +311,34 @@ t.test('the real bin/idp.js: users add with roles and a piped password; a bad ro
   const { env } = freshCli(t)
   const childEnv = { ...env, LOG_LEVEL: 'silent' }
   const password = '  piped pass phrase  '
-  const added = await runToCompletion(t, 'idp users add', process.execPath, [idp, 'users', 'add', '--email', 'erin@example.com', '--password-stdin', '--role', 'admin', '--role', 'ops', '--json'], { env: childEnv, stdin: `${password}\n` })
+  const added = await runToCompletion(
+    t,
+    'idp users add',
+    process.execPath,
+    [idp, 'users', 'add', '--email', 'erin@example.com', '--password-stdin', '--role', 'admin', '--role', 'ops', '--json'],
+    { env: childEnv, stdin: `${password}\n` },
+  )
   t.equal(added.exit.code, 0, added.stderr || 'exit 0')
   t.match(lastJson(added.stdout.trimEnd().split('\n')), { email: 'erin@example.com', roles: ['admin', 'ops'] })
 
-  t.match(await listed(cliWith(env)), [{ email: 'erin@example.com', roles: ['admin', 'ops'], email_verified: true, disabled: false }], 'users list shows what the process stored')
+  t.match(
+    await listed(cliWith(env)),
+    [{ email: 'erin@example.com', roles: ['admin', 'ops'], email_verified: true, disabled: false }],
+    'users list shows what the process stored',
+  )
 
   const db = connectDatabase({ dialect: 'sqlite', file: env['DATABASE_URL']!.slice('sqlite:'.length) })
   t.teardown(() => db.destroy())
   const stored = await usersRepository(db).findByEmail('erin@example.com')
   t.ok(await argon2idHasher().verify(stored!.passwordHash, password), 'the password is exactly what was piped, minus the final newline')
 
-  const bad = await runToCompletion(t, 'idp users add (bad role)', process.execPath, [idp, 'users', 'add', '--email', 'frank@example.com', '--password-stdin', '--role', 'no spaces please'], { env: childEnv, stdin: PASSWORD })
+  const bad = await runToCompletion(
+    t,
+    'idp users add (bad role)',
+    process.execPath,
+    [idp, 'users', 'add', '--email', 'frank@example.com', '--password-stdin', '--role', 'no spaces please'],
+    { env: childEnv, stdin: PASSWORD },
+  )
   t.equal(bad.exit.code, 1, 'an invalid role name exits 1')
   t.match(bad.stderr, /^idp: not a role name: no spaces please/m)
 })

@@ -1,11 +1,13 @@
 /**
  * A real SMTP server on a loopback port (the `smtp-server` package) that keeps every message it
- * receives, parsed with `mailparser`, so tests read the mails Tessera actually sent.
+ * receives, parsed with `mailparser`, so tests read the mails Tessera actually sent; and a test
+ * app whose SMTP_URL points at one.
  */
 import { once } from 'node:events'
 import type { AddressInfo } from 'node:net'
 import { simpleParser } from 'mailparser'
 import { SMTPServer } from 'smtp-server'
+import { createTestApp, type TestApp, type TestAppOptions } from './test-app.js'
 
 export interface ReceivedMail {
   readonly to: string
@@ -43,6 +45,12 @@ export function linkIn(mail: ReceivedMail, prefix: string): string {
   return match[0]
 }
 
+/** The path and query of a mailed link, after checking it is built on the issuer. */
+export function mailedPath(ctx: Pick<TestApp, 'issuer'>, mail: ReceivedMail, path: string): string {
+  const link = new URL(linkIn(mail, `${ctx.issuer}${path}`))
+  return `${link.pathname}${link.search}`
+}
+
 export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<SmtpSink> {
   const messages: ReceivedMail[] = []
   const waiters: { match: (mail: ReceivedMail) => boolean; resolve: (mail: ReceivedMail) => void }[] = []
@@ -54,7 +62,8 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
     allowInsecureAuth: true,
     logger: false,
     onAuth(auth, _session, callback) {
-      if (options.auth && auth.username === options.auth.user && auth.password === options.auth.pass) callback(null, { user: auth.username })
+      if (options.auth && auth.username === options.auth.user && auth.password === options.auth.pass)
+        callback(null, { user: auth.username })
       else callback(new Error('invalid credentials'))
     },
     onRcptTo(_address, _session, callback) {
@@ -109,7 +118,11 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
         }
         const timer = setTimeout(() => {
           waiters.splice(waiters.indexOf(waiter), 1)
-          reject(new Error(`no matching mail within ${timeoutMs} ms (received: ${messages.map((m) => `${m.to}: ${m.subject}`).join('; ') || 'none'})`))
+          reject(
+            new Error(
+              `no matching mail within ${timeoutMs} ms (received: ${messages.map((m) => `${m.to}: ${m.subject}`).join('; ') || 'none'})`,
+            ),
+          )
         }, timeoutMs)
         waiters.push(waiter)
       })
@@ -117,4 +130,23 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
     to: (address) => messages.filter((mail) => mail.to.split(',').includes(address.toLowerCase())),
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   }
+}
+
+export interface MailedApp {
+  readonly ctx: TestApp
+  readonly smtp: SmtpSink
+}
+
+/** A test app whose SMTP_URL is a fresh sink (MAIL_FROM idp@example.com); both closed by the test's teardown. */
+export async function mailedApp(
+  t: { teardown(fn: () => unknown): void },
+  options: TestAppOptions & { smtp?: SmtpSinkOptions } = {},
+): Promise<MailedApp> {
+  const smtp = await startSmtpSink(options.smtp)
+  const ctx = await createTestApp({ ...options, env: { SMTP_URL: smtp.url, MAIL_FROM: 'Tessera <idp@example.com>', ...options.env } })
+  t.teardown(async () => {
+    await ctx.close()
+    await smtp.close()
+  })
+  return { ctx, smtp }
 }

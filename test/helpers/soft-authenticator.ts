@@ -84,13 +84,23 @@ export class SoftAuthenticator {
       ]),
     )
     const id = randomBytes(16)
-    const credential: Credential = { id, privateKey, cosePublicKey: cose, userHandle: options.user.id, counter: this.options.counting ? 1 : 0 }
+    const credential: Credential = {
+      id,
+      privateKey,
+      cosePublicKey: cose,
+      userHandle: options.user.id,
+      counter: this.options.counting ? 1 : 0,
+    }
     const idLength = Buffer.alloc(2)
     idLength.writeUInt16BE(id.length)
     const attested = Buffer.concat([Buffer.alloc(16), idLength, id, Buffer.from(cose)])
     const rpId = misbehave.rpId ?? options.rp.id ?? new URL(this.origin).hostname
     const authData = this.authData(rpId, this.flags(misbehave.userVerified ?? true, true), credential.counter, attested)
-    const attestation = new Map<string, CBORType>([['fmt', 'none'], ['attStmt', new Map<string, CBORType>()], ['authData', new Uint8Array(authData)]])
+    const attestation = new Map<string, CBORType>([
+      ['fmt', 'none'],
+      ['attStmt', new Map<string, CBORType>()],
+      ['authData', new Uint8Array(authData)],
+    ])
     const attestationObject = encodeCBOR(attestation)
     this.credentials.push(credential)
     return {
@@ -98,7 +108,9 @@ export class SoftAuthenticator {
       rawId: b64url(id),
       type: 'public-key',
       response: {
-        clientDataJSON: b64url(this.clientData('webauthn.create', misbehave.challenge ?? options.challenge, misbehave.origin ?? this.origin)),
+        clientDataJSON: b64url(
+          this.clientData('webauthn.create', misbehave.challenge ?? options.challenge, misbehave.origin ?? this.origin),
+        ),
         attestationObject: b64url(attestationObject),
         transports: ['internal'],
       },

@@ -58,7 +58,8 @@ export function tempDir(prefix = 'tessera-test-'): string {
 export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const dir = tempDir()
   const port = options.listen ? await freePort() : 3000
-  const issuer = options.env?.['ISSUER'] ?? (options.listen ? `http://${options.issuerHost ?? '127.0.0.1'}:${port}` : 'http://localhost:3000')
+  const issuer =
+    options.env?.['ISSUER'] ?? (options.listen ? `http://${options.issuerHost ?? '127.0.0.1'}:${port}` : 'http://localhost:3000')
   const database = options.env?.['DATABASE_URL'] === undefined ? await suiteDatabase(dir) : undefined
   const databaseUrl = options.env?.['DATABASE_URL'] ?? database?.url ?? `sqlite:${path.join(dir, 'idp.db')}`
   const config = loadConfig({
@@ -118,7 +119,16 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
         password: input.password ?? 'correct horse battery staple',
         name: input.name ?? `User ${userCount}`,
       }
-      await deps.repos.users.insert({ id: user.id, email: user.email, name: user.name, passwordHash: await deps.hasher.hash(user.password), emailVerified: input.emailVerified ?? true, disabledAt: null, createdAt: clock.now(), roles: input.roles ?? [] })
+      await deps.repos.users.insert({
+        id: user.id,
+        email: user.email,
+        name: user.name,
+        passwordHash: await deps.hasher.hash(user.password),
+        emailVerified: input.emailVerified ?? true,
+        disabledAt: null,
+        createdAt: clock.now(),
+        roles: input.roles ?? [],
+      })
       return user
     },
     async close() {

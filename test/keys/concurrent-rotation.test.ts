@@ -13,7 +13,8 @@ import { loadOrCreateKek } from '../../src/keys/kek.js'
 import { KeyStore } from '../../src/keys/key-store.js'
 import { freePort } from '../helpers/free-port.js'
 import { createTestApp } from '../helpers/test-app.js'
-import { idp, listKeys, newInstall, snapshotBuild, withTimeout, type KeyRow } from './fixtures/support.js'
+import { snapshotBuild, withTimeout } from '../helpers/processes.js'
+import { idp, listKeys, newInstall, type KeyRow } from './support.js'
 
 // Child processes on a shared two-core machine can be slow; the tap runner honours this.
 t.setTimeout(480_000)

@@ -15,7 +15,8 @@ import { openEnvelope } from '../../src/keys/envelope.js'
 import { KeyStoreError, loadOrCreateKek } from '../../src/keys/kek.js'
 import { freePort } from '../helpers/free-port.js'
 import { createTestApp, tempDir, type TestApp } from '../helpers/test-app.js'
-import { jwksKids, snapshotBuild, startServer, withTimeout } from './fixtures/support.js'
+import { snapshotBuild, withTimeout } from '../helpers/processes.js'
+import { jwksKids, startServer } from './support.js'
 
 t.setTimeout(300_000)
 

@@ -7,7 +7,7 @@ import t, { type Test } from 'tap'
 import { decodeProtectedHeader } from 'jose'
 import { runCli } from '../../src/cli/main.js'
 import { loadConfig } from '../../src/config/config.js'
-import { authorize, CookieJar, pkcePair } from '../helpers/browser-flow.js'
+import { authorize, CookieJar, pkcePair } from '../helpers/client.js'
 import { createTestApp, type TestApp } from '../helpers/test-app.js'
 
 const TTLS = { ACCESS_TOKEN_TTL: '10m', ID_TOKEN_TTL: '1h', CLOCK_SKEW: '60s' }

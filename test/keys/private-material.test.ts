@@ -17,7 +17,10 @@ import { closeDeps, createDeps } from '../../src/deps.js'
 import { openEnvelope } from '../../src/keys/envelope.js'
 import { loadOrCreateKek } from '../../src/keys/kek.js'
 import { freePort } from '../helpers/free-port.js'
-import { basicAuth, clientCredentials, eventually, idp, newInstall, scratchDir, snapshotBuild, startServer } from './fixtures/support.js'
+import { basic } from '../helpers/client.js'
+import { clientCredentialsGrant } from '../helpers/http-client.js'
+import { eventually, scratchDir, snapshotBuild } from '../helpers/processes.js'
+import { idp, newInstall, startServer } from './support.js'
 
 t.setTimeout(300_000)
 
@@ -76,7 +79,7 @@ t.test('in-process: JWKS, discovery and trace-level logs', async (t) => {
   const { client, secret } = buildClient({ name: 'svc', redirectUris: [], postLogoutRedirectUris: [], isPublic: false, grantTypes: ['client_credentials'], pkce: undefined, scopes: ['api:read'] }, deps.clock.now())
   await deps.repos.clients.insert(client)
   const token = () =>
-    app.inject({ method: 'POST', url: '/token', headers: { authorization: basicAuth(client.id, secret!), 'content-type': 'application/x-www-form-urlencoded' }, payload: 'grant_type=client_credentials' })
+    app.inject({ method: 'POST', url: '/token', headers: { authorization: basic(client.id, secret!), 'content-type': 'application/x-www-form-urlencoded' }, payload: 'grant_type=client_credentials' })
 
   const responses: string[] = []
   const jwks = await app.inject({ method: 'GET', url: '/.well-known/jwks.json' })
@@ -116,7 +119,7 @@ t.test('the real server and CLI at LOG_LEVEL=debug', async (t) => {
   }
   const added = await run(['clients', 'add', '--name', 'svc', '--grant-type', 'client_credentials', '--scope', 'api:read', '--json'])
   const client = { id: added.json['client_id'] as string, secret: added.json['client_secret'] as string }
-  t.equal((await clientCredentials(server.issuer, client)).status, 200)
+  t.equal((await clientCredentialsGrant(server.issuer, client)).status, 200)
   await run(['keys', 'rotate', '--json'])
   const textRotate = await run(['keys', 'rotate'])
   t.match(textRotate.stdout, /Note: the promoted key was published \d+s ago, less than the JWKS max-age/, 'the text output warns about a young promoted key')
@@ -128,7 +131,7 @@ t.test('the real server and CLI at LOG_LEVEL=debug', async (t) => {
     const published = (await (await fetch(`${server.issuer}/.well-known/jwks.json`, { signal: AbortSignal.timeout(10_000) })).json()) as { keys: { kid: string }[] }
     return published.keys.some((key) => key.kid === active) ? undefined : true
   })
-  t.equal((await clientCredentials(server.issuer, client)).status, 200, 'tokens are issued after the revocation')
+  t.equal((await clientCredentialsGrant(server.issuer, client)).status, 200, 'tokens are issued after the revocation')
   const jwks = await (await fetch(`${server.issuer}/.well-known/jwks.json`, { signal: AbortSignal.timeout(10_000) })).text()
   assertPublicJwks(t, jwks)
   const discovery = await (await fetch(`${server.issuer}/.well-known/openid-configuration`, { signal: AbortSignal.timeout(10_000) })).text()

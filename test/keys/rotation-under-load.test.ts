@@ -10,7 +10,9 @@
 import t from 'tap'
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose'
 import { freePort } from '../helpers/free-port.js'
-import { clientCredentials, idp, listKeys, newInstall, sleep, snapshotBuild, startServer, withTimeout, type CliRun } from './fixtures/support.js'
+import { clientCredentialsGrant, json } from '../helpers/http-client.js'
+import { sleep, snapshotBuild, withTimeout } from '../helpers/processes.js'
+import { idp, listKeys, newInstall, startServer, type CliRun } from './support.js'
 
 const LOOPS = 4
 const FIRST_ROTATION_MS = 3_000
@@ -54,13 +56,13 @@ t.test('two CLI rotations under load: every token verifies at a resource server'
     while (!stop) {
       let token: string
       try {
-        const answer = await clientCredentials(issuer, client)
+        const answer = await clientCredentialsGrant(issuer, client)
         if (answer.status !== 200) {
           stats.non200++
-          if (problems.length < 10) problems.push(`token endpoint ${answer.status}: ${JSON.stringify(answer.body)}`)
+          if (problems.length < 10) problems.push(`token endpoint ${answer.status}: ${answer.text}`)
           continue
         }
-        token = answer.body['access_token'] as string
+        token = json(answer)['access_token'] as string
         stats.issued++
       } catch (error) {
         stats.requestErrors++

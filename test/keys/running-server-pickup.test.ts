@@ -6,8 +6,9 @@
 import t from 'tap'
 import { decodeProtectedHeader } from 'jose'
 import { freePort } from '../helpers/free-port.js'
-import { userTokens } from './fixtures/login-over-http.js'
-import { basicAuth, clientCredentials, eventually, idp, jwksKids, listKeys, newInstall, snapshotBuild, startServer } from './fixtures/support.js'
+import { clientCredentialsGrant, clientPost, FetchCookieJar, json, redeemCode, signIn } from '../helpers/http-client.js'
+import { eventually, snapshotBuild } from '../helpers/processes.js'
+import { idp, jwksKids, listKeys, newInstall, startServer } from './support.js'
 
 t.setTimeout(300_000)
 
@@ -27,22 +28,22 @@ t.test('rotation and revocation by the CLI reach the running server within secon
   const client = { id: registered.json['client_id'] as string, secret: registered.json['client_secret'] as string }
   const user = await idp(bin, ['users', 'add', '--email', 'alice@example.com', '--password-stdin', '--json'], env, `${PASSWORD}\n`)
   t.equal(user.code, 0, `users add exits 0 ${user.stderr}`)
-  const login = () => userTokens({ issuer, client, redirectUri: 'http://127.0.0.1:8765/cb', email: 'alice@example.com', password: PASSWORD })
+  const redirectUri = 'http://127.0.0.1:8765/cb'
+  /** A user's token response: the login page over HTTP, then the code redeemed. */
+  const login = async () => {
+    const credentials = { email: 'alice@example.com', password: PASSWORD }
+    const signed = await signIn(issuer, issuer, { clientId: client.id, redirectUri }, credentials, new FetchCookieJar())
+    const redeemed = await redeemCode(issuer, client, signed.code, signed.pending.verifier, redirectUri)
+    if (redeemed.status !== 200) throw new Error(`/token answered ${redeemed.status}: ${redeemed.text}`)
+    return json(redeemed)
+  }
 
   const userinfo = async (token: string) => (await fetch(`${issuer}/userinfo`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(10_000) })).status
-  const introspect = async (token: string) => {
-    const response = await fetch(`${issuer}/introspect`, {
-      method: 'POST',
-      headers: { authorization: basicAuth(client.id, client.secret), 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ token }).toString(),
-      signal: AbortSignal.timeout(10_000),
-    })
-    return (await response.json()) as { active: boolean }
-  }
+  const introspect = async (token: string) => json(await clientPost(issuer, '/introspect', client, { token })) as { active: boolean }
   const newTokenKid = async () => {
-    const answer = await clientCredentials(issuer, client)
-    if (answer.status !== 200) throw new Error(`token endpoint ${answer.status}: ${JSON.stringify(answer.body)}`)
-    return kidOf(answer.body['access_token'])
+    const answer = await clientCredentialsGrant(issuer, client)
+    if (answer.status !== 200) throw new Error(`token endpoint ${answer.status}: ${answer.text}`)
+    return kidOf(json(answer)['access_token'])
   }
 
   // Background traffic across both changes: no request may fail while the store changes under it.
@@ -51,9 +52,9 @@ t.test('rotation and revocation by the CLI reach the running server within secon
   const background = (async () => {
     while (!stop) {
       try {
-        const answer = await clientCredentials(issuer, client)
+        const answer = await clientCredentialsGrant(issuer, client)
         if (answer.status === 200) traffic.ok++
-        else traffic.failed.push(`${answer.status} ${JSON.stringify(answer.body)}`)
+        else traffic.failed.push(`${answer.status} ${answer.text}`)
       } catch (error) {
         traffic.failed.push(String(error))
       }

@@ -6,7 +6,9 @@
 import t from 'tap'
 import { createLocalJWKSet, jwtVerify } from 'jose'
 import { freePort } from '../helpers/free-port.js'
-import { clientCredentials, idp, listKeys, newInstall, sleep, snapshotBuild, startServer } from './fixtures/support.js'
+import { clientCredentialsGrant, json } from '../helpers/http-client.js'
+import { sleep, snapshotBuild } from '../helpers/processes.js'
+import { idp, listKeys, newInstall, startServer } from './support.js'
 
 t.setTimeout(300_000)
 
@@ -32,10 +34,10 @@ t.test('two servers rotating on schedule on the same database', async (t) => {
     // A token from one instance, verified with the JWKS the other instance serves right now.
     for (const [from, other] of [[a.url, b.url], [b.url, a.url]] as const) {
       try {
-        const answer = await clientCredentials(from, client)
+        const answer = await clientCredentialsGrant(from, client)
         if (answer.status !== 200) throw new Error(`token endpoint ${answer.status}`)
         const jwks = (await (await fetch(`${other}/.well-known/jwks.json`, { signal: AbortSignal.timeout(10_000) })).json()) as { keys: [] }
-        await jwtVerify(answer.body['access_token'] as string, createLocalJWKSet(jwks), { algorithms: ['RS256'], issuer, typ: 'at+jwt' })
+        await jwtVerify(json(answer)['access_token'] as string, createLocalJWKSet(jwks), { algorithms: ['RS256'], issuer, typ: 'at+jwt' })
         checked++
       } catch (error) {
         failures.push(`token from ${from} checked at ${other}: ${String(error)}`)
@@ -78,9 +80,9 @@ t.test('back-to-back `idp keys rotate` with two servers: no instance signs with 
   const checker = (async () => {
     while (rotating) {
       for (const [from, other] of [[a.url, b.url], [b.url, a.url]] as const) {
-        const answer = await clientCredentials(from, client)
+        const answer = await clientCredentialsGrant(from, client)
         const jwks = (await (await fetch(`${other}/.well-known/jwks.json`, { signal: AbortSignal.timeout(10_000) })).json()) as { keys: [] }
-        await jwtVerify(answer.body['access_token'] as string, createLocalJWKSet(jwks), { algorithms: ['RS256'], issuer, typ: 'at+jwt' }).then(
+        await jwtVerify(json(answer)['access_token'] as string, createLocalJWKSet(jwks), { algorithms: ['RS256'], issuer, typ: 'at+jwt' }).then(
           () => checked++,
           (error: unknown) => failures.push(`token from ${from} checked at ${other}: ${String(error)}`),
         )

@@ -9,7 +9,7 @@ import t from 'tap'
 import { chromium, type Browser } from 'playwright-core'
 import { createTestApp } from '../helpers/test-app.js'
 import { freePort } from '../helpers/free-port.js'
-import { startFixture, withTimeout } from '../e2e/helpers/processes.js'
+import { startFixture, withTimeout } from '../helpers/processes.js'
 
 const STEP_TIMEOUT_MS = 15_000
 
@@ -17,7 +17,15 @@ async function launch(): Promise<Browser> {
   return withTimeout(
     chromium.launch({
       executablePath: '/usr/bin/chromium',
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
       timeout: 30_000,
     }),
     40_000,
@@ -50,13 +58,24 @@ t.test('browser: add a passkey on the account page, then sign in with it alone',
   const cdp = await context.newCDPSession(page)
   await cdp.send('WebAuthn.enable')
   const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
-    options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
+    options: {
+      protocol: 'ctap2',
+      transport: 'internal',
+      hasResidentKey: true,
+      hasUserVerification: true,
+      isUserVerified: true,
+      automaticPresenceSimulation: true,
+    },
   })
 
   // 1. Password sign-in through the relying party.
   await page.goto(`${rpOrigin}/login`)
   await page.waitForURL(`${ctx.issuer}/login?**`)
-  t.equal(await page.getByLabel('Email').getAttribute('autocomplete'), 'username webauthn', 'the email field offers passkeys (conditional mediation)')
+  t.equal(
+    await page.getByLabel('Email').getAttribute('autocomplete'),
+    'username webauthn',
+    'the email field offers passkeys (conditional mediation)',
+  )
   await page.getByLabel('Email').fill(user.email)
   await page.getByLabel('Password').fill(user.password)
   await Promise.all([page.waitForURL(`${rpOrigin}/callback?**`), page.getByRole('button', { name: 'Sign in', exact: true }).click()])
@@ -88,7 +107,11 @@ t.test('browser: add a passkey on the account page, then sign in with it alone',
     t.equal(await page.locator('#who').textContent(), `Signed in as ${user.email}`, `${how}: no password was typed`)
     t.equal(await page.locator('#sub').textContent(), user.id)
     t.equal(await page.locator('#acr').textContent(), 'phr', `${how}: acr phishing-resistant`)
-    t.same(JSON.parse((await page.locator('#amr').textContent()) ?? '[]'), ['hwk', 'user'], `${how}: amr a device-bound key and user verification`)
+    t.same(
+      JSON.parse((await page.locator('#amr').textContent()) ?? '[]'),
+      ['hwk', 'user'],
+      `${how}: amr a device-bound key and user verification`,
+    )
   }
 
   // 3. Signed out, the login page's email field offers the passkey (conditional mediation); the
@@ -100,7 +123,8 @@ t.test('browser: add a passkey on the account page, then sign in with it alone',
   // 4. The button, in a browser without autofill for passkeys (no conditional mediation).
   t.equal(await signOut(), false, 'signed out again')
   await page.addInitScript(() => {
-    const credential = (globalThis as unknown as { PublicKeyCredential?: { isConditionalMediationAvailable?: () => Promise<boolean> } }).PublicKeyCredential
+    const credential = (globalThis as unknown as { PublicKeyCredential?: { isConditionalMediationAvailable?: () => Promise<boolean> } })
+      .PublicKeyCredential
     if (credential) credential.isConditionalMediationAvailable = async () => false
   })
   await page.goto(`${rpOrigin}/login`)

@@ -7,7 +7,7 @@
  * passkey. Each is a page, audited, never a 500.
  */
 import t, { type Test } from 'tap'
-import { mailedApp } from '../accounts/support.js'
+import { mailedApp } from '../helpers/smtp.js'
 import { fastHasher } from '../helpers/fast-hasher.js'
 import { SoftAuthenticator, type Misbehaviour } from '../helpers/soft-authenticator.js'
 import type { TestApp } from '../helpers/test-app.js'
@@ -48,7 +48,10 @@ t.test('register on the account page, then sign in with the passkey alone; amr a
   const authenticator = new SoftAuthenticator(new URL(ctx.issuer).origin)
   const { user, browser } = await signedInWithPasskey(t, ctx, authenticator)
 
-  const options = (await browser.options('/account/passkeys/options', {}, '/account')) as unknown as Options & { authenticatorSelection: Record<string, unknown>; excludeCredentials: unknown[] }
+  const options = (await browser.options('/account/passkeys/options', {}, '/account')) as unknown as Options & {
+    authenticatorSelection: Record<string, unknown>
+    excludeCredentials: unknown[]
+  }
   t.equal(options.rp.id, new URL(ctx.issuer).hostname, 'the RP ID is the issuer’s host')
   t.match(options.authenticatorSelection, { residentKey: 'required', userVerification: 'required' }, 'discoverable, with user verification')
   t.equal(options.excludeCredentials.length, 1, 'the registered passkey is not registered twice')
@@ -56,9 +59,16 @@ t.test('register on the account page, then sign in with the passkey alone; amr a
   t.match(account.body, /<strong>Laptop<\/strong> <span class="badge">this device only<\/span>/, 'listed by name')
   t.match(account.body, />Add a passkey</, 'the button')
   const stored = await ctx.deps.repos.passkeys.listForUser(user.id)
-  t.match(stored, [{ name: 'Laptop', deviceType: 'singleDevice', backedUp: false, transports: ['internal'] }], 'device type, backup flag and transports stored')
+  t.match(
+    stored,
+    [{ name: 'Laptop', deviceType: 'singleDevice', backedUp: false, transports: ['internal'] }],
+    'device type, backup flag and transports stored',
+  )
   await ctx.deps.mail.idle()
-  t.ok(smtp.to(user.email).some((mail) => /passkey was added/.test(mail.subject)), 'the owner is told')
+  t.ok(
+    smtp.to(user.email).some((mail) => /passkey was added/.test(mail.subject)),
+    'the owner is told',
+  )
 
   const login = await new MfaBrowser(ctx).get('/login')
   t.match(login.body, 'autocomplete="username webauthn"', 'browsers may offer passkeys in the email field')
@@ -113,15 +123,33 @@ t.test('forged or replayed ceremonies are refused with a page and audited, never
   const replayer = new MfaBrowser(ctx)
   const options = (await replayer.options('/login/passkey/options', { purpose: 'login' }, '/login')) as unknown as Options
   const response = JSON.stringify(authenticator.authenticate(options))
-  t.equal(location(await replayer.post('/login/passkey', { interaction: '', credential: response }, '/login')), '/account', 'the first use signs in')
-  t.equal((await new MfaBrowser(ctx).post('/login/passkey', { interaction: '', credential: response }, '/login')).statusCode, 401, 'the same response again: refused')
+  t.equal(
+    location(await replayer.post('/login/passkey', { interaction: '', credential: response }, '/login')),
+    '/account',
+    'the first use signs in',
+  )
+  t.equal(
+    (await new MfaBrowser(ctx).post('/login/passkey', { interaction: '', credential: response }, '/login')).statusCode,
+    401,
+    'the same response again: refused',
+  )
 
   // A counter that goes backwards: a cloned authenticator.
   const clone = await passkeySignIn(new MfaBrowser(ctx), authenticator, { counter: 1 })
   t.equal(clone.statusCode, 401, 'a counter lower than the last one seen is refused')
   t.equal((await ctx.deps.repos.auditEvents.list({ type: 'cloned_authenticator', limit: 5 })).length, 1, 'and audited as a possible clone')
 
-  for (const garbage of ['not json', '{}', JSON.stringify({ id: 'x', type: 'public-key', response: {} }), JSON.stringify({ id: 'AAAA', rawId: 'AAAA', type: 'public-key', response: { clientDataJSON: 'e30', authenticatorData: '', signature: '' } })]) {
+  for (const garbage of [
+    'not json',
+    '{}',
+    JSON.stringify({ id: 'x', type: 'public-key', response: {} }),
+    JSON.stringify({
+      id: 'AAAA',
+      rawId: 'AAAA',
+      type: 'public-key',
+      response: { clientDataJSON: 'e30', authenticatorData: '', signature: '' },
+    }),
+  ]) {
     const answer = await new MfaBrowser(ctx).post('/login/passkey', { interaction: '', credential: garbage }, '/login')
     t.equal(answer.statusCode, 401, `garbage ${garbage.slice(0, 30)}: a page, not a 500`)
   }
@@ -144,17 +172,37 @@ t.test('a passkey as the second factor after a password; a removed passkey no lo
   const page = await second.get('/login/second-factor')
   t.match(page.body, '>Use a passkey<')
   t.match(page.body, 'Recovery code', 'the recovery codes are offered too')
-  const options = (await second.options('/login/passkey/options', { purpose: 'second-factor' }, '/login/second-factor')) as unknown as Options
+  const options = (await second.options(
+    '/login/passkey/options',
+    { purpose: 'second-factor' },
+    '/login/second-factor',
+  )) as unknown as Options
   t.equal(options.allowCredentials?.length, 1, 'only this user’s passkeys are allowed')
-  const done = await second.post('/login/second-factor', { credential: JSON.stringify(authenticator.authenticate(options)) }, '/login/second-factor')
+  const done = await second.post(
+    '/login/second-factor',
+    { credential: JSON.stringify(authenticator.authenticate(options)) },
+    '/login/second-factor',
+  )
   t.equal(location(done), '/account')
-  const rows = await ctx.deps.store.db.selectFrom('sessions').select('amr').where('user_id', '=', user.id).where('ended_at', 'is', null).execute()
-  t.ok(rows.some((row) => row.amr === '["pwd","hwk","user","mfa"]'), 'amr: password, device-bound key, user verified, multi-factor')
+  const rows = await ctx.deps.store.db
+    .selectFrom('sessions')
+    .select('amr')
+    .where('user_id', '=', user.id)
+    .where('ended_at', 'is', null)
+    .execute()
+  t.ok(
+    rows.some((row) => row.amr === '["pwd","hwk","user","mfa"]'),
+    'amr: password, device-bound key, user verified, multi-factor',
+  )
 
   const id = (await ctx.deps.repos.passkeys.listForUser(user.id))[0]!.id
   t.equal(location(await browser.post('/account/passkeys/remove', { id })), '/account?notice=passkey-removed')
   t.equal((await passkeySignIn(new MfaBrowser(ctx), authenticator)).statusCode, 401, 'the removed passkey no longer signs in')
-  t.equal(location(await new MfaBrowser(ctx).login(user.email, user.password)), '/account', 'with no factor left the password is enough again')
+  t.equal(
+    location(await new MfaBrowser(ctx).login(user.email, user.password)),
+    '/account',
+    'with no factor left the password is enough again',
+  )
   await ctx.deps.mail.idle()
   t.ok(smtp.to(user.email).some((mail) => /passkey was removed/.test(mail.subject)))
 })

@@ -6,7 +6,7 @@
  */
 import t, { type Test } from 'tap'
 import { runCli } from '../../src/cli/main.js'
-import { mailedApp } from '../accounts/support.js'
+import { mailedApp } from '../helpers/smtp.js'
 import { fastHasher } from '../helpers/fast-hasher.js'
 import { location, MfaBrowser, relyingParty, totpCode } from './support.js'
 import type { TestApp } from '../helpers/test-app.js'
@@ -75,7 +75,10 @@ t.test('the claims parameter: an essential acr the user cannot reach fails; acr_
   const discovery = (await ctx.app.inject({ method: 'GET', url: '/.well-known/openid-configuration' })).json() as Record<string, unknown>
   t.same(discovery['acr_values_supported'], ['urn:tessera:pwd', 'urn:tessera:mfa', 'phr'])
   t.equal(discovery['claims_parameter_supported'], true)
-  t.ok(['amr', 'acr'].every((claim) => (discovery['claims_supported'] as string[]).includes(claim)), 'amr and acr are supported claims')
+  t.ok(
+    ['amr', 'acr'].every((claim) => (discovery['claims_supported'] as string[]).includes(claim)),
+    'amr and acr are supported claims',
+  )
 })
 
 t.test('idp clients add --require-mfa: a user without a factor sets one up, then confirms it, then gets the code', async (t) => {
@@ -84,7 +87,13 @@ t.test('idp clients add --require-mfa: a user without a factor sets one up, then
   const env = { DATABASE_URL: ctx.databaseUrl, KEYS_DIR: ctx.deps.config.keysDir, ISSUER: ctx.issuer, LOG_LEVEL: 'silent' }
   const out: string[] = []
   const io = { env, stdout: (line: string) => out.push(line), stderr: () => undefined, readStdin: async () => '' }
-  t.equal(await runCli(['clients', 'add', '--name', 'Admin console', '--redirect-uri', 'https://rp.example/callback', '--require-mfa', '--json'], io), 0)
+  t.equal(
+    await runCli(
+      ['clients', 'add', '--name', 'Admin console', '--redirect-uri', 'https://rp.example/callback', '--require-mfa', '--json'],
+      io,
+    ),
+    0,
+  )
   const added = JSON.parse(out.at(-1)!) as { client_id: string; client_secret: string }
   const client = (await ctx.deps.repos.clients.find(added.client_id))!
   t.equal(client.requireMfa, true)
@@ -99,9 +108,18 @@ t.test('idp clients add --require-mfa: a user without a factor sets one up, then
   t.match(enrol.body, '>Add a passkey<')
   t.match(enrol.body, 'Set up an authenticator app')
   const interaction = interactionOf(ctx, location(afterLogin))
-  t.equal(location(await browser.post('/account/totp/setup', { interaction }, location(afterLogin))), `/account/totp?interaction=${interaction}`)
-  const secret = /<code class="secret" id="totp-secret">([A-Z2-7 ]+)<\/code>/.exec((await browser.get(`/account/totp?interaction=${interaction}`)).body)![1]!
-  const codes = await browser.post('/account/totp', { interaction, code: await totpCode(ctx, secret) }, `/account/totp?interaction=${interaction}`)
+  t.equal(
+    location(await browser.post('/account/totp/setup', { interaction }, location(afterLogin))),
+    `/account/totp?interaction=${interaction}`,
+  )
+  const secret = /<code class="secret" id="totp-secret">([A-Z2-7 ]+)<\/code>/.exec(
+    (await browser.get(`/account/totp?interaction=${interaction}`)).body,
+  )![1]!
+  const codes = await browser.post(
+    '/account/totp',
+    { interaction, code: await totpCode(ctx, secret) },
+    `/account/totp?interaction=${interaction}`,
+  )
   const continueHref = /<a class="button" href="([^"]+)">I have saved them/.exec(codes.body)![1]!.replace(/&amp;/g, '&')
   t.equal(continueHref, `/continue?interaction=${interaction}`, 'the recovery codes page continues the authorization')
   t.equal(location(await browser.get(continueHref)), '/login/second-factor', 'the new factor is confirmed at sign-in, not assumed')
@@ -124,7 +142,11 @@ t.test('MFA_REQUIRED_ROLES: an admin without a factor is asked to set one up at 
   const rp = relyingParty(ctx, await ctx.addClient())
   const browser = new MfaBrowser(ctx)
   const start = location(await browser.get(rp.authorizeUrl()))
-  t.match(location(await browser.login(admin.email, admin.password, interactionOf(ctx, start))), /^\/account\/second-factor\?interaction=/, 'also on the way to an application')
+  t.match(
+    location(await browser.login(admin.email, admin.password, interactionOf(ctx, start))),
+    /^\/account\/second-factor\?interaction=/,
+    'also on the way to an application',
+  )
   const silent = await browser.get(rp.authorizeUrl({ prompt: 'none' }))
   t.equal(new URL(location(silent)).searchParams.get('error'), 'interaction_required', 'and never silently past it')
 })

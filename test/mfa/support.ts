@@ -61,7 +61,8 @@ export class MfaBrowser {
   /** Follows same-origin redirects until a page or a redirect to the relying party. */
   async follow(response: LightMyRequestResponse): Promise<LightMyRequestResponse> {
     let current = response
-    for (let i = 0; i < 10 && current.statusCode === 303 && current.headers.location?.startsWith('/'); i++) current = await this.get(current.headers.location)
+    for (let i = 0; i < 10 && current.statusCode === 303 && current.headers.location?.startsWith('/'); i++)
+      current = await this.get(current.headers.location)
     return current
   }
 }
@@ -69,7 +70,8 @@ export class MfaBrowser {
 export const location = (response: LightMyRequestResponse): string => String(response.headers.location ?? '')
 
 /** The code an authenticator app shows for this secret at the app's (fake) clock. */
-export const totpCode = (ctx: TestApp, secret: string, offsetSeconds = 0) => generate({ secret: secret.replace(/\s/g, ''), epoch: ctx.clock.now() + offsetSeconds })
+export const totpCode = (ctx: TestApp, secret: string, offsetSeconds = 0) =>
+  generate({ secret: secret.replace(/\s/g, ''), epoch: ctx.clock.now() + offsetSeconds })
 
 /** The relying party's side: start an authorization, later redeem its code and read the ID token. */
 export function relyingParty(ctx: TestApp, rp: { client: Client; secret: string | null }) {
@@ -77,7 +79,16 @@ export function relyingParty(ctx: TestApp, rp: { client: Client; secret: string 
   const challenge = createHash('sha256').update(verifier).digest('base64url')
   return {
     authorizeUrl(extra: Record<string, string> = {}) {
-      const params = { response_type: 'code', client_id: rp.client.id, redirect_uri: rp.client.redirectUris[0]!, scope: 'openid email', state: 'st', code_challenge: challenge, code_challenge_method: 'S256', ...extra }
+      const params = {
+        response_type: 'code',
+        client_id: rp.client.id,
+        redirect_uri: rp.client.redirectUris[0]!,
+        scope: 'openid email',
+        state: 'st',
+        code_challenge: challenge,
+        code_challenge_method: 'S256',
+        ...extra,
+      }
       return `/authorize?${new URLSearchParams(params).toString()}`
     },
     async idToken(redirect: string): Promise<Record<string, unknown>> {
@@ -88,7 +99,12 @@ export function relyingParty(ctx: TestApp, rp: { client: Client; secret: string 
         method: 'POST',
         url: '/token',
         headers: { ...FORM, authorization: `Basic ${basic}` },
-        payload: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: rp.client.redirectUris[0]!, code_verifier: verifier }).toString(),
+        payload: new URLSearchParams({
+          grant_type: 'authorization_code',
+          code,
+          redirect_uri: rp.client.redirectUris[0]!,
+          code_verifier: verifier,
+        }).toString(),
       })
       if (response.statusCode !== 200) throw new Error(`token: ${response.statusCode} ${response.body}`)
       const tokens = response.json() as { id_token: string; access_token: string }

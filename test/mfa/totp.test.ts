@@ -6,7 +6,7 @@
  */
 import t, { type Test } from 'tap'
 import { runCli } from '../../src/cli/main.js'
-import { mailedApp } from '../accounts/support.js'
+import { mailedApp } from '../helpers/smtp.js'
 import { fastHasher } from '../helpers/fast-hasher.js'
 import { location, MfaBrowser, relyingParty, totpCode } from './support.js'
 
@@ -18,10 +18,18 @@ async function app(t: Test, env: Record<string, string> = {}) {
 async function setUpApp(t: Test, browser: MfaBrowser): Promise<{ secret: string; codes: string[] }> {
   t.equal(location(await browser.post('/account/totp/setup', {})), '/account/totp', 'setup leads to the QR code page')
   const page = await browser.get('/account/totp')
-  t.match(page.body, /<img class="qr" src="data:image\/svg\+xml;base64,[A-Za-z0-9+/=]+" alt="QR code/, 'a QR code rendered on the server, as an image from a data URI')
+  t.match(
+    page.body,
+    /<img class="qr" src="data:image\/svg\+xml;base64,[A-Za-z0-9+/=]+" alt="QR code/,
+    'a QR code rendered on the server, as an image from a data URI',
+  )
   const secret = /<code class="secret" id="totp-secret">([A-Z2-7 ]+)<\/code>/.exec(page.body)?.[1]
   if (!secret) throw new Error('no key on the setup page')
-  t.match(page.body, /name="code" type="text" inputmode="numeric" autocomplete="one-time-code"/, 'a code field named code, for one-time codes')
+  t.match(
+    page.body,
+    /name="code" type="text" inputmode="numeric" autocomplete="one-time-code"/,
+    'a code field named code, for one-time codes',
+  )
   const wrong = await browser.post('/account/totp', { code: '000000' }, '/account/totp')
   t.equal(wrong.statusCode, 400, 'a wrong code does not turn it on')
   const confirmed = await browser.post('/account/totp', { code: await totpCode(browser.ctx, secret) }, '/account/totp')
@@ -39,7 +47,10 @@ t.test('set up, then every password sign-in asks for a code; amr and acr say so'
   t.equal(location(await browser.login(user.email, user.password)), '/account', 'no factor yet: the password is enough')
   const { secret } = await setUpApp(t, browser)
   await ctx.deps.mail.idle()
-  t.ok(smtp.to(user.email).some((mail) => /authenticator app was set up/.test(mail.subject)), 'the owner is told')
+  t.ok(
+    smtp.to(user.email).some((mail) => /authenticator app was set up/.test(mail.subject)),
+    'the owner is told',
+  )
 
   const relying = relyingParty(ctx, rp)
   const other = new MfaBrowser(ctx)
@@ -85,17 +96,28 @@ t.test('recovery codes: each works once, in the code field; the owner is told; n
   const used = await first.post('/login/second-factor', { code: codes[0]!.toUpperCase().replace(/-/g, ' ') }, '/login/second-factor')
   t.equal(location(used), '/account', 'a recovery code signs in (spaces and capitals do not matter)')
   await ctx.deps.mail.idle()
-  t.ok(smtp.to(user.email).some((mail) => /recovery code was used/.test(mail.subject)), 'a mail says a recovery code was used')
+  t.ok(
+    smtp.to(user.email).some((mail) => /recovery code was used/.test(mail.subject)),
+    'a mail says a recovery code was used',
+  )
 
   const again = new MfaBrowser(ctx)
   await again.login(user.email, user.password)
-  t.equal((await again.post('/login/second-factor', { code: codes[0]! }, '/login/second-factor')).statusCode, 401, 'the same code twice: refused')
+  t.equal(
+    (await again.post('/login/second-factor', { code: codes[0]! }, '/login/second-factor')).statusCode,
+    401,
+    'the same code twice: refused',
+  )
 
   const renewed = await first.post('/account/recovery-codes', {})
   t.equal(renewed.statusCode, 200, 'new codes are shown once')
   const fresh = [...renewed.body.matchAll(/<li><code>([a-z2-9-]{19})<\/code><\/li>/g)].map((match) => match[1]!)
   t.equal(fresh.length, 10)
-  t.equal((await again.post('/login/second-factor', { code: codes[1]! }, '/login/second-factor')).statusCode, 401, 'the old set no longer works')
+  t.equal(
+    (await again.post('/login/second-factor', { code: codes[1]! }, '/login/second-factor')).statusCode,
+    401,
+    'the old set no longer works',
+  )
   t.equal(location(await again.post('/login/second-factor', { code: fresh[0]! }, '/login/second-factor')), '/account', 'the new set does')
 })
 
@@ -107,14 +129,23 @@ t.test('failed codes are throttled per account for unknown browsers, never the o
   const { secret } = await setUpApp(t, owner)
   const attacker = new MfaBrowser(ctx)
   await attacker.login(user.email, user.password)
-  for (let i = 0; i < 3; i++) t.equal((await attacker.post('/login/second-factor', { code: '123456' }, '/login/second-factor')).statusCode, 401)
-  t.equal((await attacker.post('/login/second-factor', { code: await totpCode(ctx, secret) }, '/login/second-factor')).statusCode, 429, 'then even a right code waits')
+  for (let i = 0; i < 3; i++)
+    t.equal((await attacker.post('/login/second-factor', { code: '123456' }, '/login/second-factor')).statusCode, 401)
+  t.equal(
+    (await attacker.post('/login/second-factor', { code: await totpCode(ctx, secret) }, '/login/second-factor')).statusCode,
+    429,
+    'then even a right code waits',
+  )
 
   // The owner's browser signed in before (device cookie): its own budget.
   owner.cookies.delete('tessera_session')
   await owner.login(user.email, user.password)
   ctx.clock.advance(30)
-  t.equal(location(await owner.post('/login/second-factor', { code: await totpCode(ctx, secret) }, '/login/second-factor')), '/account', 'the owner is not locked out')
+  t.equal(
+    location(await owner.post('/login/second-factor', { code: await totpCode(ctx, secret) }, '/login/second-factor')),
+    '/account',
+    'the owner is not locked out',
+  )
 })
 
 t.test('removing the app needs a recent sign-in; afterwards the password is enough again and the codes are gone', async (t) => {
@@ -141,14 +172,28 @@ t.test('idp users mfa-reset removes every factor, is audited, mails the user; id
   const browser = new MfaBrowser(ctx)
   await browser.login(user.email, user.password)
   await setUpApp(t, browser)
-  const env = { DATABASE_URL: ctx.databaseUrl, KEYS_DIR: ctx.deps.config.keysDir, ISSUER: ctx.issuer, LOG_LEVEL: 'silent', SMTP_URL: ctx.deps.config.smtpUrl! }
+  const env = {
+    DATABASE_URL: ctx.databaseUrl,
+    KEYS_DIR: ctx.deps.config.keysDir,
+    ISSUER: ctx.issuer,
+    LOG_LEVEL: 'silent',
+    SMTP_URL: ctx.deps.config.smtpUrl!,
+  }
   const cli = async (args: string[]) => {
     const out: string[] = []
-    const code = await runCli([...args, '--json'], { env, stdout: (line) => out.push(line), stderr: () => undefined, readStdin: async () => '' })
+    const code = await runCli([...args, '--json'], {
+      env,
+      stdout: (line) => out.push(line),
+      stderr: () => undefined,
+      readStdin: async () => '',
+    })
     return { code, json: JSON.parse(out.at(-1)!) as Record<string, unknown> }
   }
   const listed = await cli(['users', 'list'])
-  t.match((listed.json['users'] as Record<string, unknown>[]).find((entry) => entry['id'] === user.id), { factors: { passkeys: 0, totp: true, recovery_codes: 10 } })
+  t.match(
+    (listed.json['users'] as Record<string, unknown>[]).find((entry) => entry['id'] === user.id),
+    { factors: { passkeys: 0, totp: true, recovery_codes: 10 } },
+  )
   const reset = await cli(['users', 'mfa-reset', user.email])
   t.equal(reset.code, 0)
   t.match(reset.json, { mfa_reset: user.email, removed: { totp: true, recovery_codes: 10 } })

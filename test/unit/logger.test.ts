@@ -43,6 +43,12 @@ t.test('lazyChildLogger: levels below the configured one write nothing and make 
   request.error('shown again')
   await flush()
   t.equal(children, 1, 'one child, made on first use and reused')
-  t.same(lines.map((line) => [line['msg'], line['reqId']]), [['shown', 'req-8'], ['shown again', 'req-8']])
+  t.same(
+    lines.map((line) => [line['msg'], line['reqId']]),
+    [
+      ['shown', 'req-8'],
+      ['shown again', 'req-8'],
+    ],
+  )
   t.equal(request.level, 'warn', 'the level is the parent’s')
 })

@@ -20,7 +20,10 @@ t.test('secretMatches', async (t) => {
   t.notOk(secretMatches('', stored), 'empty')
   t.notOk(secretMatches(stored, stored), 'the hash is not a password')
   t.notOk(secretMatches('s3cr%t:+ value', ''), 'an empty stored hash matches nothing')
-  t.notOk(secretMatches('s3cr%t:+ value', stored.slice(0, -1)), 'a truncated stored hash (length differs) matches nothing, without throwing')
+  t.notOk(
+    secretMatches('s3cr%t:+ value', stored.slice(0, -1)),
+    'a truncated stored hash (length differs) matches nothing, without throwing',
+  )
 })
 
 t.test('randomToken and randomId', async (t) => {

@@ -21,7 +21,16 @@ export function accessTokensRepository(db: Db) {
   const inserts = createWriteBatch<IssuedAccessToken>(async (tokens) => {
     await db
       .insertInto('access_tokens')
-      .values(tokens.map((token) => ({ jti: token.jti, grant_id: token.grantId, client_id: token.clientId, kid: token.kid, expires_at: token.expiresAt, revoked_at: null })))
+      .values(
+        tokens.map((token) => ({
+          jti: token.jti,
+          grant_id: token.grantId,
+          client_id: token.clientId,
+          kid: token.kid,
+          expires_at: token.expiresAt,
+          revoked_at: null,
+        })),
+      )
       .execute()
   })
   // Userinfo and introspection ask this on every request: compiled once (compile-once.ts).

@@ -4,7 +4,13 @@ import type { AccountTokensTable } from '../schema.js'
 export type AccountTokenPurpose = AccountTokensTable['purpose']
 
 async function voidUnused(db: Db, userId: string, purpose: AccountTokenPurpose, now: number): Promise<void> {
-  await db.updateTable('account_tokens').set({ used_at: now }).where('user_id', '=', userId).where('purpose', '=', purpose).where('used_at', 'is', null).execute()
+  await db
+    .updateTable('account_tokens')
+    .set({ used_at: now })
+    .where('user_id', '=', userId)
+    .where('purpose', '=', purpose)
+    .where('used_at', 'is', null)
+    .execute()
 }
 
 /**
@@ -18,7 +24,14 @@ export function accountTokensRepository(db: Db) {
         await voidUnused(trx, input.userId, input.purpose, input.now)
         await trx
           .insertInto('account_tokens')
-          .values({ token_hash: input.tokenHash, user_id: input.userId, purpose: input.purpose, created_at: input.now, expires_at: input.now + input.ttl, used_at: null })
+          .values({
+            token_hash: input.tokenHash,
+            user_id: input.userId,
+            purpose: input.purpose,
+            created_at: input.now,
+            expires_at: input.now + input.ttl,
+            used_at: null,
+          })
           .execute()
       })
     },

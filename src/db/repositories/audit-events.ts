@@ -22,7 +22,15 @@ export function auditEventsRepository(db: Db) {
     async insert(event: AuditEvent): Promise<void> {
       await db
         .insertInto('audit_events')
-        .values({ id: event.id, at: event.at, type: event.type, user_id: event.userId, client_id: event.clientId, ip: event.ip, detail: JSON.stringify(event.detail) })
+        .values({
+          id: event.id,
+          at: event.at,
+          type: event.type,
+          user_id: event.userId,
+          client_id: event.clientId,
+          ip: event.ip,
+          detail: JSON.stringify(event.detail),
+        })
         .execute()
     },
 
@@ -33,7 +41,15 @@ export function auditEventsRepository(db: Db) {
       if (query.userId !== undefined) select = select.where('user_id', '=', query.userId)
       if (query.type !== undefined) select = select.where('type', '=', query.type)
       const rows = await select.orderBy('at', 'desc').orderBy('id').limit(query.limit).execute()
-      return rows.map((row) => ({ id: row.id, at: row.at, type: row.type, userId: row.user_id, clientId: row.client_id, ip: row.ip, detail: JSON.parse(row.detail) as Record<string, unknown> }))
+      return rows.map((row) => ({
+        id: row.id,
+        at: row.at,
+        type: row.type,
+        userId: row.user_id,
+        clientId: row.client_id,
+        ip: row.ip,
+        detail: JSON.parse(row.detail) as Record<string, unknown>,
+      }))
     },
 
     async deleteOlderThan(cutoff: number): Promise<number> {

@@ -19,7 +19,13 @@ export function clientAuthenticationRepository(db: Db) {
   // client_id. Two throttle keys: per client and per IP (http/client-authentication.ts).
   const lookup = compileOnce(db, ['clientKey', 'ipKey', 'clientId'], (db, args: { clientKey: string; ipKey: string; clientId: string }) =>
     db
-      .selectFrom((eb) => eb.selectFrom('throttle_counters').select((agg) => agg.fn.max('blocked_until').as('until')).where('key', 'in', [args.clientKey, args.ipKey]).as('block'))
+      .selectFrom((eb) =>
+        eb
+          .selectFrom('throttle_counters')
+          .select((agg) => agg.fn.max('blocked_until').as('until'))
+          .where('key', 'in', [args.clientKey, args.ipKey])
+          .as('block'),
+      )
       .leftJoin('clients', (join) => join.on('clients.id', '=', args.clientId))
       .selectAll('clients')
       .select('block.until'),

@@ -1,6 +1,8 @@
 import type { Db } from '../connect.js'
 import type { ClientRow } from '../schema.js'
-import type { Client, GrantType } from '../../model/client.js'
+import type { Client, ClientRegistration, GrantType } from '../../model/client.js'
+
+const REGISTRATIONS: readonly ClientRegistration[] = ['cli', 'dynamic', 'metadata_document']
 
 export function toClient(row: ClientRow): Client {
   return {
@@ -15,30 +17,61 @@ export function toClient(row: ClientRow): Client {
     firstParty: row.first_party === 1,
     introspect: row.introspect === 1,
     requireMfa: row.require_mfa === 1,
+    registration: REGISTRATIONS.find((registration) => registration === row.registration) ?? 'cli',
+    metadata: JSON.parse(row.metadata) as Record<string, unknown>,
+    refreshAt: row.refresh_at === null ? null : Number(row.refresh_at),
     createdAt: row.created_at,
+  }
+}
+
+function toRow(client: Client, registrationTokenHash: string | null) {
+  return {
+    id: client.id,
+    name: client.name,
+    secret_hash: client.secretHash,
+    redirect_uris: JSON.stringify(client.redirectUris),
+    post_logout_redirect_uris: JSON.stringify(client.postLogoutRedirectUris),
+    grant_types: JSON.stringify(client.grantTypes),
+    scopes: JSON.stringify(client.scopes),
+    pkce_required: client.pkceRequired ? 1 : 0,
+    first_party: client.firstParty ? 1 : 0,
+    introspect: client.introspect ? 1 : 0,
+    require_mfa: client.requireMfa ? 1 : 0,
+    registration: client.registration,
+    registration_token_hash: registrationTokenHash,
+    metadata: JSON.stringify(client.metadata),
+    refresh_at: client.refreshAt,
+    created_at: client.createdAt,
   }
 }
 
 export function clientsRepository(db: Db) {
   return {
-    async insert(client: Client): Promise<void> {
+    /** `registrationTokenHash`: the RFC 7592 registration access token of a dynamic client. */
+    async insert(client: Client, registrationTokenHash: string | null = null): Promise<void> {
+      await db.insertInto('clients').values(toRow(client, registrationTokenHash)).execute()
+    },
+
+    /** A metadata document fetched (again): the row is the cache; created_at is kept. */
+    async saveMetadataDocumentClient(client: Client): Promise<void> {
+      const { id: _id, created_at: _created, ...changes } = toRow(client, null)
       await db
         .insertInto('clients')
-        .values({
-          id: client.id,
-          name: client.name,
-          secret_hash: client.secretHash,
-          redirect_uris: JSON.stringify(client.redirectUris),
-          post_logout_redirect_uris: JSON.stringify(client.postLogoutRedirectUris),
-          grant_types: JSON.stringify(client.grantTypes),
-          scopes: JSON.stringify(client.scopes),
-          pkce_required: client.pkceRequired ? 1 : 0,
-          first_party: client.firstParty ? 1 : 0,
-          introspect: client.introspect ? 1 : 0,
-          require_mfa: client.requireMfa ? 1 : 0,
-          created_at: client.createdAt,
-        })
+        .values(toRow(client, null))
+        .onConflict((conflict) => conflict.column('id').doUpdateSet(changes))
         .execute()
+    },
+
+    /** A dynamic client by id, only with its registration access token's hash (RFC 7592 §3). */
+    async findByRegistrationToken(id: string, tokenHash: string): Promise<Client | undefined> {
+      const row = await db
+        .selectFrom('clients')
+        .selectAll()
+        .where('id', '=', id)
+        .where('registration', '=', 'dynamic')
+        .where('registration_token_hash', '=', tokenHash)
+        .executeTakeFirst()
+      return row ? toClient(row) : undefined
     },
 
     async find(id: string): Promise<Client | undefined> {
@@ -52,7 +85,11 @@ export function clientsRepository(db: Db) {
     },
 
     async setRequireMfa(id: string, requireMfa: boolean): Promise<boolean> {
-      const result = await db.updateTable('clients').set({ require_mfa: requireMfa ? 1 : 0 }).where('id', '=', id).executeTakeFirst()
+      const result = await db
+        .updateTable('clients')
+        .set({ require_mfa: requireMfa ? 1 : 0 })
+        .where('id', '=', id)
+        .executeTakeFirst()
       return result.numUpdatedRows === 1n
     },
 

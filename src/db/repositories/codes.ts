@@ -5,7 +5,6 @@ import { type Grant } from '../../model/grant.js'
 import type { AuthorizationCode, StoredCode } from '../../model/code.js'
 import { parseAmr } from '../../model/authentication.js'
 
-
 const toCode = (row: CodeRow): StoredCode => ({
   codeHash: row.code_hash,
   clientId: row.client_id,
@@ -21,6 +20,7 @@ const toCode = (row: CodeRow): StoredCode => ({
   consumedAt: row.consumed_at,
   grantId: row.grant_id,
   amr: parseAmr(row.amr),
+  resources: JSON.parse(row.resources) as string[],
 })
 
 /** What a redemption attempt found: the grant it created, or why there is none. */
@@ -49,6 +49,7 @@ export function codesRepository(db: Db) {
           consumed_at: null,
           grant_id: null,
           amr: JSON.stringify(code.amr),
+          resources: JSON.stringify(code.resources),
         })
         .execute()
     },
@@ -81,7 +82,11 @@ export function codesRepository(db: Db) {
           await grantsRepository(trx).insert(grant)
           return { outcome: 'redeemed' }
         }
-        const row = await trx.selectFrom('authorization_codes').select(['consumed_at', 'grant_id']).where('code_hash', '=', codeHash).executeTakeFirst()
+        const row = await trx
+          .selectFrom('authorization_codes')
+          .select(['consumed_at', 'grant_id'])
+          .where('code_hash', '=', codeHash)
+          .executeTakeFirst()
         return row?.consumed_at != null ? { outcome: 'replayed', grantId: row.grant_id } : { outcome: 'session_ended' }
       })
     },

@@ -4,7 +4,6 @@ import type { Database, GrantRow } from '../schema.js'
 import type { Grant } from '../../model/grant.js'
 import { parseAmr } from '../../model/authentication.js'
 
-
 const toGrant = (row: GrantRow): Grant => ({
   id: row.id,
   userId: row.user_id,
@@ -17,6 +16,7 @@ const toGrant = (row: GrantRow): Grant => ({
   offline: row.offline === 1,
   expiresAt: row.expires_at,
   amr: parseAmr(row.amr),
+  resources: JSON.parse(row.resources) as string[],
 })
 
 type GrantQuery = SelectQueryBuilder<Database, 'grants', { id: string }>
@@ -56,6 +56,7 @@ export function grantsRepository(db: Db) {
           offline: grant.offline ? 1 : 0,
           expires_at: grant.expiresAt,
           amr: JSON.stringify(grant.amr),
+          resources: JSON.stringify(grant.resources),
         })
         .execute()
     },
@@ -77,7 +78,12 @@ export function grantsRepository(db: Db) {
     async moveToSession(fromSessionIdHash: string, toSessionIdHash: string): Promise<void> {
       await db.transaction().execute(async (trx) => {
         await trx.updateTable('grants').set({ session_id_hash: toSessionIdHash }).where('session_id_hash', '=', fromSessionIdHash).execute()
-        await trx.updateTable('authorization_codes').set({ session_id_hash: toSessionIdHash }).where('session_id_hash', '=', fromSessionIdHash).where('consumed_at', 'is', null).execute()
+        await trx
+          .updateTable('authorization_codes')
+          .set({ session_id_hash: toSessionIdHash })
+          .where('session_id_hash', '=', fromSessionIdHash)
+          .where('consumed_at', 'is', null)
+          .execute()
       })
     },
 

@@ -2,12 +2,11 @@ import type { Db } from '../connect.js'
 import type { AuthorizationRequest } from '../../model/authorization-request.js'
 import type { Interaction } from '../../model/interaction.js'
 
-
 /** A validated authorization request parked while the user logs in. */
 /** Requests parked before acr_values existed lack the two members: they asked for nothing. */
 function storedRequest(raw: string): AuthorizationRequest {
-  const request = JSON.parse(raw) as Partial<AuthorizationRequest> & Omit<AuthorizationRequest, 'acrValues' | 'essentialAcr'>
-  return { ...request, acrValues: request.acrValues ?? [], essentialAcr: request.essentialAcr ?? null }
+  const request = JSON.parse(raw) as Partial<AuthorizationRequest> & Omit<AuthorizationRequest, 'acrValues' | 'essentialAcr' | 'resources'>
+  return { ...request, acrValues: request.acrValues ?? [], essentialAcr: request.essentialAcr ?? null, resources: request.resources ?? [] }
 }
 
 export function interactionsRepository(db: Db) {
@@ -15,13 +14,22 @@ export function interactionsRepository(db: Db) {
     async insert(id: string, request: AuthorizationRequest, now: number, expiresAt: number): Promise<void> {
       await db
         .insertInto('interactions')
-        .values({ id, client_id: request.clientId, request: JSON.stringify(request), created_at: now, expires_at: expiresAt, session_id_hash: null })
+        .values({
+          id,
+          client_id: request.clientId,
+          request: JSON.stringify(request),
+          created_at: now,
+          expires_at: expiresAt,
+          session_id_hash: null,
+        })
         .execute()
     },
 
     async findLive(id: string, now: number): Promise<Interaction | undefined> {
       const row = await db.selectFrom('interactions').selectAll().where('id', '=', id).where('expires_at', '>', now).executeTakeFirst()
-      return row ? { id: row.id, request: storedRequest(row.request), expiresAt: row.expires_at, sessionIdHash: row.session_id_hash } : undefined
+      return row
+        ? { id: row.id, request: storedRequest(row.request), expiresAt: row.expires_at, sessionIdHash: row.session_id_hash }
+        : undefined
     },
 
     async bindSession(id: string, sessionIdHash: string): Promise<void> {

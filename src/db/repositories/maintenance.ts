@@ -10,6 +10,8 @@ export interface PruneCounts {
   readonly accountTokens: number
   readonly pendingLogins: number
   readonly webauthnChallenges: number
+  readonly clientAssertions: number
+  readonly registrationTokens: number
 }
 
 /** Rows deleted per statement: short write locks, so requests keep flowing while a backlog is pruned. */
@@ -34,7 +36,13 @@ async function deleteInBatches(deleteBatch: () => Promise<{ numDeletedRows: bigi
  * as the token has expired: an expired JWT is refused on its own, and the row only ever served
  * revocation — at high issuance rates they are most of the table.
  */
-export async function pruneExpired(db: Db, now: number, graceSeconds: number, sessionIdleSeconds?: number, shortGrantAgeSeconds = graceSeconds): Promise<PruneCounts> {
+export async function pruneExpired(
+  db: Db,
+  now: number,
+  graceSeconds: number,
+  sessionIdleSeconds?: number,
+  shortGrantAgeSeconds = graceSeconds,
+): Promise<PruneCounts> {
   const cutoff = now - graceSeconds
   // A grant without refresh tokens is dead once its access tokens have expired (they are gone by
   // then); the age guard keeps a grant whose first access token is still being written.
@@ -42,10 +50,20 @@ export async function pruneExpired(db: Db, now: number, graceSeconds: number, se
   // Sessions idle for longer than the idle timeout are dead even before their absolute expiry.
   const idleCutoff = sessionIdleSeconds === undefined ? null : cutoff - sessionIdleSeconds
   const codes = await deleteInBatches(() =>
-    db.deleteFrom('authorization_codes').where('code_hash', 'in', db.selectFrom('authorization_codes').select('code_hash').where('expires_at', '<', cutoff).limit(PRUNE_BATCH)).executeTakeFirst(),
+    db
+      .deleteFrom('authorization_codes')
+      .where(
+        'code_hash',
+        'in',
+        db.selectFrom('authorization_codes').select('code_hash').where('expires_at', '<', cutoff).limit(PRUNE_BATCH),
+      )
+      .executeTakeFirst(),
   )
   const interactions = await deleteInBatches(() =>
-    db.deleteFrom('interactions').where('id', 'in', db.selectFrom('interactions').select('id').where('expires_at', '<', cutoff).limit(PRUNE_BATCH)).executeTakeFirst(),
+    db
+      .deleteFrom('interactions')
+      .where('id', 'in', db.selectFrom('interactions').select('id').where('expires_at', '<', cutoff).limit(PRUNE_BATCH))
+      .executeTakeFirst(),
   )
   const sessions = await deleteInBatches(() =>
     db
@@ -56,16 +74,32 @@ export async function pruneExpired(db: Db, now: number, graceSeconds: number, se
         db
           .selectFrom('sessions')
           .select('id_hash')
-          .where((eb) => eb.or([eb('expires_at', '<', cutoff), eb('ended_at', '<', cutoff), ...(idleCutoff === null ? [] : [eb('last_seen_at', '<', idleCutoff)])]))
+          .where((eb) =>
+            eb.or([
+              eb('expires_at', '<', cutoff),
+              eb('ended_at', '<', cutoff),
+              ...(idleCutoff === null ? [] : [eb('last_seen_at', '<', idleCutoff)]),
+            ]),
+          )
           .limit(PRUNE_BATCH),
       )
       .executeTakeFirst(),
   )
   const accessTokens = await deleteInBatches(() =>
-    db.deleteFrom('access_tokens').where('jti', 'in', db.selectFrom('access_tokens').select('jti').where('expires_at', '<', now).limit(PRUNE_BATCH)).executeTakeFirst(),
+    db
+      .deleteFrom('access_tokens')
+      .where('jti', 'in', db.selectFrom('access_tokens').select('jti').where('expires_at', '<', now).limit(PRUNE_BATCH))
+      .executeTakeFirst(),
   )
   const refreshTokens = await deleteInBatches(() =>
-    db.deleteFrom('refresh_tokens').where('token_hash', 'in', db.selectFrom('refresh_tokens').select('token_hash').where('idle_expires_at', '<', cutoff).limit(PRUNE_BATCH)).executeTakeFirst(),
+    db
+      .deleteFrom('refresh_tokens')
+      .where(
+        'token_hash',
+        'in',
+        db.selectFrom('refresh_tokens').select('token_hash').where('idle_expires_at', '<', cutoff).limit(PRUNE_BATCH),
+      )
+      .executeTakeFirst(),
   )
   // A grant goes once it is dead (revoked or past its absolute end, or never had refresh tokens
   // and is older than any access token) and nothing refers to it any more.
@@ -80,9 +114,19 @@ export async function pruneExpired(db: Db, now: number, graceSeconds: number, se
           .select('id')
           .where((eb) =>
             eb.and([
-              eb.or([eb('revoked_at', '<', cutoff), eb('expires_at', '<', cutoff), eb.and([eb('expires_at', 'is', null), eb('created_at', '<', shortGrantCutoff)])]),
-              eb.not(eb.exists(eb.selectFrom('refresh_tokens').select('refresh_tokens.token_hash').whereRef('refresh_tokens.grant_id', '=', 'grants.id'))),
-              eb.not(eb.exists(eb.selectFrom('access_tokens').select('access_tokens.jti').whereRef('access_tokens.grant_id', '=', 'grants.id'))),
+              eb.or([
+                eb('revoked_at', '<', cutoff),
+                eb('expires_at', '<', cutoff),
+                eb.and([eb('expires_at', 'is', null), eb('created_at', '<', shortGrantCutoff)]),
+              ]),
+              eb.not(
+                eb.exists(
+                  eb.selectFrom('refresh_tokens').select('refresh_tokens.token_hash').whereRef('refresh_tokens.grant_id', '=', 'grants.id'),
+                ),
+              ),
+              eb.not(
+                eb.exists(eb.selectFrom('access_tokens').select('access_tokens.jti').whereRef('access_tokens.grant_id', '=', 'grants.id')),
+              ),
             ]),
           )
           .limit(PRUNE_BATCH),
@@ -90,14 +134,57 @@ export async function pruneExpired(db: Db, now: number, graceSeconds: number, se
       .executeTakeFirst(),
   )
   const accountTokens = await deleteInBatches(() =>
-    db.deleteFrom('account_tokens').where('token_hash', 'in', db.selectFrom('account_tokens').select('token_hash').where('expires_at', '<', cutoff).limit(PRUNE_BATCH)).executeTakeFirst(),
+    db
+      .deleteFrom('account_tokens')
+      .where('token_hash', 'in', db.selectFrom('account_tokens').select('token_hash').where('expires_at', '<', cutoff).limit(PRUNE_BATCH))
+      .executeTakeFirst(),
   )
   // Waiting second factors and WebAuthn challenges live minutes; once expired they are worthless.
   const pendingLogins = await deleteInBatches(() =>
-    db.deleteFrom('pending_logins').where('id_hash', 'in', db.selectFrom('pending_logins').select('id_hash').where('expires_at', '<', now).limit(PRUNE_BATCH)).executeTakeFirst(),
+    db
+      .deleteFrom('pending_logins')
+      .where('id_hash', 'in', db.selectFrom('pending_logins').select('id_hash').where('expires_at', '<', now).limit(PRUNE_BATCH))
+      .executeTakeFirst(),
   )
   const webauthnChallenges = await deleteInBatches(() =>
-    db.deleteFrom('webauthn_challenges').where('challenge', 'in', db.selectFrom('webauthn_challenges').select('challenge').where('expires_at', '<', now).limit(PRUNE_BATCH)).executeTakeFirst(),
+    db
+      .deleteFrom('webauthn_challenges')
+      .where('challenge', 'in', db.selectFrom('webauthn_challenges').select('challenge').where('expires_at', '<', now).limit(PRUNE_BATCH))
+      .executeTakeFirst(),
   )
-  return { codes, interactions, sessions, accessTokens, refreshTokens, grants, accountTokens, pendingLogins, webauthnChallenges }
+  // A client assertion's jti must be remembered only until the assertion expires (RFC 7523 §3).
+  const clientAssertions = await deleteInBatches(() =>
+    db
+      .deleteFrom('client_assertions')
+      .where('jti_hash', 'in', db.selectFrom('client_assertions').select('jti_hash').where('expires_at', '<', now).limit(PRUNE_BATCH))
+      .executeTakeFirst(),
+  )
+  const registrationTokens = await deleteInBatches(() =>
+    db
+      .deleteFrom('registration_tokens')
+      .where(
+        'token_hash',
+        'in',
+        db
+          .selectFrom('registration_tokens')
+          .select('token_hash')
+          .where('expires_at', 'is not', null)
+          .where('expires_at', '<', now)
+          .limit(PRUNE_BATCH),
+      )
+      .executeTakeFirst(),
+  )
+  return {
+    codes,
+    interactions,
+    sessions,
+    accessTokens,
+    refreshTokens,
+    grants,
+    accountTokens,
+    pendingLogins,
+    webauthnChallenges,
+    clientAssertions,
+    registrationTokens,
+  }
 }

@@ -57,7 +57,13 @@ export function passkeysRepository(db: Db) {
     },
 
     async listForUser(userId: string): Promise<Passkey[]> {
-      const rows = await db.selectFrom('webauthn_credentials').selectAll().where('user_id', '=', userId).orderBy('created_at').orderBy('id').execute()
+      const rows = await db
+        .selectFrom('webauthn_credentials')
+        .selectAll()
+        .where('user_id', '=', userId)
+        .orderBy('created_at')
+        .orderBy('id')
+        .execute()
       return rows.map(toPasskey)
     },
 
@@ -75,13 +81,13 @@ export function passkeysRepository(db: Db) {
       return result.numUpdatedRows === 1n
     },
 
-    async rename(userId: string, id: string, name: string): Promise<boolean> {
-      const result = await db.updateTable('webauthn_credentials').set({ name }).where('id', '=', id).where('user_id', '=', userId).executeTakeFirst()
-      return result.numUpdatedRows === 1n
-    },
-
     async remove(userId: string, id: string): Promise<Passkey | undefined> {
-      const row = await db.deleteFrom('webauthn_credentials').where('id', '=', id).where('user_id', '=', userId).returningAll().executeTakeFirst()
+      const row = await db
+        .deleteFrom('webauthn_credentials')
+        .where('id', '=', id)
+        .where('user_id', '=', userId)
+        .returningAll()
+        .executeTakeFirst()
       return row ? toPasskey(row) : undefined
     },
 

@@ -21,9 +21,21 @@ export function pendingLoginsRepository(db: Db) {
     },
 
     async findLive(idHash: string, now: number): Promise<PendingLogin | undefined> {
-      const row = await db.selectFrom('pending_logins').selectAll().where('id_hash', '=', idHash).where('expires_at', '>', now).executeTakeFirst()
+      const row = await db
+        .selectFrom('pending_logins')
+        .selectAll()
+        .where('id_hash', '=', idHash)
+        .where('expires_at', '>', now)
+        .executeTakeFirst()
       return row
-        ? { idHash: row.id_hash, userId: row.user_id, amr: parseAmr(row.amr) as AuthenticationMethod[], interactionId: row.interaction_id, sessionIdHash: row.session_id_hash, expiresAt: row.expires_at }
+        ? {
+            idHash: row.id_hash,
+            userId: row.user_id,
+            amr: parseAmr(row.amr) as AuthenticationMethod[],
+            interactionId: row.interaction_id,
+            sessionIdHash: row.session_id_hash,
+            expiresAt: row.expires_at,
+          }
         : undefined
     },
 

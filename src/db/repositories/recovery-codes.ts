@@ -6,7 +6,11 @@ export function recoveryCodesRepository(db: Db) {
     async replace(userId: string, codeHashes: readonly string[], now: number): Promise<void> {
       await db.transaction().execute(async (trx) => {
         await trx.deleteFrom('recovery_codes').where('user_id', '=', userId).execute()
-        if (codeHashes.length > 0) await trx.insertInto('recovery_codes').values(codeHashes.map((hash) => ({ code_hash: hash, user_id: userId, created_at: now, used_at: null }))).execute()
+        if (codeHashes.length > 0)
+          await trx
+            .insertInto('recovery_codes')
+            .values(codeHashes.map((hash) => ({ code_hash: hash, user_id: userId, created_at: now, used_at: null })))
+            .execute()
       })
     },
 
@@ -23,7 +27,12 @@ export function recoveryCodesRepository(db: Db) {
     },
 
     async countUnused(userId: string): Promise<number> {
-      const row = await db.selectFrom('recovery_codes').select((eb) => eb.fn.countAll<number>().as('n')).where('user_id', '=', userId).where('used_at', 'is', null).executeTakeFirst()
+      const row = await db
+        .selectFrom('recovery_codes')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('user_id', '=', userId)
+        .where('used_at', 'is', null)
+        .executeTakeFirst()
       return Number(row?.n ?? 0)
     },
 

@@ -2,7 +2,6 @@ import type { Db } from '../connect.js'
 import type { RefreshTokenRow } from '../schema.js'
 import type { RefreshToken } from '../../model/refresh-token.js'
 
-
 const toToken = (row: RefreshTokenRow): RefreshToken => ({
   tokenHash: row.token_hash,
   grantId: row.grant_id,
@@ -18,7 +17,14 @@ export function refreshTokensRepository(db: Db) {
     async insert(token: Omit<RefreshToken, 'usedAt'>): Promise<void> {
       await db
         .insertInto('refresh_tokens')
-        .values({ token_hash: token.tokenHash, grant_id: token.grantId, client_id: token.clientId, created_at: token.createdAt, idle_expires_at: token.idleExpiresAt, used_at: null })
+        .values({
+          token_hash: token.tokenHash,
+          grant_id: token.grantId,
+          client_id: token.clientId,
+          created_at: token.createdAt,
+          idle_expires_at: token.idleExpiresAt,
+          used_at: null,
+        })
         .execute()
     },
 
@@ -29,7 +35,12 @@ export function refreshTokensRepository(db: Db) {
 
     /** Marks the token rotated; of concurrent callers exactly one gets true. */
     async markUsed(tokenHash: string, now: number): Promise<boolean> {
-      const result = await db.updateTable('refresh_tokens').set({ used_at: now }).where('token_hash', '=', tokenHash).where('used_at', 'is', null).executeTakeFirst()
+      const result = await db
+        .updateTable('refresh_tokens')
+        .set({ used_at: now })
+        .where('token_hash', '=', tokenHash)
+        .where('used_at', 'is', null)
+        .executeTakeFirst()
       return result.numUpdatedRows === 1n
     },
   }

@@ -72,7 +72,13 @@ export function sessionsRepository(db: Db) {
 
     /** One of the user's live sessions by its public handle (the account page's reference). */
     async findLiveByHandle(userId: string, handle: string): Promise<string | undefined> {
-      const row = await db.selectFrom('sessions').select('id_hash').where('user_id', '=', userId).where('handle', '=', handle).where('ended_at', 'is', null).executeTakeFirst()
+      const row = await db
+        .selectFrom('sessions')
+        .select('id_hash')
+        .where('user_id', '=', userId)
+        .where('handle', '=', handle)
+        .where('ended_at', 'is', null)
+        .executeTakeFirst()
       return row?.id_hash
     },
 
@@ -85,7 +91,13 @@ export function sessionsRepository(db: Db) {
         .where('ended_at', 'is', null)
         .where('id_hash', '!=', keepIdHash)
         .execute()
-      await db.updateTable('sessions').set({ ended_at: now }).where('user_id', '=', userId).where('ended_at', 'is', null).where('id_hash', '!=', keepIdHash).execute()
+      await db
+        .updateTable('sessions')
+        .set({ ended_at: now })
+        .where('user_id', '=', userId)
+        .where('ended_at', 'is', null)
+        .where('id_hash', '!=', keepIdHash)
+        .execute()
       return rows.map((row) => row.id_hash)
     },
 

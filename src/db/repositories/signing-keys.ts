@@ -37,7 +37,11 @@ export function signingKeysRepository(db: Db) {
     },
 
     async load(): Promise<{ generation: number; keys: StoredKey[] }> {
-      await db.insertInto('key_store_state').values({ id: 1, generation: 0, rotated_at: 0 }).onConflict((oc) => oc.column('id').doNothing()).execute()
+      await db
+        .insertInto('key_store_state')
+        .values({ id: 1, generation: 0, rotated_at: 0 })
+        .onConflict((oc) => oc.column('id').doNothing())
+        .execute()
       const generation = await this.generation()
       const rows = await db.selectFrom('signing_keys').selectAll().orderBy('created_at').orderBy('kid').execute()
       return { generation, keys: rows.map(toKey) }
@@ -83,11 +87,19 @@ export function signingKeysRepository(db: Db) {
               await trx.updateTable('signing_keys').set({ state: 'active', activated_at: now }).where('kid', '=', change.kid).execute()
               break
             case 'retire':
-              await trx.updateTable('signing_keys').set({ state: 'retired', retired_at: now, retires_at: change.retiresAt }).where('kid', '=', change.kid).execute()
+              await trx
+                .updateTable('signing_keys')
+                .set({ state: 'retired', retired_at: now, retires_at: change.retiresAt })
+                .where('kid', '=', change.kid)
+                .execute()
               break
             case 'revoke':
               // A compromised key's private half is of no further use: wiped at once.
-              await trx.updateTable('signing_keys').set({ state: 'revoked', retired_at: now, retires_at: now, private_key: '' }).where('kid', '=', change.kid).execute()
+              await trx
+                .updateTable('signing_keys')
+                .set({ state: 'revoked', retired_at: now, retires_at: now, private_key: '' })
+                .where('kid', '=', change.kid)
+                .execute()
               break
             case 'remove':
               if (change.mode === 'delete') await trx.deleteFrom('signing_keys').where('kid', '=', change.kid).execute()

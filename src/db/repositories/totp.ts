@@ -7,7 +7,13 @@ export function totpRepository(db: Db) {
     async find(userId: string): Promise<TotpFactor | undefined> {
       const row = await db.selectFrom('totp_factors').selectAll().where('user_id', '=', userId).executeTakeFirst()
       return row
-        ? { userId: row.user_id, sealedSecret: row.secret, createdAt: row.created_at, confirmedAt: row.confirmed_at, lastTimeStep: row.last_time_step === null ? null : Number(row.last_time_step) }
+        ? {
+            userId: row.user_id,
+            sealedSecret: row.secret,
+            createdAt: row.created_at,
+            confirmedAt: row.confirmed_at,
+            lastTimeStep: row.last_time_step === null ? null : Number(row.last_time_step),
+          }
         : undefined
     },
 
@@ -29,7 +35,10 @@ export function totpRepository(db: Db) {
      * (RFC 6238 §5.2: a code may not be used twice). `confirm` also makes a pending secret a factor.
      */
     async acceptTimeStep(userId: string, timeStep: number, now: number, confirm: boolean): Promise<boolean> {
-      let update = db.updateTable('totp_factors').set(confirm ? { last_time_step: timeStep, confirmed_at: now } : { last_time_step: timeStep }).where('user_id', '=', userId)
+      let update = db
+        .updateTable('totp_factors')
+        .set(confirm ? { last_time_step: timeStep, confirmed_at: now } : { last_time_step: timeStep })
+        .where('user_id', '=', userId)
       update = update.where((eb) => eb.or([eb('last_time_step', 'is', null), eb('last_time_step', '<', timeStep)]))
       update = confirm ? update.where('confirmed_at', 'is', null) : update.where('confirmed_at', 'is not', null)
       const result = await update.executeTakeFirst()

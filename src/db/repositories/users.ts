@@ -3,8 +3,6 @@ import { compileOnce } from '../compile-once.js'
 import type { UserRow } from '../schema.js'
 import type { NewUser, User } from '../../model/user.js'
 
-
-
 function parseRoles(raw: string): string[] {
   const value: unknown = JSON.parse(raw)
   return Array.isArray(value) ? value.filter((role): role is string => typeof role === 'string') : []
@@ -93,7 +91,11 @@ export function usersRepository(db: Db) {
     },
 
     async setRoles(id: string, roles: readonly string[], now: number): Promise<void> {
-      await db.updateTable('users').set({ roles: canonicalRoles(roles), updated_at: now }).where('id', '=', id).execute()
+      await db
+        .updateTable('users')
+        .set({ roles: canonicalRoles(roles), updated_at: now })
+        .where('id', '=', id)
+        .execute()
     },
 
     async disable(id: string, now: number): Promise<void> {

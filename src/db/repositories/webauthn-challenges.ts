@@ -6,7 +6,10 @@ export type ChallengePurpose = 'register' | 'authenticate'
 export function webauthnChallengesRepository(db: Db) {
   return {
     async insert(challenge: string, purpose: ChallengePurpose, userId: string | null, now: number, ttl: number): Promise<void> {
-      await db.insertInto('webauthn_challenges').values({ challenge, purpose, user_id: userId, created_at: now, expires_at: now + ttl, used_at: null }).execute()
+      await db
+        .insertInto('webauthn_challenges')
+        .values({ challenge, purpose, user_id: userId, created_at: now, expires_at: now + ttl, used_at: null })
+        .execute()
     },
 
     /**

@@ -11,7 +11,10 @@ import type { ClientsRepository } from '../../db/repositories/clients.js'
 const CACHE_SECONDS = 30
 
 /** Origins of every registered redirect URI, re-read at most every 30 s. */
-export function registeredOrigins(clients: ClientsRepository, now: () => number = () => Date.now() / 1000): () => Promise<ReadonlySet<string>> {
+export function registeredOrigins(
+  clients: ClientsRepository,
+  now: () => number = () => Date.now() / 1000,
+): () => Promise<ReadonlySet<string>> {
   let cached: { origins: ReadonlySet<string>; at: number } | undefined
   return async () => {
     if (cached && now() - cached.at < CACHE_SECONDS) return cached.origins
@@ -32,7 +35,15 @@ export function registeredOrigins(clients: ClientsRepository, now: () => number 
 }
 
 /** Paths browser JavaScript may call cross-origin; everything else (pages) never answers CORS. */
-export const CORS_PATHS: ReadonlySet<string> = new Set(['/token', '/userinfo', '/revoke', '/introspect', '/.well-known/jwks.json', '/.well-known/openid-configuration'])
+export const CORS_PATHS: ReadonlySet<string> = new Set([
+  '/token',
+  '/userinfo',
+  '/revoke',
+  '/introspect',
+  '/.well-known/jwks.json',
+  '/.well-known/openid-configuration',
+  '/.well-known/oauth-authorization-server',
+])
 
 /** `origins`: a registeredOrigins() reader, shared with the well-known documents' own CORS. */
 export async function registerCors(app: FastifyInstance, origins: () => Promise<ReadonlySet<string>>): Promise<void> {
@@ -44,6 +55,9 @@ export async function registerCors(app: FastifyInstance, origins: () => Promise<
       const origin = request.headers.origin
       if (origin === undefined) return callback(null, disabled)
       const path = (request.url.split('?')[0] ?? '').replace(/\/+$/, '') || '/'
+      // RFC 7591 registration: the caller has no registered origin yet; no cookies are involved.
+      if (path === '/register' || path.startsWith('/register/'))
+        return callback(null, { ...enabled, methods: ['GET', 'POST', 'DELETE'], origin })
       if (!CORS_PATHS.has(path)) return callback(null, disabled)
       origins().then(
         (allowed) => callback(null, allowed.has(origin) ? { ...enabled, origin } : disabled),

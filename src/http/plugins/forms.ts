@@ -37,7 +37,11 @@ export async function registerFormProtection(app: FastifyInstance, options: Form
   })
 
   const checkOrigin: preHandlerHookHandler = (request, _reply, done) => {
-    done(isSameOriginPost(request, expectedOrigin) ? undefined : new PageError(403, 'Request refused', 'This form was submitted from another site.'))
+    done(
+      isSameOriginPost(request, expectedOrigin)
+        ? undefined
+        : new PageError(403, 'Request refused', 'This form was submitted from another site.'),
+    )
   }
   // Frozen: a route that needs more preHandlers (a preHandler rate limit appends its own) takes a copy.
   app.decorate('formGuards', Object.freeze([checkOrigin, app.csrfProtection.bind(app) as preHandlerHookHandler]) as preHandlerHookHandler[])

@@ -19,7 +19,8 @@ function holdsNul(value: unknown, depth = 0): boolean {
 export function rejectNulCharacters(app: FastifyInstance): void {
   // A callback hook, not an async one: it runs on every request and has nothing to await.
   app.addHook('preValidation', (request, _reply, done) => {
-    if (holdsNul(request.query) || holdsNul(request.body)) return done(new OAuthError('invalid_request', 'parameters must not contain NUL characters'))
+    if (holdsNul(request.query) || holdsNul(request.body))
+      return done(new OAuthError('invalid_request', 'parameters must not contain NUL characters'))
     done()
   })
 }

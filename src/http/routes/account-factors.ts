@@ -28,7 +28,12 @@ const RECENT_SIGN_IN = 15 * 60
 const Csrf = { _csrf: Type.Optional(Type.String({ maxLength: 256 })) }
 const InteractionField = { interaction: Type.Optional(Type.String({ maxLength: 64 })) }
 const InteractionQuery = Type.Object({ ...InteractionField })
-const PasskeyForm = Type.Object({ name: Type.Optional(Type.String({ maxLength: 256 })), credential: Type.String({ maxLength: 16384 }), ...InteractionField, ...Csrf })
+const PasskeyForm = Type.Object({
+  name: Type.Optional(Type.String({ maxLength: 256 })),
+  credential: Type.String({ maxLength: 16384 }),
+  ...InteractionField,
+  ...Csrf,
+})
 const RemovePasskeyForm = Type.Object({ id: Type.String({ maxLength: 1024 }), ...Csrf })
 const CodeForm = Type.Object({ code: Type.String({ maxLength: 64 }), ...InteractionField, ...Csrf })
 const PlainForm = Type.Object({ ...InteractionField, ...Csrf })
@@ -38,7 +43,11 @@ interface SignedIn {
   readonly user: User
 }
 
-export const accountFactorRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views; signedIn: (request: FastifyRequest) => SignedIn }> = async (app, { deps, views, signedIn }) => {
+export const accountFactorRoutes: FastifyPluginAsyncTypebox<{
+  deps: Deps
+  views: Views
+  signedIn: (request: FastifyRequest) => SignedIn
+}> = async (app, { deps, views, signedIn }) => {
   /** A parked authorization this browser's session is enrolling for (enrolment required by policy). */
   async function enrolmentFor(interactionId: string | undefined, session: LoginSession): Promise<Interaction | null> {
     if (interactionId === undefined || interactionId === '') return null
@@ -48,7 +57,8 @@ export const accountFactorRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views:
   }
 
   /** Where to go when a change is done: the waiting application, or the account page with a notice. */
-  const onward = (interaction: Interaction | null, notice: string) => (interaction ? `/continue?${new URLSearchParams({ interaction: interaction.id }).toString()}` : `/account?notice=${notice}`)
+  const onward = (interaction: Interaction | null, notice: string) =>
+    interaction ? `/continue?${new URLSearchParams({ interaction: interaction.id }).toString()}` : `/account?notice=${notice}`
 
   /** Changes need a recent sign-in; otherwise a page asking for one (nothing changes). */
   function staleSignIn(reply: FastifyReply, session: LoginSession): FastifyReply | null {
@@ -63,13 +73,18 @@ export const accountFactorRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views:
 
   /** Shown once: after the first second factor, and when the user asks for new codes. */
   function showRecoveryCodes(reply: FastifyReply, codes: readonly string[], interaction: Interaction | null) {
-    const html = views.render('recovery-codes', { title: 'Save your recovery codes', codes, continueHref: onward(interaction, 'recovery-codes-saved') })
+    const html = views.render('recovery-codes', {
+      title: 'Save your recovery codes',
+      codes,
+      continueHref: onward(interaction, 'recovery-codes-saved'),
+    })
     return sendPage(reply, html)
   }
 
   /** After a factor was added: the first one comes with recovery codes, later ones go straight on. */
   async function factorAdded(reply: FastifyReply, user: User, interaction: Interaction | null, notice: string) {
-    if ((await factorsOf(deps, user.id)).recoveryCodes === 0) return showRecoveryCodes(reply, await renewRecoveryCodes(deps, user, false), interaction)
+    if ((await factorsOf(deps, user.id)).recoveryCodes === 0)
+      return showRecoveryCodes(reply, await renewRecoveryCodes(deps, user, false), interaction)
     return reply.redirect(onward(interaction, notice), 303)
   }
 
@@ -77,7 +92,10 @@ export const accountFactorRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views:
     const html = views.render('message', {
       title: 'The passkey was not added',
       message: 'Your browser or authenticator did not complete the passkey, or it is already registered. Nothing was changed.',
-      link: { href: interaction ? `/account/second-factor?${new URLSearchParams({ interaction: interaction.id }).toString()}` : '/account', label: 'Try again' },
+      link: {
+        href: interaction ? `/account/second-factor?${new URLSearchParams({ interaction: interaction.id }).toString()}` : '/account',
+        label: 'Try again',
+      },
     })
     return sendPage(reply, html, 400)
   }
@@ -85,7 +103,7 @@ export const accountFactorRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views:
   app.get('/account/second-factor', { schema: { querystring: InteractionQuery }, config: { page: true } }, async (request, reply) => {
     const { session, user } = signedIn(request)
     const interaction = await enrolmentFor(request.query.interaction, session)
-    const client = interaction ? await deps.repos.clients.find(interaction.request.clientId) : undefined
+    const client = interaction ? await deps.clients.find(interaction.request.clientId) : undefined
     const factors = await factorsOf(deps, user.id)
     const html = views.render('enrol', {
       title: 'Set up a second factor',
@@ -105,37 +123,53 @@ export const accountFactorRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views:
     return reply.header('cache-control', 'no-store').send(await registrationOptions(deps, user))
   })
 
-  app.post('/account/passkeys', { schema: { body: PasskeyForm }, config: { page: true }, preHandler: app.formGuards }, async (request, reply) => {
-    const { session, user } = signedIn(request)
-    const interaction = await enrolmentFor(request.body.interaction, session)
-    const stale = staleSignIn(reply, session)
-    if (stale) return stale
-    try {
-      await completeRegistration(deps, user, request.body.credential, request.body.name ?? '')
-    } catch (error) {
-      if (!(error instanceof PasskeyRejected)) throw error
-      await deps.audit.record('passkey_failure', { userId: user.id, ip: request.ip, detail: { reason: error.reason, stage: 'registration' } }, 'passkey registration refused')
-      return passkeyFailed(reply, interaction)
-    }
-    return factorAdded(reply, user, interaction, 'passkey-added')
-  })
+  app.post(
+    '/account/passkeys',
+    { schema: { body: PasskeyForm }, config: { page: true }, preHandler: app.formGuards },
+    async (request, reply) => {
+      const { session, user } = signedIn(request)
+      const interaction = await enrolmentFor(request.body.interaction, session)
+      const stale = staleSignIn(reply, session)
+      if (stale) return stale
+      try {
+        await completeRegistration(deps, user, request.body.credential, request.body.name ?? '')
+      } catch (error) {
+        if (!(error instanceof PasskeyRejected)) throw error
+        await deps.audit.record(
+          'passkey_failure',
+          { userId: user.id, ip: request.ip, detail: { reason: error.reason, stage: 'registration' } },
+          'passkey registration refused',
+        )
+        return passkeyFailed(reply, interaction)
+      }
+      return factorAdded(reply, user, interaction, 'passkey-added')
+    },
+  )
 
-  app.post('/account/passkeys/remove', { schema: { body: RemovePasskeyForm }, config: { page: true }, preHandler: app.formGuards }, async (request, reply) => {
-    const { session, user } = signedIn(request)
-    const stale = staleSignIn(reply, session)
-    if (stale) return stale
-    if (await removePasskey(deps, user, request.body.id)) await dropOrphanedRecoveryCodes(deps, user.id)
-    return reply.redirect('/account?notice=passkey-removed', 303)
-  })
+  app.post(
+    '/account/passkeys/remove',
+    { schema: { body: RemovePasskeyForm }, config: { page: true }, preHandler: app.formGuards },
+    async (request, reply) => {
+      const { session, user } = signedIn(request)
+      const stale = staleSignIn(reply, session)
+      if (stale) return stale
+      if (await removePasskey(deps, user, request.body.id)) await dropOrphanedRecoveryCodes(deps, user.id)
+      return reply.redirect('/account?notice=passkey-removed', 303)
+    },
+  )
 
-  app.post('/account/totp/setup', { schema: { body: PlainForm }, config: { page: true }, preHandler: app.formGuards }, async (request, reply) => {
-    const { session, user } = signedIn(request)
-    const interaction = await enrolmentFor(request.body.interaction, session)
-    const stale = staleSignIn(reply, session)
-    if (stale) return stale
-    if (!(await beginTotpSetup(deps, user))) return reply.redirect('/account?notice=totp-exists', 303)
-    return reply.redirect(`/account/totp${interaction ? `?${new URLSearchParams({ interaction: interaction.id }).toString()}` : ''}`, 303)
-  })
+  app.post(
+    '/account/totp/setup',
+    { schema: { body: PlainForm }, config: { page: true }, preHandler: app.formGuards },
+    async (request, reply) => {
+      const { session, user } = signedIn(request)
+      const interaction = await enrolmentFor(request.body.interaction, session)
+      const stale = staleSignIn(reply, session)
+      if (stale) return stale
+      if (!(await beginTotpSetup(deps, user))) return reply.redirect('/account?notice=totp-exists', 303)
+      return reply.redirect(`/account/totp${interaction ? `?${new URLSearchParams({ interaction: interaction.id }).toString()}` : ''}`, 303)
+    },
+  )
 
   async function renderTotpSetup(reply: FastifyReply, user: User, interaction: Interaction | null, problem: string | null, status: number) {
     const setup = await pendingTotpSetup(deps, user)
@@ -168,30 +202,41 @@ export const accountFactorRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views:
     return factorAdded(reply, user, interaction, 'totp-added')
   })
 
-  app.post('/account/totp/remove', { schema: { body: PlainForm }, config: { page: true }, preHandler: app.formGuards }, async (request, reply) => {
-    const { session, user } = signedIn(request)
-    const stale = staleSignIn(reply, session)
-    if (stale) return stale
-    if (await removeTotp(deps, user)) await dropOrphanedRecoveryCodes(deps, user.id)
-    return reply.redirect('/account?notice=totp-removed', 303)
-  })
+  app.post(
+    '/account/totp/remove',
+    { schema: { body: PlainForm }, config: { page: true }, preHandler: app.formGuards },
+    async (request, reply) => {
+      const { session, user } = signedIn(request)
+      const stale = staleSignIn(reply, session)
+      if (stale) return stale
+      if (await removeTotp(deps, user)) await dropOrphanedRecoveryCodes(deps, user.id)
+      return reply.redirect('/account?notice=totp-removed', 303)
+    },
+  )
 
-  app.post('/account/recovery-codes', { schema: { body: PlainForm }, config: { page: true }, preHandler: app.formGuards }, async (request, reply) => {
-    const { session, user } = signedIn(request)
-    const stale = staleSignIn(reply, session)
-    if (stale) return stale
-    const factors = await factorsOf(deps, user.id)
-    if (factors.passkeys === 0 && !factors.totp) return reply.redirect('/account', 303)
-    return showRecoveryCodes(reply, await renewRecoveryCodes(deps, user, true), null)
-  })
+  app.post(
+    '/account/recovery-codes',
+    { schema: { body: PlainForm }, config: { page: true }, preHandler: app.formGuards },
+    async (request, reply) => {
+      const { session, user } = signedIn(request)
+      const stale = staleSignIn(reply, session)
+      if (stale) return stale
+      const factors = await factorsOf(deps, user.id)
+      if (factors.passkeys === 0 && !factors.totp) return reply.redirect('/account', 303)
+      return showRecoveryCodes(reply, await renewRecoveryCodes(deps, user, true), null)
+    },
+  )
 
   // After an enrolment the policy asked for: the waiting authorization goes on from here.
-  app.get('/continue', { schema: { querystring: Type.Object({ interaction: Type.String({ maxLength: 64 }) }) }, config: { page: true } }, async (request, reply) => {
-    const { session } = signedIn(request)
-    const interaction = await enrolmentFor(request.query.interaction, session)
-    if (!interaction) throw EXPIRED_PAGE
-    allowFormRedirects(reply, [interaction.request.redirectUri])
-    return reply.redirect(await continueAfterLogin(deps, reply, interaction.id, interaction.request, session), 303)
-  })
+  app.get(
+    '/continue',
+    { schema: { querystring: Type.Object({ interaction: Type.String({ maxLength: 64 }) }) }, config: { page: true } },
+    async (request, reply) => {
+      const { session } = signedIn(request)
+      const interaction = await enrolmentFor(request.query.interaction, session)
+      if (!interaction) throw EXPIRED_PAGE
+      allowFormRedirects(reply, [interaction.request.redirectUri])
+      return reply.redirect(await continueAfterLogin(deps, reply, interaction.id, interaction.request, session), 303)
+    },
+  )
 }
-

@@ -91,7 +91,12 @@ export const accountRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views
   // Second factors: the same scope, so the same signed-in user (registered after the hook).
   await app.register(accountFactorRoutes, { deps, views, signedIn })
 
-  async function renderAccount(reply: FastifyReply, session: LoginSession, user: User, options: { notice?: string | undefined; problems?: Problems; status?: number; name?: string }) {
+  async function renderAccount(
+    reply: FastifyReply,
+    session: LoginSession,
+    user: User,
+    options: { notice?: string | undefined; problems?: Problems; status?: number; name?: string },
+  ) {
     const now = deps.clock.now()
     const applications = (await deps.repos.consents.listApplicationsForUser(user.id)).map((application) => ({
       clientId: application.clientId,
@@ -106,7 +111,11 @@ export const accountRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views
       since: day(s.createdAt),
       lastSeen: day(s.lastSeenAt),
     }))
-    const [passkeys, totp, recoveryCodes] = await Promise.all([deps.repos.passkeys.listForUser(user.id), deps.repos.totp.find(user.id), deps.repos.recoveryCodes.countUnused(user.id)])
+    const [passkeys, totp, recoveryCodes] = await Promise.all([
+      deps.repos.passkeys.listForUser(user.id),
+      deps.repos.totp.find(user.id),
+      deps.repos.recoveryCodes.countUnused(user.id),
+    ])
     const notice = options.notice !== undefined && Object.hasOwn(NOTICES, options.notice) ? NOTICES[options.notice as Notice] : null
     const html = views.render('account', {
       title: 'Your account',
@@ -142,13 +151,22 @@ export const accountRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views
     return renderAccount(reply, current.session, current.user, { notice: request.query.notice })
   })
 
-  app.post('/account/profile', { schema: { body: ProfileForm }, config: { page: true }, preHandler: app.formGuards }, async (request, reply) => {
-    const current = signedIn(request)
-    const name = request.body.name.trim()
-    if (name.length > MAX_NAME_LENGTH) return renderAccount(reply, current.session, current.user, { problems: { name: `Use at most ${MAX_NAME_LENGTH} characters.` }, status: 400, name: name.slice(0, MAX_NAME_LENGTH) })
-    await deps.repos.users.updateName(current.user.id, name === '' ? null : name, deps.clock.now())
-    return withNotice(reply, 'name-saved')
-  })
+  app.post(
+    '/account/profile',
+    { schema: { body: ProfileForm }, config: { page: true }, preHandler: app.formGuards },
+    async (request, reply) => {
+      const current = signedIn(request)
+      const name = request.body.name.trim()
+      if (name.length > MAX_NAME_LENGTH)
+        return renderAccount(reply, current.session, current.user, {
+          problems: { name: `Use at most ${MAX_NAME_LENGTH} characters.` },
+          status: 400,
+          name: name.slice(0, MAX_NAME_LENGTH),
+        })
+      await deps.repos.users.updateName(current.user.id, name === '' ? null : name, deps.clock.now())
+      return withNotice(reply, 'name-saved')
+    },
+  )
 
   app.post(
     '/account/password',
@@ -156,13 +174,18 @@ export const accountRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views
     async (request, reply) => {
       const current = signedIn(request)
       const { current_password: currentPassword, password, password_confirm: confirmation } = request.body
-      if (password !== confirmation) return renderAccount(reply, current.session, current.user, { problems: { password: 'The two new passwords are not the same.' }, status: 400 })
+      if (password !== confirmation)
+        return renderAccount(reply, current.session, current.user, {
+          problems: { password: 'The two new passwords are not the same.' },
+          status: 400,
+        })
       // Wrong current passwords are failures of this user: a stolen session is no guessing oracle.
       const throttle = passwordChangeRules(deps.config, current.user.id)
       await assertNotBlocked(deps, throttle, request.ip)
       const result = await changePassword(deps, current.user, current.session.idHash, currentPassword, password)
       if (!result.ok && result.field === 'current_password') await recordFailures(deps, throttle)
-      if (!result.ok) return renderAccount(reply, current.session, current.user, { problems: { [result.field]: result.problem }, status: 400 })
+      if (!result.ok)
+        return renderAccount(reply, current.session, current.user, { problems: { [result.field]: result.problem }, status: 400 })
       return withNotice(reply, 'password-changed')
     },
   )
@@ -179,22 +202,34 @@ export const accountRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views
     },
   )
 
-  app.post('/account/sessions/end', { schema: { body: EndSessionForm }, config: { page: true }, preHandler: app.formGuards }, async (request, reply) => {
-    const current = signedIn(request)
-    const ended = await deps.repos.sessions.findLiveByHandle(current.user.id, request.body.handle)
-    if (ended === undefined) return withNotice(reply, 'session-ended')
-    await endSession(deps, { idHash: ended, userId: current.user.id, reason: 'ended_by_user', ip: request.ip })
-    if (ended !== current.session.idHash) return withNotice(reply, 'session-ended')
-    clearSessionCookie(deps, reply)
-    return reply.redirect('/login', 303)
-  })
+  app.post(
+    '/account/sessions/end',
+    { schema: { body: EndSessionForm }, config: { page: true }, preHandler: app.formGuards },
+    async (request, reply) => {
+      const current = signedIn(request)
+      const ended = await deps.repos.sessions.findLiveByHandle(current.user.id, request.body.handle)
+      if (ended === undefined) return withNotice(reply, 'session-ended')
+      await endSession(deps, { idHash: ended, userId: current.user.id, reason: 'ended_by_user', ip: request.ip })
+      if (ended !== current.session.idHash) return withNotice(reply, 'session-ended')
+      clearSessionCookie(deps, reply)
+      return reply.redirect('/login', 303)
+    },
+  )
 
-  app.post('/account/applications/revoke', { schema: { body: RevokeForm }, config: { page: true }, preHandler: app.formGuards }, async (request, reply) => {
-    const current = signedIn(request)
-    const now = deps.clock.now()
-    await deps.repos.consents.revoke(current.user.id, request.body.client_id)
-    await deps.repos.grants.revokeForUserAndClient(current.user.id, request.body.client_id, now)
-    await deps.audit.record('revocation', { userId: current.user.id, clientId: request.body.client_id, ip: request.ip, detail: { kind: 'application' } }, 'user revoked an application')
-    return withNotice(reply, 'application-removed')
-  })
+  app.post(
+    '/account/applications/revoke',
+    { schema: { body: RevokeForm }, config: { page: true }, preHandler: app.formGuards },
+    async (request, reply) => {
+      const current = signedIn(request)
+      const now = deps.clock.now()
+      await deps.repos.consents.revoke(current.user.id, request.body.client_id)
+      await deps.repos.grants.revokeForUserAndClient(current.user.id, request.body.client_id, now)
+      await deps.audit.record(
+        'revocation',
+        { userId: current.user.id, clientId: request.body.client_id, ip: request.ip, detail: { kind: 'application' } },
+        'user revoked an application',
+      )
+      return withNotice(reply, 'application-removed')
+    },
+  )
 }

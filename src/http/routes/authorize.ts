@@ -6,26 +6,34 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Deps } from '../../deps.js'
-import { OAuthError } from '../../errors/oauth-error.js'
+import { OAuthError, UnsafeAuthorizeError } from '../../errors/oauth-error.js'
 import { decideAuthorization, type AuthenticationNeeds } from '../../oauth/authorize-decision.js'
 import { errorResponseUrl, identifyClient, validateAuthorizationRequest, type RedirectTarget } from '../../oauth/authorize-request.js'
 import { single, type RawParams } from '../../oauth/params.js'
 import { TokenInvalid, verifyIdToken } from '../../tokens/verify.js'
 import { authenticationNeeds, parkForLogin, routeDecision } from '../authorization.js'
 import { AuthorizeParams } from '../schemas.js'
+import { requestedApis } from '../../apis/resources.js'
 import { currentSession } from '../session-cookie.js'
 import { type AuthorizationRequest } from '../../model/authorization-request.js'
 
 /** Before anyone signed in, nothing about the user is known yet: the login page comes first. */
-const NO_NEEDS: AuthenticationNeeds = { required: null, essential: false, reachable: 'urn:tessera:pwd', mustEnroll: false, consentNeeded: false }
+const NO_NEEDS: AuthenticationNeeds = {
+  required: null,
+  essential: false,
+  reachable: 'urn:tessera:pwd',
+  mustEnroll: false,
+  consentNeeded: false,
+}
 
 export const authorizeRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { deps }) => {
   async function authorize(params: RawParams, request: FastifyRequest, reply: FastifyReply) {
     const clientId = single(params, 'client_id')
-    const registered = clientId === undefined || Array.isArray(params['client_id']) ? undefined : await deps.repos.clients.find(clientId)
+    const registered = clientId === undefined || Array.isArray(params['client_id']) ? undefined : await findClient(clientId)
     const { client, target } = identifyClient(params, () => registered)
     try {
-      const authRequest = validateAuthorizationRequest(params, client, target)
+      const apis = await requestedApis(deps, client, params['resource'])
+      const authRequest = validateAuthorizationRequest(params, client, target, apis)
       const session = await currentSession(deps, request)
       const now = deps.clock.now()
       const hint = await hintSubject(authRequest)
@@ -41,11 +49,26 @@ export const authorizeRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async 
     }
   }
 
+  /** Before redirect_uri is known to be the client's, a failure is a page, never a redirect. */
+  async function findClient(clientId: string) {
+    try {
+      return await deps.clients.find(clientId)
+    } catch (error) {
+      if (error instanceof OAuthError) throw new UnsafeAuthorizeError(error.error, error.description)
+      throw error
+    }
+  }
+
   async function hintSubject(authRequest: AuthorizationRequest): Promise<string | null> {
     if (authRequest.idTokenHint === null) return null
     try {
       // An expired hint still names the user (OIDC Core §3.1.2.1); the signature and issuer must be ours.
-      const claims = await verifyIdToken(authRequest.idTokenHint, { keys: deps.keys, issuer: deps.config.issuer, now: deps.clock.now(), allowExpired: true })
+      const claims = await verifyIdToken(authRequest.idTokenHint, {
+        keys: deps.keys,
+        issuer: deps.config.issuer,
+        now: deps.clock.now(),
+        allowExpired: true,
+      })
       return claims.sub
     } catch (error) {
       if (error instanceof TokenInvalid) throw new OAuthError('invalid_request', 'id_token_hint is not a valid ID token from this issuer')
@@ -59,6 +82,10 @@ export const authorizeRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async 
   }
 
   const config = { page: true }
-  app.get('/authorize', { schema: { querystring: AuthorizeParams }, config }, (request, reply) => authorize(request.query as RawParams, request, reply))
-  app.post('/authorize', { schema: { body: AuthorizeParams }, config }, (request, reply) => authorize(request.body as RawParams, request, reply))
+  app.get('/authorize', { schema: { querystring: AuthorizeParams }, config }, (request, reply) =>
+    authorize(request.query as RawParams, request, reply),
+  )
+  app.post('/authorize', { schema: { body: AuthorizeParams }, config }, (request, reply) =>
+    authorize(request.body as RawParams, request, reply),
+  )
 }

@@ -6,7 +6,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import { Type } from '@sinclair/typebox'
 import type { Deps } from '../../deps.js'
-import { describeScopes } from '../../oauth/consent.js'
+import { consentItems, describeScopes } from '../../oauth/consent.js'
 import { accessDeniedUrl, issueAuthorizationCode } from '../authorization.js'
 import { allowFormRedirects } from '../plugins/security-headers.js'
 import { currentSession } from '../session-cookie.js'
@@ -25,7 +25,7 @@ export const consentRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views
   /** The interaction, its client and the session it was authenticated by — which must be this browser's. */
   async function load(request: FastifyRequest, interactionId: string) {
     const interaction = await deps.repos.interactions.findLive(interactionId, deps.clock.now())
-    const client = interaction ? await deps.repos.clients.find(interaction.request.clientId) : undefined
+    const client = interaction ? await deps.clients.find(interaction.request.clientId) : undefined
     if (!interaction || !client || client.firstParty || interaction.sessionIdHash === null) throw EXPIRED_PAGE
     const session = await currentSession(deps, request)
     if (!session || session.idHash !== interaction.sessionIdHash) throw EXPIRED_PAGE
@@ -35,11 +35,19 @@ export const consentRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views
   app.get('/consent', { schema: { querystring: ConsentQuery }, config: { page: true } }, async (request, reply) => {
     const { interaction, client, session } = await load(request, request.query.interaction)
     const user = await deps.repos.users.findById(session.userId)
+    const apis = [...(await deps.repos.apis.findMany(interaction.request.resources)).values()]
+    const apiScopes = new Map(apis.flatMap((api) => api.scopes.map((scope) => [scope.name, `${api.name}: ${scope.description}`] as const)))
+    const redirectHost = new URL(interaction.request.redirectUri).host
     const html = views.render('consent', {
       title: 'Allow access?',
       clientName: client.name,
       userEmail: user?.email ?? '',
-      scopes: describeScopes(interaction.request.scope),
+      scopes: describeScopes(interaction.request.scope, apiScopes),
+      apis: apis.map((api) => api.name),
+      redirectHost,
+      selfRegistered: client.registration !== 'cli',
+      // A metadata-document client is whoever controls that URL: name it.
+      describedAt: client.registration === 'metadata_document' ? new URL(client.id).host : '',
       interaction: interaction.id,
       csrfToken: reply.formToken(),
     })
@@ -55,7 +63,12 @@ export const consentRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views
       request.log.info({ event: 'consent_denied', clientId: authRequest.clientId, userId: session.userId }, 'consent denied')
       return reply.redirect(accessDeniedUrl(deps, authRequest), 303)
     }
-    await deps.repos.consents.grant(session.userId, authRequest.clientId, authRequest.scope, deps.clock.now())
+    await deps.repos.consents.grant(
+      session.userId,
+      authRequest.clientId,
+      consentItems(authRequest.scope, authRequest.resources),
+      deps.clock.now(),
+    )
     request.log.info({ event: 'consent_granted', clientId: authRequest.clientId, userId: session.userId }, 'consent granted')
     return reply.redirect(await issueAuthorizationCode(deps, authRequest, session), 303)
   })

@@ -23,14 +23,34 @@ export const introspectRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async
       const { claims } = found
       if (claims.client_id !== clientId && !caller.introspect) return INACTIVE
       if (!(await deps.repos.accessTokens.isLive(claims.jti, now))) return INACTIVE
-      return { active: true, token_type: 'Bearer', sub: claims.sub, client_id: claims.client_id, scope: claims.scope, exp: claims.exp, iat: claims.iat, iss: claims.iss, aud: claims.aud, jti: claims.jti }
+      return {
+        active: true,
+        token_type: 'Bearer',
+        sub: claims.sub,
+        client_id: claims.client_id,
+        scope: claims.scope,
+        exp: claims.exp,
+        iat: claims.iat,
+        iss: claims.iss,
+        aud: claims.aud,
+        jti: claims.jti,
+      }
     }
     const { token, grant } = found
     // Refresh tokens are a client's own secret: only that client may learn about them.
     if (!grant || token.clientId !== clientId || grant.revokedAt !== null || token.usedAt !== null) return INACTIVE
     const exp = Math.min(token.idleExpiresAt, grant.expiresAt ?? 0)
     if (exp <= now) return INACTIVE
-    return { active: true, token_type: 'refresh_token', sub: grant.userId, client_id: grant.clientId, scope: grant.scope, exp, iat: token.createdAt, iss: deps.config.issuer }
+    return {
+      active: true,
+      token_type: 'refresh_token',
+      sub: grant.userId,
+      client_id: grant.clientId,
+      scope: grant.scope,
+      exp,
+      iat: token.createdAt,
+      iss: deps.config.issuer,
+    }
   }
 
   app.post(

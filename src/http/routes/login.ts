@@ -43,7 +43,7 @@ export const loginRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views }
   }
 
   async function renderLogin(reply: FastifyReply, interaction: Interaction | null, status: number, email: string, error: string | null) {
-    const client = interaction ? await deps.repos.clients.find(interaction.request.clientId) : undefined
+    const client = interaction ? await deps.clients.find(interaction.request.clientId) : undefined
     if (interaction && !client) throw EXPIRED_PAGE
     const html = views.render('login', {
       title: 'Sign in',
@@ -66,7 +66,8 @@ export const loginRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views }
 
   const https = deps.config.issuerIsHttps
   /** A browser that signed in to this account before: its posts are not flood-guarded, its failures are its own. */
-  const trustedDevice = (request: FastifyRequest) => trustedDeviceFor(readDeviceCookie(request, https), (request.body as { email?: unknown } | undefined)?.email?.toString() ?? '')
+  const trustedDevice = (request: FastifyRequest) =>
+    trustedDeviceFor(readDeviceCookie(request, https), (request.body as { email?: unknown } | undefined)?.email?.toString() ?? '')
 
   app.post(
     '/login',
@@ -76,7 +77,12 @@ export const loginRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views }
         page: true,
         // Flood guard only (far above real use: an office or a carrier NAT is one address); run
         // after the body is parsed so that trusted devices are not counted.
-        rateLimit: { max: deps.config.loginRateLimit, timeWindow: 60_000, hook: 'preHandler', allowList: (request) => trustedDevice(request) !== null },
+        rateLimit: {
+          max: deps.config.loginRateLimit,
+          timeWindow: 60_000,
+          hook: 'preHandler',
+          allowList: (request) => trustedDevice(request) !== null,
+        },
       },
       preHandler: [...app.formGuards],
     },
@@ -100,7 +106,12 @@ export const loginRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views }
       await clearFailures(deps, throttle.clearOnSuccess)
       // A user with a second factor is asked for it before any session exists.
       if (hasSecondFactor(await factorsOf(deps, result.user.id))) {
-        await startPendingLogin(deps, reply, { userId: result.user.id, amr: ['pwd'], interactionId: interaction?.id ?? null, sessionIdHash: null })
+        await startPendingLogin(deps, reply, {
+          userId: result.user.id,
+          amr: ['pwd'],
+          interactionId: interaction?.id ?? null,
+          sessionIdHash: null,
+        })
         return reply.redirect('/login/second-factor', 303)
       }
       return reply.redirect(await completeSignIn(deps, request, reply, { user: result.user, amr: ['pwd'], interaction }), 303)

@@ -65,7 +65,7 @@ export const logoutRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views 
     asPage(() => rejectDuplicates(params))
     const hint = await verifiedHint(single(params, 'id_token_hint'))
     const clientId = asPage(() => logoutClientId(hint, single(params, 'client_id')))
-    const client = clientId === undefined ? undefined : await deps.repos.clients.find(clientId)
+    const client = clientId === undefined ? undefined : await deps.clients.find(clientId)
     const redirectUri = postLogoutRedirect(client, single(params, 'post_logout_redirect_uri'))
     const state = single(params, 'state')
     const session = await currentSession(deps, request)
@@ -86,16 +86,21 @@ export const logoutRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views 
   }
 
   const config = { page: true }
-  app.get('/logout', { schema: { querystring: OAuthParams }, config }, (request, reply) => logout(request.query as RawParams, request, reply))
+  app.get('/logout', { schema: { querystring: OAuthParams }, config }, (request, reply) =>
+    logout(request.query as RawParams, request, reply),
+  )
   app.post('/logout', { schema: { body: OAuthParams }, config }, (request, reply) => logout(request.body as RawParams, request, reply))
 
   app.post('/logout/confirm', { schema: { body: ConfirmForm }, config, preHandler: app.formGuards }, async (request, reply) => {
     const { decision, client_id: clientId, state } = request.body
-    const client = clientId ? await deps.repos.clients.find(clientId) : undefined
+    const client = clientId ? await deps.clients.find(clientId) : undefined
     // Re-checked here: the hidden field came back from the browser.
     const redirectUri = postLogoutRedirect(client, request.body.post_logout_redirect_uri || undefined)
     if (decision === 'stay') {
-      return sendPage(reply, views.render('message', { title: 'You are still signed in', message: 'Nothing changed. You can close this window.' }))
+      return sendPage(
+        reply,
+        views.render('message', { title: 'You are still signed in', message: 'Nothing changed. You can close this window.' }),
+      )
     }
     await signOut(request, reply)
     return finish(reply, redirectUri, state || undefined)

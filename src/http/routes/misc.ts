@@ -10,7 +10,10 @@ const STYLESHEET = fs.readFileSync(new URL('../assets/style.css', import.meta.ur
 const PASSKEYS_SCRIPT = fs.readFileSync(new URL('../assets/passkeys.js', import.meta.url), 'utf8')
 // The maintained browser half of WebAuthn, served from our own origin (no CDN: the CSP allows
 // scripts from 'self' only). The UMD bundle defines the global SimpleWebAuthnBrowser.
-const WEBAUTHN_SCRIPT = fs.readFileSync(path.join(path.dirname(createRequire(import.meta.url).resolve('@simplewebauthn/browser')), '../dist/bundle/index.umd.min.js'), 'utf8')
+const WEBAUTHN_SCRIPT = fs.readFileSync(
+  path.join(path.dirname(createRequire(import.meta.url).resolve('@simplewebauthn/browser')), '../dist/bundle/index.umd.min.js'),
+  'utf8',
+)
 
 /**
  * Probes for orchestrators — `/healthz`: the process is alive (restart it when this fails);
@@ -18,7 +21,9 @@ const WEBAUTHN_SCRIPT = fs.readFileSync(path.join(path.dirname(createRequire(imp
  * balancer sends traffic elsewhere — and the one stylesheet.
  */
 export const miscRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { deps }) => {
-  app.get('/healthz', { schema: { querystring: AnyQuery } }, async (_request, reply) => reply.header('cache-control', 'no-store').send({ status: 'ok' }))
+  app.get('/healthz', { schema: { querystring: AnyQuery } }, async (_request, reply) =>
+    reply.header('cache-control', 'no-store').send({ status: 'ok' }),
+  )
 
   app.get('/readyz', { schema: { querystring: AnyQuery } }, async (request, reply) => {
     const checks = { database: 'ok', signing_key: 'ok' }
@@ -41,8 +46,13 @@ export const miscRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app,
       .send({ status: ready ? 'ready' : 'unavailable', checks })
   })
 
-  for (const [file, body] of [['/assets/passkeys.js', PASSKEYS_SCRIPT], ['/assets/simplewebauthn-browser.js', WEBAUTHN_SCRIPT]] as const) {
-    app.get(file, { schema: { querystring: AnyQuery } }, async (_request, reply) => reply.header('cache-control', 'public, max-age=3600').type('text/javascript; charset=utf-8').send(body))
+  for (const [file, body] of [
+    ['/assets/passkeys.js', PASSKEYS_SCRIPT],
+    ['/assets/simplewebauthn-browser.js', WEBAUTHN_SCRIPT],
+  ] as const) {
+    app.get(file, { schema: { querystring: AnyQuery } }, async (_request, reply) =>
+      reply.header('cache-control', 'public, max-age=3600').type('text/javascript; charset=utf-8').send(body),
+    )
   }
 
   app.get('/assets/style.css', { schema: { querystring: AnyQuery } }, async (_request, reply) => {

@@ -67,7 +67,17 @@ export const passwordResetRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views:
     )
 
   const renderForm = (reply: FastifyReply, problem: string | null, status: number) =>
-    sendPage(reply, views.render('reset-password', { title: 'Choose a new password', csrfToken: reply.formToken(), problem, minLength: MIN_PASSWORD_LENGTH, suggestedLength: SUGGESTED_PASSWORD_LENGTH }), status)
+    sendPage(
+      reply,
+      views.render('reset-password', {
+        title: 'Choose a new password',
+        csrfToken: reply.formToken(),
+        problem,
+        minLength: MIN_PASSWORD_LENGTH,
+        suggestedLength: SUGGESTED_PASSWORD_LENGTH,
+      }),
+      status,
+    )
 
   app.get('/reset-password', { schema: { querystring: ResetQuery }, config: { page: true } }, async (request, reply) => {
     if (request.query.token !== undefined) {
@@ -81,7 +91,11 @@ export const passwordResetRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views:
 
   app.post(
     '/reset-password',
-    { schema: { body: ResetForm }, config: { page: true, rateLimit: { max: deps.config.forgotPasswordRateLimit, timeWindow: 10 * 60_000 } }, preHandler: app.formGuards },
+    {
+      schema: { body: ResetForm },
+      config: { page: true, rateLimit: { max: deps.config.forgotPasswordRateLimit, timeWindow: 10 * 60_000 } },
+      preHandler: app.formGuards,
+    },
     async (request, reply) => {
       // Dead or made-up reset tokens are failures counted per address (a token cannot be guessed,
       // but trying costs a password hash each time).

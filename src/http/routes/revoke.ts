@@ -24,12 +24,20 @@ export const revokeRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (ap
       if (found?.kind === 'refresh_token' && found.token.clientId === client.id) {
         // Revoking a refresh token revokes its family and the family's access tokens (RFC 7009 §2.1).
         await deps.repos.grants.revoke(found.token.grantId, now)
-        await deps.audit.record('revocation', { clientId: client.id, ip: request.ip, detail: { kind: 'refresh_token', grantId: found.token.grantId } }, 'refresh token revoked')
+        await deps.audit.record(
+          'revocation',
+          { clientId: client.id, ip: request.ip, detail: { kind: 'refresh_token', grantId: found.token.grantId } },
+          'refresh token revoked',
+        )
       } else if (found?.kind === 'access_token' && found.claims.client_id === client.id) {
         await deps.repos.accessTokens.revoke(found.claims.jti, now)
-        await deps.audit.record('revocation', { clientId: client.id, ip: request.ip, detail: { kind: 'access_token', jti: found.claims.jti } }, 'access token revoked')
+        await deps.audit.record(
+          'revocation',
+          { clientId: client.id, ip: request.ip, detail: { kind: 'access_token', jti: found.claims.jti } },
+          'access token revoked',
+        )
       } else if (found) {
-        request.log.warn({ event: 'revocation_refused', clientId: client.id }, 'client tried to revoke another client\'s token')
+        request.log.warn({ event: 'revocation_refused', clientId: client.id }, "client tried to revoke another client's token")
       }
       return reply.headers({ 'cache-control': 'no-store', pragma: 'no-cache' }).status(200).send()
     },

@@ -33,8 +33,16 @@ import { sendPage, type Views } from '../views/render.js'
 import { EXPIRED_PAGE, PASSKEY_SCRIPTS } from './login.js'
 
 const Csrf = { _csrf: Type.Optional(Type.String({ maxLength: 256 })) }
-const SecondFactorForm = Type.Object({ code: Type.Optional(Type.String({ maxLength: 64 })), credential: Type.Optional(Type.String({ maxLength: 16384 })), ...Csrf })
-const PasskeyLoginForm = Type.Object({ interaction: Type.Optional(Type.String({ maxLength: 64 })), credential: Type.String({ maxLength: 16384 }), ...Csrf })
+const SecondFactorForm = Type.Object({
+  code: Type.Optional(Type.String({ maxLength: 64 })),
+  credential: Type.Optional(Type.String({ maxLength: 16384 })),
+  ...Csrf,
+})
+const PasskeyLoginForm = Type.Object({
+  interaction: Type.Optional(Type.String({ maxLength: 64 })),
+  credential: Type.String({ maxLength: 16384 }),
+  ...Csrf,
+})
 const OptionsForm = Type.Object({ purpose: Type.Union([Type.Literal('login'), Type.Literal('second-factor')]), ...Csrf })
 
 const WRONG_CODE = 'That code did not work. Enter the current code from your authenticator app, or an unused recovery code.'
@@ -58,9 +66,15 @@ export const secondFactorRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: 
     return { pending, user, interaction: await interactionOf(pending.interactionId) }
   }
 
-  async function renderSecondFactor(reply: FastifyReply, pending: PendingLogin, interaction: Interaction | null, status: number, error: string | null) {
+  async function renderSecondFactor(
+    reply: FastifyReply,
+    pending: PendingLogin,
+    interaction: Interaction | null,
+    status: number,
+    error: string | null,
+  ) {
     const factors = await factorsOf(deps, pending.userId)
-    const client = interaction ? await deps.repos.clients.find(interaction.request.clientId) : undefined
+    const client = interaction ? await deps.clients.find(interaction.request.clientId) : undefined
     const html = views.render('second-factor', {
       title: 'Confirm it is you',
       clientName: client?.name ?? null,
@@ -81,63 +95,85 @@ export const secondFactorRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: 
     return renderSecondFactor(reply, pending, interaction, 200, null)
   })
 
-  app.post('/login/second-factor', { schema: { body: SecondFactorForm }, config: { page: true }, preHandler: app.formGuards }, async (request, reply) => {
-    const { pending, user, interaction } = await loadPending(request)
-    const throttle = secondFactorRules(deps.config, user.id, request.ip, trustedDeviceFor(readDeviceCookie(request, https), user.email))
-    await assertNotBlocked(deps, throttle, request.ip)
-    const { code, credential } = request.body
-    let methods: AuthenticationMethod[] | null = null
-    let problem = WRONG_CODE
-    if (credential !== undefined && credential !== '') {
-      problem = PASSKEY_FAILED
+  app.post(
+    '/login/second-factor',
+    { schema: { body: SecondFactorForm }, config: { page: true }, preHandler: app.formGuards },
+    async (request, reply) => {
+      const { pending, user, interaction } = await loadPending(request)
+      const throttle = secondFactorRules(deps.config, user.id, request.ip, trustedDeviceFor(readDeviceCookie(request, https), user.email))
+      await assertNotBlocked(deps, throttle, request.ip)
+      const { code, credential } = request.body
+      let methods: AuthenticationMethod[] | null = null
+      let problem = WRONG_CODE
+      if (credential !== undefined && credential !== '') {
+        problem = PASSKEY_FAILED
+        try {
+          methods = (await verifyPasskey(deps, credential, user.id)).methods
+        } catch (error) {
+          if (!(error instanceof PasskeyRejected)) throw error
+          await deps.audit.record(
+            'passkey_failure',
+            { userId: user.id, ip: request.ip, detail: { reason: error.reason, stage: 'second_factor' } },
+            'passkey refused',
+          )
+        }
+      } else if (code !== undefined && code.trim() !== '') {
+        if ((await verifyTotp(deps, user.id, code)) || (await useRecoveryCode(deps, user, code))) methods = ['otp']
+      }
+      if (methods === null) {
+        await deps.audit.record('second_factor_failure', { userId: user.id, ip: request.ip }, 'second factor refused')
+        await recordFailures(deps, throttle)
+        return renderSecondFactor(reply, pending, interaction, 401, problem)
+      }
+      // Single use: of two tabs finishing one sign-in, one wins.
+      if (!(await deps.repos.pendingLogins.remove(pending.idHash))) throw EXPIRED_PAGE
+      clearPendingLogin(deps, reply)
+      if (pending.sessionIdHash !== null) {
+        // A step-up is for the session this browser still has.
+        const session = await currentSession(deps, request)
+        if (!session || session.idHash !== pending.sessionIdHash) throw EXPIRED_PAGE
+      }
+      const amr = addMethods(pending.amr, methods)
+      return reply.redirect(
+        await completeSignIn(deps, request, reply, { user, amr, interaction, stepUp: pending.sessionIdHash !== null }),
+        303,
+      )
+    },
+  )
+
+  app.post(
+    '/login/passkey',
+    { schema: { body: PasskeyLoginForm }, config: { page: true }, preHandler: app.formGuards },
+    async (request, reply) => {
+      const interaction = await interactionOf(request.body.interaction)
+      const throttle = passkeyLoginRules(deps.config, request.ip)
+      await assertNotBlocked(deps, throttle, request.ip)
       try {
-        methods = (await verifyPasskey(deps, credential, user.id)).methods
+        const { passkey, methods } = await verifyPasskey(deps, request.body.credential, null)
+        const user = await deps.repos.users.findById(passkey.userId)
+        if (!user || user.disabledAt !== null) throw new PasskeyRejected('unknown_credential', 'disabled user')
+        return reply.redirect(await completeSignIn(deps, request, reply, { user, amr: methods, interaction }), 303)
       } catch (error) {
         if (!(error instanceof PasskeyRejected)) throw error
-        await deps.audit.record('passkey_failure', { userId: user.id, ip: request.ip, detail: { reason: error.reason, stage: 'second_factor' } }, 'passkey refused')
+        await deps.audit.record(
+          'passkey_failure',
+          { ip: request.ip, detail: { reason: error.reason, stage: 'sign_in' } },
+          'passkey refused',
+        )
+        await recordFailures(deps, throttle)
+        const client = interaction ? await deps.clients.find(interaction.request.clientId) : undefined
+        const html = views.render('message', {
+          title: 'That passkey did not work',
+          message: 'Your passkey could not sign you in. Try again, or sign in with your email and password.',
+          link: {
+            href: interaction ? `/login?${new URLSearchParams({ interaction: interaction.id }).toString()}` : '/login',
+            label: client ? `Back to sign in to ${client.name}` : 'Back to sign in',
+          },
+        })
+        return sendPage(reply, html, 401)
       }
-    } else if (code !== undefined && code.trim() !== '') {
-      if ((await verifyTotp(deps, user.id, code)) || (await useRecoveryCode(deps, user, code))) methods = ['otp']
-    }
-    if (methods === null) {
-      await deps.audit.record('second_factor_failure', { userId: user.id, ip: request.ip }, 'second factor refused')
-      await recordFailures(deps, throttle)
-      return renderSecondFactor(reply, pending, interaction, 401, problem)
-    }
-    // Single use: of two tabs finishing one sign-in, one wins.
-    if (!(await deps.repos.pendingLogins.remove(pending.idHash))) throw EXPIRED_PAGE
-    clearPendingLogin(deps, reply)
-    if (pending.sessionIdHash !== null) {
-      // A step-up is for the session this browser still has.
-      const session = await currentSession(deps, request)
-      if (!session || session.idHash !== pending.sessionIdHash) throw EXPIRED_PAGE
-    }
-    const amr = addMethods(pending.amr, methods)
-    return reply.redirect(await completeSignIn(deps, request, reply, { user, amr, interaction, stepUp: pending.sessionIdHash !== null }), 303)
-  })
-
-  app.post('/login/passkey', { schema: { body: PasskeyLoginForm }, config: { page: true }, preHandler: app.formGuards }, async (request, reply) => {
-    const interaction = await interactionOf(request.body.interaction)
-    const throttle = passkeyLoginRules(deps.config, request.ip)
-    await assertNotBlocked(deps, throttle, request.ip)
-    try {
-      const { passkey, methods } = await verifyPasskey(deps, request.body.credential, null)
-      const user = await deps.repos.users.findById(passkey.userId)
-      if (!user || user.disabledAt !== null) throw new PasskeyRejected('unknown_credential', 'disabled user')
-      return reply.redirect(await completeSignIn(deps, request, reply, { user, amr: methods, interaction }), 303)
-    } catch (error) {
-      if (!(error instanceof PasskeyRejected)) throw error
-      await deps.audit.record('passkey_failure', { ip: request.ip, detail: { reason: error.reason, stage: 'sign_in' } }, 'passkey refused')
-      await recordFailures(deps, throttle)
-      const client = interaction ? await deps.repos.clients.find(interaction.request.clientId) : undefined
-      const html = views.render('message', {
-        title: 'That passkey did not work',
-        message: 'Your passkey could not sign you in. Try again, or sign in with your email and password.',
-        link: { href: interaction ? `/login?${new URLSearchParams({ interaction: interaction.id }).toString()}` : '/login', label: client ? `Back to sign in to ${client.name}` : 'Back to sign in' },
-      })
-      return sendPage(reply, html, 401)
-    }
-  })
+    },
+  )
 
   // JSON for the page's script: errors answer JSON too (not a page).
   app.post('/login/passkey/options', { schema: { body: OptionsForm }, preHandler: app.formGuards }, async (request, reply) => {

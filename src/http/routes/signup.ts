@@ -40,11 +40,16 @@ export const signupRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views 
   async function clientName(interactionId: string | undefined): Promise<string> {
     if (!interactionId) return 'your account'
     const interaction = await deps.repos.interactions.findLive(interactionId, deps.clock.now())
-    const client = interaction ? await deps.repos.clients.find(interaction.request.clientId) : undefined
+    const client = interaction ? await deps.clients.find(interaction.request.clientId) : undefined
     return client?.name ?? 'your account'
   }
 
-  async function renderForm(reply: FastifyReply, input: { interaction?: string; name: string; email: string }, problems: Partial<Record<SignupField, string>>, status: number) {
+  async function renderForm(
+    reply: FastifyReply,
+    input: { interaction?: string; name: string; email: string },
+    problems: Partial<Record<SignupField, string>>,
+    status: number,
+  ) {
     const html = views.render('signup', {
       title: 'Create your account',
       clientName: await clientName(input.interaction),

@@ -23,15 +23,22 @@ export const userinfoRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (
     const now = deps.clock.now()
     let claims
     try {
-      claims = await verifyAccessToken(match[1]!, { keys: deps.keys, issuer: deps.config.issuer, audience: accessTokenAudience(deps.config), now })
+      claims = await verifyAccessToken(match[1]!, {
+        keys: deps.keys,
+        issuer: deps.config.issuer,
+        audience: accessTokenAudience(deps.config),
+        now,
+      })
     } catch (error) {
       if (error instanceof TokenInvalid) throw new OAuthError('invalid_token', 'the access token is invalid', { detail: error.reason })
       throw error
     }
-    if (!(await deps.repos.accessTokens.isLive(claims.jti, now))) throw new OAuthError('invalid_token', 'the access token is invalid', { detail: 'revoked' })
+    if (!(await deps.repos.accessTokens.isLive(claims.jti, now)))
+      throw new OAuthError('invalid_token', 'the access token is invalid', { detail: 'revoked' })
     if (!hasScope(claims.scope, 'openid')) throw new OAuthError('insufficient_scope', 'the access token lacks the openid scope')
     const user = await deps.repos.users.findById(claims.sub)
-    if (!user || user.disabledAt !== null) throw new OAuthError('invalid_token', 'the access token is invalid', { detail: 'no active user' })
+    if (!user || user.disabledAt !== null)
+      throw new OAuthError('invalid_token', 'the access token is invalid', { detail: 'no active user' })
     return reply.headers({ 'cache-control': 'no-store', pragma: 'no-cache' }).send(userinfoClaims(user, claims.scope))
   }
 

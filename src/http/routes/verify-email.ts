@@ -21,7 +21,14 @@ export const verifyEmailRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: V
       return reply.redirect(`/verify-email?status=${userId === undefined ? 'invalid' : 'verified'}`, 303)
     }
     if (status === 'verified') {
-      return sendPage(reply, views.render('message', { title: 'Email address confirmed', message: 'Thank you: your email address is verified.', link: { href: '/account', label: 'Go to your account' } }))
+      return sendPage(
+        reply,
+        views.render('message', {
+          title: 'Email address confirmed',
+          message: 'Thank you: your email address is verified.',
+          link: { href: '/account', label: 'Go to your account' },
+        }),
+      )
     }
     const html = views.render('message', {
       title: 'This link does not work',

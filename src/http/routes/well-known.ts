@@ -18,8 +18,17 @@ export interface WellKnownOptions {
  * per-request hooks: each response is one prebuilt header set (the API's security headers, cache lifetime, `Vary: Origin`) plus CORS for a registered origin.
  */
 export const wellKnownRoutes: FastifyPluginAsyncTypebox<WellKnownOptions> = async (app, { deps, allowedOrigins }) => {
-  const common = { ...apiSecurityHeaders({ https: deps.config.issuerIsHttps }), vary: 'Origin', 'content-type': 'application/json; charset=utf-8' }
-  const discovery = JSON.stringify(discoveryDocument(deps.config.issuer))
+  const common = {
+    ...apiSecurityHeaders({ https: deps.config.issuerIsHttps }),
+    vary: 'Origin',
+    'content-type': 'application/json; charset=utf-8',
+  }
+  const discovery = JSON.stringify(
+    discoveryDocument(deps.config.issuer, {
+      registration: deps.config.registration !== 'off',
+      clientMetadataDocuments: deps.config.clientMetadataDocuments === 'on',
+    }),
+  )
   const discoveryHeaders = { ...common, 'cache-control': 'public, max-age=3600' }
   // max-age stays shorter than the time a next key is published before it signs (docs/security.md §F).
   const jwksHeaders = { ...common, 'cache-control': `public, max-age=${deps.config.jwksMaxAge}` }
@@ -35,6 +44,23 @@ export const wellKnownRoutes: FastifyPluginAsyncTypebox<WellKnownOptions> = asyn
     })
   }
 
-  app.get('/.well-known/openid-configuration', { schema: { querystring: AnyQuery } }, serve(discoveryHeaders, () => discovery))
-  app.get(ENDPOINT_PATHS.jwks, { schema: { querystring: AnyQuery } }, serve(jwksHeaders, () => deps.keys.jwksJson()))
+  // The same document under every name clients look for it: OIDC Discovery (path appended),
+  // RFC 8414 (path inserted after /.well-known/ when the issuer has a path, §3.1), and the
+  // path-inserted OIDC form MCP clients try. A reverse proxy that strips the issuer's path
+  // forwards all of them here.
+  const issuerPath = new URL(deps.config.issuer).pathname.replace(/\/+$/, '')
+  const metadataPaths = new Set(['/.well-known/openid-configuration', '/.well-known/oauth-authorization-server'])
+  if (issuerPath !== '')
+    for (const name of ['openid-configuration', 'oauth-authorization-server']) metadataPaths.add(`/.well-known/${name}${issuerPath}`)
+  for (const path of metadataPaths)
+    app.get(
+      path,
+      { schema: { querystring: AnyQuery } },
+      serve(discoveryHeaders, () => discovery),
+    )
+  app.get(
+    ENDPOINT_PATHS.jwks,
+    { schema: { querystring: AnyQuery } },
+    serve(jwksHeaders, () => deps.keys.jwksJson()),
+  )
 }

@@ -15,7 +15,8 @@ export interface CodeRedemption {
  */
 export function checkCode(code: StoredCode | undefined, client: Client, input: CodeRedemption, now: number): StoredCode {
   if (!code) throw new OAuthError('invalid_grant', 'the authorization code is invalid')
-  if (code.clientId !== client.id) throw new OAuthError('invalid_grant', 'the authorization code is invalid', { detail: 'code issued to another client' })
+  if (code.clientId !== client.id)
+    throw new OAuthError('invalid_grant', 'the authorization code is invalid', { detail: 'code issued to another client' })
   if (code.consumedAt !== null) return code
   if (code.expiresAt <= now) throw new OAuthError('invalid_grant', 'the authorization code has expired')
   if (input.redirectUri !== code.redirectUri) throw new OAuthError('invalid_grant', 'redirect_uri does not match the authorization request')

@@ -18,7 +18,8 @@ const INVALID = 'the refresh token is invalid'
 export function checkRefreshToken(token: RefreshToken | undefined, grant: Grant | undefined, client: Client, now: number): RefreshCheck {
   if (!token || !grant) throw new OAuthError('invalid_grant', INVALID)
   // Another client's token: refused without touching the family.
-  if (token.clientId !== client.id || grant.clientId !== client.id) throw new OAuthError('invalid_grant', INVALID, { detail: 'refresh token of another client' })
+  if (token.clientId !== client.id || grant.clientId !== client.id)
+    throw new OAuthError('invalid_grant', INVALID, { detail: 'refresh token of another client' })
   if (grant.revokedAt !== null) throw new OAuthError('invalid_grant', INVALID, { detail: 'family revoked' })
   if (token.usedAt !== null) return { kind: 'reuse', grant }
   const { expiresAt } = grant

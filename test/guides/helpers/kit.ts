@@ -6,9 +6,9 @@
  */
 import fs from 'node:fs'
 import path from 'node:path'
-import { hiddenInput } from '../../e2e/helpers/http-login.js'
-import { ROOT, startChild, withTimeout, type Child, type Teardown } from '../../e2e/helpers/processes.js'
 import { freePort } from '../../helpers/free-port.js'
+import { FetchCookieJar, hiddenField } from '../../helpers/http-client.js'
+import { ROOT, startChild, withTimeout, type Child, type Teardown } from '../../helpers/processes.js'
 
 const GUIDES_DIR = path.join(ROOT, 'docs/guides')
 const FIXTURES_DIR = path.join(ROOT, 'test/guides/fixtures')
@@ -118,7 +118,7 @@ export interface Navigation {
  * with its anti-forgery token and an Origin header when a navigation reaches it.
  */
 export class Browser {
-  readonly #cookies = new Map<string, Map<string, string>>()
+  readonly #cookies = new Map<string, FetchCookieJar>()
 
   constructor(
     readonly issuer: string,
@@ -126,26 +126,13 @@ export class Browser {
   ) {}
 
   cookieHeader(url: URL): string {
-    return [...(this.#cookies.get(url.hostname) ?? new Map<string, string>())].map(([name, value]) => `${name}=${value}`).join('; ')
+    return this.#cookies.get(url.hostname)?.header() ?? ''
   }
 
   #store(url: URL, response: Response): void {
     let jar = this.#cookies.get(url.hostname)
-    if (!jar) this.#cookies.set(url.hostname, (jar = new Map()))
-    for (const line of response.headers.getSetCookie()) {
-      const [pair = '', ...attributes] = line.split(';')
-      const eq = pair.indexOf('=')
-      if (eq <= 0) continue
-      const name = pair.slice(0, eq).trim()
-      const value = pair.slice(eq + 1).trim()
-      const expired = attributes.some((attribute) => {
-        const [key = '', raw = ''] = attribute.split('=')
-        const lower = key.trim().toLowerCase()
-        return (lower === 'max-age' && Number(raw.trim()) <= 0) || (lower === 'expires' && Date.parse(raw.trim()) < Date.now())
-      })
-      if (expired || value === '') jar.delete(name)
-      else jar.set(name, value)
-    }
+    if (!jar) this.#cookies.set(url.hostname, (jar = new FetchCookieJar()))
+    jar.store(response)
   }
 
   /** One request with this browser's cookies; redirects are not followed. */
@@ -207,8 +194,8 @@ export class Browser {
         const form = {
           email: this.credentials.email,
           password: this.credentials.password,
-          _csrf: hiddenInput(page.body, '_csrf'),
-          interaction: hiddenInput(page.body, 'interaction'),
+          _csrf: hiddenField(page.body, '_csrf'),
+          interaction: hiddenField(page.body, 'interaction'),
         }
         url = new URL('/login', issuer)
         page = await this.fetch(url, { form, headers: { origin: issuer.origin } })

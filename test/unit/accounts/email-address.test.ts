@@ -22,10 +22,23 @@ t.test('new addresses: refused with a reason when they could only be told apart 
   t.match(emailAddressProblem('ada@example.com.'), /dot at the end/)
   t.match(emailAddressProblem('p\u0430ypal@example.com'), /mixes alphabets/, 'Cyrillic a in a Latin local part')
   t.match(emailAddressProblem('ada@p\u0430ypal.com'), /domain mixes alphabets/, 'Cyrillic a in a Latin domain label')
-  t.match(emailAddressProblem(`ada@${normaliseEmail('x@p\u0430ypal.com').split('@')[1]}`), /domain mixes alphabets/, 'also when the label arrives as xn--')
+  t.match(
+    emailAddressProblem(`ada@${normaliseEmail('x@p\u0430ypal.com').split('@')[1]}`),
+    /domain mixes alphabets/,
+    'also when the label arrives as xn--',
+  )
   t.match(emailAddressProblem('ada\u200b@example.com'), /invisible/, 'zero-width space')
   t.match(emailAddressProblem('ada lovelace@example.com'), /spaces/)
-  for (const bad of ['', 'ada', 'ada@', '@example.com', 'ada@localhost', 'ada@-example.com', `${'a'.repeat(65)}@example.com`, `a@${'b'.repeat(320)}.com`]) {
+  for (const bad of [
+    '',
+    'ada',
+    'ada@',
+    '@example.com',
+    'ada@localhost',
+    'ada@-example.com',
+    `${'a'.repeat(65)}@example.com`,
+    `a@${'b'.repeat(320)}.com`,
+  ]) {
     t.not(emailAddressProblem(bad), null, JSON.stringify(bad))
   }
 })

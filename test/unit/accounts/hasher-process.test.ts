@@ -48,7 +48,10 @@ t.test('the hashing process runs at background priority', { skip: process.platfo
   const pid = (await hasher.processId())!
   const niceness = threadNiceness(pid)
   t.ok(niceness.length > 1, `${niceness.length} threads`)
-  t.ok(niceness.every((nice) => nice >= 10), `every thread, including libuv's pool where argon2 runs, at nice ≥ 10 (${niceness.join(' ')})`)
+  t.ok(
+    niceness.every((nice) => nice >= 10),
+    `every thread, including libuv's pool where argon2 runs, at nice ≥ 10 (${niceness.join(' ')})`,
+  )
   t.equal(threadNiceness(process.pid)[0], 0, 'the server itself keeps normal priority')
 })
 
@@ -84,9 +87,11 @@ const CHEAP = { memoryCost: 1024, timeCost: 1, parallelism: 1 }
 // event loop runs dry before the kill's exit is reported: the process ends with close() pending
 // (tap: "error thrown in teardown", "test unfinished"). A stopped process exits only when killed,
 // which makes that case deterministic; it runs in a process of its own, with nothing else alive.
-t.test('close waits for the exit of a process killed after the grace period, even with nothing else keeping this process alive', async (t) => {
-  const module = new URL('../../../src/accounts/hasher-process.ts', import.meta.url).href
-  const script = `
+t.test(
+  'close waits for the exit of a process killed after the grace period, even with nothing else keeping this process alive',
+  async (t) => {
+    const module = new URL('../../../src/accounts/hasher-process.ts', import.meta.url).href
+    const script = `
     import { backgroundArgon2Hasher } from ${JSON.stringify(module)}
     const hasher = backgroundArgon2Hasher(${JSON.stringify(CHEAP)}, { closeGraceMs: 50 })
     await hasher.hash('x')
@@ -96,23 +101,28 @@ t.test('close waits for the exit of a process killed after the grace period, eve
     await hasher.close()
     console.log(JSON.stringify({ closed: true }))
   `
-  const loaderFlags = process.execArgv.filter((flag) => /^--(import|loader|experimental-loader|require|enable-source-maps)/.test(flag))
-  const child = spawn(process.execPath, [...loaderFlags, '--input-type=module', '--eval', script], { stdio: ['ignore', 'pipe', 'pipe'] })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
-  const [code] = (await once(child, 'close')) as [number | null]
-  const lines = stdout.trim().split('\n').filter(Boolean).map((line) => JSON.parse(line) as { pid?: number; closed?: boolean })
-  const pid = lines[0]?.pid
-  t.teardown(() => {
-    if (pid && !exited(pid)) process.kill(pid, 'SIGKILL')
-  })
-  t.ok(pid, `the hashing process was started and stopped (stderr: ${stderr})`)
-  t.same(lines[1], { closed: true }, 'close() resolved: the process did not run out of work with it still pending')
-  t.equal(code, 0, `and the process then ended normally (stderr: ${stderr})`)
-  t.ok(pid && exited(pid), 'the hashing process is gone')
-})
+    const loaderFlags = process.execArgv.filter((flag) => /^--(import|loader|experimental-loader|require|enable-source-maps)/.test(flag))
+    const child = spawn(process.execPath, [...loaderFlags, '--input-type=module', '--eval', script], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
+    const [code] = (await once(child, 'close')) as [number | null]
+    const lines = stdout
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as { pid?: number; closed?: boolean })
+    const pid = lines[0]?.pid
+    t.teardown(() => {
+      if (pid && !exited(pid)) process.kill(pid, 'SIGKILL')
+    })
+    t.ok(pid, `the hashing process was started and stopped (stderr: ${stderr})`)
+    t.same(lines[1], { closed: true }, 'close() resolved: the process did not run out of work with it still pending')
+    t.equal(code, 0, `and the process then ended normally (stderr: ${stderr})`)
+    t.ok(pid && exited(pid), 'the hashing process is gone')
+  },
+)
 
 t.test('close while a hash is in flight: the hash fails, close resolves once the process has exited', async (t) => {
   const hasher = backgroundArgon2Hasher(CHEAP, { closeGraceMs: 50 })

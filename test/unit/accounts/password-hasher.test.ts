@@ -7,15 +7,17 @@ function gate() {
   let peak = 0
   const order: number[] = []
   const releases: (() => void)[] = []
-  const task = (id: number, fail = false) => async () => {
-    running++
-    peak = Math.max(peak, running)
-    order.push(id)
-    await new Promise<void>((resolve) => releases.push(resolve))
-    running--
-    if (fail) throw new Error(`task ${id} failed`)
-    return id
-  }
+  const task =
+    (id: number, fail = false) =>
+    async () => {
+      running++
+      peak = Math.max(peak, running)
+      order.push(id)
+      await new Promise<void>((resolve) => releases.push(resolve))
+      running--
+      if (fail) throw new Error(`task ${id} failed`)
+      return id
+    }
   const releaseOne = async () => {
     releases.shift()?.()
     for (let i = 0; i < 5; i++) await Promise.resolve()
@@ -50,7 +52,9 @@ t.test('concurrencyLimit: a failing task frees its slot and its error reaches it
 t.test('argon2idHasher: many verifications at once all complete correctly', async (t) => {
   const hasher = argon2idHasher()
   const hash = await hasher.hash('correct horse battery staple')
-  const checks = await Promise.all(Array.from({ length: 8 }, (_, i) => hasher.verify(hash, i % 2 === 0 ? 'correct horse battery staple' : 'wrong')))
+  const checks = await Promise.all(
+    Array.from({ length: 8 }, (_, i) => hasher.verify(hash, i % 2 === 0 ? 'correct horse battery staple' : 'wrong')),
+  )
   t.same(checks, [true, false, true, false, true, false, true, false])
   t.equal(await hasher.verify('not a hash', 'x'), false, 'a malformed hash verifies as false')
 })

@@ -6,20 +6,36 @@ import { argon2idHasher } from '../../../src/accounts/password-hasher.js'
 import { runCli } from '../../../src/cli/main.js'
 import { connectDatabase } from '../../../src/db/connect.js'
 import { usersRepository } from '../../../src/db/repositories/users.js'
-import { ROOT, runToCompletion } from '../../e2e/helpers/processes.js'
+import { ROOT, runToCompletion } from '../../helpers/processes.js'
 import { tempDir } from '../../helpers/test-app.js'
 
-interface Run { code: number; stdout: string[]; stderr: string[]; json: Record<string, unknown> }
+interface Run {
+  code: number
+  stdout: string[]
+  stderr: string[]
+  json: Record<string, unknown>
+}
 
 function cli(t: Test) {
   const dir = tempDir('tessera-cli-')
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }))
   // A next key may be promoted once published for KEY_REFRESH_INTERVAL + CLOCK_SKEW: 2 s here.
-  const env = { DATABASE_URL: `sqlite:${path.join(dir, 'idp.db')}`, KEYS_DIR: path.join(dir, 'keys'), LOG_LEVEL: 'silent', KEY_REFRESH_INTERVAL: '1s', CLOCK_SKEW: '1s' }
+  const env = {
+    DATABASE_URL: `sqlite:${path.join(dir, 'idp.db')}`,
+    KEYS_DIR: path.join(dir, 'keys'),
+    LOG_LEVEL: 'silent',
+    KEY_REFRESH_INTERVAL: '1s',
+    CLOCK_SKEW: '1s',
+  }
   async function run(argv: string[], options: { stdin?: string; env?: Record<string, string> } = {}): Promise<Run> {
     const stdout: string[] = []
     const stderr: string[] = []
-    const code = await runCli(argv, { env: { ...env, ...options.env }, stdout: (l) => stdout.push(l), stderr: (l) => stderr.push(l), readStdin: async () => options.stdin ?? '' })
+    const code = await runCli(argv, {
+      env: { ...env, ...options.env },
+      stdout: (l) => stdout.push(l),
+      stderr: (l) => stderr.push(l),
+      readStdin: async () => options.stdin ?? '',
+    })
     const last = stdout.at(-1)
     let json: Record<string, unknown> = {}
     try {
@@ -46,7 +62,13 @@ t.test('clients add --json prints one JSON object with client_id and client_secr
   t.equal(list.code, 0)
   const clients = list.json['clients'] as Record<string, unknown>[]
   t.equal(clients.length, 1)
-  t.match(clients[0], { client_id: result.json['client_id'], name: 'Example', type: 'confidential', pkce: 'required', redirect_uris: ['https://rp.example/cb'] })
+  t.match(clients[0], {
+    client_id: result.json['client_id'],
+    name: 'Example',
+    type: 'confidential',
+    pkce: 'required',
+    redirect_uris: ['https://rp.example/cb'],
+  })
   t.notOk(list.stdout.join('\n').includes(result.json['client_secret'] as string), 'list never shows the secret')
 })
 
@@ -77,7 +99,9 @@ t.test('clients add validation errors exit 1 with a message on stderr', async (t
 
 t.test('users add --password-stdin, users list --json', async (t) => {
   const { run, env } = cli(t)
-  const added = await run(['users', 'add', '--email', ' Ada@Example.COM ', '--name', 'Ada', '--password-stdin', '--json'], { stdin: '  pass word with spaces  \n' })
+  const added = await run(['users', 'add', '--email', ' Ada@Example.COM ', '--name', 'Ada', '--password-stdin', '--json'], {
+    stdin: '  pass word with spaces  \n',
+  })
   t.equal(added.code, 0, added.stderr.join('\n'))
   t.equal(added.json['email'], 'ada@example.com', 'email normalised')
   t.type(added.json['id'], 'string')
@@ -192,10 +216,14 @@ t.test('usage and errors', async (t) => {
   const none = await run([])
   t.equal(none.code, 1)
   t.match(none.stdout.join('\n'), /^Usage: idp /, 'no command: the usage, on stdout')
-  t.same(none.stderr, ['idp: usage: idp clients|users|keys|audit|prune|migrate …'])
+  t.same(none.stderr, ['idp: usage: idp clients|users|apis|registration|keys|audit|prune|migrate …'])
   const noneJson = await run(['--json'])
   t.equal(noneJson.code, 1)
-  t.same(noneJson.stdout, ['{"error":"usage: idp clients|users|keys|audit|prune|migrate …"}'], 'with --json: only the JSON error')
+  t.same(
+    noneJson.stdout,
+    ['{"error":"usage: idp clients|users|apis|registration|keys|audit|prune|migrate …"}'],
+    'with --json: only the JSON error',
+  )
   t.equal((await run(['help'])).code, 0)
   const unknown = await run(['frobnicate'])
   t.equal(unknown.code, 1)
@@ -218,8 +246,14 @@ t.test('usage and errors', async (t) => {
 const COMMANDS: readonly (readonly [string, readonly string[]])[] = [
   [
     'clients add',
-    ['--name <name>', '--redirect-uri <uri>', '--post-logout-redirect-uri <uri>', '--public', '--grant-type <type>', '--pkce <mode>']
-      .concat(['--scope <scope>', '--third-party', '--introspect']),
+    [
+      '--name <name>',
+      '--redirect-uri <uri>',
+      '--post-logout-redirect-uri <uri>',
+      '--public',
+      '--grant-type <type>',
+      '--pkce <mode>',
+    ].concat(['--scope <scope>', '--third-party', '--introspect']),
   ],
   ['clients list', []],
   ['clients remove', []],
@@ -260,7 +294,11 @@ t.test('--help on the program, a group and every command: usage, options with de
     t.ok(listsOption(help, '-V, --version') && listsOption(help, '--json') && listsOption(help, '-h, --help'), 'lists the program options')
     t.match(help, /Examples:\n {2}\$ idp /)
   }
-  for (const argv of [['clients', '--help'], ['clients', '-h'], ['help', 'clients']]) {
+  for (const argv of [
+    ['clients', '--help'],
+    ['clients', '-h'],
+    ['help', 'clients'],
+  ]) {
     const group = await run(argv, { env })
     t.equal(group.code, 0, `idp ${argv.join(' ')}`)
     const help = group.stdout.join('\n')
@@ -339,7 +377,12 @@ t.test('missing and excess arguments: one line naming the usage, exit 1', async 
 
 t.test('values beginning with "-" are values: --limit -5 reaches the command\'s own check', async (t) => {
   const { run } = cli(t)
-  const negative = [['audit', '--limit', '-5'], ['audit', '--limit=-5'], ['audit', '--limit', '0'], ['audit', '--limit', '-5', '--json']]
+  const negative = [
+    ['audit', '--limit', '-5'],
+    ['audit', '--limit=-5'],
+    ['audit', '--limit', '0'],
+    ['audit', '--limit', '-5', '--json'],
+  ]
   for (const argv of negative) {
     const result = await run(argv)
     t.equal(result.code, 1, argv.join(' '))

@@ -4,7 +4,14 @@ import { secretMatches } from '../../../src/secrets.js'
 
 const NOW = 1_700_000_000
 const request = (extra: Partial<NewClientRequest> = {}): NewClientRequest => ({
-  name: 'Example App', redirectUris: ['https://rp.example/callback'], postLogoutRedirectUris: [], isPublic: false, grantTypes: [], pkce: undefined, scopes: [], ...extra,
+  name: 'Example App',
+  redirectUris: ['https://rp.example/callback'],
+  postLogoutRedirectUris: [],
+  isPublic: false,
+  grantTypes: [],
+  pkce: undefined,
+  scopes: [],
+  ...extra,
 })
 
 t.test('defaults for a confidential client', async (t) => {
@@ -32,7 +39,11 @@ t.test('public clients get no secret and always require PKCE', async (t) => {
   t.equal(client.pkceRequired, true)
   t.equal(buildClient(request({ isPublic: true, pkce: 'required' }), NOW).client.pkceRequired, true)
   t.throws(() => buildClient(request({ isPublic: true, pkce: 'optional' }), NOW), InvalidClientMetadata, 'optional PKCE refused')
-  t.throws(() => buildClient(request({ isPublic: true, grantTypes: ['client_credentials'] }), NOW), InvalidClientMetadata, 'client_credentials refused')
+  t.throws(
+    () => buildClient(request({ isPublic: true, grantTypes: ['client_credentials'] }), NOW),
+    InvalidClientMetadata,
+    'client_credentials refused',
+  )
   t.equal(describeClient(client)['type'], 'public')
 })
 
@@ -48,8 +59,16 @@ t.test('a confidential client may relax PKCE', async (t) => {
 })
 
 t.test('grant types', async (t) => {
-  t.same(buildClient(request({ grantTypes: ['client_credentials'], redirectUris: [] }), NOW).client.grantTypes, ['client_credentials'], 'machine client without redirect URIs')
-  t.same(buildClient(request({ grantTypes: ['authorization_code', 'authorization_code'] }), NOW).client.grantTypes, ['authorization_code'], 'duplicates removed')
+  t.same(
+    buildClient(request({ grantTypes: ['client_credentials'], redirectUris: [] }), NOW).client.grantTypes,
+    ['client_credentials'],
+    'machine client without redirect URIs',
+  )
+  t.same(
+    buildClient(request({ grantTypes: ['authorization_code', 'authorization_code'] }), NOW).client.grantTypes,
+    ['authorization_code'],
+    'duplicates removed',
+  )
   for (const bad of ['password', 'implicit', 'token', 'urn:ietf:params:oauth:grant-type:device_code']) {
     t.throws(() => buildClient(request({ grantTypes: [bad] }), NOW), InvalidClientMetadata, bad)
   }
@@ -57,12 +76,23 @@ t.test('grant types', async (t) => {
 })
 
 t.test('redirect URIs are validated (docs/security.md §A)', async (t) => {
-  for (const bad of ['https://rp.example/cb#x', 'https://*.rp.example/cb', '/relative', 'JaVaScRiPt:alert(1)', 'data:text/html,x', 'http://rp.example/cb', 'https://u:p@rp.example/cb']) {
+  for (const bad of [
+    'https://rp.example/cb#x',
+    'https://*.rp.example/cb',
+    '/relative',
+    'JaVaScRiPt:alert(1)',
+    'data:text/html,x',
+    'http://rp.example/cb',
+    'https://u:p@rp.example/cb',
+  ]) {
     const error = t.throws(() => buildClient(request({ redirectUris: [bad] }), NOW), InvalidClientMetadata, bad) as InvalidClientMetadata
     t.equal(error.field, 'redirect_uris')
     t.equal(error.value, bad, 'names the refused URI')
   }
-  t.throws(() => buildClient(request({ postLogoutRedirectUris: ['javascript:alert(1)'] }), NOW), { name: 'InvalidClientMetadata', field: 'post_logout_redirect_uris' })
+  t.throws(() => buildClient(request({ postLogoutRedirectUris: ['javascript:alert(1)'] }), NOW), {
+    name: 'InvalidClientMetadata',
+    field: 'post_logout_redirect_uris',
+  })
   const { client } = buildClient(request({ redirectUris: ['http://127.0.0.1/cb', 'com.example.app:/cb', 'http://127.0.0.1/cb'] }), NOW)
   t.same(client.redirectUris, ['http://127.0.0.1/cb', 'com.example.app:/cb'], 'accepted and deduplicated')
 })
@@ -77,7 +107,11 @@ t.test('name', async (t) => {
 
 t.test('scopes', async (t) => {
   t.same(buildClient(request({ scopes: ['email'] }), NOW).client.scopes, ['openid', 'email'], 'openid always included')
-  t.same(buildClient(request({ scopes: ['openid profile', 'profile'] }), NOW).client.scopes, ['openid', 'profile'], 'space-separated values split, duplicates removed')
+  t.same(
+    buildClient(request({ scopes: ['openid profile', 'profile'] }), NOW).client.scopes,
+    ['openid', 'profile'],
+    'space-separated values split, duplicates removed',
+  )
   t.same(buildClient(request({ scopes: ['api:read'] }), NOW).client.scopes, ['openid', 'api:read'], 'custom scopes allowed')
   t.throws(() => buildClient(request({ scopes: ['bad"scope'] }), NOW), InvalidClientMetadata)
   t.throws(() => buildClient(request({ scopes: ['bad\\scope'] }), NOW), InvalidClientMetadata)
@@ -88,5 +122,10 @@ t.test('describeClient never includes the secret or its hash', async (t) => {
   const described = JSON.stringify(describeClient(client))
   t.notOk(described.includes(secret!))
   t.notOk(described.includes(client.secretHash!))
-  t.match(describeClient(client), { client_id: client.id, type: 'confidential', pkce: 'required', grant_types: ['authorization_code', 'refresh_token'] })
+  t.match(describeClient(client), {
+    client_id: client.id,
+    type: 'confidential',
+    pkce: 'required',
+    grant_types: ['authorization_code', 'refresh_token'],
+  })
 })

@@ -45,9 +45,21 @@ t.test('empty variables count as unset', async (t) => {
 })
 
 t.test('every bad variable is reported at once, each naming its variable', async (t) => {
-  const found = problems({ PORT: 'abc', ISSUER: 'http://idp.example', DATABASE_URL: 'mysql://x', KEY_SIZE: '1024', LOG_LEVEL: 'loud', ACCESS_TOKEN_TTL: '2h', CODE_TTL: '5m', ID_TOKEN_TTL: 'soon' })
+  const found = problems({
+    PORT: 'abc',
+    ISSUER: 'http://idp.example',
+    DATABASE_URL: 'mysql://x',
+    KEY_SIZE: '1024',
+    LOG_LEVEL: 'loud',
+    ACCESS_TOKEN_TTL: '2h',
+    CODE_TTL: '5m',
+    ID_TOKEN_TTL: 'soon',
+  })
   for (const name of ['PORT', 'ISSUER', 'DATABASE_URL', 'KEY_SIZE', 'LOG_LEVEL', 'ACCESS_TOKEN_TTL', 'CODE_TTL', 'ID_TOKEN_TTL']) {
-    t.ok(found.some((p) => p.startsWith(`${name}:`)), `${name} reported`)
+    t.ok(
+      found.some((p) => p.startsWith(`${name}:`)),
+      `${name} reported`,
+    )
   }
   t.equal(found.length, 8, 'one problem per bad variable')
   const error = t.throws(() => loadConfig({ PORT: 'abc', LOG_LEVEL: 'loud' })) as ConfigError
@@ -57,7 +69,10 @@ t.test('every bad variable is reported at once, each naming its variable', async
 })
 
 t.test('a bad PORT is reported once, not again as a bad default ISSUER', async (t) => {
-  t.same(problems({ PORT: 'abc' }).map((p) => p.split(':')[0]), ['PORT'])
+  t.same(
+    problems({ PORT: 'abc' }).map((p) => p.split(':')[0]),
+    ['PORT'],
+  )
 })
 
 t.test('PORT bounds', async (t) => {
@@ -73,13 +88,28 @@ t.test('ISSUER: https required except on localhost and 127.0.0.1', async (t) => 
   t.equal(loadConfig({ ISSUER: 'https://idp.example/tenant' }).issuer, 'https://idp.example/tenant', 'a path is allowed')
   t.equal(loadConfig({ ISSUER: 'http://localhost:3000' }).issuer, 'http://localhost:3000')
   t.equal(loadConfig({ ISSUER: 'http://127.0.0.1:8080' }).issuer, 'http://127.0.0.1:8080')
-  for (const bad of ['http://idp.example', 'http://localhost.evil.test', 'http://127.0.0.1.evil.test', 'http://10.0.0.1', 'ftp://idp.example', 'idp.example', '/relative', 'javascript:alert(1)']) {
+  for (const bad of [
+    'http://idp.example',
+    'http://localhost.evil.test',
+    'http://127.0.0.1.evil.test',
+    'http://10.0.0.1',
+    'ftp://idp.example',
+    'idp.example',
+    '/relative',
+    'javascript:alert(1)',
+  ]) {
     t.match(problems({ ISSUER: bad }), [/^ISSUER:/], bad)
   }
 })
 
 t.test('ISSUER: no query, fragment or credentials; trailing slash removed', async (t) => {
-  for (const bad of ['https://idp.example?x=1', 'https://idp.example/?', 'https://idp.example#frag', 'https://idp.example/#', 'https://user:pw@idp.example']) {
+  for (const bad of [
+    'https://idp.example?x=1',
+    'https://idp.example/?',
+    'https://idp.example#frag',
+    'https://idp.example/#',
+    'https://user:pw@idp.example',
+  ]) {
     t.match(problems({ ISSUER: bad }), [/^ISSUER:/], bad)
   }
   t.equal(loadConfig({ ISSUER: 'https://idp.example/' }).issuer, 'https://idp.example')
@@ -95,12 +125,24 @@ t.test('NODE_ENV=production with an http localhost issuer works', async (t) => {
 
 t.test('DATABASE_URL', async (t) => {
   t.same(loadConfig({ DATABASE_URL: 'sqlite:/absolute/path.db' }).database, { dialect: 'sqlite', file: '/absolute/path.db' })
-  t.same(loadConfig({ DATABASE_URL: 'sqlite:///absolute/path.db' }).database, { dialect: 'sqlite', file: '/absolute/path.db' }, 'sqlite:/// form')
-  t.same(loadConfig({ DATABASE_URL: 'sqlite:./rel/idp.db' }).database, { dialect: 'sqlite', file: path.resolve('rel/idp.db') }, 'relative resolved absolute')
+  t.same(
+    loadConfig({ DATABASE_URL: 'sqlite:///absolute/path.db' }).database,
+    { dialect: 'sqlite', file: '/absolute/path.db' },
+    'sqlite:/// form',
+  )
+  t.same(
+    loadConfig({ DATABASE_URL: 'sqlite:./rel/idp.db' }).database,
+    { dialect: 'sqlite', file: path.resolve('rel/idp.db') },
+    'relative resolved absolute',
+  )
   t.same(loadConfig({ DATABASE_URL: 'sqlite::memory:' }).database, { dialect: 'sqlite', file: ':memory:' })
-  t.same(loadConfig({ DATABASE_URL: 'postgres://u:p@db.internal:5432/idp' }).database, { dialect: 'postgres', url: 'postgres://u:p@db.internal:5432/idp' })
+  t.same(loadConfig({ DATABASE_URL: 'postgres://u:p@db.internal:5432/idp' }).database, {
+    dialect: 'postgres',
+    url: 'postgres://u:p@db.internal:5432/idp',
+  })
   t.same(loadConfig({ DATABASE_URL: 'postgresql://db/idp' }).database, { dialect: 'postgres', url: 'postgresql://db/idp' })
-  for (const bad of ['sqlite:', 'mysql://x/y', 'idp.db', 'postgres://[bad']) t.match(problems({ DATABASE_URL: bad }), [/^DATABASE_URL:/], bad)
+  for (const bad of ['sqlite:', 'mysql://x/y', 'idp.db', 'postgres://[bad'])
+    t.match(problems({ DATABASE_URL: bad }), [/^DATABASE_URL:/], bad)
 })
 
 t.test('durations', async (t) => {
@@ -116,7 +158,8 @@ t.test('durations', async (t) => {
   t.match(problems({ ACCESS_TOKEN_TTL: '2h' }), [/^ACCESS_TOKEN_TTL:/])
   t.match(problems({ ACCESS_TOKEN_TTL: '1d' }), [/^ACCESS_TOKEN_TTL:/])
   t.match(problems({ CODE_TTL: '61' }), [/^CODE_TTL:/], 'codes live at most 60 s')
-  for (const bad of ['0', '0m', '-5m', '10 minutes', '1.5h', '10M', '10w', 'abc']) t.match(problems({ ID_TOKEN_TTL: bad }), [/^ID_TOKEN_TTL:/], bad)
+  for (const bad of ['0', '0m', '-5m', '10 minutes', '1.5h', '10M', '10w', 'abc'])
+    t.match(problems({ ID_TOKEN_TTL: bad }), [/^ID_TOKEN_TTL:/], bad)
   t.match(problems({ KEY_ROTATION_INTERVAL: 'never' }), [/^KEY_ROTATION_INTERVAL:/])
   t.match(problems({ KEY_ROTATION_INTERVAL: '0' }), [/^KEY_ROTATION_INTERVAL:/])
 })
@@ -151,17 +194,27 @@ t.test('NODE_ENV, SMTP_URL and TRUST_PROXY are validated at start, each problem 
   t.equal(loadConfig({}).nodeEnv, 'development')
   for (const value of ['development', 'production', 'test']) t.equal(loadConfig({ NODE_ENV: value }).nodeEnv, value)
   // `prod` once counted as development and wrote mails, reset links included, to the log.
-  for (const bad of ['prod', 'Production', 'staging']) t.match(problems({ NODE_ENV: bad }), [/^NODE_ENV: must be one of development, production, test$/], bad)
+  for (const bad of ['prod', 'Production', 'staging'])
+    t.match(problems({ NODE_ENV: bad }), [/^NODE_ENV: must be one of development, production, test$/], bad)
 
   t.equal(loadConfig({ SMTP_URL: 'smtps://user:p%40ss@mail.example:465' }).smtpUrl, 'smtps://user:p%40ss@mail.example:465')
   for (const bad of ['mail.example:587', 'http://mail.example', 'smtp://']) t.match(problems({ SMTP_URL: bad }), [/^SMTP_URL: /], bad)
 
-  t.same(loadConfig({ TRUST_PROXY: ' 10.0.0.1, 10.0.0.0/8 ,fd00::/8,loopback' }).trustProxy, ['10.0.0.1', '10.0.0.0/8', 'fd00::/8', 'loopback'])
+  t.same(loadConfig({ TRUST_PROXY: ' 10.0.0.1, 10.0.0.0/8 ,fd00::/8,loopback' }).trustProxy, [
+    '10.0.0.1',
+    '10.0.0.0/8',
+    'fd00::/8',
+    'loopback',
+  ])
   t.same(loadConfig({}).trustProxy, [], 'no proxy by default: X-Forwarded-For is ignored')
-  for (const bad of ['true', '10.0.0.0/33', 'proxy.internal', '10.0.0.1/8/8', '::1/129']) t.match(problems({ TRUST_PROXY: bad }), [/^TRUST_PROXY: /], bad)
+  for (const bad of ['true', '10.0.0.0/33', 'proxy.internal', '10.0.0.1/8/8', '::1/129'])
+    t.match(problems({ TRUST_PROXY: bad }), [/^TRUST_PROXY: /], bad)
 })
 
 t.test('derived values are computed once', async (t) => {
-  t.match(loadConfig({ ISSUER: 'https://id.example/tenant' }), { issuerIsHttps: true, discoveryUrl: 'https://id.example/tenant/.well-known/openid-configuration' })
+  t.match(loadConfig({ ISSUER: 'https://id.example/tenant' }), {
+    issuerIsHttps: true,
+    discoveryUrl: 'https://id.example/tenant/.well-known/openid-configuration',
+  })
   t.match(loadConfig({}), { issuerIsHttps: false, discoveryUrl: 'http://localhost:3000/.well-known/openid-configuration' })
 })

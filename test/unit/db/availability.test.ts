@@ -8,9 +8,19 @@ t.test('connection failures are recognised; ordinary errors are not', async (t) 
   }
   t.ok(isDatabaseUnavailable(new Error('Connection terminated unexpectedly')))
   t.ok(isDatabaseUnavailable(new Error('timeout exceeded when trying to connect')))
-  t.ok(isDatabaseUnavailable(new AggregateError([Object.assign(new Error('a'), { code: 'ECONNREFUSED' }), Object.assign(new Error('b'), { code: 'ECONNREFUSED' })])))
+  t.ok(
+    isDatabaseUnavailable(
+      new AggregateError([
+        Object.assign(new Error('a'), { code: 'ECONNREFUSED' }),
+        Object.assign(new Error('b'), { code: 'ECONNREFUSED' }),
+      ]),
+    ),
+  )
   t.notOk(isDatabaseUnavailable(new AggregateError([])))
-  t.notOk(isDatabaseUnavailable(Object.assign(new Error('duplicate key'), { code: '23505' })), 'a constraint violation is a bug or a race, not an outage')
+  t.notOk(
+    isDatabaseUnavailable(Object.assign(new Error('duplicate key'), { code: '23505' })),
+    'a constraint violation is a bug or a race, not an outage',
+  )
   t.notOk(isDatabaseUnavailable(new TypeError('x is undefined')))
   t.notOk(isDatabaseUnavailable('ECONNREFUSED'))
   t.notOk(isDatabaseUnavailable(null))

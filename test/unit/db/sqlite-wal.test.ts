@@ -10,7 +10,9 @@ import { tempDir } from '../../helpers/test-app.js'
 function scripted(answers: readonly (string | Error)[]) {
   let calls = 0
   return {
-    get calls() { return calls },
+    get calls() {
+      return calls
+    },
     pragma(source: string) {
       if (source !== 'journal_mode = WAL') throw new Error(`unexpected pragma ${source}`)
       const answer = answers[Math.min(calls++, answers.length - 1)]!

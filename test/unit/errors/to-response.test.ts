@@ -8,7 +8,10 @@ t.test('OAuth errors: status, Retry-After when given, WWW-Authenticate for inval
   t.match(throttled, { view: { status: 429, error: 'invalid_client' }, headers: { 'retry-after': '62' } })
   t.notOk('www-authenticate' in throttled.headers, 'a 429 is not a challenge')
   t.match(describeError(new OAuthError('invalid_client', 'client authentication failed')).headers, { 'www-authenticate': /^Basic / })
-  t.match(describeError(new OAuthError('unmet_authentication_requirements', 'x')).view, { status: 400, error: 'unmet_authentication_requirements' })
+  t.match(describeError(new OAuthError('unmet_authentication_requirements', 'x')).view, {
+    status: 400,
+    error: 'unmet_authentication_requirements',
+  })
   t.match(describeError(new RateLimited(120)).view, { status: 429, error: 'temporarily_unavailable', description: /2 minutes/ })
 })
 

@@ -21,7 +21,13 @@ const VECTORS: [number, string][] = [
 
 function context(now: { value: number }) {
   const factorKey = randomBytes(32)
-  let factor: TotpFactor = { userId: 'u1', sealedSecret: sealEnvelope(factorKey, Buffer.from(RFC_SECRET), 'totp:u1'), createdAt: 0, confirmedAt: 1, lastTimeStep: null }
+  let factor: TotpFactor = {
+    userId: 'u1',
+    sealedSecret: sealEnvelope(factorKey, Buffer.from(RFC_SECRET), 'totp:u1'),
+    createdAt: 0,
+    confirmedAt: 1,
+    lastTimeStep: null,
+  }
   const totp = {
     find: async () => factor,
     acceptTimeStep: async (_user: string, step: number) => {
@@ -50,6 +56,7 @@ t.test('a code works once, within one step of drift; malformed input is simply w
   t.equal(await verifyTotp(context(drift), 'u1', '081804'), true, 'one step behind is accepted (a slow typist, a drifting phone)')
   const late = { value: 1111111109 + 90 }
   t.equal(await verifyTotp(context(late), 'u1', '081804'), false, 'three steps behind is not')
-  for (const bad of ['', '12345', '1234567', 'abcdef', '0814 04x']) t.equal(await verifyTotp(context({ value: 59 }), 'u1', bad), false, JSON.stringify(bad))
+  for (const bad of ['', '12345', '1234567', 'abcdef', '0814 04x'])
+    t.equal(await verifyTotp(context({ value: 59 }), 'u1', bad), false, JSON.stringify(bad))
   t.equal(await verifyTotp(context({ value: 59 }), 'u1', ' 287 082 '), true, 'spaces are ignored')
 })

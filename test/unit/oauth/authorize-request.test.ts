@@ -1,6 +1,13 @@
 import t from 'tap'
 import { OAuthError } from '../../../src/errors/oauth-error.js'
-import { authorizationResponseUrl, errorResponseUrl, identifyClient, requiresReauthentication, validateAuthorizationRequest, type RedirectTarget } from '../../../src/oauth/authorize-request.js'
+import {
+  authorizationResponseUrl,
+  errorResponseUrl,
+  identifyClient,
+  requiresReauthentication,
+  validateAuthorizationRequest,
+  type RedirectTarget,
+} from '../../../src/oauth/authorize-request.js'
 import type { RawParams } from '../../../src/oauth/params.js'
 import { makeClient, makePublicClient, oauthError, PKCE, unsafeAuthorizeError } from '../fixtures/index.js'
 import { type AuthorizationRequest } from '../../../src/model/authorization-request.js'
@@ -13,8 +20,14 @@ const find = (id: string): Client | undefined => (id === client.id ? client : un
 const target: RedirectTarget = { redirectUri: REDIRECT, state: 'xyz' }
 
 const valid = (extra: RawParams = {}): RawParams => ({
-  response_type: 'code', client_id: client.id, redirect_uri: REDIRECT, scope: 'openid', state: 'xyz',
-  code_challenge: PKCE.challenge, code_challenge_method: 'S256', ...extra,
+  response_type: 'code',
+  client_id: client.id,
+  redirect_uri: REDIRECT,
+  scope: 'openid',
+  state: 'xyz',
+  code_challenge: PKCE.challenge,
+  code_challenge_method: 'S256',
+  ...extra,
 })
 const validate = (params: RawParams, c: Client = client) => validateAuthorizationRequest(params, c, target)
 
@@ -32,22 +45,56 @@ t.test('identifyClient: every failure is an UnsafeAuthorizeError (never redirect
   t.throws(() => identifyClient(valid({ client_id: 'nobody' }), find), unsafeAuthorizeError('invalid_client'), 'unknown client')
   t.throws(() => identifyClient(valid({ redirect_uri: undefined }), find), unsafeAuthorizeError('invalid_request'), 'missing redirect_uri')
   t.throws(() => identifyClient(valid({ redirect_uri: '' }), find), unsafeAuthorizeError('invalid_request'), 'empty redirect_uri')
-  t.throws(() => identifyClient(valid({ redirect_uri: 'https://evil.test/callback' }), find), unsafeAuthorizeError('invalid_request'), 'unregistered redirect_uri')
-  t.throws(() => identifyClient(valid({ redirect_uri: `${REDIRECT}/` }), find), unsafeAuthorizeError('invalid_request'), 'near-miss redirect_uri')
-  t.throws(() => identifyClient(valid({ client_id: [client.id, client.id] }), find), unsafeAuthorizeError('invalid_request'), 'duplicated client_id')
-  t.throws(() => identifyClient(valid({ redirect_uri: [REDIRECT, 'https://evil.test/cb'] }), find), unsafeAuthorizeError('invalid_request'), 'duplicated redirect_uri')
-  t.throws(() => identifyClient(valid({ redirect_uri: [REDIRECT, REDIRECT] }), find), unsafeAuthorizeError('invalid_request'), 'duplicated identical redirect_uri')
+  t.throws(
+    () => identifyClient(valid({ redirect_uri: 'https://evil.test/callback' }), find),
+    unsafeAuthorizeError('invalid_request'),
+    'unregistered redirect_uri',
+  )
+  t.throws(
+    () => identifyClient(valid({ redirect_uri: `${REDIRECT}/` }), find),
+    unsafeAuthorizeError('invalid_request'),
+    'near-miss redirect_uri',
+  )
+  t.throws(
+    () => identifyClient(valid({ client_id: [client.id, client.id] }), find),
+    unsafeAuthorizeError('invalid_request'),
+    'duplicated client_id',
+  )
+  t.throws(
+    () => identifyClient(valid({ redirect_uri: [REDIRECT, 'https://evil.test/cb'] }), find),
+    unsafeAuthorizeError('invalid_request'),
+    'duplicated redirect_uri',
+  )
+  t.throws(
+    () => identifyClient(valid({ redirect_uri: [REDIRECT, REDIRECT] }), find),
+    unsafeAuthorizeError('invalid_request'),
+    'duplicated identical redirect_uri',
+  )
 })
 
 t.test('identifyClient: the unknown client is reported before the redirect_uri is looked at', async (t) => {
-  t.throws(() => identifyClient(valid({ client_id: 'nobody', redirect_uri: 'https://evil.test' }), find), unsafeAuthorizeError('invalid_client'))
+  t.throws(
+    () => identifyClient(valid({ client_id: 'nobody', redirect_uri: 'https://evil.test' }), find),
+    unsafeAuthorizeError('invalid_client'),
+  )
 })
 
 t.test('validateAuthorizationRequest: a valid request', async (t) => {
   const request = validate(valid({ scope: 'openid email', nonce: 'n-0S6', login_hint: 'ada@example.com', max_age: '300', prompt: 'login' }))
   t.same(request, {
-    clientId: client.id, redirectUri: REDIRECT, scope: 'openid email', state: 'xyz', nonce: 'n-0S6', codeChallenge: PKCE.challenge,
-    prompt: ['login'], maxAge: 300, loginHint: 'ada@example.com', idTokenHint: null, acrValues: [], essentialAcr: null,
+    clientId: client.id,
+    redirectUri: REDIRECT,
+    scope: 'openid email',
+    state: 'xyz',
+    nonce: 'n-0S6',
+    codeChallenge: PKCE.challenge,
+    prompt: ['login'],
+    maxAge: 300,
+    loginHint: 'ada@example.com',
+    idTokenHint: null,
+    acrValues: [],
+    essentialAcr: null,
+    resources: [],
   })
   t.same(JSON.parse(JSON.stringify(request)), request, 'JSON-serialisable')
 })
@@ -79,7 +126,17 @@ t.test('validateAuthorizationRequest: an empty request/request_uri counts as abs
 })
 
 t.test('validateAuthorizationRequest: duplicated parameters → invalid_request', async (t) => {
-  for (const name of ['response_type', 'scope', 'state', 'nonce', 'prompt', 'max_age', 'code_challenge', 'code_challenge_method', 'login_hint']) {
+  for (const name of [
+    'response_type',
+    'scope',
+    'state',
+    'nonce',
+    'prompt',
+    'max_age',
+    'code_challenge',
+    'code_challenge_method',
+    'login_hint',
+  ]) {
     const base = valid()
     const value = typeof base[name] === 'string' ? (base[name] as string) : 'x'
     t.throws(() => validate({ ...base, [name]: [value, value] }), oauthError('invalid_request'), name)
@@ -135,19 +192,48 @@ t.test('validateAuthorizationRequest: nonce, login_hint and id_token_hint', asyn
 })
 
 t.test('validateAuthorizationRequest: PKCE', async (t) => {
-  t.throws(() => validate(valid({ code_challenge: undefined, code_challenge_method: undefined })), oauthError('invalid_request'), 'required by default')
+  t.throws(
+    () => validate(valid({ code_challenge: undefined, code_challenge_method: undefined })),
+    oauthError('invalid_request'),
+    'required by default',
+  )
   t.throws(() => validate(valid({ code_challenge_method: 'plain' })), oauthError('invalid_request'), 'plain refused')
   t.throws(() => validate(valid({ code_challenge_method: undefined })), oauthError('invalid_request'), 'method missing')
   const relaxed = makeClient({ pkceRequired: false })
-  t.equal(validate(valid({ code_challenge: undefined, code_challenge_method: undefined }), relaxed).codeChallenge, null, 'optional for a relaxed confidential client')
+  t.equal(
+    validate(valid({ code_challenge: undefined, code_challenge_method: undefined }), relaxed).codeChallenge,
+    null,
+    'optional for a relaxed confidential client',
+  )
   t.equal(validate(valid(), relaxed).codeChallenge, PKCE.challenge, 'still used when sent')
-  t.throws(() => validate(valid({ code_challenge_method: 'plain' }), relaxed), oauthError('invalid_request'), 'plain refused even when optional')
+  t.throws(
+    () => validate(valid({ code_challenge_method: 'plain' }), relaxed),
+    oauthError('invalid_request'),
+    'plain refused even when optional',
+  )
   const publicClient = makePublicClient({ pkceRequired: false })
-  t.throws(() => validate(valid({ code_challenge: undefined, code_challenge_method: undefined }), publicClient), oauthError('invalid_request'), 'always required for public clients')
+  t.throws(
+    () => validate(valid({ code_challenge: undefined, code_challenge_method: undefined }), publicClient),
+    oauthError('invalid_request'),
+    'always required for public clients',
+  )
 })
 
 const request = (extra: Partial<AuthorizationRequest> = {}): AuthorizationRequest => ({
-  clientId: client.id, redirectUri: REDIRECT, scope: 'openid', state: null, nonce: null, codeChallenge: null, prompt: [], maxAge: null, loginHint: null, idTokenHint: null, acrValues: [], essentialAcr: null, ...extra,
+  clientId: client.id,
+  redirectUri: REDIRECT,
+  scope: 'openid',
+  state: null,
+  nonce: null,
+  codeChallenge: null,
+  prompt: [],
+  maxAge: null,
+  loginHint: null,
+  idTokenHint: null,
+  acrValues: [],
+  essentialAcr: null,
+  resources: [],
+  ...extra,
 })
 
 t.test('requiresReauthentication', async (t) => {
@@ -177,7 +263,13 @@ t.test('authorizationResponseUrl keeps state byte-identical and adds iss', async
 })
 
 t.test('authorizationResponseUrl keeps the registered query and cannot be steered', async (t) => {
-  const url = new URL(authorizationResponseUrl({ redirectUri: 'https://rp.example/cb?tenant=a', state: 's' }, ISSUER, { code: 'c', iss: 'https://evil.test', state: 'forged' }))
+  const url = new URL(
+    authorizationResponseUrl({ redirectUri: 'https://rp.example/cb?tenant=a', state: 's' }, ISSUER, {
+      code: 'c',
+      iss: 'https://evil.test',
+      state: 'forged',
+    }),
+  )
   t.equal(url.searchParams.get('tenant'), 'a')
   t.equal(url.searchParams.get('iss'), ISSUER, 'iss always the configured issuer')
   t.equal(url.searchParams.get('state'), 's', 'state always the request state')
@@ -187,7 +279,9 @@ t.test('authorizationResponseUrl keeps the registered query and cannot be steere
 })
 
 t.test('errorResponseUrl carries error, description, state and iss', async (t) => {
-  const url = new URL(errorResponseUrl({ redirectUri: REDIRECT, state: 'st ate/+' }, ISSUER, new OAuthError('login_required', 'the user must sign in')))
+  const url = new URL(
+    errorResponseUrl({ redirectUri: REDIRECT, state: 'st ate/+' }, ISSUER, new OAuthError('login_required', 'the user must sign in')),
+  )
   t.equal(url.searchParams.get('error'), 'login_required')
   t.equal(url.searchParams.get('error_description'), 'the user must sign in')
   t.equal(url.searchParams.get('state'), 'st ate/+')
@@ -200,7 +294,11 @@ t.test('validateAuthorizationRequest: acr_values and an essential acr in the cla
   const essential = JSON.stringify({ id_token: { acr: { essential: true, values: ['urn:tessera:mfa'] } } })
   t.same(validate(valid({ claims: essential })).essentialAcr, ['urn:tessera:mfa'])
   t.same(validate(valid({ claims: JSON.stringify({ userinfo: { acr: { essential: true, value: 'phr' } } }) })).essentialAcr, ['phr'])
-  t.equal(validate(valid({ claims: JSON.stringify({ id_token: { acr: { values: ['phr'] } } }) })).essentialAcr, null, 'voluntary: no requirement')
+  t.equal(
+    validate(valid({ claims: JSON.stringify({ id_token: { acr: { values: ['phr'] } } }) })).essentialAcr,
+    null,
+    'voluntary: no requirement',
+  )
   t.equal(validate(valid({ claims: JSON.stringify({ id_token: { email: null } }) })).essentialAcr, null, 'other claims: by scope')
   for (const bad of ['{', '[]', '"x"', 'null']) t.throws(() => validate(valid({ claims: bad })), oauthError('invalid_request'), bad)
 })

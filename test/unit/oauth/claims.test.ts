@@ -1,26 +1,72 @@
 import t from 'tap'
-import { accessTokenClaims, idTokenClaims, scopedClaims, SUPPORTED_CLAIMS, userinfoClaims, type IdTokenInput, type Subject } from '../../../src/oauth/claims.js'
+import {
+  accessTokenClaims,
+  idTokenClaims,
+  scopedClaims,
+  SUPPORTED_CLAIMS,
+  userinfoClaims,
+  type IdTokenInput,
+  type Subject,
+} from '../../../src/oauth/claims.js'
 
 const NOW = 1_700_000_000
 const user: Subject = { id: 'u-7f3a', email: 'ada@example.com', emailVerified: true, name: 'Ada Lovelace', roles: ['admin'] }
 const idInput = (extra: Partial<IdTokenInput> = {}): IdTokenInput => ({
-  issuer: 'https://idp.example', clientId: 'client-a', user, scope: 'openid', authTime: NOW - 120, nonce: null,
-  accessTokenHash: '77QmUPtjPfzWtF2AnpK9RQ', now: NOW, ttl: 3600, amr: ['pwd'], ...extra,
+  issuer: 'https://idp.example',
+  clientId: 'client-a',
+  user,
+  scope: 'openid',
+  authTime: NOW - 120,
+  nonce: null,
+  accessTokenHash: '77QmUPtjPfzWtF2AnpK9RQ',
+  now: NOW,
+  ttl: 3600,
+  amr: ['pwd'],
+  ...extra,
 })
 
 t.test('idTokenClaims: required claims (OIDC Core §2)', async (t) => {
   t.same(idTokenClaims(idInput()), {
-    iss: 'https://idp.example', sub: 'u-7f3a', aud: 'client-a', azp: 'client-a', iat: NOW, exp: NOW + 3600, auth_time: NOW - 120, at_hash: '77QmUPtjPfzWtF2AnpK9RQ',
-    amr: ['pwd'], acr: 'urn:tessera:pwd',
+    iss: 'https://idp.example',
+    sub: 'u-7f3a',
+    aud: 'client-a',
+    azp: 'client-a',
+    iat: NOW,
+    exp: NOW + 3600,
+    auth_time: NOW - 120,
+    at_hash: '77QmUPtjPfzWtF2AnpK9RQ',
+    amr: ['pwd'],
+    acr: 'urn:tessera:pwd',
   })
 })
 
 t.test('amr and acr say how the user signed in (RFC 8176, OIDC Core §2)', async (t) => {
   t.match(idTokenClaims(idInput({ amr: ['pwd', 'otp', 'mfa'] })), { amr: ['pwd', 'otp', 'mfa'], acr: 'urn:tessera:mfa' })
   t.match(idTokenClaims(idInput({ amr: ['hwk', 'user'] })), { amr: ['hwk', 'user'], acr: 'phr' })
-  const access = accessTokenClaims({ issuer: 'https://idp.example', audience: 'https://api.example', clientId: 'c', subject: 'u', scope: 'openid', jti: 'j', authTime: NOW, now: NOW, ttl: 600, amr: ['swk', 'user'] })
+  const access = accessTokenClaims({
+    issuer: 'https://idp.example',
+    audience: 'https://api.example',
+    clientId: 'c',
+    subject: 'u',
+    scope: 'openid',
+    jti: 'j',
+    authTime: NOW,
+    now: NOW,
+    ttl: 600,
+    amr: ['swk', 'user'],
+  })
   t.match(access, { amr: ['swk', 'user'], acr: 'phr' }, 'access tokens carry them too, so an API can ask for more (RFC 9470)')
-  const service = accessTokenClaims({ issuer: 'https://idp.example', audience: 'https://api.example', clientId: 'c', subject: 'c', scope: 'api', jti: 'j', authTime: null, now: NOW, ttl: 600 })
+  const service = accessTokenClaims({
+    issuer: 'https://idp.example',
+    audience: 'https://api.example',
+    clientId: 'c',
+    subject: 'c',
+    scope: 'api',
+    jti: 'j',
+    authTime: null,
+    now: NOW,
+    ttl: 600,
+  })
   t.notOk('amr' in service || 'acr' in service, 'a client acting for itself authenticated no user')
 })
 
@@ -63,10 +109,38 @@ t.test('idTokenClaims: scope claims cannot overwrite protocol claims', async (t)
 
 t.test('accessTokenClaims (RFC 9068 §2.2)', async (t) => {
   const claims = accessTokenClaims({
-    issuer: 'https://idp.example', audience: 'https://idp.example', clientId: 'client-a', subject: 'u-7f3a', scope: 'openid email', jti: 'jti-1', authTime: NOW - 60, now: NOW, ttl: 600,
+    issuer: 'https://idp.example',
+    audience: 'https://idp.example',
+    clientId: 'client-a',
+    subject: 'u-7f3a',
+    scope: 'openid email',
+    jti: 'jti-1',
+    authTime: NOW - 60,
+    now: NOW,
+    ttl: 600,
   })
-  t.same(claims, { iss: 'https://idp.example', sub: 'u-7f3a', aud: 'https://idp.example', client_id: 'client-a', scope: 'openid email', jti: 'jti-1', iat: NOW, exp: NOW + 600, auth_time: NOW - 60 })
-  const machine = accessTokenClaims({ issuer: 'https://idp.example', audience: 'api', clientId: 'svc', subject: 'svc', scope: '', jti: 'jti-2', authTime: null, now: NOW, ttl: 600 })
+  t.same(claims, {
+    iss: 'https://idp.example',
+    sub: 'u-7f3a',
+    aud: 'https://idp.example',
+    client_id: 'client-a',
+    scope: 'openid email',
+    jti: 'jti-1',
+    iat: NOW,
+    exp: NOW + 600,
+    auth_time: NOW - 60,
+  })
+  const machine = accessTokenClaims({
+    issuer: 'https://idp.example',
+    audience: 'api',
+    clientId: 'svc',
+    subject: 'svc',
+    scope: '',
+    jti: 'jti-2',
+    authTime: null,
+    now: NOW,
+    ttl: 600,
+  })
   t.notOk('auth_time' in machine, 'no auth_time without a user login')
   t.equal(machine.sub, 'svc')
   t.equal(machine.exp! - machine.iat!, 600)
@@ -77,10 +151,19 @@ t.test('userinfoClaims: sub plus claims of granted scopes only', async (t) => {
   t.same(userinfoClaims(user, 'openid'), { sub: 'u-7f3a' })
   t.same(userinfoClaims(user, 'openid profile'), { sub: 'u-7f3a', name: 'Ada Lovelace' })
   t.same(userinfoClaims(user, 'openid email'), { sub: 'u-7f3a', email: 'ada@example.com', email_verified: true })
-  t.same(userinfoClaims(user, 'openid profile email offline_access'), { sub: 'u-7f3a', name: 'Ada Lovelace', email: 'ada@example.com', email_verified: true })
+  t.same(userinfoClaims(user, 'openid profile email offline_access'), {
+    sub: 'u-7f3a',
+    name: 'Ada Lovelace',
+    email: 'ada@example.com',
+    email_verified: true,
+  })
   t.same(userinfoClaims(user, 'openid emails profiles'), { sub: 'u-7f3a' }, 'whole scope tokens only')
   t.same(userinfoClaims({ ...user, name: null }, 'openid profile'), { sub: 'u-7f3a' }, 'no name key when the user has none')
-  t.same(userinfoClaims({ ...user, emailVerified: false }, 'openid email'), { sub: 'u-7f3a', email: 'ada@example.com', email_verified: false })
+  t.same(userinfoClaims({ ...user, emailVerified: false }, 'openid email'), {
+    sub: 'u-7f3a',
+    email: 'ada@example.com',
+    email_verified: false,
+  })
 })
 
 t.test('scopedClaims never includes sub or secrets', async (t) => {

@@ -4,8 +4,20 @@ import { makeClient } from '../fixtures/index.js'
 import type { AuthorizationRequest } from '../../../src/model/authorization-request.js'
 
 const request = (extra: Partial<AuthorizationRequest> = {}): AuthorizationRequest => ({
-  clientId: 'client-a', redirectUri: 'https://rp.example/callback', scope: 'openid email', state: null, nonce: null, codeChallenge: null,
-  prompt: [], maxAge: null, loginHint: null, idTokenHint: null, acrValues: [], essentialAcr: null, ...extra,
+  clientId: 'client-a',
+  redirectUri: 'https://rp.example/callback',
+  scope: 'openid email',
+  state: null,
+  nonce: null,
+  codeChallenge: null,
+  prompt: [],
+  maxAge: null,
+  loginHint: null,
+  idTokenHint: null,
+  acrValues: [],
+  essentialAcr: null,
+  resources: [],
+  ...extra,
 })
 const thirdParty = makeClient({ firstParty: false })
 

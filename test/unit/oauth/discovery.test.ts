@@ -38,13 +38,31 @@ t.test('advertised capabilities match what the server does', async (t) => {
   t.same(doc['acr_values_supported'], ['urn:tessera:pwd', 'urn:tessera:mfa', 'phr'])
   t.equal(doc['authorization_response_iss_parameter_supported'], true)
   t.ok((doc['scopes_supported'] as string[]).includes('openid'))
-  t.same([...(doc['token_endpoint_auth_methods_supported'] as string[])].sort(), ['client_secret_basic', 'client_secret_post', 'none'])
-  t.notOk((doc['introspection_endpoint_auth_methods_supported'] as string[]).includes('none'), 'introspection requires client authentication')
+  t.same([...(doc['token_endpoint_auth_methods_supported'] as string[])].sort(), [
+    'client_secret_basic',
+    'client_secret_post',
+    'none',
+    'private_key_jwt',
+  ])
+  t.same(doc['token_endpoint_auth_signing_alg_values_supported'], ['RS256', 'PS256', 'ES256', 'EdDSA'], 'asymmetric assertions only')
+  t.notOk('registration_endpoint' in doc, 'no registration endpoint unless REGISTRATION enables it')
+  t.equal(doc['client_id_metadata_document_supported'], false)
+  t.notOk(
+    (doc['introspection_endpoint_auth_methods_supported'] as string[]).includes('none'),
+    'introspection requires client authentication',
+  )
   const grants = doc['grant_types_supported'] as string[]
   t.ok(grants.includes('authorization_code'))
   t.notOk(grants.includes('password'), 'no password grant')
   t.notOk(grants.includes('implicit'), 'no implicit grant')
-  for (const claim of ['sub', 'iss', 'aud', 'exp', 'iat', 'auth_time', 'nonce']) t.ok((doc['claims_supported'] as string[]).includes(claim), claim)
+  for (const claim of ['sub', 'iss', 'aud', 'exp', 'iat', 'auth_time', 'nonce'])
+    t.ok((doc['claims_supported'] as string[]).includes(claim), claim)
+})
+
+t.test('registration and client metadata documents are advertised when enabled', async (t) => {
+  const doc = discoveryDocument('https://idp.example', { registration: true, clientMetadataDocuments: true })
+  t.equal(doc['registration_endpoint'], 'https://idp.example/register')
+  t.equal(doc['client_id_metadata_document_supported'], true)
 })
 
 t.test('the document is JSON-serialisable and fresh per call', async (t) => {

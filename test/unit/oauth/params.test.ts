@@ -15,7 +15,10 @@ t.test('findDuplicate', async (t) => {
 
 t.test('rejectDuplicates', async (t) => {
   t.doesNotThrow(() => rejectDuplicates({ client_id: 'c', scope: 'openid' }))
-  const error = t.throws(() => rejectDuplicates({ client_id: 'c', scope: ['openid', 'email'] }), oauthError('invalid_request')) as OAuthError
+  const error = t.throws(
+    () => rejectDuplicates({ client_id: 'c', scope: ['openid', 'email'] }),
+    oauthError('invalid_request'),
+  ) as OAuthError
   t.match(error.description, /scope/, 'the description names the parameter')
   t.equal(error.status, 400)
   const odd = t.throws(() => rejectDuplicates({ ['<script>x</script>']: ['1', '2'] })) as OAuthError

@@ -7,7 +7,6 @@ import { checkCodeChallenge, s256, verifyCodeVerifier } from '../../../src/oauth
 const VERIFIER = 'dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk'
 const CHALLENGE = 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM'
 
-
 t.test('s256 matches the RFC 7636 Appendix B vector', async (t) => {
   t.equal(s256(VERIFIER), CHALLENGE)
 })
@@ -94,7 +93,14 @@ t.test('verifyCodeVerifier', async (t) => {
   })
 
   t.test('malformed verifiers → invalid_grant', async (t) => {
-    const malformed = ['a'.repeat(42), 'a'.repeat(129), VERIFIER.slice(0, 42) + '+', VERIFIER.slice(0, 42) + '/', VERIFIER + ' ', VERIFIER + '=']
+    const malformed = [
+      'a'.repeat(42),
+      'a'.repeat(129),
+      VERIFIER.slice(0, 42) + '+',
+      VERIFIER.slice(0, 42) + '/',
+      VERIFIER + ' ',
+      VERIFIER + '=',
+    ]
     for (const verifier of malformed) {
       t.throws(() => verifyCodeVerifier(CHALLENGE, verifier), oauthError('invalid_grant'), JSON.stringify(verifier))
     }

@@ -3,7 +3,6 @@ import { OAuthError } from '../../../src/errors/oauth-error.js'
 import { oauthError } from '../fixtures/index.js'
 import { checkScopesAllowed, formatScope, hasScope, parseScope, SUPPORTED_SCOPES } from '../../../src/oauth/scope.js'
 
-
 t.test('parseScope', async (t) => {
   t.same(parseScope(undefined), [], 'absent scope')
   t.same(parseScope(''), [], 'empty scope counts as absent')
@@ -25,7 +24,10 @@ t.test('parseScope refuses characters outside NQCHAR', async (t) => {
 t.test('checkScopesAllowed', async (t) => {
   t.doesNotThrow(() => checkScopesAllowed([], ['openid']))
   t.doesNotThrow(() => checkScopesAllowed(['openid', 'email'], ['openid', 'email', 'profile']))
-  const error = t.throws(() => checkScopesAllowed(['openid', 'admin', 'email'], ['openid', 'profile']), oauthError('invalid_scope')) as OAuthError
+  const error = t.throws(
+    () => checkScopesAllowed(['openid', 'admin', 'email'], ['openid', 'profile']),
+    oauthError('invalid_scope'),
+  ) as OAuthError
   t.match(error.description, /admin/)
   t.match(error.description, /email/)
   t.throws(() => checkScopesAllowed(['OPENID'], ['openid']), oauthError('invalid_scope'), 'case-sensitive')

@@ -9,15 +9,26 @@ import { single, type RawParams } from '../../../oauth/params.js'
 import { hasScope } from '../../../oauth/scope.js'
 import { hashSecret, randomId } from '../../../secrets.js'
 import { issueTokenSet, type TokenSet } from '../../../tokens/issue.js'
+import { accessTarget } from '../../../apis/resources.js'
+import { parseResources, tokenResource } from '../../../oauth/resource.js'
 import { issueRefreshToken } from '../../../tokens/refresh.js'
 import type { Client } from '../../../model/client.js'
 
-export async function redeemAuthorizationCode(deps: Deps, client: Client, params: RawParams): Promise<TokenSet & { refresh_token?: string }> {
+export async function redeemAuthorizationCode(
+  deps: Deps,
+  client: Client,
+  params: RawParams,
+): Promise<TokenSet & { refresh_token?: string }> {
   const rawCode = single(params, 'code')
   if (rawCode === undefined) throw new OAuthError('invalid_request', 'code is missing')
   const now = deps.clock.now()
   const codeHash = hashSecret(rawCode)
-  const code = checkCode(await deps.repos.codes.find(codeHash), client, { redirectUri: single(params, 'redirect_uri'), codeVerifier: single(params, 'code_verifier') }, now)
+  const code = checkCode(
+    await deps.repos.codes.find(codeHash),
+    client,
+    { redirectUri: single(params, 'redirect_uri'), codeVerifier: single(params, 'code_verifier') },
+    now,
+  )
   if (code.consumedAt !== null) return replayed(deps, code.grantId, client.id)
 
   // Refresh tokens only for offline_access, and only to clients registered for the grant.
@@ -26,7 +37,20 @@ export async function redeemAuthorizationCode(deps: Deps, client: Client, params
   const familyExpiresAt = now + deps.config.refreshTokenTtl
   const redemption = await deps.repos.codes.redeem(
     codeHash,
-    { id: grantId, userId: code.userId, clientId: client.id, sessionIdHash: code.sessionIdHash, scope: code.scope, authTime: code.authTime, createdAt: now, revokedAt: null, offline, expiresAt: offline ? familyExpiresAt : null, amr: code.amr },
+    {
+      id: grantId,
+      userId: code.userId,
+      clientId: client.id,
+      sessionIdHash: code.sessionIdHash,
+      scope: code.scope,
+      authTime: code.authTime,
+      createdAt: now,
+      revokedAt: null,
+      offline,
+      expiresAt: offline ? familyExpiresAt : null,
+      amr: code.amr,
+      resources: code.resources,
+    },
     now,
   )
   if (redemption.outcome === 'replayed') return replayed(deps, redemption.grantId, client.id)
@@ -37,7 +61,17 @@ export async function redeemAuthorizationCode(deps: Deps, client: Client, params
     await deps.repos.grants.revoke(grantId, now)
     throw new OAuthError('invalid_grant', 'the user is no longer active')
   }
-  const tokens = await issueTokenSet(deps, { clientId: client.id, user, grantId, scope: code.scope, authTime: code.authTime, nonce: code.nonce, amr: code.amr })
+  const access = await accessTarget(deps, tokenResource(code.resources, parseResources(params['resource'])), code.scope, code.resources)
+  const tokens = await issueTokenSet(deps, {
+    clientId: client.id,
+    user,
+    grantId,
+    scope: code.scope,
+    authTime: code.authTime,
+    nonce: code.nonce,
+    amr: code.amr,
+    access,
+  })
   if (!offline) return tokens
   return { ...tokens, refresh_token: await issueRefreshToken(deps, grantId, client.id, familyExpiresAt) }
 }

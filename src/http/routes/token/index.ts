@@ -17,7 +17,10 @@ import { GRANT_TYPES, type Client, type GrantType } from '../../../model/client.
 
 export type GrantHandler = (deps: Deps, client: Client, params: RawParams) => Promise<TokenSet & { refresh_token?: string }>
 
-export const tokenRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; grants?: Partial<Record<GrantType, GrantHandler>> }> = async (app, { deps, grants = {} }) => {
+export const tokenRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; grants?: Partial<Record<GrantType, GrantHandler>> }> = async (
+  app,
+  { deps, grants = {} },
+) => {
   const handlers: Partial<Record<GrantType, GrantHandler>> = {
     authorization_code: redeemAuthorizationCode,
     refresh_token: redeemRefreshToken,
@@ -38,7 +41,8 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; grants?: Parti
       if (grantType === undefined) throw new OAuthError('invalid_request', 'grant_type is missing')
       const handler = (GRANT_TYPES as readonly string[]).includes(grantType) ? handlers[grantType as GrantType] : undefined
       if (!handler) throw new OAuthError('unsupported_grant_type', `grant_type ${grantType} is not supported`)
-      if (!client.grantTypes.includes(grantType as GrantType)) throw new OAuthError('unauthorized_client', `client may not use ${grantType}`)
+      if (!client.grantTypes.includes(grantType as GrantType))
+        throw new OAuthError('unauthorized_client', `client may not use ${grantType}`)
       const tokens = await handler(deps, client, params)
       return reply.headers({ 'cache-control': 'no-store', pragma: 'no-cache' }).send(tokens)
     },

@@ -8,6 +8,8 @@ import { checkRefreshToken, refreshedScope } from '../../../oauth/grants/refresh
 import { single, type RawParams } from '../../../oauth/params.js'
 import { hashSecret } from '../../../secrets.js'
 import { issueTokenSet, type TokenSet } from '../../../tokens/issue.js'
+import { accessTarget } from '../../../apis/resources.js'
+import { parseResources, tokenResource } from '../../../oauth/resource.js'
 import { issueRefreshToken } from '../../../tokens/refresh.js'
 import type { Client } from '../../../model/client.js'
 
@@ -30,7 +32,17 @@ export async function redeemRefreshToken(deps: Deps, client: Client, params: Raw
   // A concurrent request rotated it first: indistinguishable from theft, so treated as reuse.
   if (!(await deps.repos.refreshTokens.markUsed(tokenHash, now))) return reused(deps, client, family.id, now)
   // OIDC Core §12.2: same iss/sub/aud/azp and the original auth_time, new iat, no nonce.
-  const tokens = await issueTokenSet(deps, { clientId: client.id, user, grantId: family.id, scope, authTime: family.authTime, nonce: null, amr: family.amr })
+  const access = await accessTarget(deps, tokenResource(family.resources, parseResources(params['resource'])), scope, family.resources)
+  const tokens = await issueTokenSet(deps, {
+    clientId: client.id,
+    user,
+    grantId: family.id,
+    scope,
+    authTime: family.authTime,
+    nonce: null,
+    amr: family.amr,
+    access,
+  })
   return { ...tokens, refresh_token: await issueRefreshToken(deps, family.id, client.id, family.expiresAt) }
 }
 

@@ -6,8 +6,28 @@ import { makeClient, oauthError } from '../../fixtures/index.js'
 
 const NOW = 1_700_000_000
 const client = makeClient()
-const grant: Grant = { id: 'g1', userId: 'u1', clientId: client.id, sessionIdHash: null, scope: 'openid offline_access', authTime: NOW - 100, createdAt: NOW - 100, revokedAt: null, offline: true, expiresAt: NOW + 3600, amr: ['pwd'] }
-const token: RefreshToken = { tokenHash: 'h', grantId: 'g1', clientId: client.id, createdAt: NOW - 10, idleExpiresAt: NOW + 600, usedAt: null }
+const grant: Grant = {
+  id: 'g1',
+  userId: 'u1',
+  clientId: client.id,
+  sessionIdHash: null,
+  scope: 'openid offline_access',
+  authTime: NOW - 100,
+  createdAt: NOW - 100,
+  revokedAt: null,
+  offline: true,
+  expiresAt: NOW + 3600,
+  amr: ['pwd'],
+  resources: [],
+}
+const token: RefreshToken = {
+  tokenHash: 'h',
+  grantId: 'g1',
+  clientId: client.id,
+  createdAt: NOW - 10,
+  idleExpiresAt: NOW + 600,
+  usedAt: null,
+}
 
 t.test('a live token: the narrowed token and grant come back', async (t) => {
   const check = checkRefreshToken(token, grant, client, NOW)
@@ -27,7 +47,11 @@ t.test('refusals', async (t) => {
   t.throws(() => checkRefreshToken(token, grant, makeClient({ id: 'other' }), NOW), oauthError('invalid_grant'), 'another client')
   t.throws(() => checkRefreshToken(token, { ...grant, revokedAt: NOW - 1 }, client, NOW), oauthError('invalid_grant'), 'revoked family')
   t.throws(() => checkRefreshToken(token, { ...grant, expiresAt: NOW }, client, NOW), oauthError('invalid_grant'), 'absolute lifetime over')
-  t.throws(() => checkRefreshToken(token, { ...grant, expiresAt: null }, client, NOW), oauthError('invalid_grant'), 'a grant without a family')
+  t.throws(
+    () => checkRefreshToken(token, { ...grant, expiresAt: null }, client, NOW),
+    oauthError('invalid_grant'),
+    'a grant without a family',
+  )
   t.throws(() => checkRefreshToken({ ...token, idleExpiresAt: NOW }, grant, client, NOW), oauthError('invalid_grant'), 'idle too long')
 })
 

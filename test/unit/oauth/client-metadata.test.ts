@@ -1,0 +1,123 @@
+import t from 'tap'
+import { parseClientMetadata } from '../../../src/oauth/client-metadata.js'
+import { oauthError } from '../fixtures/index.js'
+
+const base = { client_name: 'Agent', redirect_uris: ['https://agent.example/callback'] }
+
+t.test('defaults (RFC 7591 §2): code, authorization_code, client_secret_basic; a metadata document defaults to none', async (t) => {
+  const dynamic = parseClientMetadata(base, 'dynamic')
+  t.equal(dynamic.name, 'Agent')
+  t.same(dynamic.grantTypes, ['authorization_code'])
+  t.equal(dynamic.authMethod, 'client_secret_basic')
+  t.same(dynamic.redirectUris, ['https://agent.example/callback'])
+  t.equal(parseClientMetadata(base, 'metadata_document').authMethod, 'none')
+  t.equal(
+    parseClientMetadata({ redirect_uris: ['https://agent.example/cb'] }, 'dynamic').name,
+    'agent.example',
+    'no name: the redirect host',
+  )
+})
+
+t.test('what is supported is accepted and kept', async (t) => {
+  const parsed = parseClientMetadata(
+    {
+      ...base,
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'none',
+      scope: 'openid photos:read',
+      redirect_uris: ['http://127.0.0.1/callback', 'com.example.app:/cb'],
+      logo_uri: 'https://agent.example/logo.png',
+      software_id: 'agent-1',
+      contacts: ['ops@agent.example'],
+      id_token_signed_response_alg: 'RS256',
+      subject_type: 'public',
+      some_future_member: { anything: true },
+    },
+    'dynamic',
+  )
+  t.same(parsed.scopes, ['openid', 'photos:read'])
+  t.same(parsed.grantTypes, ['authorization_code', 'refresh_token'])
+  t.same(parsed.display, { logo_uri: 'https://agent.example/logo.png', software_id: 'agent-1', contacts: ['ops@agent.example'] })
+})
+
+t.test('security metadata Tessera does not implement is refused, not ignored', async (t) => {
+  for (const [member, value] of [
+    ['id_token_encrypted_response_alg', 'RSA-OAEP'],
+    ['request_uris', ['https://agent.example/r']],
+    ['backchannel_logout_uri', 'https://agent.example/logout'],
+    ['client_secret', 'chosen'],
+    ['dpop_bound_access_tokens', true],
+    ['id_token_signed_response_alg', 'none'],
+    ['subject_type', 'pairwise'],
+  ] as const) {
+    t.throws(() => parseClientMetadata({ ...base, [member]: value }, 'dynamic'), oauthError('invalid_client_metadata'), member)
+  }
+  t.doesNotThrow(() => parseClientMetadata({ ...base, dpop_bound_access_tokens: false }, 'dynamic'), 'false asks for nothing')
+})
+
+t.test('grant, response types and authentication methods', async (t) => {
+  const refused: [string, Record<string, unknown>, 'dynamic' | 'metadata_document'][] = [
+    ['implicit response type', { response_types: ['token'] }, 'dynamic'],
+    ['unknown grant', { grant_types: ['password'] }, 'dynamic'],
+    ['refresh without code', { grant_types: ['refresh_token'] }, 'dynamic'],
+    ['unknown method', { token_endpoint_auth_method: 'tls_client_auth' }, 'dynamic'],
+    ['shared secret in a public document', { token_endpoint_auth_method: 'client_secret_basic' }, 'metadata_document'],
+    ['client_credentials without authentication', { grant_types: ['client_credentials'], token_endpoint_auth_method: 'none' }, 'dynamic'],
+    ['assertion alg HS256', { token_endpoint_auth_signing_alg: 'HS256' }, 'dynamic'],
+    ['not an object', [] as unknown as Record<string, unknown>, 'dynamic'],
+    ['bad scope', { scope: 'openid "x"' }, 'dynamic'],
+    ['client_uri over http', { client_uri: 'http://agent.example' }, 'dynamic'],
+    ['name of the wrong type', { client_name: 42 }, 'dynamic'],
+  ]
+  for (const [what, metadata, kind] of refused) {
+    const input = Array.isArray(metadata) ? metadata : { ...base, ...metadata }
+    t.throws(() => parseClientMetadata(input, kind), oauthError('invalid_client_metadata'), what)
+  }
+})
+
+t.test('private_key_jwt needs exactly one of jwks_uri and jwks, with public keys only', async (t) => {
+  const pkj = { ...base, token_endpoint_auth_method: 'private_key_jwt' }
+  const publicKey = {
+    kty: 'EC',
+    crv: 'P-256',
+    x: 'f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU',
+    y: 'x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0',
+  }
+  t.equal(parseClientMetadata({ ...pkj, jwks_uri: 'https://agent.example/jwks' }, 'dynamic').jwksUri, 'https://agent.example/jwks')
+  t.same(parseClientMetadata({ ...pkj, jwks: { keys: [publicKey] } }, 'metadata_document').jwks, { keys: [publicKey] })
+  t.throws(() => parseClientMetadata(pkj, 'dynamic'), oauthError('invalid_client_metadata'), 'neither')
+  t.throws(
+    () => parseClientMetadata({ ...pkj, jwks_uri: 'https://agent.example/jwks', jwks: { keys: [publicKey] } }, 'dynamic'),
+    oauthError('invalid_client_metadata'),
+    'both',
+  )
+  t.throws(
+    () => parseClientMetadata({ ...pkj, jwks: { keys: [{ ...publicKey, d: 'secret' }] } }, 'dynamic'),
+    oauthError('invalid_client_metadata'),
+    'a private key',
+  )
+  t.throws(() => parseClientMetadata({ ...pkj, jwks: { keys: [] } }, 'dynamic'), oauthError('invalid_client_metadata'), 'no keys')
+  t.throws(
+    () => parseClientMetadata({ ...pkj, jwks_uri: 'http://agent.example/jwks' }, 'dynamic'),
+    oauthError('invalid_client_metadata'),
+    'http jwks_uri',
+  )
+})
+
+t.test('redirect URIs follow the registration rules (invalid_redirect_uri)', async (t) => {
+  t.throws(
+    () => parseClientMetadata({ client_name: 'x' }, 'dynamic'),
+    oauthError('invalid_redirect_uri'),
+    'code grant without a redirect URI',
+  )
+  for (const uri of ['https://agent.example/cb#frag', 'http://agent.example/cb', 'javascript:alert(1)', 'https://user@agent.example/cb']) {
+    t.throws(() => parseClientMetadata({ ...base, redirect_uris: [uri] }, 'dynamic'), oauthError('invalid_redirect_uri'), uri)
+  }
+  t.throws(
+    () => parseClientMetadata({ ...base, post_logout_redirect_uris: ['http://agent.example/bye'] }, 'dynamic'),
+    oauthError('invalid_redirect_uri'),
+    'post-logout too',
+  )
+  t.same(parseClientMetadata({ grant_types: ['client_credentials'] }, 'dynamic').redirectUris, [], 'a service needs none')
+})
