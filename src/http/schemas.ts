@@ -28,9 +28,11 @@ export const OAuthErrorBody = Type.Object({ error: Type.String(), error_descript
 
 export const TokenResponse = Type.Object({
   access_token: Type.String(),
-  token_type: Type.Literal('Bearer'),
+  token_type: Type.Union([Type.Literal('Bearer'), Type.Literal('DPoP'), Type.Literal('N_A')]),
   expires_in: Type.Integer(),
   scope: Type.String(),
   id_token: Type.Optional(Type.String()),
   refresh_token: Type.Optional(Type.String()),
+  /** RFC 8693 §2.2.1. */
+  issued_token_type: Type.Optional(Type.String()),
 })

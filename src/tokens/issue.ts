@@ -26,7 +26,7 @@ export interface TokenSetInput {
 
 export interface TokenSet {
   readonly access_token: string
-  readonly token_type: 'Bearer'
+  readonly token_type: 'Bearer' | 'DPoP'
   readonly expires_in: number
   readonly scope: string
   readonly id_token?: string

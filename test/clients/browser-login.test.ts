@@ -4,34 +4,14 @@
  * at the relying party signed in; a second login is single sign-on without the form.
  */
 import t from 'tap'
-import { chromium, type Browser, type Frame, type Response as PageResponse } from 'playwright-core'
+import type { Frame, Response as PageResponse } from 'playwright-core'
+import { launchChromium } from '../helpers/chromium.js'
 import { createTestApp } from '../helpers/test-app.js'
 import { freePort } from '../helpers/free-port.js'
 import { startFixture, withTimeout } from '../helpers/processes.js'
 
-const CHROMIUM = '/usr/bin/chromium'
 const SCREENSHOT = '/tmp/tessera-login.png'
 const STEP_TIMEOUT_MS = 15_000
-
-async function launch(): Promise<Browser> {
-  return withTimeout(
-    chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-      timeout: 30_000,
-    }),
-    40_000,
-    'chromium to launch',
-  )
-}
 
 t.test('browser: relying party → Tessera login page → back signed in; then SSO', async (t) => {
   const ctx = await createTestApp({ listen: true })
@@ -48,7 +28,7 @@ t.test('browser: relying party → Tessera login page → back signed in; then S
   })
   t.equal(rp.url, rpOrigin)
 
-  const browser = await launch()
+  const browser = await launchChromium()
   t.teardown(() => browser.close())
   const context = await browser.newContext({ viewport: { width: 1024, height: 768 }, colorScheme: 'light' })
   const page = await context.newPage()

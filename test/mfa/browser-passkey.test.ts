@@ -6,32 +6,12 @@
  * acr phr. The issuer is http://localhost:PORT: WebAuthn does not accept an IP address as RP ID.
  */
 import t from 'tap'
-import { chromium, type Browser } from 'playwright-core'
+import { launchChromium } from '../helpers/chromium.js'
 import { createTestApp } from '../helpers/test-app.js'
 import { freePort } from '../helpers/free-port.js'
-import { startFixture, withTimeout } from '../helpers/processes.js'
+import { startFixture } from '../helpers/processes.js'
 
 const STEP_TIMEOUT_MS = 15_000
-
-async function launch(): Promise<Browser> {
-  return withTimeout(
-    chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-      timeout: 30_000,
-    }),
-    40_000,
-    'chromium to launch',
-  )
-}
 
 t.test('browser: add a passkey on the account page, then sign in with it alone', async (t) => {
   const ctx = await createTestApp({ listen: true, issuerHost: 'localhost' })
@@ -42,7 +22,7 @@ t.test('browser: add a passkey on the account page, then sign in with it alone',
   const user = await ctx.addUser({ name: 'Grace Hopper' })
   await startFixture(t, 'relying-party.mjs', { ISSUER: ctx.issuer, CLIENT_ID: client.id, CLIENT_SECRET: secret!, PORT: String(rpPort) })
 
-  const browser = await launch()
+  const browser = await launchChromium()
   t.teardown(() => browser.close())
   const context = await browser.newContext()
   const page = await context.newPage()

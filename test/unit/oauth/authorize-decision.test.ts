@@ -2,24 +2,10 @@ import t, { type Test } from 'tap'
 import { OAuthError } from '../../../src/errors/oauth-error.js'
 import { decideAuthorization, type AuthorizationDecision, type DecisionInput } from '../../../src/oauth/authorize-decision.js'
 import type { AuthorizationRequest } from '../../../src/model/authorization-request.js'
+import { makeAuthorizationRequest } from '../fixtures/index.js'
 
 const NOW = 1_700_000_000
-const request = (extra: Partial<AuthorizationRequest> = {}): AuthorizationRequest => ({
-  clientId: 'client-a',
-  redirectUri: 'https://rp.example/callback',
-  scope: 'openid',
-  state: 's',
-  nonce: null,
-  codeChallenge: null,
-  prompt: [],
-  maxAge: null,
-  loginHint: null,
-  idTokenHint: null,
-  acrValues: [],
-  essentialAcr: null,
-  resources: [],
-  ...extra,
-})
+const request = (extra: Partial<AuthorizationRequest> = {}) => makeAuthorizationRequest({ state: 's', ...extra })
 const session = { userId: 'user-1', authTime: NOW - 600, amr: ['pwd'] as const }
 const decide = (input: Partial<DecisionInput>): AuthorizationDecision =>
   decideAuthorization({

@@ -9,7 +9,7 @@ import {
   type RedirectTarget,
 } from '../../../src/oauth/authorize-request.js'
 import type { RawParams } from '../../../src/oauth/params.js'
-import { makeClient, makePublicClient, oauthError, PKCE, unsafeAuthorizeError } from '../fixtures/index.js'
+import { makeAuthorizationRequest, makeClient, makePublicClient, oauthError, PKCE, unsafeAuthorizeError } from '../fixtures/index.js'
 import { type AuthorizationRequest } from '../../../src/model/authorization-request.js'
 import type { Client } from '../../../src/model/client.js'
 
@@ -219,22 +219,8 @@ t.test('validateAuthorizationRequest: PKCE', async (t) => {
   )
 })
 
-const request = (extra: Partial<AuthorizationRequest> = {}): AuthorizationRequest => ({
-  clientId: client.id,
-  redirectUri: REDIRECT,
-  scope: 'openid',
-  state: null,
-  nonce: null,
-  codeChallenge: null,
-  prompt: [],
-  maxAge: null,
-  loginHint: null,
-  idTokenHint: null,
-  acrValues: [],
-  essentialAcr: null,
-  resources: [],
-  ...extra,
-})
+const request = (extra: Partial<AuthorizationRequest> = {}) =>
+  makeAuthorizationRequest({ clientId: client.id, redirectUri: REDIRECT, ...extra })
 
 t.test('requiresReauthentication', async (t) => {
   const now = 1_700_000_000

@@ -1,24 +1,9 @@
 import t from 'tap'
 import { describeScopes, needsConsent } from '../../../src/oauth/consent.js'
-import { makeClient } from '../fixtures/index.js'
+import { makeAuthorizationRequest, makeClient } from '../fixtures/index.js'
 import type { AuthorizationRequest } from '../../../src/model/authorization-request.js'
 
-const request = (extra: Partial<AuthorizationRequest> = {}): AuthorizationRequest => ({
-  clientId: 'client-a',
-  redirectUri: 'https://rp.example/callback',
-  scope: 'openid email',
-  state: null,
-  nonce: null,
-  codeChallenge: null,
-  prompt: [],
-  maxAge: null,
-  loginHint: null,
-  idTokenHint: null,
-  acrValues: [],
-  essentialAcr: null,
-  resources: [],
-  ...extra,
-})
+const request = (extra: Partial<AuthorizationRequest> = {}) => makeAuthorizationRequest({ scope: 'openid email', ...extra })
 const thirdParty = makeClient({ firstParty: false })
 
 t.test('first-party clients never ask', async (t) => {

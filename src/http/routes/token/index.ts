@@ -15,7 +15,16 @@ import { issueClientCredentials } from './client-credentials.js'
 import { redeemRefreshToken } from './refresh-token.js'
 import { GRANT_TYPES, type Client, type GrantType } from '../../../model/client.js'
 
-export type GrantHandler = (deps: Deps, client: Client, params: RawParams) => Promise<TokenSet & { refresh_token?: string }>
+/** What a grant handler knows of the HTTP request beyond its form parameters. */
+export interface TokenRequestContext {
+  /** The JWK thumbprint (RFC 7638) of a verified DPoP proof's key (RFC 9449 §4), or null without a proof. */
+  readonly dpopJkt: string | null
+  readonly ip: string
+}
+
+export type GrantResponse = TokenSet & { refresh_token?: string; issued_token_type?: string }
+
+export type GrantHandler = (deps: Deps, client: Client, params: RawParams, context: TokenRequestContext) => Promise<GrantResponse>
 
 export const tokenRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; grants?: Partial<Record<GrantType, GrantHandler>> }> = async (
   app,
@@ -43,7 +52,7 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; grants?: Parti
       if (!handler) throw new OAuthError('unsupported_grant_type', `grant_type ${grantType} is not supported`)
       if (!client.grantTypes.includes(grantType as GrantType))
         throw new OAuthError('unauthorized_client', `client may not use ${grantType}`)
-      const tokens = await handler(deps, client, params)
+      const tokens = await handler(deps, client, params, { dpopJkt: null, ip: request.ip })
       return reply.headers({ 'cache-control': 'no-store', pragma: 'no-cache' }).send(tokens)
     },
   )
