@@ -60,6 +60,16 @@ export interface AccessTokenInput {
   readonly roles?: readonly string[]
   /** RFC 9068 §2.2.1: how the user authenticated, so an API can demand more (RFC 9470); absent for client tokens. */
   readonly amr?: readonly AuthenticationMethod[]
+  /** RFC 9449 §6.1: the DPoP key's JWK thumbprint, binding the token to it (`cnf.jkt`). */
+  readonly dpopJkt?: string | null
+  /** RFC 8693 §4.1: who acts for the subject (delegation); nested for a chain of actors. */
+  readonly act?: ActorClaim
+}
+
+/** RFC 8693 §4.1 `act`: the acting party, and whoever acted before it. */
+export interface ActorClaim {
+  readonly sub: string
+  readonly act?: ActorClaim
 }
 
 export function accessTokenClaims(input: AccessTokenInput): JWTPayload {
@@ -75,6 +85,8 @@ export function accessTokenClaims(input: AccessTokenInput): JWTPayload {
     ...(input.authTime !== null ? { auth_time: input.authTime } : {}),
     ...(input.roles !== undefined ? { roles: [...input.roles] } : {}),
     ...(input.amr !== undefined ? { amr: [...input.amr], acr: acrOf(input.amr) } : {}),
+    ...(input.act !== undefined ? { act: input.act } : {}),
+    ...(input.dpopJkt ? { cnf: { jkt: input.dpopJkt } } : {}),
   }
 }
 

@@ -3,7 +3,7 @@
  * and, for OpenID requests, an ID token whose at_hash binds the two.
  */
 import type { Deps } from '../deps.js'
-import { accessTokenClaims, idTokenClaims, type Subject } from '../oauth/claims.js'
+import { accessTokenClaims, idTokenClaims, type ActorClaim, type Subject } from '../oauth/claims.js'
 import { hasScope } from '../oauth/scope.js'
 import { randomId } from '../secrets.js'
 import { accessTokenHash, signJwt } from './sign.js'
@@ -22,6 +22,10 @@ export interface TokenSetInput {
   readonly amr: readonly AuthenticationMethod[] | null
   /** The access token's audience, scope and lifetime (apis/resources.ts); the ID token keeps `scope`. */
   readonly access: AccessTarget
+  /** A verified DPoP proof's key thumbprint: the access token is bound to that key (RFC 9449 §5). */
+  readonly dpopJkt?: string | null
+  /** RFC 8693 delegation: the acting client (and earlier actors). */
+  readonly act?: ActorClaim
 }
 
 export interface TokenSet {
@@ -51,6 +55,8 @@ export async function issueTokenSet(deps: Pick<Deps, 'config' | 'keys' | 'repos'
       ttl: input.access.ttl,
       ...(input.user !== null ? { roles: input.user.roles } : {}),
       ...(input.amr !== null ? { amr: input.amr } : {}),
+      ...(input.act !== undefined ? { act: input.act } : {}),
+      dpopJkt: input.dpopJkt ?? null,
     }),
     key,
   )
@@ -61,7 +67,8 @@ export async function issueTokenSet(deps: Pick<Deps, 'config' | 'keys' | 'repos'
     kid: key.kid,
     expiresAt: now + input.access.ttl,
   })
-  const tokens: TokenSet = { access_token: accessToken, token_type: 'Bearer', expires_in: input.access.ttl, scope: input.access.scope }
+  const tokenType = input.dpopJkt ? 'DPoP' : 'Bearer'
+  const tokens: TokenSet = { access_token: accessToken, token_type: tokenType, expires_in: input.access.ttl, scope: input.access.scope }
   if (input.user === null || !hasScope(input.scope, 'openid')) return tokens
   const idToken = await signJwt(
     'id_token',
