@@ -22,9 +22,12 @@ import { signupRoutes } from './http/routes/signup.js'
 import { verifyEmailRoutes } from './http/routes/verify-email.js'
 import { authorizeRoutes } from './http/routes/authorize.js'
 import { consentRoutes } from './http/routes/consent.js'
+import { deviceAuthorizationRoutes } from './http/routes/device-authorization.js'
+import { deviceVerificationRoutes } from './http/routes/device-verification.js'
 import { introspectRoutes } from './http/routes/introspect.js'
 import { logoutRoutes } from './http/routes/logout.js'
 import { revokeRoutes } from './http/routes/revoke.js'
+import { parRoutes } from './http/routes/par.js'
 import { loginRoutes } from './http/routes/login.js'
 import { secondFactorRoutes } from './http/routes/second-factor.js'
 import { miscRoutes } from './http/routes/misc.js'
@@ -123,8 +126,11 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
     await registerCors(api, allowedOrigins)
     await api.register(tokenRoutes, { deps })
     await api.register(revokeRoutes, { deps })
+    await api.register(parRoutes, { deps })
     await api.register(introspectRoutes, { deps })
     await api.register(userinfoRoutes, { deps })
+    // RFC 8628: for devices, not browsers (not among the CORS paths).
+    await api.register(deviceAuthorizationRoutes, { deps })
     // Dynamic client registration (RFC 7591): any origin may call it (the client is not
     // registered yet); it creates rows, so it alone has a flood guard here.
     if (deps.config.registration !== 'off') {
@@ -143,6 +149,7 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
     await site.register(loginRoutes, { deps, views })
     await site.register(secondFactorRoutes, { deps, views })
     await site.register(consentRoutes, { deps, views })
+    await site.register(deviceVerificationRoutes, { deps, views })
     await site.register(signupRoutes, { deps, views })
     await site.register(passwordResetRoutes, { deps, views })
     await site.register(verifyEmailRoutes, { deps, views })

@@ -41,6 +41,10 @@ export type SecurityEventType =
   | 'client_registered'
   | 'client_removed'
   | 'client_metadata_refused'
+  | 'device_approved'
+  | 'device_denied'
+  | 'user_code_failure'
+  | 'token_exchanged'
 
 export interface SecurityEventFields {
   readonly userId?: string | null | undefined

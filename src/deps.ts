@@ -4,6 +4,7 @@
  */
 import type { Logger } from 'pino'
 import { hkdfSync, randomBytes } from 'node:crypto'
+import { createDpopVerifier, type DpopVerifier } from './dpop/proofs.js'
 import type { Config } from './config/config.js'
 import { systemClock, type Clock } from './clock.js'
 import { openStore, type Store } from './db/store.js'
@@ -38,6 +39,8 @@ export interface Deps {
   readonly factorKey: Buffer
   /** Clients by client_id: registered ones, and client ID metadata documents fetched from their URL. */
   readonly clients: ClientDirectory
+  /** DPoP proofs (RFC 9449): verification, the shared replay cache and server nonces. */
+  readonly dpop: DpopVerifier
   /** Account mail, sent after the request that caused it (never blocking it). */
   readonly mail: MailOutbox
   /** Security events: logged and stored in audit_events. */
@@ -97,7 +100,9 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
       }))
     const mail = createMailOutbox(config, log, overrides.mailRetryDelaysMs)
     const clients = createClientDirectory({ repos, config, clock, audit })
-    return { config, store, repos, keys, hasher, dummyHash, formKey, cookieKey, factorKey, clients, mail, audit, clock, log }
+    const dpopNonceKey = Buffer.from(hkdfSync('sha256', kek, Buffer.alloc(0), 'tessera dpop nonces', 32))
+    const dpop = createDpopVerifier({ config, clock, repos }, dpopNonceKey)
+    return { config, store, repos, keys, hasher, dummyHash, formKey, cookieKey, factorKey, clients, dpop, mail, audit, clock, log }
   } catch (error) {
     await store.close()
     await hasher.close?.()

@@ -1,6 +1,6 @@
 import type { Command } from 'commander'
 import { describeClient, InvalidClientMetadata, registerClient, type ClientField } from '../clients/registration.js'
-import { isPublicClient, type ClientRegistration } from '../model/client.js'
+import { isPublicClient, type ClientPolicies, type ClientRegistration } from '../model/client.js'
 import { examples, nonEmpty, repeatable } from './arguments.js'
 import { CliError, type CommandContext, type RunCommand } from './context.js'
 import { table, type CommandResult } from './output.js'
@@ -34,6 +34,8 @@ interface AddOptions {
   readonly thirdParty?: boolean
   readonly introspect?: boolean
   readonly requireMfa?: boolean
+  readonly requireDpop?: boolean
+  readonly requirePar?: boolean
   readonly api?: string[]
 }
 
@@ -49,6 +51,8 @@ async function addClient(context: CommandContext, options: AddOptions): Promise<
     thirdParty: options.thirdParty ?? false,
     introspect: options.introspect ?? false,
     requireMfa: options.requireMfa ?? false,
+    requireDpop: options.requireDpop ?? false,
+    requirePar: options.requirePar ?? false,
     apis: options.api ?? [],
   }
   const { client, secret } = await context
@@ -90,17 +94,25 @@ async function listClients(context: CommandContext, options: { registration?: st
   return { json: { clients: clients.map(describeClient) }, text: clients.length === 0 ? 'No clients yet.' : table(rows) }
 }
 
-async function updateClient(context: CommandContext, clientId: string, options: { requireMfa?: boolean }): Promise<CommandResult> {
-  if (options.requireMfa === undefined) throw new CliError('nothing to change: give --require-mfa or --no-require-mfa')
+async function updateClient(context: CommandContext, clientId: string, options: ClientPolicies): Promise<CommandResult> {
+  const policies: ClientPolicies = {
+    ...(options.requireMfa !== undefined ? { requireMfa: options.requireMfa } : {}),
+    ...(options.requireDpop !== undefined ? { requireDpop: options.requireDpop } : {}),
+    ...(options.requirePar !== undefined ? { requirePar: options.requirePar } : {}),
+  }
+  if (Object.keys(policies).length === 0)
+    throw new CliError('nothing to change: give --require-mfa, --require-dpop or --require-par (or their --no- forms)')
   const client = await context.withDeps(async (deps) => {
-    if (!(await deps.repos.clients.setRequireMfa(clientId, options.requireMfa!))) throw new CliError(`no client with id ${clientId}`)
-    await deps.audit.record('client_updated', { clientId, detail: { requireMfa: options.requireMfa! } }, 'client policy changed')
+    if (!(await deps.repos.clients.setPolicies(clientId, policies))) throw new CliError(`no client with id ${clientId}`)
+    await deps.audit.record('client_updated', { clientId, detail: policies }, 'client policy changed')
     return (await deps.repos.clients.find(clientId))!
   })
-  return {
-    json: describeClient(client),
-    text: `Client ${client.id}: ${client.requireMfa ? 'every sign-in needs a second factor' : 'a password alone is enough'}.`,
-  }
+  const said = [
+    client.requireMfa ? 'every sign-in needs a second factor' : 'a password alone is enough',
+    client.requireDpop ? 'DPoP proofs required' : 'DPoP optional',
+    client.requirePar ? 'pushed authorization requests required' : 'PAR optional',
+  ]
+  return { json: describeClient(client), text: `Client ${client.id}: ${said.join('; ')}.` }
 }
 
 async function removeClient(context: CommandContext, clientId: string): Promise<CommandResult> {
@@ -122,7 +134,7 @@ export function registerClientsCommands(program: Command, run: RunCommand): void
     .option('--public', 'a public (native or browser) client: no secret, PKCE required; its loopback redirect URIs may vary in port')
     .option(
       '--grant-type <type>',
-      'authorization_code, refresh_token or client_credentials; repeatable (default: the first two)',
+      'authorization_code, refresh_token, client_credentials, urn:ietf:params:oauth:grant-type:device_code (RFC 8628, for CLIs and TVs: no redirect URI needed) or urn:ietf:params:oauth:grant-type:token-exchange; repeatable (default: the first two)',
       repeatable,
     )
     .option('--pkce <mode>', 'required (the default) or optional; public clients always require PKCE')
@@ -138,11 +150,14 @@ export function registerClientsCommands(program: Command, run: RunCommand): void
       '--require-mfa',
       'every sign-in for this client needs a second factor (acr urn:tessera:mfa or better); users without one set it up first',
     )
+    .option('--require-dpop', 'every token request must carry a DPoP proof: its tokens are sender-constrained (RFC 9449)')
+    .option('--require-par', 'authorization requests only through /par (pushed authorization requests, RFC 9126)')
     .addHelpText(
       'after',
       examples(
         'idp clients add --name "Example app" --redirect-uri https://app.example/callback',
         'idp clients add --name "CLI tool" --public --redirect-uri http://127.0.0.1/callback',
+        'idp clients add --name "TV app" --public --grant-type urn:ietf:params:oauth:grant-type:device_code --grant-type refresh_token',
         'idp clients add --name "Orders API" --grant-type client_credentials --scope orders:read --introspect --json',
       ),
     )
@@ -154,8 +169,18 @@ export function registerClientsCommands(program: Command, run: RunCommand): void
     .argument('<client-id>', 'the client_id (taken as is, even when it begins with "-")', nonEmpty)
     .option('--require-mfa', 'require a second factor for every sign-in for this client')
     .option('--no-require-mfa', 'a password alone is enough again (a client may still ask with acr_values)')
-    .addHelpText('after', examples('idp clients update 0fJ3kq8_Zx1TtVw2nR5c7A --require-mfa'))
-    .action((clientId: string, options: { requireMfa?: boolean }) => run((context) => updateClient(context, clientId, options)))
+    .option('--require-dpop', 'every token request must carry a DPoP proof (sender-constrained tokens, RFC 9449)')
+    .option('--no-require-dpop', 'DPoP proofs become optional again')
+    .option('--require-par', 'authorization requests only through /par (RFC 9126)')
+    .option('--no-require-par', 'plain authorization requests are accepted again (unless REQUIRE_PAR=on)')
+    .addHelpText(
+      'after',
+      examples(
+        'idp clients update 0fJ3kq8_Zx1TtVw2nR5c7A --require-mfa',
+        'idp clients update 0fJ3kq8_Zx1TtVw2nR5c7A --require-dpop --require-par',
+      ),
+    )
+    .action((clientId: string, options: ClientPolicies) => run((context) => updateClient(context, clientId, options)))
 
   clients
     .command('list')

@@ -2,7 +2,7 @@
  * Registering clients: the rules every surface applies (the CLI today, the admin API and dynamic
  * registration next). Validation is pure; `registerClient` stores the result.
  */
-import { GRANT_TYPES, isPublicClient, type Client, type GrantType } from '../model/client.js'
+import { GRANT_TYPES, isPublicClient, TOKEN_EXCHANGE_GRANT, type Client, type GrantType } from '../model/client.js'
 import { registrationProblem } from '../oauth/redirect-uri.js'
 import { isScopeToken, SUPPORTED_SCOPES } from '../oauth/scope.js'
 import type { ClientsRepository } from '../db/repositories/clients.js'
@@ -23,6 +23,10 @@ export interface NewClientRequest {
   readonly introspect?: boolean
   /** Every sign-in for this client needs a second factor. */
   readonly requireMfa?: boolean
+  /** Every token request needs a DPoP proof (RFC 9449). */
+  readonly requireDpop?: boolean
+  /** Authorization requests only through /par (RFC 9126). */
+  readonly requirePar?: boolean
   /** Registered APIs (their identifiers) the client may ask tokens for (RFC 8707 `resource`). */
   readonly apis?: readonly string[]
 }
@@ -64,6 +68,9 @@ export function buildClient(input: NewClientRequest, now: number): { client: Cli
     throw new InvalidClientMetadata('redirect_uris', 'the authorization_code grant needs at least one')
   if (input.isPublic && grantTypes.includes('client_credentials'))
     throw new InvalidClientMetadata('grant_types', 'public clients cannot use client_credentials', 'client_credentials')
+  // Token exchange (RFC 8693 §2.1 leaves client authentication to the deployment): the acting client is the `act` every API sees.
+  if (input.isPublic && grantTypes.includes(TOKEN_EXCHANGE_GRANT))
+    throw new InvalidClientMetadata('grant_types', 'public clients cannot exchange tokens', TOKEN_EXCHANGE_GRANT)
   if (input.pkce !== undefined && input.pkce !== 'required' && input.pkce !== 'optional')
     throw new InvalidClientMetadata('pkce', 'must be required or optional', input.pkce)
   // docs/security.md §B: PKCE is always required for public clients.
@@ -90,6 +97,8 @@ export function buildClient(input: NewClientRequest, now: number): { client: Cli
       firstParty: input.thirdParty !== true,
       introspect: input.introspect === true,
       requireMfa: input.requireMfa === true,
+      requireDpop: input.requireDpop === true,
+      requirePar: input.requirePar === true,
       registration: 'cli',
       metadata: {},
       refreshAt: null,
@@ -111,6 +120,8 @@ export function describeClient(client: Client): Record<string, unknown> {
     first_party: client.firstParty,
     introspect: client.introspect,
     require_mfa: client.requireMfa,
+    require_dpop: client.requireDpop,
+    require_par: client.requirePar,
     registration: client.registration,
     created_at: client.createdAt,
   }

@@ -30,6 +30,8 @@ export function clientFromMetadata(
       firstParty: false,
       introspect: false,
       requireMfa: false,
+      requireDpop: metadata.dpopBoundAccessTokens,
+      requirePar: metadata.requirePushedAuthorizationRequests,
       registration,
       metadata: {
         ...metadata.display,
@@ -54,6 +56,8 @@ export function clientMetadataResponse(client: Client): Record<string, unknown> 
     post_logout_redirect_uris: client.postLogoutRedirectUris,
     grant_types: client.grantTypes,
     response_types: client.grantTypes.includes('authorization_code') ? ['code'] : [],
+    ...(client.requireDpop ? { dpop_bound_access_tokens: true } : {}),
+    ...(client.requirePar ? { require_pushed_authorization_requests: true } : {}),
     ...client.metadata,
   }
 }

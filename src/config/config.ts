@@ -85,6 +85,12 @@ export const configFields = {
   sessionTtl: duration('SESSION_TTL', '24h', 'Absolute lifetime of a login session'),
   sessionIdleTtl: duration('SESSION_IDLE_TTL', '2h', 'A login session unused this long ends'),
   interactionTtl: duration('INTERACTION_TTL', '10m', 'How long a login page stays valid'),
+  deviceCodeTtl: duration(
+    'DEVICE_CODE_TTL',
+    '10m',
+    'Lifetime of device codes and their user codes (RFC 8628 device flow; at most 30m)',
+    1800,
+  ),
   pruneInterval: duration('PRUNE_INTERVAL', '10m', 'How often expired codes, sessions, tokens and denylist rows are deleted'),
   auditRetention: duration('AUDIT_RETENTION', '90d', 'How long security events stay in the `audit_events` table (`idp audit`)'),
   clockSkew: duration('CLOCK_SKEW', '60s', 'Clock-skew allowance added to key retirement windows'),
@@ -149,6 +155,18 @@ export const configFields = {
     'Reset requests per email address within 15 minutes (a browser that signed in to the account before has a quota of its own)',
     1,
     100000,
+  ),
+  dpopNonce: oneOf(
+    'DPOP_NONCE',
+    'off',
+    ['off', 'on'] as const,
+    'DPoP server nonces (RFC 9449 §8): `on` makes every DPoP proof carry a recent nonce from a `DPoP-Nonce` header, so a proof made in advance is useless',
+  ),
+  requirePar: oneOf(
+    'REQUIRE_PAR',
+    'off',
+    ['off', 'on'] as const,
+    'Pushed authorization requests (RFC 9126) for every client: `on` refuses authorization requests that do not come from `/par`',
   ),
   registration: oneOf(
     'REGISTRATION',

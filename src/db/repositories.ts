@@ -21,7 +21,9 @@ import { webauthnChallengesRepository } from './repositories/webauthn-challenges
 import { pendingLoginsRepository } from './repositories/pending-logins.js'
 import { apisRepository } from './repositories/apis.js'
 import { registrationTokensRepository } from './repositories/registration-tokens.js'
-import { clientAssertionsRepository } from './repositories/client-assertions.js'
+import { clientAssertionsRepository, dpopProofsRepository } from './repositories/client-assertions.js'
+import { pushedRequestsRepository } from './repositories/pushed-requests.js'
+import { deviceCodesRepository } from './repositories/device-codes.js'
 
 export function createRepositories(db: Db) {
   return {
@@ -47,6 +49,9 @@ export function createRepositories(db: Db) {
     apis: apisRepository(db),
     registrationTokens: registrationTokensRepository(db),
     clientAssertions: clientAssertionsRepository(db),
+    dpopProofs: dpopProofsRepository(db),
+    pushedRequests: pushedRequestsRepository(db),
+    deviceCodes: deviceCodesRepository(db),
   }
 }
 

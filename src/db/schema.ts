@@ -36,6 +36,10 @@ export interface ClientsTable {
   metadata: string
   /** Metadata-document clients: when to fetch the document again (epoch seconds). */
   refresh_at: number | null
+  /** 1: every token request must carry a DPoP proof (RFC 9449). */
+  require_dpop: number
+  /** 1: authorization requests only through /par (RFC 9126). */
+  require_par: number
 }
 
 export interface SessionsTable {
@@ -90,6 +94,8 @@ export interface GrantsTable {
   amr: string
   /** JSON array of RFC 8707 resource indicators the grant covers. */
   resources: string
+  /** A public client's refresh tokens are bound to this DPoP key (RFC 9449 §5); null: not bound. */
+  dpop_jkt: string | null
 }
 
 export interface RefreshTokensTable {
@@ -128,6 +134,8 @@ export interface AuthorizationCodesTable {
   amr: string
   /** JSON array of RFC 8707 resource indicators. */
   resources: string
+  /** RFC 9449 §10: dpop_jkt of the authorization request; the code is redeemed only with that key. */
+  dpop_jkt: string | null
 }
 
 export interface AccessTokensTable {
@@ -263,6 +271,45 @@ export interface RegistrationTokensTable {
   uses: number
 }
 
+export interface DpopProofsTable {
+  jti_hash: string
+  expires_at: number
+}
+
+export interface PushedRequestsTable {
+  request_uri_hash: string
+  client_id: string
+  /** JSON object: the pushed authorization request's parameters. */
+  params: string
+  expires_at: number
+}
+
+/** RFC 8628 device authorization requests; only the hashes of the device code and the user code. */
+export interface DeviceCodesTable {
+  device_code_hash: string
+  user_code_hash: string
+  client_id: string
+  scope: string
+  /** JSON array of RFC 8707 resource indicators. */
+  resources: string
+  created_at: number
+  expires_at: number
+  /** Seconds between polls; slow_down adds 5. */
+  poll_interval: number
+  last_polled_at: number | null
+  /** pending, approved or denied. */
+  status: string
+  /** Set by the approval: who, from which session, how authenticated (JSON amr). */
+  user_id: string | null
+  session_id_hash: string | null
+  auth_time: number | null
+  amr: string | null
+  decided_at: number | null
+  /** Set when the device received its tokens: the grant they belong to. */
+  consumed_at: number | null
+  grant_id: string | null
+}
+
 export interface ClientAssertionsTable {
   jti_hash: string
   expires_at: number
@@ -291,7 +338,10 @@ export interface Database {
   apis: ApisTable
   client_apis: ClientApisTable
   registration_tokens: RegistrationTokensTable
+  device_codes: DeviceCodesTable
   client_assertions: ClientAssertionsTable
+  dpop_proofs: DpopProofsTable
+  pushed_requests: PushedRequestsTable
 }
 
 export type UserRow = Selectable<UsersTable>

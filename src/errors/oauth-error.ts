@@ -26,6 +26,12 @@ export type OAuthErrorCode =
   | 'invalid_target'
   | 'invalid_client_metadata'
   | 'invalid_redirect_uri'
+  | 'authorization_pending'
+  | 'slow_down'
+  | 'expired_token'
+  | 'invalid_dpop_proof'
+  | 'use_dpop_nonce'
+  | 'invalid_request_uri'
 
 const STATUS: Record<OAuthErrorCode, number> = {
   invalid_request: 400,
@@ -50,6 +56,15 @@ const STATUS: Record<OAuthErrorCode, number> = {
   invalid_target: 400,
   invalid_client_metadata: 400,
   invalid_redirect_uri: 400,
+  // RFC 8628 §3.5: errors of a device polling the token endpoint.
+  authorization_pending: 400,
+  slow_down: 400,
+  expired_token: 400,
+  // RFC 9449 §5, §8: a token request's DPoP proof is wrong, or lacks the server's nonce.
+  invalid_dpop_proof: 400,
+  use_dpop_nonce: 400,
+  // RFC 9126 §4 (RFC 9101 §6.2): a request_uri that is unknown, used or expired.
+  invalid_request_uri: 400,
 }
 
 export interface OAuthErrorOptions {
@@ -59,6 +74,10 @@ export interface OAuthErrorOptions {
   readonly status?: number
   /** With status 429 (or 503): sent as Retry-After. */
   readonly retryAfterSeconds?: number
+  /** RFC 9449 §8: a fresh server nonce, sent as DPoP-Nonce. */
+  readonly dpopNonce?: string
+  /** A resource endpoint's challenge (RFC 6750 §3, RFC 9449 §7.1): `Bearer` unless the token or request used DPoP. */
+  readonly challenge?: 'Bearer' | 'DPoP'
 }
 
 export class OAuthError extends Error {
@@ -67,6 +86,8 @@ export class OAuthError extends Error {
   readonly description: string
   readonly detail: string | undefined
   readonly retryAfterSeconds: number | undefined
+  readonly dpopNonce: string | undefined
+  readonly challenge: 'Bearer' | 'DPoP'
 
   constructor(error: OAuthErrorCode, description: string, options: OAuthErrorOptions = {}) {
     super(`${error}: ${description.slice(0, 300)}`, { cause: options.cause })
@@ -78,6 +99,8 @@ export class OAuthError extends Error {
     this.status = options.status ?? STATUS[error]
     this.detail = options.detail
     this.retryAfterSeconds = options.retryAfterSeconds
+    this.dpopNonce = options.dpopNonce
+    this.challenge = options.challenge ?? 'Bearer'
   }
 }
 

@@ -6,6 +6,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { OAuthError, PageError, UnsafeAuthorizeError } from './oauth-error.js'
 import { isDatabaseUnavailable } from '../db/availability.js'
+import { DPOP_ALGORITHMS } from '../oauth/dpop.js'
 
 export class RateLimited extends Error {
   readonly statusCode = 429
@@ -37,10 +38,16 @@ export function describeError(error: unknown): { view: ErrorView; headers: Recor
   if (error instanceof OAuthError) {
     const headers: Record<string, string> = {}
     if (error.error === 'invalid_client' && error.status === 401) headers['www-authenticate'] = 'Basic realm="tessera", charset="UTF-8"'
+    if (error.dpopNonce !== undefined) headers['dpop-nonce'] = error.dpopNonce
     if (error.retryAfterSeconds !== undefined) headers['retry-after'] = String(Math.max(1, Math.ceil(error.retryAfterSeconds)))
-    if (error.error === 'invalid_token' || error.error === 'insufficient_scope') {
+    const resourceError = error.error === 'invalid_token' || error.error === 'insufficient_scope'
+    // At a resource endpoint (401) the DPoP proof errors are challenges too; at /token they are plain 400s.
+    const proofChallenge = error.status === 401 && (error.error === 'invalid_dpop_proof' || error.error === 'use_dpop_nonce')
+    if (resourceError || proofChallenge) {
+      // RFC 9449 §7.1: a DPoP challenge names the algorithms a proof may use.
+      const algs = error.challenge === 'DPoP' ? `, algs="${DPOP_ALGORITHMS.join(' ')}"` : ''
       headers['www-authenticate'] =
-        `Bearer realm="tessera", error="${error.error}", error_description="${error.description.replace(/["\\]/g, '')}"`
+        `${error.challenge} realm="tessera", error="${error.error}", error_description="${error.description.replace(/["\\]/g, '')}"${algs}`
     }
     return {
       view: { status: error.status, title: 'Request refused', description: error.description, error: error.error },

@@ -32,6 +32,7 @@ export async function issueAuthorizationCode(deps: Deps, request: AuthorizationR
     authTime: session.authTime,
     amr: session.amr,
     resources: request.resources,
+    dpopJkt: request.dpopJkt,
     createdAt: now,
     expiresAt: now + deps.config.codeTtl,
   })

@@ -12,6 +12,7 @@ import type { User } from '../model/user.js'
 import { continueAfterLogin } from './authorization.js'
 import { readDeviceCookie, rememberDevice } from './device-cookie.js'
 import { startSession } from './session-cookie.js'
+import { takeReturnPath } from './return-to.js'
 
 export interface CompletedSignIn {
   readonly user: User
@@ -37,5 +38,7 @@ export async function completeSignIn(deps: Deps, request: FastifyRequest, reply:
   // factor is asked to set one up first.
   const mustEnroll =
     user.roles.some((role) => deps.config.mfaRequiredRoles.includes(role)) && !hasSecondFactor(await factorsOf(deps, user.id))
-  return mustEnroll ? '/account/second-factor' : '/account'
+  // A page that sent the user to sign in (the device verification page) gets them back.
+  const back = takeReturnPath(deps, request, reply)
+  return mustEnroll ? '/account/second-factor' : (back ?? '/account')
 }

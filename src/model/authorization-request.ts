@@ -18,4 +18,6 @@ export interface AuthorizationRequest {
   readonly essentialAcr: readonly string[] | null
   /** RFC 8707 resource indicators: the APIs the tokens of this authorization may be for. */
   readonly resources: readonly string[]
+  /** RFC 9449 §10: the thumbprint of the DPoP key the code must be redeemed with (dpop_jkt, or the PAR request's proof). */
+  readonly dpopJkt: string | null
 }

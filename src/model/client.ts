@@ -30,6 +30,10 @@ export interface Client {
   readonly introspect: boolean
   /** Every sign-in for this client needs a second factor (acr urn:tessera:mfa or better). */
   readonly requireMfa: boolean
+  /** Every token request needs a DPoP proof: tokens are always sender-constrained (RFC 9449). */
+  readonly requireDpop: boolean
+  /** Authorization requests only by reference from /par (RFC 9126 §5). */
+  readonly requirePar: boolean
   /**
    * How the client came to exist: an operator (`cli`), RFC 7591 dynamic registration (`dynamic`),
    * or a client ID metadata document fetched from its URL (`metadata_document`). Only operator
@@ -53,3 +57,6 @@ export const usesPrivateKeyJwt = (client: Client): boolean => client.metadata['t
 
 /** Cannot authenticate at all (RFC 6749 §2.1): no secret and no key. */
 export const isPublicClient = (client: Client): boolean => client.secretHash === null && !usesPrivateKeyJwt(client)
+
+/** The per-client policies an operator may change after registration (`idp clients update`). */
+export type ClientPolicies = Partial<Pick<Client, 'requireMfa' | 'requireDpop' | 'requirePar'>>

@@ -17,6 +17,8 @@ export interface AuthorizationCode {
   readonly amr: readonly AuthenticationMethod[]
   /** RFC 8707: the APIs the authorization named (empty: Tessera's own audience). */
   readonly resources: readonly string[]
+  /** RFC 9449 §10: the code is redeemed only with a DPoP proof of this key (dpop_jkt). */
+  readonly dpopJkt: string | null
 }
 
 export interface StoredCode extends AuthorizationCode {

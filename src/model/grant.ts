@@ -16,4 +16,6 @@ export interface Grant {
   readonly amr: readonly AuthenticationMethod[]
   /** RFC 8707: the APIs this grant's access tokens may be for (empty: Tessera's own audience). */
   readonly resources: readonly string[]
+  /** A public client's refresh tokens need a DPoP proof with this key (RFC 9449 §5); null: not bound. */
+  readonly dpopJkt: string | null
 }

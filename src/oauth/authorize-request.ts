@@ -103,6 +103,10 @@ export function validateAuthorizationRequest(
   const loginHint = single(params, 'login_hint') ?? null
   const acrValues = (single(params, 'acr_values') ?? '').split(' ').filter((value) => value !== '')
   const essentialAcr = essentialAcrOf(single(params, 'claims'))
+  // RFC 9449 §10: a JWK SHA-256 thumbprint (RFC 7638), base64url.
+  const dpopJkt = single(params, 'dpop_jkt') ?? null
+  if (dpopJkt !== null && !/^[A-Za-z0-9_-]{43}$/.test(dpopJkt))
+    throw new OAuthError('invalid_request', 'dpop_jkt must be a base64url SHA-256 JWK thumbprint')
 
   return {
     clientId: client.id,
@@ -118,6 +122,7 @@ export function validateAuthorizationRequest(
     acrValues,
     essentialAcr,
     resources: apis.map((api) => api.identifier),
+    dpopJkt,
   }
 }
 

@@ -6,7 +6,7 @@
  */
 import type { JSONWebKeySet } from 'jose'
 import { OAuthError } from '../errors/oauth-error.js'
-import { GRANT_TYPES, type GrantType, type TokenEndpointAuthMethod } from '../model/client.js'
+import { GRANT_TYPES, TOKEN_EXCHANGE_GRANT, type GrantType, type TokenEndpointAuthMethod } from '../model/client.js'
 import { CLIENT_ASSERTION_ALGORITHMS } from './client-auth.js'
 import { registrationProblem } from './redirect-uri.js'
 import { isScopeToken } from './scope.js'
@@ -25,6 +25,10 @@ export interface ClientMetadata {
   readonly jwks: JSONWebKeySet | null
   /** Informational members, stored and echoed back (RFC 7591 §3.2.1). */
   readonly display: Readonly<Record<string, string | readonly string[]>>
+  /** RFC 9449 §5.2: every token request must carry a DPoP proof. */
+  readonly dpopBoundAccessTokens: boolean
+  /** RFC 9126 §6: authorization requests only through /par. */
+  readonly requirePushedAuthorizationRequests: boolean
 }
 
 const METHODS: Record<SelfDescribedClientKind, readonly TokenEndpointAuthMethod[]> = {
@@ -56,9 +60,7 @@ const UNSUPPORTED: Record<string, string> = {
 
 /** Boolean members that may be false but not true. */
 const UNSUPPORTED_IF_TRUE: Record<string, string> = {
-  require_pushed_authorization_requests: 'pushed authorization requests are not supported',
   tls_client_certificate_bound_access_tokens: 'mTLS-bound access tokens are not supported',
-  dpop_bound_access_tokens: 'DPoP-bound access tokens are not supported',
   require_signed_request_object: 'request objects are not supported',
 }
 
@@ -80,6 +82,13 @@ function optionalStrings(metadata: Record<string, unknown>, member: string, maxI
   if (!Array.isArray(value) || value.length > maxItems || value.some((item) => typeof item !== 'string'))
     throw invalid(`${member} must be an array of at most ${maxItems} strings`)
   return value as string[]
+}
+
+function optionalBoolean(metadata: Record<string, unknown>, member: string): boolean {
+  const value = metadata[member]
+  if (value === undefined || value === null) return false
+  if (typeof value !== 'boolean') throw invalid(`${member} must be true or false`)
+  return value
 }
 
 function webUrl(member: string, value: string): string {
@@ -138,6 +147,8 @@ export function parseClientMetadata(input: unknown, kind: SelfDescribedClientKin
       throw invalid(`grant_types: ${grantType} is not supported (${GRANT_TYPES.join(', ')})`)
   if (grantTypes.includes('refresh_token') && !grantTypes.includes('authorization_code'))
     throw invalid('grant_types: refresh_token needs authorization_code')
+  // Token exchange needs a per-API permission only an operator gives (`idp clients add --api`).
+  if (grantTypes.includes(TOKEN_EXCHANGE_GRANT)) throw invalid(`grant_types: ${TOKEN_EXCHANGE_GRANT} is for operator-registered clients`)
 
   const authMethod = (optionalString(metadata, 'token_endpoint_auth_method', 40) ??
     (kind === 'dynamic' ? 'client_secret_basic' : 'none')) as TokenEndpointAuthMethod
@@ -191,6 +202,8 @@ export function parseClientMetadata(input: unknown, kind: SelfDescribedClientKin
     jwksUri,
     jwks,
     display,
+    dpopBoundAccessTokens: optionalBoolean(metadata, 'dpop_bound_access_tokens'),
+    requirePushedAuthorizationRequests: optionalBoolean(metadata, 'require_pushed_authorization_requests'),
   }
 }
 

@@ -4,6 +4,7 @@ import { CLIENT_ASSERTION_ALGORITHMS, CLIENT_AUTH_METHODS } from './client-auth.
 import { SUPPORTED_SCOPES } from './scope.js'
 import { ACR_VALUES } from './acr.js'
 import { GRANT_TYPES } from '../model/client.js'
+import { DPOP_ALGORITHMS } from './dpop.js'
 
 export const ENDPOINT_PATHS = {
   authorization: '/authorize',
@@ -14,6 +15,8 @@ export const ENDPOINT_PATHS = {
   introspection: '/introspect',
   endSession: '/logout',
   registration: '/register',
+  pushedAuthorizationRequest: '/par',
+  deviceAuthorization: '/device/authorization',
 } as const
 
 /** What an operator turned on that changes the document. */
@@ -22,6 +25,8 @@ export interface DiscoveryOptions {
   readonly registration: boolean
   /** draft-ietf-oauth-client-id-metadata-document: https URLs as client_id. */
   readonly clientMetadataDocuments: boolean
+  /** RFC 9126 §5: REQUIRE_PAR=on. */
+  readonly requirePar?: boolean
 }
 
 const NO_OPTIONS: DiscoveryOptions = { registration: false, clientMetadataDocuments: false }
@@ -41,7 +46,10 @@ export function discoveryDocument(issuer: string, options: DiscoveryOptions = NO
     revocation_endpoint: url(ENDPOINT_PATHS.revocation),
     introspection_endpoint: url(ENDPOINT_PATHS.introspection),
     end_session_endpoint: url(ENDPOINT_PATHS.endSession),
+    device_authorization_endpoint: url(ENDPOINT_PATHS.deviceAuthorization),
     ...(options.registration ? { registration_endpoint: url(ENDPOINT_PATHS.registration) } : {}),
+    pushed_authorization_request_endpoint: url(ENDPOINT_PATHS.pushedAuthorizationRequest),
+    require_pushed_authorization_requests: options.requirePar === true,
     response_types_supported: ['code'],
     response_modes_supported: ['query'],
     grant_types_supported: GRANT_TYPES,
@@ -55,6 +63,7 @@ export function discoveryDocument(issuer: string, options: DiscoveryOptions = NO
     revocation_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS,
     introspection_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS.filter((method) => method !== 'none'),
     code_challenge_methods_supported: ['S256'],
+    dpop_signing_alg_values_supported: DPOP_ALGORITHMS,
     prompt_values_supported: ['none', 'login', 'consent', 'select_account'],
     claims_parameter_supported: true,
     acr_values_supported: ACR_VALUES,

@@ -3,8 +3,8 @@ import { OAuthError } from '../errors/oauth-error.js'
 /** Raw parameters as parsed from a query string or form body: repeated keys become arrays. */
 export type RawParams = Readonly<Record<string, string | readonly string[] | undefined>>
 
-/** RFC 8707 §2: `resource` may be repeated (one per API); no other parameter may. */
-const REPEATABLE: ReadonlySet<string> = new Set(['resource'])
+/** RFC 8707 §2: `resource` may be repeated (one per API), RFC 8693 §2.1 `audience` too; no other parameter may. */
+const REPEATABLE: ReadonlySet<string> = new Set(['resource', 'audience'])
 
 /** RFC 6749 §3.1: parameters must not be included more than once. */
 export function findDuplicate(params: RawParams, names?: readonly string[]): string | undefined {

@@ -107,3 +107,17 @@ export function secondFactorRules(limits: Limits, userId: string, ip: string, de
 export const passkeyLoginRules = (limits: Limits, ip: string): readonly ThrottleRule[] => [
   { key: `passkey-ip:${ip}`, policy: failurePolicy(limits.ipFailureLimit) },
 ]
+
+/**
+ * Wrong user codes at the device verification page (RFC 8628 §5.1), typed by a signed-in user:
+ * per (user, trusted browser), or for other browsers per user and per address. Only someone
+ * signed in as the user can count against the user's keys, and the owner's trusted browsers are
+ * never blocked by failures elsewhere.
+ */
+export function userCodeRules(limits: Limits, userId: string, ip: string, deviceId: string | null): readonly ThrottleRule[] {
+  if (deviceId !== null) return [{ key: `user-code-device:${userId}:${deviceId}`, policy: failurePolicy(limits.loginFailureLimit) }]
+  return [
+    { key: `user-code-account:${userId}`, policy: failurePolicy(limits.loginFailureLimit) },
+    { key: `user-code-ip:${ip}`, policy: failurePolicy(limits.ipFailureLimit) },
+  ]
+}

@@ -118,7 +118,11 @@ t.test('request objects are not supported, and never fetched', async (t) => {
   const requestObject = 'eyJhbGciOiJub25lIn0.eyJyZWRpcmVjdF91cmkiOiJodHRwczovL2V2aWwuZXhhbXBsZS9jYiJ9.'
   assertErrorRedirect(t, await get(good({ request: requestObject })), 'request_not_supported')
   assertErrorRedirect(t, await get(good({ request_uri: 'https://evil.example/request.jwt' })), 'request_uri_not_supported')
-  assertErrorRedirect(t, await get(good({ request_uri: 'urn:ietf:params:oauth:request_uri:abc' })), 'request_uri_not_supported')
+  // A pushed-request URN nobody pushed is a dead link: a page, never a redirect (RFC 9126 §4).
+  const unknownPushed = await get(good({ request_uri: 'urn:ietf:params:oauth:request_uri:abc' }))
+  t.equal(unknownPushed.statusCode, 400)
+  t.match(unknownPushed.body, /expired or was already used/)
+  t.notOk(unknownPushed.headers.location, 'not redirected')
 })
 
 t.test('prompt=none without a session: login_required by redirect, never HTML', async (t) => {

@@ -100,6 +100,8 @@ export class Child {
   #stdout = ''
   #stderr = ''
   #exit: Exit | undefined
+  /** Set at 'exit', before the output is drained: what exitStatus reports once stop() returns. */
+  #exitStatus: Exit | undefined
   readonly #exited: Promise<Exit>
   /** Resolves once the process has exited (or could not be started), its output perhaps not yet all read. */
   readonly #gone: Promise<void>
@@ -116,7 +118,11 @@ export class Child {
     // that 'error' would end the test process. What the child did is in its exit and output.
     this.process.stdin!.on('error', () => undefined)
     this.#gone = new Promise((resolve) => {
-      this.process.once('exit', () => resolve())
+      // The exit status is known at 'exit'; 'close' (below) comes later, once the output is drained.
+      this.process.once('exit', (code, signal) => {
+        this.#exitStatus ??= { code, signal }
+        resolve()
+      })
       this.process.once('error', () => {
         if (this.process.pid === undefined) resolve()
       })
@@ -154,7 +160,7 @@ export class Child {
   }
 
   get exitStatus(): Exit | undefined {
-    return this.#exit
+    return this.#exit ?? this.#exitStatus
   }
 
   #notify(): void {

@@ -36,6 +36,8 @@ for (const { name, create } of availableDatabases()) {
       firstParty: false,
       introspect: false,
       requireMfa: false,
+      requireDpop: false,
+      requirePar: false,
       registration: 'cli',
       metadata: {},
       refreshAt: null,

@@ -82,7 +82,10 @@ t.test('once everything has expired, pruning removes every row; a second run fin
       pendingLogins: 0,
       webauthnChallenges: 0,
       clientAssertions: 0,
+      dpopProofs: 0,
+      pushedRequests: 0,
       registrationTokens: 0,
+      deviceCodes: 0,
     },
     'a second run prunes nothing',
   )

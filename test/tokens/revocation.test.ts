@@ -16,7 +16,13 @@ t.test('discovery advertises revocation, introspection, end_session, grant types
   t.equal(metadata['revocation_endpoint'], `${ctx.issuer}/revoke`)
   t.equal(metadata['introspection_endpoint'], `${ctx.issuer}/introspect`)
   t.equal(metadata['end_session_endpoint'], `${ctx.issuer}/logout`)
-  t.same([...(metadata['grant_types_supported'] as string[])].sort(), ['authorization_code', 'client_credentials', 'refresh_token'])
+  t.same([...(metadata['grant_types_supported'] as string[])].sort(), [
+    'authorization_code',
+    'client_credentials',
+    'refresh_token',
+    'urn:ietf:params:oauth:grant-type:device_code',
+    'urn:ietf:params:oauth:grant-type:token-exchange',
+  ])
   t.same([...(metadata['token_endpoint_auth_methods_supported'] as string[])].sort(), [
     'client_secret_basic',
     'client_secret_post',

@@ -38,9 +38,20 @@ export function accessTokensRepository(db: Db) {
     db
       .selectFrom('access_tokens')
       .leftJoin('grants', 'grants.id', 'access_tokens.grant_id')
-      .select(['access_tokens.revoked_at as token_revoked', 'access_tokens.expires_at', 'grants.revoked_at as grant_revoked'])
+      .select([
+        'access_tokens.revoked_at as token_revoked',
+        'access_tokens.expires_at',
+        'access_tokens.grant_id',
+        'grants.revoked_at as grant_revoked',
+      ])
       .where('access_tokens.jti', '=', args.jti),
   )
+  /** A live token's grant (null for client_credentials tokens); undefined when it is not live. */
+  async function findLive(jti: string, now: number): Promise<{ readonly grantId: string | null } | undefined> {
+    const row = (await liveness({ jti })).rows[0]
+    if (!row || row.token_revoked !== null || row.grant_revoked !== null || row.expires_at <= now) return undefined
+    return { grantId: row.grant_id }
+  }
   return {
     /** Resolves once the row is committed (together with the others of this event-loop turn). */
     insert(token: IssuedAccessToken): Promise<void> {
@@ -49,10 +60,10 @@ export function accessTokensRepository(db: Db) {
 
     /** True when the token was issued by us, is not revoked, and its grant (if any) is not revoked. */
     async isLive(jti: string, now: number): Promise<boolean> {
-      const row = (await liveness({ jti })).rows[0]
-      if (!row) return false
-      return row.token_revoked === null && row.grant_revoked === null && row.expires_at > now
+      return (await findLive(jti, now)) !== undefined
     },
+
+    findLive,
 
     async revoke(jti: string, now: number): Promise<void> {
       await db.updateTable('access_tokens').set({ revoked_at: now }).where('jti', '=', jti).where('revoked_at', 'is', null).execute()

@@ -1,6 +1,6 @@
 import type { Db } from '../connect.js'
 import type { ClientRow } from '../schema.js'
-import type { Client, ClientRegistration, GrantType } from '../../model/client.js'
+import type { Client, ClientPolicies, ClientRegistration, GrantType } from '../../model/client.js'
 
 const REGISTRATIONS: readonly ClientRegistration[] = ['cli', 'dynamic', 'metadata_document']
 
@@ -17,6 +17,8 @@ export function toClient(row: ClientRow): Client {
     firstParty: row.first_party === 1,
     introspect: row.introspect === 1,
     requireMfa: row.require_mfa === 1,
+    requireDpop: row.require_dpop === 1,
+    requirePar: row.require_par === 1,
     registration: REGISTRATIONS.find((registration) => registration === row.registration) ?? 'cli',
     metadata: JSON.parse(row.metadata) as Record<string, unknown>,
     refreshAt: row.refresh_at === null ? null : Number(row.refresh_at),
@@ -37,6 +39,8 @@ function toRow(client: Client, registrationTokenHash: string | null) {
     first_party: client.firstParty ? 1 : 0,
     introspect: client.introspect ? 1 : 0,
     require_mfa: client.requireMfa ? 1 : 0,
+    require_dpop: client.requireDpop ? 1 : 0,
+    require_par: client.requirePar ? 1 : 0,
     registration: client.registration,
     registration_token_hash: registrationTokenHash,
     metadata: JSON.stringify(client.metadata),
@@ -84,10 +88,12 @@ export function clientsRepository(db: Db) {
       return rows.map(toClient)
     },
 
-    async setRequireMfa(id: string, requireMfa: boolean): Promise<boolean> {
+    /** Changes the given policies; false when there is no such client. */
+    async setPolicies(id: string, policies: ClientPolicies): Promise<boolean> {
+      const flag = (value: boolean | undefined) => (value === undefined ? undefined : value ? 1 : 0)
       const result = await db
         .updateTable('clients')
-        .set({ require_mfa: requireMfa ? 1 : 0 })
+        .set({ require_mfa: flag(policies.requireMfa), require_dpop: flag(policies.requireDpop), require_par: flag(policies.requirePar) })
         .where('id', '=', id)
         .executeTakeFirst()
       return result.numUpdatedRows === 1n

@@ -21,6 +21,7 @@ const toCode = (row: CodeRow): StoredCode => ({
   grantId: row.grant_id,
   amr: parseAmr(row.amr),
   resources: JSON.parse(row.resources) as string[],
+  dpopJkt: row.dpop_jkt,
 })
 
 /** What a redemption attempt found: the grant it created, or why there is none. */
@@ -50,6 +51,7 @@ export function codesRepository(db: Db) {
           grant_id: null,
           amr: JSON.stringify(code.amr),
           resources: JSON.stringify(code.resources),
+          dpop_jkt: code.dpopJkt,
         })
         .execute()
     },

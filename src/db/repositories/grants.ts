@@ -17,6 +17,7 @@ const toGrant = (row: GrantRow): Grant => ({
   expiresAt: row.expires_at,
   amr: parseAmr(row.amr),
   resources: JSON.parse(row.resources) as string[],
+  dpopJkt: row.dpop_jkt,
 })
 
 type GrantQuery = SelectQueryBuilder<Database, 'grants', { id: string }>
@@ -57,6 +58,7 @@ export function grantsRepository(db: Db) {
           expires_at: grant.expiresAt,
           amr: JSON.stringify(grant.amr),
           resources: JSON.stringify(grant.resources),
+          dpop_jkt: grant.dpopJkt,
         })
         .execute()
     },
@@ -73,13 +75,20 @@ export function grantsRepository(db: Db) {
 
     /**
      * Re-authentication in the same browser: the new session takes over the old one's grants and
-     * its codes not yet redeemed (a code is only redeemable while its session is live).
+     * its codes and device approvals not yet redeemed (only redeemable while their session is live).
      */
     async moveToSession(fromSessionIdHash: string, toSessionIdHash: string): Promise<void> {
       await db.transaction().execute(async (trx) => {
         await trx.updateTable('grants').set({ session_id_hash: toSessionIdHash }).where('session_id_hash', '=', fromSessionIdHash).execute()
         await trx
           .updateTable('authorization_codes')
+          .set({ session_id_hash: toSessionIdHash })
+          .where('session_id_hash', '=', fromSessionIdHash)
+          .where('consumed_at', 'is', null)
+          .execute()
+        // Device approvals (RFC 8628) not yet picked up by their device follow too.
+        await trx
+          .updateTable('device_codes')
           .set({ session_id_hash: toSessionIdHash })
           .where('session_id_hash', '=', fromSessionIdHash)
           .where('consumed_at', 'is', null)

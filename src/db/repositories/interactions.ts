@@ -5,8 +5,15 @@ import type { Interaction } from '../../model/interaction.js'
 /** A validated authorization request parked while the user logs in. */
 /** Requests parked before acr_values existed lack the two members: they asked for nothing. */
 function storedRequest(raw: string): AuthorizationRequest {
-  const request = JSON.parse(raw) as Partial<AuthorizationRequest> & Omit<AuthorizationRequest, 'acrValues' | 'essentialAcr' | 'resources'>
-  return { ...request, acrValues: request.acrValues ?? [], essentialAcr: request.essentialAcr ?? null, resources: request.resources ?? [] }
+  const request = JSON.parse(raw) as Partial<AuthorizationRequest> &
+    Omit<AuthorizationRequest, 'acrValues' | 'essentialAcr' | 'resources' | 'dpopJkt'>
+  return {
+    ...request,
+    acrValues: request.acrValues ?? [],
+    essentialAcr: request.essentialAcr ?? null,
+    resources: request.resources ?? [],
+    dpopJkt: request.dpopJkt ?? null,
+  }
 }
 
 export function interactionsRepository(db: Db) {

@@ -11,7 +11,10 @@ export interface PruneCounts {
   readonly pendingLogins: number
   readonly webauthnChallenges: number
   readonly clientAssertions: number
+  readonly dpopProofs: number
+  readonly pushedRequests: number
   readonly registrationTokens: number
+  readonly deviceCodes: number
 }
 
 /** Rows deleted per statement: short write locks, so requests keep flowing while a backlog is pruned. */
@@ -159,6 +162,23 @@ export async function pruneExpired(
       .where('jti_hash', 'in', db.selectFrom('client_assertions').select('jti_hash').where('expires_at', '<', now).limit(PRUNE_BATCH))
       .executeTakeFirst(),
   )
+  // DPoP proof ids only matter while a proof could still be accepted (RFC 9449 §11.1).
+  const dpopProofs = await deleteInBatches(() =>
+    db
+      .deleteFrom('dpop_proofs')
+      .where('jti_hash', 'in', db.selectFrom('dpop_proofs').select('jti_hash').where('expires_at', '<', now).limit(PRUNE_BATCH))
+      .executeTakeFirst(),
+  )
+  const pushedRequests = await deleteInBatches(() =>
+    db
+      .deleteFrom('pushed_requests')
+      .where(
+        'request_uri_hash',
+        'in',
+        db.selectFrom('pushed_requests').select('request_uri_hash').where('expires_at', '<', now).limit(PRUNE_BATCH),
+      )
+      .executeTakeFirst(),
+  )
   const registrationTokens = await deleteInBatches(() =>
     db
       .deleteFrom('registration_tokens')
@@ -174,6 +194,18 @@ export async function pruneExpired(
       )
       .executeTakeFirst(),
   )
+  // RFC 8628 device codes: kept for the grace period after expiry, like authorization codes, so a
+  // replayed device code is still recognised for a while.
+  const deviceCodes = await deleteInBatches(() =>
+    db
+      .deleteFrom('device_codes')
+      .where(
+        'device_code_hash',
+        'in',
+        db.selectFrom('device_codes').select('device_code_hash').where('expires_at', '<', cutoff).limit(PRUNE_BATCH),
+      )
+      .executeTakeFirst(),
+  )
   return {
     codes,
     interactions,
@@ -185,6 +217,9 @@ export async function pruneExpired(
     pendingLogins,
     webauthnChallenges,
     clientAssertions,
+    dpopProofs,
+    pushedRequests,
     registrationTokens,
+    deviceCodes,
   }
 }

@@ -15,6 +15,7 @@ import { authenticationNeeds, parkForLogin, routeDecision } from '../authorizati
 import { AuthorizeParams } from '../schemas.js'
 import { requestedApis } from '../../apis/resources.js'
 import { currentSession } from '../session-cookie.js'
+import { REQUEST_URI_PREFIX, takePushedRequest } from '../../par/pushed-requests.js'
 import { type AuthorizationRequest } from '../../model/authorization-request.js'
 
 /** Before anyone signed in, nothing about the user is known yet: the login page comes first. */
@@ -27,11 +28,18 @@ const NO_NEEDS: AuthenticationNeeds = {
 }
 
 export const authorizeRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { deps }) => {
-  async function authorize(params: RawParams, request: FastifyRequest, reply: FastifyReply) {
+  async function authorize(received: RawParams, request: FastifyRequest, reply: FastifyReply) {
+    // RFC 9126 §4: a pushed request's parameters, and only those, make the request. Other
+    // request_uri values (request objects by reference) stay unsupported.
+    const requestUri = single(received, 'request_uri')
+    const pushed = requestUri !== undefined && requestUri.startsWith(REQUEST_URI_PREFIX)
+    const params = pushed ? await takePushedRequest(deps, requestUri, single(received, 'client_id')) : received
     const clientId = single(params, 'client_id')
     const registered = clientId === undefined || Array.isArray(params['client_id']) ? undefined : await findClient(clientId)
     const { client, target } = identifyClient(params, () => registered)
     try {
+      if (!pushed && (client.requirePar || deps.config.requirePar === 'on'))
+        throw new OAuthError('invalid_request', 'authorization requests for this client must be pushed to /par first (RFC 9126)')
       const apis = await requestedApis(deps, client, params['resource'])
       const authRequest = validateAuthorizationRequest(params, client, target, apis)
       const session = await currentSession(deps, request)

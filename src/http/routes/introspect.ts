@@ -23,9 +23,12 @@ export const introspectRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async
       const { claims } = found
       if (claims.client_id !== clientId && !caller.introspect) return INACTIVE
       if (!(await deps.repos.accessTokens.isLive(claims.jti, now))) return INACTIVE
+      // RFC 9449 §6.2: a bound token says so, and names its key, so the resource server can check the proof.
+      const cnf = claims['cnf'] as { jkt?: unknown } | undefined
       return {
         active: true,
-        token_type: 'Bearer',
+        token_type: typeof cnf?.jkt === 'string' ? 'DPoP' : 'Bearer',
+        ...(typeof cnf?.jkt === 'string' ? { cnf: { jkt: cnf.jkt } } : {}),
         sub: claims.sub,
         client_id: claims.client_id,
         scope: claims.scope,
@@ -34,6 +37,8 @@ export const introspectRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async
         iss: claims.iss,
         aud: claims.aud,
         jti: claims.jti,
+        // RFC 8693 §4.1: an exchanged token's `act` (who acts for the user) is introspected too.
+        ...(claims['act'] !== undefined ? { act: claims['act'] } : {}),
       }
     }
     const { token, grant } = found

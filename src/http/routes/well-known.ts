@@ -27,6 +27,7 @@ export const wellKnownRoutes: FastifyPluginAsyncTypebox<WellKnownOptions> = asyn
     discoveryDocument(deps.config.issuer, {
       registration: deps.config.registration !== 'off',
       clientMetadataDocuments: deps.config.clientMetadataDocuments === 'on',
+      requirePar: deps.config.requirePar === 'on',
     }),
   )
   const discoveryHeaders = { ...common, 'cache-control': 'public, max-age=3600' }

@@ -95,6 +95,7 @@ t.test('validateAuthorizationRequest: a valid request', async (t) => {
     acrValues: [],
     essentialAcr: null,
     resources: [],
+    dpopJkt: null,
   })
   t.same(JSON.parse(JSON.stringify(request)), request, 'JSON-serialisable')
 })
@@ -287,4 +288,11 @@ t.test('validateAuthorizationRequest: acr_values and an essential acr in the cla
   )
   t.equal(validate(valid({ claims: JSON.stringify({ id_token: { email: null } }) })).essentialAcr, null, 'other claims: by scope')
   for (const bad of ['{', '[]', '"x"', 'null']) t.throws(() => validate(valid({ claims: bad })), oauthError('invalid_request'), bad)
+})
+
+t.test('validateAuthorizationRequest: dpop_jkt is a SHA-256 JWK thumbprint (RFC 9449 §10)', async (t) => {
+  const jkt = '0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I'
+  t.equal(validate(valid({ dpop_jkt: jkt })).dpopJkt, jkt)
+  for (const bad of ['short', `${jkt}=`, `${jkt.slice(0, 42)}!`])
+    t.throws(() => validate(valid({ dpop_jkt: bad })), oauthError('invalid_request'), bad)
 })

@@ -47,13 +47,20 @@ t.test('security metadata Tessera does not implement is refused, not ignored', a
     ['request_uris', ['https://agent.example/r']],
     ['backchannel_logout_uri', 'https://agent.example/logout'],
     ['client_secret', 'chosen'],
-    ['dpop_bound_access_tokens', true],
+    ['tls_client_certificate_bound_access_tokens', true],
     ['id_token_signed_response_alg', 'none'],
     ['subject_type', 'pairwise'],
   ] as const) {
     t.throws(() => parseClientMetadata({ ...base, [member]: value }, 'dynamic'), oauthError('invalid_client_metadata'), member)
   }
-  t.doesNotThrow(() => parseClientMetadata({ ...base, dpop_bound_access_tokens: false }, 'dynamic'), 'false asks for nothing')
+  t.doesNotThrow(
+    () => parseClientMetadata({ ...base, tls_client_certificate_bound_access_tokens: false }, 'dynamic'),
+    'false asks for nothing',
+  )
+  const bound = parseClientMetadata({ ...base, dpop_bound_access_tokens: true, require_pushed_authorization_requests: true }, 'dynamic')
+  t.equal(bound.dpopBoundAccessTokens, true, 'DPoP-bound tokens can be asked for (RFC 9449 §5.2)')
+  t.equal(bound.requirePushedAuthorizationRequests, true, 'and PAR (RFC 9126 §6)')
+  t.throws(() => parseClientMetadata({ ...base, dpop_bound_access_tokens: 'yes' }, 'dynamic'), oauthError('invalid_client_metadata'))
 })
 
 t.test('grant, response types and authentication methods', async (t) => {

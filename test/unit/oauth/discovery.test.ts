@@ -12,6 +12,7 @@ t.test('every URL is built from the issuer argument', async (t) => {
     t.equal(doc['revocation_endpoint'], `${issuer}/revoke`)
     t.equal(doc['introspection_endpoint'], `${issuer}/introspect`)
     t.equal(doc['end_session_endpoint'], `${issuer}/logout`)
+    t.equal(doc['device_authorization_endpoint'], `${issuer}/device/authorization`, 'RFC 8628 §4')
     for (const [name, value] of Object.entries(doc)) {
       if (typeof value === 'string' && /^https?:/.test(value)) t.ok(value.startsWith(issuer), `${name} starts with the issuer`)
     }
@@ -53,6 +54,7 @@ t.test('advertised capabilities match what the server does', async (t) => {
   )
   const grants = doc['grant_types_supported'] as string[]
   t.ok(grants.includes('authorization_code'))
+  t.ok(grants.includes('urn:ietf:params:oauth:grant-type:token-exchange'), 'RFC 8693 token exchange')
   t.notOk(grants.includes('password'), 'no password grant')
   t.notOk(grants.includes('implicit'), 'no implicit grant')
   for (const claim of ['sub', 'iss', 'aud', 'exp', 'iat', 'auth_time', 'nonce'])

@@ -12,12 +12,15 @@ import { issueTokenSet, type TokenSet } from '../../../tokens/issue.js'
 import { accessTarget } from '../../../apis/resources.js'
 import { parseResources, tokenResource } from '../../../oauth/resource.js'
 import { issueRefreshToken } from '../../../tokens/refresh.js'
-import type { Client } from '../../../model/client.js'
+import { isPublicClient, type Client } from '../../../model/client.js'
+import { checkDpopBinding } from '../../../oauth/dpop.js'
+import type { TokenRequestContext } from './index.js'
 
 export async function redeemAuthorizationCode(
   deps: Deps,
   client: Client,
   params: RawParams,
+  context: TokenRequestContext,
 ): Promise<TokenSet & { refresh_token?: string }> {
   const rawCode = single(params, 'code')
   if (rawCode === undefined) throw new OAuthError('invalid_request', 'code is missing')
@@ -30,6 +33,7 @@ export async function redeemAuthorizationCode(
     now,
   )
   if (code.consumedAt !== null) return replayed(deps, code.grantId, client.id)
+  checkDpopBinding(code.dpopJkt, context.dpopJkt, 'the authorization code')
 
   // Refresh tokens only for offline_access, and only to clients registered for the grant.
   const offline = hasScope(code.scope, 'offline_access') && client.grantTypes.includes('refresh_token')
@@ -50,6 +54,8 @@ export async function redeemAuthorizationCode(
       expiresAt: offline ? familyExpiresAt : null,
       amr: code.amr,
       resources: code.resources,
+      // RFC 9449 §5: a public client's refresh tokens are bound to the key it proved here.
+      dpopJkt: isPublicClient(client) ? context.dpopJkt : null,
     },
     now,
   )
@@ -71,6 +77,7 @@ export async function redeemAuthorizationCode(
     nonce: code.nonce,
     amr: code.amr,
     access,
+    dpopJkt: context.dpopJkt,
   })
   if (!offline) return tokens
   return { ...tokens, refresh_token: await issueRefreshToken(deps, grantId, client.id, familyExpiresAt) }

@@ -11,8 +11,14 @@ import { apiScopeNames } from '../../../oauth/resource.js'
 import { issueTokenSet, type TokenSet } from '../../../tokens/issue.js'
 import { isPublicClient, type Client } from '../../../model/client.js'
 import { accessTarget, requestedApis } from '../../../apis/resources.js'
+import type { TokenRequestContext } from './index.js'
 
-export async function issueClientCredentials(deps: Deps, client: Client, params: RawParams): Promise<TokenSet> {
+export async function issueClientCredentials(
+  deps: Deps,
+  client: Client,
+  params: RawParams,
+  context: TokenRequestContext,
+): Promise<TokenSet> {
   if (isPublicClient(client)) throw new OAuthError('unauthorized_client', 'public clients cannot use client_credentials')
   const apis = await requestedApis(deps, client, params['resource'])
   if (apis.length > 1) throw new OAuthError('invalid_target', 'one resource per token request')
@@ -20,5 +26,15 @@ export async function issueClientCredentials(deps: Deps, client: Client, params:
   const scope = clientCredentialsScope(client, single(params, 'scope'), api === undefined ? undefined : apiScopeNames(api))
   deps.log.info({ event: 'client_credentials', clientId: client.id }, 'client credentials token issued')
   const access = await accessTarget(deps, api?.identifier ?? null, scope)
-  return issueTokenSet(deps, { clientId: client.id, user: null, grantId: null, scope, authTime: null, nonce: null, amr: null, access })
+  return issueTokenSet(deps, {
+    clientId: client.id,
+    user: null,
+    grantId: null,
+    scope,
+    authTime: null,
+    nonce: null,
+    amr: null,
+    access,
+    dpopJkt: context.dpopJkt,
+  })
 }

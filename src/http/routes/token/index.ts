@@ -13,6 +13,9 @@ import { OAuthErrorBody, AuthorizationHeader, OAuthParams, TokenResponse } from 
 import { redeemAuthorizationCode } from './authorization-code.js'
 import { issueClientCredentials } from './client-credentials.js'
 import { redeemRefreshToken } from './refresh-token.js'
+import { redeemDeviceCode } from './device-code.js'
+import { exchangeToken } from './token-exchange.js'
+import { ENDPOINT_PATHS } from '../../../oauth/discovery.js'
 import { GRANT_TYPES, type Client, type GrantType } from '../../../model/client.js'
 
 /** What a grant handler knows of the HTTP request beyond its form parameters. */
@@ -34,9 +37,12 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; grants?: Parti
     authorization_code: redeemAuthorizationCode,
     refresh_token: redeemRefreshToken,
     client_credentials: issueClientCredentials,
+    'urn:ietf:params:oauth:grant-type:device_code': redeemDeviceCode,
+    'urn:ietf:params:oauth:grant-type:token-exchange': exchangeToken,
     ...grants,
   }
 
+  const tokenUrl = `${deps.config.issuer}${ENDPOINT_PATHS.token}`
   app.post(
     '/token',
     {
@@ -52,7 +58,13 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; grants?: Parti
       if (!handler) throw new OAuthError('unsupported_grant_type', `grant_type ${grantType} is not supported`)
       if (!client.grantTypes.includes(grantType as GrantType))
         throw new OAuthError('unauthorized_client', `client may not use ${grantType}`)
-      const tokens = await handler(deps, client, params, { dpopJkt: null, ip: request.ip })
+      // RFC 9449 §5: a proof binds what this request issues to the client's key.
+      const dpopJkt = await deps.dpop.verify({ header: request.headers['dpop'], method: 'POST', url: tokenUrl, status: 400 })
+      if (dpopJkt === null && client.requireDpop)
+        throw new OAuthError('invalid_dpop_proof', 'this client must send a DPoP proof (RFC 9449)', { dpopNonce: deps.dpop.nonce() })
+      const tokens = await handler(deps, client, params, { dpopJkt, ip: request.ip })
+      const nonce = deps.dpop.nonce()
+      if (nonce !== undefined) reply.header('dpop-nonce', nonce)
       return reply.headers({ 'cache-control': 'no-store', pragma: 'no-cache' }).send(tokens)
     },
   )

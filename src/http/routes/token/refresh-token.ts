@@ -12,8 +12,15 @@ import { accessTarget } from '../../../apis/resources.js'
 import { parseResources, tokenResource } from '../../../oauth/resource.js'
 import { issueRefreshToken } from '../../../tokens/refresh.js'
 import type { Client } from '../../../model/client.js'
+import { checkDpopBinding } from '../../../oauth/dpop.js'
+import type { TokenRequestContext } from './index.js'
 
-export async function redeemRefreshToken(deps: Deps, client: Client, params: RawParams): Promise<TokenSet & { refresh_token: string }> {
+export async function redeemRefreshToken(
+  deps: Deps,
+  client: Client,
+  params: RawParams,
+  context: TokenRequestContext,
+): Promise<TokenSet & { refresh_token: string }> {
   const raw = single(params, 'refresh_token')
   if (raw === undefined) throw new OAuthError('invalid_request', 'refresh_token is missing')
   const now = deps.clock.now()
@@ -23,6 +30,8 @@ export async function redeemRefreshToken(deps: Deps, client: Client, params: Raw
   const check = checkRefreshToken(token, grant, client, now)
   if (check.kind === 'reuse') return reused(deps, client, check.grant.id, now)
   const family = check.grant
+  // Checked before rotation: a thief without the key does not rotate the owner's token away.
+  checkDpopBinding(family.dpopJkt, context.dpopJkt, 'the refresh token')
   const scope = refreshedScope(family.scope, single(params, 'scope'))
   const user = await deps.repos.users.findById(family.userId)
   if (!user || user.disabledAt !== null) {
@@ -42,6 +51,7 @@ export async function redeemRefreshToken(deps: Deps, client: Client, params: Raw
     nonce: null,
     amr: family.amr,
     access,
+    dpopJkt: context.dpopJkt,
   })
   return { ...tokens, refresh_token: await issueRefreshToken(deps, family.id, client.id, family.expiresAt) }
 }

@@ -23,6 +23,7 @@ const code = (extra: Partial<StoredCode> = {}): StoredCode => ({
   grantId: null,
   amr: ['pwd'],
   resources: [],
+  dpopJkt: null,
   ...extra,
 })
 const good = { redirectUri: REDIRECT, codeVerifier: PKCE.verifier }

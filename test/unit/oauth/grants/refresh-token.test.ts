@@ -19,6 +19,7 @@ const grant: Grant = {
   expiresAt: NOW + 3600,
   amr: ['pwd'],
   resources: [],
+  dpopJkt: null,
 }
 const token: RefreshToken = {
   tokenHash: 'h',
