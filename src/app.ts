@@ -124,6 +124,8 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   await app.register(async (api) => {
     await registerRequestGuards(api, headers.json)
     await registerCors(api, allowedOrigins)
+    // Only the two endpoints that create rows for anyone who asks have a flood guard here.
+    await registerFloodGuards(api, deps)
     await api.register(tokenRoutes, { deps })
     await api.register(revokeRoutes, { deps })
     await api.register(parRoutes, { deps })
@@ -131,12 +133,8 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
     await api.register(userinfoRoutes, { deps })
     // RFC 8628: for devices, not browsers (not among the CORS paths).
     await api.register(deviceAuthorizationRoutes, { deps })
-    // Dynamic client registration (RFC 7591): any origin may call it (the client is not
-    // registered yet); it creates rows, so it alone has a flood guard here.
-    if (deps.config.registration !== 'off') {
-      await registerFloodGuards(api, deps)
-      await api.register(registerRoutes, { deps })
-    }
+    // Dynamic client registration (RFC 7591): any origin may call it (the client is not registered yet).
+    if (deps.config.registration !== 'off') await api.register(registerRoutes, { deps })
   })
   // 3. Browser pages: cookies (the login session), anti-forgery on every form, no CORS.
   await app.register(async (site) => {

@@ -174,6 +174,13 @@ export const configFields = {
     ['off', 'token', 'open'] as const,
     'Dynamic client registration (RFC 7591) at `/register`: `off`, `token` (an initial access token from `idp registration token create` is required) or `open`. Registered clients are third-party: users always consent',
   ),
+  deviceAuthorizationRateLimit: integer(
+    'DEVICE_AUTHORIZATION_RATE_LIMIT',
+    300,
+    'Flood guard: device authorization requests (RFC 8628) per client address per 10 minutes, per process',
+    1,
+    1000000,
+  ),
   registrationRateLimit: integer(
     'REGISTRATION_RATE_LIMIT',
     20,

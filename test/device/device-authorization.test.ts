@@ -165,3 +165,15 @@ t.test('idp clients add --grant-type …device_code --public: no redirect URI ne
   })
   t.match(help.join('\n'), /device_code/, 'the help names the device grant')
 })
+
+t.test('a per-address flood guard: public clients prove nothing and each request stores a row', async (t) => {
+  const ctx = await createTestApp({ env: { DEVICE_AUTHORIZATION_RATE_LIMIT: '2' } })
+  t.teardown(() => ctx.close())
+  const rp = await addDeviceClient(ctx)
+  t.equal((await requestDevice(ctx, rp)).statusCode, 200)
+  t.equal((await requestDevice(ctx, rp)).statusCode, 200)
+  const third = await requestDevice(ctx, rp)
+  t.equal(third.statusCode, 429)
+  t.ok(Number(third.headers['retry-after']) > 0, 'Retry-After')
+  t.match(third.json(), { error: 'temporarily_unavailable' })
+})

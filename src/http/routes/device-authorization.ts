@@ -29,6 +29,8 @@ export const deviceAuthorizationRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }
     {
       schema: { body: OAuthParams, headers: AuthorizationHeader, response: { 200: DeviceAuthorizationResponse, '4xx': OAuthErrorBody } },
       preValidation: requireFormBody,
+      // A public client proves nothing, and each request stores a row: a per-address flood guard.
+      config: { rateLimit: { max: deps.config.deviceAuthorizationRateLimit, timeWindow: 10 * 60_000 } },
     },
     async (request, reply) => {
       const { params, client } = await readClientRequest(deps, request)
