@@ -95,7 +95,7 @@ async function runAlternating(targets, rounds) {
     const runs = Object.fromEntries(Object.keys(targets).map((name) => [name, []]))
     for (let round = 0; round < rounds; round++) {
       for (const [name, { ctx, rows }] of Object.entries(targets)) {
-        const run = rows ? rows[row.key]?.run : row.run
+        const run = rows ? rows[row.key]?.run : row.tesseraOnly && ctx.target.name !== 'Tessera' ? undefined : row.run
         if (!run) continue
         const result = await run(ctx, { duration: SECONDS, warmup: WARMUP, codes: CODES })
         runs[name].push(result)

@@ -1,6 +1,6 @@
 // The benchmark rows, written once against the target interface (Tessera or oidc-provider): each
 // row prepares what it needs through real HTTP flows, then drives one endpoint with autocannon.
-import { createHash, randomBytes } from 'node:crypto'
+import { createHash, generateKeyPairSync, randomBytes, randomUUID, sign } from 'node:crypto'
 import { FORM, header, pathOf } from './http.mjs'
 import { measure } from './load.mjs'
 
@@ -103,6 +103,45 @@ const clientCredentialsRequest = (ctx) => ({
   body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'api:read', ...ctx.target.tokenParams }).toString(),
 })
 
+/**
+ * A DPoP proof (RFC 9449) per request, signed synchronously here (ES256): what a client pays is
+ * not measured, what Tessera pays to verify the proof and remember its jti is.
+ */
+function dpopProver(url) {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  const { kty, crv, x, y } = publicKey.export({ format: 'jwk' })
+  const header = Buffer.from(JSON.stringify({ typ: 'dpop+jwt', alg: 'ES256', jwk: { kty, crv, x, y } })).toString('base64url')
+  return () => {
+    const payload = Buffer.from(JSON.stringify({ jti: randomUUID(), htm: 'POST', htu: url, iat: Math.floor(Date.now() / 1000) })).toString(
+      'base64url',
+    )
+    const signature = sign('sha256', Buffer.from(`${header}.${payload}`), { key: privateKey, dsaEncoding: 'ieee-p1363' }).toString(
+      'base64url',
+    )
+    return `${header}.${payload}.${signature}`
+  }
+}
+
+const dpopClientCredentialsRequest = (ctx) => {
+  const prove = dpopProver(ctx.discovery.token_endpoint)
+  const request = clientCredentialsRequest(ctx)
+  return { ...request, setupRequest: (r) => ({ ...r, headers: { ...r.headers, dpop: prove() } }) }
+}
+
+const parRequest = (ctx) => ({
+  method: 'POST',
+  path: pathOf(ctx.discovery.pushed_authorization_request_endpoint ?? `${ctx.target.issuer}/par`),
+  headers: { 'content-type': FORM },
+  body: new URLSearchParams({
+    response_type: 'code',
+    client_id: ctx.target.web.clientId,
+    redirect_uri: ctx.target.web.redirectUri,
+    scope: 'openid',
+    code_challenge: CHALLENGE,
+    code_challenge_method: 'S256',
+  }).toString(),
+})
+
 const userinfoRequest = (ctx) => ({
   method: 'GET',
   path: pathOf(ctx.discovery.userinfo_endpoint),
@@ -146,6 +185,19 @@ export const ROWS = [
     label: '`client_credentials` token',
     run: (ctx, o) => measure(ctx.target.issuer, { ...o, requests: [clientCredentialsRequest(ctx)] }),
     openLoop: (ctx) => ({ requests: [clientCredentialsRequest(ctx)] }),
+  },
+  {
+    // What sender-constrained tokens cost next to the row above (Tessera only: the comparison is with itself).
+    key: 'client_credentials_dpop',
+    label: '`client_credentials` token with a DPoP proof',
+    tesseraOnly: true,
+    run: (ctx, o) => measure(ctx.target.issuer, { ...o, requests: [dpopClientCredentialsRequest(ctx)] }),
+  },
+  {
+    key: 'par',
+    label: 'Pushed authorization request (`/par`)',
+    tesseraOnly: true,
+    run: (ctx, o) => measure(ctx.target.issuer, { ...o, requests: [parRequest(ctx)] }),
   },
   {
     key: 'code',

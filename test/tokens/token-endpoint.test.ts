@@ -129,7 +129,7 @@ t.test('password, implicit and unknown grants do not exist → unsupported_grant
     'password',
     'implicit',
     'token',
-    'urn:ietf:params:oauth:grant-type:device_code',
+    'urn:ietf:params:oauth:grant-type:saml2-bearer',
     'urn:ietf:params:oauth:grant-type:jwt-bearer',
     'AUTHORIZATION_CODE',
   ]) {

@@ -8,11 +8,11 @@ import { checkCode } from '../../../oauth/grants/authorization-code.js'
 import { single, type RawParams } from '../../../oauth/params.js'
 import { hasScope } from '../../../oauth/scope.js'
 import { hashSecret, randomId } from '../../../secrets.js'
-import { issueTokenSet, type TokenSet } from '../../../tokens/issue.js'
-import { accessTarget } from '../../../apis/resources.js'
+import type { TokenSet } from '../../../tokens/issue.js'
+import { issueNewGrantTokens } from '../../../tokens/grant-tokens.js'
 import { parseResources, tokenResource } from '../../../oauth/resource.js'
-import { issueRefreshToken } from '../../../tokens/refresh.js'
 import { isPublicClient, type Client } from '../../../model/client.js'
+import type { Grant } from '../../../model/grant.js'
 import { checkDpopBinding } from '../../../oauth/dpop.js'
 import type { TokenRequestContext } from './index.js'
 
@@ -37,50 +37,28 @@ export async function redeemAuthorizationCode(
 
   // Refresh tokens only for offline_access, and only to clients registered for the grant.
   const offline = hasScope(code.scope, 'offline_access') && client.grantTypes.includes('refresh_token')
-  const grantId = randomId()
-  const familyExpiresAt = now + deps.config.refreshTokenTtl
-  const redemption = await deps.repos.codes.redeem(
-    codeHash,
-    {
-      id: grantId,
-      userId: code.userId,
-      clientId: client.id,
-      sessionIdHash: code.sessionIdHash,
-      scope: code.scope,
-      authTime: code.authTime,
-      createdAt: now,
-      revokedAt: null,
-      offline,
-      expiresAt: offline ? familyExpiresAt : null,
-      amr: code.amr,
-      resources: code.resources,
-      // RFC 9449 §5: a public client's refresh tokens are bound to the key it proved here.
-      dpopJkt: isPublicClient(client) ? context.dpopJkt : null,
-    },
-    now,
-  )
-  if (redemption.outcome === 'replayed') return replayed(deps, redemption.grantId, client.id)
-  if (redemption.outcome === 'session_ended') throw new OAuthError('invalid_grant', 'the sign-in session that issued the code has ended')
-
-  const user = await deps.repos.users.findById(code.userId)
-  if (!user || user.disabledAt !== null) {
-    await deps.repos.grants.revoke(grantId, now)
-    throw new OAuthError('invalid_grant', 'the user is no longer active')
-  }
-  const access = await accessTarget(deps, tokenResource(code.resources, parseResources(params['resource'])), code.scope, code.resources)
-  const tokens = await issueTokenSet(deps, {
+  // Checked before the code is consumed: a bad resource leaves the code redeemable.
+  const resource = tokenResource(code.resources, parseResources(params['resource']))
+  const grant: Grant = {
+    id: randomId(),
+    userId: code.userId,
     clientId: client.id,
-    user,
-    grantId,
+    sessionIdHash: code.sessionIdHash,
     scope: code.scope,
     authTime: code.authTime,
-    nonce: code.nonce,
+    createdAt: now,
+    revokedAt: null,
+    offline,
+    expiresAt: offline ? now + deps.config.refreshTokenTtl : null,
     amr: code.amr,
-    access,
-    dpopJkt: context.dpopJkt,
-  })
-  if (!offline) return tokens
-  return { ...tokens, refresh_token: await issueRefreshToken(deps, grantId, client.id, familyExpiresAt) }
+    resources: code.resources,
+    // RFC 9449 §5: a public client's refresh tokens are bound to the key it proved here.
+    dpopJkt: isPublicClient(client) ? context.dpopJkt : null,
+  }
+  const redemption = await deps.repos.codes.redeem(codeHash, grant, now)
+  if (redemption.outcome === 'replayed') return replayed(deps, redemption.grantId, client.id)
+  if (redemption.outcome === 'session_ended') throw new OAuthError('invalid_grant', 'the sign-in session that issued the code has ended')
+  return issueNewGrantTokens(deps, { grant, resource, nonce: code.nonce, dpopJkt: context.dpopJkt })
 }
 
 async function replayed(deps: Deps, grantId: string | null, clientId: string): Promise<never> {

@@ -10,10 +10,9 @@ import { decidePoll, pendingError, POLL_INTERVAL } from '../../../oauth/grants/d
 import { single, type RawParams } from '../../../oauth/params.js'
 import { hasScope } from '../../../oauth/scope.js'
 import { parseResources, tokenResource } from '../../../oauth/resource.js'
-import { accessTarget } from '../../../apis/resources.js'
 import { hashSecret, randomId } from '../../../secrets.js'
-import { issueTokenSet } from '../../../tokens/issue.js'
-import { issueRefreshToken } from '../../../tokens/refresh.js'
+import { issueNewGrantTokens } from '../../../tokens/grant-tokens.js'
+import type { Grant } from '../../../model/grant.js'
 import { isPublicClient, type Client } from '../../../model/client.js'
 import type { DeviceApproval, StoredDeviceAuthorization } from '../../../model/device-authorization.js'
 import type { GrantHandler, GrantResponse, TokenRequestContext } from './index.js'
@@ -49,54 +48,30 @@ async function issue(
   const now = deps.clock.now()
   // Refresh tokens only for offline_access, and only to clients registered for the grant.
   const offline = hasScope(authorization.scope, 'offline_access') && client.grantTypes.includes('refresh_token')
-  const grantId = randomId()
-  const familyExpiresAt = now + deps.config.refreshTokenTtl
   // Checked before anything is consumed: a bad resource leaves the approval redeemable.
   const resource = tokenResource(authorization.resources, parseResources(params['resource']))
-  const redemption = await deps.repos.deviceCodes.redeem(
-    authorization.deviceCodeHash,
-    {
-      id: grantId,
-      userId: approval.userId,
-      clientId: client.id,
-      sessionIdHash: approval.sessionIdHash,
-      scope: authorization.scope,
-      authTime: approval.authTime,
-      createdAt: now,
-      revokedAt: null,
-      offline,
-      expiresAt: offline ? familyExpiresAt : null,
-      amr: approval.amr,
-      resources: authorization.resources,
-      // RFC 9449 §5: a public client's refresh tokens are bound to the key it proved here.
-      dpopJkt: isPublicClient(client) ? context.dpopJkt : null,
-    },
-    now,
-  )
+  const grant: Grant = {
+    id: randomId(),
+    userId: approval.userId,
+    clientId: client.id,
+    sessionIdHash: approval.sessionIdHash,
+    scope: authorization.scope,
+    authTime: approval.authTime,
+    createdAt: now,
+    revokedAt: null,
+    offline,
+    expiresAt: offline ? now + deps.config.refreshTokenTtl : null,
+    amr: approval.amr,
+    resources: authorization.resources,
+    // RFC 9449 §5: a public client's refresh tokens are bound to the key it proved here.
+    dpopJkt: isPublicClient(client) ? context.dpopJkt : null,
+  }
+  const redemption = await deps.repos.deviceCodes.redeem(authorization.deviceCodeHash, grant, now)
   if (redemption.outcome === 'replayed') return replayed(deps, redemption.grantId, client.id)
   if (redemption.outcome === 'session_ended')
     throw new OAuthError('invalid_grant', 'the sign-in session that approved this device has ended; start again')
-
-  const user = await deps.repos.users.findById(approval.userId)
-  if (!user || user.disabledAt !== null) {
-    await deps.repos.grants.revoke(grantId, now)
-    throw new OAuthError('invalid_grant', 'the user is no longer active')
-  }
-  const access = await accessTarget(deps, resource, authorization.scope, authorization.resources)
-  deps.log.info({ event: 'device_code_redeemed', clientId: client.id, userId: user.id }, 'device code redeemed')
-  const tokens = await issueTokenSet(deps, {
-    clientId: client.id,
-    user,
-    grantId,
-    scope: authorization.scope,
-    authTime: approval.authTime,
-    nonce: null,
-    amr: approval.amr,
-    access,
-    dpopJkt: context.dpopJkt,
-  })
-  if (!offline) return tokens
-  return { ...tokens, refresh_token: await issueRefreshToken(deps, grantId, client.id, familyExpiresAt) }
+  deps.log.info({ event: 'device_code_redeemed', clientId: client.id, userId: grant.userId }, 'device code redeemed')
+  return issueNewGrantTokens(deps, { grant, resource, nonce: null, dpopJkt: context.dpopJkt })
 }
 
 async function replayed(deps: Deps, grantId: string | null, clientId: string): Promise<never> {
