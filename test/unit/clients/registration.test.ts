@@ -69,7 +69,13 @@ t.test('grant types', async (t) => {
     ['authorization_code'],
     'duplicates removed',
   )
-  for (const bad of ['password', 'implicit', 'token', 'urn:ietf:params:oauth:grant-type:device_code']) {
+  t.same(
+    buildClient(request({ grantTypes: ['urn:ietf:params:oauth:grant-type:device_code'], redirectUris: [], isPublic: true }), NOW).client
+      .grantTypes,
+    ['urn:ietf:params:oauth:grant-type:device_code'],
+    'a device client (RFC 8628) needs no redirect URI',
+  )
+  for (const bad of ['password', 'implicit', 'token', 'urn:ietf:params:oauth:grant-type:saml2-bearer']) {
     t.throws(() => buildClient(request({ grantTypes: [bad] }), NOW), InvalidClientMetadata, bad)
   }
   t.throws(() => buildClient(request({ redirectUris: [] }), NOW), InvalidClientMetadata, 'authorization_code needs a redirect URI')
