@@ -108,6 +108,26 @@ t.test('CORS: API endpoints answer registered origins only; pages never', async 
     headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' },
   })
   t.equal(preflight.headers['access-control-allow-origin'], undefined, 'no preflight approval for an unregistered origin')
+  for (const url of ['/token', '/par', '/userinfo']) {
+    const spa = await ctx.app.inject({
+      method: 'OPTIONS',
+      url,
+      headers: {
+        origin: 'https://rp.example',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'dpop, content-type',
+      },
+    })
+    t.equal(spa.headers['access-control-allow-origin'], 'https://rp.example', `${url}: a registered origin may call it`)
+    t.match(spa.headers['access-control-allow-headers'], /DPoP/, `${url}: with a DPoP proof (RFC 9449)`)
+  }
+  const tokenCall = await ctx.app.inject({
+    method: 'POST',
+    url: '/token',
+    headers: { ...FORM, origin: 'https://rp.example' },
+    payload: 'grant_type=x',
+  })
+  t.match(tokenCall.headers['access-control-expose-headers'], /DPoP-Nonce/, 'the DPoP nonce is readable by the browser client')
   const login = await ctx.app.inject({
     method: 'OPTIONS',
     url: '/login',

@@ -37,6 +37,7 @@ export function registeredOrigins(
 /** Paths browser JavaScript may call cross-origin; everything else (pages) never answers CORS. */
 export const CORS_PATHS: ReadonlySet<string> = new Set([
   '/token',
+  '/par',
   '/userinfo',
   '/revoke',
   '/introspect',
@@ -47,7 +48,14 @@ export const CORS_PATHS: ReadonlySet<string> = new Set([
 
 /** `origins`: a registeredOrigins() reader, shared with the well-known documents' own CORS. */
 export async function registerCors(app: FastifyInstance, origins: () => Promise<ReadonlySet<string>>): Promise<void> {
-  const enabled = { methods: ['GET', 'POST'], allowedHeaders: ['Authorization', 'Content-Type'], credentials: false, maxAge: 600 }
+  // Browser clients send DPoP proofs (RFC 9449) and must read the server's nonce and challenges.
+  const enabled = {
+    methods: ['GET', 'POST'],
+    allowedHeaders: ['Authorization', 'Content-Type', 'DPoP'],
+    exposedHeaders: ['DPoP-Nonce', 'WWW-Authenticate'],
+    credentials: false,
+    maxAge: 600,
+  }
   const disabled = { origin: false }
   await app.register(cors, {
     // Decided per request: @fastify/cors answers OPTIONS on every path, so the path is checked here.
