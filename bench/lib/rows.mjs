@@ -142,6 +142,57 @@ const parRequest = (ctx) => ({
   }).toString(),
 })
 
+/** A user's access token for the photos API (RFC 8707), through the SSO session: the subject of the exchange row. */
+async function photosToken(ctx) {
+  const app = ctx.target.extra.photosApp
+  const query = new URLSearchParams({
+    response_type: 'code',
+    client_id: app.clientId,
+    redirect_uri: app.redirectUri,
+    scope: 'openid photos:read',
+    resource: app.resource,
+    code_challenge: CHALLENGE,
+    code_challenge_method: 'S256',
+    state: 'bench',
+  })
+  const authorized = await fetch(`${ctx.target.issuer}/authorize?${query}`, { headers: { cookie: ctx.session.cookie }, redirect: 'manual' })
+  const code = codeFrom(authorized.headers.get('location'))
+  const response = await fetch(ctx.discovery.token_endpoint, {
+    method: 'POST',
+    headers: { 'content-type': FORM },
+    body: new URLSearchParams({
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: app.redirectUri,
+      client_id: app.clientId,
+      code_verifier: VERIFIER,
+      resource: app.resource,
+    }),
+  })
+  const body = await response.json()
+  if (!response.ok) throw new Error(`photos token: ${JSON.stringify(body)}`)
+  return body.access_token
+}
+
+const tokenExchangeRequest = (ctx, subjectToken) => ({
+  method: 'POST',
+  path: tokenPath(ctx),
+  headers: { authorization: basic(ctx.target.extra.exchanger), 'content-type': FORM },
+  body: new URLSearchParams({
+    grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+    subject_token: subjectToken,
+    subject_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+    resource: ctx.target.extra.exchanger.target,
+  }).toString(),
+})
+
+const deviceAuthorizationRequest = (ctx) => ({
+  method: 'POST',
+  path: pathOf(ctx.discovery.device_authorization_endpoint),
+  headers: { 'content-type': FORM },
+  body: new URLSearchParams({ client_id: ctx.target.extra.device.clientId, scope: 'openid' }).toString(),
+})
+
 const userinfoRequest = (ctx) => ({
   method: 'GET',
   path: pathOf(ctx.discovery.userinfo_endpoint),
@@ -198,6 +249,18 @@ export const ROWS = [
     label: 'Pushed authorization request (`/par`)',
     tesseraOnly: true,
     run: (ctx, o) => measure(ctx.target.issuer, { ...o, requests: [parRequest(ctx)] }),
+  },
+  {
+    key: 'token_exchange',
+    label: 'Token exchange (RFC 8693) for another API',
+    tesseraOnly: true,
+    run: async (ctx, o) => measure(ctx.target.issuer, { ...o, requests: [tokenExchangeRequest(ctx, await photosToken(ctx))] }),
+  },
+  {
+    key: 'device_authorization',
+    label: 'Device authorization request (RFC 8628)',
+    tesseraOnly: true,
+    run: (ctx, o) => measure(ctx.target.issuer, { ...o, requests: [deviceAuthorizationRequest(ctx)] }),
   },
   {
     key: 'code',

@@ -11,6 +11,11 @@ const MAIN = path.join(ROOT, 'dist/src/main.js')
 const CLI = path.join(ROOT, 'bin/idp.js')
 const REDIRECT_URI = 'http://127.0.0.1:9/cb'
 const USER = { email: 'bench@example.com', password: 'bench password 123' }
+/** The APIs of the token-exchange row: a user's token for PHOTOS is exchanged for one for SEARCH. */
+const PHOTOS_API = 'https://photos.bench.example'
+const SEARCH_API = 'https://search.bench.example'
+const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange'
+const DEVICE_CODE = 'urn:ietf:params:oauth:grant-type:device_code'
 
 const field = (html, name) => new RegExp(`name="${name}" value="([^"]*)"`).exec(html)?.[1]
 
@@ -36,6 +41,7 @@ export async function start({ port, workDir, workers = 1, env = {}, nodeArgs = [
     LOGIN_FAILURE_LIMIT: '100000',
     LOGIN_ACCOUNT_FAILURE_LIMIT: '100000',
     IP_FAILURE_LIMIT: '100000',
+    DEVICE_AUTHORIZATION_RATE_LIMIT: '1000000',
     ...env,
   }
   const cli = async (args, input) => JSON.parse(await runNode(CLI, [...args, '--json'], { env: serverEnv, input }))
@@ -54,11 +60,33 @@ export async function start({ port, workDir, workers = 1, env = {}, nodeArgs = [
     'refresh_token',
   ])
   await cli(['users', 'add', '--email', USER.email, '--name', 'Bench User', '--password-stdin'], `${USER.password}\n`)
+  await cli(['apis', 'add', '--identifier', PHOTOS_API, '--name', 'Photos', '--scope', 'photos:read'])
+  await cli(['apis', 'add', '--identifier', SEARCH_API, '--name', 'Search', '--scope', 'photos:read'])
+  const photosApp = await cli(['clients', 'add', '--name', 'bench-photos', '--public', '--redirect-uri', REDIRECT_URI, '--api', PHOTOS_API])
+  const exchanger = await cli([
+    'clients',
+    'add',
+    '--name',
+    'bench-exchanger',
+    '--grant-type',
+    TOKEN_EXCHANGE,
+    '--api',
+    PHOTOS_API,
+    '--api',
+    SEARCH_API,
+  ])
+  const device = await cli(['clients', 'add', '--name', 'bench-device', '--public', '--grant-type', DEVICE_CODE])
 
   return {
     ...(await launch()),
     service: { clientId: service.client_id, clientSecret: service.client_secret },
     web: { clientId: web.client_id, redirectUri: REDIRECT_URI },
+    // Rows only Tessera runs (the grants oidc-provider is not configured for here).
+    extra: {
+      photosApp: { clientId: photosApp.client_id, redirectUri: REDIRECT_URI, resource: PHOTOS_API },
+      exchanger: { clientId: exchanger.client_id, clientSecret: exchanger.client_secret, target: SEARCH_API },
+      device: { clientId: device.client_id },
+    },
   }
 
   async function launch() {
