@@ -1,6 +1,7 @@
 import type { Db } from '../connect.js'
 import type { CodeRow } from '../schema.js'
 import { grantsRepository } from './grants.js'
+import { inLiveSession } from './live-session.js'
 import { type Grant } from '../../model/grant.js'
 import type { AuthorizationCode, StoredCode } from '../../model/code.js'
 import { parseAmr } from '../../model/authentication.js'
@@ -69,16 +70,7 @@ export function codesRepository(db: Db) {
           .set({ consumed_at: now, grant_id: grant.id })
           .where('code_hash', '=', codeHash)
           .where('consumed_at', 'is', null)
-          .where((eb) =>
-            eb.exists(
-              eb
-                .selectFrom('sessions')
-                .select('sessions.id_hash')
-                .whereRef('sessions.id_hash', '=', 'authorization_codes.session_id_hash')
-                .where('sessions.ended_at', 'is', null)
-                .where('sessions.expires_at', '>', now),
-            ),
-          )
+          .where((eb) => inLiveSession(eb, 'authorization_codes', now))
           .executeTakeFirst()
         if (consumed.numUpdatedRows === 1n) {
           await grantsRepository(trx).insert(grant)

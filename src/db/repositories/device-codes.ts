@@ -2,6 +2,7 @@ import type { Selectable } from 'kysely'
 import type { Db } from '../connect.js'
 import type { DeviceCodesTable } from '../schema.js'
 import { grantsRepository } from './grants.js'
+import { inLiveSession } from './live-session.js'
 import type { Grant } from '../../model/grant.js'
 import { parseAmr } from '../../model/authentication.js'
 import type {
@@ -158,16 +159,7 @@ export function deviceCodesRepository(db: Db) {
           .where('device_code_hash', '=', deviceCodeHash)
           .where('status', '=', 'approved')
           .where('consumed_at', 'is', null)
-          .where((eb) =>
-            eb.exists(
-              eb
-                .selectFrom('sessions')
-                .select('sessions.id_hash')
-                .whereRef('sessions.id_hash', '=', 'device_codes.session_id_hash')
-                .where('sessions.ended_at', 'is', null)
-                .where('sessions.expires_at', '>', now),
-            ),
-          )
+          .where((eb) => inLiveSession(eb, 'device_codes', now))
           .executeTakeFirst()
         if (consumed.numUpdatedRows === 1n) {
           await grantsRepository(trx).insert(grant)
