@@ -29,6 +29,8 @@ import { logoutRoutes } from './http/routes/logout.js'
 import { revokeRoutes } from './http/routes/revoke.js'
 import { parRoutes } from './http/routes/par.js'
 import { loginRoutes } from './http/routes/login.js'
+import { connectionRoutes } from './http/routes/connections.js'
+import { upstreamClients } from './connections/upstream-client.js'
 import { secondFactorRoutes } from './http/routes/second-factor.js'
 import { miscRoutes } from './http/routes/misc.js'
 import { tokenRoutes } from './http/routes/token/index.js'
@@ -63,6 +65,8 @@ async function registerFloodGuards(scope: FastifyInstance, deps: Deps): Promise<
 export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   const https = deps.config.issuerIsHttps
   const views = createViews()
+  // Upstream identity providers' client configurations, kept for this app's lifetime.
+  const configurationFor = upstreamClients(deps.upstreamKey)
   const headers = { page: securityHeaders({ https }), json: apiSecurityHeaders({ https }) }
   const app = Fastify({
     loggerInstance: deps.log as FastifyBaseLogger,
@@ -144,14 +148,15 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
     await registerFloodGuards(site, deps)
     await registerFormProtection(site, { issuer: deps.config.issuer, https: deps.config.issuerIsHttps, hmacKey: deps.formKey })
     await site.register(authorizeRoutes, { deps })
-    await site.register(loginRoutes, { deps, views })
+    await site.register(loginRoutes, { deps, views, configurationFor })
+    await site.register(connectionRoutes, { deps, views, configurationFor })
     await site.register(secondFactorRoutes, { deps, views })
     await site.register(consentRoutes, { deps, views })
     await site.register(deviceVerificationRoutes, { deps, views })
     await site.register(signupRoutes, { deps, views })
     await site.register(passwordResetRoutes, { deps, views })
     await site.register(verifyEmailRoutes, { deps, views })
-    await site.register(accountRoutes, { deps, views })
+    await site.register(accountRoutes, { deps, views, configurationFor })
     await site.register(logoutRoutes, { deps, views })
     await site.register(miscRoutes, { deps })
   })

@@ -41,10 +41,19 @@ export type SecurityEventType =
   | 'client_registered'
   | 'client_removed'
   | 'client_metadata_refused'
+  | 'backchannel_logout_failed'
   | 'device_approved'
   | 'device_denied'
   | 'user_code_failure'
   | 'token_exchanged'
+  | 'federated_login'
+  | 'federated_login_failure'
+  | 'identity_linked'
+  | 'identity_unlinked'
+  | 'connection_added'
+  | 'connection_removed'
+  | 'connection_disabled'
+  | 'connection_enabled'
 
 export interface SecurityEventFields {
   readonly userId?: string | null | undefined
@@ -67,6 +76,7 @@ const WARN: ReadonlySet<SecurityEventType> = new Set([
   'factors_reset',
   'cloned_authenticator',
   'recovery_code_used',
+  'backchannel_logout_failed',
 ])
 
 export class SecurityEvents {

@@ -23,6 +23,9 @@ export async function runPrimary(config: Config, log: Logger): Promise<void> {
   const deps = await createDeps(config, { log })
   announceMailTransport(deps.mail, log)
   const stopPruning = startPruning(deps)
+  // The expiry sweep above stores logout jobs here; the workers' outboxes would find them at their
+  // next poll, this one runs them at once.
+  deps.outbox.start()
   const started = new Map<number, number>()
   let closing = false
   let earlyExits = 0

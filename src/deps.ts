@@ -12,6 +12,8 @@ import type { Repositories } from './db/repositories.js'
 import { SecurityEvents } from './audit.js'
 import { createMailOutbox } from './mail/create.js'
 import type { MailOutbox } from './mail/outbox.js'
+import { Outbox, type OutboxPolicy } from './outbox/outbox.js'
+import { backchannelLogoutHandler } from './sessions/backchannel-logout.js'
 import type { PasswordHasher } from './accounts/password-hasher.js'
 import { backgroundArgon2Hasher } from './accounts/hasher-process.js'
 import { loadOrCreateKek } from './keys/kek.js'
@@ -37,12 +39,19 @@ export interface Deps {
   readonly cookieKey: Buffer
   /** AES-256-GCM key sealing authenticator-app secrets, derived from the KEK like formKey. */
   readonly factorKey: Buffer
+  /** AES-256-GCM key sealing upstream client secrets and kept upstream tokens, derived from the KEK. */
+  readonly upstreamKey: Buffer
   /** Clients by client_id: registered ones, and client ID metadata documents fetched from their URL. */
   readonly clients: ClientDirectory
   /** DPoP proofs (RFC 9449): verification, the shared replay cache and server nonces. */
   readonly dpop: DpopVerifier
   /** Account mail, sent after the request that caused it (never blocking it). */
   readonly mail: MailOutbox
+  /**
+   * Durable jobs done after the request that caused them (back-channel logout tokens): stored in
+   * the database, run by every serving process's worker (outbox.start()), retried with backoff.
+   */
+  readonly outbox: Outbox
   /** Security events: logged and stored in audit_events. */
   readonly audit: SecurityEvents
   readonly clock: Clock
@@ -55,6 +64,8 @@ export interface DepsOverrides {
   readonly hasher?: PasswordHasher
   /** Mail retry delays in milliseconds (tests shorten them). */
   readonly mailRetryDelaysMs?: readonly number[]
+  /** Outbox worker timing (tests poll often and retry sooner). */
+  readonly outbox?: Partial<OutboxPolicy>
 }
 
 /** Longest-lived token we sign, plus skew: how long a retired key must stay published. */
@@ -75,6 +86,7 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
     const formKey = Buffer.from(hkdfSync('sha256', kek, Buffer.alloc(0), 'tessera form tokens', 32))
     const cookieKey = Buffer.from(hkdfSync('sha256', kek, Buffer.alloc(0), 'tessera signed cookies', 32))
     const factorKey = Buffer.from(hkdfSync('sha256', kek, Buffer.alloc(0), 'tessera second factors', 32))
+    const upstreamKey = Buffer.from(hkdfSync('sha256', kek, Buffer.alloc(0), 'tessera upstream secrets', 32))
     const keys = new KeyStore({
       repository: repos.signingKeys,
       kek,
@@ -99,10 +111,30 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
         throw error
       }))
     const mail = createMailOutbox(config, log, overrides.mailRetryDelaysMs)
+    const outbox = new Outbox({ repository: repos.outbox, clock, log, ...(overrides.outbox ? { policy: overrides.outbox } : {}) })
+    outbox.register(backchannelLogoutHandler({ config, repos, keys, clock, audit }))
     const clients = createClientDirectory({ repos, config, clock, audit })
     const dpopNonceKey = Buffer.from(hkdfSync('sha256', kek, Buffer.alloc(0), 'tessera dpop nonces', 32))
     const dpop = createDpopVerifier({ config, clock, repos }, dpopNonceKey)
-    return { config, store, repos, keys, hasher, dummyHash, formKey, cookieKey, factorKey, clients, dpop, mail, audit, clock, log }
+    return {
+      config,
+      store,
+      repos,
+      keys,
+      hasher,
+      dummyHash,
+      formKey,
+      cookieKey,
+      factorKey,
+      upstreamKey,
+      clients,
+      dpop,
+      mail,
+      outbox,
+      audit,
+      clock,
+      log,
+    }
   } catch (error) {
     await store.close()
     await hasher.close?.()
@@ -120,8 +152,14 @@ export async function closeDeps(deps: Deps): Promise<void> {
   const results = await Promise.allSettled([
     // The hashing process needs nothing else: it stops while the mail drains.
     (async () => deps.hasher.close?.())(),
-    // Queued mail may still need the database (a reset link is issued when its mail is built).
-    deps.mail.close().finally(() => deps.store.close()),
+    // Queued mail may still need the database (a reset link is issued when its mail is built), and
+    // so do the outbox jobs in flight (their outcome is recorded).
+    (async () => {
+      const drained = await Promise.allSettled([deps.mail.close(), deps.outbox.close()])
+      await deps.store.close()
+      const failed = drained.find((result): result is PromiseRejectedResult => result.status === 'rejected')
+      if (failed) throw failed.reason
+    })(),
   ])
   const failure = results.find((result): result is PromiseRejectedResult => result.status === 'rejected')
   if (failure) throw failure.reason

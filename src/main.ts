@@ -44,6 +44,9 @@ async function runServer(config: Config, log: Logger): Promise<void> {
     )
   const app = await buildApp(deps)
   deps.keys.start(config.keyRefreshInterval)
+  // Every serving process runs the outbox worker: it delivers what its own requests store at once,
+  // and shares the rest with the other instances (claims are per row).
+  deps.outbox.start()
   // Every serving process checkpoints SQLite from a thread of its own, off the request path.
   await deps.store.startBackgroundCheckpoints(log)
   const stopPruning = single ? startPruning(deps) : () => undefined

@@ -1,16 +1,26 @@
-/** Background pruning of expired rows; safe on every instance at once (plain deletes). */
+/**
+ * Periodic maintenance: sessions that expired are ended like a logout (their relying parties get
+ * back-channel logout tokens), then expired rows are pruned. Safe on every instance at once: a
+ * session is ended by exactly one of them (a conditional update), and pruning is plain deletes.
+ */
 import type { Deps } from './deps.js'
 import type { PruneReport } from './db/store.js'
+import { endExpiredSessions } from './sessions/end-session.js'
+
+export type MaintenanceReport = PruneReport & { readonly expiredSessions: number }
 
 const DAY = 86400
 
 /**
- * One pass: expired protocol rows (with a day of grace: replayed codes and reused refresh tokens
- * are still recognised for a while), audit events past their retention, idle throttle counters.
+ * One pass: sessions past their absolute or idle lifetime not yet ended end now (before pruning
+ * could delete them unannounced); then expired protocol rows (with a day of grace: replayed codes
+ * and reused refresh tokens are still recognised for a while), finished outbox jobs, audit events
+ * past their retention, idle throttle counters.
  */
-export function pruneNow(deps: Pick<Deps, 'store' | 'clock' | 'config'>): Promise<PruneReport> {
+export async function pruneNow(deps: Pick<Deps, 'store' | 'repos' | 'clock' | 'config' | 'audit' | 'outbox'>): Promise<MaintenanceReport> {
+  const expiredSessions = await endExpiredSessions(deps)
   const now = deps.clock.now()
-  return deps.store.prune({
+  const pruned = await deps.store.prune({
     now,
     graceSeconds: DAY,
     sessionIdleSeconds: deps.config.sessionIdleTtl,
@@ -19,6 +29,7 @@ export function pruneNow(deps: Pick<Deps, 'store' | 'clock' | 'config'>): Promis
     auditCutoff: now - deps.config.auditRetention,
     throttleCutoff: now - DAY,
   })
+  return { expiredSessions, ...pruned }
 }
 
 export function startPruning(deps: Deps): () => void {

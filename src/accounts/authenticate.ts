@@ -6,7 +6,7 @@
 import type { UsersRepository } from '../db/repositories/users.js'
 import { MAX_PASSWORD_LENGTH, type PasswordHasher } from './password-hasher.js'
 import { normaliseEmail } from './email-address.js'
-import type { User } from '../model/user.js'
+import { hasPassword, type User } from '../model/user.js'
 
 export type LoginResult = { readonly ok: true; readonly user: User } | { readonly ok: false }
 
@@ -22,8 +22,10 @@ export async function authenticateWithPassword(deps: PasswordLogin, email: strin
   if (password.length > MAX_PASSWORD_LENGTH || email.length > 320) return { ok: false }
   const user = await deps.users.findByEmail(normaliseEmail(email))
   // Passwords are checked exactly as typed: no trimming or normalisation.
-  const valid = await deps.hasher.verify(user?.passwordHash ?? (await deps.dummyHash()), password)
-  if (!user || !valid || user.disabledAt !== null) return { ok: false }
+  // An account without a password (made by a federated sign-in) costs the same work as an unknown one.
+  const stored = user !== undefined && hasPassword(user) ? user.passwordHash : await deps.dummyHash()
+  const valid = await deps.hasher.verify(stored, password)
+  if (!user || !hasPassword(user) || !valid || user.disabledAt !== null) return { ok: false }
   if (deps.hasher.needsRehash(user.passwordHash)) {
     await deps.users.updatePasswordHash(user.id, await deps.hasher.hash(password), deps.now())
   }

@@ -1,14 +1,16 @@
 import type { Deps } from '../deps.js'
+import { endUserSessions } from '../sessions/end-session.js'
 
 /** What the account flows use; a narrow view of Deps so they stay easy to test. */
-export type AccountContext = Pick<Deps, 'config' | 'repos' | 'hasher' | 'dummyHash' | 'mail' | 'audit' | 'clock' | 'log'>
+export type AccountContext = Pick<Deps, 'config' | 'repos' | 'hasher' | 'dummyHash' | 'mail' | 'outbox' | 'audit' | 'clock' | 'log'>
 
-/** Ends the user's sessions (all, or all but one) and revokes every grant with its tokens. */
+/**
+ * Ends the user's sessions (all, or all but one) as a logout would — their relying parties get
+ * back-channel logout tokens — and revokes every grant with its tokens, the kept session's too.
+ */
 export async function endUserAccess(context: AccountContext, userId: string, keepSessionIdHash?: string): Promise<void> {
-  const now = context.clock.now()
-  if (keepSessionIdHash === undefined) await context.repos.sessions.endAllForUser(userId, now)
-  else await context.repos.sessions.endOthersForUser(userId, keepSessionIdHash, now)
-  await context.repos.grants.revokeAllForUser(userId, now)
+  await endUserSessions(context, userId, keepSessionIdHash)
+  await context.repos.grants.revokeAllForUser(userId, context.clock.now())
 }
 
 export const forgotPasswordUrl = (context: AccountContext): string => `${context.config.issuer}/forgot-password`

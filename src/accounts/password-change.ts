@@ -7,7 +7,7 @@ import { endUserAccess, forgotPasswordUrl, type AccountContext } from './context
 import { passwordChangedMail } from './mails.js'
 import { MAX_PASSWORD_LENGTH } from './password-hasher.js'
 import { passwordProblem } from './password-policy.js'
-import type { User } from '../model/user.js'
+import { hasPassword, type User } from '../model/user.js'
 
 export type ChangeResult =
   { readonly ok: true } | { readonly ok: false; readonly field: 'current_password' | 'password'; readonly problem: string }
@@ -19,7 +19,8 @@ export async function changePassword(
   currentPassword: string,
   newPassword: string,
 ): Promise<ChangeResult> {
-  const currentOk = currentPassword.length <= MAX_PASSWORD_LENGTH && (await context.hasher.verify(user.passwordHash, currentPassword))
+  const currentOk =
+    hasPassword(user) && currentPassword.length <= MAX_PASSWORD_LENGTH && (await context.hasher.verify(user.passwordHash, currentPassword))
   if (!currentOk) {
     await context.audit.record('password_change_failure', { userId: user.id }, 'password change refused: wrong current password')
     return { ok: false, field: 'current_password', problem: 'Your current password is not correct.' }

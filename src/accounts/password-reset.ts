@@ -7,6 +7,7 @@
  */
 import { hashSecret } from '../secrets.js'
 import { createAccountLink } from './account-links.js'
+import { forgetUnprovenIdentities } from '../connections/federated-identities.js'
 import { endUserAccess, forgotPasswordUrl, type AccountContext } from './context.js'
 import { passwordChangedMail, resetPasswordMail } from './mails.js'
 import { passwordProblem } from './password-policy.js'
@@ -59,6 +60,7 @@ export async function completePasswordReset(context: AccountContext, token: stri
   const user = await context.repos.users.findById(userId)
   if (!user || user.disabledAt !== null) return { ok: false, reason: 'expired' }
   await context.repos.users.updatePasswordHash(user.id, passwordHash, now)
+  await forgetUnprovenIdentities(context, user)
   await context.repos.users.markEmailVerified(user.id, now)
   await context.repos.accountTokens.voidAll(user.id, 'reset_password', now)
   await endUserAccess(context, user.id)

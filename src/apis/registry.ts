@@ -2,6 +2,7 @@
 import type { ApisRepository } from '../db/repositories/apis.js'
 import type { Api, ApiScope } from '../model/api.js'
 import { isScopeToken } from '../oauth/scope.js'
+import { checkWebUrl } from '../oauth/web-url.js'
 
 /** A registration that cannot be accepted; `field` names what is wrong. */
 export class InvalidApi extends Error {
@@ -26,17 +27,11 @@ export interface NewApiRequest {
 const RESERVED = new Set(['openid', 'profile', 'email', 'roles', 'offline_access'])
 
 export function buildApi(input: NewApiRequest, now: number): Api {
-  let url: URL
-  try {
-    url = new URL(input.identifier)
-  } catch {
-    throw new InvalidApi('identifier', 'must be an absolute URI, e.g. https://api.example.com')
-  }
+  const { problem } = checkWebUrl(input.identifier)
+  if (problem === 'not_absolute') throw new InvalidApi('identifier', 'must be an absolute URI, e.g. https://api.example.com')
   // RFC 8707 §2: no fragment; it is compared as a string, so write it the way it will be sent.
   if (input.identifier.includes('#')) throw new InvalidApi('identifier', 'must not contain a fragment')
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname))) {
-    throw new InvalidApi('identifier', 'must be an https URL (http only for localhost)')
-  }
+  if (problem !== null) throw new InvalidApi('identifier', 'must be an https URL (http only for localhost)')
   const name = input.name.trim()
   if (name === '' || name.length > 200) throw new InvalidApi('name', 'is required (at most 200 characters)')
   const scopes: ApiScope[] = []

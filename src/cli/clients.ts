@@ -1,5 +1,11 @@
 import type { Command } from 'commander'
-import { describeClient, InvalidClientMetadata, registerClient, type ClientField } from '../clients/registration.js'
+import {
+  checkBackchannelLogoutUri,
+  describeClient,
+  InvalidClientMetadata,
+  registerClient,
+  type ClientField,
+} from '../clients/registration.js'
 import { isPublicClient, type ClientPolicies, type ClientRegistration } from '../model/client.js'
 import { examples, nonEmpty, repeatable } from './arguments.js'
 import { CliError, type CommandContext, type RunCommand } from './context.js'
@@ -14,6 +20,8 @@ const FLAGS: Readonly<Record<ClientField, string>> = {
   scopes: '--scope',
   introspect: '--introspect',
   apis: '--api',
+  backchannel_logout_uri: '--backchannel-logout-uri',
+  backchannel_logout_session_required: '--backchannel-logout-session-required',
 }
 
 /** The service's problem, said in terms of the command's flags. */
@@ -37,6 +45,17 @@ interface AddOptions {
   readonly requireDpop?: boolean
   readonly requirePar?: boolean
   readonly api?: string[]
+  readonly backchannelLogoutUri?: string
+  readonly backchannelLogoutSessionRequired?: boolean
+}
+
+/** `clients update` options; `--no-backchannel-logout-uri` gives false (remove it). */
+interface UpdateOptions {
+  readonly requireMfa?: boolean
+  readonly requireDpop?: boolean
+  readonly requirePar?: boolean
+  readonly backchannelLogoutUri?: string | false
+  readonly backchannelLogoutSessionRequired?: boolean
 }
 
 async function addClient(context: CommandContext, options: AddOptions): Promise<CommandResult> {
@@ -54,9 +73,11 @@ async function addClient(context: CommandContext, options: AddOptions): Promise<
     requireDpop: options.requireDpop ?? false,
     requirePar: options.requirePar ?? false,
     apis: options.api ?? [],
+    ...(options.backchannelLogoutUri !== undefined ? { backchannelLogoutUri: options.backchannelLogoutUri } : {}),
+    backchannelLogoutSessionRequired: options.backchannelLogoutSessionRequired ?? false,
   }
   const { client, secret } = await context
-    .withDeps((deps) => registerClient(deps.repos, request, deps.clock.now()))
+    .withDeps((deps) => registerClient(deps.repos, request, deps.clock.now(), { issuer: deps.config.issuer }))
     .catch((error: unknown) => {
       throw asCliError(error)
     })
@@ -94,14 +115,32 @@ async function listClients(context: CommandContext, options: { registration?: st
   return { json: { clients: clients.map(describeClient) }, text: clients.length === 0 ? 'No clients yet.' : table(rows) }
 }
 
-async function updateClient(context: CommandContext, clientId: string, options: ClientPolicies): Promise<CommandResult> {
+/** `--backchannel-logout-uri URI` sets it (checked like at registration), `--no-backchannel-logout-uri` removes it. */
+function logoutUriChange(value: string | false | undefined, issuer: string): Pick<ClientPolicies, 'backchannelLogoutUri'> {
+  if (value === undefined) return {}
+  if (value === false) return { backchannelLogoutUri: null }
+  if (value === '') throw new CliError('--backchannel-logout-uri: give a URL, or --no-backchannel-logout-uri to remove it')
+  try {
+    return { backchannelLogoutUri: checkBackchannelLogoutUri(value, { issuer }) }
+  } catch (error) {
+    throw asCliError(error)
+  }
+}
+
+async function updateClient(context: CommandContext, clientId: string, options: UpdateOptions): Promise<CommandResult> {
   const policies: ClientPolicies = {
     ...(options.requireMfa !== undefined ? { requireMfa: options.requireMfa } : {}),
     ...(options.requireDpop !== undefined ? { requireDpop: options.requireDpop } : {}),
     ...(options.requirePar !== undefined ? { requirePar: options.requirePar } : {}),
+    ...logoutUriChange(options.backchannelLogoutUri, context.config.issuer),
+    ...(options.backchannelLogoutSessionRequired !== undefined
+      ? { backchannelLogoutSessionRequired: options.backchannelLogoutSessionRequired }
+      : {}),
   }
   if (Object.keys(policies).length === 0)
-    throw new CliError('nothing to change: give --require-mfa, --require-dpop or --require-par (or their --no- forms)')
+    throw new CliError(
+      'nothing to change: give --require-mfa, --require-dpop, --require-par, --backchannel-logout-uri or --backchannel-logout-session-required (or their --no- forms)',
+    )
   const client = await context.withDeps(async (deps) => {
     if (!(await deps.repos.clients.setPolicies(clientId, policies))) throw new CliError(`no client with id ${clientId}`)
     await deps.audit.record('client_updated', { clientId, detail: policies }, 'client policy changed')
@@ -111,6 +150,7 @@ async function updateClient(context: CommandContext, clientId: string, options: 
     client.requireMfa ? 'every sign-in needs a second factor' : 'a password alone is enough',
     client.requireDpop ? 'DPoP proofs required' : 'DPoP optional',
     client.requirePar ? 'pushed authorization requests required' : 'PAR optional',
+    client.backchannelLogoutUri === null ? 'no back-channel logout' : `logout tokens to ${client.backchannelLogoutUri}`,
   ]
   return { json: describeClient(client), text: `Client ${client.id}: ${said.join('; ')}.` }
 }
@@ -152,6 +192,11 @@ export function registerClientsCommands(program: Command, run: RunCommand): void
     )
     .option('--require-dpop', 'every token request must carry a DPoP proof: its tokens are sender-constrained (RFC 9449)')
     .option('--require-par', 'authorization requests only through /par (pushed authorization requests, RFC 9126)')
+    .option(
+      '--backchannel-logout-uri <uri>',
+      'where logout tokens are POSTed when a session the client received tokens in ends (OpenID Connect Back-Channel Logout 1.0): https (http only on a loopback host while the issuer is on localhost)',
+    )
+    .option('--backchannel-logout-session-required', 'the client needs sid in logout tokens (Tessera always sends it)')
     .addHelpText(
       'after',
       examples(
@@ -159,6 +204,7 @@ export function registerClientsCommands(program: Command, run: RunCommand): void
         'idp clients add --name "CLI tool" --public --redirect-uri http://127.0.0.1/callback',
         'idp clients add --name "TV app" --public --grant-type urn:ietf:params:oauth:grant-type:device_code --grant-type refresh_token',
         'idp clients add --name "Orders API" --grant-type client_credentials --scope orders:read --introspect --json',
+        'idp clients add --name "Web app" --redirect-uri https://app.example/callback --backchannel-logout-uri https://app.example/backchannel-logout',
       ),
     )
     .action((options: AddOptions) => run((context) => addClient(context, options)))
@@ -173,14 +219,20 @@ export function registerClientsCommands(program: Command, run: RunCommand): void
     .option('--no-require-dpop', 'DPoP proofs become optional again')
     .option('--require-par', 'authorization requests only through /par (RFC 9126)')
     .option('--no-require-par', 'plain authorization requests are accepted again (unless REQUIRE_PAR=on)')
+    .option('--backchannel-logout-uri <uri>', 'set where logout tokens are POSTed (same rules as clients add)')
+    .option('--no-backchannel-logout-uri', 'remove the back-channel logout URI: no more logout tokens')
+    .option('--backchannel-logout-session-required', 'the client needs sid in logout tokens')
+    .option('--no-backchannel-logout-session-required', 'the client does not need sid (Tessera still sends it)')
     .addHelpText(
       'after',
       examples(
         'idp clients update 0fJ3kq8_Zx1TtVw2nR5c7A --require-mfa',
         'idp clients update 0fJ3kq8_Zx1TtVw2nR5c7A --require-dpop --require-par',
+        'idp clients update 0fJ3kq8_Zx1TtVw2nR5c7A --backchannel-logout-uri https://app.example/backchannel-logout',
+        'idp clients update 0fJ3kq8_Zx1TtVw2nR5c7A --no-backchannel-logout-uri',
       ),
     )
-    .action((clientId: string, options: ClientPolicies) => run((context) => updateClient(context, clientId, options)))
+    .action((clientId: string, options: UpdateOptions) => run((context) => updateClient(context, clientId, options)))
 
   clients
     .command('list')

@@ -10,6 +10,7 @@ import { Command, CommanderError } from 'commander'
 import { ConfigError } from '../config/config.js'
 import { registerAuditCommand } from './audit.js'
 import { registerApisCommands } from './apis.js'
+import { registerConnectionsCommands } from './connections.js'
 import { registerRegistrationCommands } from './registration.js'
 import { registerClientsCommands } from './clients.js'
 import { CliError, commandContext, type CliIo, type RunCommand } from './context.js'
@@ -25,6 +26,7 @@ const GROUPS: readonly ((program: Command, run: RunCommand) => void)[] = [
   registerClientsCommands,
   registerUsersCommands,
   registerApisCommands,
+  registerConnectionsCommands,
   registerRegistrationCommands,
   registerKeysCommands,
   registerAuditCommand,

@@ -9,7 +9,8 @@ import type { Deps } from '../deps.js'
 import { OAuthError } from '../errors/oauth-error.js'
 import type { Client } from '../model/client.js'
 import { parseClientMetadata } from '../oauth/client-metadata.js'
-import { DocumentUnavailable, fetchJsonDocument, isLoopbackHost, type DocumentFetchPolicy } from './document-fetch.js'
+import { DocumentUnavailable, fetchJsonDocument, type DocumentFetchPolicy } from './document-fetch.js'
+import { isLocalIssuer } from '../oauth/web-url.js'
 import { clientFromMetadata } from './self-described.js'
 import { createClientAssertionVerifier } from './client-assertion.js'
 
@@ -39,7 +40,7 @@ export const isUrlClientId = (clientId: string): boolean => clientId.startsWith(
 
 /** The issuer runs on localhost: documents on loopback addresses are allowed (tests, local development). */
 export function documentFetchPolicy(issuer: string): DocumentFetchPolicy {
-  return { allowLoopback: isLoopbackHost(new URL(issuer).hostname), maxBytes: DOCUMENT_MAX_BYTES, timeoutMs: DOCUMENT_TIMEOUT_MS }
+  return { allowLoopback: isLocalIssuer(issuer), maxBytes: DOCUMENT_MAX_BYTES, timeoutMs: DOCUMENT_TIMEOUT_MS }
 }
 
 /** draft §3: a path, no dot segments, no fragment, no credentials. (The fetch checks scheme and address.) */
@@ -71,7 +72,7 @@ export function createClientDirectory(deps: DirectoryDeps): ClientDirectory {
       // draft §4.1: the document names itself; anything else is someone else's document.
       if (typeof body !== 'object' || body === null || body['client_id'] !== clientId)
         throw new ClientMetadataUnavailable('the document’s client_id is not exactly its URL')
-      const metadata = parseClientMetadata(body, 'metadata_document')
+      const metadata = parseClientMetadata(body, 'metadata_document', { issuer: deps.config.issuer })
       const now = deps.clock.now()
       const lifetime = Math.min(document.maxAge ?? DEFAULT_CACHE_SECONDS, CACHE_CEILING_SECONDS)
       const { client } = clientFromMetadata(metadata, 'metadata_document', clientId, {

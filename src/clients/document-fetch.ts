@@ -11,6 +11,7 @@ import http from 'node:http'
 import https from 'node:https'
 import type { LookupFunction } from 'node:net'
 import ipaddr from 'ipaddr.js'
+import { checkWebUrl } from '../oauth/web-url.js'
 
 export class DocumentUnavailable extends Error {
   constructor(readonly problem: string) {
@@ -32,11 +33,6 @@ export interface FetchedDocument {
   readonly maxAge: number | null
 }
 
-const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]'])
-
-/** Is `hostname` (as in a URL) a loopback name or address? */
-export const isLoopbackHost = (hostname: string): boolean => LOOPBACK_HOSTS.has(hostname.toLowerCase())
-
 /**
  * ipaddr.js names every special-purpose range (RFC 6890); only `unicast` is the public internet.
  * IPv4-mapped IPv6 addresses are judged as the IPv4 address they carry.
@@ -51,22 +47,17 @@ function addressAllowed(address: string, allowLoopback: boolean): boolean {
 
 /** Checks a URL before any connection: the scheme, no credentials, no fragment. */
 export function checkDocumentUrl(raw: string, policy: Pick<DocumentFetchPolicy, 'allowLoopback'>): URL {
-  let url: URL
-  try {
-    url = new URL(raw)
-  } catch {
-    throw new DocumentUnavailable('not an absolute URL')
-  }
+  const { url, problem } = checkWebUrl(raw, { loopback: policy.allowLoopback })
+  if (problem === 'not_absolute') throw new DocumentUnavailable('not an absolute URL')
+  if (problem === 'loopback') throw new DocumentUnavailable('loopback addresses are not allowed')
+  if (url === null) throw new DocumentUnavailable('the URL must be https')
   if (url.username !== '' || url.password !== '') throw new DocumentUnavailable('the URL must not contain credentials')
   if (url.hash !== '' || raw.includes('#')) throw new DocumentUnavailable('the URL must not contain a fragment')
-  const loopback = isLoopbackHost(url.hostname)
-  if (loopback && !policy.allowLoopback) throw new DocumentUnavailable('loopback addresses are not allowed')
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) throw new DocumentUnavailable('the URL must be https')
   return url
 }
 
 /** Resolves the host and checks every address; returns the first, which the connection must use. */
-async function vettedAddress(hostname: string, allowLoopback: boolean): Promise<{ address: string; family: number }> {
+export async function vettedAddress(hostname: string, allowLoopback: boolean): Promise<{ address: string; family: number }> {
   const bare = hostname.startsWith('[') ? hostname.slice(1, -1) : hostname
   let addresses: { address: string; family: number }[]
   try {
@@ -83,6 +74,15 @@ async function vettedAddress(hostname: string, allowLoopback: boolean): Promise<
   return addresses[0]!
 }
 
+/** A DNS lookup that always answers the checked address: the socket connects there, whatever DNS says now (no rebinding). */
+export function pinnedLookup(pinned: { readonly address: string; readonly family: number }): LookupFunction {
+  return (_hostname, options, callback) => {
+    if ((options as { all?: boolean }).all)
+      return void (callback as unknown as (error: null, addresses: { address: string; family: number }[]) => void)(null, [pinned])
+    callback(null, pinned.address, pinned.family)
+  }
+}
+
 function cacheLifetime(header: string | undefined): number | null {
   if (header === undefined) return null
   const directives = header
@@ -97,18 +97,12 @@ function cacheLifetime(header: string | undefined): number | null {
 /** GETs a JSON document under the policy above. */
 export async function fetchJsonDocument(raw: string, policy: DocumentFetchPolicy): Promise<FetchedDocument> {
   const url = checkDocumentUrl(raw, policy)
-  const pinned = await vettedAddress(url.hostname, policy.allowLoopback)
-  // The socket connects to the checked address, whatever DNS answers now (no rebinding).
-  const pinnedLookup: LookupFunction = (_hostname, options, callback) => {
-    if ((options as { all?: boolean }).all)
-      return void (callback as unknown as (error: null, addresses: { address: string; family: number }[]) => void)(null, [pinned])
-    callback(null, pinned.address, pinned.family)
-  }
+  const lookup = pinnedLookup(await vettedAddress(url.hostname, policy.allowLoopback))
   const client = url.protocol === 'https:' ? https : http
   return new Promise<FetchedDocument>((resolve, reject) => {
     const request = client.request(
       url,
-      { method: 'GET', lookup: pinnedLookup, headers: { accept: 'application/json' }, timeout: policy.timeoutMs, agent: false },
+      { method: 'GET', lookup, headers: { accept: 'application/json' }, timeout: policy.timeoutMs, agent: false },
       (response) => {
         const status = response.statusCode ?? 0
         if (status !== 200) {

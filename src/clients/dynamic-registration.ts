@@ -40,7 +40,7 @@ export async function registerDynamicClient(
   ip: string,
 ): Promise<Record<string, unknown>> {
   // Validate first: a malformed request does not spend a use of the initial access token.
-  const metadata = parseClientMetadata(body, 'dynamic')
+  const metadata = parseClientMetadata(body, 'dynamic', { issuer: deps.config.issuer })
   await checkInitialAccessToken(deps, authorization)
   const now = deps.clock.now()
   const { client, secret } = clientFromMetadata(metadata, 'dynamic', randomId(), { now, refreshAt: null })

@@ -4,6 +4,7 @@
  */
 import { GRANT_TYPES, isPublicClient, TOKEN_EXCHANGE_GRANT, type Client, type GrantType } from '../model/client.js'
 import { registrationProblem } from '../oauth/redirect-uri.js'
+import { backchannelLogoutUriProblem } from '../oauth/backchannel-logout.js'
 import { isScopeToken, SUPPORTED_SCOPES } from '../oauth/scope.js'
 import type { ClientsRepository } from '../db/repositories/clients.js'
 import type { ApisRepository } from '../db/repositories/apis.js'
@@ -29,10 +30,33 @@ export interface NewClientRequest {
   readonly requirePar?: boolean
   /** Registered APIs (their identifiers) the client may ask tokens for (RFC 8707 `resource`). */
   readonly apis?: readonly string[]
+  /** Where logout tokens are POSTed when a session the client got tokens in ends (Back-Channel Logout 1.0). */
+  readonly backchannelLogoutUri?: string
+  /** The client wants `sid` in its logout tokens (always sent); needs backchannelLogoutUri. */
+  readonly backchannelLogoutSessionRequired?: boolean
 }
 
+/** What a registration is judged against besides the request: Tessera's own issuer. */
+export interface RegistrationContext {
+  /** Plain http logout URIs (on a loopback host) are accepted only while the issuer is on localhost. */
+  readonly issuer: string
+}
+
+/** Without a context nothing local is assumed: http logout URIs are refused. */
+const NO_CONTEXT: RegistrationContext = { issuer: 'https://issuer.invalid' }
+
 /** Which registration field a problem is about (the CLI names its flag, an API its member). */
-export type ClientField = 'name' | 'redirect_uris' | 'post_logout_redirect_uris' | 'grant_types' | 'pkce' | 'scopes' | 'introspect' | 'apis'
+export type ClientField =
+  | 'name'
+  | 'redirect_uris'
+  | 'post_logout_redirect_uris'
+  | 'grant_types'
+  | 'pkce'
+  | 'scopes'
+  | 'introspect'
+  | 'apis'
+  | 'backchannel_logout_uri'
+  | 'backchannel_logout_session_required'
 
 /** A registration request that cannot be accepted: `value` is the offending input, when there is one. */
 export class InvalidClientMetadata extends Error {
@@ -46,8 +70,19 @@ export class InvalidClientMetadata extends Error {
   }
 }
 
+/** The back-channel logout URI an operator gives (registration or update), checked; throws InvalidClientMetadata. */
+export function checkBackchannelLogoutUri(uri: string, context: RegistrationContext): string {
+  const problem = backchannelLogoutUriProblem(uri, { issuer: context.issuer, selfDescribed: false })
+  if (problem !== null) throw new InvalidClientMetadata('backchannel_logout_uri', problem, uri)
+  return uri
+}
+
 /** Validates a registration request (docs/security.md §A, §B) and returns the client plus its one-time secret. */
-export function buildClient(input: NewClientRequest, now: number): { client: Client; secret: string | null } {
+export function buildClient(
+  input: NewClientRequest,
+  now: number,
+  context: RegistrationContext = NO_CONTEXT,
+): { client: Client; secret: string | null } {
   const name = input.name.trim()
   if (name === '' || name.length > 200) throw new InvalidClientMetadata('name', 'is required (at most 200 characters)')
   for (const [field, uris] of [
@@ -82,6 +117,10 @@ export function buildClient(input: NewClientRequest, now: number): { client: Cli
   // No scopes asked for: every OpenID scope Tessera knows.
   const scopes = input.scopes.flatMap((scope) => scope.split(' ')).filter((scope) => scope !== '')
   for (const scope of scopes) if (!isScopeToken(scope)) throw new InvalidClientMetadata('scopes', 'invalid scope', scope)
+  const backchannelLogoutUri =
+    input.backchannelLogoutUri === undefined ? null : checkBackchannelLogoutUri(input.backchannelLogoutUri, context)
+  if (input.backchannelLogoutSessionRequired === true && backchannelLogoutUri === null)
+    throw new InvalidClientMetadata('backchannel_logout_session_required', 'needs a back-channel logout URI')
   const secret = input.isPublic ? null : randomToken()
   return {
     secret,
@@ -99,6 +138,8 @@ export function buildClient(input: NewClientRequest, now: number): { client: Cli
       requireMfa: input.requireMfa === true,
       requireDpop: input.requireDpop === true,
       requirePar: input.requirePar === true,
+      backchannelLogoutUri,
+      backchannelLogoutSessionRequired: input.backchannelLogoutSessionRequired === true,
       registration: 'cli',
       metadata: {},
       refreshAt: null,
@@ -122,6 +163,8 @@ export function describeClient(client: Client): Record<string, unknown> {
     require_mfa: client.requireMfa,
     require_dpop: client.requireDpop,
     require_par: client.requirePar,
+    backchannel_logout_uri: client.backchannelLogoutUri,
+    backchannel_logout_session_required: client.backchannelLogoutSessionRequired,
     registration: client.registration,
     created_at: client.createdAt,
   }
@@ -132,8 +175,9 @@ export async function registerClient(
   repos: { readonly clients: ClientsRepository; readonly apis: ApisRepository },
   input: NewClientRequest,
   now: number,
+  context: RegistrationContext = NO_CONTEXT,
 ): Promise<{ client: Client; secret: string | null }> {
-  const registered = buildClient(input, now)
+  const registered = buildClient(input, now, context)
   const apis = [...new Set(input.apis ?? [])]
   const known = await repos.apis.findMany(apis)
   const unknown = apis.find((api) => !known.has(api))

@@ -32,6 +32,8 @@ export function clientFromMetadata(
       requireMfa: false,
       requireDpop: metadata.dpopBoundAccessTokens,
       requirePar: metadata.requirePushedAuthorizationRequests,
+      backchannelLogoutUri: metadata.backchannelLogoutUri,
+      backchannelLogoutSessionRequired: metadata.backchannelLogoutSessionRequired,
       registration,
       metadata: {
         ...metadata.display,
@@ -58,6 +60,12 @@ export function clientMetadataResponse(client: Client): Record<string, unknown> 
     response_types: client.grantTypes.includes('authorization_code') ? ['code'] : [],
     ...(client.requireDpop ? { dpop_bound_access_tokens: true } : {}),
     ...(client.requirePar ? { require_pushed_authorization_requests: true } : {}),
+    ...(client.backchannelLogoutUri !== null
+      ? {
+          backchannel_logout_uri: client.backchannelLogoutUri,
+          backchannel_logout_session_required: client.backchannelLogoutSessionRequired,
+        }
+      : {}),
     ...client.metadata,
   }
 }

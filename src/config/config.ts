@@ -2,6 +2,7 @@
  * The whole configuration of Tessera: one description, one loader. Only this folder reads
  * process.env; everything else receives the frozen Config object.
  */
+import { readFileSync } from 'node:fs'
 import { ConfigError, FieldProblem, duration, integer, oneOf, optionalDuration, secret, text, type Field } from './fields.js'
 import { parseIssuer, parseDatabaseUrl, parseSmtpUrl, parseTrustedProxies, type DatabaseLocation } from './urls.js'
 import { availableParallelism } from 'node:os'
@@ -50,6 +51,7 @@ export const configFields = {
     env: 'DATABASE_URL',
     doc: '`sqlite:./relative.db`, `sqlite:/absolute/path.db` or `postgres://user:pass@host/db`',
     defaultText: 'sqlite:./data/idp.db',
+    fromFile: true,
     parse: (raw) => parseDatabaseUrl(raw ?? 'sqlite:./data/idp.db'),
   } satisfies Field<DatabaseLocation>,
   keysDir: text('KEYS_DIR', './keys', 'Directory holding the key-encryption key (mode 0700, file 0600)'),
@@ -215,6 +217,7 @@ export const configFields = {
     env: 'SMTP_URL',
     doc: 'Mail server, e.g. `smtp://user:pass@mail.example:587` (STARTTLS when offered) or `smtps://…:465`. Percent-encode special characters in the password. Without it see `NODE_ENV`',
     defaultText: '(none)',
+    fromFile: true,
     parse: (raw) => (raw === undefined || raw === '' ? null : parseSmtpUrl(raw)),
   } satisfies Field<string | null>,
   mailFrom: { ...text('MAIL_FROM', '', 'Sender of account mails'), defaultText: 'Tessera <no-reply@ISSUER host>' },
@@ -262,6 +265,21 @@ export function obsoleteVariableWarnings(env: Readonly<Record<string, string | u
     .map(([name, change]) => `${name} is no longer used: ${change.why}`)
 }
 
+/**
+ * A variable's text: its own value, or for secrets the contents of the file `NAME_FILE` names
+ * (one trailing line break removed), never both.
+ */
+function rawValue(env: Readonly<Record<string, string | undefined>>, field: Field<unknown>): string | undefined {
+  const file = field.fromFile === true ? env[`${field.env}_FILE`] : undefined
+  if (file === undefined || file === '') return env[field.env]
+  if ((env[field.env] ?? '') !== '') throw new FieldProblem(`set ${field.env} or ${field.env}_FILE, not both`)
+  try {
+    return readFileSync(file, 'utf8').replace(/\r?\n$/, '')
+  } catch (error) {
+    throw new FieldProblem(`${field.env}_FILE ${file} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`)
+  }
+}
+
 /** Parses every variable, reports every problem at once, and returns a frozen Config. */
 export function loadConfig(env: Readonly<Record<string, string | undefined>>): Config {
   const parsed: Record<string, unknown> = {}
@@ -272,7 +290,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
   }
   for (const [key, field] of Object.entries(configFields) as [string, Field<unknown>][]) {
     try {
-      parsed[key] = field.parse(env[field.env], parsed)
+      parsed[key] = field.parse(rawValue(env, field), parsed)
     } catch (error) {
       if (!(error instanceof FieldProblem)) throw error
       problems.push(`${field.env}: ${error.message}`)

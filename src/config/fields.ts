@@ -15,6 +15,8 @@ export interface Field<T> {
   readonly env: string
   readonly doc: string
   readonly defaultText: string
+  /** A secret: `NAME_FILE` may name a file holding the value instead (Docker and Kubernetes secrets). */
+  readonly fromFile?: boolean
   parse(raw: string | undefined, parsed: Readonly<Record<string, unknown>>): T
 }
 
@@ -95,5 +97,5 @@ export function text(env: string, fallback: string, doc: string): Field<string> 
 }
 
 export function secret(env: string, doc: string): Field<string | null> {
-  return { env, doc, defaultText: '(none)', parse: (raw) => (raw === undefined || raw === '' ? null : raw) }
+  return { env, doc, defaultText: '(none)', fromFile: true, parse: (raw) => (raw === undefined || raw === '' ? null : raw) }
 }

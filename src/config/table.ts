@@ -11,7 +11,8 @@ const cell = (text: string) => text.replace(/\|/g, '\\|')
 export function renderConfigTable(): string {
   const rows = (Object.values(configFields) as Field<unknown>[]).map((field) => {
     const fallback = field.defaultText.startsWith('(') || field.defaultText.includes(' ') ? field.defaultText : `\`${field.defaultText}\``
-    return `| \`${field.env}\` | ${cell(fallback)} | ${cell(field.doc)} |`
+    const name = field.fromFile === true ? `\`${field.env}\` (or \`${field.env}_FILE\`)` : `\`${field.env}\``
+    return `| ${name} | ${cell(fallback)} | ${cell(field.doc)} |`
   })
   return ['| Variable | Default | Meaning |', '|---|---|---|', ...rows].join('\n')
 }

@@ -24,6 +24,10 @@ import { registrationTokensRepository } from './repositories/registration-tokens
 import { clientAssertionsRepository, dpopProofsRepository } from './repositories/client-assertions.js'
 import { pushedRequestsRepository } from './repositories/pushed-requests.js'
 import { deviceCodesRepository } from './repositories/device-codes.js'
+import { outboxRepository } from './repositories/outbox.js'
+import { connectionsRepository } from './repositories/connections.js'
+import { federatedIdentitiesRepository } from './repositories/federated-identities.js'
+import { upstreamLoginsRepository } from './repositories/upstream-logins.js'
 
 export function createRepositories(db: Db) {
   return {
@@ -52,6 +56,10 @@ export function createRepositories(db: Db) {
     dpopProofs: dpopProofsRepository(db),
     pushedRequests: pushedRequestsRepository(db),
     deviceCodes: deviceCodesRepository(db),
+    outbox: outboxRepository(db),
+    connections: connectionsRepository(db),
+    federatedIdentities: federatedIdentitiesRepository(db),
+    upstreamLogins: upstreamLoginsRepository(db),
   }
 }
 

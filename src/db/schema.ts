@@ -40,6 +40,10 @@ export interface ClientsTable {
   require_dpop: number
   /** 1: authorization requests only through /par (RFC 9126). */
   require_par: number
+  /** OpenID Connect Back-Channel Logout 1.0: where logout tokens are POSTed; null: none. */
+  backchannel_logout_uri: string | null
+  /** 1: the client asked for `sid` in logout tokens (Tessera always sends it). */
+  backchannel_logout_session_required: number
 }
 
 export interface SessionsTable {
@@ -55,6 +59,11 @@ export interface SessionsTable {
   user_agent: string | null
   /** JSON array of RFC 8176 authentication method references: how this session was authenticated. */
   amr: string
+  /**
+   * Public session id (`sid` in ID and logout tokens), random, never the cookie or its hash; a
+   * same-user renewal keeps it. '' for sessions that had ended before the column existed.
+   */
+  sid: string
 }
 
 /** Single-use tokens sent by mail; only their hash is stored. */
@@ -86,7 +95,7 @@ export interface GrantsTable {
   auth_time: number
   created_at: number
   revoked_at: number | null
-  /** 1 when the grant includes offline_access: it outlives the login session. */
+  /** 1 when the grant includes offline_access: it outlives its login session's expiry (not a logout). */
   offline: number
   /** Absolute end of the refresh-token family; null when the grant has no refresh tokens. */
   expires_at: number | null
@@ -315,6 +324,98 @@ export interface ClientAssertionsTable {
   expires_at: number
 }
 
+/** An upstream identity provider users may sign in with (OpenID Connect, or plain OAuth 2.0). */
+export interface ConnectionsTable {
+  /** A slug of the name; part of the callback URL registered at the upstream. */
+  id: string
+  name: string
+  type: 'oidc' | 'oauth2'
+  issuer: string
+  client_id: string
+  /** Sealed under a key derived from the KEK; null for a public client. */
+  client_secret: string | null
+  /** JSON array of scopes asked of the upstream. */
+  scopes: string
+  /** JSON array of email domains sent straight to this connection (home-realm discovery). */
+  domains: string
+  /** 1: the upstream's verified email is trusted as verified here. */
+  trust_email: number
+  /** 1: the upstream's tokens are kept (sealed) with the linked identity. */
+  store_tokens: number
+  /** JSON: the upstream's endpoints (discovered for OIDC, given for oauth2). */
+  server_metadata: string
+  /** JSON object: local claim → field of the upstream's user document (oauth2 only). */
+  claim_mapping: string
+  disabled_at: number | null
+  created_at: number
+}
+
+/** An upstream account linked to a local one: matched by (connection, subject), never by email. */
+export interface FederatedIdentitiesTable {
+  id: string
+  connection_id: string
+  subject: string
+  user_id: string
+  /** The upstream's email when linked, for the account page only (it never decides who signs in). */
+  email: string | null
+  /** Sealed JSON of the upstream's tokens, only when the connection keeps them. */
+  tokens: string | null
+  created_at: number
+  last_used_at: number | null
+}
+
+/** A sign-in in progress at an upstream: found by the hash of a browser cookie, single use. */
+export interface UpstreamLoginsTable {
+  id_hash: string
+  connection_id: string
+  state: string
+  nonce: string
+  code_verifier: string
+  interaction_id: string | null
+  /** Set when a signed-in user links this upstream from the account page. */
+  link_user_id: string | null
+  created_at: number
+  expires_at: number
+  used_at: number | null
+}
+
+/** An upstream identity waiting for the user to prove control of the local account it would join. */
+export interface PendingLinksTable {
+  id_hash: string
+  connection_id: string
+  subject: string
+  email: string
+  tokens: string | null
+  amr: string
+  interaction_id: string | null
+  created_at: number
+  expires_at: number
+  used_at: number | null
+}
+
+/**
+ * Work done after the request that caused it, by whichever instance claims it first: one row per
+ * job, `kind` naming its handler (back-channel logout tokens first). Pending while delivered_at and
+ * failed_at are null; claimed while locked_until is in the future, by the holder of lock_token.
+ */
+export interface OutboxTable {
+  id: string
+  kind: string
+  /** JSON: what the handler needs to do the job (identifiers only, never a token or secret). */
+  payload: string
+  /** Claims so far (each claim is one attempt, a crash included). */
+  attempts: number
+  next_attempt_at: number
+  locked_until: number | null
+  lock_token: string | null
+  created_at: number
+  /** Why the last attempt failed (a status or a connection error; never a token). */
+  last_error: string | null
+  delivered_at: number | null
+  /** Set when the job was given up: too many attempts, or nothing left to deliver to. */
+  failed_at: number | null
+}
+
 export interface Database {
   users: UsersTable
   clients: ClientsTable
@@ -342,6 +443,11 @@ export interface Database {
   client_assertions: ClientAssertionsTable
   dpop_proofs: DpopProofsTable
   pushed_requests: PushedRequestsTable
+  outbox: OutboxTable
+  connections: ConnectionsTable
+  federated_identities: FederatedIdentitiesTable
+  upstream_logins: UpstreamLoginsTable
+  pending_links: PendingLinksTable
 }
 
 export type UserRow = Selectable<UsersTable>

@@ -25,7 +25,8 @@ export async function currentSession(deps: Deps, request: FastifyRequest): Promi
   const session = await deps.repos.sessions.findLive(hashSecret(raw), now)
   if (!session) return undefined
   if (session.lastSeenAt + deps.config.sessionIdleTtl <= now) {
-    await deps.repos.sessions.end(session.idHash, now)
+    // Idle too long: ended like the expiry sweep would (its relying parties are told).
+    await endSession(deps, { idHash: session.idHash, userId: session.userId, reason: 'expired', ip: request.ip })
     return undefined
   }
   // Only write when the idle clock moved noticeably: avoids a write per request.
@@ -35,7 +36,9 @@ export async function currentSession(deps: Deps, request: FastifyRequest): Promi
 
 /**
  * A new session id at every login and every step-up (no fixation); the previous session of this
- * browser ends. `amr`: how the user just authenticated (a step-up passes the methods combined).
+ * browser ends. The same user signing in again keeps the public `sid` (relying parties match
+ * their ID tokens and logout tokens by it); another user gets a new one. `amr`: how the user just
+ * authenticated (a step-up passes the methods combined).
  */
 export async function startSession(
   deps: Deps,
@@ -48,6 +51,12 @@ export async function startSession(
   const now = deps.clock.now()
   const id = randomToken()
   const userAgent = request.headers['user-agent']?.slice(0, 200) ?? null
+  const previousCookie = request.cookies[names.session]
+  const previous =
+    previousCookie !== undefined && previousCookie.length <= 128
+      ? await deps.repos.sessions.findLive(hashSecret(previousCookie), now)
+      : undefined
+  const renewal = previous?.userId === userId
   const session: LoginSession = {
     idHash: hashSecret(id),
     userId,
@@ -58,14 +67,10 @@ export async function startSession(
     handle: randomId(),
     userAgent,
     amr,
+    sid: renewal && previous.sid !== '' ? previous.sid : randomId(),
   }
   await deps.repos.sessions.insert(session)
-  const previousCookie = request.cookies[names.session]
-  const previous =
-    previousCookie !== undefined && previousCookie.length <= 128
-      ? await deps.repos.sessions.findLive(hashSecret(previousCookie), now)
-      : undefined
-  if (previous?.userId === userId) {
+  if (renewal) {
     // Same user: the browser's grants and codes follow it to the new session, so a later logout ends them.
     await deps.repos.sessions.end(previous.idHash, now)
     await deps.repos.grants.moveToSession(previous.idHash, session.idHash)

@@ -34,6 +34,10 @@ export interface Client {
   readonly requireDpop: boolean
   /** Authorization requests only by reference from /par (RFC 9126 §5). */
   readonly requirePar: boolean
+  /** OpenID Connect Back-Channel Logout 1.0 §2.2: where logout tokens are POSTed; null: not registered. */
+  readonly backchannelLogoutUri: string | null
+  /** The client asked for `sid` in its logout tokens (Tessera always includes it). */
+  readonly backchannelLogoutSessionRequired: boolean
   /**
    * How the client came to exist: an operator (`cli`), RFC 7591 dynamic registration (`dynamic`),
    * or a client ID metadata document fetched from its URL (`metadata_document`). Only operator
@@ -58,5 +62,7 @@ export const usesPrivateKeyJwt = (client: Client): boolean => client.metadata['t
 /** Cannot authenticate at all (RFC 6749 §2.1): no secret and no key. */
 export const isPublicClient = (client: Client): boolean => client.secretHash === null && !usesPrivateKeyJwt(client)
 
-/** The per-client policies an operator may change after registration (`idp clients update`). */
-export type ClientPolicies = Partial<Pick<Client, 'requireMfa' | 'requireDpop' | 'requirePar'>>
+/** The per-client settings an operator may change after registration (`idp clients update`). */
+export type ClientPolicies = Partial<
+  Pick<Client, 'requireMfa' | 'requireDpop' | 'requirePar' | 'backchannelLogoutUri' | 'backchannelLogoutSessionRequired'>
+>

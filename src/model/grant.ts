@@ -19,3 +19,8 @@ export interface Grant {
   /** A public client's refresh tokens need a DPoP proof with this key (RFC 9449 §5); null: not bound. */
   readonly dpopJkt: string | null
 }
+
+/** A grant as read back, with the public id (`sid`) of its login session; null when it has none. */
+export interface StoredGrant extends Grant {
+  readonly sid: string | null
+}

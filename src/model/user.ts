@@ -11,6 +11,11 @@ export interface User {
   readonly roles: readonly string[]
 }
 
+/** The password hash of an account made by a federated sign-in: no password until the user sets one by reset. */
+export const NO_PASSWORD = ''
+
+export const hasPassword = (user: Pick<User, 'passwordHash'>): boolean => user.passwordHash !== NO_PASSWORD
+
 export type NewUser = Omit<User, 'roles'> & { readonly roles?: readonly string[] }
 
 /** Role names for RBAC: short tokens without spaces, so they read well in a JWT claim. */

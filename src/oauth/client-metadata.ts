@@ -2,7 +2,7 @@
  * Client metadata (RFC 7591 §2) as pure rules, for clients that describe themselves: dynamic
  * registration and client ID metadata documents. What Tessera does not support is refused when
  * accepting it would change security (a signing or encryption algorithm, sender-constrained
- * tokens, logout channels, default ACRs); metadata it does not know is ignored (RFC 7591 §2).
+ * tokens, front-channel logout, default ACRs); metadata it does not know is ignored (RFC 7591 §2).
  */
 import type { JSONWebKeySet } from 'jose'
 import { OAuthError } from '../errors/oauth-error.js'
@@ -10,6 +10,8 @@ import { GRANT_TYPES, TOKEN_EXCHANGE_GRANT, type GrantType, type TokenEndpointAu
 import { CLIENT_ASSERTION_ALGORITHMS } from './client-auth.js'
 import { registrationProblem } from './redirect-uri.js'
 import { isScopeToken } from './scope.js'
+import { checkWebUrl } from './web-url.js'
+import { backchannelLogoutUriProblem } from './backchannel-logout.js'
 
 export type SelfDescribedClientKind = 'dynamic' | 'metadata_document'
 
@@ -29,7 +31,19 @@ export interface ClientMetadata {
   readonly dpopBoundAccessTokens: boolean
   /** RFC 9126 §6: authorization requests only through /par. */
   readonly requirePushedAuthorizationRequests: boolean
+  /** OpenID Connect Back-Channel Logout 1.0 §2.2; null: none. */
+  readonly backchannelLogoutUri: string | null
+  readonly backchannelLogoutSessionRequired: boolean
 }
+
+/** What the metadata is judged against besides itself. */
+export interface ClientMetadataContext {
+  /** Tessera's issuer: loopback (and http) back-channel logout URIs only while it is on localhost. */
+  readonly issuer: string
+}
+
+/** Without a context nothing local is assumed. */
+const NO_CONTEXT: ClientMetadataContext = { issuer: 'https://issuer.invalid' }
 
 const METHODS: Record<SelfDescribedClientKind, readonly TokenEndpointAuthMethod[]> = {
   dynamic: ['client_secret_basic', 'client_secret_post', 'none', 'private_key_jwt'],
@@ -51,7 +65,6 @@ const UNSUPPORTED: Record<string, string> = {
   sector_identifier_uri: 'pairwise subjects are not supported',
   default_max_age: 'default_max_age is not supported; send max_age with each request',
   default_acr_values: 'default_acr_values is not supported; send acr_values with each request',
-  backchannel_logout_uri: 'back-channel logout is not supported',
   frontchannel_logout_uri: 'front-channel logout is not supported',
   authorization_signed_response_alg: 'JWT-secured authorization responses are not supported',
   introspection_signed_response_alg: 'signed introspection responses are not supported',
@@ -92,14 +105,9 @@ function optionalBoolean(metadata: Record<string, unknown>, member: string): boo
 }
 
 function webUrl(member: string, value: string): string {
-  let url: URL
-  try {
-    url = new URL(value)
-  } catch {
-    throw invalid(`${member} must be an absolute URL`)
-  }
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname)))
-    throw invalid(`${member} must be an https URL`)
+  const { problem } = checkWebUrl(value)
+  if (problem === 'not_absolute') throw invalid(`${member} must be an absolute URL`)
+  if (problem !== null) throw invalid(`${member} must be an https URL`)
   return value
 }
 
@@ -127,7 +135,11 @@ function publicJwks(value: unknown): JSONWebKeySet {
  * Validates self-described client metadata. `kind` decides the allowed authentication methods and
  * the default (RFC 7591: client_secret_basic; a metadata document: none).
  */
-export function parseClientMetadata(input: unknown, kind: SelfDescribedClientKind): ClientMetadata {
+export function parseClientMetadata(
+  input: unknown,
+  kind: SelfDescribedClientKind,
+  context: ClientMetadataContext = NO_CONTEXT,
+): ClientMetadata {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) throw invalid('the metadata must be a JSON object')
   const metadata = input as Record<string, unknown>
   for (const [member, reason] of Object.entries(UNSUPPORTED))
@@ -190,6 +202,12 @@ export function parseClientMetadata(input: unknown, kind: SelfDescribedClientKin
   const contacts = optionalStrings(metadata, 'contacts')
   if (contacts !== undefined) display['contacts'] = contacts.map((contact) => contact.slice(0, 200))
 
+  const logoutUri = optionalString(metadata, 'backchannel_logout_uri') ?? null
+  if (logoutUri !== null) {
+    const problem = backchannelLogoutUriProblem(logoutUri, { issuer: context.issuer, selfDescribed: true })
+    if (problem !== null) throw invalid(`backchannel_logout_uri ${problem}`)
+  }
+
   const name = (optionalString(metadata, 'client_name', 200) ?? '').trim()
   const fallbackName = redirects[0] !== undefined ? hostOf(redirects[0]) : 'Unnamed application'
   return {
@@ -204,6 +222,8 @@ export function parseClientMetadata(input: unknown, kind: SelfDescribedClientKin
     display,
     dpopBoundAccessTokens: optionalBoolean(metadata, 'dpop_bound_access_tokens'),
     requirePushedAuthorizationRequests: optionalBoolean(metadata, 'require_pushed_authorization_requests'),
+    backchannelLogoutUri: logoutUri,
+    backchannelLogoutSessionRequired: optionalBoolean(metadata, 'backchannel_logout_session_required'),
   }
 }
 

@@ -72,7 +72,9 @@ export function discoveryDocument(issuer: string, options: DiscoveryOptions = NO
     require_request_uri_registration: false,
     authorization_response_iss_parameter_supported: true,
     frontchannel_logout_supported: false,
-    backchannel_logout_supported: false,
+    // OpenID Connect Back-Channel Logout 1.0 §2.1: logout tokens carry `sid`, as ID tokens do.
+    backchannel_logout_supported: true,
+    backchannel_logout_session_supported: true,
     // draft-ietf-oauth-client-id-metadata-document §4 (what MCP 2025-11-25 clients look for).
     client_id_metadata_document_supported: options.clientMetadataDocuments,
   }

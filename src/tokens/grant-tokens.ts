@@ -18,6 +18,8 @@ export interface NewGrantTokens {
   readonly nonce: string | null
   /** The key of this request's DPoP proof, binding the access token (RFC 9449). */
   readonly dpopJkt: string | null
+  /** The public id of the approving session, for the ID token's `sid`; null: none. */
+  readonly sid: string | null
 }
 
 export async function issueNewGrantTokens(deps: Deps, input: NewGrantTokens): Promise<TokenSet & { refresh_token?: string }> {
@@ -38,6 +40,7 @@ export async function issueNewGrantTokens(deps: Deps, input: NewGrantTokens): Pr
     amr: grant.amr,
     access,
     dpopJkt: input.dpopJkt,
+    sid: input.sid,
   })
   if (!grant.offline || grant.expiresAt === null) return tokens
   return { ...tokens, refresh_token: await issueRefreshToken(deps, grant.id, grant.clientId, grant.expiresAt) }

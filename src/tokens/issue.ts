@@ -26,6 +26,8 @@ export interface TokenSetInput {
   readonly dpopJkt?: string | null
   /** RFC 8693 delegation: the acting client (and earlier actors). */
   readonly act?: ActorClaim
+  /** The public id of the login session the grant came from: `sid` in the ID token (Back-Channel Logout §2.1). */
+  readonly sid?: string | null
 }
 
 export interface TokenSet {
@@ -83,6 +85,7 @@ export async function issueTokenSet(deps: Pick<Deps, 'config' | 'keys' | 'repos'
       now,
       ttl: config.idTokenTtl,
       amr: input.amr ?? ['pwd'],
+      ...(input.sid ? { sessionId: input.sid } : {}),
     }),
     key,
   )

@@ -6,10 +6,13 @@ import { createHash } from 'node:crypto'
 import { SignJWT, type JWTPayload } from 'jose'
 import type { SigningKey } from '../keys/key-store.js'
 
-export type TokenKind = 'id_token' | 'access_token'
+export type TokenKind = 'id_token' | 'access_token' | 'logout_token'
 
-/** RFC 9068 §2.1 types access tokens `at+jwt`, so neither kind can be mistaken for the other. */
-export const TOKEN_TYP: Record<TokenKind, string> = { id_token: 'JWT', access_token: 'at+jwt' }
+/**
+ * RFC 9068 §2.1 types access tokens `at+jwt` and OpenID Connect Back-Channel Logout 1.0 §2.4
+ * logout tokens `logout+jwt`, so no kind can be mistaken for another.
+ */
+export const TOKEN_TYP: Record<TokenKind, string> = { id_token: 'JWT', access_token: 'at+jwt', logout_token: 'logout+jwt' }
 
 export async function signJwt(kind: TokenKind, payload: JWTPayload, key: SigningKey): Promise<string> {
   return new SignJWT(payload).setProtectedHeader({ alg: key.alg, kid: key.kid, typ: TOKEN_TYP[kind] }).sign(key.key)

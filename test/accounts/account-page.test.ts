@@ -250,7 +250,7 @@ t.test('sessions: listed per device; ending another ends it and its grants; endi
   t.equal(chromeAccount.headers.location, '/login')
   t.equal((await introspect(ctx, rp, online.tokens.access_token)).active, false, 'the grant of that session is revoked')
   t.equal((await userinfo(ctx, online.tokens.access_token)).statusCode, 401)
-  t.equal((await refresh(ctx, rp, offline.tokens.refresh_token!)).statusCode, 200, 'an offline grant outlives the session')
+  t.equal((await refresh(ctx, rp, offline.tokens.refresh_token!)).statusCode, 400, 'an offline grant of that session dies with it')
 
   // Ending the current session signs this browser out.
   const cookie = sessionCookie(firefox)!

@@ -216,7 +216,7 @@ t.test('the grant: revocation, logout of the approving session, offline access',
   const logout = await browser.submit('/account', '/logout/confirm', { decision: 'logout' })
   t.equal(logout.statusCode, 200, 'signed out')
   t.equal((await userinfo(ctx, onlineTokens.access_token)).statusCode, 401, 'logout ends the session’s grants')
-  t.equal((await refresh(ctx, rp, offlineTokens.refresh_token!)).statusCode, 200, 'offline_access outlives the session')
+  t.equal(errorOf(await refresh(ctx, rp, offlineTokens.refresh_token!)), 'invalid_grant', 'offline_access dies with the session too')
   ctx.clock.advance(5)
   const afterLogout = await poll(ctx, rp, unredeemed.device_code)
   t.equal(errorOf(afterLogout), 'invalid_grant', 'an approval not picked up before logout is void')

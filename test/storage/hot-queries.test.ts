@@ -38,6 +38,8 @@ for (const { name, create } of availableDatabases()) {
       requireMfa: false,
       requireDpop: false,
       requirePar: false,
+      backchannelLogoutUri: null,
+      backchannelLogoutSessionRequired: false,
       registration: 'cli',
       metadata: {},
       refreshAt: null,

@@ -86,6 +86,8 @@ t.test('once everything has expired, pruning removes every row; a second run fin
       pushedRequests: 0,
       registrationTokens: 0,
       deviceCodes: 0,
+      upstreamLogins: 0,
+      outbox: 0,
     },
     'a second run prunes nothing',
   )

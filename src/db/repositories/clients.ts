@@ -19,6 +19,8 @@ export function toClient(row: ClientRow): Client {
     requireMfa: row.require_mfa === 1,
     requireDpop: row.require_dpop === 1,
     requirePar: row.require_par === 1,
+    backchannelLogoutUri: row.backchannel_logout_uri,
+    backchannelLogoutSessionRequired: row.backchannel_logout_session_required === 1,
     registration: REGISTRATIONS.find((registration) => registration === row.registration) ?? 'cli',
     metadata: JSON.parse(row.metadata) as Record<string, unknown>,
     refreshAt: row.refresh_at === null ? null : Number(row.refresh_at),
@@ -41,6 +43,8 @@ function toRow(client: Client, registrationTokenHash: string | null) {
     require_mfa: client.requireMfa ? 1 : 0,
     require_dpop: client.requireDpop ? 1 : 0,
     require_par: client.requirePar ? 1 : 0,
+    backchannel_logout_uri: client.backchannelLogoutUri,
+    backchannel_logout_session_required: client.backchannelLogoutSessionRequired ? 1 : 0,
     registration: client.registration,
     registration_token_hash: registrationTokenHash,
     metadata: JSON.stringify(client.metadata),
@@ -88,12 +92,18 @@ export function clientsRepository(db: Db) {
       return rows.map(toClient)
     },
 
-    /** Changes the given policies; false when there is no such client. */
+    /** Changes the given policies (absent ones stay as they are); false when there is no such client. */
     async setPolicies(id: string, policies: ClientPolicies): Promise<boolean> {
       const flag = (value: boolean | undefined) => (value === undefined ? undefined : value ? 1 : 0)
       const result = await db
         .updateTable('clients')
-        .set({ require_mfa: flag(policies.requireMfa), require_dpop: flag(policies.requireDpop), require_par: flag(policies.requirePar) })
+        .set({
+          require_mfa: flag(policies.requireMfa),
+          require_dpop: flag(policies.requireDpop),
+          require_par: flag(policies.requirePar),
+          backchannel_logout_uri: policies.backchannelLogoutUri,
+          backchannel_logout_session_required: flag(policies.backchannelLogoutSessionRequired),
+        })
         .where('id', '=', id)
         .executeTakeFirst()
       return result.numUpdatedRows === 1n

@@ -1,7 +1,7 @@
 import type { Db } from '../connect.js'
 import type { CodeRow } from '../schema.js'
 import { grantsRepository } from './grants.js'
-import { inLiveSession } from './live-session.js'
+import { inLiveSession, sessionSid } from './live-session.js'
 import { type Grant } from '../../model/grant.js'
 import type { AuthorizationCode, StoredCode } from '../../model/code.js'
 import { parseAmr } from '../../model/authentication.js'
@@ -27,7 +27,8 @@ const toCode = (row: CodeRow): StoredCode => ({
 
 /** What a redemption attempt found: the grant it created, or why there is none. */
 export type Redemption =
-  | { readonly outcome: 'redeemed' }
+  /** `sid`: the public id of the approving session, for the ID token (null: it has none). */
+  | { readonly outcome: 'redeemed'; readonly sid: string | null }
   | { readonly outcome: 'replayed'; readonly grantId: string | null }
   | { readonly outcome: 'session_ended' }
 
@@ -74,7 +75,7 @@ export function codesRepository(db: Db) {
           .executeTakeFirst()
         if (consumed.numUpdatedRows === 1n) {
           await grantsRepository(trx).insert(grant)
-          return { outcome: 'redeemed' }
+          return { outcome: 'redeemed', sid: await sessionSid(trx, grant.sessionIdHash) }
         }
         const row = await trx
           .selectFrom('authorization_codes')

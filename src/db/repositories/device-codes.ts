@@ -2,7 +2,7 @@ import type { Selectable } from 'kysely'
 import type { Db } from '../connect.js'
 import type { DeviceCodesTable } from '../schema.js'
 import { grantsRepository } from './grants.js'
-import { inLiveSession } from './live-session.js'
+import { inLiveSession, sessionSid } from './live-session.js'
 import type { Grant } from '../../model/grant.js'
 import { parseAmr } from '../../model/authentication.js'
 import type {
@@ -43,7 +43,8 @@ function toAuthorization(row: DeviceCodeRow): StoredDeviceAuthorization {
 
 /** What a redemption attempt found: the grant it stored, or why there is none. */
 export type DeviceRedemption =
-  | { readonly outcome: 'redeemed' }
+  /** `sid`: the public id of the approving session, for the ID token (null: it has none). */
+  | { readonly outcome: 'redeemed'; readonly sid: string | null }
   | { readonly outcome: 'replayed'; readonly grantId: string | null }
   | { readonly outcome: 'session_ended' }
 
@@ -163,7 +164,7 @@ export function deviceCodesRepository(db: Db) {
           .executeTakeFirst()
         if (consumed.numUpdatedRows === 1n) {
           await grantsRepository(trx).insert(grant)
-          return { outcome: 'redeemed' }
+          return { outcome: 'redeemed', sid: await sessionSid(trx, grant.sessionIdHash) }
         }
         const row = await trx
           .selectFrom('device_codes')

@@ -1,7 +1,7 @@
 import type { Db } from '../connect.js'
 import type { SelectQueryBuilder } from 'kysely'
 import type { Database, GrantRow } from '../schema.js'
-import type { Grant } from '../../model/grant.js'
+import type { Grant, StoredGrant } from '../../model/grant.js'
 import { parseAmr } from '../../model/authentication.js'
 
 const toGrant = (row: GrantRow): Grant => ({
@@ -21,23 +21,29 @@ const toGrant = (row: GrantRow): Grant => ({
 })
 
 type GrantQuery = SelectQueryBuilder<Database, 'grants', { id: string }>
-type GrantFilter = (query: GrantQuery) => GrantQuery
+export type GrantFilter = (query: GrantQuery) => GrantQuery
+
+/**
+ * Revokes the matching grants with their access tokens (their refresh tokens die with the grant),
+ * inside the caller's transaction. The first statement writes, so on SQLite shared by several
+ * processes the transaction takes the write lock at once (waiting for it) instead of failing to
+ * upgrade a read snapshot.
+ */
+export async function revokeGrantsIn(trx: Db, now: number, filter: GrantFilter): Promise<void> {
+  const revoked = await trx
+    .updateTable('grants')
+    .set({ revoked_at: now })
+    .where('id', 'in', filter(trx.selectFrom('grants').select('id')).where('revoked_at', 'is', null))
+    .returning('id')
+    .execute()
+  const ids = revoked.map((row) => row.id)
+  if (ids.length === 0) return
+  await trx.updateTable('access_tokens').set({ revoked_at: now }).where('grant_id', 'in', ids).where('revoked_at', 'is', null).execute()
+}
 
 /** Revokes the matching grants, their access tokens and their refresh-token families together. */
 async function revokeWhere(db: Db, now: number, filter: GrantFilter): Promise<void> {
-  await db.transaction().execute(async (trx) => {
-    // The first statement writes, so on SQLite shared by several processes the transaction takes
-    // the write lock at once (waiting for it) instead of failing to upgrade a read snapshot.
-    const revoked = await trx
-      .updateTable('grants')
-      .set({ revoked_at: now })
-      .where('id', 'in', filter(trx.selectFrom('grants').select('id')).where('revoked_at', 'is', null))
-      .returning('id')
-      .execute()
-    const ids = revoked.map((row) => row.id)
-    if (ids.length === 0) return
-    await trx.updateTable('access_tokens').set({ revoked_at: now }).where('grant_id', 'in', ids).where('revoked_at', 'is', null).execute()
-  })
+  await db.transaction().execute((trx) => revokeGrantsIn(trx, now, filter))
 }
 
 export function grantsRepository(db: Db) {
@@ -63,14 +69,17 @@ export function grantsRepository(db: Db) {
         .execute()
     },
 
-    async find(id: string): Promise<Grant | undefined> {
-      const row = await db.selectFrom('grants').selectAll().where('id', '=', id).executeTakeFirst()
-      return row ? toGrant(row) : undefined
-    },
-
-    /** Logout: grants tied to the session die, offline ones (offline_access) live on. */
-    async revokeForSession(sessionIdHash: string, now: number): Promise<void> {
-      await revokeWhere(db, now, (q) => q.where('session_id_hash', '=', sessionIdHash).where('offline', '=', 0))
+    /** The grant with its session's public id (`sid` of refreshed ID tokens), read in one statement. */
+    async find(id: string): Promise<StoredGrant | undefined> {
+      const row = await db
+        .selectFrom('grants')
+        .leftJoin('sessions', 'sessions.id_hash', 'grants.session_id_hash')
+        .selectAll('grants')
+        .select('sessions.sid')
+        .where('grants.id', '=', id)
+        .executeTakeFirst()
+      // '' is the sid of a session that had ended before sessions had one: none.
+      return row ? { ...toGrant(row), sid: row.sid || null } : undefined
     },
 
     /**

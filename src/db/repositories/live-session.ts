@@ -1,4 +1,5 @@
 import type { ExpressionBuilder } from 'kysely'
+import type { Db } from '../connect.js'
 import type { Database } from '../schema.js'
 
 /** Tables whose rows were approved in a login session and die with it (codes, device approvals). */
@@ -19,4 +20,12 @@ export function inLiveSession<T extends SessionBound>(eb: ExpressionBuilder<Data
       .where('sessions.ended_at', 'is', null)
       .where('sessions.expires_at', '>', now),
   )
+}
+
+/** The public id (`sid`) of a session, for the ID token of what it approved; null when there is none. */
+export async function sessionSid(db: Db, idHash: string | null): Promise<string | null> {
+  if (idHash === null) return null
+  const row = await db.selectFrom('sessions').select('sid').where('id_hash', '=', idHash).executeTakeFirst()
+  // '' is the sid of a session that had ended before sessions had one.
+  return row?.sid || null
 }

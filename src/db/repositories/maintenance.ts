@@ -15,6 +15,9 @@ export interface PruneCounts {
   readonly pushedRequests: number
   readonly registrationTokens: number
   readonly deviceCodes: number
+  readonly outbox: number
+  /** Sign-ins sent to an upstream and upstream identities waiting to be linked, once expired. */
+  readonly upstreamLogins: number
 }
 
 /** Rows deleted per statement: short write locks, so requests keep flowing while a backlog is pruned. */
@@ -105,7 +108,9 @@ export async function pruneExpired(
       .executeTakeFirst(),
   )
   // A grant goes once it is dead (revoked or past its absolute end, or never had refresh tokens
-  // and is older than any access token) and nothing refers to it any more.
+  // and is older than any access token), nothing refers to it any more, and its login session
+  // has ended: until then the grant is the record that its client received tokens in that
+  // session, and must get a back-channel logout token when it ends.
   const grants = await deleteInBatches(() =>
     db
       .deleteFrom('grants')
@@ -129,6 +134,15 @@ export async function pruneExpired(
               ),
               eb.not(
                 eb.exists(eb.selectFrom('access_tokens').select('access_tokens.jti').whereRef('access_tokens.grant_id', '=', 'grants.id')),
+              ),
+              eb.not(
+                eb.exists(
+                  eb
+                    .selectFrom('sessions')
+                    .select('sessions.id_hash')
+                    .whereRef('sessions.id_hash', '=', 'grants.session_id_hash')
+                    .where('sessions.ended_at', 'is', null),
+                ),
               ),
             ]),
           )
@@ -206,6 +220,34 @@ export async function pruneExpired(
       )
       .executeTakeFirst(),
   )
+  const upstreamLogins =
+    (await deleteInBatches(() =>
+      db
+        .deleteFrom('upstream_logins')
+        .where('id_hash', 'in', db.selectFrom('upstream_logins').select('id_hash').where('expires_at', '<', now).limit(PRUNE_BATCH))
+        .executeTakeFirst(),
+    )) +
+    (await deleteInBatches(() =>
+      db
+        .deleteFrom('pending_links')
+        .where('id_hash', 'in', db.selectFrom('pending_links').select('id_hash').where('expires_at', '<', now).limit(PRUNE_BATCH))
+        .executeTakeFirst(),
+    ))
+  // Outbox jobs done or given up are kept for the grace period (to be looked at), then go.
+  const outbox = await deleteInBatches(() =>
+    db
+      .deleteFrom('outbox')
+      .where(
+        'id',
+        'in',
+        db
+          .selectFrom('outbox')
+          .select('id')
+          .where((eb) => eb.or([eb('delivered_at', '<', cutoff), eb('failed_at', '<', cutoff)]))
+          .limit(PRUNE_BATCH),
+      )
+      .executeTakeFirst(),
+  )
   return {
     codes,
     interactions,
@@ -221,5 +263,7 @@ export async function pruneExpired(
     pushedRequests,
     registrationTokens,
     deviceCodes,
+    outbox,
+    upstreamLogins,
   }
 }

@@ -19,11 +19,9 @@ import type { LoginSession } from '../../model/session.js'
 import type { User } from '../../model/user.js'
 import { continueAfterLogin } from '../authorization.js'
 import { allowFormRedirects } from '../plugins/security-headers.js'
+import { staleSignInPage } from '../recent-sign-in.js'
 import { sendPage, type Views } from '../views/render.js'
 import { EXPIRED_PAGE, PASSKEY_SCRIPTS } from './login.js'
-
-/** Adding or removing a factor needs a sign-in at most this old (seconds). */
-const RECENT_SIGN_IN = 15 * 60
 
 const Csrf = { _csrf: Type.Optional(Type.String({ maxLength: 256 })) }
 const InteractionField = { interaction: Type.Optional(Type.String({ maxLength: 64 })) }
@@ -61,15 +59,7 @@ export const accountFactorRoutes: FastifyPluginAsyncTypebox<{
     interaction ? `/continue?${new URLSearchParams({ interaction: interaction.id }).toString()}` : `/account?notice=${notice}`
 
   /** Changes need a recent sign-in; otherwise a page asking for one (nothing changes). */
-  function staleSignIn(reply: FastifyReply, session: LoginSession): FastifyReply | null {
-    if (deps.clock.now() - session.authTime <= RECENT_SIGN_IN) return null
-    const html = views.render('message', {
-      title: 'Sign in again first',
-      message: 'To change how you sign in, sign in again: it proves it is still you at this browser.',
-      link: { href: '/login', label: 'Sign in again' },
-    })
-    return sendPage(reply, html, 403)
-  }
+  const staleSignIn = (reply: FastifyReply, session: LoginSession) => staleSignInPage(deps, views, reply, session)
 
   /** Shown once: after the first second factor, and when the user asks for new codes. */
   function showRecoveryCodes(reply: FastifyReply, codes: readonly string[], interaction: Interaction | null) {

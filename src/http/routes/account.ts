@@ -14,6 +14,9 @@ import type { Deps } from '../../deps.js'
 import { describeScopes } from '../../oauth/consent.js'
 import { describeDevice } from '../device.js'
 import { accountFactorRoutes } from './account-factors.js'
+import { accountConnectionRoutes } from './account-connections.js'
+import type { ConfigurationFor } from '../../connections/upstream-client.js'
+import { allowFormRedirects } from '../plugins/security-headers.js'
 import { MAX_PASSKEY_NAME } from '../../factors/passkeys.js'
 import { PASSKEY_SCRIPTS } from './login.js'
 import { endSession } from '../../sessions/end-session.js'
@@ -53,6 +56,8 @@ const NOTICES = {
   'totp-exists': 'An authenticator app is already set up. Remove it first to set up another.',
   'recovery-codes-saved': 'Your second factor is ready.',
   'second-factor-ready': 'Your second factor is ready.',
+  'identity-linked': 'The sign-in method was linked to your account.',
+  'identity-unlinked': 'The sign-in method was unlinked from your account.',
 } as const
 type Notice = keyof typeof NOTICES
 const AccountQuery = Type.Object({ notice: Type.Optional(Type.String({ maxLength: 40 })) })
@@ -80,7 +85,10 @@ function signedIn(request: FastifyRequest): SignedIn {
 }
 
 /** Every route here is in this plugin's own scope: its preHandler loads the user or redirects to /login. */
-export const accountRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views }> = async (app, { deps, views }) => {
+export const accountRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views; configurationFor: ConfigurationFor }> = async (
+  app,
+  { deps, views, configurationFor },
+) => {
   app.decorateRequest('account', null)
   app.addHook('preHandler', async (request, reply) => {
     const session = await currentSession(deps, request)
@@ -90,6 +98,7 @@ export const accountRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views
   })
   // Second factors: the same scope, so the same signed-in user (registered after the hook).
   await app.register(accountFactorRoutes, { deps, views, signedIn })
+  await app.register(accountConnectionRoutes, { deps, views, signedIn, configurationFor })
 
   async function renderAccount(
     reply: FastifyReply,
@@ -111,11 +120,17 @@ export const accountRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views
       since: day(s.createdAt),
       lastSeen: day(s.lastSeenAt),
     }))
-    const [passkeys, totp, recoveryCodes] = await Promise.all([
+    const [passkeys, totp, recoveryCodes, identities, connections] = await Promise.all([
       deps.repos.passkeys.listForUser(user.id),
       deps.repos.totp.find(user.id),
       deps.repos.recoveryCodes.countUnused(user.id),
+      deps.repos.federatedIdentities.listForUser(user.id),
+      deps.repos.connections.list(),
     ])
+    const connectionName = (id: string) => connections.find((connection) => connection.id === id)?.name ?? id
+    const linkable = connections.filter(
+      (connection) => connection.disabledAt === null && !identities.some((identity) => identity.connectionId === connection.id),
+    )
     const notice = options.notice !== undefined && Object.hasOwn(NOTICES, options.notice) ? NOTICES[options.notice as Notice] : null
     const html = views.render('account', {
       title: 'Your account',
@@ -132,6 +147,13 @@ export const accountRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views
         synced: passkey.deviceType === 'multiDevice',
       })),
       totp: totp?.confirmedAt != null,
+      identities: identities.map((identity) => ({
+        id: identity.id,
+        connection: connectionName(identity.connectionId),
+        email: identity.email,
+        since: day(identity.createdAt).slice(0, 10),
+      })),
+      linkable: linkable.map((connection) => ({ id: connection.id, name: connection.name })),
       recoveryCodes,
       maxPasskeyName: MAX_PASSKEY_NAME,
       scripts: PASSKEY_SCRIPTS,
@@ -141,6 +163,11 @@ export const accountRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views
       suggestedLength: SUGGESTED_PASSWORD_LENGTH,
       csrfToken: reply.formToken(),
     })
+    // The link buttons post here and are redirected to the upstream.
+    allowFormRedirects(
+      reply,
+      linkable.map((connection) => connection.endpoints.authorization_endpoint),
+    )
     return sendPage(reply, html, options.status ?? 200)
   }
 

@@ -19,6 +19,10 @@ import { loginThrottle } from '../../throttle/rules.js'
 import { sendPage, type Views } from '../views/render.js'
 import { signupHref } from './signup.js'
 import type { Interaction } from '../../model/interaction.js'
+import { normaliseEmail } from '../../accounts/email-address.js'
+import type { ConfigurationFor } from '../../connections/upstream-client.js'
+import { connectionForEmail } from '../../oauth/upstream.js'
+import { holdsPendingLink, startUpstreamLogin } from '../upstream-login.js'
 
 const LoginQuery = Type.Object({ interaction: Type.Optional(Type.String({ maxLength: 64 })) })
 const LoginForm = Type.Object({
@@ -34,7 +38,29 @@ export const PASSKEY_SCRIPTS = ['/assets/simplewebauthn-browser.js', '/assets/pa
 
 export const EXPIRED_PAGE = new PageError(400, 'This sign-in page has expired', 'Go back to the application and start signing in again.')
 
-export const loginRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views }> = async (app, { deps, views }) => {
+export const loginRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views; configurationFor: ConfigurationFor }> = async (
+  app,
+  { deps, views, configurationFor },
+) => {
+  const enabledConnections = async () => (await deps.repos.connections.list()).filter((connection) => connection.disabledAt === null)
+
+  /**
+   * Home-realm discovery: an address in a domain that a connection serves signs in there (with
+   * the address as login_hint). Not while this browser is proving an account for a pending link,
+   * which needs the account's own password or passkey.
+   */
+  async function homeRealm(request: FastifyRequest, reply: FastifyReply, email: string, interaction: Interaction | null) {
+    if (email === '' || holdsPendingLink(deps, request)) return null
+    const connection = connectionForEmail(await enabledConnections(), normaliseEmail(email))
+    if (!connection) return null
+    const url = await startUpstreamLogin(deps, configurationFor, reply, connection, {
+      interactionId: interaction?.id ?? null,
+      linkUserId: null,
+      loginHint: email,
+    })
+    return reply.redirect(url, 303)
+  }
+
   async function loadInteraction(id: string | undefined): Promise<Interaction | null> {
     if (id === undefined || id === '') return null
     const interaction = await deps.repos.interactions.findLive(id, deps.clock.now())
@@ -45,6 +71,7 @@ export const loginRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views }
   async function renderLogin(reply: FastifyReply, interaction: Interaction | null, status: number, email: string, error: string | null) {
     const client = interaction ? await deps.clients.find(interaction.request.clientId) : undefined
     if (interaction && !client) throw EXPIRED_PAGE
+    const connections = await enabledConnections()
     const html = views.render('login', {
       title: 'Sign in',
       clientName: client?.name ?? 'your account',
@@ -53,15 +80,21 @@ export const loginRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views }
       email,
       error,
       signupHref: deps.config.signup === 'on' ? signupHref(interaction?.id) : null,
+      connections: connections.map((connection) => ({ id: connection.id, name: connection.name })),
       scripts: PASSKEY_SCRIPTS,
     })
-    allowFormRedirects(reply, [interaction?.request.redirectUri])
+    // The form posts may redirect to the application or, through a connection, to an upstream.
+    allowFormRedirects(reply, [
+      interaction?.request.redirectUri,
+      ...connections.map((connection) => connection.endpoints.authorization_endpoint),
+    ])
     return sendPage(reply, html, status)
   }
 
   app.get('/login', { schema: { querystring: LoginQuery }, config: { page: true } }, async (request, reply) => {
     const interaction = await loadInteraction(request.query.interaction)
-    return renderLogin(reply, interaction, 200, interaction?.request.loginHint ?? '', null)
+    const hint = interaction?.request.loginHint ?? ''
+    return (await homeRealm(request, reply, hint, interaction)) ?? renderLogin(reply, interaction, 200, hint, null)
   })
 
   const https = deps.config.issuerIsHttps
@@ -89,6 +122,8 @@ export const loginRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views }
     async (request, reply) => {
       const { email, password } = request.body
       const interaction = await loadInteraction(request.body.interaction)
+      const sso = await homeRealm(request, reply, email.trim().slice(0, 320), interaction)
+      if (sso) return sso
       const clientId = interaction?.request.clientId
       const device = readDeviceCookie(request, https)
       const throttle = loginThrottle(deps.config, email, request.ip, trustedDeviceFor(device, email))

@@ -1,7 +1,8 @@
 /**
  * end_session_endpoint (RP-Initiated Logout 1.0). With a valid id_token_hint for the signed-in
  * user the session ends at once; otherwise the user is asked to confirm (a GET alone never signs
- * anyone out). Ending a session revokes the grants bound to it, except offline ones.
+ * anyone out). Ending a session revokes every grant bound to it, offline ones included, and tells
+ * the relying parties that received tokens in it (back-channel logout, through the outbox).
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'

@@ -216,12 +216,12 @@ t.test('usage and errors', async (t) => {
   const none = await run([])
   t.equal(none.code, 1)
   t.match(none.stdout.join('\n'), /^Usage: idp /, 'no command: the usage, on stdout')
-  t.same(none.stderr, ['idp: usage: idp clients|users|apis|registration|keys|audit|prune|migrate …'])
+  t.same(none.stderr, ['idp: usage: idp clients|users|apis|connections|registration|keys|audit|prune|migrate …'])
   const noneJson = await run(['--json'])
   t.equal(noneJson.code, 1)
   t.same(
     noneJson.stdout,
-    ['{"error":"usage: idp clients|users|apis|registration|keys|audit|prune|migrate …"}'],
+    ['{"error":"usage: idp clients|users|apis|connections|registration|keys|audit|prune|migrate …"}'],
     'with --json: only the JSON error',
   )
   t.equal((await run(['help'])).code, 0)

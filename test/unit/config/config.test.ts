@@ -1,5 +1,7 @@
 import t from 'tap'
 import path from 'node:path'
+import fs from 'node:fs'
+import os from 'node:os'
 import { accessTokenAudience, ConfigError, loadConfig } from '../../../src/config/config.js'
 
 function problems(env: Record<string, string>): readonly string[] {
@@ -217,4 +219,29 @@ t.test('derived values are computed once', async (t) => {
     discoveryUrl: 'https://id.example/tenant/.well-known/openid-configuration',
   })
   t.match(loadConfig({}), { issuerIsHttps: false, discoveryUrl: 'http://localhost:3000/.well-known/openid-configuration' })
+})
+
+t.test('secrets may come from files named by NAME_FILE (Docker and Kubernetes secrets)', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-secret-files-'))
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }))
+  const write = (name: string, content: string) => {
+    const file = path.join(dir, name)
+    fs.writeFileSync(file, content)
+    return file
+  }
+  const config = loadConfig({
+    DATABASE_URL_FILE: write('db', 'postgres://tessera:s3cret@db.internal/tessera\n'),
+    SMTP_URL_FILE: write('smtp', 'smtp://mailer:pw@mail.internal:587'),
+    KEYS_PASSPHRASE_FILE: write('pass', 'correct horse\n'),
+  })
+  t.match(config.database, { dialect: 'postgres', url: 'postgres://tessera:s3cret@db.internal/tessera' }, 'one trailing line break removed')
+  t.equal(config.smtpUrl, 'smtp://mailer:pw@mail.internal:587')
+  t.equal(config.keysPassphrase, 'correct horse')
+  t.throws(() => loadConfig({ SMTP_URL: 'smtp://a@b', SMTP_URL_FILE: write('other', 'smtp://c@d') }), {
+    message: /SMTP_URL: set SMTP_URL or SMTP_URL_FILE, not both/,
+  })
+  t.throws(() => loadConfig({ KEYS_PASSPHRASE_FILE: path.join(dir, 'missing') }), {
+    message: /KEYS_PASSPHRASE: KEYS_PASSPHRASE_FILE .*missing cannot be read \(ENOENT\)/,
+  })
+  t.equal(loadConfig({ ISSUER_FILE: write('issuer', 'https://x.example') }).issuer, 'http://localhost:3000', 'only secrets read files')
 })

@@ -45,7 +45,7 @@ t.test('security metadata Tessera does not implement is refused, not ignored', a
   for (const [member, value] of [
     ['id_token_encrypted_response_alg', 'RSA-OAEP'],
     ['request_uris', ['https://agent.example/r']],
-    ['backchannel_logout_uri', 'https://agent.example/logout'],
+    ['frontchannel_logout_uri', 'https://agent.example/logout'],
     ['client_secret', 'chosen'],
     ['tls_client_certificate_bound_access_tokens', true],
     ['id_token_signed_response_alg', 'none'],
@@ -61,6 +61,51 @@ t.test('security metadata Tessera does not implement is refused, not ignored', a
   t.equal(bound.dpopBoundAccessTokens, true, 'DPoP-bound tokens can be asked for (RFC 9449 §5.2)')
   t.equal(bound.requirePushedAuthorizationRequests, true, 'and PAR (RFC 9126 §6)')
   t.throws(() => parseClientMetadata({ ...base, dpop_bound_access_tokens: 'yes' }, 'dynamic'), oauthError('invalid_client_metadata'))
+})
+
+t.test('backchannel_logout_uri: https; loopback (and http there) only while the issuer is on localhost', async (t) => {
+  const publicIssuer = { issuer: 'https://id.example' }
+  const localIssuer = { issuer: 'http://127.0.0.1:3000' }
+  const parsed = parseClientMetadata(
+    { ...base, backchannel_logout_uri: 'https://agent.example/logout?x=1', backchannel_logout_session_required: true },
+    'dynamic',
+    publicIssuer,
+  )
+  t.equal(parsed.backchannelLogoutUri, 'https://agent.example/logout?x=1', 'a query is allowed (§2.2)')
+  t.equal(parsed.backchannelLogoutSessionRequired, true)
+  const none = parseClientMetadata(base, 'metadata_document', publicIssuer)
+  t.same([none.backchannelLogoutUri, none.backchannelLogoutSessionRequired], [null, false], 'absent: none')
+  t.equal(
+    parseClientMetadata({ ...base, backchannel_logout_uri: 'http://127.0.0.1:8080/logout' }, 'metadata_document', localIssuer)
+      .backchannelLogoutUri,
+    'http://127.0.0.1:8080/logout',
+    'http on loopback with a localhost issuer',
+  )
+  for (const [uri, context, what] of [
+    ['http://agent.example/logout', localIssuer, 'http elsewhere than loopback'],
+    ['http://127.0.0.1:8080/logout', publicIssuer, 'http loopback with a public issuer'],
+    ['https://localhost/logout', publicIssuer, 'loopback with a public issuer'],
+    ['https://agent.example/logout#frag', publicIssuer, 'a fragment'],
+    ['https://user:pw@agent.example/logout', publicIssuer, 'credentials'],
+    ['/logout', publicIssuer, 'a relative URL'],
+  ] as const) {
+    const error = t.throws(
+      () => parseClientMetadata({ ...base, backchannel_logout_uri: uri }, 'dynamic', context),
+      oauthError('invalid_client_metadata'),
+      what,
+    ) as { description?: string }
+    t.match(error.description, /^backchannel_logout_uri /, `${what}: the description names the member`)
+  }
+  t.throws(
+    () => parseClientMetadata({ ...base, backchannel_logout_uri: 'http://127.0.0.1:8080/logout' }, 'dynamic'),
+    oauthError('invalid_client_metadata'),
+    'without a context nothing is local',
+  )
+  t.throws(
+    () => parseClientMetadata({ ...base, backchannel_logout_session_required: 'yes' }, 'dynamic', publicIssuer),
+    oauthError('invalid_client_metadata'),
+    'the flag is a boolean',
+  )
 })
 
 t.test('grant, response types and authentication methods', async (t) => {

@@ -38,6 +38,10 @@ t.test('advertised capabilities match what the server does', async (t) => {
   t.equal(doc['claims_parameter_supported'], true, 'for an essential acr (OIDC Core §5.5.1.1); other claims come by scope')
   t.same(doc['acr_values_supported'], ['urn:tessera:pwd', 'urn:tessera:mfa', 'phr'])
   t.equal(doc['authorization_response_iss_parameter_supported'], true)
+  t.equal(doc['backchannel_logout_supported'], true, 'OpenID Connect Back-Channel Logout 1.0')
+  t.equal(doc['backchannel_logout_session_supported'], true, 'logout tokens carry sid, as ID tokens do')
+  t.equal(doc['frontchannel_logout_supported'], false)
+  t.ok((doc['claims_supported'] as string[]).includes('sid'))
   t.ok((doc['scopes_supported'] as string[]).includes('openid'))
   t.same([...(doc['token_endpoint_auth_methods_supported'] as string[])].sort(), [
     'client_secret_basic',

@@ -58,7 +58,7 @@ export async function redeemAuthorizationCode(
   const redemption = await deps.repos.codes.redeem(codeHash, grant, now)
   if (redemption.outcome === 'replayed') return replayed(deps, redemption.grantId, client.id)
   if (redemption.outcome === 'session_ended') throw new OAuthError('invalid_grant', 'the sign-in session that issued the code has ended')
-  return issueNewGrantTokens(deps, { grant, resource, nonce: code.nonce, dpopJkt: context.dpopJkt })
+  return issueNewGrantTokens(deps, { grant, resource, nonce: code.nonce, dpopJkt: context.dpopJkt, sid: redemption.sid })
 }
 
 async function replayed(deps: Deps, grantId: string | null, clientId: string): Promise<never> {

@@ -52,6 +52,8 @@ export async function redeemRefreshToken(
     amr: family.amr,
     access,
     dpopJkt: context.dpopJkt,
+    // The same sid as the grant's first ID token: the session it came from (OIDC Core §12.2 keeps the rest).
+    sid: grant?.sid ?? null,
   })
   return { ...tokens, refresh_token: await issueRefreshToken(deps, family.id, client.id, family.expiresAt) }
 }

@@ -1,0 +1,22 @@
+/**
+ * Changing how someone signs in (a factor, a linked identity) needs a recent sign-in: a stolen
+ * session must not be able to add its own way in.
+ */
+import type { FastifyReply } from 'fastify'
+import type { Deps } from '../deps.js'
+import type { LoginSession } from '../model/session.js'
+import { sendPage, type Views } from './views/render.js'
+
+/** A sign-in at most this old (seconds) may change sign-in methods. */
+const RECENT_SIGN_IN = 15 * 60
+
+/** Null when the session signed in recently; otherwise the page asking for a new sign-in (nothing changes). */
+export function staleSignInPage(deps: Pick<Deps, 'clock'>, views: Views, reply: FastifyReply, session: LoginSession): FastifyReply | null {
+  if (deps.clock.now() - session.authTime <= RECENT_SIGN_IN) return null
+  const html = views.render('message', {
+    title: 'Sign in again first',
+    message: 'To change how you sign in, sign in again: it proves it is still you at this browser.',
+    link: { href: '/login', label: 'Sign in again' },
+  })
+  return sendPage(reply, html, 403)
+}

@@ -1,0 +1,71 @@
+/**
+ * OpenID Connect Back-Channel Logout 1.0 as pure rules: which URIs a client may register for it,
+ * and the claims of the logout token Tessera POSTs there when a session the client received
+ * tokens in ends.
+ */
+import type { JWTPayload } from 'jose'
+import { checkWebUrl, isLocalIssuer } from './web-url.js'
+
+/** §2.4: the member of `events` that makes a JWT a logout token. */
+export const BACKCHANNEL_LOGOUT_EVENT = 'http://schemas.openid.net/event/backchannel-logout'
+
+/** Logout tokens are signed when sent (each attempt signs anew), so a short life is enough. */
+export const LOGOUT_TOKEN_TTL_SECONDS = 120
+
+export interface LogoutTokenInput {
+  readonly issuer: string
+  readonly clientId: string
+  /** The user's id: the same `sub` as the ID tokens of the session. */
+  readonly subject: string
+  /** The session's public id: the same `sid` as its ID tokens. */
+  readonly sid: string
+  readonly jti: string
+  readonly now: number
+  readonly ttl?: number
+}
+
+/**
+ * §2.4: iss, aud, iat, exp, jti, events, and sub and sid (Tessera always sends both, so a client
+ * registered with backchannel_logout_session_required gets what it asked for); never a nonce.
+ */
+export function logoutTokenClaims(input: LogoutTokenInput): JWTPayload {
+  return {
+    iss: input.issuer,
+    aud: input.clientId,
+    iat: input.now,
+    exp: input.now + (input.ttl ?? LOGOUT_TOKEN_TTL_SECONDS),
+    jti: input.jti,
+    sub: input.subject,
+    sid: input.sid,
+    events: { [BACKCHANNEL_LOGOUT_EVENT]: {} },
+  }
+}
+
+export interface LogoutUriContext {
+  /** Tessera's issuer: plain http (on a loopback host) only while it is itself on localhost. */
+  readonly issuer: string
+  /**
+   * The client described itself (RFC 7591, a metadata document): loopback hosts only while the
+   * issuer is on localhost, like the documents Tessera fetches (deliveries go to public addresses only).
+   */
+  readonly selfDescribed: boolean
+}
+
+/**
+ * §2.2: where the client wants logout tokens. https; http only on a loopback host and only while
+ * the issuer is on localhost or 127.0.0.1 (local development); no fragment, no credentials.
+ * Returns what is wrong, or null.
+ */
+export function backchannelLogoutUriProblem(uri: string, context: LogoutUriContext): string | null {
+  const local = isLocalIssuer(context.issuer)
+  const { url, problem } = checkWebUrl(uri, { loopback: !context.selfDescribed || local, loopbackHttp: local })
+  if (problem === 'not_absolute') return 'must be an absolute https URL'
+  if (problem === 'loopback') return 'must not be on a loopback host (only while the issuer is on localhost)'
+  if (url === null)
+    return local
+      ? 'must be https (http only on a loopback host)'
+      : 'must be https (http only on a loopback host while the issuer is on localhost)'
+  if (url.hash !== '' || uri.includes('#')) return 'must not contain a fragment'
+  if (url.username !== '' || url.password !== '') return 'must not contain credentials'
+  return null
+}
