@@ -17,6 +17,9 @@ import { registerFormProtection } from './http/plugins/forms.js'
 import { apiSecurityHeaders, registerSecurityHeaders, securityHeaders } from './http/plugins/security-headers.js'
 import { rejectNulCharacters } from './http/plugins/input-guards.js'
 import { accountRoutes } from './http/routes/account.js'
+import { adminApiRoutes } from './http/routes/admin-api/index.js'
+import { ADMIN_API_PATH } from './oauth/admin-api.js'
+import { adminConsoleRoutes } from './http/routes/admin-console/index.js'
 import { passwordResetRoutes } from './http/routes/password-reset.js'
 import { signupRoutes } from './http/routes/signup.js'
 import { verifyEmailRoutes } from './http/routes/verify-email.js'
@@ -38,6 +41,8 @@ import { userinfoRoutes } from './http/routes/userinfo.js'
 import { registerRoutes } from './http/routes/register.js'
 import { wellKnownRoutes } from './http/routes/well-known.js'
 import { createViews } from './http/views/render.js'
+import { echoRequestId, requestLogBindings } from './http/request-context.js'
+import { registerHttpMetrics } from './metrics/http.js'
 
 const BODY_LIMIT = 64 * 1024
 
@@ -77,9 +82,14 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
     // Fastify's own request log includes the query string, which carries codes, state and
     // id_token_hint: replaced by the path-only log below.
     logController: new LogController({ disableRequestLogging: true }),
-    // Per-request loggers are made when first used (see lazyChildLogger).
-    childLoggerFactory: (logger, bindings, options) =>
-      lazyChildLogger(logger as Logger, bindings, Object.keys(options).length === 0 ? undefined : options) as FastifyBaseLogger,
+    // Per-request loggers are made when first used (see lazyChildLogger); every line carries the
+    // request's trace_id and request_id when it has them (http/request-context.ts).
+    childLoggerFactory: (logger, bindings, options, raw) =>
+      lazyChildLogger(
+        logger as Logger,
+        requestLogBindings(bindings, raw.headers, deps.tracing),
+        Object.keys(options).length === 0 ? undefined : options,
+      ) as FastifyBaseLogger,
     return503OnClosing: true,
     // Slow clients cannot hold a connection (or a shutdown) open: whole request within 30 s.
     requestTimeout: 30_000,
@@ -91,6 +101,10 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
 
   // The access log is an info line; below that level the hook is not installed at all (it would
   // cost every request a hook call for nothing).
+  // Metrics (METRICS_PORT): without them no hook at all.
+  if (deps.metrics) registerHttpMetrics(app, deps.metrics)
+  app.addHook('onRequest', echoRequestId)
+
   if (deps.log.isLevelEnabled('info')) {
     app.addHook('onResponse', async (request, reply) => {
       request.log.info(
@@ -157,9 +171,14 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
     await site.register(passwordResetRoutes, { deps, views })
     await site.register(verifyEmailRoutes, { deps, views })
     await site.register(accountRoutes, { deps, views, configurationFor })
+    // The admin console: its own scope, whose hook admits only admins with a second factor.
+    await site.register(adminConsoleRoutes, { deps, views })
     await site.register(logoutRoutes, { deps, views })
     await site.register(miscRoutes, { deps })
   })
+  // 4. The admin API: OAuth access tokens for ISSUER/admin/api, RFC 9457 problems, its OpenAPI
+  //    document; no cookies, no CORS (http/routes/admin-api/index.ts).
+  await app.register(adminApiRoutes, { prefix: ADMIN_API_PATH, deps, securityHeaders: headers.json })
   return app as unknown as FastifyInstance
 }
 

@@ -10,6 +10,7 @@ import type { Config } from './config/config.js'
 import { closeDeps, createDeps } from './deps.js'
 import { startPruning } from './maintenance.js'
 import { announceMailTransport } from './mail/create.js'
+import type { Metrics } from './metrics/metrics.js'
 
 /** A worker dying this soon after starting counts towards a crash loop. */
 const EARLY_EXIT_MS = 10_000
@@ -18,9 +19,9 @@ const MAX_EARLY_EXITS = 5
 const RESTART_DELAY_MS = 1_000
 const SHUTDOWN_DEADLINE_MS = 25_000
 
-export async function runPrimary(config: Config, log: Logger): Promise<void> {
+export async function runPrimary(config: Config, log: Logger, metrics?: Metrics): Promise<void> {
   // Migrations and the first key are made once here, before any worker races for them.
-  const deps = await createDeps(config, { log })
+  const deps = await createDeps(config, { log, metrics })
   announceMailTransport(deps.mail, log)
   const stopPruning = startPruning(deps)
   // The expiry sweep above stores logout jobs here; the workers' outboxes would find them at their

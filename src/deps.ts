@@ -13,6 +13,10 @@ import { SecurityEvents } from './audit.js'
 import { createMailOutbox } from './mail/create.js'
 import type { MailOutbox } from './mail/outbox.js'
 import { Outbox, type OutboxPolicy } from './outbox/outbox.js'
+import type { RetrySchedule } from './outbox/retry.js'
+import { accountMailBuilder, type AccountMail } from './accounts/account-mail.js'
+import { WEBHOOK_CACHE_MS, WebhookPublisher } from './webhooks/publisher.js'
+import { webhookHandler } from './webhooks/delivery.js'
 import { backchannelLogoutHandler } from './sessions/backchannel-logout.js'
 import type { PasswordHasher } from './accounts/password-hasher.js'
 import { backgroundArgon2Hasher } from './accounts/hasher-process.js'
@@ -20,6 +24,8 @@ import { loadOrCreateKek } from './keys/kek.js'
 import { KeyStore } from './keys/key-store.js'
 import { createLogger } from './logger.js'
 import { createClientDirectory, type ClientDirectory } from './clients/directory.js'
+import type { Metrics } from './metrics/metrics.js'
+import type { ActiveTrace } from './http/request-context.js'
 
 export type { Repositories }
 
@@ -41,14 +47,21 @@ export interface Deps {
   readonly factorKey: Buffer
   /** AES-256-GCM key sealing upstream client secrets and kept upstream tokens, derived from the KEK. */
   readonly upstreamKey: Buffer
+  /** AES-256-GCM key sealing the admin API's remembered responses (idempotency keys), derived from the KEK. */
+  readonly replayKey: Buffer
   /** Clients by client_id: registered ones, and client ID metadata documents fetched from their URL. */
   readonly clients: ClientDirectory
   /** DPoP proofs (RFC 9449): verification, the shared replay cache and server nonces. */
   readonly dpop: DpopVerifier
-  /** Account mail, sent after the request that caused it (never blocking it). */
-  readonly mail: MailOutbox
+  /** Account mail: stored in the outbox (kind `mail`), sent after the request that caused it by any instance. */
+  readonly mail: MailOutbox<AccountMail>
+  /** AES-256-GCM key sealing webhook signing secrets, derived from the KEK. */
+  readonly webhookKey: Buffer
+  /** Turns security events into webhook deliveries (outbox kind `webhook`); caches the webhook list briefly. */
+  readonly webhooks: WebhookPublisher
   /**
-   * Durable jobs done after the request that caused them (back-channel logout tokens): stored in
+   * Durable jobs done after the request that caused them (back-channel logout tokens, mail,
+   * webhook deliveries): stored in
    * the database, run by every serving process's worker (outbox.start()), retried with backoff.
    */
   readonly outbox: Outbox
@@ -56,16 +69,24 @@ export interface Deps {
   readonly audit: SecurityEvents
   readonly clock: Clock
   readonly log: Logger
+  /** Prometheus metrics, only when METRICS_PORT is set (metrics/metrics.ts); absent, nothing is measured. */
+  readonly metrics?: Metrics | undefined
+  /** OpenTelemetry tracing, only when OTEL_EXPORTER_OTLP_ENDPOINT is set: the current trace id for the logs. */
+  readonly tracing?: ActiveTrace | undefined
 }
 
 export interface DepsOverrides {
   readonly clock?: Clock
   readonly log?: Logger
   readonly hasher?: PasswordHasher
-  /** Mail retry delays in milliseconds (tests shorten them). */
-  readonly mailRetryDelaysMs?: readonly number[]
+  /** How mail deliveries are retried (tests retry at once, a few times). */
+  readonly mailRetry?: Partial<RetrySchedule>
+  /** How long the list of webhooks is reused, in milliseconds (tests: 0, to see other processes' changes at once). */
+  readonly webhookCacheMs?: number
   /** Outbox worker timing (tests poll often and retry sooner). */
   readonly outbox?: Partial<OutboxPolicy>
+  readonly metrics?: Metrics | undefined
+  readonly tracing?: ActiveTrace | undefined
 }
 
 /** Longest-lived token we sign, plus skew: how long a retired key must stay published. */
@@ -78,15 +99,26 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
   const hasher =
     overrides.hasher ??
     backgroundArgon2Hasher({ memoryCost: config.argon2MemoryCost, timeCost: config.argon2TimeCost, parallelism: config.argon2Parallelism })
-  const store = await openStore(config.database)
+  const { metrics } = overrides
+  const store = await openStore(config.database, metrics ? { onQuery: metrics.query } : {})
   try {
     const { repos } = store
-    const audit = new SecurityEvents(repos.auditEvents, log, clock)
+    // The outbox comes first: every security event from here on (the key store's first keys
+    // included) may queue webhook deliveries in it.
+    const outbox = new Outbox({ repository: repos.outbox, clock, log, ...(overrides.outbox ? { policy: overrides.outbox } : {}) })
+    const webhooks = new WebhookPublisher({ webhooks: repos.webhooks, outbox, log, cacheMs: overrides.webhookCacheMs ?? WEBHOOK_CACHE_MS })
+    const audit = new SecurityEvents(repos.auditEvents, log, clock, (event) => {
+      metrics?.securityEvent(event.type)
+      return webhooks.onSecurityEvent(event)
+    })
     const kek = loadOrCreateKek(config.keysDir, config.keysPassphrase)
+    const webhookKey = Buffer.from(hkdfSync('sha256', kek, Buffer.alloc(0), 'tessera webhook secrets', 32))
+    outbox.register(webhookHandler({ repos, clock, audit, webhookKey }))
     const formKey = Buffer.from(hkdfSync('sha256', kek, Buffer.alloc(0), 'tessera form tokens', 32))
     const cookieKey = Buffer.from(hkdfSync('sha256', kek, Buffer.alloc(0), 'tessera signed cookies', 32))
     const factorKey = Buffer.from(hkdfSync('sha256', kek, Buffer.alloc(0), 'tessera second factors', 32))
     const upstreamKey = Buffer.from(hkdfSync('sha256', kek, Buffer.alloc(0), 'tessera upstream secrets', 32))
+    const replayKey = Buffer.from(hkdfSync('sha256', kek, Buffer.alloc(0), 'tessera idempotent responses', 32))
     const keys = new KeyStore({
       repository: repos.signingKeys,
       kek,
@@ -110,12 +142,18 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
         dummy = undefined
         throw error
       }))
-    const mail = createMailOutbox(config, log, overrides.mailRetryDelaysMs)
-    const outbox = new Outbox({ repository: repos.outbox, clock, log, ...(overrides.outbox ? { policy: overrides.outbox } : {}) })
+    const mail = createMailOutbox<AccountMail>(
+      config,
+      log,
+      outbox,
+      accountMailBuilder({ config, repos, clock, audit }),
+      overrides.mailRetry,
+    )
     outbox.register(backchannelLogoutHandler({ config, repos, keys, clock, audit }))
     const clients = createClientDirectory({ repos, config, clock, audit })
     const dpopNonceKey = Buffer.from(hkdfSync('sha256', kek, Buffer.alloc(0), 'tessera dpop nonces', 32))
     const dpop = createDpopVerifier({ config, clock, repos }, dpopNonceKey)
+    metrics?.watch({ hasher, pool: store.poolUse, keys, outbox: repos.outbox, clock, log })
     return {
       config,
       store,
@@ -127,13 +165,18 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
       cookieKey,
       factorKey,
       upstreamKey,
+      replayKey,
       clients,
       dpop,
       mail,
+      webhookKey,
+      webhooks,
       outbox,
       audit,
       clock,
       log,
+      metrics,
+      tracing: overrides.tracing,
     }
   } catch (error) {
     await store.close()

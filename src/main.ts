@@ -3,9 +3,12 @@
  * SIGTERM stop accepting, finish in-flight requests, close the database. With WORKERS > 1 this
  * process becomes the cluster primary (cluster.ts) and each worker runs the server below.
  */
+// First: with OTEL_EXPORTER_OTLP_ENDPOINT set, tracing must start before fastify and pg load.
+import { tracing } from './tracing/preload.js'
 import cluster from 'node:cluster'
 import type { Logger } from 'pino'
 import { loadConfig, obsoleteVariableWarnings, ConfigError, type Config } from './config/config.js'
+import type { Metrics } from './metrics/metrics.js'
 import { closeDeps, createDeps } from './deps.js'
 import { buildApp } from './app.js'
 import { runPrimary } from './cluster.js'
@@ -26,12 +29,15 @@ async function main(): Promise<void> {
   }
   const log = createLogger(config, undefined, { terminal: process.stdout.isTTY === true })
   if (cluster.isPrimary) for (const warning of obsoleteVariableWarnings(process.env)) log.warn({ event: 'obsolete_setting' }, warning)
-  if (config.workers > 1 && cluster.isPrimary) return runPrimary(config, log)
-  return runServer(config, cluster.isWorker ? log.child({ worker: cluster.worker?.id }) : log)
+  const role = cluster.isWorker ? 'worker' : config.workers > 1 ? 'primary' : 'single'
+  // METRICS_PORT off: prom-client is not even loaded, and no hook is installed anywhere.
+  const metrics = config.metricsPort === null ? undefined : await (await import('./metrics/process.js')).startMetrics(config, role, log)
+  if (config.workers > 1 && cluster.isPrimary) return runPrimary(config, log, metrics)
+  return runServer(config, cluster.isWorker ? log.child({ worker: cluster.worker?.id }) : log, metrics)
 }
 
-async function runServer(config: Config, log: Logger): Promise<void> {
-  const deps = await createDeps(config, { log })
+async function runServer(config: Config, log: Logger, metrics: Metrics | undefined): Promise<void> {
+  const deps = await createDeps(config, { log, metrics, tracing })
   // In a cluster the primary announces the start, warns once and prunes.
   const single = !cluster.isWorker
   if (single) announceMailTransport(deps.mail, log)
@@ -75,6 +81,8 @@ async function runServer(config: Config, log: Logger): Promise<void> {
     // Fastify answers 503 to requests arriving while it closes, and waits for those in flight.
     await app.close()
     await closeDeps(deps)
+    // The spans still buffered go to the collector (5 s at most).
+    await tracing?.shutdown()
     log.info('stopped')
     process.exit(0)
   }

@@ -12,5 +12,3 @@ export async function endUserAccess(context: AccountContext, userId: string, kee
   await endUserSessions(context, userId, keepSessionIdHash)
   await context.repos.grants.revokeAllForUser(userId, context.clock.now())
 }
-
-export const forgotPasswordUrl = (context: AccountContext): string => `${context.config.issuer}/forgot-password`

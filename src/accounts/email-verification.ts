@@ -3,27 +3,12 @@
  * in ID tokens and userinfo.
  */
 import { hashSecret } from '../secrets.js'
-import { createAccountLink } from './account-links.js'
 import type { AccountContext } from './context.js'
-import { verifyEmailMail } from './mails.js'
 import type { User } from '../model/user.js'
 
-/** Queues a verification mail with a fresh link (older links of this user stop working). */
-export function sendVerificationMail(context: AccountContext, user: Pick<User, 'id' | 'email' | 'name'>): void {
-  context.mail.enqueue({
-    kind: 'verify_email',
-    build: async () => {
-      const ttl = context.config.emailVerificationTtl
-      const link = await createAccountLink(context.repos.accountTokens, {
-        issuer: context.config.issuer,
-        userId: user.id,
-        purpose: 'verify_email',
-        now: context.clock.now(),
-        ttl,
-      })
-      return { to: user.email, content: verifyEmailMail(user.name, link, ttl) }
-    },
-  })
+/** Queues a verification mail; its fresh link is issued when it is sent (older links of this user stop working). */
+export function sendVerificationMail(context: AccountContext, user: Pick<User, 'id'>): Promise<void> {
+  return context.mail.enqueue({ template: 'verify_email', userId: user.id })
 }
 
 /** Uses up a verification token; the verified user's id, or undefined when the link is dead. */

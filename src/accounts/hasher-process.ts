@@ -196,6 +196,7 @@ export function backgroundArgon2Hasher(parameters: Argon2Parameters, options: Ba
     verify: (hash, password) => limited(async () => (await call({ op: 'verify', password, hash })) === true),
     // Reading the parameters out of a hash string: cheap, done here.
     needsRehash: (hash) => argon2.needsRehash(hash, rehashOptions),
+    load: limited.load,
     async processId() {
       const running = current
       return running?.ready.then(

@@ -3,8 +3,7 @@
  * must pass the policy, every other session ends and every refresh token dies; the session that
  * made the change stays. The owner gets a notification mail.
  */
-import { endUserAccess, forgotPasswordUrl, type AccountContext } from './context.js'
-import { passwordChangedMail } from './mails.js'
+import { endUserAccess, type AccountContext } from './context.js'
 import { MAX_PASSWORD_LENGTH } from './password-hasher.js'
 import { passwordProblem } from './password-policy.js'
 import { hasPassword, type User } from '../model/user.js'
@@ -32,9 +31,6 @@ export async function changePassword(
   await context.repos.accountTokens.voidAll(user.id, 'reset_password', now)
   await endUserAccess(context, user.id, sessionIdHash)
   await context.audit.record('password_changed', { userId: user.id }, 'password changed; other sessions and refresh tokens revoked')
-  context.mail.enqueue({
-    kind: 'password_changed',
-    build: async () => ({ to: user.email, content: passwordChangedMail(user.name, 'changed', forgotPasswordUrl(context)) }),
-  })
+  await context.mail.enqueue({ template: 'password_changed', userId: user.id, how: 'changed' })
   return { ok: true }
 }

@@ -8,6 +8,13 @@ export interface PasswordHasher {
   needsRehash(hash: string): boolean
   /** Releases what the hasher holds (its process, for the background hasher). */
   close?(): Promise<void>
+  /** Hashes running and waiting for a slot now (metrics). */
+  load?(): HasherLoad
+}
+
+export interface HasherLoad {
+  readonly running: number
+  readonly waiting: number
 }
 
 export interface Argon2Parameters {
@@ -22,10 +29,10 @@ export const DEFAULT_ARGON2: Argon2Parameters = { memoryCost: 19456, timeCost: 2
 export const MAX_PASSWORD_LENGTH = 1024
 
 /** At most `limit` operations at once; the rest wait their turn, first come first served. */
-export function concurrencyLimit(limit: number): <T>(task: () => Promise<T>) => Promise<T> {
+export function concurrencyLimit(limit: number): (<T>(task: () => Promise<T>) => Promise<T>) & { load(): HasherLoad } {
   let running = 0
   const waiting: (() => void)[] = []
-  return async (task) => {
+  const limited = async <T>(task: () => Promise<T>): Promise<T> => {
     if (running >= limit) await new Promise<void>((resolve) => waiting.push(resolve))
     else running++
     try {
@@ -37,6 +44,7 @@ export function concurrencyLimit(limit: number): <T>(task: () => Promise<T>) => 
       else running--
     }
   }
+  return Object.assign(limited, { load: (): HasherLoad => ({ running, waiting: waiting.length }) })
 }
 
 /**
@@ -60,5 +68,6 @@ export function argon2idHasher(parameters: Argon2Parameters = DEFAULT_ARGON2): P
         }
       }),
     needsRehash: (hash) => argon2.needsRehash(hash, options),
+    load: limited.load,
   }
 }

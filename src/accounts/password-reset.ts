@@ -1,30 +1,21 @@
 /**
  * Forgotten passwords (OWASP Forgot Password Cheat Sheet). The request answers the same at once
- * for every email: looking the account up, issuing the token and writing the mail all happen in
- * the mail job, after the response. A reset sets the new password, proves the mailbox (so the
+ * for every email: it only stores a mail job (one insert, known address or not); looking the
+ * account up, issuing the token and writing the mail all happen when the job is delivered, after
+ * the response (accounts/account-mail.ts). A reset sets the new password, proves the mailbox (so the
  * address counts as verified), ends every session and refresh token, voids other reset links and
  * sends a notification. It never signs the user in.
  */
 import { hashSecret } from '../secrets.js'
 import { createAccountLink } from './account-links.js'
 import { forgetUnprovenIdentities } from '../connections/federated-identities.js'
-import { endUserAccess, forgotPasswordUrl, type AccountContext } from './context.js'
-import { passwordChangedMail, resetPasswordMail } from './mails.js'
+import { endUserAccess, type AccountContext } from './context.js'
 import { passwordProblem } from './password-policy.js'
 import type { User } from '../model/user.js'
 
-export function requestPasswordReset(context: AccountContext, email: string): void {
-  context.mail.enqueue({
-    kind: 'password_reset',
-    build: async () => {
-      const user = await context.repos.users.findByEmail(email)
-      if (!user || user.disabledAt !== null) return null
-      const ttl = context.config.passwordResetTtl
-      const link = await passwordResetLink(context, user)
-      await context.audit.record('password_reset_requested', { userId: user.id }, 'password reset link sent')
-      return { to: user.email, content: resetPasswordMail(user.name, link, ttl) }
-    },
-  })
+/** `email` is canonical (normaliseEmail); nothing is sent unless an enabled account has it. */
+export function requestPasswordReset(context: AccountContext, email: string): Promise<void> {
+  return context.mail.enqueue({ template: 'password_reset', email })
 }
 
 /** A fresh reset link (older ones die); also what `idp users reset-link` prints for support. */
@@ -65,9 +56,6 @@ export async function completePasswordReset(context: AccountContext, token: stri
   await context.repos.accountTokens.voidAll(user.id, 'reset_password', now)
   await endUserAccess(context, user.id)
   await context.audit.record('password_reset', { userId: user.id }, 'password reset; all sessions and refresh tokens revoked')
-  context.mail.enqueue({
-    kind: 'password_changed',
-    build: async () => ({ to: user.email, content: passwordChangedMail(user.name, 'reset', forgotPasswordUrl(context)) }),
-  })
+  await context.mail.enqueue({ template: 'password_changed', userId: user.id, how: 'reset' })
   return { ok: true }
 }

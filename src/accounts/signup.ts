@@ -7,9 +7,8 @@
 import { randomId } from '../secrets.js'
 import { emailAddressProblem, normaliseEmail } from './email-address.js'
 import { passwordProblem } from './password-policy.js'
-import { forgotPasswordUrl, type AccountContext } from './context.js'
+import type { AccountContext } from './context.js'
 import { sendVerificationMail } from './email-verification.js'
-import { signupAttemptMail } from './mails.js'
 
 export const MAX_NAME_LENGTH = 200
 
@@ -53,17 +52,12 @@ export async function signUp(context: AccountContext, input: SignupInput): Promi
   })
   if (created) {
     await context.audit.record('signup', { userId: id }, 'account created')
-    sendVerificationMail(context, { id, email, name })
+    await sendVerificationMail(context, { id })
   } else {
     // Recorded like a new account (one write either way), so timing does not tell the cases apart.
     await context.audit.record('signup', { detail: { outcome: 'existing_email' } }, 'signup for an email that already has an account')
-    context.mail.enqueue({
-      kind: 'signup_attempt',
-      build: async () => {
-        const owner = await context.repos.users.findByEmail(email)
-        return owner ? { to: owner.email, content: signupAttemptMail(owner.name, forgotPasswordUrl(context)) } : null
-      },
-    })
+    // The owner is looked up when the mail is sent: one insert here either way.
+    await context.mail.enqueue({ template: 'signup_attempt', email })
   }
   return { ok: true }
 }

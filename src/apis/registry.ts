@@ -1,6 +1,9 @@
-/** Registering APIs (resource servers): the rules every surface applies (the CLI today, the admin API next). */
+/** Registering APIs (resource servers): the rules every surface applies (the CLI, the admin API). */
 import type { ApisRepository } from '../db/repositories/apis.js'
+import type { Deps } from '../deps.js'
+import { actorLabel, type Actor } from '../model/actor.js'
 import type { Api, ApiScope } from '../model/api.js'
+import { ADMIN_API_PATH } from '../oauth/admin-api.js'
 import { isScopeToken } from '../oauth/scope.js'
 import { checkWebUrl } from '../oauth/web-url.js'
 
@@ -60,4 +63,38 @@ export async function registerApi(apis: ApisRepository, input: NewApiRequest, no
   const api = buildApi(input, now)
   if (!(await apis.insert(api))) throw new InvalidApi('identifier', 'an API with this identifier already exists')
   return api
+}
+
+/** No API has this identifier. */
+export class UnknownApi extends Error {
+  readonly code = 'unknown_api'
+  constructor(readonly identifier: string) {
+    super(`no API with identifier ${identifier}`)
+    this.name = 'UnknownApi'
+  }
+}
+
+type ApiDeps = Pick<Deps, 'repos' | 'config' | 'clock' | 'audit'>
+
+/**
+ * Registers an API for an operator (registerApi's rules, and Tessera's own admin API identifier is
+ * reserved: it is built in, oauth/admin-api.ts). Audited as api_registered with the actor.
+ */
+export async function addApi(deps: ApiDeps, input: NewApiRequest, actor: Actor): Promise<Api> {
+  const reserved = `${deps.config.issuer}${ADMIN_API_PATH}`
+  if (input.identifier === reserved || input.identifier.startsWith(`${reserved}/`))
+    throw new InvalidApi('identifier', "is Tessera's own admin API (built in)")
+  const api = await registerApi(deps.repos.apis, input, deps.clock.now())
+  await deps.audit.record(
+    'api_registered',
+    { detail: { actor: actorLabel(actor), api: api.identifier, scopes: api.scopes.map((scope) => scope.name) } },
+    'API registered',
+  )
+  return api
+}
+
+/** Removes an API (tokens already issued for it stay valid until they expire); audited as api_removed. Throws UnknownApi. */
+export async function removeApi(deps: ApiDeps, identifier: string, actor: Actor): Promise<void> {
+  if (!(await deps.repos.apis.remove(identifier))) throw new UnknownApi(identifier)
+  await deps.audit.record('api_removed', { detail: { actor: actorLabel(actor), api: identifier } }, 'API removed')
 }

@@ -26,7 +26,10 @@ async function auditEvents(context: CommandContext, options: AuditOptions): Prom
   if (!Number.isInteger(limit) || limit < 1 || limit > 10000) throw new CliError('--limit must be a whole number from 1 to 10000')
   const events = await context.withDeps(async (deps) => {
     let userId: string | undefined
-    if (options.user !== undefined) {
+    if (options.user !== undefined && !options.user.includes('@')) {
+      // An id: also the way to the events of a deleted account (they keep its id, not its address).
+      userId = options.user
+    } else if (options.user !== undefined) {
       const user = await deps.repos.users.findByEmail(normaliseEmail(options.user))
       if (!user) throw new CliError(`no user with email ${options.user}`)
       userId = user.id
@@ -54,7 +57,7 @@ export function registerAuditCommand(program: Command, run: RunCommand): void {
   program
     .command('audit')
     .description('security events, newest first: sign-ins and failures, throttling, replays, revocations, key rotations, account changes')
-    .option('--user <email>', 'only events of this user')
+    .option('--user <email>', "only events of this user: the email address, or the id (a deleted user's events keep the id)")
     .option('--since <duration>', 'only events this recent: 90s, 15m, 1h, 7d…')
     .option('--type <type>', 'only events of this type, e.g. login_failure, refresh_reuse, key_rotation, account_disabled')
     .option('--limit <n>', 'at most this many events, 1 to 10000 (default: 100)')

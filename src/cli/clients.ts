@@ -1,12 +1,22 @@
 import type { Command } from 'commander'
 import {
-  checkBackchannelLogoutUri,
-  describeClient,
-  InvalidClientMetadata,
-  registerClient,
-  type ClientField,
-} from '../clients/registration.js'
-import { isPublicClient, type ClientPolicies, type ClientRegistration } from '../model/client.js'
+  ClientChangeRefused,
+  createClient,
+  deleteClient,
+  describeClientDetails,
+  getClient,
+  listClients as listAllClients,
+  rotateClientSecret,
+  UnknownClient,
+  updateClient as changeClient,
+  type ClientChanges,
+  type ClientDetails,
+} from '../clients/lifecycle.js'
+import { describeClient, InvalidClientMetadata, type ClientField } from '../clients/registration.js'
+import { parseDuration } from '../config/fields.js'
+import type { Deps } from '../deps.js'
+import { CLI_ACTOR } from '../model/actor.js'
+import { isPublicClient, type ClientRegistration } from '../model/client.js'
 import { examples, nonEmpty, repeatable } from './arguments.js'
 import { CliError, type CommandContext, type RunCommand } from './context.js'
 import { table, type CommandResult } from './output.js'
@@ -22,12 +32,22 @@ const FLAGS: Readonly<Record<ClientField, string>> = {
   apis: '--api',
   backchannel_logout_uri: '--backchannel-logout-uri',
   backchannel_logout_session_required: '--backchannel-logout-session-required',
+  secret_overlap: '--overlap',
 }
 
-/** The service's problem, said in terms of the command's flags. */
+/** The service's problem, said in terms of the command's flags: one line. */
 function asCliError(error: unknown): unknown {
-  if (!(error instanceof InvalidClientMetadata)) return error
-  return new CliError(`${FLAGS[error.field]}${error.value === undefined ? '' : ` ${error.value}`}: ${error.problem}`)
+  if (error instanceof InvalidClientMetadata)
+    return new CliError(`${FLAGS[error.field]}${error.value === undefined ? '' : ` ${error.value}`}: ${error.problem}`)
+  if (error instanceof UnknownClient || error instanceof ClientChangeRefused) return new CliError(error.message)
+  return error
+}
+
+/** Runs a service call with the CLI's dependencies, its errors said as CLI lines. */
+function withClients<T>(context: CommandContext, use: (deps: Deps) => Promise<T>): Promise<T> {
+  return context.withDeps(use).catch((error: unknown) => {
+    throw asCliError(error)
+  })
 }
 
 /** `clients add` options as commander hands them over (repeatable ones are absent when not given). */
@@ -49,8 +69,17 @@ interface AddOptions {
   readonly backchannelLogoutSessionRequired?: boolean
 }
 
-/** `clients update` options; `--no-backchannel-logout-uri` gives false (remove it). */
+/**
+ * `clients update` options. A given list replaces the stored one; `--no-post-logout-redirect-uri`
+ * and `--no-api` (false) empty theirs; `--no-backchannel-logout-uri` (false) removes it.
+ */
 interface UpdateOptions {
+  readonly name?: string
+  readonly redirectUri?: string[]
+  readonly postLogoutRedirectUri?: string[] | false
+  readonly grantType?: string[]
+  readonly scope?: string[]
+  readonly api?: string[] | false
   readonly requireMfa?: boolean
   readonly requireDpop?: boolean
   readonly requirePar?: boolean
@@ -76,11 +105,7 @@ async function addClient(context: CommandContext, options: AddOptions): Promise<
     ...(options.backchannelLogoutUri !== undefined ? { backchannelLogoutUri: options.backchannelLogoutUri } : {}),
     backchannelLogoutSessionRequired: options.backchannelLogoutSessionRequired ?? false,
   }
-  const { client, secret } = await context
-    .withDeps((deps) => registerClient(deps.repos, request, deps.clock.now(), { issuer: deps.config.issuer }))
-    .catch((error: unknown) => {
-      throw asCliError(error)
-    })
+  const { client, secret } = await withClients(context, (deps) => createClient(deps, request, CLI_ACTOR))
   const json: Record<string, unknown> = { client_id: client.id, ...(secret !== null ? { client_secret: secret } : {}) }
   const text = [
     `Client "${client.name}" added.`,
@@ -95,12 +120,10 @@ async function addClient(context: CommandContext, options: AddOptions): Promise<
 const REGISTRATIONS: readonly ClientRegistration[] = ['cli', 'dynamic', 'metadata_document']
 
 async function listClients(context: CommandContext, options: { registration?: string }): Promise<CommandResult> {
-  const wanted = options.registration
-  if (wanted !== undefined && !(REGISTRATIONS as readonly string[]).includes(wanted))
+  const wanted = REGISTRATIONS.find((registration) => registration === options.registration)
+  if (options.registration !== undefined && wanted === undefined)
     throw new CliError(`--registration must be one of ${REGISTRATIONS.join(', ')}`)
-  const clients = (await context.withDeps((deps) => deps.repos.clients.list())).filter(
-    (client) => wanted === undefined || client.registration === wanted,
-  )
+  const clients = await context.withDeps((deps) => listAllClients(deps, wanted))
   const rows = [
     ['CLIENT_ID', 'NAME', 'TYPE', 'REGISTRATION', 'GRANTS', 'REDIRECT_URIS'],
     ...clients.map((c) => [
@@ -115,55 +138,101 @@ async function listClients(context: CommandContext, options: { registration?: st
   return { json: { clients: clients.map(describeClient) }, text: clients.length === 0 ? 'No clients yet.' : table(rows) }
 }
 
-/** `--backchannel-logout-uri URI` sets it (checked like at registration), `--no-backchannel-logout-uri` removes it. */
-function logoutUriChange(value: string | false | undefined, issuer: string): Pick<ClientPolicies, 'backchannelLogoutUri'> {
-  if (value === undefined) return {}
-  if (value === false) return { backchannelLogoutUri: null }
-  if (value === '') throw new CliError('--backchannel-logout-uri: give a URL, or --no-backchannel-logout-uri to remove it')
-  try {
-    return { backchannelLogoutUri: checkBackchannelLogoutUri(value, { issuer }) }
-  } catch (error) {
-    throw asCliError(error)
-  }
-}
+const iso = (seconds: number) => new Date(seconds * 1000).toISOString()
 
-async function updateClient(context: CommandContext, clientId: string, options: UpdateOptions): Promise<CommandResult> {
-  const policies: ClientPolicies = {
-    ...(options.requireMfa !== undefined ? { requireMfa: options.requireMfa } : {}),
-    ...(options.requireDpop !== undefined ? { requireDpop: options.requireDpop } : {}),
-    ...(options.requirePar !== undefined ? { requirePar: options.requirePar } : {}),
-    ...logoutUriChange(options.backchannelLogoutUri, context.config.issuer),
-    ...(options.backchannelLogoutSessionRequired !== undefined
-      ? { backchannelLogoutSessionRequired: options.backchannelLogoutSessionRequired }
-      : {}),
-  }
-  if (Object.keys(policies).length === 0)
-    throw new CliError(
-      'nothing to change: give --require-mfa, --require-dpop, --require-par, --backchannel-logout-uri or --backchannel-logout-session-required (or their --no- forms)',
-    )
-  const client = await context.withDeps(async (deps) => {
-    if (!(await deps.repos.clients.setPolicies(clientId, policies))) throw new CliError(`no client with id ${clientId}`)
-    await deps.audit.record('client_updated', { clientId, detail: policies }, 'client policy changed')
-    return (await deps.repos.clients.find(clientId))!
-  })
+/** What a client's settings say, in a few words (update prints it). */
+function policiesText({ client }: ClientDetails): string {
   const said = [
     client.requireMfa ? 'every sign-in needs a second factor' : 'a password alone is enough',
     client.requireDpop ? 'DPoP proofs required' : 'DPoP optional',
     client.requirePar ? 'pushed authorization requests required' : 'PAR optional',
     client.backchannelLogoutUri === null ? 'no back-channel logout' : `logout tokens to ${client.backchannelLogoutUri}`,
   ]
-  return { json: describeClient(client), text: `Client ${client.id}: ${said.join('; ')}.` }
+  return `Client ${client.id}: ${said.join('; ')}.`
+}
+
+/** `--backchannel-logout-uri ''` is a mistake, not a removal: that is what the --no- form is for. */
+function changesFrom(options: UpdateOptions): ClientChanges {
+  if (options.backchannelLogoutUri === '')
+    throw new CliError('--backchannel-logout-uri: give a URL, or --no-backchannel-logout-uri to remove it')
+  const list = (value: string[] | false | undefined) => (value === false ? [] : value)
+  const changes: ClientChanges = {
+    name: options.name,
+    redirectUris: options.redirectUri,
+    postLogoutRedirectUris: list(options.postLogoutRedirectUri),
+    grantTypes: options.grantType,
+    scopes: options.scope,
+    apis: list(options.api),
+    requireMfa: options.requireMfa,
+    requireDpop: options.requireDpop,
+    requirePar: options.requirePar,
+    backchannelLogoutUri: options.backchannelLogoutUri === false ? null : options.backchannelLogoutUri,
+    backchannelLogoutSessionRequired: options.backchannelLogoutSessionRequired,
+  }
+  if (Object.values(changes).every((value) => value === undefined))
+    throw new CliError(
+      'nothing to change: give --name, --redirect-uri, --post-logout-redirect-uri, --grant-type, --scope, --api, --require-mfa, --require-dpop, --require-par, --backchannel-logout-uri or --backchannel-logout-session-required (or a --no- form)',
+    )
+  return changes
+}
+
+async function updateClient(context: CommandContext, clientId: string, options: UpdateOptions): Promise<CommandResult> {
+  const changes = changesFrom(options)
+  const { details, now } = await withClients(context, async (deps) => ({
+    details: await changeClient(deps, clientId, changes, CLI_ACTOR),
+    now: deps.clock.now(),
+  }))
+  return { json: describeClientDetails(details, now), text: policiesText(details) }
+}
+
+async function showClient(context: CommandContext, clientId: string): Promise<CommandResult> {
+  const { details, now } = await withClients(context, async (deps) => ({ details: await getClient(deps, clientId), now: deps.clock.now() }))
+  const json = describeClientDetails(details, now)
+  const text = Object.entries(json)
+    .map(([key, value]) => {
+      const shown = Array.isArray(value) ? value.join(' ') || '-' : value === null ? '-' : String(value)
+      return `${`${key}:`.padEnd(37)} ${key.endsWith('_at') && typeof value === 'number' ? iso(value) : shown}`
+    })
+    .join('\n')
+  return { json, text }
+}
+
+/** `--overlap 0` ends the old secret at once; otherwise a duration (90s, 10m, 1h, 7d). */
+function overlapSeconds(raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined
+  if (/^0+[smhd]?$/.test(raw.trim())) return 0
+  try {
+    return parseDuration(raw)
+  } catch {
+    throw new CliError('--overlap takes a duration such as 0, 1h, 24h or 7d')
+  }
+}
+
+async function rotateSecret(context: CommandContext, clientId: string, options: { overlap?: string }): Promise<CommandResult> {
+  const overlap = overlapSeconds(options.overlap)
+  const rotation = await withClients(context, (deps) =>
+    rotateClientSecret(deps, clientId, overlap === undefined ? {} : { overlapSeconds: overlap }, CLI_ACTOR),
+  )
+  const until = rotation.previousSecretExpiresAt
+  return {
+    json: { client_id: rotation.client.id, client_secret: rotation.secret, previous_secret_expires_at: until },
+    text: [
+      `New secret for client ${rotation.client.id}.`,
+      `client_secret: ${rotation.secret}`,
+      'The secret is shown only now; it is stored hashed.',
+      until === null ? 'The previous secret no longer works.' : `The previous secret keeps working until ${iso(until)}.`,
+    ].join('\n'),
+  }
 }
 
 async function removeClient(context: CommandContext, clientId: string): Promise<CommandResult> {
-  const removed = await context.withDeps((deps) => deps.repos.clients.remove(clientId))
-  if (!removed) throw new CliError(`no client with id ${clientId}`)
-  return { json: { removed: clientId }, text: `Client ${clientId} removed.` }
+  await withClients(context, (deps) => deleteClient(deps, clientId, CLI_ACTOR))
+  return { json: { removed: clientId }, text: `Client ${clientId} removed; its grants and tokens are revoked.` }
 }
 
-/** `idp clients add|list|remove`. */
+/** `idp clients add|update|show|rotate-secret|list|remove`. */
 export function registerClientsCommands(program: Command, run: RunCommand): void {
-  const clients = program.command('clients').description('register, list and remove OAuth clients')
+  const clients = program.command('clients').description('register, change, show, rotate the secret of, list and remove OAuth clients')
 
   clients
     .command('add')
@@ -211,8 +280,16 @@ export function registerClientsCommands(program: Command, run: RunCommand): void
 
   clients
     .command('update')
-    .description("change a client's policies")
+    .description('change a client: a list given replaces the stored one; the registration rules apply to the result')
     .argument('<client-id>', 'the client_id (taken as is, even when it begins with "-")', nonEmpty)
+    .option('--name <name>', 'display name, shown on the consent page (at most 200 characters)')
+    .option('--redirect-uri <uri>', 'the redirect URIs (same rules as clients add); repeatable, replaces them all', repeatable)
+    .option('--post-logout-redirect-uri <uri>', 'the post-logout redirect URIs; repeatable, replaces them all', repeatable)
+    .option('--no-post-logout-redirect-uri', 'remove every post-logout redirect URI')
+    .option('--grant-type <type>', 'the grant types (same values as clients add); repeatable, replaces them all', repeatable)
+    .option('--scope <scope>', 'the scopes the client may ask for; repeatable, replaces them all (openid is always included)', repeatable)
+    .option('--api <identifier>', 'the APIs (idp apis add) the client may ask tokens for; repeatable, replaces them all', repeatable)
+    .option('--no-api', 'the client may ask for no registered API')
     .option('--require-mfa', 'require a second factor for every sign-in for this client')
     .option('--no-require-mfa', 'a password alone is enough again (a client may still ask with acr_values)')
     .option('--require-dpop', 'every token request must carry a DPoP proof (sender-constrained tokens, RFC 9449)')
@@ -226,6 +303,8 @@ export function registerClientsCommands(program: Command, run: RunCommand): void
     .addHelpText(
       'after',
       examples(
+        'idp clients update 0fJ3kq8_Zx1TtVw2nR5c7A --redirect-uri https://app.example/callback --redirect-uri https://app.example/cb2',
+        'idp clients update 0fJ3kq8_Zx1TtVw2nR5c7A --name "Example app" --scope openid --scope email',
         'idp clients update 0fJ3kq8_Zx1TtVw2nR5c7A --require-mfa',
         'idp clients update 0fJ3kq8_Zx1TtVw2nR5c7A --require-dpop --require-par',
         'idp clients update 0fJ3kq8_Zx1TtVw2nR5c7A --backchannel-logout-uri https://app.example/backchannel-logout',
@@ -235,6 +314,31 @@ export function registerClientsCommands(program: Command, run: RunCommand): void
     .action((clientId: string, options: UpdateOptions) => run((context) => updateClient(context, clientId, options)))
 
   clients
+    .command('show')
+    .description('one client: its settings, allowed APIs and whether a previous secret still works (secrets are never shown)')
+    .argument('<client-id>', 'the client_id (taken as is, even when it begins with "-")', nonEmpty)
+    .allowUnknownOption()
+    .addHelpText('after', examples('idp clients show 0fJ3kq8_Zx1TtVw2nR5c7A', 'idp clients show 0fJ3kq8_Zx1TtVw2nR5c7A --json'))
+    .action((clientId: string) => run((context) => showClient(context, clientId)))
+
+  clients
+    .command('rotate-secret')
+    .description(
+      'give a confidential client a new secret (shown once); the previous one keeps working for the overlap, so the client can be redeployed without downtime',
+    )
+    .argument('<client-id>', 'the client_id (taken as is, even when it begins with "-")', nonEmpty)
+    .option('--overlap <duration>', 'how long the previous secret keeps working: 0 (ends it at once) up to 30d', '24h')
+    .addHelpText(
+      'after',
+      examples(
+        'idp clients rotate-secret 0fJ3kq8_Zx1TtVw2nR5c7A',
+        'idp clients rotate-secret 0fJ3kq8_Zx1TtVw2nR5c7A --overlap 1h --json',
+        'idp clients rotate-secret 0fJ3kq8_Zx1TtVw2nR5c7A --overlap 0   # the old secret leaked: stop it now',
+      ),
+    )
+    .action((clientId: string, options: { overlap?: string }) => run((context) => rotateSecret(context, clientId, options)))
+
+  clients
     .command('list')
     .description('list every client (secrets are never shown): registered with the CLI, by themselves (RFC 7591) or by metadata document')
     .option('--registration <kind>', 'only clients registered this way: cli, dynamic or metadata_document')
@@ -242,7 +346,7 @@ export function registerClientsCommands(program: Command, run: RunCommand): void
 
   clients
     .command('remove')
-    .description('delete a client')
+    .description("delete a client: its grants, refresh and access tokens are revoked and users' consents for it removed")
     .argument('<client-id>', 'the client_id (taken as is, even when it begins with "-")', nonEmpty)
     .allowUnknownOption()
     .addHelpText('after', examples('idp clients remove 0fJ3kq8_Zx1TtVw2nR5c7A', 'idp clients remove -- -Xy_zYc4U2pQh7G1oKe9dRw'))

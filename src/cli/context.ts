@@ -2,6 +2,9 @@ import type { Logger } from 'pino'
 import { loadConfig, type Config } from '../config/config.js'
 import { closeDeps, createDeps, type Deps } from '../deps.js'
 import { createLogger } from '../logger.js'
+import { SecurityEvents } from '../audit.js'
+import { systemClock } from '../clock.js'
+import { openStore } from '../db/store.js'
 import pino from 'pino'
 import type { CommandResult } from './output.js'
 
@@ -27,7 +30,15 @@ export interface CommandContext {
   readonly config: Config
   /** Opens the full dependency set (database, migrations, keys) for the duration of `use`. */
   withDeps<T>(use: (deps: Deps) => Promise<T>): Promise<T>
+  /**
+   * Opens only the database (migrated unless `migrate` is false) and its security events, for
+   * commands that must not create keys in it (`idp import` into an empty database, `idp backup`).
+   */
+  withStore<T>(use: (target: StoreContext) => Promise<T>, options?: { readonly migrate?: boolean }): Promise<T>
 }
+
+/** What withStore lends: the database's repositories, its security events, the clock and the configuration. */
+export type StoreContext = Pick<Deps, 'config' | 'repos' | 'audit' | 'clock'>
 
 /**
  * How a command's action runs its work: with a context made on first use (so help and usage errors
@@ -51,6 +62,15 @@ export function commandContext(io: CliIo): CommandContext {
         return await use(deps)
       } finally {
         await closeDeps(deps)
+      }
+    },
+    async withStore(use, options = {}) {
+      const store = await openStore(config.database, { migrate: options.migrate !== false })
+      try {
+        const audit = new SecurityEvents(store.repos.auditEvents, cliLogger(config), systemClock)
+        return await use({ config, repos: store.repos, audit, clock: systemClock })
+      } finally {
+        await store.close()
       }
     },
   }

@@ -1,7 +1,15 @@
 import { setTimeout } from 'node:timers/promises'
 import type { Command } from 'commander'
 import type { Deps } from '../deps.js'
-import { KeyPromotionTooEarly, type RotationOutcome } from '../keys/key-store.js'
+import { CLI_ACTOR } from '../model/actor.js'
+import {
+  KeyPromotionTooEarly,
+  listSigningKeys,
+  revokeSigningKey,
+  rotateSigningKeys,
+  UnknownSigningKey,
+  type KeyRotation,
+} from '../keys/operations.js'
 import { examples, nonEmpty } from './arguments.js'
 import { CliError, type CommandContext, type RunCommand } from './context.js'
 import { table, type CommandResult } from './output.js'
@@ -13,10 +21,10 @@ const iso = (seconds: number | null): string => (seconds === null ? '' : new Dat
  * KEY_REFRESH_INTERVAL + CLOCK_SKEW, so that no instance signs with a key another instance does
  * not publish yet; `immediately` (--now) skips the wait in an emergency.
  */
-async function rotateWhenPublished(context: CommandContext, deps: Deps, immediately: boolean): Promise<RotationOutcome> {
+async function rotateWhenPublished(context: CommandContext, deps: Deps, immediately: boolean): Promise<KeyRotation> {
   for (;;) {
     try {
-      return await deps.keys.rotate({ immediately })
+      return await rotateSigningKeys(deps, { immediately, actor: CLI_ACTOR })
     } catch (error) {
       if (!(error instanceof KeyPromotionTooEarly)) throw error
       const minAge = deps.config.keyRefreshInterval + deps.config.clockSkew
@@ -28,22 +36,8 @@ async function rotateWhenPublished(context: CommandContext, deps: Deps, immediat
   }
 }
 
-/**
- * Resource servers cache the JWKS: "refetch on an unknown kid" only helps once the library's
- * cooldown since its last fetch has passed (jose createRemoteJWKSet: 30 s; oauth4webapi: 60 s).
- */
-export function rotationWarning(promotedPublishedSeconds: number | null, jwksMaxAge: number): string | null {
-  if (promotedPublishedSeconds === null) return 'no next key was waiting: the new signing key was published just now'
-  if (promotedPublishedSeconds >= jwksMaxAge) return null
-  return (
-    `the promoted key was published ${promotedPublishedSeconds}s ago, less than the JWKS max-age (${jwksMaxAge}s): ` +
-    'resource servers that refetch the JWKS on an unknown kid accept its tokens only after their refetch cooldown ' +
-    '(jose createRemoteJWKSet: 30 s since its last fetch; oauth4webapi: 60 s); ones that never refetch may reject new tokens until their cache expires'
-  )
-}
-
 async function listKeys(context: CommandContext): Promise<CommandResult> {
-  const keys = await context.withDeps((deps) => deps.keys.list())
+  const keys = await context.withDeps((deps) => listSigningKeys(deps))
   const listed = keys.map((k) => ({
     kid: k.kid,
     state: k.state,
@@ -62,11 +56,8 @@ async function listKeys(context: CommandContext): Promise<CommandResult> {
 }
 
 async function rotateKeys(context: CommandContext, now: boolean): Promise<CommandResult> {
-  const { outcome, maxAge } = await context.withDeps(async (deps) => ({
-    outcome: await rotateWhenPublished(context, deps, now),
-    maxAge: deps.config.jwksMaxAge,
-  }))
-  const warning = rotationWarning(outcome.promotedPublishedSeconds, maxAge)
+  const outcome = await context.withDeps((deps) => rotateWhenPublished(context, deps, now))
+  const { warning } = outcome
   return {
     json: { active_kid: outcome.activeKid, ...(warning !== null ? { warning } : {}) },
     text: [
@@ -77,11 +68,11 @@ async function rotateKeys(context: CommandContext, now: boolean): Promise<Comman
 }
 
 async function revokeKey(context: CommandContext, kid: string): Promise<CommandResult> {
-  const { changes, activeKid } = await context.withDeps(async (deps) => {
-    const changes = await deps.keys.revoke(kid)
-    return { changes, activeKid: deps.keys.signingKey().kid }
-  })
-  if (changes.length === 0) throw new CliError(`no published key with kid ${kid}`)
+  const { activeKid } = await context
+    .withDeps((deps) => revokeSigningKey(deps, kid, CLI_ACTOR))
+    .catch((error: unknown) => {
+      throw error instanceof UnknownSigningKey ? new CliError(error.message) : error
+    })
   return {
     json: { revoked: kid, active_kid: activeKid },
     text: `Key ${kid} revoked and removed from the JWKS; ${activeKid} signs now. Tokens signed by ${kid} no longer verify.`,

@@ -19,6 +19,8 @@ import { registerMigrateCommand } from './migrate.js'
 import { printResult, type CommandResult } from './output.js'
 import { registerPruneCommand } from './prune.js'
 import { registerUsersCommands } from './users.js'
+import { registerInstallationCommands } from './installation.js'
+import { registerWebhooksCommands } from './webhooks.js'
 import { examples } from './arguments.js'
 
 /** Each command group registers its commands (in this order in the help). */
@@ -27,11 +29,13 @@ const GROUPS: readonly ((program: Command, run: RunCommand) => void)[] = [
   registerUsersCommands,
   registerApisCommands,
   registerConnectionsCommands,
+  registerWebhooksCommands,
   registerRegistrationCommands,
   registerKeysCommands,
   registerAuditCommand,
   registerPruneCommand,
   registerMigrateCommand,
+  registerInstallationCommands,
 ]
 
 const JSON_FLAG = '--json'
@@ -74,7 +78,7 @@ function usageLine(command: Command): string {
 function buildProgram(run: RunCommand, said: Said, width: number): Command {
   const program = new Command('idp')
     .description(
-      'Tessera operator CLI: clients, users, signing keys, the audit log and the database.\n' +
+      'Tessera operator CLI: clients, users, signing keys, the audit log, the database and its backups.\n' +
         'Run it with the environment of the server.',
     )
     .usage('<command> [options] [--json]')

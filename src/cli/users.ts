@@ -1,14 +1,33 @@
 import type { Command } from 'commander'
-import { endUserAccess } from '../accounts/context.js'
-import { passwordResetLink } from '../accounts/password-reset.js'
-import { passwordProblem } from '../accounts/password-policy.js'
-import { isRoleName, type User } from '../model/user.js'
-import { factorsOf, resetFactors, type FactorSummary } from '../factors/summary.js'
-import { emailAddressProblem, normaliseEmail } from '../accounts/email-address.js'
+import { exportUserData } from '../accounts/data-export.js'
+import { normaliseEmail } from '../accounts/email-address.js'
+import {
+  AccountChangeRefused,
+  checkRoles,
+  createPasswordResetLink,
+  createUser,
+  deleteUser,
+  disableUser,
+  EmailTaken,
+  enableUser,
+  findUser,
+  getUser,
+  InvalidAccountInput,
+  listUsers as listAllUsers,
+  resetUserFactors as resetFactorsOf,
+  setUserRoles,
+  UnknownUser,
+  updateUser,
+  verifyUserEmail,
+  type AccountChanges,
+} from '../accounts/lifecycle.js'
 import type { Deps } from '../deps.js'
-import { randomId } from '../secrets.js'
+import type { FactorSummary } from '../factors/summary.js'
+import { CLI_ACTOR } from '../model/actor.js'
+import type { User } from '../model/user.js'
 import { examples, nonEmpty, repeatable } from './arguments.js'
 import { CliError, type CommandContext, type RunCommand } from './context.js'
+import { writeNewFile } from './files.js'
 import { table, type CommandResult } from './output.js'
 
 /** stdin loses exactly one trailing line break (what `echo` adds); nothing else is trimmed. */
@@ -16,19 +35,41 @@ export function passwordFromStdin(raw: string): string {
   return raw.replace(/\r?\n$/, '')
 }
 
-function checkRoles(roles: readonly string[]): readonly string[] {
-  const bad = roles.filter((role) => !isRoleName(role))
-  if (bad.length > 0) throw new CliError(`not a role name: ${bad.join(', ')} (letters, digits, _ . : - and at most 64 characters)`)
-  return roles
+/** How an email problem is introduced: `--email X` for add and update, the bare address for set-email. */
+type EmailLabel = (value: string) => string
+
+/** The service's problem as one CLI line. */
+function asCliError(error: unknown, email: EmailLabel = (value) => `--email ${value}`, adding = false): unknown {
+  if (error instanceof EmailTaken)
+    return new CliError(
+      adding ? `a user with email ${error.value ?? ''} already exists` : `${error.value ?? ''} already belongs to user ${error.holderId}`,
+    )
+  if (error instanceof InvalidAccountInput) {
+    switch (error.field) {
+      case 'email':
+        return new CliError(`${email(error.value ?? '')}: ${error.problem}`)
+      case 'password':
+        return new CliError(`password refused: ${error.problem}`)
+      case 'name':
+        return new CliError(`--name: ${error.problem}`)
+      case 'roles':
+        return new CliError(error.problem)
+    }
+  }
+  if (error instanceof UnknownUser || error instanceof AccountChangeRefused) return new CliError(error.message)
+  return error
 }
 
-/** A user named by email (any spelling of it) or, for accounts `collisions` lists, by id. */
-async function findUser(deps: Deps, emailOrId: string): Promise<User> {
-  const user = emailOrId.includes('@')
-    ? await deps.repos.users.findByEmail(normaliseEmail(emailOrId))
-    : await deps.repos.users.findById(emailOrId)
-  if (!user) throw new CliError(emailOrId.includes('@') ? `no user with email ${emailOrId}` : `no user with id ${emailOrId}`)
-  return user
+/**
+ * `idp users <action> EMAIL`: the user named by email (any spelling of it) or, for accounts
+ * `collisions` lists, by id; one service call; its errors said as one CLI line.
+ */
+function onUser<T>(context: CommandContext, emailOrId: string, use: (deps: Deps, user: User) => Promise<T>): Promise<T> {
+  return context
+    .withDeps(async (deps) => use(deps, await findUser(deps, emailOrId)))
+    .catch((error: unknown) => {
+      throw asCliError(error)
+    })
 }
 
 /** Accounts whose stored emails share one canonical form (left apart by the normalisation migration). */
@@ -51,14 +92,7 @@ const userJson = (u: User) => ({
   created_at: u.createdAt,
 })
 
-/** `idp users <action> EMAIL`: one user, one change, one line of output. */
-async function onOneUser(context: CommandContext, emailOrId: string, change: (deps: Deps, user: User) => Promise<void>): Promise<User> {
-  return context.withDeps(async (deps) => {
-    const user = await findUser(deps, emailOrId)
-    await change(deps, user)
-    return user
-  })
-}
+const factorsJson = (f: FactorSummary) => ({ passkeys: f.passkeys, totp: f.totp, recovery_codes: f.recoveryCodes })
 
 /** `users add` options as commander hands them over. */
 interface AddOptions {
@@ -70,25 +104,16 @@ interface AddOptions {
 }
 
 async function addUser(context: CommandContext, options: AddOptions): Promise<CommandResult> {
-  const problem = emailAddressProblem(options.email ?? '')
-  if (problem !== null) throw new CliError(`--email ${options.email ?? ''}: ${problem}`)
-  const email = normaliseEmail(options.email!)
   const sources = (options.password === undefined ? 0 : 1) + (options.passwordStdin === true ? 1 : 0)
   if (sources !== 1) throw new CliError('give exactly one of --password-stdin or --password')
   const password = options.password ?? passwordFromStdin(await context.io.readStdin())
-  const weak = passwordProblem(password)
-  if (weak !== null) throw new CliError(`password refused: ${weak}`)
-  const roles = checkRoles(options.role ?? [])
-  const name = options.name?.trim() || null
-  const id = randomId()
-  await context.withDeps(async (deps) => {
-    if (await deps.repos.users.findByEmail(email)) throw new CliError(`a user with email ${email} already exists`)
-    const now = deps.clock.now()
-    // Added by an operator, who vouches for the address.
-    const passwordHash = await deps.hasher.hash(password)
-    await deps.repos.users.insert({ id, email, name, passwordHash, emailVerified: true, disabledAt: null, createdAt: now, roles })
-  })
-  return { json: { id, email, roles: [...new Set(roles)].sort() }, text: `User ${email} added (sub ${id}).` }
+  const input = { email: options.email ?? '', name: options.name ?? null, password, roles: options.role ?? [] }
+  const user = await context
+    .withDeps((deps) => createUser(deps, input, CLI_ACTOR))
+    .catch((error: unknown) => {
+      throw asCliError(error, undefined, true)
+    })
+  return { json: { id: user.id, email: user.email, roles: user.roles }, text: `User ${user.email} added (sub ${user.id}).` }
 }
 
 /** The second factors of a user, in words: "passkey×2, app, 8 codes" or "-". */
@@ -97,18 +122,12 @@ const factorsText = (f: FactorSummary) =>
     .filter((part) => part !== '')
     .join(', ') || '-'
 
+const status = (u: User) => (u.disabledAt !== null ? 'disabled' : u.emailVerified ? 'active' : 'unverified')
+
 async function listUsers(context: CommandContext): Promise<CommandResult> {
-  const users = await context.withDeps(async (deps) =>
-    Promise.all((await deps.repos.users.list()).map(async (user) => ({ user, factors: await factorsOf(deps, user.id) }))),
-  )
-  const status = (u: User) => (u.disabledAt !== null ? 'disabled' : u.emailVerified ? 'active' : 'unverified')
+  const users = await context.withDeps((deps) => listAllUsers(deps))
   return {
-    json: {
-      users: users.map(({ user, factors }) => ({
-        ...userJson(user),
-        factors: { passkeys: factors.passkeys, totp: factors.totp, recovery_codes: factors.recoveryCodes },
-      })),
-    },
+    json: { users: users.map(({ user, factors }) => ({ ...userJson(user), factors: factorsJson(factors) })) },
     text:
       users.length === 0
         ? 'No users yet.'
@@ -126,30 +145,66 @@ async function listUsers(context: CommandContext): Promise<CommandResult> {
   }
 }
 
-async function resetUserFactors(context: CommandContext, emailOrId: string): Promise<CommandResult> {
-  let removed: FactorSummary | undefined
-  const user = await onOneUser(context, emailOrId, async (deps, found) => {
-    removed = await resetFactors(deps, found, 'operator')
-  })
-  const what = removed === undefined ? '-' : factorsText(removed)
+const iso = (seconds: number | null) => (seconds === null ? '-' : new Date(seconds * 1000).toISOString())
+
+async function showUser(context: CommandContext, emailOrId: string): Promise<CommandResult> {
+  const { user, factors, identities, liveSessions } = await onUser(context, emailOrId, (deps, found) => getUser(deps, found.id))
+  const linked = identities.map((identity) => ({
+    connection_id: identity.connectionId,
+    subject: identity.subject,
+    email: identity.email,
+    created_at: identity.createdAt,
+    last_used_at: identity.lastUsedAt,
+  }))
   return {
-    json: {
-      mfa_reset: user.email,
-      id: user.id,
-      removed: { passkeys: removed?.passkeys ?? 0, totp: removed?.totp ?? false, recovery_codes: removed?.recoveryCodes ?? 0 },
-    },
-    text: `Second factors of ${user.email} removed (${what}); they were told by mail. They sign in with their password and can set up new ones.`,
+    json: { ...userJson(user), factors: factorsJson(factors), linked_identities: linked, live_sessions: liveSessions },
+    text: [
+      `id:                ${user.id}`,
+      `email:             ${user.email}${user.emailVerified ? '' : ' (not verified)'}`,
+      `name:              ${user.name ?? '-'}`,
+      `status:            ${status(user)}`,
+      `roles:             ${user.roles.join(', ') || '-'}`,
+      `created:           ${iso(user.createdAt)}`,
+      `second factors:    ${factorsText(factors)}`,
+      `live sessions:     ${liveSessions}`,
+      `linked identities: ${identities.map((identity) => `${identity.connectionId} (${identity.email ?? identity.subject})`).join(', ') || '-'}`,
+    ].join('\n'),
+  }
+}
+
+async function changeUser(
+  context: CommandContext,
+  emailOrId: string,
+  options: { name?: string | false; email?: string },
+): Promise<CommandResult> {
+  const changes: AccountChanges = {
+    ...(options.name !== undefined ? { name: options.name === false ? null : options.name } : {}),
+    ...(options.email !== undefined ? { email: options.email } : {}),
+  }
+  if (Object.keys(changes).length === 0) throw new CliError('nothing to change: give --name, --no-name or --email')
+  const user = await onUser(context, emailOrId, (deps, found) => updateUser(deps, found.id, changes, CLI_ACTOR))
+  return {
+    json: userJson(user),
+    text: `User ${user.id}: ${user.email}${user.emailVerified ? '' : ' (not verified yet)'}, name ${user.name === null ? '(none)' : JSON.stringify(user.name)}.`,
+  }
+}
+
+async function resetUserFactors(context: CommandContext, emailOrId: string): Promise<CommandResult> {
+  const { user, removed } = await onUser(context, emailOrId, (deps, found) => resetFactorsOf(deps, found.id, CLI_ACTOR))
+  return {
+    json: { mfa_reset: user.email, id: user.id, removed: factorsJson(removed) },
+    text: `Second factors of ${user.email} removed (${factorsText(removed)}); they were told by mail. They sign in with their password and can set up new ones.`,
   }
 }
 
 async function setRoles(context: CommandContext, emailOrId: string, roles: readonly string[]): Promise<CommandResult> {
-  checkRoles(roles)
-  const user = await context.withDeps(async (deps) => {
-    const found = await findUser(deps, emailOrId)
-    await deps.repos.users.setRoles(found.id, roles, deps.clock.now())
-    await deps.audit.record('roles_changed', { userId: found.id, detail: { roles } }, 'roles changed')
-    return (await deps.repos.users.findById(found.id))!
-  })
+  try {
+    // Judged before the user is looked up: a bad role is the first thing said.
+    checkRoles(roles)
+  } catch (error) {
+    throw asCliError(error)
+  }
+  const user = await onUser(context, emailOrId, (deps, found) => setUserRoles(deps, found.id, roles, CLI_ACTOR))
   return {
     json: { email: user.email, id: user.id, roles: user.roles },
     text: `Roles of ${user.email}: ${user.roles.join(', ') || '(none)'}. Tokens issued from now on carry them.`,
@@ -157,41 +212,62 @@ async function setRoles(context: CommandContext, emailOrId: string, roles: reado
 }
 
 async function verifyUser(context: CommandContext, emailOrId: string): Promise<CommandResult> {
-  const user = await onOneUser(context, emailOrId, (deps, found) => deps.repos.users.markEmailVerified(found.id, deps.clock.now()))
+  const user = await onUser(context, emailOrId, (deps, found) => verifyUserEmail(deps, found.id, CLI_ACTOR))
   return { json: { verified: user.email, id: user.id }, text: `Email address ${user.email} marked as verified.` }
 }
 
 async function resetLink(context: CommandContext, emailOrId: string): Promise<CommandResult> {
-  let link = ''
-  const user = await onOneUser(context, emailOrId, async (deps, found) => {
-    if (found.disabledAt !== null) throw new CliError(`user ${found.email} is disabled; enable it first`)
-    link = await passwordResetLink(deps, found)
-    const event = { userId: found.id, detail: { by: 'operator' } }
-    await deps.audit.record('password_reset_requested', event, 'password reset link created by an operator')
-  })
-  const ttl = context.config.passwordResetTtl
+  const { user, link, expiresIn } = await onUser(context, emailOrId, (deps, found) => createPasswordResetLink(deps, found.id, CLI_ACTOR))
   return {
-    json: { email: user.email, id: user.id, reset_link: link, expires_in: ttl },
-    text: `${link}\nValid once, for ${Math.round(ttl / 60)} minutes. Older reset links of ${user.email} no longer work.`,
+    json: { email: user.email, id: user.id, reset_link: link, expires_in: expiresIn },
+    text: `${link}\nValid once, for ${Math.round(expiresIn / 60)} minutes. Older reset links of ${user.email} no longer work.`,
   }
 }
 
-async function disableUser(context: CommandContext, emailOrId: string): Promise<CommandResult> {
-  const user = await onOneUser(context, emailOrId, async (deps, found) => {
-    await deps.repos.users.disable(found.id, deps.clock.now())
-    // A disabled account keeps nothing alive: sessions end, grants and their tokens die.
-    await endUserAccess(deps, found.id)
-    await deps.audit.record('account_disabled', { userId: found.id }, 'account disabled')
-  })
+async function disable(context: CommandContext, emailOrId: string): Promise<CommandResult> {
+  const user = await onUser(context, emailOrId, (deps, found) => disableUser(deps, found.id, CLI_ACTOR))
   return { json: { disabled: user.email, id: user.id }, text: `User ${user.email} disabled; sessions ended and tokens revoked.` }
 }
 
-async function enableUser(context: CommandContext, emailOrId: string): Promise<CommandResult> {
-  const user = await onOneUser(context, emailOrId, async (deps, found) => {
-    await deps.repos.users.enable(found.id, deps.clock.now())
-    await deps.audit.record('account_enabled', { userId: found.id }, 'account enabled')
-  })
+async function enable(context: CommandContext, emailOrId: string): Promise<CommandResult> {
+  const user = await onUser(context, emailOrId, (deps, found) => enableUser(deps, found.id, CLI_ACTOR))
   return { json: { enabled: user.email, id: user.id }, text: `User ${user.email} enabled; they can sign in again.` }
+}
+
+async function remove(context: CommandContext, emailOrId: string, options: { yes?: boolean }): Promise<CommandResult> {
+  if (options.yes !== true)
+    throw new CliError(
+      `deleting ${emailOrId} removes the account and all its data for good; add --yes to do it (idp users export first to keep a copy)`,
+    )
+  const { user, removed } = await onUser(context, emailOrId, (deps, found) => deleteUser(deps, found.id, CLI_ACTOR))
+  return {
+    json: {
+      deleted: user.email,
+      id: user.id,
+      removed: {
+        sessions: removed.sessions,
+        grants: removed.grants,
+        access_tokens: removed.accessTokens,
+        consents: removed.consents,
+        passkeys: removed.passkeys,
+        linked_identities: removed.federatedIdentities,
+      },
+    },
+    text:
+      `User ${user.email} (${user.id}) deleted with all their data: ${removed.sessions} sessions (ended first: their apps are told), ` +
+      `${removed.grants} grants with their tokens, ${removed.consents} consents, ${removed.passkeys} passkeys, ${removed.federatedIdentities} linked identities. ` +
+      'Audit events keep the id (not the address) until AUDIT_RETENTION.',
+  }
+}
+
+async function exportUser(context: CommandContext, emailOrId: string, options: { to?: string }): Promise<CommandResult> {
+  const { user, document } = await onUser(context, emailOrId, async (deps, found) => ({
+    user: found,
+    document: await exportUserData(deps, found.id, CLI_ACTOR),
+  }))
+  if (options.to === undefined) return { json: { ...document }, text: JSON.stringify(document, null, 2) }
+  writeNewFile(options.to, `${JSON.stringify(document, null, 2)}\n`)
+  return { json: { exported: user.email, id: user.id, file: options.to }, text: `Data of ${user.email} written to ${options.to}.` }
 }
 
 async function listCollisions(context: CommandContext): Promise<CommandResult> {
@@ -216,27 +292,26 @@ async function listCollisions(context: CommandContext): Promise<CommandResult> {
 }
 
 async function setEmail(context: CommandContext, emailOrId: string, newEmail: string): Promise<CommandResult> {
-  const problem = emailAddressProblem(newEmail)
-  if (problem !== null) throw new CliError(`${newEmail}: ${problem}`)
-  const email = normaliseEmail(newEmail)
-  const user = await context.withDeps(async (deps) => {
-    const found = await findUser(deps, emailOrId)
-    const holder = await deps.repos.users.findByEmail(email)
-    if (holder && holder.id !== found.id) throw new CliError(`${email} already belongs to user ${holder.id}`)
-    await deps.repos.users.setEmail(found.id, email, deps.clock.now())
-    await deps.audit.record('email_changed', { userId: found.id, detail: { by: 'operator' } }, 'email address changed by an operator')
-    return found
-  })
-  return { json: { id: user.id, email, email_verified: false }, text: `User ${user.id} now signs in as ${email} (not verified yet).` }
+  const user = await context
+    .withDeps(async (deps) => updateUser(deps, (await findUser(deps, emailOrId)).id, { email: newEmail }, CLI_ACTOR))
+    .catch((error: unknown) => {
+      throw asCliError(error, (value) => value)
+    })
+  return {
+    json: { id: user.id, email: user.email, email_verified: false },
+    text: `User ${user.id} now signs in as ${user.email} (not verified yet).`,
+  }
 }
 
 const USER_ARGUMENT = "the user's email address (any spelling of it), or the id idp users list and collisions show"
 
-/** `idp users add|list|set-roles|verify|reset-link|disable|enable|mfa-reset|collisions|set-email`. */
+/** `idp users add|list|show|update|set-roles|verify|reset-link|disable|enable|mfa-reset|delete|export|collisions|set-email`. */
 export function registerUsersCommands(program: Command, run: RunCommand): void {
   const users = program
     .command('users')
-    .description('user accounts: add, list, roles, verification, reset links, disabling, second factors, email changes')
+    .description(
+      'user accounts: add, list, show, change, roles, verification, reset links, disabling, second factors, deletion, data export',
+    )
 
   /** A command on one user, named by email or id (taken as is: ids may begin with "-"). */
   const onOne = (name: string, description: string, action: (context: CommandContext, emailOrId: string) => Promise<CommandResult>) =>
@@ -281,13 +356,56 @@ export function registerUsersCommands(program: Command, run: RunCommand): void {
 
   onOne('verify', "mark the user's email address verified", verifyUser)
   onOne('reset-link', 'print a single-use password-reset link for support (older links of the user stop working)', resetLink)
-  onOne('disable', 'disable the user: ends their sessions, revokes their refresh and access tokens', disableUser)
-  onOne('enable', 'let a disabled user sign in again', enableUser)
+  onOne('disable', 'disable the user: ends their sessions, revokes their refresh and access tokens', disable)
+  onOne('enable', 'let a disabled user sign in again', enable)
   onOne(
     'mfa-reset',
     'remove every passkey, the authenticator app and the recovery codes of a user who lost them (audited, mailed to the user)',
     resetUserFactors,
   )
+
+  onOne('show', 'one user: profile, roles, status, second factors, live sessions and linked identities (never a hash or secret)', showUser)
+
+  users
+    .command('update')
+    .description("change a user's display name or sign-in address (a new address is unverified until proven)")
+    .argument('<email>', USER_ARGUMENT, nonEmpty)
+    .option('--name <name>', 'the display name (at most 200 characters)')
+    .option('--no-name', 'remove the display name')
+    .option('--email <new-email>', 'the new sign-in address; it must not belong to another user')
+    .addHelpText(
+      'after',
+      examples(
+        'idp users update ada@example.com --name "Ada Lovelace"',
+        'idp users update ada@example.com --email ada.lovelace@example.com',
+      ),
+    )
+    .action((emailOrId: string, options: { name?: string | false; email?: string }) =>
+      run((context) => changeUser(context, emailOrId, options)),
+    )
+
+  users
+    .command('delete')
+    .description(
+      'delete the user and all their data: sessions end first (their apps get back-channel logout tokens), then grants and tokens, consents, passkeys, authenticator app, recovery codes, linked identities go; audit events keep the id',
+    )
+    .argument('<email>', USER_ARGUMENT, nonEmpty)
+    .option('--yes', 'really delete (required: there is no undo)')
+    .addHelpText('after', examples('idp users export ada@example.com --to ada.json && idp users delete ada@example.com --yes'))
+    .action((emailOrId: string, options: { yes?: boolean }) => run((context) => remove(context, emailOrId, options)))
+
+  users
+    .command('export')
+    .description(
+      "the user's data as one JSON document: profile, roles, second factors (no secrets), sessions, consents and grants, linked identities, recent security events",
+    )
+    .argument('<email>', USER_ARGUMENT, nonEmpty)
+    .option('--to <file>', 'write it to this new file (mode 0600; an existing file is never overwritten) instead of stdout')
+    .addHelpText(
+      'after',
+      examples('idp users export ada@example.com --to ada.json', 'idp users export ada@example.com --json | jq .profile'),
+    )
+    .action((emailOrId: string, options: { to?: string }) => run((context) => exportUser(context, emailOrId, options)))
 
   users
     .command('collisions')

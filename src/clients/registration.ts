@@ -57,6 +57,8 @@ export type ClientField =
   | 'apis'
   | 'backchannel_logout_uri'
   | 'backchannel_logout_session_required'
+  /** How long a rotated-out secret keeps working (clients/lifecycle.ts rotateClientSecret). */
+  | 'secret_overlap'
 
 /** A registration request that cannot be accepted: `value` is the offending input, when there is one. */
 export class InvalidClientMetadata extends Error {
@@ -128,6 +130,7 @@ export function buildClient(
       id: randomId(),
       name,
       secretHash: secret === null ? null : hashSecret(secret),
+      previousSecret: null,
       redirectUris: [...new Set(input.redirectUris)],
       postLogoutRedirectUris: [...new Set(input.postLogoutRedirectUris)],
       grantTypes: grantTypes as GrantType[],

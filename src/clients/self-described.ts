@@ -22,6 +22,7 @@ export function clientFromMetadata(
       id,
       name: metadata.name,
       secretHash: secret === null ? null : hashSecret(secret),
+      previousSecret: null,
       redirectUris: metadata.redirectUris,
       postLogoutRedirectUris: metadata.postLogoutRedirectUris,
       grantTypes: metadata.grantTypes,

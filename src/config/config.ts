@@ -7,6 +7,7 @@ import { ConfigError, FieldProblem, duration, integer, oneOf, optionalDuration, 
 import { parseIssuer, parseDatabaseUrl, parseSmtpUrl, parseTrustedProxies, type DatabaseLocation } from './urls.js'
 import { availableParallelism } from 'node:os'
 import { isRoleName } from '../model/user.js'
+import { parseMetricsHost, parseMetricsPort, parseOtlpEndpoint } from './observability.js'
 
 /** MFA_REQUIRED_ROLES: role names as `idp users set-roles` accepts them. */
 export function parseRoleList(raw: string): readonly string[] {
@@ -71,6 +72,24 @@ export const configFields = {
   keyRefreshInterval: duration('KEY_REFRESH_INTERVAL', '5s', 'How often a running server re-reads the key store to pick up rotations'),
   jwksMaxAge: duration('JWKS_MAX_AGE', '5m', '`Cache-Control: max-age` of the JWKS document'),
   logLevel: oneOf('LOG_LEVEL', 'info', LOG_LEVELS, 'pino log level (`fatal` … `trace`, `silent`)'),
+  metricsPort: {
+    env: 'METRICS_PORT',
+    doc: 'Prometheus metrics at `/metrics` on a listener of their own (never on `PORT`): a port number, or `off`. With `WORKERS` > 1 the first process serves the figures of every worker (see [Metrics and tracing](#metrics-and-tracing))',
+    defaultText: 'off',
+    parse: (raw, parsed) => parseMetricsPort(raw, parsed['port']),
+  } satisfies Field<number | null>,
+  metricsHost: {
+    env: 'METRICS_HOST',
+    doc: 'Interface the metrics listener binds to (an IP address or `localhost`); open it to your Prometheus only',
+    defaultText: '127.0.0.1',
+    parse: (raw) => parseMetricsHost(raw),
+  } satisfies Field<string>,
+  otlpEndpoint: {
+    env: 'OTEL_EXPORTER_OTLP_ENDPOINT',
+    doc: 'OpenTelemetry tracing: base URL of an OTLP/HTTP collector (spans are posted as JSON to `/v1/traces` under it). Unset, tracing is off and its packages are not loaded. The standard `OTEL_*` variables (`OTEL_SERVICE_NAME`, `OTEL_TRACES_SAMPLER`, `OTEL_EXPORTER_OTLP_HEADERS`…) apply',
+    defaultText: '(none)',
+    parse: (raw) => parseOtlpEndpoint(raw),
+  } satisfies Field<string | null>,
   accessTokenTtl: duration('ACCESS_TOKEN_TTL', '10m', 'Lifetime of JWT access tokens (at most 1h)', 3600),
   accessTokenAudience: {
     ...text(

@@ -4,6 +4,7 @@
  * a plain OAuth 2.0 server's are given with a claim mapping. Client secrets are sealed.
  */
 import type { Deps } from '../deps.js'
+import { actorLabel, CLI_ACTOR, type Actor } from '../model/actor.js'
 import { sealEnvelope } from '../keys/envelope.js'
 import type { Connection, ConnectionType, UpstreamEndpoints } from '../model/connection.js'
 import { claimMapping, connectionId, ConnectionProblem, defaultScopes, emailDomain, upstreamUrl } from '../oauth/upstream.js'
@@ -108,27 +109,47 @@ export async function addConnection(deps: RegistryDeps, input: NewConnection): P
   return connection
 }
 
+/** No connection has this id or name. */
+export class UnknownConnection extends ConnectionProblem {
+  readonly code = 'unknown_connection'
+  constructor(readonly reference: string) {
+    super(`no connection ${reference} (see idp connections list)`)
+  }
+}
+
 async function existing(deps: RegistryDeps, idOrName: string): Promise<Connection> {
   const connections = await deps.repos.connections.list()
   const found = connections.find((connection) => connection.id === idOrName || connection.name === idOrName)
-  if (!found) throw new ConnectionProblem(`no connection ${idOrName} (see idp connections list)`)
+  if (!found) throw new UnknownConnection(idOrName)
   return found
 }
 
-export async function removeConnection(deps: RegistryDeps, idOrName: string): Promise<Connection> {
+/** Deletes a connection with its linked identities (accounts made through it stay); audited with the actor. */
+export async function removeConnection(deps: RegistryDeps, idOrName: string, actor: Actor = CLI_ACTOR): Promise<Connection> {
   const connection = await existing(deps, idOrName)
   await deps.repos.connections.remove(connection.id)
-  await deps.audit.record('connection_removed', { detail: { connection: connection.id } }, 'connection removed with its linked identities')
+  await deps.audit.record(
+    'connection_removed',
+    { detail: { connection: connection.id, actor: actorLabel(actor) } },
+    'connection removed with its linked identities',
+  )
   return connection
 }
 
-export async function setConnectionEnabled(deps: RegistryDeps, idOrName: string, enabled: boolean): Promise<Connection> {
+/** Turns a connection off (hidden from the login page, sign-ins refused) or on again; audited with the actor. */
+export async function setConnectionEnabled(
+  deps: RegistryDeps,
+  idOrName: string,
+  enabled: boolean,
+  actor: Actor = CLI_ACTOR,
+): Promise<Connection> {
   const connection = await existing(deps, idOrName)
-  await deps.repos.connections.setDisabled(connection.id, enabled ? null : deps.clock.now())
+  const disabledAt = enabled ? null : deps.clock.now()
+  await deps.repos.connections.setDisabled(connection.id, disabledAt)
   await deps.audit.record(
     enabled ? 'connection_enabled' : 'connection_disabled',
-    { detail: { connection: connection.id } },
+    { detail: { connection: connection.id, actor: actorLabel(actor) } },
     enabled ? 'connection enabled' : 'connection disabled',
   )
-  return connection
+  return { ...connection, disabledAt }
 }

@@ -2,7 +2,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import SQLite from 'better-sqlite3'
 import pg from 'pg'
-import { Kysely, PostgresDialect, SqliteDialect, type SqliteDatabase, type SqliteStatement } from 'kysely'
+import { Kysely, PostgresDialect, SqliteDialect, type LogEvent, type SqliteDatabase, type SqliteStatement } from 'kysely'
 import type { DatabaseLocation } from '../config/urls.js'
 import type { Database } from './schema.js'
 import { enableWal } from './sqlite-wal.js'
@@ -39,8 +39,41 @@ function withStatementCache(sqlite: SQLite.Database): SqliteDatabase {
 /** How long a statement waits for another process's lock before failing with SQLITE_BUSY. */
 export const SQLITE_BUSY_TIMEOUT_MS = 10_000
 
+/** What a statement was, for timing by kind (never the SQL text: one series per kind, not per query). */
+export type QueryKind = 'select' | 'insert' | 'update' | 'delete' | 'other'
+
+/** Told the duration of every statement (metrics); only installed when someone listens. */
+export type QueryObserver = (kind: QueryKind, seconds: number, failed: boolean) => void
+
+/** A PostgreSQL pool's use at this moment. */
+export interface PoolUse {
+  readonly open: number
+  readonly idle: number
+  /** Queries waiting for a connection (all are busy). */
+  readonly waiting: number
+}
+
+export interface ConnectOptions {
+  readonly onQuery?: QueryObserver
+  /** Receives a reader of the pool's use (PostgreSQL only: SQLite has one connection and no pool). */
+  readonly onPool?: (use: () => PoolUse) => void
+}
+
+const QUERY_KINDS: Readonly<Record<string, QueryKind>> = {
+  SelectQueryNode: 'select',
+  InsertQueryNode: 'insert',
+  UpdateQueryNode: 'update',
+  DeleteQueryNode: 'delete',
+}
+
+/** kysely's log hook, used as a timer: it measures every statement once a hook is set. */
+function timing(observer: QueryObserver): (event: LogEvent) => void {
+  return (event) => observer(QUERY_KINDS[event.query.query.kind] ?? 'other', event.queryDurationMillis / 1000, event.level === 'error')
+}
+
 /** Opens the configured database. SQLite gets WAL and a busy timeout so several processes can share the file. */
-export function connectDatabase(location: DatabaseLocation): Db {
+export function connectDatabase(location: DatabaseLocation, options: ConnectOptions = {}): Db {
+  const log = options.onQuery ? { log: timing(options.onQuery) } : {}
   if (location.dialect === 'sqlite') {
     if (location.file !== ':memory:') {
       // The database holds password hashes and sealed keys: created private (dir 0700, file 0600;
@@ -56,7 +89,7 @@ export function connectDatabase(location: DatabaseLocation): Db {
     enableWal(sqlite, location.file, SQLITE_BUSY_TIMEOUT_MS)
     sqlite.pragma('foreign_keys = ON')
     sqlite.pragma('synchronous = NORMAL')
-    return new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) })
+    return new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }), ...log })
   }
   // Bounded waits: with the database gone, requests fail (503) instead of queueing forever —
   // 5 s to get a connection, 5 s for a query's answer (a partition silences open connections).
@@ -73,7 +106,8 @@ export function connectDatabase(location: DatabaseLocation): Db {
   // checked-out one fails its query (a 503) — pg emits 'error' there with no listener of its own.
   pool.on('error', () => undefined)
   pool.on('connect', (client) => client.on('error', () => undefined))
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
+  options.onPool?.(() => ({ open: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }))
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }), ...log })
 }
 
 /** The SQLite file of a database; none for PostgreSQL or :memory:. */

@@ -28,6 +28,10 @@ import { outboxRepository } from './repositories/outbox.js'
 import { connectionsRepository } from './repositories/connections.js'
 import { federatedIdentitiesRepository } from './repositories/federated-identities.js'
 import { upstreamLoginsRepository } from './repositories/upstream-logins.js'
+import { webhooksRepository } from './repositories/webhooks.js'
+import { accountDataRepository } from './repositories/account-data.js'
+import { transferRepository } from './repositories/transfer.js'
+import { idempotencyKeysRepository } from './repositories/idempotency-keys.js'
 
 export function createRepositories(db: Db) {
   return {
@@ -60,6 +64,10 @@ export function createRepositories(db: Db) {
     connections: connectionsRepository(db),
     federatedIdentities: federatedIdentitiesRepository(db),
     upstreamLogins: upstreamLoginsRepository(db),
+    webhooks: webhooksRepository(db),
+    accountData: accountDataRepository(db),
+    transfer: transferRepository(db),
+    idempotencyKeys: idempotencyKeysRepository(db),
   }
 }
 

@@ -44,6 +44,10 @@ export interface ClientsTable {
   backchannel_logout_uri: string | null
   /** 1: the client asked for `sid` in logout tokens (Tessera always sends it). */
   backchannel_logout_session_required: number
+  /** The hash of the secret before the last rotation: still accepted until previous_secret_expires_at. */
+  previous_secret_hash: string | null
+  /** When the previous secret stops working (epoch seconds); null with previous_secret_hash. */
+  previous_secret_expires_at: number | null
 }
 
 export interface SessionsTable {
@@ -416,6 +420,33 @@ export interface OutboxTable {
   failed_at: number | null
 }
 
+/** Event webhooks (Standard Webhooks): each delivery is an outbox row of kind `webhook`. */
+export interface WebhooksTable {
+  id: string
+  url: string
+  /** JSON array: event types (`user.created`), categories (`user.*`) or `*`. */
+  events: string
+  /** The signing secret sealed under a key derived from the KEK (keys/envelope.ts), never in clear. */
+  secret: string
+  disabled_at: number | null
+  created_at: number
+}
+
+/**
+ * Admin API requests sent with an `Idempotency-Key`, per actor, for a day: the request's hash and,
+ * once it completed, its status and response (sealed under a key derived from the KEK).
+ */
+export interface IdempotencyKeysTable {
+  actor: string
+  key: string
+  request_hash: string
+  /** Null while the first request with this key is still running. */
+  status: number | null
+  response: string | null
+  created_at: number
+  expires_at: number
+}
+
 export interface Database {
   users: UsersTable
   clients: ClientsTable
@@ -448,6 +479,8 @@ export interface Database {
   federated_identities: FederatedIdentitiesTable
   upstream_logins: UpstreamLoginsTable
   pending_links: PendingLinksTable
+  idempotency_keys: IdempotencyKeysTable
+  webhooks: WebhooksTable
 }
 
 export type UserRow = Selectable<UsersTable>

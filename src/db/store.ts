@@ -7,7 +7,15 @@
 import { sql } from 'kysely'
 import type { Logger } from 'pino'
 import type { DatabaseLocation } from '../config/urls.js'
-import { connectDatabase, migrationLockFile, SQLITE_BUSY_TIMEOUT_MS, sqliteFile, type Db } from './connect.js'
+import {
+  connectDatabase,
+  migrationLockFile,
+  SQLITE_BUSY_TIMEOUT_MS,
+  sqliteFile,
+  type Db,
+  type PoolUse,
+  type QueryObserver,
+} from './connect.js'
 import { migrateToLatest, type MigrationOutcome } from './migrate.js'
 import { createRepositories, type Repositories } from './repositories.js'
 import { pruneExpired, type PruneCounts } from './repositories/maintenance.js'
@@ -41,6 +49,8 @@ export interface Store {
    * request path (wal-checkpoints.ts). Does nothing on PostgreSQL or an in-memory database.
    */
   startBackgroundCheckpoints(log: Logger): Promise<void>
+  /** Reads the PostgreSQL pool's connections now (metrics); none on SQLite. */
+  readonly poolUse: (() => PoolUse) | undefined
   close(): Promise<void>
 }
 
@@ -50,6 +60,8 @@ const WAL_CHECKPOINT_INTERVAL_MS = 1000
 export interface OpenStoreOptions {
   /** Apply pending migrations first (serialised across processes). Default true. */
   readonly migrate?: boolean
+  /** Times every statement (metrics); without it nothing is timed. */
+  readonly onQuery?: QueryObserver
 }
 
 /** Opens the database (and migrates it unless told not to). */
@@ -57,7 +69,8 @@ export async function openStore(
   location: DatabaseLocation,
   options: OpenStoreOptions = {},
 ): Promise<Store & { readonly migrated: MigrationOutcome }> {
-  const db = connectDatabase(location)
+  let poolUse: (() => PoolUse) | undefined
+  const db = connectDatabase(location, { onQuery: options.onQuery, onPool: (use) => (poolUse = use) })
   let migrated: MigrationOutcome = { applied: [] }
   try {
     if (options.migrate !== false) migrated = await migrateToLatest(db, undefined, migrationLockFile(location))
@@ -97,6 +110,7 @@ export async function openStore(
         log,
       })
     },
+    poolUse,
     close() {
       closed ??= (async () => {
         await checkpoints?.close()

@@ -1,6 +1,6 @@
 import type { Deps } from '../deps.js'
 import type { User } from '../model/user.js'
-import { factorChangedMail, type FactorChange } from '../accounts/mails.js'
+import type { FactorChange } from '../accounts/mails.js'
 
 /** What the second-factor services use: a narrow view of Deps. */
 export type FactorContext = Pick<Deps, 'config' | 'repos' | 'clock' | 'audit' | 'mail' | 'factorKey'>
@@ -15,9 +15,7 @@ export function relyingParty(context: Pick<FactorContext, 'config'>): {
   return { id: url.hostname, origin: url.origin, name: 'Tessera' }
 }
 
-export function mailFactorChange(context: FactorContext, user: Pick<User, 'email' | 'name'>, change: FactorChange): void {
-  context.mail.enqueue({
-    kind: change,
-    build: async () => ({ to: user.email, content: factorChangedMail(user.name, change, `${context.config.issuer}/account`) }),
-  })
+/** Queues the notice (built when it is sent: the user's address and name as they are then). */
+export function mailFactorChange(context: FactorContext, user: Pick<User, 'id'>, change: FactorChange): Promise<void> {
+  return context.mail.enqueue({ template: 'factor_changed', userId: user.id, change })
 }

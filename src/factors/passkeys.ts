@@ -128,7 +128,7 @@ export async function completeRegistration(context: FactorContext, user: User, r
     { userId: user.id, detail: { factor: 'passkey', deviceType: passkey.deviceType, backedUp: passkey.backedUp } },
     'passkey added',
   )
-  mailFactorChange(context, user, 'passkey_added')
+  await mailFactorChange(context, user, 'passkey_added')
   return passkey
 }
 
@@ -204,6 +204,6 @@ export async function removePasskey(context: FactorContext, user: User, id: stri
   const removed = await context.repos.passkeys.remove(user.id, id)
   if (!removed) return false
   await context.audit.record('factor_removed', { userId: user.id, detail: { factor: 'passkey' } }, 'passkey removed')
-  mailFactorChange(context, user, 'passkey_removed')
+  await mailFactorChange(context, user, 'passkey_removed')
   return true
 }

@@ -37,7 +37,7 @@ export async function renewRecoveryCodes(context: FactorContext, user: User, mai
     context.clock.now(),
   )
   await context.audit.record('recovery_codes_renewed', { userId: user.id }, 'recovery codes made')
-  if (mailUser) mailFactorChange(context, user, 'recovery_codes_renewed')
+  if (mailUser) await mailFactorChange(context, user, 'recovery_codes_renewed')
   return codes
 }
 
@@ -46,6 +46,6 @@ export async function useRecoveryCode(context: FactorContext, user: User, code: 
   if (!looksLikeRecoveryCode(code)) return false
   if (!(await context.repos.recoveryCodes.consume(user.id, hashSecret(`recovery:${canonical(code)}`), context.clock.now()))) return false
   await context.audit.record('recovery_code_used', { userId: user.id }, 'recovery code used')
-  mailFactorChange(context, user, 'recovery_code_used')
+  await mailFactorChange(context, user, 'recovery_code_used')
   return true
 }

@@ -34,7 +34,10 @@ export async function dropOrphanedRecoveryCodes(context: FactorContext, userId: 
   if (!hasSecondFactor(await factorsOf(context, userId))) await context.repos.recoveryCodes.removeAll(userId)
 }
 
-/** `idp users mfa-reset`: every passkey, the authenticator app and the recovery codes go; audited and mailed. */
+/**
+ * An operator's reset (accounts/lifecycle.ts): every passkey, the authenticator app and the
+ * recovery codes go; audited with the actor (model/actor.ts actorLabel) and mailed.
+ */
 export async function resetFactors(context: FactorContext, user: User, actor: string): Promise<FactorSummary> {
   const before = await factorsOf(context, user.id)
   await context.repos.passkeys.removeAllForUser(user.id)
@@ -42,9 +45,9 @@ export async function resetFactors(context: FactorContext, user: User, actor: st
   await context.repos.recoveryCodes.removeAll(user.id)
   await context.audit.record(
     'factors_reset',
-    { userId: user.id, detail: { by: actor, passkeys: before.passkeys, totp: before.totp } },
+    { userId: user.id, detail: { actor, passkeys: before.passkeys, totp: before.totp } },
     'second factors reset',
   )
-  mailFactorChange(context, user, 'factors_reset')
+  await mailFactorChange(context, user, 'factors_reset')
   return before
 }

@@ -53,7 +53,7 @@ export async function confirmTotp(context: FactorContext, user: User, code: stri
   const step = await matchingStep(context, factor.sealedSecret, user.id, code)
   if (step === null || !(await context.repos.totp.acceptTimeStep(user.id, step, context.clock.now(), true))) return false
   await context.audit.record('factor_added', { userId: user.id, detail: { factor: 'totp' } }, 'authenticator app set up')
-  mailFactorChange(context, user, 'totp_added')
+  await mailFactorChange(context, user, 'totp_added')
   return true
 }
 
@@ -70,6 +70,6 @@ export async function removeTotp(context: FactorContext, user: User): Promise<bo
   if (!(await context.repos.totp.remove(user.id))) return false
   if (factor?.confirmedAt === null) return true
   await context.audit.record('factor_removed', { userId: user.id, detail: { factor: 'totp' } }, 'authenticator app removed')
-  mailFactorChange(context, user, 'totp_removed')
+  await mailFactorChange(context, user, 'totp_removed')
   return true
 }

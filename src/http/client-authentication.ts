@@ -40,7 +40,7 @@ export async function authenticateRequestClient(
   const rules = clientAuthenticationRules(deps.config, credentials.clientId, ip)
   // The client and the block of its keys in one statement: these endpoints take the most requests.
   const { client, blockedUntil } = await deps.repos.clientAuthentication.find(credentials.clientId, [rules[0].key, rules[1].key])
-  let result = authenticateClient(credentials, client)
+  let result = authenticateClient(credentials, client, deps.clock.now())
   if (result.ok && credentials.method === 'private_key_jwt') {
     const problem = await deps.clients.verifyAssertion(result.client, credentials.assertion!)
     if (problem !== null) {

@@ -63,6 +63,16 @@ export function loadOrCreateKek(keysDir: string, passphrase: string | null): Buf
   return readKek(file, passphrase)
 }
 
+/**
+ * Reads the KEK of an installation without ever creating one (`idp import`: the sealed data it
+ * brings opens only under the exporting installation's KEK, which must have been copied here).
+ */
+export function loadExistingKek(keysDir: string, passphrase: string | null): Buffer {
+  const file = path.join(keysDir, KEK_FILE)
+  if (!fs.existsSync(file)) throw new KeyStoreError(`no key-encryption key at ${file}`)
+  return readKek(file, passphrase)
+}
+
 function readKek(file: string, passphrase: string | null): Buffer {
   let content: KekFile
   try {

@@ -72,6 +72,8 @@ export class KeyPromotionTooEarly extends Error {
 export interface RotateOptions {
   /** Promote the next key now even if some instance may not publish it yet (emergencies). */
   readonly immediately?: boolean
+  /** Who asked (model/actor.ts actorLabel: `cli`, `user:ID`, `client:ID`): recorded with the security event. */
+  readonly actor?: string
 }
 
 export class KeyStore {
@@ -107,7 +109,7 @@ export class KeyStore {
     return this.#snapshot.jwks
   }
 
-  async #rotated(detail: Record<string, string>, message: string): Promise<void> {
+  async #rotated(detail: Record<string, string | undefined>, message: string): Promise<void> {
     if (this.#options.events) await this.#options.events.record('key_rotation', { detail }, message)
     else this.#options.log.warn({ event: 'key_rotation', ...detail }, message)
   }
@@ -128,13 +130,14 @@ export class KeyStore {
       promoted = publishedForSeconds(keys, now)
       return planRotation(keys, now, policy)
     })
-    await this.#rotated({ kind: 'routine', activeKid: this.signingKey().kid }, 'signing key rotated')
+    await this.#rotated({ kind: 'routine', activeKid: this.signingKey().kid, actor: options.actor }, 'signing key rotated')
     return { changes, activeKid: this.signingKey().kid, promotedPublishedSeconds: promoted }
   }
 
-  async revoke(kid: string): Promise<readonly KeyChange[]> {
+  async revoke(kid: string, options: Pick<RotateOptions, 'actor'> = {}): Promise<readonly KeyChange[]> {
     const changes = await this.#mutate((keys) => planRevocation(keys, kid))
-    if (changes.length > 0) await this.#rotated({ kind: 'emergency_revocation', kid, activeKid: this.signingKey().kid }, 'signing key revoked')
+    if (changes.length > 0)
+      await this.#rotated({ kind: 'emergency_revocation', kid, activeKid: this.signingKey().kid, actor: options.actor }, 'signing key revoked')
     return changes
   }
 

@@ -1,20 +1,38 @@
-/** Builds the outbox the configuration asks for: SMTP, the log (development) or nothing (production). */
+/** Builds the mail outbox the configuration asks for: SMTP, the log (development) or nothing (production). */
 import type { Logger } from 'pino'
 import { isProduction, mailSender, type Config } from '../config/config.js'
+import type { Outbox } from '../outbox/outbox.js'
+import type { RetrySchedule } from '../outbox/retry.js'
 import { createMailComposer } from './compose.js'
-import { MailOutbox } from './outbox.js'
+import { MAIL_RETRY_SCHEDULE, MailOutbox, type MailBuilder } from './outbox.js'
 import { discardTransport, logTransport, smtpTransport, type MailTransport } from './transport.js'
 
-export function createMailOutbox(config: Config, log: Logger, retryDelaysMs?: readonly number[]): MailOutbox {
+/** Mail through the durable outbox: registers the `mail` handler with it. */
+export function createMailOutbox<Job extends { readonly template: string }>(
+  config: Config,
+  log: Logger,
+  outbox: Outbox,
+  builder: MailBuilder,
+  retry: Partial<RetrySchedule> = {},
+): MailOutbox<Job> {
   const mailLog = log.child({ component: 'mail' })
   let transport: MailTransport
   if (config.smtpUrl !== null) transport = smtpTransport(config.smtpUrl, mailSender(config))
   else transport = isProduction(config) ? discardTransport(mailLog) : logTransport(mailLog)
-  return new MailOutbox({ transport, log: mailLog, compose: createMailComposer(), ...(retryDelaysMs ? { retryDelaysMs } : {}) })
+  const mail = new MailOutbox<Job>({
+    transport,
+    log: mailLog,
+    compose: createMailComposer(),
+    outbox,
+    builder,
+    retry: { ...MAIL_RETRY_SCHEDULE, ...retry },
+  })
+  outbox.register(mail.handler())
+  return mail
 }
 
 /** Said once at start: where account mail goes when no SMTP server is configured. */
-export function announceMailTransport(outbox: MailOutbox, log: Logger): void {
+export function announceMailTransport(outbox: Pick<MailOutbox<never>, 'transportKind'>, log: Logger): void {
   if (outbox.transportKind === 'none')
     log.warn(
       { event: 'mail_disabled' },

@@ -18,6 +18,8 @@ export interface Client {
   readonly name: string
   /** Null for public clients (token endpoint auth method `none`). */
   readonly secretHash: string | null
+  /** The secret before the last rotation, accepted until `expiresAt` (`idp clients rotate-secret --overlap`). */
+  readonly previousSecret: PreviousSecret | null
   readonly redirectUris: readonly string[]
   readonly postLogoutRedirectUris: readonly string[]
   readonly grantTypes: readonly GrantType[]
@@ -52,6 +54,12 @@ export interface Client {
 }
 
 export type ClientRegistration = 'cli' | 'dynamic' | 'metadata_document'
+
+/** A rotated-out secret still accepted during the overlap: its hash and when it stops working (epoch seconds). */
+export interface PreviousSecret {
+  readonly hash: string
+  readonly expiresAt: number
+}
 
 /** RFC 7591 §2 token_endpoint_auth_method values Tessera accepts. */
 export type TokenEndpointAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none' | 'private_key_jwt'

@@ -98,12 +98,22 @@ export type ClientAuthFailure =
 
 export type ClientAuthResult = { readonly ok: true; readonly client: Client } | { readonly ok: false; readonly reason: ClientAuthFailure }
 
+/** The secret matches the current one, or the one before a rotation while its overlap lasts (until `expiresAt`, exclusive). */
+function secretAccepted(secret: string, client: Client, now: number): boolean {
+  const current = secretMatches(secret, client.secretHash!)
+  const previous = client.previousSecret
+  // Both compared every time: how long the check takes says nothing about which one matched.
+  const old = previous !== null && secretMatches(secret, previous.hash) && now < previous.expiresAt
+  return current || old
+}
+
 /**
- * Checks credentials against the registered client: confidential clients must prove their secret.
- * For a private_key_jwt client this checks only that an assertion was sent; its signature and
- * claims are checked by the caller (they need the client's keys).
+ * Checks credentials against the registered client at `now` (epoch seconds): confidential clients
+ * must prove their secret (the previous one works during a rotation's overlap). For a
+ * private_key_jwt client this checks only that an assertion was sent; its signature and claims are
+ * checked by the caller (they need the client's keys).
  */
-export function authenticateClient(credentials: ClientCredentials, client: Client | undefined): ClientAuthResult {
+export function authenticateClient(credentials: ClientCredentials, client: Client | undefined, now: number): ClientAuthResult {
   if (!client) return { ok: false, reason: 'unknown_client' }
   if (usesPrivateKeyJwt(client))
     return credentials.method === 'private_key_jwt' ? { ok: true, client } : { ok: false, reason: 'assertion_required' }
@@ -112,5 +122,5 @@ export function authenticateClient(credentials: ClientCredentials, client: Clien
   if (isPublicClient(client))
     return credentials.method === 'none' ? { ok: true, client } : { ok: false, reason: 'secret_for_public_client' }
   if (credentials.secret === null) return { ok: false, reason: 'missing_secret' }
-  return secretMatches(credentials.secret, client.secretHash!) ? { ok: true, client } : { ok: false, reason: 'wrong_secret' }
+  return secretAccepted(credentials.secret, client, now) ? { ok: true, client } : { ok: false, reason: 'wrong_secret' }
 }

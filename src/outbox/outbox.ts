@@ -6,7 +6,8 @@
  * crashed holder's rows come back when the lease ends), hands each to the handler registered for
  * its `kind`, and records the outcome: done, due again after an exponential backoff, or given up
  * after a bounded number of attempts (logged, and reported to the handler, which audits it). The
- * worker polls every `pollIntervalMs` and is nudged at once when this process stores a job.
+ * worker polls every `pollIntervalMs`, is nudged at once when this process stores a job, and wakes
+ * when a retry it scheduled comes due (sooner than its next poll).
  */
 import type { Logger } from 'pino'
 import type { Clock } from '../clock.js'
@@ -22,12 +23,20 @@ export class JobRefused extends Error {
   }
 }
 
+/** What a handler learns about the attempt it is running. */
+export interface OutboxAttempt {
+  /** Attempts including this one (a claim that crashed counts too). */
+  readonly attempts: number
+}
+
 export interface OutboxHandler {
   readonly kind: string
+  /** How jobs of this kind are retried; default: the outbox policy's schedule. */
+  readonly retry?: RetrySchedule
   /** Identifiers for the logs (a client_id…), never a token or a secret. */
   describe(payload: unknown): Readonly<Record<string, string | null>>
   /** Does the job once: resolves when done; throws to be tried again later (JobRefused: never again). */
-  run(payload: unknown): Promise<void>
+  run(payload: unknown, attempt: OutboxAttempt): Promise<void>
   /** Called once when the job is given up, e.g. to record a security event. */
   gaveUp?(payload: unknown, outcome: { readonly attempts: number; readonly reason: string }): Promise<void>
 }
@@ -59,6 +68,7 @@ export class Outbox {
   readonly #log: Logger
   readonly #policy: OutboxPolicy
   readonly #handlers = new Map<string, OutboxHandler>()
+  readonly #wakeups = new Set<NodeJS.Timeout>()
   #timer: NodeJS.Timeout | undefined
   #running: Promise<void> | undefined
   #again = false
@@ -123,7 +133,20 @@ export class Outbox {
     this.#closed = true
     clearInterval(this.#timer)
     this.#timer = undefined
+    for (const wakeup of this.#wakeups) clearTimeout(wakeup)
+    this.#wakeups.clear()
     await this.#running
+  }
+
+  /** A started worker looks again when a retry comes due, unless its poll comes first. */
+  #wakeAfter(seconds: number): void {
+    if (this.#timer === undefined || seconds * 1000 >= this.#policy.pollIntervalMs) return
+    const wakeup = setTimeout(() => {
+      this.#wakeups.delete(wakeup)
+      void this.#tick()
+    }, seconds * 1000)
+    wakeup.unref()
+    this.#wakeups.add(wakeup)
   }
 
   /** One pass: claims and runs batches until nothing due is left; concurrent calls share the pass. */
@@ -173,7 +196,7 @@ export class Outbox {
     let facts: Readonly<Record<string, string | null>> = {}
     try {
       facts = handler.describe(payload)
-      await handler.run(payload)
+      await handler.run(payload, { attempts: job.attempts })
     } catch (error) {
       return this.#failed(job, handler, payload, facts, error)
     }
@@ -197,12 +220,14 @@ export class Outbox {
     error: unknown,
   ): Promise<void> {
     const reason = error instanceof JobRefused ? error.problem : reasonOf(error)
-    const delay = error instanceof JobRefused ? null : retryDelaySeconds(job.attempts, this.#policy.retry)
+    const delay = error instanceof JobRefused ? null : retryDelaySeconds(job.attempts, handler.retry ?? this.#policy.retry)
     const line = { kind: job.kind, job: job.id, attempts: job.attempts, ...facts, reason }
     try {
       if (delay !== null) {
-        if (await this.#repository.retry(job, this.#clock.now() + delay, reason))
+        if (await this.#repository.retry(job, this.#clock.now() + delay, reason)) {
           this.#log.warn({ event: 'outbox_retry', ...line, retryInSeconds: delay }, `${job.kind} failed; will retry`)
+          this.#wakeAfter(delay)
+        }
         return
       }
       if (!(await this.#repository.fail(job, this.#clock.now(), reason))) return

@@ -1,67 +1,9 @@
-/**
- * One outbound form POST for outbox jobs (back-channel logout tokens today, webhooks later):
- * bounded in time, redirects never followed, the body of the answer read and thrown away. A URL a
- * client chose for itself (RFC 7591, a metadata document) reaches public addresses only, with the
- * same guard as the documents Tessera fetches (clients/document-fetch.ts); an operator's URL may
- * point anywhere, an intranet included.
- */
-import http from 'node:http'
-import https from 'node:https'
-import { DocumentUnavailable, pinnedLookup, vettedAddress } from '../clients/document-fetch.js'
+/** An application/x-www-form-urlencoded POST (back-channel logout tokens), through outbox/post.ts. */
+import { post, type PostOptions } from './post.js'
 
-/** Why a POST did not get an answer; `problem` is safe to log and store (no body, no token). */
-export class PostFailed extends Error {
-  constructor(readonly problem: string) {
-    super(problem)
-    this.name = 'PostFailed'
-  }
-}
-
-export interface PostOptions {
-  readonly timeoutMs: number
-  /** null: any address. Otherwise every resolved address must be public (loopback when allowed). */
-  readonly publicAddresses: { readonly allowLoopback: boolean } | null
-}
+export { PostFailed } from './post.js'
 
 /** POSTs `form` as application/x-www-form-urlencoded; resolves with the answer's HTTP status. */
-export async function postForm(target: string, form: Readonly<Record<string, string>>, options: PostOptions): Promise<number> {
-  const url = new URL(target)
-  let lookup
-  try {
-    lookup =
-      options.publicAddresses === null ? undefined : pinnedLookup(await vettedAddress(url.hostname, options.publicAddresses.allowLoopback))
-  } catch (error) {
-    throw new PostFailed(error instanceof DocumentUnavailable ? error.problem : 'the host could not be resolved')
-  }
-  const body = new URLSearchParams(form).toString()
-  const client = url.protocol === 'https:' ? https : http
-  return new Promise<number>((resolve, reject) => {
-    const request = client.request(
-      url,
-      {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/x-www-form-urlencoded',
-          'content-length': Buffer.byteLength(body),
-          accept: '*/*',
-          'user-agent': 'Tessera',
-        },
-        ...(lookup !== undefined ? { lookup } : {}),
-        signal: AbortSignal.timeout(options.timeoutMs),
-        // One connection per POST: nothing pools sockets to addresses a client chose.
-        agent: false,
-      },
-      (response) => {
-        // The answer's body does not matter; it is drained so the socket closes cleanly.
-        response.resume()
-        response.on('error', () => undefined)
-        resolve(response.statusCode ?? 0)
-      },
-    )
-    request.on('error', (error: NodeJS.ErrnoException) => {
-      const timedOut = error.name === 'AbortError' || error.name === 'TimeoutError'
-      reject(new PostFailed(timedOut ? `no answer within ${options.timeoutMs} ms` : `the connection failed (${error.code ?? 'error'})`))
-    })
-    request.end(body)
-  })
+export function postForm(target: string, form: Readonly<Record<string, string>>, options: PostOptions): Promise<number> {
+  return post(target, { contentType: 'application/x-www-form-urlencoded', body: new URLSearchParams(form).toString() }, options)
 }

@@ -14,17 +14,20 @@
  * parties are still told the session is over.
  */
 import type { Deps } from '../deps.js'
+import { actorLabel, type Actor } from '../model/actor.js'
 import type { EndedSession } from '../model/session.js'
 import type { SessionEnding, SessionSelection } from '../db/repositories/sessions.js'
 import { backchannelLogoutJobs } from './backchannel-logout.js'
 
-export type SessionEndReason = 'logout' | 'ended_by_user' | 'replaced' | 'expired'
+export type SessionEndReason = 'logout' | 'ended_by_user' | 'ended_by_admin' | 'replaced' | 'expired'
 
 export interface EndSessionInput {
   readonly idHash: string
   readonly userId: string
   readonly reason: SessionEndReason
   readonly ip?: string | undefined
+  /** Who ended it when that is not the session's own user (an admin): recorded with the event. */
+  readonly actor?: Actor | undefined
 }
 
 type EndingDeps = Pick<Deps, 'repos' | 'clock' | 'audit' | 'outbox'>
@@ -32,6 +35,7 @@ type EndingDeps = Pick<Deps, 'repos' | 'clock' | 'audit' | 'outbox'>
 const MESSAGES: Record<Exclude<SessionEndReason, 'expired'>, string> = {
   logout: 'session ended',
   ended_by_user: 'user ended a session',
+  ended_by_admin: 'an admin ended a session',
   replaced: 'session replaced by another user signing in',
 }
 
@@ -59,7 +63,11 @@ export async function endSession(deps: EndingDeps, input: EndSessionInput): Prom
   if (ended.length === 0 || input.reason === 'expired') return
   await deps.audit.record(
     input.reason === 'logout' ? 'logout' : 'revocation',
-    { userId: input.userId, ip: input.ip, detail: { kind: 'session', reason: input.reason } },
+    {
+      userId: input.userId,
+      ip: input.ip,
+      detail: { kind: 'session', reason: input.reason, actor: input.actor && actorLabel(input.actor) },
+    },
     MESSAGES[input.reason],
   )
 }
@@ -68,6 +76,24 @@ export async function endSession(deps: EndingDeps, input: EndSessionInput): Prom
 export async function endUserSessions(deps: EndingDeps, userId: string, exceptIdHash?: string): Promise<number> {
   const selection = exceptIdHash === undefined ? { userId } : { userId, exceptIdHash }
   return (await end(deps, selection, 'all')).length
+}
+
+/**
+ * An operator ends every session of a user (all but `exceptIdHash`, the operator's own browser),
+ * each as if logged out; audited with the actor when any ended. Returns how many ended.
+ */
+export async function endSessionsByOperator(
+  deps: EndingDeps,
+  input: { readonly userId: string; readonly actor: Actor; readonly ip?: string | undefined; readonly exceptIdHash?: string | undefined },
+): Promise<number> {
+  const ended = await endUserSessions(deps, input.userId, input.exceptIdHash)
+  if (ended > 0)
+    await deps.audit.record(
+      'revocation',
+      { userId: input.userId, ip: input.ip, detail: { kind: 'all_sessions', sessions: ended, actor: actorLabel(input.actor) } },
+      'an operator ended every session of a user',
+    )
+  return ended
 }
 
 /**

@@ -60,7 +60,7 @@ async function mailSettled(ctx: { readonly deps: Pick<Deps, 'mail'> }, ms = 10_0
 }
 
 t.test('temporary refusals are retried until the mail is accepted', async (t) => {
-  const { ctx, smtp } = await mailedApp(t, { smtp: { failFirst: 2 }, mailRetryDelaysMs: [50, 50, 50] })
+  const { ctx, smtp } = await mailedApp(t, { smtp: { failFirst: 2 }, mailRetry: { maxAttempts: 4 } })
   const user = await ctx.addUser()
   const response = await forgotPassword(ctx, new CookieJar(), user.email)
   t.equal(response.statusCode, 200)
@@ -70,7 +70,7 @@ t.test('temporary refusals are retried until the mail is accepted', async (t) =>
   await mailSettled(ctx)
   t.equal(smtp.to(user.email).length, 1, 'delivered once')
 
-  // The link was issued once, before the first attempt: the delivered one works.
+  // Each attempt issues a fresh link (voiding the undelivered ones): the delivered one works.
   const jar = new CookieJar()
   t.equal((await getPage(ctx, jar, mailedPath(ctx, mail, '/reset-password'))).statusCode, 303)
   t.equal((await getPage(ctx, jar, '/reset-password')).statusCode, 200, 'the retried mail carries a live link')
@@ -92,7 +92,7 @@ t.test('wrong SMTP credentials: no mail, and the request still answers 200', asy
   t.not(wrongUrl, smtp.url, 'the URL was really changed')
   const log = captureLog()
   const env = { SMTP_URL: wrongUrl, MAIL_FROM: 'idp@example.com' }
-  const ctx = await appWith(t, { env, overrides: { log: log.logger }, mailRetryDelaysMs: [20] })
+  const ctx = await appWith(t, { env, overrides: { log: log.logger }, mailRetry: { maxAttempts: 2 } })
   const user = await ctx.addUser()
   const response = await forgotAt(ctx, user.email)
   t.equal(response.statusCode, 200)
@@ -113,7 +113,7 @@ t.test('an unreachable mail server never blocks or fails the request; the failur
   const port = await freePort()
   const log = captureLog()
   const env = { SMTP_URL: `smtp://127.0.0.1:${port}` }
-  const ctx = await appWith(t, { env, overrides: { log: log.logger }, mailRetryDelaysMs: [50, 50, 50] })
+  const ctx = await appWith(t, { env, overrides: { log: log.logger }, mailRetry: { maxAttempts: 4 } })
   const user = await ctx.addUser()
 
   const started = Date.now()
@@ -154,7 +154,7 @@ t.test('a mail server that accepts connections but never answers does not hold u
     return new Promise<void>((resolve) => silent.close(() => resolve()))
   }
   t.teardown(stopSilent)
-  const ctx = await appWith(t, { env: { SMTP_URL: `smtp://127.0.0.1:${port}` }, mailRetryDelaysMs: [20] })
+  const ctx = await appWith(t, { env: { SMTP_URL: `smtp://127.0.0.1:${port}` }, mailRetry: { maxAttempts: 2 } })
   const user = await ctx.addUser()
 
   const forgot = await forgotAt(ctx, user.email)

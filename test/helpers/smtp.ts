@@ -137,7 +137,10 @@ export interface MailedApp {
   readonly smtp: SmtpSink
 }
 
-/** A test app whose SMTP_URL is a fresh sink (MAIL_FROM idp@example.com); both closed by the test's teardown. */
+/**
+ * A test app whose SMTP_URL is a fresh sink (MAIL_FROM idp@example.com), with its outbox worker
+ * running like a server's (mail is delivered from the outbox); both closed by the test's teardown.
+ */
 export async function mailedApp(
   t: { teardown(fn: () => unknown): void },
   options: TestAppOptions & { smtp?: SmtpSinkOptions } = {},
@@ -148,5 +151,6 @@ export async function mailedApp(
     await ctx.close()
     await smtp.close()
   })
+  ctx.deps.outbox.start()
   return { ctx, smtp }
 }

@@ -12,6 +12,7 @@ import { buildApp } from '../../src/app.js'
 import { buildClient, type NewClientRequest } from '../../src/clients/registration.js'
 import { loadConfig } from '../../src/config/config.js'
 import { closeDeps, createDeps, type Deps, type DepsOverrides } from '../../src/deps.js'
+import type { RetrySchedule } from '../../src/outbox/retry.js'
 import { randomId } from '../../src/secrets.js'
 import { FakeClock } from './clock.js'
 import { freePort } from './free-port.js'
@@ -45,8 +46,11 @@ export interface TestAppOptions {
   /** With listen: name the issuer http://localhost:PORT instead (WebAuthn refuses IP addresses as RP IDs). */
   readonly issuerHost?: 'localhost'
   readonly clock?: FakeClock
-  /** Mail retry delays in ms (default: short, so retry tests finish quickly). */
-  readonly mailRetryDelaysMs?: readonly number[]
+  /**
+   * How mail deliveries are retried (default: at once, 4 attempts, so retry tests finish quickly;
+   * the fake clock does not move by itself).
+   */
+  readonly mailRetry?: Partial<RetrySchedule>
   /** Dependencies to use instead of the real ones (a hasher, a logger…); see DepsOverrides. */
   readonly overrides?: Omit<DepsOverrides, 'clock'>
 }
@@ -74,7 +78,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   const deps = await createDeps(config, {
     clock,
     log: pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' }),
-    mailRetryDelaysMs: options.mailRetryDelaysMs ?? [50, 100, 200],
+    mailRetry: { firstDelaySeconds: 0, maxDelaySeconds: 0, maxAttempts: 4, ...options.mailRetry },
     // argon2id with the configured parameters, in this process: the server's hashing process
     // would load the TypeScript loader for every test app (seconds each on a loaded machine). That
     // process is covered by its own tests and by every test of the real server process.

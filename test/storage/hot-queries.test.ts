@@ -28,6 +28,7 @@ for (const { name, create } of availableDatabases()) {
       id: 'svc',
       name: 'Service',
       secretHash: 'hash',
+      previousSecret: null,
       redirectUris: [],
       postLogoutRedirectUris: [],
       grantTypes: ['client_credentials'],

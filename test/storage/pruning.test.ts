@@ -88,6 +88,7 @@ t.test('once everything has expired, pruning removes every row; a second run fin
       deviceCodes: 0,
       upstreamLogins: 0,
       outbox: 0,
+      idempotencyKeys: 0,
     },
     'a second run prunes nothing',
   )

@@ -14,6 +14,8 @@ export interface AuditQuery {
   readonly since?: number
   readonly userId?: string
   readonly type?: string
+  /** Only events after this one in the list's order (older, or as old with a greater id): the next page. */
+  readonly after?: Pick<AuditEvent, 'at' | 'id'>
   readonly limit: number
 }
 
@@ -34,10 +36,13 @@ export function auditEventsRepository(db: Db) {
         .execute()
     },
 
-    /** Newest first. */
+    /** Newest first (ties by id), so that `after` (the last event of a page) continues exactly. */
     async list(query: AuditQuery): Promise<AuditEvent[]> {
       let select = db.selectFrom('audit_events').selectAll()
       if (query.since !== undefined) select = select.where('at', '>=', query.since)
+      const after = query.after
+      if (after !== undefined)
+        select = select.where((eb) => eb.or([eb('at', '<', after.at), eb.and([eb('at', '=', after.at), eb('id', '>', after.id)])]))
       if (query.userId !== undefined) select = select.where('user_id', '=', query.userId)
       if (query.type !== undefined) select = select.where('type', '=', query.type)
       const rows = await select.orderBy('at', 'desc').orderBy('id').limit(query.limit).execute()

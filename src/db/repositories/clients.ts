@@ -1,6 +1,7 @@
 import type { Db } from '../connect.js'
 import type { ClientRow } from '../schema.js'
 import type { Client, ClientPolicies, ClientRegistration, GrantType } from '../../model/client.js'
+import { revokeGrantsIn } from './grants.js'
 
 const REGISTRATIONS: readonly ClientRegistration[] = ['cli', 'dynamic', 'metadata_document']
 
@@ -9,6 +10,10 @@ export function toClient(row: ClientRow): Client {
     id: row.id,
     name: row.name,
     secretHash: row.secret_hash,
+    previousSecret:
+      row.previous_secret_hash === null || row.previous_secret_expires_at === null
+        ? null
+        : { hash: row.previous_secret_hash, expiresAt: Number(row.previous_secret_expires_at) },
     redirectUris: JSON.parse(row.redirect_uris) as string[],
     postLogoutRedirectUris: JSON.parse(row.post_logout_redirect_uris) as string[],
     grantTypes: JSON.parse(row.grant_types) as GrantType[],
@@ -33,6 +38,8 @@ function toRow(client: Client, registrationTokenHash: string | null) {
     id: client.id,
     name: client.name,
     secret_hash: client.secretHash,
+    previous_secret_hash: client.previousSecret?.hash ?? null,
+    previous_secret_expires_at: client.previousSecret?.expiresAt ?? null,
     redirect_uris: JSON.stringify(client.redirectUris),
     post_logout_redirect_uris: JSON.stringify(client.postLogoutRedirectUris),
     grant_types: JSON.stringify(client.grantTypes),
@@ -92,6 +99,23 @@ export function clientsRepository(db: Db) {
       return rows.map(toClient)
     },
 
+    /** Up to `limit` clients, oldest first, after the position (created_at, id) of the previous page's last. */
+    async listPage(query: {
+      readonly after?: readonly [createdAt: number, id: string]
+      readonly registration?: ClientRegistration
+      readonly limit: number
+    }): Promise<Client[]> {
+      let select = db.selectFrom('clients').selectAll()
+      if (query.registration !== undefined) select = select.where('registration', '=', query.registration)
+      const after = query.after
+      if (after !== undefined)
+        select = select.where((eb) =>
+          eb.or([eb('created_at', '>', after[0]), eb.and([eb('created_at', '=', after[0]), eb('id', '>', after[1])])]),
+        )
+      const rows = await select.orderBy('created_at').orderBy('id').limit(query.limit).execute()
+      return rows.map(toClient)
+    },
+
     /** Changes the given policies (absent ones stay as they are); false when there is no such client. */
     async setPolicies(id: string, policies: ClientPolicies): Promise<boolean> {
       const flag = (value: boolean | undefined) => (value === undefined ? undefined : value ? 1 : 0)
@@ -112,6 +136,84 @@ export function clientsRepository(db: Db) {
     async remove(id: string): Promise<boolean> {
       const result = await db.deleteFrom('clients').where('id', '=', id).executeTakeFirst()
       return result.numDeletedRows > 0n
+    },
+
+    /**
+     * Stores what an operator may change after registration (clients/lifecycle.ts): name, URIs,
+     * grant types, scopes and policies; the allowed APIs are replaced in the same transaction when
+     * given. False when there is no such client.
+     */
+    async saveSettings(client: Client, apis?: readonly string[]): Promise<boolean> {
+      const row = toRow(client, null)
+      return db.transaction().execute(async (trx) => {
+        const result = await trx
+          .updateTable('clients')
+          .set({
+            name: row.name,
+            redirect_uris: row.redirect_uris,
+            post_logout_redirect_uris: row.post_logout_redirect_uris,
+            grant_types: row.grant_types,
+            scopes: row.scopes,
+            require_mfa: row.require_mfa,
+            require_dpop: row.require_dpop,
+            require_par: row.require_par,
+            backchannel_logout_uri: row.backchannel_logout_uri,
+            backchannel_logout_session_required: row.backchannel_logout_session_required,
+          })
+          .where('id', '=', client.id)
+          .executeTakeFirst()
+        if (result.numUpdatedRows !== 1n) return false
+        if (apis !== undefined) {
+          await trx.deleteFrom('client_apis').where('client_id', '=', client.id).execute()
+          if (apis.length > 0)
+            await trx
+              .insertInto('client_apis')
+              .values(apis.map((api) => ({ client_id: client.id, api })))
+              .execute()
+        }
+        return true
+      })
+    },
+
+    /**
+     * A new secret hash; the one it replaces stays valid until `previousExpiresAt` (null: ends at
+     * once). Only when the current hash is still `expectedHash`: of two concurrent rotations one
+     * wins, and the loser's secret is never shown. False when the client or its hash changed.
+     */
+    async rotateSecret(id: string, expectedHash: string, newHash: string, previousExpiresAt: number | null): Promise<boolean> {
+      const result = await db
+        .updateTable('clients')
+        .set({
+          secret_hash: newHash,
+          previous_secret_hash: previousExpiresAt === null ? null : expectedHash,
+          previous_secret_expires_at: previousExpiresAt,
+        })
+        .where('id', '=', id)
+        .where('secret_hash', '=', expectedHash)
+        .executeTakeFirst()
+      return result.numUpdatedRows === 1n
+    },
+
+    /**
+     * Deletes the client with everything it was given, in one transaction: its grants are revoked
+     * with their access and refresh tokens, its client_credentials access tokens too, the users'
+     * consents for it go. False when there is no such client.
+     */
+    async removeWithAccess(id: string, now: number): Promise<boolean> {
+      return db.transaction().execute(async (trx) => {
+        // The first statement writes: on SQLite the transaction takes the write lock at once.
+        const result = await trx.deleteFrom('clients').where('id', '=', id).executeTakeFirst()
+        if (result.numDeletedRows === 0n) return false
+        await revokeGrantsIn(trx, now, (q) => q.where('client_id', '=', id))
+        await trx
+          .updateTable('access_tokens')
+          .set({ revoked_at: now })
+          .where('client_id', '=', id)
+          .where('revoked_at', 'is', null)
+          .execute()
+        await trx.deleteFrom('consents').where('client_id', '=', id).execute()
+        return true
+      })
     },
   }
 }

@@ -18,6 +18,8 @@ export interface PruneCounts {
   readonly outbox: number
   /** Sign-ins sent to an upstream and upstream identities waiting to be linked, once expired. */
   readonly upstreamLogins: number
+  /** Admin API idempotency keys past their day. */
+  readonly idempotencyKeys: number
 }
 
 /** Rows deleted per statement: short write locks, so requests keep flowing while a backlog is pruned. */
@@ -233,6 +235,24 @@ export async function pruneExpired(
         .where('id_hash', 'in', db.selectFrom('pending_links').select('id_hash').where('expires_at', '<', now).limit(PRUNE_BATCH))
         .executeTakeFirst(),
     ))
+  // An idempotency key only replays within its lifetime (a day); after that it is dead weight.
+  const idempotencyKeys = await deleteInBatches(() =>
+    db
+      .deleteFrom('idempotency_keys')
+      .where((eb) =>
+        eb(
+          eb.refTuple('actor', 'key'),
+          'in',
+          eb
+            .selectFrom('idempotency_keys')
+            .select(['actor', 'key'])
+            .where('expires_at', '<=', now)
+            .limit(PRUNE_BATCH)
+            .$asTuple('actor', 'key'),
+        ),
+      )
+      .executeTakeFirst(),
+  )
   // Outbox jobs done or given up are kept for the grace period (to be looked at), then go.
   const outbox = await deleteInBatches(() =>
     db
@@ -265,5 +285,6 @@ export async function pruneExpired(
     deviceCodes,
     outbox,
     upstreamLogins,
+    idempotencyKeys,
   }
 }

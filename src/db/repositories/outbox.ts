@@ -133,6 +133,23 @@ export function outboxRepository(db: Db) {
         .executeTakeFirstOrThrow()
       return Number(row.n)
     },
+
+    /** Unfinished jobs per kind (metrics): all of them, and those whose time has come. */
+    async backlog(now: number): Promise<{ readonly kind: string; readonly pending: number; readonly due: number }[]> {
+      const rows = await db
+        .selectFrom('outbox')
+        .select((eb) => [
+          'kind',
+          eb.fn.countAll<number>().as('pending'),
+          eb.fn.sum<number>(eb.case().when('next_attempt_at', '<=', now).then(1).else(0).end()).as('due'),
+        ])
+        .where('delivered_at', 'is', null)
+        .where('failed_at', 'is', null)
+        .groupBy('kind')
+        .execute()
+      // PostgreSQL answers count and sum as int8 text.
+      return rows.map((row) => ({ kind: row.kind, pending: Number(row.pending), due: Number(row.due ?? 0) }))
+    },
   }
 }
 

@@ -1,3 +1,4 @@
+import { sql } from 'kysely'
 import type { Db } from '../connect.js'
 import { compileOnce } from '../compile-once.js'
 import type { UserRow } from '../schema.js'
@@ -70,6 +71,22 @@ export function usersRepository(db: Db) {
 
     async list(): Promise<User[]> {
       const rows = await db.selectFrom('users').selectAll().orderBy('created_at').orderBy('email').execute()
+      return rows.map(toUser)
+    },
+
+    /**
+     * Users whose address contains `emailContains` (any case; empty: everyone), by address, at
+     * most `limit`, after the address `afterEmail` (the last one of the previous page).
+     */
+    async search(query: { readonly emailContains: string; readonly afterEmail?: string; readonly limit: number }): Promise<User[]> {
+      let select = db.selectFrom('users').selectAll()
+      if (query.emailContains !== '') {
+        // LIKE with its wildcards escaped; lower() on both sides: PostgreSQL's LIKE is case-sensitive.
+        const pattern = `%${query.emailContains.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`
+        select = select.where(sql<boolean>`lower(email) like ${pattern} escape '\\'`)
+      }
+      if (query.afterEmail !== undefined) select = select.where('email', '>', query.afterEmail)
+      const rows = await select.orderBy('email').limit(query.limit).execute()
       return rows.map(toUser)
     },
 

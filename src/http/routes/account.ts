@@ -224,7 +224,7 @@ export const accountRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views
       const current = signedIn(request)
       // The user's own mailbox is the one filled: a quota per user, not per address.
       await countRequest(deps, [{ key: `verify-mail:${current.user.id}`, policy: quotaPolicy(VERIFICATION_MAILS, 10 * 60) }], request.ip)
-      if (!current.user.emailVerified) sendVerificationMail(deps, current.user)
+      if (!current.user.emailVerified) await sendVerificationMail(deps, current.user)
       return withNotice(reply, 'verification-sent')
     },
   )

@@ -44,7 +44,7 @@ export const passwordResetRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views:
       const email = normaliseEmail(request.body.email)
       const device = trustedDeviceFor(readDeviceCookie(request, https), email)
       await countRequest(deps, emailQuota('forgot-email', deps.config.forgotPasswordAccountRateLimit, email, device), request.ip)
-      if (email !== '' && email.length <= 320) requestPasswordReset(deps, email)
+      if (email !== '' && email.length <= 320) await requestPasswordReset(deps, email)
       const html = views.render('message', {
         title: 'Check your email',
         message: 'If an account uses this address, we sent it a link to choose a new password.',

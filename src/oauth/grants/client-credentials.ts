@@ -1,4 +1,5 @@
 import { checkScopesAllowed, parseScope, SUPPORTED_SCOPES } from '../scope.js'
+import { isAdminScope } from '../admin-api.js'
 import type { Client } from '../../model/client.js'
 
 /** OpenID scopes describe a user; a client acting for itself has none of them. */
@@ -10,7 +11,8 @@ export const serviceScopes = (client: Client): string[] =>
  * of them. For an API (RFC 8707), the API's scopes are what may be asked for.
  */
 export function clientCredentialsScope(client: Client, requested: string | undefined, apiScopes?: readonly string[]): string {
-  const allowed = apiScopes === undefined ? serviceScopes(client) : [...apiScopes]
+  // Admin scopes only ever go into tokens for the admin API (oauth/admin-api.ts).
+  const allowed = apiScopes === undefined ? serviceScopes(client).filter((scope) => !isAdminScope(scope)) : [...apiScopes]
   const wanted = parseScope(requested)
   if (wanted.length === 0) return allowed.join(' ')
   checkScopesAllowed(wanted, allowed)

@@ -216,12 +216,14 @@ t.test('usage and errors', async (t) => {
   const none = await run([])
   t.equal(none.code, 1)
   t.match(none.stdout.join('\n'), /^Usage: idp /, 'no command: the usage, on stdout')
-  t.same(none.stderr, ['idp: usage: idp clients|users|apis|connections|registration|keys|audit|prune|migrate …'])
+  t.same(none.stderr, [
+    'idp: usage: idp clients|users|apis|connections|webhooks|registration|keys|audit|prune|migrate|backup|export|import …',
+  ])
   const noneJson = await run(['--json'])
   t.equal(noneJson.code, 1)
   t.same(
     noneJson.stdout,
-    ['{"error":"usage: idp clients|users|apis|connections|registration|keys|audit|prune|migrate …"}'],
+    ['{"error":"usage: idp clients|users|apis|connections|webhooks|registration|keys|audit|prune|migrate|backup|export|import …"}'],
     'with --json: only the JSON error',
   )
   t.equal((await run(['help'])).code, 0)
@@ -255,6 +257,12 @@ const COMMANDS: readonly (readonly [string, readonly string[]])[] = [
       '--pkce <mode>',
     ].concat(['--scope <scope>', '--third-party', '--introspect']),
   ],
+  [
+    'clients update',
+    ['--name <name>', '--redirect-uri <uri>', '--grant-type <type>', '--scope <scope>', '--api <identifier>', '--require-mfa'],
+  ],
+  ['clients show', []],
+  ['clients rotate-secret', ['--overlap <duration>']],
   ['clients list', []],
   ['clients remove', []],
   ['users add', ['--email <email>', '--name <name>', '--password-stdin', '--password <password>', '--role <role>']],
@@ -266,12 +274,22 @@ const COMMANDS: readonly (readonly [string, readonly string[]])[] = [
   ['users enable', []],
   ['users collisions', []],
   ['users set-email', []],
+  ['users show', []],
+  ['users update', ['--name <name>', '--no-name', '--email <new-email>']],
+  ['users delete', ['--yes']],
+  ['users export', ['--to <file>']],
+  ['webhooks add', ['--url <url>', '--event <event>']],
+  ['webhooks list', []],
+  ['webhooks remove', []],
   ['keys list', []],
   ['keys rotate', ['--now']],
   ['keys revoke', []],
   ['audit', ['--user <email>', '--since <duration>', '--type <type>', '--limit <n>']],
   ['prune', []],
   ['migrate', []],
+  ['backup', ['--to <file>']],
+  ['export', ['--to <file>']],
+  ['import', ['--from <file>']],
 ]
 
 const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')

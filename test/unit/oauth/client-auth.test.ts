@@ -3,6 +3,8 @@ import { authenticateClient, JWT_BEARER_ASSERTION, readClientCredentials as read
 import { hashSecret } from '../../../src/secrets.js'
 import { CLIENT_SECRET, makeClient, makePublicClient, oauthError } from '../fixtures/index.js'
 
+const NOW = 1_800_000_000
+
 /** RFC 6749 §2.3.1: each part form-url-encoded, then joined with ':' and base64-encoded. */
 const formEncode = (value: string) => encodeURIComponent(value).replace(/%20/g, '+')
 const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${formEncode(id)}:${formEncode(secret)}`).toString('base64')}`
@@ -102,40 +104,40 @@ const refused = (reason: string) => ({ ok: false, reason })
 t.test('authenticateClient: confidential clients', async (t) => {
   const client = makeClient()
   t.same(
-    authenticateClient({ method: 'client_secret_basic', clientId: client.id, secret: CLIENT_SECRET, assertion: null }, client),
+    authenticateClient({ method: 'client_secret_basic', clientId: client.id, secret: CLIENT_SECRET, assertion: null }, client, NOW),
     accepted(client),
   )
   t.same(
-    authenticateClient({ method: 'client_secret_post', clientId: client.id, secret: CLIENT_SECRET, assertion: null }, client),
+    authenticateClient({ method: 'client_secret_post', clientId: client.id, secret: CLIENT_SECRET, assertion: null }, client, NOW),
     accepted(client),
   )
   t.same(
-    authenticateClient({ method: 'none', clientId: client.id, secret: null, assertion: null }, client),
+    authenticateClient({ method: 'none', clientId: client.id, secret: null, assertion: null }, client, NOW),
     refused('missing_secret'),
     'no secret',
   )
   t.same(
-    authenticateClient({ method: 'client_secret_post', clientId: client.id, secret: 'wrong', assertion: null }, client),
+    authenticateClient({ method: 'client_secret_post', clientId: client.id, secret: 'wrong', assertion: null }, client, NOW),
     refused('wrong_secret'),
     'wrong secret',
   )
   t.same(
-    authenticateClient({ method: 'client_secret_post', clientId: client.id, secret: '', assertion: null }, client),
+    authenticateClient({ method: 'client_secret_post', clientId: client.id, secret: '', assertion: null }, client, NOW),
     refused('wrong_secret'),
     'empty secret',
   )
   t.same(
-    authenticateClient({ method: 'client_secret_post', clientId: client.id, secret: `${CLIENT_SECRET} `, assertion: null }, client),
+    authenticateClient({ method: 'client_secret_post', clientId: client.id, secret: `${CLIENT_SECRET} `, assertion: null }, client, NOW),
     refused('wrong_secret'),
     'secret with a trailing space',
   )
   t.same(
-    authenticateClient({ method: 'client_secret_post', clientId: client.id, secret: client.secretHash!, assertion: null }, client),
+    authenticateClient({ method: 'client_secret_post', clientId: client.id, secret: client.secretHash!, assertion: null }, client, NOW),
     refused('wrong_secret'),
     'the stored hash is not the secret',
   )
   t.same(
-    authenticateClient({ method: 'client_secret_post', clientId: 'x', secret: CLIENT_SECRET, assertion: null }, undefined),
+    authenticateClient({ method: 'client_secret_post', clientId: 'x', secret: CLIENT_SECRET, assertion: null }, undefined, NOW),
     refused('unknown_client'),
     'unknown client',
   )
@@ -145,19 +147,19 @@ t.test('authenticateClient: secrets with special characters work end to end thro
   const secret = 'p%ss:w+rd with space'
   const client = makeClient({ secretHash: hashSecret(secret) })
   const credentials = readClientCredentials(basic(client.id, secret), undefined, undefined)
-  t.same(authenticateClient(credentials, client), accepted(client))
+  t.same(authenticateClient(credentials, client, NOW), accepted(client))
 })
 
 t.test('authenticateClient: public clients', async (t) => {
   const client = makePublicClient()
-  t.same(authenticateClient({ method: 'none', clientId: client.id, secret: null, assertion: null }, client), accepted(client))
+  t.same(authenticateClient({ method: 'none', clientId: client.id, secret: null, assertion: null }, client, NOW), accepted(client))
   t.same(
-    authenticateClient({ method: 'client_secret_post', clientId: client.id, secret: 'anything', assertion: null }, client),
+    authenticateClient({ method: 'client_secret_post', clientId: client.id, secret: 'anything', assertion: null }, client, NOW),
     refused('secret_for_public_client'),
     'a public client sending a secret',
   )
   t.same(
-    authenticateClient({ method: 'client_secret_basic', clientId: client.id, secret: '', assertion: null }, client),
+    authenticateClient({ method: 'client_secret_basic', clientId: client.id, secret: '', assertion: null }, client, NOW),
     refused('secret_for_public_client'),
     'a public client using Basic',
   )
@@ -197,11 +199,15 @@ t.test('readClientCredentials: private_key_jwt (RFC 7523 §2.2)', async (t) => {
 t.test('authenticateClient: private_key_jwt clients need an assertion, others cannot use one', async (t) => {
   const keyClient = makePublicClient({ metadata: { token_endpoint_auth_method: 'private_key_jwt', jwks_uri: 'https://app.example/jwks' } })
   const assertion = { method: 'private_key_jwt', clientId: keyClient.id, secret: null, assertion: 'x.y.z' } as const
-  t.same(authenticateClient(assertion, keyClient), accepted(keyClient), 'accepted pending the signature check')
+  t.same(authenticateClient(assertion, keyClient, NOW), accepted(keyClient), 'accepted pending the signature check')
   t.same(
-    authenticateClient({ method: 'none', clientId: keyClient.id, secret: null, assertion: null }, keyClient),
+    authenticateClient({ method: 'none', clientId: keyClient.id, secret: null, assertion: null }, keyClient, NOW),
     refused('assertion_required'),
   )
-  t.same(authenticateClient({ ...assertion, clientId: 'p' }, makePublicClient()), refused('bad_assertion'), 'a public client has no keys')
-  t.same(authenticateClient({ ...assertion, clientId: 'c' }, makeClient()), refused('bad_assertion'), 'a secret client has no keys')
+  t.same(
+    authenticateClient({ ...assertion, clientId: 'p' }, makePublicClient(), NOW),
+    refused('bad_assertion'),
+    'a public client has no keys',
+  )
+  t.same(authenticateClient({ ...assertion, clientId: 'c' }, makeClient(), NOW), refused('bad_assertion'), 'a secret client has no keys')
 })

@@ -1,13 +1,14 @@
 /**
  * client_credentials grant (RFC 6749 §4.4): service-to-service; sub = client_id; no refresh or ID
  * token. With an RFC 8707 `resource`, the token is for that API (one the client was allowed) and
- * carries only its scopes.
+ * carries only its scopes; the admin API is built in (oauth/admin-api.ts).
  */
 import type { Deps } from '../../../deps.js'
 import { OAuthError } from '../../../errors/oauth-error.js'
-import { clientCredentialsScope } from '../../../oauth/grants/client-credentials.js'
+import { clientCredentialsScope, serviceScopes } from '../../../oauth/grants/client-credentials.js'
+import { adminApiIdentifier, adminTokenScope, asksForAdminApi } from '../../../oauth/admin-api.js'
 import { single, type RawParams } from '../../../oauth/params.js'
-import { apiScopeNames } from '../../../oauth/resource.js'
+import { apiScopeNames, parseResources } from '../../../oauth/resource.js'
 import { issueTokenSet, type TokenSet } from '../../../tokens/issue.js'
 import { isPublicClient, type Client } from '../../../model/client.js'
 import { accessTarget, requestedApis } from '../../../apis/resources.js'
@@ -20,6 +21,24 @@ export async function issueClientCredentials(
   context: TokenRequestContext,
 ): Promise<TokenSet> {
   if (isPublicClient(client)) throw new OAuthError('unauthorized_client', 'public clients cannot use client_credentials')
+  // Tessera's own admin API (oauth/admin-api.ts): named by `resource`, or asked for by its scopes alone.
+  const adminApi = adminApiIdentifier(deps.config.issuer)
+  const resources = parseResources(params['resource'])
+  if (asksForAdminApi(adminApi, resources, single(params, 'scope'), serviceScopes(client))) {
+    const scope = adminTokenScope(client, resources, single(params, 'scope'))
+    deps.log.info({ event: 'client_credentials', clientId: client.id, audience: adminApi }, 'admin API token issued')
+    return issueTokenSet(deps, {
+      clientId: client.id,
+      user: null,
+      grantId: null,
+      scope,
+      authTime: null,
+      nonce: null,
+      amr: null,
+      access: { audience: adminApi, scope, ttl: deps.config.accessTokenTtl },
+      dpopJkt: context.dpopJkt,
+    })
+  }
   const apis = await requestedApis(deps, client, params['resource'])
   if (apis.length > 1) throw new OAuthError('invalid_target', 'one resource per token request')
   const [api] = apis

@@ -63,6 +63,7 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; grants?: Parti
       if (dpopJkt === null && client.requireDpop)
         throw new OAuthError('invalid_dpop_proof', 'this client must send a DPoP proof (RFC 9449)', { dpopNonce: deps.dpop.nonce() })
       const tokens = await handler(deps, client, params, { dpopJkt, ip: request.ip })
+      deps.metrics?.tokenIssued(grantType as GrantType)
       const nonce = deps.dpop.nonce()
       if (nonce !== undefined) reply.header('dpop-nonce', nonce)
       return reply.headers({ 'cache-control': 'no-store', pragma: 'no-cache' }).send(tokens)

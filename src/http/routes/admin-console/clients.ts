@@ -1,0 +1,200 @@
+/**
+ * Clients in the console: the list, one client's registration and policies, a new secret (shown
+ * once, on the answer to the post that made it; the old one keeps working for the overlap
+ * chosen), and deletion after a confirmation page. Changes go through clients/lifecycle.ts.
+ */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from '@sinclair/typebox'
+import type { FastifyReply } from 'fastify'
+import { ClientChangeRefused, deleteClient, getClient, listClients, rotateClientSecret, UnknownClient } from '../../../clients/lifecycle.js'
+import type { Deps } from '../../../deps.js'
+import { PageError } from '../../../errors/oauth-error.js'
+import { isPublicClient, usesPrivateKeyJwt, type Client } from '../../../model/client.js'
+import type { Views } from '../../views/render.js'
+import {
+  adminOf,
+  clientHref,
+  ConfirmedForm,
+  csrfFields,
+  IdParams,
+  inWords,
+  noticeText,
+  NoticeQuery,
+  sendConfirmation,
+  sendConsoleMessage,
+  sendConsolePage,
+  when,
+  withNotice,
+} from './support.js'
+
+/** How long the old secret keeps working after a rotation: the choices the form offers (seconds). */
+const OVERLAPS = [
+  { value: '0', label: 'Stop the old secret now' },
+  { value: '3600', label: 'Keep the old secret for 1 hour' },
+  { value: '86400', label: 'Keep the old secret for 1 day' },
+  { value: '604800', label: 'Keep the old secret for 7 days' },
+] as const
+const DEFAULT_OVERLAP = '86400'
+const RotateForm = Type.Object({
+  overlap: Type.Union(OVERLAPS.map((choice) => Type.Literal(choice.value))),
+  ...csrfFields,
+})
+
+const NOT_FOUND = new PageError(404, 'No such client', 'There is no client with this id. It may have been deleted.')
+
+/** How a client proves itself at the token endpoint, in words. */
+const authentication = (client: Client): string =>
+  usesPrivateKeyJwt(client)
+    ? 'Confidential (private_key_jwt)'
+    : isPublicClient(client)
+      ? 'Public (no secret)'
+      : 'Confidential (client secret)'
+
+const REGISTRATIONS = {
+  cli: 'By an operator',
+  dynamic: 'Dynamic registration (RFC 7591)',
+  metadata_document: 'Client ID metadata document',
+} as const
+
+/** Can an operator give this client a new secret (clients/lifecycle.ts rotateClientSecret says the same)? */
+const hasSecret = (client: Client): boolean =>
+  client.registration !== 'metadata_document' && !isPublicClient(client) && !usesPrivateKeyJwt(client)
+
+export const clientPages: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views }> = async (app, { deps, views }) => {
+  /** The client, or the 404 page. */
+  async function load(id: string) {
+    try {
+      return await getClient(deps, id)
+    } catch (error) {
+      throw error instanceof UnknownClient ? NOT_FOUND : error
+    }
+  }
+
+  const refused = (reply: FastifyReply, client: Client, error: ClientChangeRefused) =>
+    sendConsoleMessage(
+      views,
+      reply,
+      {
+        title: 'Not possible for this client',
+        section: 'clients',
+        message: `${client.name}: ${error.problem}.`,
+        back: { href: clientHref(client.id), label: 'Back to the client' },
+      },
+      409,
+    )
+
+  app.get('/admin/clients', { schema: { querystring: NoticeQuery }, config: { page: true } }, async (request, reply) => {
+    const clients = await listClients(deps)
+    return sendConsolePage(views, reply, 'admin-clients', {
+      title: 'Clients',
+      section: 'clients',
+      notice: noticeText(request.query.notice),
+      clients: clients.map((client) => ({
+        name: client.name,
+        id: client.id,
+        href: clientHref(client.id),
+        authentication: authentication(client),
+        registration: REGISTRATIONS[client.registration],
+        grantTypes: client.grantTypes,
+      })),
+    })
+  })
+
+  app.get(
+    '/admin/clients/:id',
+    { schema: { params: IdParams, querystring: NoticeQuery }, config: { page: true } },
+    async (request, reply) => {
+      const { client, apis } = await load(request.params.id)
+      const now = deps.clock.now()
+      const previous = client.previousSecret !== null && client.previousSecret.expiresAt > now ? client.previousSecret.expiresAt : null
+      return sendConsolePage(views, reply, 'admin-client', {
+        title: client.name,
+        section: 'clients',
+        notice: noticeText(request.query.notice),
+        client: {
+          name: client.name,
+          id: client.id,
+          authentication: authentication(client),
+          registration: REGISTRATIONS[client.registration],
+          created: when(client.createdAt),
+          firstParty: client.firstParty,
+          redirectUris: client.redirectUris,
+          postLogoutRedirectUris: client.postLogoutRedirectUris,
+          grantTypes: client.grantTypes,
+          scopes: client.scopes,
+          apis,
+          policies: [
+            { name: 'PKCE', value: client.pkceRequired ? 'required' : 'optional' },
+            { name: 'Consent screen', value: client.firstParty ? 'no (first-party)' : 'yes (third-party)' },
+            { name: 'Second factor for every sign-in', value: client.requireMfa ? 'required' : 'not required' },
+            { name: 'DPoP-bound tokens', value: client.requireDpop ? 'required' : 'optional' },
+            { name: 'Pushed authorization requests', value: client.requirePar ? 'required' : 'optional' },
+            { name: 'Introspects other clients’ tokens', value: client.introspect ? 'yes (resource server)' : 'no' },
+            { name: 'Back-channel logout', value: client.backchannelLogoutUri ?? 'none' },
+          ],
+          previousSecretUntil: previous === null ? null : `${when(previous)} (in ${inWords(previous - now)})`,
+        },
+        canRotate: hasSecret(client),
+        overlaps: OVERLAPS,
+        defaultOverlap: DEFAULT_OVERLAP,
+        rotateAction: `${clientHref(client.id)}/secret`,
+        deleteHref: `${clientHref(client.id)}/delete`,
+        csrfToken: reply.formToken(),
+      })
+    },
+  )
+
+  app.post(
+    '/admin/clients/:id/secret',
+    { schema: { params: IdParams, body: RotateForm }, config: { page: true }, preHandler: app.formGuards },
+    async (request, reply) => {
+      const { client } = await load(request.params.id)
+      try {
+        const rotation = await rotateClientSecret(deps, client.id, { overlapSeconds: Number(request.body.overlap) }, adminOf(request).actor)
+        const until = rotation.previousSecretExpiresAt
+        // The answer to this post is the only place the secret ever appears (no-store, never logged).
+        return sendConsolePage(views, reply, 'admin-secret', {
+          title: 'New client secret',
+          section: 'clients',
+          clientName: client.name,
+          clientId: client.id,
+          secret: rotation.secret,
+          previous:
+            until === null
+              ? 'The previous secret stopped working now.'
+              : `The previous secret keeps working until ${when(until)} (${inWords(until - deps.clock.now())} from now).`,
+          backHref: clientHref(client.id),
+        })
+      } catch (error) {
+        if (error instanceof ClientChangeRefused) return refused(reply, client, error)
+        if (error instanceof UnknownClient) throw NOT_FOUND
+        throw error
+      }
+    },
+  )
+
+  app.get('/admin/clients/:id/delete', { schema: { params: IdParams }, config: { page: true } }, async (request, reply) => {
+    const { client } = await load(request.params.id)
+    return sendConfirmation(views, reply, {
+      title: `Delete ${client.name}?`,
+      section: 'clients',
+      message: `The client ${client.name} (${client.id}) will be deleted with everything it was given: its tokens stop working and users' consents for it go. This cannot be undone.`,
+      action: `${clientHref(client.id)}/delete`,
+      button: 'Delete the client',
+      cancelHref: clientHref(client.id),
+    })
+  })
+
+  app.post(
+    '/admin/clients/:id/delete',
+    { schema: { params: IdParams, body: ConfirmedForm }, config: { page: true }, preHandler: app.formGuards },
+    async (request, reply) => {
+      try {
+        await deleteClient(deps, request.params.id, adminOf(request).actor)
+      } catch (error) {
+        throw error instanceof UnknownClient ? NOT_FOUND : error
+      }
+      return withNotice(reply, '/admin/clients', 'client-deleted')
+    },
+  )
+}
