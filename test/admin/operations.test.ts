@@ -6,6 +6,7 @@
 import t, { type Test } from 'tap'
 import { decodeProtectedHeader } from 'jose'
 import { addConnection } from '../../src/connections/registry.js'
+import { webhookSecret } from '../../src/webhooks/registry.js'
 import { basic, FORM } from '../helpers/client.js'
 import { DpopKey } from '../helpers/dpop.js'
 import { authorizationRequest, authorizeAt, FetchCookieJar, send, signIn } from '../helpers/http-client.js'
@@ -194,4 +195,51 @@ t.test('a DPoP-bound token works only with a proof of its key', async (t) => {
     headers: { authorization: `DPoP ${token}`, dpop: await other.proof({ method: 'GET', url, accessToken: token }, ctx.clock.now()) },
   })
   t.equal(wrongKey.status, 401, 'a proof of another key')
+})
+
+t.test('webhooks: add (the secret once), list, read, disable, enable, remove', async (t) => {
+  const url = 'http://127.0.0.1:9/hooks/tessera'
+  const created = await api.post('/webhooks', { url, events: ['user.*', 'login.failed'] }, { headers: { 'idempotency-key': 'wh-1' } })
+  t.equal(created.status, 201)
+  const id = created.body['id'] as string
+  t.match(created.body, {
+    url,
+    events: ['user.*', 'login.failed'],
+    enabled: true,
+    disabled_at: null,
+    secret: /^whsec_[A-Za-z0-9+/=]{20,}$/,
+  })
+  const stored = await ctx.deps.repos.webhooks.find(id)
+  t.equal(webhookSecret(ctx.deps.webhookKey, stored!), created.body['secret'], 'the secret shown is the one deliveries are signed with')
+  t.equal(created.headers.get('location'), `${ctx.issuer}/admin/api/v1/webhooks/${id}`)
+  const replayed = await api.post('/webhooks', { url, events: ['user.*', 'login.failed'] }, { headers: { 'idempotency-key': 'wh-1' } })
+  t.equal(replayed.body['id'], id, 'the same key answers the same webhook')
+  t.equal((await ctx.deps.repos.webhooks.list()).length, 1, 'and adds no second one')
+
+  const listed = await api.get('/webhooks')
+  t.match(listed.body.items, [{ id, url, enabled: true }])
+  t.notOk(JSON.stringify(listed.body).includes('whsec_'), 'lists never carry the secret')
+  t.notOk(JSON.stringify((await api.get(`/webhooks/${id}`)).body).includes('whsec_'), 'reads neither')
+  t.match((await api.post(`/webhooks/${id}/disable`)).body, { id, enabled: false, disabled_at: String })
+  t.equal((await ctx.deps.repos.webhooks.find(id))?.disabledAt, ctx.clock.now(), 'stored')
+  t.match((await api.post(`/webhooks/${id}/enable`)).body, { id, enabled: true, disabled_at: null })
+  t.equal((await api.delete(`/webhooks/${id}`)).status, 204)
+  isProblem(t, await api.get(`/webhooks/${id}`), 404, 'not-found')
+  isProblem(t, await api.delete(`/webhooks/${id}`), 404, 'not-found')
+
+  const badUrl = await api.post('/webhooks', { url: 'http://hooks.example.com/x', events: ['*'] })
+  isProblem(t, badUrl, 422, 'invalid-input')
+  t.match(badUrl.body, { errors: [{ pointer: '#/url' }] })
+  const badEvent = await api.post('/webhooks', { url, events: ['user.nonsense'] })
+  isProblem(t, badEvent, 422, 'invalid-input')
+  t.match(badEvent.body, { errors: [{ pointer: '#/events' }] })
+  isProblem(t, await api.post('/webhooks', { url, events: [] }), 400, 'validation-error')
+  isProblem(
+    t,
+    await api.get('/webhooks', { token: await adminToken(ctx.issuer, ops, { scope: 'admin:write' }) }),
+    403,
+    'insufficient-scope',
+  )
+  const events = await api.get('/audit-events?type=webhook_added')
+  t.match(events.body.items, [{ detail: { webhook: id, host: '127.0.0.1:9', actor: `client:${ops.id}` } }])
 })

@@ -7,10 +7,10 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import { accessTokenAudience } from '../../config/config.js'
 import type { Deps } from '../../deps.js'
 import { OAuthError } from '../../errors/oauth-error.js'
+import { verifyPresentedAccessToken } from '../bearer-token.js'
 import { userinfoClaims } from '../../oauth/claims.js'
 import { ENDPOINT_PATHS } from '../../oauth/discovery.js'
 import { hasScope } from '../../oauth/scope.js'
-import { TokenInvalid, verifyAccessToken } from '../../tokens/verify.js'
 import { AuthorizationHeader, OAuthParams } from '../schemas.js'
 
 export const userinfoRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { deps }) => {
@@ -20,40 +20,13 @@ export const userinfoRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (
     const body = (request.body ?? {}) as Record<string, unknown>
     if (query['access_token'] !== undefined) throw new OAuthError('invalid_request', 'access tokens are not accepted in the query string')
     if (body['access_token'] !== undefined) throw new OAuthError('invalid_request', 'send the access token in the Authorization header')
-    const match = /^(Bearer|DPoP) ([A-Za-z0-9._~+/-]+=*)$/i.exec(request.headers.authorization ?? '')
-    if (!match) throw new OAuthError('invalid_token', 'a Bearer or DPoP access token is required')
-    const dpopScheme = match[1]!.toLowerCase() === 'dpop'
-    const token = match[2]!
-    const challenge = dpopScheme ? 'DPoP' : 'Bearer'
-    const invalid = (detail: string) => new OAuthError('invalid_token', 'the access token is invalid', { detail, challenge })
+    const { claims, invalid } = await verifyPresentedAccessToken(deps, request, {
+      audience: accessTokenAudience(deps.config),
+      url: userinfoUrl,
+      missing: 'a Bearer or DPoP access token is required',
+      notValid: 'the access token is invalid',
+    })
     const now = deps.clock.now()
-    let claims
-    try {
-      claims = await verifyAccessToken(token, {
-        keys: deps.keys,
-        issuer: deps.config.issuer,
-        audience: accessTokenAudience(deps.config),
-        now,
-      })
-    } catch (error) {
-      if (error instanceof TokenInvalid) throw invalid(error.reason)
-      throw error
-    }
-    // RFC 9449 §7: a bound token only with the DPoP scheme and a proof of its key for this request.
-    const boundTo = (claims['cnf'] as { jkt?: unknown } | undefined)?.jkt
-    if (typeof boundTo === 'string' || dpopScheme) {
-      if (!dpopScheme)
-        throw new OAuthError('invalid_token', 'a DPoP-bound access token must be sent with the DPoP scheme', { challenge: 'DPoP' })
-      const proved = await deps.dpop.verify({
-        header: request.headers['dpop'],
-        method: request.method,
-        url: userinfoUrl,
-        accessToken: token,
-        status: 401,
-      })
-      if (proved === null) throw new OAuthError('invalid_dpop_proof', 'a DPoP proof is required', { status: 401, challenge: 'DPoP' })
-      if (proved !== boundTo) throw invalid('the DPoP proof is for another key')
-    }
     if (!(await deps.repos.accessTokens.isLive(claims.jti, now))) throw invalid('revoked')
     if (!hasScope(claims.scope, 'openid')) throw new OAuthError('insufficient_scope', 'the access token lacks the openid scope')
     const user = await deps.repos.users.findById(claims.sub)

@@ -32,6 +32,7 @@ import { asProblem } from './problems.js'
 import { SECURITY_SCHEME } from './schemas.js'
 import { sessionRoutes } from './sessions.js'
 import { userRoutes } from './users.js'
+import { webhookRoutes } from './webhooks.js'
 import { strictValidator } from './validation.js'
 
 export interface AdminApiOptions {
@@ -41,8 +42,8 @@ export interface AdminApiOptions {
 }
 
 const SCOPE_DESCRIPTIONS: Readonly<Record<(typeof ADMIN_SCOPES)[number], string>> = {
-  'admin:read': 'Read clients, users, sessions, APIs, keys, connections and security events',
-  'admin:write': 'Create, change and delete them, rotate and revoke keys, end sessions',
+  'admin:read': 'Read clients, users, sessions, APIs, keys, connections, webhooks and security events',
+  'admin:write': 'Create, change and delete them, rotate and revoke keys, end sessions, manage webhooks',
 }
 
 const DESCRIPTION = `Manage a Tessera installation over HTTP. Authenticate with an access token from Tessera's own token endpoint: client_credentials with resource=ISSUER/admin/api (or scope=admin:read / admin:write alone), by a client an operator registered with those scopes. Errors are RFC 9457 problem details; lists are paginated with \`limit\` and \`cursor\` (\`next_cursor\` in each page); creating requests accept an \`Idempotency-Key\` header.`
@@ -81,6 +82,7 @@ export const adminApiRoutes: FastifyPluginAsyncTypebox<AdminApiOptions> = async 
         { name: 'Signing keys' },
         { name: 'Audit' },
         { name: 'Connections' },
+        { name: 'Webhooks' },
       ],
       components: {
         securitySchemes: {
@@ -99,7 +101,7 @@ export const adminApiRoutes: FastifyPluginAsyncTypebox<AdminApiOptions> = async 
 
   await app.register(
     async (v1) => {
-      for (const routes of [clientRoutes, userRoutes, sessionRoutes, apiRoutes, keyRoutes, auditRoutes, connectionRoutes])
+      for (const routes of [clientRoutes, userRoutes, sessionRoutes, apiRoutes, keyRoutes, auditRoutes, connectionRoutes, webhookRoutes])
         await v1.register(routes, { deps })
     },
     { prefix: '/v1' },

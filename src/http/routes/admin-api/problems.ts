@@ -11,6 +11,7 @@ import { ConnectionProblem, UnknownConnection } from '../../../connections/regis
 import { Problem } from '../../../errors/problem.js'
 import { KeyPromotionTooEarly, UnknownSigningKey } from '../../../keys/operations.js'
 import { UnknownSession } from '../../../sessions/user-sessions.js'
+import { WebhookProblem } from '../../../webhooks/registry.js'
 
 /** A value the service refused, pointing at the body member it came from. */
 const invalidInput = (member: string, detail: string, error: Error, status = 422) =>
@@ -34,6 +35,10 @@ export function asProblem(error: unknown): unknown {
   if (error instanceof UnknownSigningKey) return notFound('no published key with this kid', error)
   if (error instanceof UnknownSession) return notFound('the user has no live session with this id', error)
   if (error instanceof UnknownConnection) return notFound('no connection with this id', error)
+  if (error instanceof WebhookProblem)
+    return error.code === 'unknown_webhook'
+      ? notFound('no webhook with this id', error)
+      : invalidInput(error.code === 'invalid_url' ? 'url' : 'events', error.message, error)
   if (error instanceof ClientChangeRefused) return new Problem(409, 'conflict', error.problem, { cause: error })
   if (error instanceof AccountChangeRefused) return new Problem(409, 'conflict', error.problem, { cause: error })
   if (error instanceof ConnectionProblem) return new Problem(422, 'invalid-input', error.message, { cause: error })

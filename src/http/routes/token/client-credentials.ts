@@ -11,7 +11,7 @@ import { single, type RawParams } from '../../../oauth/params.js'
 import { apiScopeNames, parseResources } from '../../../oauth/resource.js'
 import { issueTokenSet, type TokenSet } from '../../../tokens/issue.js'
 import { isPublicClient, type Client } from '../../../model/client.js'
-import { accessTarget, requestedApis } from '../../../apis/resources.js'
+import { accessTarget, requestedApis, type AccessTarget } from '../../../apis/resources.js'
 import type { TokenRequestContext } from './index.js'
 
 export async function issueClientCredentials(
@@ -21,30 +21,8 @@ export async function issueClientCredentials(
   context: TokenRequestContext,
 ): Promise<TokenSet> {
   if (isPublicClient(client)) throw new OAuthError('unauthorized_client', 'public clients cannot use client_credentials')
-  // Tessera's own admin API (oauth/admin-api.ts): named by `resource`, or asked for by its scopes alone.
-  const adminApi = adminApiIdentifier(deps.config.issuer)
-  const resources = parseResources(params['resource'])
-  if (asksForAdminApi(adminApi, resources, single(params, 'scope'), serviceScopes(client))) {
-    const scope = adminTokenScope(client, resources, single(params, 'scope'))
-    deps.log.info({ event: 'client_credentials', clientId: client.id, audience: adminApi }, 'admin API token issued')
-    return issueTokenSet(deps, {
-      clientId: client.id,
-      user: null,
-      grantId: null,
-      scope,
-      authTime: null,
-      nonce: null,
-      amr: null,
-      access: { audience: adminApi, scope, ttl: deps.config.accessTokenTtl },
-      dpopJkt: context.dpopJkt,
-    })
-  }
-  const apis = await requestedApis(deps, client, params['resource'])
-  if (apis.length > 1) throw new OAuthError('invalid_target', 'one resource per token request')
-  const [api] = apis
-  const scope = clientCredentialsScope(client, single(params, 'scope'), api === undefined ? undefined : apiScopeNames(api))
-  deps.log.info({ event: 'client_credentials', clientId: client.id }, 'client credentials token issued')
-  const access = await accessTarget(deps, api?.identifier ?? null, scope)
+  const { scope, access } = await tokenTarget(deps, client, params)
+  deps.log.info({ event: 'client_credentials', clientId: client.id, audience: access.audience }, 'client credentials token issued')
   return issueTokenSet(deps, {
     clientId: client.id,
     user: null,
@@ -56,4 +34,20 @@ export async function issueClientCredentials(
     access,
     dpopJkt: context.dpopJkt,
   })
+}
+
+/** The token's scope and audience: Tessera's admin API, one API the client was allowed, or none. */
+async function tokenTarget(deps: Deps, client: Client, params: RawParams): Promise<{ scope: string; access: AccessTarget }> {
+  // Tessera's own admin API (oauth/admin-api.ts): named by `resource`, or asked for by its scopes alone.
+  const adminApi = adminApiIdentifier(deps.config.issuer)
+  const resources = parseResources(params['resource'])
+  if (asksForAdminApi(adminApi, resources, single(params, 'scope'), serviceScopes(client))) {
+    const scope = adminTokenScope(client, resources, single(params, 'scope'))
+    return { scope, access: { audience: adminApi, scope, ttl: deps.config.accessTokenTtl } }
+  }
+  const apis = await requestedApis(deps, client, params['resource'])
+  if (apis.length > 1) throw new OAuthError('invalid_target', 'one resource per token request')
+  const [api] = apis
+  const scope = clientCredentialsScope(client, single(params, 'scope'), api === undefined ? undefined : apiScopeNames(api))
+  return { scope, access: await accessTarget(deps, api?.identifier ?? null, scope) }
 }
