@@ -29,7 +29,8 @@ ENV NODE_ENV=production \
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
-COPY package.json ./
+# MIT: the licence notice travels with every copy of the software.
+COPY package.json LICENSE ./
 COPY bin ./bin
 RUN mkdir -p /data /keys && chown node:node /data /keys && chmod 0700 /keys
 USER node

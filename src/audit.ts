@@ -64,6 +64,7 @@ export type SecurityEventType =
   | 'user_updated'
   | 'user_deleted'
   | 'user_data_exported'
+  | 'account_deletion_failure'
   | 'backup_created'
   | 'installation_exported'
   | 'installation_imported'

@@ -8,6 +8,7 @@ import { createDpopVerifier, type DpopVerifier } from './dpop/proofs.js'
 import type { Config } from './config/config.js'
 import { systemClock, type Clock } from './clock.js'
 import { openStore, type Store } from './db/store.js'
+import { collisionWarning, emailCollisions } from './accounts/email-collisions.js'
 import type { Repositories } from './db/repositories.js'
 import { SecurityEvents } from './audit.js'
 import { createMailOutbox } from './mail/create.js'
@@ -103,6 +104,11 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
   const store = await openStore(config.database, metrics ? { onQuery: metrics.query } : {})
   try {
     const { repos } = store
+    // Only after migrations ran (an upgrade): accounts left apart by the canonical-email migration.
+    if (store.migrated.applied.length > 0) {
+      const warning = collisionWarning(emailCollisions(await repos.users.list()))
+      if (warning !== null) log.warn({ event: 'email_collisions' }, warning)
+    }
     // The outbox comes first: every security event from here on (the key store's first keys
     // included) may queue webhook deliveries in it.
     const outbox = new Outbox({ repository: repos.outbox, clock, log, ...(overrides.outbox ? { policy: overrides.outbox } : {}) })

@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module'
 import pino, { type Logger } from 'pino'
 import type { Config } from './config/config.js'
 
@@ -20,18 +21,37 @@ export const REDACT_PATHS = [
 ]
 
 /**
+ * Where pino-pretty is, when the logs should go through it: on a terminal outside production, and
+ * only if it resolves — it is a devDependency, absent after `npm ci --omit=dev`, and a terminal
+ * must not stop a production install from starting. Otherwise undefined: JSON lines.
+ */
+export function prettyTarget(terminal: boolean, nodeEnv: Config['nodeEnv'] | undefined, resolve: () => string): string | undefined {
+  if (!terminal || nodeEnv === 'production') return undefined
+  try {
+    return resolve()
+  } catch {
+    return undefined
+  }
+}
+
+const require = createRequire(import.meta.url)
+const resolvePinoPretty = () => require.resolve('pino-pretty')
+
+/**
  * The process logger. JSON lines by default (what log collectors want); on a terminal outside
- * production (`terminal: true`) pino-pretty makes them readable — redaction happens before either.
+ * production (`terminal: true`) pino-pretty, when installed, makes them readable — redaction
+ * happens before either.
  */
 export function createLogger(
   config: Pick<Config, 'logLevel'> & Partial<Pick<Config, 'nodeEnv'>>,
   destination?: pino.DestinationStream,
   options: { terminal?: boolean } = {},
 ): Logger {
-  const pretty = destination === undefined && options.terminal === true && config.nodeEnv !== 'production'
-  const target = pretty
-    ? pino.transport({ target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' } })
-    : destination
+  const pretty = destination === undefined ? prettyTarget(options.terminal === true, config.nodeEnv, resolvePinoPretty) : undefined
+  const target =
+    pretty === undefined
+      ? destination
+      : pino.transport({ target: pretty, options: { colorize: true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' } })
   return pino({ level: config.logLevel, redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, target)
 }
 

@@ -15,6 +15,7 @@ import { runPrimary } from './cluster.js'
 import { createLogger } from './logger.js'
 import { startPruning } from './maintenance.js'
 import { announceMailTransport } from './mail/create.js'
+import { nextSteps } from './next-steps.js'
 
 async function main(): Promise<void> {
   let config
@@ -57,13 +58,7 @@ async function runServer(config: Config, log: Logger, metrics: Metrics | undefin
   await deps.store.startBackgroundCheckpoints(log)
   const stopPruning = single ? startPruning(deps) : () => undefined
   await app.listen({ port: config.port, host: config.host })
-  if (single)
-    log.info(
-      { issuer: config.issuer, discovery: config.discoveryUrl },
-      // Single quotes: the lines stay copy-paste safe inside the JSON log line too.
-      `Tessera is running at ${config.issuer}. Next steps: add a client with: npx idp clients add --name 'My App' --redirect-uri https://app.example/callback ` +
-        `and a user with: echo 'a long passphrase' | npx idp users add --email you@example.com --password-stdin`,
-    )
+  if (single) log.info({ issuer: config.issuer, discovery: config.discoveryUrl }, nextSteps(config.issuer))
 
   let closing = false
   const shutdown = async (signal: string) => {

@@ -1,5 +1,6 @@
 import type { Command } from 'commander'
-import { InvalidApi, registerApi } from '../apis/registry.js'
+import { addApi as addApiAudited, InvalidApi, removeApi as removeApiAudited, UnknownApi } from '../apis/registry.js'
+import { CLI_ACTOR } from '../model/actor.js'
 import { parseDuration } from '../config/fields.js'
 import type { Api } from '../model/api.js'
 import { examples, nonEmpty, repeatable } from './arguments.js'
@@ -41,8 +42,9 @@ async function addApi(context: CommandContext, options: AddOptions): Promise<Com
     accessTokenTtl: ttl,
     firstPartyOnly: options.firstPartyOnly ?? false,
   }
+  // The audited service, as the admin API uses: the same rules (Tessera's own admin API identifier is reserved) and an api_registered event.
   const api = await context
-    .withDeps((deps) => registerApi(deps.repos.apis, request, deps.clock.now()))
+    .withDeps((deps) => addApiAudited(deps, request, CLI_ACTOR))
     .catch((error: unknown) => {
       throw error instanceof InvalidApi ? new CliError(`${FLAGS[error.field]}: ${error.problem}`) : error
     })
@@ -68,7 +70,11 @@ async function listApis(context: CommandContext): Promise<CommandResult> {
 }
 
 async function removeApi(context: CommandContext, identifier: string): Promise<CommandResult> {
-  if (!(await context.withDeps((deps) => deps.repos.apis.remove(identifier)))) throw new CliError(`no API with identifier ${identifier}`)
+  await context
+    .withDeps((deps) => removeApiAudited(deps, identifier, CLI_ACTOR))
+    .catch((error: unknown) => {
+      throw error instanceof UnknownApi ? new CliError(`no API with identifier ${identifier}`) : error
+    })
   return { json: { removed: identifier }, text: `API ${identifier} removed; no new tokens are issued for it.` }
 }
 

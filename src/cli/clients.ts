@@ -29,6 +29,7 @@ const FLAGS: Readonly<Record<ClientField, string>> = {
   pkce: '--pkce',
   scopes: '--scope',
   introspect: '--introspect',
+  introspect_apis: '--introspect-api',
   apis: '--api',
   backchannel_logout_uri: '--backchannel-logout-uri',
   backchannel_logout_session_required: '--backchannel-logout-session-required',
@@ -61,6 +62,7 @@ interface AddOptions {
   readonly scope?: string[]
   readonly thirdParty?: boolean
   readonly introspect?: boolean
+  readonly introspectApi?: string[]
   readonly requireMfa?: boolean
   readonly requireDpop?: boolean
   readonly requirePar?: boolean
@@ -70,8 +72,8 @@ interface AddOptions {
 }
 
 /**
- * `clients update` options. A given list replaces the stored one; `--no-post-logout-redirect-uri`
- * and `--no-api` (false) empty theirs; `--no-backchannel-logout-uri` (false) removes it.
+ * `clients update` options. A given list replaces the stored one; `--no-post-logout-redirect-uri`,
+ * `--no-api` and `--no-introspect-api` (false) empty theirs; `--no-backchannel-logout-uri` (false) removes it.
  */
 interface UpdateOptions {
   readonly name?: string
@@ -80,6 +82,8 @@ interface UpdateOptions {
   readonly grantType?: string[]
   readonly scope?: string[]
   readonly api?: string[] | false
+  readonly introspect?: boolean
+  readonly introspectApi?: string[] | false
   readonly requireMfa?: boolean
   readonly requireDpop?: boolean
   readonly requirePar?: boolean
@@ -98,6 +102,7 @@ async function addClient(context: CommandContext, options: AddOptions): Promise<
     scopes: options.scope ?? [],
     thirdParty: options.thirdParty ?? false,
     introspect: options.introspect ?? false,
+    introspectApis: options.introspectApi ?? [],
     requireMfa: options.requireMfa ?? false,
     requireDpop: options.requireDpop ?? false,
     requirePar: options.requirePar ?? false,
@@ -163,6 +168,8 @@ function changesFrom(options: UpdateOptions): ClientChanges {
     grantTypes: options.grantType,
     scopes: options.scope,
     apis: list(options.api),
+    introspect: options.introspect,
+    introspectApis: list(options.introspectApi),
     requireMfa: options.requireMfa,
     requireDpop: options.requireDpop,
     requirePar: options.requirePar,
@@ -171,7 +178,7 @@ function changesFrom(options: UpdateOptions): ClientChanges {
   }
   if (Object.values(changes).every((value) => value === undefined))
     throw new CliError(
-      'nothing to change: give --name, --redirect-uri, --post-logout-redirect-uri, --grant-type, --scope, --api, --require-mfa, --require-dpop, --require-par, --backchannel-logout-uri or --backchannel-logout-session-required (or a --no- form)',
+      'nothing to change: give --name, --redirect-uri, --post-logout-redirect-uri, --grant-type, --scope, --api, --introspect, --introspect-api, --require-mfa, --require-dpop, --require-par, --backchannel-logout-uri or --backchannel-logout-session-required (or a --no- form)',
     )
   return changes
 }
@@ -253,7 +260,15 @@ export function registerClientsCommands(program: Command, run: RunCommand): void
       repeatable,
     )
     .option('--third-party', 'show the consent screen to users (first-party clients skip it)')
-    .option('--introspect', 'a resource server: it may introspect access tokens issued to other clients')
+    .option(
+      '--introspect',
+      'a resource server for tokens asked for without resource (aud ACCESS_TOKEN_AUDIENCE): it may introspect those issued to other clients',
+    )
+    .option(
+      '--introspect-api <identifier>',
+      'a resource server for this API (idp apis add): it may introspect the API’s tokens issued to other clients; repeatable',
+      repeatable,
+    )
     .option('--api <identifier>', 'an API (idp apis add) the client may ask tokens for with resource=IDENTIFIER; repeatable', repeatable)
     .option(
       '--require-mfa',
@@ -272,7 +287,7 @@ export function registerClientsCommands(program: Command, run: RunCommand): void
         'idp clients add --name "Example app" --redirect-uri https://app.example/callback',
         'idp clients add --name "CLI tool" --public --redirect-uri http://127.0.0.1/callback',
         'idp clients add --name "TV app" --public --grant-type urn:ietf:params:oauth:grant-type:device_code --grant-type refresh_token',
-        'idp clients add --name "Orders API" --grant-type client_credentials --scope orders:read --introspect --json',
+        'idp clients add --name "Orders API" --grant-type client_credentials --introspect-api https://orders.example.com --json',
         'idp clients add --name "Web app" --redirect-uri https://app.example/callback --backchannel-logout-uri https://app.example/backchannel-logout',
       ),
     )
@@ -290,6 +305,10 @@ export function registerClientsCommands(program: Command, run: RunCommand): void
     .option('--scope <scope>', 'the scopes the client may ask for; repeatable, replaces them all (openid is always included)', repeatable)
     .option('--api <identifier>', 'the APIs (idp apis add) the client may ask tokens for; repeatable, replaces them all', repeatable)
     .option('--no-api', 'the client may ask for no registered API')
+    .option('--introspect', 'a resource server for tokens asked for without resource: it may introspect other clients’ ones')
+    .option('--no-introspect', 'no longer introspects other clients’ tokens issued without resource')
+    .option('--introspect-api <identifier>', 'the APIs whose tokens it may introspect; repeatable, replaces them all', repeatable)
+    .option('--no-introspect-api', 'introspects the tokens of no registered API')
     .option('--require-mfa', 'require a second factor for every sign-in for this client')
     .option('--no-require-mfa', 'a password alone is enough again (a client may still ask with acr_values)')
     .option('--require-dpop', 'every token request must carry a DPoP proof (sender-constrained tokens, RFC 9449)')
@@ -306,6 +325,7 @@ export function registerClientsCommands(program: Command, run: RunCommand): void
         'idp clients update 0fJ3kq8_Zx1TtVw2nR5c7A --redirect-uri https://app.example/callback --redirect-uri https://app.example/cb2',
         'idp clients update 0fJ3kq8_Zx1TtVw2nR5c7A --name "Example app" --scope openid --scope email',
         'idp clients update 0fJ3kq8_Zx1TtVw2nR5c7A --require-mfa',
+        'idp clients update 0fJ3kq8_Zx1TtVw2nR5c7A --introspect-api https://orders.example.com',
         'idp clients update 0fJ3kq8_Zx1TtVw2nR5c7A --require-dpop --require-par',
         'idp clients update 0fJ3kq8_Zx1TtVw2nR5c7A --backchannel-logout-uri https://app.example/backchannel-logout',
         'idp clients update 0fJ3kq8_Zx1TtVw2nR5c7A --no-backchannel-logout-uri',

@@ -1,6 +1,6 @@
 import type { Command } from 'commander'
 import { exportUserData } from '../accounts/data-export.js'
-import { normaliseEmail } from '../accounts/email-address.js'
+import { emailCollisions } from '../accounts/email-collisions.js'
 import {
   AccountChangeRefused,
   checkRoles,
@@ -70,16 +70,6 @@ function onUser<T>(context: CommandContext, emailOrId: string, use: (deps: Deps,
     .catch((error: unknown) => {
       throw asCliError(error)
     })
-}
-
-/** Accounts whose stored emails share one canonical form (left apart by the normalisation migration). */
-export function emailCollisions(users: readonly User[]): { canonical: string; users: User[] }[] {
-  const groups = new Map<string, User[]>()
-  for (const user of users) {
-    const canonical = normaliseEmail(user.email)
-    groups.set(canonical, [...(groups.get(canonical) ?? []), user])
-  }
-  return [...groups].filter(([, members]) => members.length > 1).map(([canonical, members]) => ({ canonical, users: members }))
 }
 
 const userJson = (u: User) => ({

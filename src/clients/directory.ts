@@ -69,9 +69,10 @@ export function createClientDirectory(deps: DirectoryDeps): ClientDirectory {
       checkClientIdUrl(clientId)
       const document = await fetchJsonDocument(clientId, policy)
       const body = document.body as Record<string, unknown> | null
-      // draft §4.1: the document names itself; anything else is someone else's document.
+      // draft §4.1: the document names itself; anything else is someone else's document. (The
+      // problem becomes an error_description: ASCII only, RFC 6749 §5.2.)
       if (typeof body !== 'object' || body === null || body['client_id'] !== clientId)
-        throw new ClientMetadataUnavailable('the document’s client_id is not exactly its URL')
+        throw new ClientMetadataUnavailable('its client_id is not exactly the URL it was fetched from')
       const metadata = parseClientMetadata(body, 'metadata_document', { issuer: deps.config.issuer })
       const now = deps.clock.now()
       const lifetime = Math.min(document.maxAge ?? DEFAULT_CACHE_SECONDS, CACHE_CEILING_SECONDS)

@@ -3,8 +3,8 @@
  * becoming a proxy into the operator's network (SSRF): https only, every resolved address must be
  * public (no private, loopback, link-local, CGNAT, multicast or cloud-metadata addresses), the
  * connection goes to the address that was checked (no second DNS answer), no redirects, a size
- * and a time limit. Loopback http is allowed only when the issuer itself is on localhost (tests and
- * local development), whatever NODE_ENV says.
+ * limit and one deadline for the whole fetch, DNS included. Loopback http is allowed only when the
+ * issuer itself is on localhost (tests and local development), whatever NODE_ENV says.
  */
 import { lookup } from 'node:dns/promises'
 import http from 'node:http'
@@ -24,12 +24,15 @@ export interface DocumentFetchPolicy {
   /** The issuer is on localhost or 127.0.0.1: loopback URLs (http or https) are allowed. */
   readonly allowLoopback: boolean
   readonly maxBytes: number
+  /** The whole fetch (DNS, connection, headers and body) must end within this. */
   readonly timeoutMs: number
+  /** How host names are resolved; the system resolver unless a test stubs it. */
+  readonly resolve?: Resolve
 }
 
 export interface FetchedDocument {
   readonly body: unknown
-  /** Seconds the response may be cached for (Cache-Control max-age; 0 for no-store/no-cache); null when it does not say. */
+  /** Seconds the response may be cached for (cacheLifetime: Cache-Control, Expires, Age); null when it does not say. */
   readonly maxAge: number | null
 }
 
@@ -56,14 +59,21 @@ export function checkDocumentUrl(raw: string, policy: Pick<DocumentFetchPolicy, 
   return url
 }
 
+/** Every address of a name, as `dns.lookup(name, { all: true })` answers. */
+export type Resolve = (hostname: string) => Promise<{ address: string; family: number }[]>
+
+const systemResolve: Resolve = (hostname) => lookup(hostname, { all: true, verbatim: true })
+
 /** Resolves the host and checks every address; returns the first, which the connection must use. */
-export async function vettedAddress(hostname: string, allowLoopback: boolean): Promise<{ address: string; family: number }> {
+export async function vettedAddress(
+  hostname: string,
+  allowLoopback: boolean,
+  resolve: Resolve = systemResolve,
+): Promise<{ address: string; family: number }> {
   const bare = hostname.startsWith('[') ? hostname.slice(1, -1) : hostname
   let addresses: { address: string; family: number }[]
   try {
-    addresses = ipaddr.isValid(bare)
-      ? [{ address: bare, family: bare.includes(':') ? 6 : 4 }]
-      : await lookup(bare, { all: true, verbatim: true })
+    addresses = ipaddr.isValid(bare) ? [{ address: bare, family: bare.includes(':') ? 6 : 4 }] : await resolve(bare)
   } catch {
     throw new DocumentUnavailable(`${hostname} could not be resolved`)
   }
@@ -83,67 +93,123 @@ export function pinnedLookup(pinned: { readonly address: string; readonly family
   }
 }
 
-function cacheLifetime(header: string | undefined): number | null {
-  if (header === undefined) return null
-  const directives = header
+/** The response headers caching is decided by. */
+export interface CachingHeaders {
+  readonly 'cache-control'?: string | undefined
+  readonly expires?: string | undefined
+  readonly date?: string | undefined
+  readonly age?: string | undefined
+}
+
+/**
+ * Seconds a response may still be used (RFC 9111): 0 for no-store or no-cache (§5.2.2.4, §5.2.2.5);
+ * else its freshness lifetime (§4.2.1): s-maxage, since the copy is shared by every instance
+ * (§5.2.2.10), then max-age, then Expires less Date (an invalid Expires, such as "0", is in the past,
+ * §5.3); less the Age it already has (§4.2.3, §5.1). Null when the response says nothing.
+ * `now` in epoch seconds stands in for a missing Date.
+ */
+export function cacheLifetime(headers: CachingHeaders, now: number): number | null {
+  const directives = (headers['cache-control'] ?? '')
     .toLowerCase()
     .split(',')
     .map((part) => part.trim())
   if (directives.some((directive) => directive === 'no-store' || directive === 'no-cache')) return 0
-  const maxAge = directives.map((directive) => /^max-age=(\d+)$/.exec(directive)).find((match) => match !== null)
-  return maxAge ? Number(maxAge[1]) : null
+  const seconds = (name: string) => {
+    const match = directives.map((directive) => new RegExp(`^${name}="?(\\d+)"?$`).exec(directive)).find((found) => found !== null)
+    return match ? Number(match[1]) : undefined
+  }
+  let lifetime = seconds('s-maxage') ?? seconds('max-age')
+  if (lifetime === undefined && headers.expires !== undefined) {
+    const expires = Date.parse(headers.expires)
+    const date = headers.date === undefined ? NaN : Date.parse(headers.date)
+    lifetime = Number.isNaN(expires) ? 0 : Math.max(0, Math.floor(expires / 1000 - (Number.isNaN(date) ? now : date / 1000)))
+  }
+  if (lifetime === undefined) return null
+  const age = /^\d+$/.test(headers.age?.trim() ?? '') ? Number(headers.age) : 0
+  return Math.max(0, lifetime - age)
 }
 
-/** GETs a JSON document under the policy above. */
+/** Settles with `work`, or rejects with the signal's reason once it aborts (the work is then abandoned). */
+function beforeDeadline<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason as Error)
+    const abandon = () => reject(signal.reason as Error)
+    signal.addEventListener('abort', abandon, { once: true })
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', abandon))
+  })
+}
+
+/**
+ * GETs a JSON document under the policy above. `timeoutMs` bounds the whole fetch: DNS, connect,
+ * TLS, headers and body together. (A socket idle timeout alone would let a server sending a byte
+ * every few seconds hold a request to /authorize or /token for hours.)
+ */
 export async function fetchJsonDocument(raw: string, policy: DocumentFetchPolicy): Promise<FetchedDocument> {
   const url = checkDocumentUrl(raw, policy)
-  const lookup = pinnedLookup(await vettedAddress(url.hostname, policy.allowLoopback))
+  const deadline = new AbortController()
+  const timer = setTimeout(
+    () => deadline.abort(new DocumentUnavailable(`no complete answer within ${policy.timeoutMs} ms`)),
+    policy.timeoutMs,
+  )
+  try {
+    // dns.lookup cannot be cancelled; past the deadline its answer is simply not waited for.
+    const address = await beforeDeadline(vettedAddress(url.hostname, policy.allowLoopback, policy.resolve), deadline.signal)
+    return await download(url, pinnedLookup(address), policy, deadline.signal)
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+function download(url: URL, lookup: LookupFunction, policy: DocumentFetchPolicy, deadline: AbortSignal): Promise<FetchedDocument> {
   const client = url.protocol === 'https:' ? https : http
   return new Promise<FetchedDocument>((resolve, reject) => {
-    const request = client.request(
-      url,
-      { method: 'GET', lookup, headers: { accept: 'application/json' }, timeout: policy.timeoutMs, agent: false },
-      (response) => {
-        const status = response.statusCode ?? 0
-        if (status !== 200) {
-          response.resume()
-          // Redirects are not followed: the document must be served at its own URL.
-          return reject(
-            new DocumentUnavailable(
-              status >= 300 && status < 400 ? 'the URL redirects (redirects are not followed)' : `the server answered HTTP ${status}`,
-            ),
-          )
-        }
-        const declared = Number(response.headers['content-length'] ?? 0)
-        if (declared > policy.maxBytes) {
+    const request = client.request(url, { method: 'GET', lookup, headers: { accept: 'application/json' }, agent: false }, (response) => {
+      const status = response.statusCode ?? 0
+      if (status !== 200) {
+        response.resume()
+        // Redirects are not followed: the document must be served at its own URL.
+        return reject(
+          new DocumentUnavailable(
+            status >= 300 && status < 400 ? 'the URL redirects (redirects are not followed)' : `the server answered HTTP ${status}`,
+          ),
+        )
+      }
+      const declared = Number(response.headers['content-length'] ?? 0)
+      if (declared > policy.maxBytes) {
+        response.destroy()
+        return reject(new DocumentUnavailable(`the document is larger than ${policy.maxBytes} bytes`))
+      }
+      const chunks: Buffer[] = []
+      let size = 0
+      response.on('data', (chunk: Buffer) => {
+        size += chunk.length
+        if (size > policy.maxBytes) {
           response.destroy()
-          return reject(new DocumentUnavailable(`the document is larger than ${policy.maxBytes} bytes`))
+          reject(new DocumentUnavailable(`the document is larger than ${policy.maxBytes} bytes`))
+          return
         }
-        const chunks: Buffer[] = []
-        let size = 0
-        response.on('data', (chunk: Buffer) => {
-          size += chunk.length
-          if (size > policy.maxBytes) {
-            response.destroy()
-            reject(new DocumentUnavailable(`the document is larger than ${policy.maxBytes} bytes`))
-            return
-          }
-          chunks.push(chunk)
-        })
-        response.on('error', () => reject(new DocumentUnavailable('the connection failed')))
-        response.on('end', () => {
-          try {
-            resolve({
-              body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown,
-              maxAge: cacheLifetime(response.headers['cache-control']),
-            })
-          } catch {
-            reject(new DocumentUnavailable('the document is not JSON'))
-          }
-        })
-      },
-    )
-    request.on('timeout', () => request.destroy(new DocumentUnavailable(`no answer within ${policy.timeoutMs} ms`)))
+        chunks.push(chunk)
+      })
+      response.on('error', () => reject(new DocumentUnavailable('the connection failed')))
+      response.on('end', () => {
+        try {
+          resolve({
+            body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown,
+            maxAge: cacheLifetime(response.headers, Math.floor(Date.now() / 1000)),
+          })
+        } catch {
+          reject(new DocumentUnavailable('the document is not JSON'))
+        }
+      })
+    })
+    // The deadline's reason settles the promise first; what the destroyed socket says after is ignored.
+    const expire = () => {
+      reject(deadline.reason as Error)
+      request.destroy()
+    }
+    if (deadline.aborted) expire()
+    else deadline.addEventListener('abort', expire, { once: true })
+    request.on('close', () => deadline.removeEventListener('abort', expire))
     request.on('error', (error) => reject(error instanceof DocumentUnavailable ? error : new DocumentUnavailable('the connection failed')))
     request.end()
   })

@@ -10,6 +10,7 @@ import { ENDPOINT_PATHS } from '../oauth/discovery.js'
 import { parseClientMetadata } from '../oauth/client-metadata.js'
 import { hashSecret, randomId, randomToken } from '../secrets.js'
 import { clientFromMetadata, clientMetadataResponse } from './self-described.js'
+import type { Client } from '../model/client.js'
 
 type RegistrationDeps = Pick<Deps, 'repos' | 'config' | 'clock' | 'audit'>
 
@@ -52,11 +53,21 @@ export async function registerDynamicClient(
     'client registered itself (RFC 7591)',
   )
   return {
-    ...clientMetadataResponse(client),
+    ...registrationResponse(client),
     ...(secret !== null ? { client_secret: secret, client_secret_expires_at: 0 } : {}),
     registration_access_token: registrationAccessToken,
     registration_client_uri: registrationClientUri(deps, client.id),
   }
+}
+
+/**
+ * The client's metadata as registered (RFC 7591 §3.2.1), with `scope` as the server decided it:
+ * the OpenID scopes the client may ask for, not the list it sent (§3.2.1 lets the server replace a
+ * requested value, and the client must see the one in force). An API's scopes are not listed: they
+ * come with that API's `resource` (RFC 8707), with the user's consent.
+ */
+function registrationResponse(client: Client): Record<string, unknown> {
+  return { ...clientMetadataResponse(client), scope: client.scopes.join(' ') }
 }
 
 /**
@@ -71,17 +82,30 @@ async function registeredClient(deps: RegistrationDeps, clientId: string, author
   return client
 }
 
-/** RFC 7592 §2.1: the current registration, without the secret (it is shown once, at registration). */
+/**
+ * RFC 7592 §2.1: the current registration, without the secret (it is shown once, at registration).
+ * §3 makes `registration_access_token` REQUIRED in this response; §2.1 lets the server issue a new
+ * one but does not require it. The token presented is returned as it is: rotating on a read would
+ * lock the client out whenever the response is lost on the way.
+ */
 export async function readRegistration(
   deps: RegistrationDeps,
   clientId: string,
   authorization: string | undefined,
 ): Promise<Record<string, unknown>> {
   const client = await registeredClient(deps, clientId, authorization)
-  return { ...clientMetadataResponse(client), registration_client_uri: registrationClientUri(deps, client.id) }
+  return {
+    ...registrationResponse(client),
+    registration_access_token: bearerToken(authorization),
+    registration_client_uri: registrationClientUri(deps, client.id),
+  }
 }
 
-/** RFC 7592 §2.3: the client deregisters; its grants and tokens go with it. */
+/**
+ * RFC 7592 §2.3: the client deregisters. Its grants are revoked with their access and refresh
+ * tokens, and the users' consents for it go (§2.3: the server SHOULD invalidate them), as when an
+ * operator deletes a client (clients/lifecycle.ts deleteClient): the same repository call.
+ */
 export async function deleteRegistration(
   deps: RegistrationDeps,
   clientId: string,
@@ -89,7 +113,7 @@ export async function deleteRegistration(
   ip: string,
 ): Promise<void> {
   const client = await registeredClient(deps, clientId, authorization)
-  await deps.repos.clients.remove(client.id)
+  await deps.repos.clients.removeWithAccess(client.id, deps.clock.now())
   await deps.audit.record(
     'client_removed',
     { clientId: client.id, ip, detail: { by: 'registration access token' } },

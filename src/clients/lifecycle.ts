@@ -18,6 +18,7 @@ import {
   describeClient,
   InvalidClientMetadata,
   registerClient,
+  requireRegisteredApis,
   type NewClientRequest,
 } from './registration.js'
 
@@ -62,6 +63,10 @@ export interface ClientChanges {
   readonly grantTypes?: readonly string[]
   readonly scopes?: readonly string[]
   readonly apis?: readonly string[]
+  /** A resource server for tokens issued without `resource` (introspection, RFC 7662 §4). */
+  readonly introspect?: boolean
+  /** The registered APIs whose tokens it may introspect. */
+  readonly introspectApis?: readonly string[]
   readonly requireMfa?: boolean
   readonly requireDpop?: boolean
   readonly requirePar?: boolean
@@ -92,6 +97,8 @@ const FIELD_NAMES: Readonly<Record<keyof ClientChanges, string>> = {
   grantTypes: 'grant_types',
   scopes: 'scopes',
   apis: 'apis',
+  introspect: 'introspect',
+  introspectApis: 'introspect_apis',
   requireMfa: 'require_mfa',
   requireDpop: 'require_dpop',
   requirePar: 'require_par',
@@ -105,11 +112,13 @@ async function findClient(deps: Pick<ClientLifecycleDeps, 'repos'>, clientId: st
   return client
 }
 
-async function checkApis(deps: Pick<ClientLifecycleDeps, 'repos'>, apis: readonly string[]): Promise<string[]> {
+async function checkApis(
+  deps: Pick<ClientLifecycleDeps, 'repos'>,
+  field: 'apis' | 'introspect_apis',
+  apis: readonly string[],
+): Promise<string[]> {
   const wanted = [...new Set(apis)]
-  const known = await deps.repos.apis.findMany(wanted)
-  const unknown = wanted.find((api) => !known.has(api))
-  if (unknown !== undefined) throw new InvalidClientMetadata('apis', 'no such API (register it with idp apis add)', unknown)
+  await requireRegisteredApis(deps.repos, field, wanted)
   return wanted
 }
 
@@ -173,6 +182,14 @@ export async function updateClient(
       client.id,
       'only clients registered by an operator are given APIs; self-registered ones may ask for any API not first-party-only',
     )
+  const introspects = (changes.introspect ?? false) || (changes.introspectApis ?? []).length > 0
+  if (introspects && client.registration !== 'cli')
+    throw new ClientChangeRefused(client.id, 'only clients registered by an operator may introspect other clients’ tokens')
+  if (introspects && isPublicClient(client))
+    throw new InvalidClientMetadata(
+      changes.introspect === true ? 'introspect' : 'introspect_apis',
+      'needs a confidential client (a resource server authenticates with its secret)',
+    )
   if (changes.grantTypes !== undefined && changes.grantTypes.length === 0)
     throw new InvalidClientMetadata('grant_types', 'give at least one grant type')
   const logoutUri = changes.backchannelLogoutUri !== undefined ? changes.backchannelLogoutUri : client.backchannelLogoutUri
@@ -204,7 +221,9 @@ export async function updateClient(
     if (sessionRequired && logoutUri === null)
       throw new InvalidClientMetadata('backchannel_logout_session_required', 'needs a back-channel logout URI')
   }
-  const apis = changes.apis === undefined ? undefined : await checkApis(deps, changes.apis)
+  const apis = changes.apis === undefined ? undefined : await checkApis(deps, 'apis', changes.apis)
+  const introspectApis =
+    changes.introspectApis === undefined ? client.introspectApis : await checkApis(deps, 'introspect_apis', changes.introspectApis)
   const updated: Client = {
     ...client,
     name: checked.name,
@@ -212,6 +231,8 @@ export async function updateClient(
     postLogoutRedirectUris: checked.postLogoutRedirectUris,
     grantTypes: checked.grantTypes,
     scopes: checked.scopes,
+    introspect: changes.introspect ?? client.introspect,
+    introspectApis,
     requireMfa: changes.requireMfa ?? client.requireMfa,
     requireDpop: changes.requireDpop ?? client.requireDpop,
     requirePar: changes.requirePar ?? client.requirePar,

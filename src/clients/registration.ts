@@ -20,8 +20,10 @@ export interface NewClientRequest {
   readonly scopes: readonly string[]
   /** Third-party clients show the consent page; first-party ones (the default) do not. */
   readonly thirdParty?: boolean
-  /** A resource server that introspects other clients' access tokens. */
+  /** A resource server for Tessera's own audience: introspects other clients' tokens issued without `resource`. */
   readonly introspect?: boolean
+  /** A resource server for these registered APIs: introspects other clients' tokens for them. */
+  readonly introspectApis?: readonly string[]
   /** Every sign-in for this client needs a second factor. */
   readonly requireMfa?: boolean
   /** Every token request needs a DPoP proof (RFC 9449). */
@@ -54,6 +56,7 @@ export type ClientField =
   | 'pkce'
   | 'scopes'
   | 'introspect'
+  | 'introspect_apis'
   | 'apis'
   | 'backchannel_logout_uri'
   | 'backchannel_logout_session_required'
@@ -116,6 +119,8 @@ export function buildClient(
   // Introspection needs client authentication (RFC 7662 §2.1): a public client cannot do it.
   if (input.isPublic && input.introspect === true)
     throw new InvalidClientMetadata('introspect', 'needs a confidential client (a resource server authenticates with its secret)')
+  if (input.isPublic && (input.introspectApis ?? []).length > 0)
+    throw new InvalidClientMetadata('introspect_apis', 'needs a confidential client (a resource server authenticates with its secret)')
   // No scopes asked for: every OpenID scope Tessera knows.
   const scopes = input.scopes.flatMap((scope) => scope.split(' ')).filter((scope) => scope !== '')
   for (const scope of scopes) if (!isScopeToken(scope)) throw new InvalidClientMetadata('scopes', 'invalid scope', scope)
@@ -138,6 +143,7 @@ export function buildClient(
       pkceRequired: input.isPublic || input.pkce !== 'optional',
       firstParty: input.thirdParty !== true,
       introspect: input.introspect === true,
+      introspectApis: [...new Set(input.introspectApis ?? [])],
       requireMfa: input.requireMfa === true,
       requireDpop: input.requireDpop === true,
       requirePar: input.requirePar === true,
@@ -163,6 +169,7 @@ export function describeClient(client: Client): Record<string, unknown> {
     pkce: client.pkceRequired ? 'required' : 'optional',
     first_party: client.firstParty,
     introspect: client.introspect,
+    introspect_apis: client.introspectApis,
     require_mfa: client.requireMfa,
     require_dpop: client.requireDpop,
     require_par: client.requirePar,
@@ -182,10 +189,20 @@ export async function registerClient(
 ): Promise<{ client: Client; secret: string | null }> {
   const registered = buildClient(input, now, context)
   const apis = [...new Set(input.apis ?? [])]
-  const known = await repos.apis.findMany(apis)
-  const unknown = apis.find((api) => !known.has(api))
-  if (unknown !== undefined) throw new InvalidClientMetadata('apis', 'no such API (register it with idp apis add)', unknown)
+  await requireRegisteredApis(repos, 'apis', apis)
+  await requireRegisteredApis(repos, 'introspect_apis', registered.client.introspectApis)
   await repos.clients.insert(registered.client)
   await repos.apis.allow(registered.client.id, apis)
   return registered
+}
+
+/** Every identifier names a registered API; throws InvalidClientMetadata naming the first that does not. */
+export async function requireRegisteredApis(
+  repos: { readonly apis: ApisRepository },
+  field: 'apis' | 'introspect_apis',
+  identifiers: readonly string[],
+): Promise<void> {
+  const known = await repos.apis.findMany(identifiers)
+  const unknown = identifiers.find((api) => !known.has(api))
+  if (unknown !== undefined) throw new InvalidClientMetadata(field, 'no such API (register it with idp apis add)', unknown)
 }

@@ -30,6 +30,7 @@ export function clientFromMetadata(
       pkceRequired: true,
       firstParty: false,
       introspect: false,
+      introspectApis: [],
       requireMfa: false,
       requireDpop: metadata.dpopBoundAccessTokens,
       requirePar: metadata.requirePushedAuthorizationRequests,

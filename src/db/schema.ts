@@ -26,6 +26,8 @@ export interface ClientsTable {
   first_party: number
   created_at: number
   introspect: number
+  /** JSON array: the registered APIs whose access tokens it may introspect (RFC 7662 §4). */
+  introspect_apis: string
   /** 1: every sign-in for this client needs a second factor (acr urn:tessera:mfa or better). */
   require_mfa: number
   /** cli, dynamic (RFC 7591) or metadata_document. */
@@ -109,6 +111,8 @@ export interface GrantsTable {
   resources: string
   /** A public client's refresh tokens are bound to this DPoP key (RFC 9449 §5); null: not bound. */
   dpop_jkt: string | null
+  /** The acr its tokens carry (a requested value the session met); null: the one amr achieves. */
+  acr: string | null
 }
 
 export interface RefreshTokensTable {
@@ -149,6 +153,8 @@ export interface AuthorizationCodesTable {
   resources: string
   /** RFC 9449 §10: dpop_jkt of the authorization request; the code is redeemed only with that key. */
   dpop_jkt: string | null
+  /** The acr its tokens carry (a requested value the session met); null: the one amr achieves. */
+  acr: string | null
 }
 
 export interface AccessTokensTable {
@@ -257,6 +263,8 @@ export interface PendingLoginsTable {
   session_id_hash: string | null
   created_at: number
   expires_at: number
+  /** The acr the step-up must reach (only factors reaching it are offered); null: any second factor. */
+  required_acr: string | null
 }
 
 /** Registered APIs (resource servers); scopes as a JSON array of { name, description }. */

@@ -4,7 +4,7 @@
  * checkpoint thread of a serving process, emptying the log after pruning. Code outside db/ uses
  * the store and its repositories; kysely stays behind it.
  */
-import { sql } from 'kysely'
+import { sql, type Transaction } from 'kysely'
 import type { Logger } from 'pino'
 import type { DatabaseLocation } from '../config/urls.js'
 import {
@@ -17,6 +17,7 @@ import {
   type QueryObserver,
 } from './connect.js'
 import { migrateToLatest, type MigrationOutcome } from './migrate.js'
+import type { Database } from './schema.js'
 import { createRepositories, type Repositories } from './repositories.js'
 import { pruneExpired, type PruneCounts } from './repositories/maintenance.js'
 import { startWalCheckpoints, type WalCheckpoints } from './wal-checkpoints.js'
@@ -40,6 +41,14 @@ export interface Store {
   readonly repos: Repositories
   /** The kysely instance: for repositories and their tests only. */
   readonly db: Db
+  /**
+   * Runs `work` in one transaction: what it writes through the repositories it is given commits
+   * together, or (when it throws) nothing does and the error is rethrown. A repository method that
+   * opens a transaction of its own joins this one behind a savepoint. Inside, use only these
+   * repositories and await their calls one at a time: the transaction holds one connection, and
+   * on SQLite `store.repos` would wait for it forever.
+   */
+  transaction<T>(work: (repos: Repositories) => Promise<T>): Promise<T>
   /** Resolves when the database answers; throws when it does not. */
   health(): Promise<void>
   /** Deletes what can no longer matter, then (SQLite) empties the write-ahead log. */
@@ -52,6 +61,37 @@ export interface Store {
   /** Reads the PostgreSQL pool's connections now (metrics); none on SQLite. */
   readonly poolUse: (() => PoolUse) | undefined
   close(): Promise<void>
+}
+
+/**
+ * A transaction as repositories see it. kysely refuses `transaction()` on a transaction, so the
+ * repository methods that open one (to be atomic on their own) get a savepoint in it instead: their
+ * failure undoes their writes only, and the outer transaction can go on (PostgreSQL would
+ * otherwise refuse every later statement).
+ */
+function joinable(trx: Transaction<Database>): Db {
+  let savepoints = 0
+  async function nested<T>(work: (trx: Db) => Promise<T>): Promise<T> {
+    const name = sql.id(`repository_${++savepoints}`)
+    await sql`savepoint ${name}`.execute(trx)
+    try {
+      const result = await work(joined)
+      await sql`release savepoint ${name}`.execute(trx)
+      return result
+    } catch (error) {
+      await sql`rollback to savepoint ${name}`.execute(trx)
+      throw error
+    }
+  }
+  const joined: Db = new Proxy(trx, {
+    get(target, key) {
+      if (key === 'transaction') return () => ({ execute: nested })
+      const value: unknown = Reflect.get(target, key, target)
+      // Bound to the transaction itself: kysely's methods read private fields a proxy lacks.
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value
+    },
+  })
+  return joined
 }
 
 /** How often a serving process copies the SQLite log into the database. */
@@ -88,6 +128,9 @@ export async function openStore(
     repos,
     db,
     migrated,
+    transaction(work) {
+      return db.transaction().execute((trx) => work(createRepositories(joinable(trx))))
+    },
     async health() {
       await sql`select 1`.execute(db)
     },

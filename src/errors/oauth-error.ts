@@ -78,6 +78,11 @@ export interface OAuthErrorOptions {
   readonly dpopNonce?: string
   /** A resource endpoint's challenge (RFC 6750 §3, RFC 9449 §7.1): `Bearer` unless the token or request used DPoP. */
   readonly challenge?: 'Bearer' | 'DPoP'
+  /**
+   * At a resource endpoint, the request carried no access token (or one in a scheme we do not take):
+   * RFC 6750 §3.1 says to answer with the challenges alone, without an error code.
+   */
+  readonly unauthenticated?: boolean
 }
 
 export class OAuthError extends Error {
@@ -88,6 +93,7 @@ export class OAuthError extends Error {
   readonly retryAfterSeconds: number | undefined
   readonly dpopNonce: string | undefined
   readonly challenge: 'Bearer' | 'DPoP'
+  readonly unauthenticated: boolean
 
   constructor(error: OAuthErrorCode, description: string, options: OAuthErrorOptions = {}) {
     super(`${error}: ${description.slice(0, 300)}`, { cause: options.cause })
@@ -101,6 +107,7 @@ export class OAuthError extends Error {
     this.retryAfterSeconds = options.retryAfterSeconds
     this.dpopNonce = options.dpopNonce
     this.challenge = options.challenge ?? 'Bearer'
+    this.unauthenticated = options.unauthenticated === true
   }
 }
 

@@ -105,7 +105,10 @@ function fromOAuthError(error: OAuthError): Problem {
   const headers: Record<string, string> = {}
   if (error.dpopNonce !== undefined) headers['dpop-nonce'] = error.dpopNonce
   if (error.status === 401) {
-    headers['www-authenticate'] = challenge(error.challenge, { error: error.error, description: error.description })
+    // RFC 6750 §3.1: no credentials at all: the challenges alone, both schemes (RFC 9449 §7.1).
+    headers['www-authenticate'] = error.unauthenticated
+      ? `${challenge('Bearer', {})}, ${challenge('DPoP', {})}`
+      : challenge(error.challenge, { error: error.error, description: error.description })
     return new Problem(401, 'invalid-token', error.description, { headers, logDetail: error.detail, cause: error })
   }
   if (error.error === 'insufficient_scope') {

@@ -43,7 +43,12 @@ export function describeError(error: unknown): { view: ErrorView; headers: Recor
     const resourceError = error.error === 'invalid_token' || error.error === 'insufficient_scope'
     // At a resource endpoint (401) the DPoP proof errors are challenges too; at /token they are plain 400s.
     const proofChallenge = error.status === 401 && (error.error === 'invalid_dpop_proof' || error.error === 'use_dpop_nonce')
-    if (resourceError || proofChallenge) {
+    if (error.unauthenticated) {
+      // RFC 6750 §3.1: no credentials, so no error code; one challenge per scheme the endpoint takes,
+      // the DPoP one naming the algorithms a proof may use (RFC 9449 §7.1). The JSON body still says
+      // invalid_token: every OAuth error body here names its error.
+      headers['www-authenticate'] = `Bearer realm="tessera", DPoP realm="tessera", algs="${DPOP_ALGORITHMS.join(' ')}"`
+    } else if (resourceError || proofChallenge) {
       // RFC 9449 §7.1: a DPoP challenge names the algorithms a proof may use.
       const algs = error.challenge === 'DPoP' ? `, algs="${DPOP_ALGORITHMS.join(' ')}"` : ''
       headers['www-authenticate'] =

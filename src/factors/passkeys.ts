@@ -48,8 +48,16 @@ export const passkeyMethods = (passkey: Pick<Passkey, 'deviceType'>): Authentica
   'user',
 ]
 
-/** Untrusted JSON from the browser, checked enough to hand to the library. */
-function parseCredential<T>(raw: string): T {
+/** Base64url members of a credential are strings, and not huge (a form field is 16 KiB at most). */
+const isEncoded = (value: unknown): value is string => typeof value === 'string' && value.length <= 16384
+const isOptionalEncoded = (value: unknown): boolean => value === undefined || value === null || isEncoded(value)
+
+/**
+ * Untrusted JSON from the browser, checked enough to hand to the library: every member the
+ * library or this module decodes is a string (WebAuthn L3 §5.1 toJSON: base64url strings). A
+ * forged `userHandle: 5` or `signature: {}` is malformed here, never a TypeError later.
+ */
+function parseCredential<T>(raw: string, members: readonly string[], optional: readonly string[] = []): T {
   let value: unknown
   try {
     value = JSON.parse(raw)
@@ -62,14 +70,34 @@ function parseCredential<T>(raw: string): T {
     value === null ||
     typeof candidate.id !== 'string' ||
     candidate.id.length > 1024 ||
+    !isOptionalEncoded(candidate.rawId) ||
     candidate.type !== 'public-key' ||
     typeof candidate.response !== 'object' ||
     candidate.response === null
   ) {
     throw new PasskeyRejected('malformed')
   }
+  const response = candidate.response as Record<string, unknown>
+  if (!members.every((member) => isEncoded(response[member])) || !optional.every((member) => isOptionalEncoded(response[member])))
+    throw new PasskeyRejected('malformed')
   return value as T
 }
+
+/** The response of navigator.credentials.create(); `transports`, if any, a short list of strings (stored as such). */
+function parseRegistration(raw: string): RegistrationResponseJSON {
+  const credential = parseCredential<RegistrationResponseJSON>(raw, ['clientDataJSON', 'attestationObject'])
+  const transports: unknown = credential.response.transports
+  if (
+    transports !== undefined &&
+    (!Array.isArray(transports) || transports.length > 16 || !transports.every((t) => typeof t === 'string' && t.length <= 32))
+  )
+    throw new PasskeyRejected('malformed')
+  return credential
+}
+
+/** The response of navigator.credentials.get(); `userHandle` is absent for a non-discoverable credential. */
+const parseAssertion = (raw: string): AuthenticationResponseJSON =>
+  parseCredential<AuthenticationResponseJSON>(raw, ['clientDataJSON', 'authenticatorData', 'signature'], ['userHandle'])
 
 export async function registrationOptions(context: FactorContext, user: User): Promise<PublicKeyCredentialCreationOptionsJSON> {
   const rp = relyingParty(context)
@@ -91,7 +119,7 @@ export async function registrationOptions(context: FactorContext, user: User): P
 
 /** Verifies a new passkey and stores it; throws PasskeyRejected. */
 export async function completeRegistration(context: FactorContext, user: User, rawCredential: string, name: string): Promise<Passkey> {
-  const response = parseCredential<RegistrationResponseJSON>(rawCredential)
+  const response = parseRegistration(rawCredential)
   const rp = relyingParty(context)
   const now = context.clock.now()
   let verification
@@ -156,7 +184,7 @@ export async function verifyPasskey(
   rawCredential: string,
   expectedUserId: string | null,
 ): Promise<{ passkey: Passkey; methods: AuthenticationMethod[] }> {
-  const response = parseCredential<AuthenticationResponseJSON>(rawCredential)
+  const response = parseAssertion(rawCredential)
   const passkey = await context.repos.passkeys.find(response.id)
   if (!passkey) throw new PasskeyRejected('unknown_credential')
   if (expectedUserId !== null && passkey.userId !== expectedUserId) throw new PasskeyRejected('wrong_user')
@@ -183,21 +211,27 @@ export async function verifyPasskey(
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error)
     // The library refuses a counter that did not increase (when either side keeps one).
-    if (/counter/i.test(message)) {
-      await context.audit.record(
-        'cloned_authenticator',
-        { userId: passkey.userId, detail: { credential: passkey.id.slice(0, 16) } },
-        'passkey signature counter went backwards: possible cloned authenticator',
-      )
-      throw new PasskeyRejected('cloned', message)
-    }
+    if (/counter/i.test(message)) await clonedAuthenticator(context, passkey, message)
     throw new PasskeyRejected('verification_failed', message)
   }
   if (!verification.verified || !verification.authenticationInfo.userVerified) throw new PasskeyRejected('verification_failed')
   const info = verification.authenticationInfo
-  if (!(await context.repos.passkeys.recordUse(passkey.id, passkey.counter, info.newCounter, info.credentialBackedUp, now)))
-    throw new PasskeyRejected('cloned', 'counter changed concurrently')
+  if (!(await context.repos.passkeys.recordUse(passkey.id, passkey.counter, info.newCounter, info.credentialBackedUp, now))) {
+    // Another sign-in with this credential moved the counter between our read and our write: two
+    // authenticators answering at once with one counter value is what a clone looks like too.
+    await clonedAuthenticator(context, passkey, 'counter changed concurrently')
+  }
   return { passkey, methods: passkeyMethods(passkey) }
+}
+
+/** WebAuthn L3 §6.1.1: a signature counter that did not move forward may mean a cloned authenticator. Audited, then refused. */
+async function clonedAuthenticator(context: FactorContext, passkey: Passkey, why: string): Promise<never> {
+  await context.audit.record(
+    'cloned_authenticator',
+    { userId: passkey.userId, detail: { credential: passkey.id.slice(0, 16) } },
+    'passkey signature counter went backwards: possible cloned authenticator',
+  )
+  throw new PasskeyRejected('cloned', why)
 }
 
 export async function removePasskey(context: FactorContext, user: User, id: string): Promise<boolean> {

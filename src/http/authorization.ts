@@ -13,7 +13,7 @@ import { type AuthorizationRequest } from '../model/authorization-request.js'
 import type { Client } from '../model/client.js'
 import type { FastifyReply } from 'fastify'
 import { decideAfterAuthentication, type AuthenticationNeeds, type AuthorizationDecision } from '../oauth/authorize-decision.js'
-import { requiredAcr } from '../oauth/acr.js'
+import { acrForRequest, requiredAcr } from '../oauth/acr.js'
 import { factorsOf, hasSecondFactor, reachableAcr } from '../factors/summary.js'
 import { startPendingLogin } from './pending-login.js'
 
@@ -31,6 +31,8 @@ export async function issueAuthorizationCode(deps: Deps, request: AuthorizationR
     codeChallenge: request.codeChallenge,
     authTime: session.authTime,
     amr: session.amr,
+    // OIDC Core §5.5.1.1, §3.1.2.1: the tokens say a requested acr the session meets, if any.
+    acr: acrForRequest(session.amr, request.acrValues, request.essentialAcr),
     resources: request.resources,
     dpopJkt: request.dpopJkt,
     createdAt: now,
@@ -93,7 +95,14 @@ export async function routeDecision(
       return parkForConsent(deps, request, session, interactionId)
     case 'step_up': {
       const id = interactionId ?? (await park(deps, request))
-      await startPendingLogin(deps, reply, { userId: session.userId, amr: session.amr, interactionId: id, sessionIdHash: session.idHash })
+      // The page offers only the factors that reach decision.required (a passkey for phr).
+      await startPendingLogin(deps, reply, {
+        userId: session.userId,
+        amr: session.amr,
+        interactionId: id,
+        sessionIdHash: session.idHash,
+        requiredAcr: decision.required,
+      })
       return '/login/second-factor'
     }
     case 'enroll': {

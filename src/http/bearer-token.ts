@@ -31,8 +31,18 @@ export async function verifyPresentedAccessToken(
     readonly notValid: string
   },
 ): Promise<PresentedAccessToken> {
-  const match = AUTHORIZATION.exec(request.headers.authorization ?? '')
-  if (!match) throw new OAuthError('invalid_token', target.missing)
+  const header = request.headers.authorization ?? ''
+  const match = AUTHORIZATION.exec(header)
+  if (!match) {
+    // RFC 6750 §3.1: no credentials, or another scheme (Basic, …), is not an invalid token: the answer
+    // is the challenges alone, without an error code. A Bearer or DPoP header that is malformed is one.
+    const attempted = /^(Bearer|DPoP)(\s|$)/i.exec(header)?.[1]
+    if (attempted === undefined) throw new OAuthError('invalid_token', target.missing, { unauthenticated: true })
+    throw new OAuthError('invalid_token', target.notValid, {
+      detail: 'malformed Authorization header',
+      challenge: attempted.toLowerCase() === 'dpop' ? 'DPoP' : 'Bearer',
+    })
+  }
   const scheme = match[1]!.toLowerCase() === 'dpop' ? 'DPoP' : 'Bearer'
   const token = match[2]!
   const invalid = (detail: string) => new OAuthError('invalid_token', target.notValid, { detail, challenge: scheme })

@@ -7,6 +7,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Deps } from '../deps.js'
 import type { AuthenticationMethod } from '../model/authentication.js'
 import type { PendingLogin } from '../model/factors.js'
+import type { Acr } from '../oauth/acr.js'
 import { hashSecret, randomToken } from '../secrets.js'
 
 /** Long enough to find the phone and type a code; short enough that an abandoned one dies. */
@@ -20,6 +21,11 @@ export interface PendingStart {
   readonly interactionId: string | null
   /** The session that steps up; null for a sign-in in progress. */
   readonly sessionIdHash: string | null
+  /**
+   * The class the second factor must reach (a step-up for an application's acr, RFC 9470):
+   * only factors that reach it are offered and accepted. Absent or null: any second factor.
+   */
+  readonly requiredAcr?: Acr | null
 }
 
 export async function startPendingLogin(
@@ -29,7 +35,13 @@ export async function startPendingLogin(
 ): Promise<void> {
   const id = randomToken()
   const now = deps.clock.now()
-  await deps.repos.pendingLogins.insert({ idHash: hashSecret(id), ...start, createdAt: now, expiresAt: now + PENDING_SECONDS })
+  await deps.repos.pendingLogins.insert({
+    idHash: hashSecret(id),
+    ...start,
+    requiredAcr: start.requiredAcr ?? null,
+    createdAt: now,
+    expiresAt: now + PENDING_SECONDS,
+  })
   const https = deps.config.issuerIsHttps
   reply.setCookie(cookieName(https), id, { path: '/', httpOnly: true, sameSite: 'lax', secure: https, maxAge: PENDING_SECONDS })
 }

@@ -28,8 +28,13 @@ export interface Client {
   readonly pkceRequired: boolean
   /** First-party clients are trusted: no consent screen. */
   readonly firstParty: boolean
-  /** A resource server: may introspect access tokens issued to other clients (RFC 7662 §4). */
+  /**
+   * A resource server for Tessera's own audience: may introspect other clients' access tokens
+   * issued without `resource` (aud ACCESS_TOKEN_AUDIENCE), RFC 7662 §4.
+   */
   readonly introspect: boolean
+  /** A resource server for these registered APIs: may introspect other clients' tokens for them. */
+  readonly introspectApis: readonly string[]
   /** Every sign-in for this client needs a second factor (acr urn:tessera:mfa or better). */
   readonly requireMfa: boolean
   /** Every token request needs a DPoP proof: tokens are always sender-constrained (RFC 9449). */

@@ -1,3 +1,4 @@
+import type { Acr } from './acr.js'
 import type { AuthenticationMethod } from './authentication.js'
 
 /** An authorization code as issued (RFC 6749 §4.1.2): bound to client, redirect_uri, PKCE, nonce, scope and session. */
@@ -19,6 +20,8 @@ export interface AuthorizationCode {
   readonly resources: readonly string[]
   /** RFC 9449 §10: the code is redeemed only with a DPoP proof of this key (dpop_jkt). */
   readonly dpopJkt: string | null
+  /** The acr its tokens say: a value the client asked for that the session met (oauth/acr.ts acrForRequest); absent or null: what amr achieves. */
+  readonly acr?: Acr | null
 }
 
 export interface StoredCode extends AuthorizationCode {

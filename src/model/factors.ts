@@ -1,4 +1,5 @@
 /** Second factors as rules and storage see them. */
+import type { Acr } from './acr.js'
 import type { AuthenticationMethod } from './authentication.js'
 
 /** A passkey (WebAuthn credential): its public key, signature counter and what the authenticator said of itself. */
@@ -38,4 +39,6 @@ export interface PendingLogin {
   readonly interactionId: string | null
   readonly sessionIdHash: string | null
   readonly expiresAt: number
+  /** The class the sign-in must reach (a step-up for an acr, RFC 9470); null: any second factor will do. */
+  readonly requiredAcr: Acr | null
 }

@@ -1,3 +1,4 @@
+import type { Acr } from './acr.js'
 import type { AuthenticationMethod } from './authentication.js'
 
 /** What one code redemption (or client_credentials call) authorised; tokens hang off it so they can be taken back together. */
@@ -18,6 +19,8 @@ export interface Grant {
   readonly resources: readonly string[]
   /** A public client's refresh tokens need a DPoP proof with this key (RFC 9449 §5); null: not bound. */
   readonly dpopJkt: string | null
+  /** The acr of its code, kept by refreshed tokens; absent or null: what amr achieves. */
+  readonly acr?: Acr | null
 }
 
 /** A grant as read back, with the public id (`sid`) of its login session; null when it has none. */

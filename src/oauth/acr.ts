@@ -9,20 +9,13 @@
  * They are ordered: a request for `urn:tessera:mfa` is satisfied by `phr` (a user-verifying
  * passkey is a multi-factor cryptographic authenticator), never the other way round.
  */
+import { ACR_MFA, ACR_PASSWORD, ACR_PHISHING_RESISTANT, isAcr, type Acr } from '../model/acr.js'
 import type { AuthenticationMethod } from '../model/authentication.js'
 
-export const ACR_PASSWORD = 'urn:tessera:pwd'
-export const ACR_MFA = 'urn:tessera:mfa'
-export const ACR_PHISHING_RESISTANT = 'phr'
-
-export type Acr = typeof ACR_PASSWORD | typeof ACR_MFA | typeof ACR_PHISHING_RESISTANT
-
-/** Weakest first: what discovery lists as acr_values_supported. */
-export const ACR_VALUES: readonly Acr[] = [ACR_PASSWORD, ACR_MFA, ACR_PHISHING_RESISTANT]
+// The classes themselves live in model/acr.ts (storage keeps them too); the rules are here.
+export { ACR_MFA, ACR_PASSWORD, ACR_PHISHING_RESISTANT, ACR_VALUES, parseAcr, type Acr } from '../model/acr.js'
 
 const LEVEL: Readonly<Record<Acr, number>> = { [ACR_PASSWORD]: 1, [ACR_MFA]: 2, [ACR_PHISHING_RESISTANT]: 3 }
-
-export const isAcr = (value: string): value is Acr => Object.hasOwn(LEVEL, value)
 
 const PASSKEY: readonly AuthenticationMethod[] = ['hwk', 'swk']
 
@@ -40,6 +33,10 @@ export const satisfiesAcr = (achieved: Acr, required: Acr | null): boolean => re
 
 /** The stronger of two requirements. */
 export const strongerAcr = (a: Acr | null, b: Acr | null): Acr | null => (a === null ? b : b === null ? a : LEVEL[a] >= LEVEL[b] ? a : b)
+
+/** Would adding `added` to `amr` reach `required` (null: anything does)? Which factors a step-up may offer. */
+export const reachesAcr = (amr: readonly AuthenticationMethod[], added: readonly AuthenticationMethod[], required: Acr | null): boolean =>
+  satisfiesAcr(acrOf(addMethods(amr, added)), required)
 
 /**
  * The methods after one more factor succeeded: the union, plus `mfa` once a knowledge factor and
@@ -69,4 +66,36 @@ export function requiredAcr(acrValues: readonly string[], essentialAcr: readonly
     strongerAcr(weakest(acrValues), essentialAcr === null ? null : weakest(essentialAcr)),
     clientRequiresMfa ? ACR_MFA : null,
   )
+}
+
+/**
+ * OIDC Core §5.5.1.1: an essential `acr` with values is met only by returning one of them, and
+ * Tessera returns only its own classes. When none of the values is one (all unknown here), the
+ * requirement can never be met: the request fails with `unmet_authentication_requirements`
+ * ("OpenID Connect Core Error Code unmet_authentication_requirements 1.0" §1: it SHALL be used
+ * when an essential acr cannot be met) rather than being ignored.
+ */
+export const essentialAcrUnmeetable = (essentialAcr: readonly string[] | null): boolean =>
+  essentialAcr !== null && !essentialAcr.some(isAcr)
+
+/**
+ * The `acr` the tokens of an authorization carry: one of the values the client asked for that
+ * the session meets, so a client checking "did I get what I asked?" finds its own value.
+ *
+ * - An essential `acr` with values (§5.5.1.1): the AS MUST return one of them; the decision
+ *   refused the request when the session met none, so one is found here.
+ * - `acr_values` (§3.1.2.1, voluntary, in order of preference): the first the session meets.
+ * - Otherwise, or when the session met none of the voluntary values: what the session achieved
+ *   (§5.5.1.1: "SHOULD return the session's current acr").
+ *
+ * Never more than achieved: a requested value is returned only when `acrOf(amr)` satisfies it.
+ */
+export function acrForRequest(
+  amr: readonly AuthenticationMethod[],
+  acrValues: readonly string[],
+  essentialAcr: readonly string[] | null,
+): Acr {
+  const achieved = acrOf(amr)
+  const met = (values: readonly string[]): Acr | undefined => values.filter(isAcr).find((value) => satisfiesAcr(achieved, value))
+  return (essentialAcr === null ? undefined : met(essentialAcr)) ?? met(acrValues) ?? achieved
 }

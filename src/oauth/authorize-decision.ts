@@ -2,7 +2,7 @@
 import { OAuthError } from '../errors/oauth-error.js'
 import type { AuthenticationMethod } from '../model/authentication.js'
 import type { AuthorizationRequest } from '../model/authorization-request.js'
-import { acrOf, satisfiesAcr, type Acr } from './acr.js'
+import { acrOf, essentialAcrUnmeetable, satisfiesAcr, type Acr } from './acr.js'
 import { requiresReauthentication } from './authorize-request.js'
 
 export type AuthorizationDecision =
@@ -39,6 +39,16 @@ export interface DecisionInput extends AuthenticationNeeds {
 
 export function decideAuthorization(input: DecisionInput): AuthorizationDecision {
   const { request, session, now, hintSubject } = input
+  // OIDC Core §5.5.1.1: an essential acr naming only classes Tessera never issues can never be
+  // met, whoever signs in: fail at once rather than after a sign-in (or by ignoring it).
+  if (essentialAcrUnmeetable(request.essentialAcr))
+    return {
+      type: 'error',
+      error: new OAuthError(
+        'unmet_authentication_requirements',
+        'none of the essential acr values is supported (see acr_values_supported)',
+      ),
+    }
   const mustLogin =
     session === undefined ||
     requiresReauthentication(request, session.authTime, now) ||

@@ -8,7 +8,7 @@ import { findDuplicate, rejectDuplicates, single, type RawParams } from './param
 import { checkCodeChallenge } from './pkce.js'
 import { matchesRegisteredUri } from './redirect-uri.js'
 import { formatScope, parseScope } from './scope.js'
-import { apiScopeNames } from './resource.js'
+import { apiScopeNames, clientApiScopes } from './resource.js'
 import type { Api } from '../model/api.js'
 import { isPublicClient, type Client } from '../model/client.js'
 import type { AuthorizationRequest, Prompt } from '../model/authorization-request.js'
@@ -46,7 +46,8 @@ const MAX_VALUE_LENGTH = 8192
 
 /**
  * `apis`: the APIs the request's `resource` parameters name, already resolved and checked
- * against what the client may use (oauth/resource.ts); their scopes may be asked for.
+ * against what the client may use (oauth/resource.ts); their scopes the client may have
+ * (clientApiScopes) may be asked for.
  */
 export function validateAuthorizationRequest(
   params: RawParams,
@@ -81,7 +82,8 @@ export function validateAuthorizationRequest(
   // OpenID requests name openid; a plain OAuth request for an API (RFC 8707, as MCP clients make)
   // need not, and then gets no ID token.
   if (!scopes.includes('openid') && apis.length === 0) throw new OAuthError('invalid_scope', 'scope must include openid')
-  const apiScopes = new Set(apis.flatMap(apiScopeNames))
+  // Of each API, the scopes this client may have (all of them unless its registration names some).
+  const apiScopes = new Set(apis.flatMap((api) => clientApiScopes(client.scopes, apiScopeNames(api))))
   // Scopes the client is not registered for, or that we do not know, are ignored (OIDC Core §3.1.2.1).
   const granted = scopes
     .filter((scope) => client.scopes.includes(scope) || apiScopes.has(scope))

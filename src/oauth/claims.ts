@@ -1,7 +1,7 @@
 /** Claims of the tokens and userinfo responses (OIDC Core §2, §5.4; RFC 9068 §2.2). Pure functions. */
 import type { JWTPayload } from 'jose'
 import { hasScope } from './scope.js'
-import { acrOf } from './acr.js'
+import { acrOf, satisfiesAcr, type Acr } from './acr.js'
 import type { AuthenticationMethod } from '../model/authentication.js'
 
 export interface Subject {
@@ -25,6 +25,17 @@ export interface IdTokenInput {
   readonly sessionId?: string
   /** How the user authenticated (RFC 8176); `acr` follows from it (oauth/acr.ts). */
   readonly amr: readonly AuthenticationMethod[]
+  /** The acr the authorization answered with (acr.ts acrForRequest); absent or null: what `amr` achieves. */
+  readonly acr?: Acr | null
+}
+
+/**
+ * The `acr` claim: the value chosen when the code was issued (a requested one the session met,
+ * OIDC Core §5.5.1.1), but never a class stronger than `amr` shows; otherwise what `amr` achieves.
+ */
+export function acrClaimOf(amr: readonly AuthenticationMethod[], chosen: Acr | null | undefined): Acr {
+  const achieved = acrOf(amr)
+  return chosen != null && satisfiesAcr(achieved, chosen) ? chosen : achieved
 }
 
 export function idTokenClaims(input: IdTokenInput): JWTPayload {
@@ -37,7 +48,7 @@ export function idTokenClaims(input: IdTokenInput): JWTPayload {
     exp: input.now + input.ttl,
     auth_time: input.authTime,
     amr: [...input.amr],
-    acr: acrOf(input.amr),
+    acr: acrClaimOf(input.amr, input.acr),
     ...(input.nonce !== null ? { nonce: input.nonce } : {}),
     at_hash: input.accessTokenHash,
     ...(input.sessionId !== undefined ? { sid: input.sessionId } : {}),
@@ -60,6 +71,8 @@ export interface AccessTokenInput {
   readonly roles?: readonly string[]
   /** RFC 9068 §2.2.1: how the user authenticated, so an API can demand more (RFC 9470); absent for client tokens. */
   readonly amr?: readonly AuthenticationMethod[]
+  /** The acr the authorization answered with, as in the ID token; absent or null: what `amr` achieves. */
+  readonly acr?: Acr | null
   /** RFC 9449 §6.1: the DPoP key's JWK thumbprint, binding the token to it (`cnf.jkt`). */
   readonly dpopJkt?: string | null
   /** RFC 8693 §4.1: who acts for the subject (delegation); nested for a chain of actors. */
@@ -84,7 +97,7 @@ export function accessTokenClaims(input: AccessTokenInput): JWTPayload {
     exp: input.now + input.ttl,
     ...(input.authTime !== null ? { auth_time: input.authTime } : {}),
     ...(input.roles !== undefined ? { roles: [...input.roles] } : {}),
-    ...(input.amr !== undefined ? { amr: [...input.amr], acr: acrOf(input.amr) } : {}),
+    ...(input.amr !== undefined ? { amr: [...input.amr], acr: acrClaimOf(input.amr, input.acr) } : {}),
     ...(input.act !== undefined ? { act: input.act } : {}),
     ...(input.dpopJkt ? { cnf: { jkt: input.dpopJkt } } : {}),
   }

@@ -68,6 +68,14 @@ const UNSUPPORTED: Record<string, string> = {
   frontchannel_logout_uri: 'front-channel logout is not supported',
   authorization_signed_response_alg: 'JWT-secured authorization responses are not supported',
   introspection_signed_response_alg: 'signed introspection responses are not supported',
+  authorization_encrypted_response_alg: 'JWT-secured authorization responses are not supported',
+  authorization_encrypted_response_enc: 'JWT-secured authorization responses are not supported',
+  introspection_encrypted_response_alg: 'encrypted introspection responses are not supported',
+  introspection_encrypted_response_enc: 'encrypted introspection responses are not supported',
+  // RFC 7591 §2.3: a software statement asserts metadata on a publisher's authority. Tessera
+  // trusts no publisher's key, so it cannot honour one; ignoring it would let the client believe
+  // its statement's values were applied.
+  software_statement: 'software statements are not supported; send the metadata as plain members',
   client_secret: 'a client cannot choose its own secret',
 }
 
@@ -148,6 +156,8 @@ export function parseClientMetadata(
   const idTokenAlg = optionalString(metadata, 'id_token_signed_response_alg', 20)
   if (idTokenAlg !== undefined && idTokenAlg !== 'RS256')
     throw invalid('id_token_signed_response_alg: ID tokens are signed with RS256 only')
+  // OpenID Connect Registration §2: ID tokens always carry auth_time (oauth/claims.ts), so either value is honoured.
+  optionalBoolean(metadata, 'require_auth_time')
   const subjectType = optionalString(metadata, 'subject_type', 20)
   if (subjectType !== undefined && subjectType !== 'public') throw invalid('subject_type: only public subjects are supported')
 
@@ -161,6 +171,11 @@ export function parseClientMetadata(
     throw invalid('grant_types: refresh_token needs authorization_code')
   // Token exchange needs a per-API permission only an operator gives (`idp clients add --api`).
   if (grantTypes.includes(TOKEN_EXCHANGE_GRANT)) throw invalid(`grant_types: ${TOKEN_EXCHANGE_GRANT} is for operator-registered clients`)
+  // A self-described client gets tokens for an API only with a user's consent; client_credentials
+  // has no user, so anyone able to register would mint tokens for every open API. (The token
+  // endpoint refuses it too: oauth/grants/client-credentials.ts.)
+  if (grantTypes.includes('client_credentials'))
+    throw invalid('grant_types: client_credentials is for clients registered by an operator (idp clients add)')
 
   const authMethod = (optionalString(metadata, 'token_endpoint_auth_method', 40) ??
     (kind === 'dynamic' ? 'client_secret_basic' : 'none')) as TokenEndpointAuthMethod
@@ -168,8 +183,6 @@ export function parseClientMetadata(
   const signingAlg = optionalString(metadata, 'token_endpoint_auth_signing_alg', 20)
   if (signingAlg !== undefined && !(CLIENT_ASSERTION_ALGORITHMS as readonly string[]).includes(signingAlg))
     throw invalid(`token_endpoint_auth_signing_alg must be one of ${CLIENT_ASSERTION_ALGORITHMS.join(', ')}`)
-  if (authMethod === 'none' && grantTypes.includes('client_credentials'))
-    throw invalid('grant_types: client_credentials needs client authentication (token_endpoint_auth_method none)')
 
   let jwksUri: string | null = null
   let jwks: JSONWebKeySet | null = null

@@ -68,6 +68,10 @@ export function discoveryDocument(issuer: string, options: DiscoveryOptions = NO
     claims_parameter_supported: true,
     acr_values_supported: ACR_VALUES,
     request_parameter_supported: false,
+    // False on purpose, and explicit, since OIDC Discovery §3 makes an omitted value mean true: it
+    // speaks of request_uri in general, a URL the server would fetch a request object from, which
+    // Tessera does not do. The request_uris /par hands out are usable regardless of this value
+    // (RFC 9126 §5), and the pushed_authorization_request_endpoint above is what tells clients so.
     request_uri_parameter_supported: false,
     require_request_uri_registration: false,
     authorization_response_iss_parameter_supported: true,

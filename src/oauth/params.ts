@@ -1,7 +1,8 @@
 import { OAuthError } from '../errors/oauth-error.js'
+import type { RawParams } from '../model/params.js'
 
-/** Raw parameters as parsed from a query string or form body: repeated keys become arrays. */
-export type RawParams = Readonly<Record<string, string | readonly string[] | undefined>>
+// In model/ because storage keeps them too (pushed requests); re-exported for the rules and routes.
+export type { RawParams }
 
 /** RFC 8707 §2: `resource` may be repeated (one per API), RFC 8693 §2.1 `audience` too; no other parameter may. */
 const REPEATABLE: ReadonlySet<string> = new Set(['resource', 'audience'])

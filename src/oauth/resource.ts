@@ -47,9 +47,25 @@ export function resolveResources(resources: readonly string[], apis: ReadonlyMap
 
 export const apiScopeNames = (api: Api): string[] => api.scopes.map((scope) => scope.name)
 
-/** The scopes a token for `api` carries: the granted ones that belong to it, and only those. */
-export function scopeForApi(grantedScope: string, api: Api): string {
-  const own = new Set(apiScopeNames(api))
+/**
+ * The scopes of `api` a client may be granted. An operator narrows a client to some of an API's
+ * scopes by registering those as the client's scopes (`idp clients add --api URL --scope
+ * photos:read`); a client whose scopes name none of the API's may have all of them (`--api` alone,
+ * as before). Self-described clients are registered with OpenID scopes only, so for them every
+ * scope of an API they may use is on offer, and the user decides on the consent screen.
+ */
+export function clientApiScopes(clientScopes: readonly string[], apiScopes: readonly string[]): string[] {
+  const named = apiScopes.filter((scope) => clientScopes.includes(scope))
+  return named.length > 0 ? named : [...apiScopes]
+}
+
+/**
+ * The scopes a token for `api` carries: the granted ones that belong to it, and only those; with
+ * `allowed`, only those of them too (clientApiScopes, judged again when a refresh mints a token).
+ */
+export function scopeForApi(grantedScope: string, api: Api, allowed: readonly string[] = apiScopeNames(api)): string {
+  const permitted = new Set(allowed)
+  const own = new Set(apiScopeNames(api).filter((scope) => permitted.has(scope)))
   return grantedScope
     .split(' ')
     .filter((scope) => scope !== '' && own.has(scope))

@@ -38,6 +38,7 @@ export async function issueNewGrantTokens(deps: Deps, input: NewGrantTokens): Pr
     authTime: grant.authTime,
     nonce: input.nonce,
     amr: grant.amr,
+    acr: grant.acr ?? null,
     access,
     dpopJkt: input.dpopJkt,
     sid: input.sid,

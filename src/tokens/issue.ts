@@ -8,6 +8,7 @@ import { hasScope } from '../oauth/scope.js'
 import { randomId } from '../secrets.js'
 import { accessTokenHash, signJwt } from './sign.js'
 import type { AuthenticationMethod } from '../model/authentication.js'
+import type { Acr } from '../oauth/acr.js'
 import type { AccessTarget } from '../apis/resources.js'
 
 export interface TokenSetInput {
@@ -20,6 +21,8 @@ export interface TokenSetInput {
   readonly nonce: string | null
   /** How the user authenticated; null for client_credentials. */
   readonly amr: readonly AuthenticationMethod[] | null
+  /** The acr the authorization answered with (oauth/acr.ts acrForRequest); absent or null: what amr achieves. */
+  readonly acr?: Acr | null
   /** The access token's audience, scope and lifetime (apis/resources.ts); the ID token keeps `scope`. */
   readonly access: AccessTarget
   /** A verified DPoP proof's key thumbprint: the access token is bound to that key (RFC 9449 §5). */
@@ -56,7 +59,7 @@ export async function issueTokenSet(deps: Pick<Deps, 'config' | 'keys' | 'repos'
       now,
       ttl: input.access.ttl,
       ...(input.user !== null ? { roles: input.user.roles } : {}),
-      ...(input.amr !== null ? { amr: input.amr } : {}),
+      ...(input.amr !== null ? { amr: input.amr, acr: input.acr ?? null } : {}),
       ...(input.act !== undefined ? { act: input.act } : {}),
       dpopJkt: input.dpopJkt ?? null,
     }),
@@ -85,6 +88,7 @@ export async function issueTokenSet(deps: Pick<Deps, 'config' | 'keys' | 'repos'
       now,
       ttl: config.idTokenTtl,
       amr: input.amr ?? ['pwd'],
+      acr: input.acr ?? null,
       ...(input.sid ? { sessionId: input.sid } : {}),
     }),
     key,

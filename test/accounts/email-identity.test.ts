@@ -122,6 +122,12 @@ for (const { name, create } of availableDatabases()) {
       })
       return { code, out, err, json: code === 0 && args.includes('--json') ? (JSON.parse(out.at(-1)!) as Record<string, unknown>) : {} }
     }
+    const migrated = await cli(['migrate'])
+    t.match(
+      migrated.out.join('\n'),
+      /Warning: 4 accounts share 2 email addresses once normalised; 3 of them cannot sign in until resolved: run idp users collisions/,
+      'idp migrate says how many accounts collide and how many cannot sign in',
+    )
     const report = await cli(['users', 'collisions', '--json'])
     const groups = report.json['collisions'] as { canonical_email: string; users: { id: string; answers_sign_in: boolean }[] }[]
     t.same(
@@ -158,5 +164,6 @@ for (const { name, create } of availableDatabases()) {
     t.equal((await cli(['users', 'set-email', 'wide-2', 'bob@example.com'])).code, 0, 'or canonicalises the one that should sign in')
     t.equal((await cli(['users', 'set-email', 'wide-1', 'bobby@example.com'])).code, 0)
     t.same((await cli(['users', 'collisions', '--json'])).json['collisions'], [], 'resolved')
+    t.same((await cli(['migrate', '--json'])).json, { applied: [], warning: null }, 'and idp migrate no longer warns')
   })
 }

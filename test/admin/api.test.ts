@@ -6,6 +6,7 @@
  */
 import t, { type Test } from 'tap'
 import { decodeJwt } from 'jose'
+import { DPOP_ALGORITHMS } from '../../src/oauth/dpop.js'
 import { clientPost, send, type ClientCredentials } from '../helpers/http-client.js'
 import { adminToken, allPages, AdminApi, startAdmin } from './support.js'
 
@@ -46,20 +47,20 @@ t.test('tokens for the admin API', async (t) => {
   isProblem(t, await api.get('/clients', { token: ordinary.access_token }), 401, 'invalid-token')
 
   await t.test('a self-registered client never gets admin scopes', async (t) => {
-    const registered = await send(new URL('/register', ctx.issuer), {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        client_name: 'Sneaky',
-        grant_types: ['client_credentials'],
-        token_endpoint_auth_method: 'client_secret_basic',
-        scope: 'admin:read admin:write',
-      }),
-    })
+    const register = (metadata: Record<string, unknown>) =>
+      send(new URL('/register', ctx.issuer), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ client_name: 'Sneaky', token_endpoint_auth_method: 'client_secret_basic', ...metadata }),
+      })
+    const service = await register({ grant_types: ['client_credentials'], scope: 'admin:read admin:write' })
+    t.equal(service.status, 400, 'no client_credentials for a self-registered client at all')
+    t.match(JSON.parse(service.text), { error: 'invalid_client_metadata' })
+    const registered = await register({ redirect_uris: ['https://sneaky.example/cb'], scope: 'openid admin:read admin:write' })
     t.equal(registered.status, 201, 'registered (RFC 7591)')
     const { client_id: id, client_secret: secret } = JSON.parse(registered.text) as { client_id: string; client_secret: string }
-    t.match(JSON.parse((await tokenFor({ id, secret }, { scope: 'admin:read' })).text), { error: 'invalid_scope' })
-    t.match(JSON.parse((await tokenFor({ id, secret }, { resource: ADMIN })).text), { error: 'invalid_target' })
+    t.match(JSON.parse((await tokenFor({ id, secret }, { scope: 'admin:read' })).text), { error: 'unauthorized_client' })
+    t.notMatch(JSON.parse(registered.text)['scope'] ?? '', /admin:/, 'no admin scope was given')
     const given = await api.patch(`/clients/${id}`, { scopes: ['openid', 'admin:write'] })
     isProblem(t, given, 422, 'invalid-input')
     t.match(given.body.errors, [{ pointer: '#/scopes' }], 'the admin API refuses to give it admin scopes')
@@ -69,7 +70,11 @@ t.test('tokens for the admin API', async (t) => {
 t.test('401 and 403 are problems with a Bearer challenge', async (t) => {
   const missing = await api.get('/clients', { token: null })
   isProblem(t, missing, 401, 'invalid-token')
-  t.match(missing.headers.get('www-authenticate'), /^Bearer realm="tessera", error="invalid_token"/)
+  t.equal(
+    missing.headers.get('www-authenticate'),
+    `Bearer realm="tessera", DPoP realm="tessera", algs="${DPOP_ALGORITHMS.join(' ')}"`,
+    'no token at all: the challenges alone, without an error (RFC 6750 §3.1)',
+  )
   const bad = await api.get('/clients', { token: 'not.a.jwt' })
   isProblem(t, bad, 401, 'invalid-token')
   t.match(bad.headers.get('www-authenticate'), /error="invalid_token"/)

@@ -301,6 +301,62 @@ t.test('clients: list, detail, new secret shown once, delete after confirmation'
   t.equal((await browser.get(`/admin/clients/${web.client.id}`)).statusCode, 404)
 })
 
+t.test('clients: settings changed through the form, the registration rules judging them', async (t) => {
+  const ctx = await consoleApp(t)
+  const admin = await addAdmin(ctx)
+  const browser = await adminBrowser(ctx, admin)
+  const web = await ctx.addClient({ name: 'Web app', redirectUris: ['https://app.example/callback'] })
+  const page = `/admin/clients/${web.client.id}`
+  const action = `${page}/settings`
+  const form = {
+    settings: '1',
+    name: 'Web app <new>',
+    redirect_uris: 'https://app.example/callback\r\nhttps://app.example/cb2\r\n',
+    post_logout_redirect_uris: '',
+    scopes: 'openid  email',
+    require_mfa: 'on',
+    require_par: 'on',
+    backchannel_logout_uri: 'https://app.example/logout',
+  }
+  const saved = await submitOn(browser, page, action, form)
+  t.equal(location(saved), `${page}?notice=client-updated`)
+  t.match(await ctx.deps.repos.clients.find(web.client.id), {
+    name: 'Web app <new>',
+    redirectUris: ['https://app.example/callback', 'https://app.example/cb2'],
+    scopes: ['openid', 'email'],
+    requireMfa: true,
+    requireDpop: false,
+    requirePar: true,
+    backchannelLogoutUri: 'https://app.example/logout',
+  })
+  const shown = await browser.get(location(saved))
+  t.match(textOf(shown.body), 'The client’s settings were saved.')
+  t.match(shown.body, 'Web app &lt;new&gt;', 'escaped')
+  t.match(shown.body, /<input type="checkbox" name="require_mfa" value="on" checked>/, 'the form shows the stored policy')
+  await auditedBy(t, ctx, 'client_updated', admin.id)
+
+  const { require_mfa: _mfa, require_par: _par, ...withoutBoxes } = form
+  const unticked = await submitOn(browser, page, action, { ...withoutBoxes, backchannel_logout_uri: '' })
+  t.equal(unticked.statusCode, 303)
+  t.match(
+    await ctx.deps.repos.clients.find(web.client.id),
+    { requireMfa: false, requirePar: false, backchannelLogoutUri: null },
+    'unticked: off',
+  )
+
+  const bad = await submitOn(browser, page, action, { ...form, redirect_uris: 'https://app.example/callback\nhttp://evil.example/cb' })
+  t.equal(bad.statusCode, 422)
+  t.match(
+    textOf(bad.body),
+    /Redirect URIs: .* \(http:\/\/evil\.example\/cb\)\. Nothing was changed\./,
+    'the problem, naming the field and the value',
+  )
+  t.match(bad.body, 'http://evil.example/cb</textarea>', 'the values as typed are kept')
+  t.same((await ctx.deps.repos.clients.find(web.client.id))?.redirectUris, ['https://app.example/callback', 'https://app.example/cb2'])
+  const noToken = await browser.post(action, form)
+  t.equal(noToken.statusCode, 403, 'no anti-forgery token: refused')
+})
+
 t.test('users: search, roles, disable and enable, second factors, delete', async (t) => {
   const ctx = await consoleApp(t)
   const admin = await addAdmin(ctx, { email: 'root@example.com' })
@@ -369,6 +425,26 @@ t.test('users: search, roles, disable and enable, second factors, delete', async
   await auditedBy(t, ctx, 'user_deleted', admin.id)
   t.equal((await browser.get(href)).statusCode, 404)
   t.equal((await browser.get(`/admin/users/${admin.id}/delete`)).statusCode, 409, 'not yourself')
+})
+
+t.test('users: their data exported as a JSON download, audited', async (t) => {
+  const ctx = await consoleApp(t)
+  const admin = await addAdmin(ctx)
+  const browser = await adminBrowser(ctx, admin)
+  const ada = await ctx.addUser({ email: 'ada@example.com', name: 'Ada' })
+  const exported = await submitOn(browser, `/admin/users/${ada.id}`, `/admin/users/${ada.id}/export`)
+  t.equal(exported.statusCode, 200)
+  t.match(exported.headers['content-type'], /^application\/json/)
+  t.equal(exported.headers['content-disposition'], `attachment; filename="user-${ada.id}.json"`)
+  t.equal(exported.headers['cache-control'], 'no-store')
+  const document = JSON.parse(exported.body) as Record<string, unknown>
+  t.match(document, { format: String, profile: { sub: ada.id, email: 'ada@example.com', name: 'Ada', has_password: true } })
+  t.notMatch(exported.body, /argon2|password_hash/, 'no password hash')
+  await auditedBy(t, ctx, 'user_data_exported', admin.id)
+  t.equal((await browser.post(`/admin/users/${ada.id}/export`, {})).statusCode, 403, 'no anti-forgery token: refused')
+  const page = await browser.get(`/admin/users/${ada.id}`)
+  const unknown = await browser.post('/admin/users/no-such-user/export', { _csrf: hiddenField(page.body, '_csrf') })
+  t.equal(unknown.statusCode, 404, 'an unknown user: the 404 page')
 })
 
 t.test('sessions: listed per user, one ended, all ended', async (t) => {

@@ -132,7 +132,7 @@ t.test('documents that cannot be used are refused with the reason, and audited',
     body: { client_id: docs.url('/secret.json'), redirect_uris: [REDIRECT], token_endpoint_auth_method: 'client_secret_basic' },
   })
   const cases: [string, string, RegExp][] = [
-    ['a document naming another client_id', '/someone-else.json', /client_id is not exactly its URL/],
+    ['a document naming another client_id', '/someone-else.json', /client_id is not exactly the URL/],
     ['a redirect', '/moved.json', /redirect/],
     ['an oversized document', '/huge.json', /larger than/],
     ['a shared secret', '/secret.json', /token_endpoint_auth_method/],

@@ -17,6 +17,8 @@ import {
   pkcePair,
   postForm,
   redeem,
+  refresh,
+  userinfo,
   type RegisteredClient,
   type Tokens,
 } from '../helpers/client.js'
@@ -103,7 +105,11 @@ t.test('REGISTRATION=open: register, read, delete (RFC 7591 §3, RFC 7592 §2)',
   const read = await ctx.app.inject({ url: uri, headers: { authorization: `Bearer ${token}` } })
   t.equal(read.statusCode, 200)
   t.equal((read.json() as Record<string, unknown>)['client_name'], 'Research Agent')
-  t.notOk('registration_access_token' in (read.json() as object), 'the token is not shown again')
+  // RFC 7592 §3: registration_access_token is REQUIRED in the read response; §2.1 lets the server keep it.
+  t.equal((read.json() as Record<string, unknown>)['registration_access_token'], token, 'the token in force, not rotated')
+  t.notOk('client_secret' in (read.json() as object), 'the secret is not shown again')
+  t.equal((read.json() as Record<string, unknown>)['scope'], 'openid', 'the scope in force: photos:read comes with its resource')
+  t.equal(registered['scope'], 'openid', 'the registration response says the same')
 
   for (const [what, headers] of [
     ['no token', {}],
@@ -150,6 +156,9 @@ t.test('bad metadata is a clear error and registers nothing', async (t) => {
     ['implicit', { ...AGENT, response_types: ['token'] }, 'invalid_client_metadata'],
     ['encrypted ID tokens', { ...AGENT, id_token_encrypted_response_alg: 'RSA-OAEP' }, 'invalid_client_metadata'],
     ['a chosen secret', { ...AGENT, client_secret: 'mine' }, 'invalid_client_metadata'],
+    ['client_credentials (tokens with no user to consent)', { grant_types: ['client_credentials'] }, 'invalid_client_metadata'],
+    ['a software statement', { ...AGENT, software_statement: 'eyJhbGciOiJSUzI1NiJ9.e30.c2ln' }, 'invalid_client_metadata'],
+    ['encrypted introspection', { ...AGENT, introspection_encrypted_response_alg: 'RSA-OAEP' }, 'invalid_client_metadata'],
   ]
   for (const [what, metadata, error] of cases) {
     const response = await register(ctx, metadata)
@@ -255,6 +264,56 @@ t.test('a registered client: consent names it as self-registered; open APIs yes,
   const firstPartyOnly = await authorize(ctx, jar, { ...base, scope: 'openid payroll:read', resource: PAYROLL }, user)
   t.equal(firstPartyOnly.location?.searchParams.get('error'), 'invalid_target', 'a first-party-only API is refused')
   t.equal(firstPartyOnly.location?.searchParams.get('state'), 's1')
+})
+
+t.test('RFC 7592 delete revokes what the client was given: tokens, refresh tokens, consents', async (t) => {
+  const ctx = await app(t, { REGISTRATION: 'open' })
+  const user = await ctx.addUser()
+  const registered = (await register(ctx, { ...AGENT, grant_types: ['authorization_code', 'refresh_token'] })).json() as Record<
+    string,
+    unknown
+  >
+  const rp: RegisteredClient = { client: (await ctx.deps.clients.find(registered['client_id'] as string))!, secret: null }
+  const jar = new CookieJar()
+  const { verifier, challenge } = pkcePair()
+  const { response } = await authorize(
+    ctx,
+    jar,
+    {
+      response_type: 'code',
+      client_id: rp.client.id,
+      redirect_uri: AGENT.redirect_uris[0]!,
+      scope: 'openid offline_access',
+      prompt: 'consent',
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+    },
+    user,
+  )
+  const page = await getPage(ctx, jar, response.headers.location!)
+  const approved = await postForm(ctx, jar, '/consent', {
+    _csrf: hiddenField(page.body, '_csrf'),
+    interaction: hiddenField(page.body, 'interaction'),
+    decision: 'approve',
+  })
+  const code = new URL(approved.headers.location!).searchParams.get('code')!
+  const tokens = (await redeem(ctx, rp, code, { code_verifier: verifier }, 'none')).json() as Tokens
+  t.equal((await userinfo(ctx, tokens.access_token)).statusCode, 200, 'before: the access token works')
+  t.ok(tokens.refresh_token, 'and there is a refresh token')
+  t.ok(await ctx.deps.repos.consents.find(user.id, rp.client.id), 'and a consent')
+
+  const deleted = await ctx.app.inject({
+    method: 'DELETE',
+    url: new URL(registered['registration_client_uri'] as string).pathname,
+    headers: { authorization: `Bearer ${registered['registration_access_token'] as string}` },
+  })
+  t.equal(deleted.statusCode, 204)
+  const after = await userinfo(ctx, tokens.access_token)
+  t.equal(after.statusCode, 401, 'after: /userinfo refuses its access token')
+  t.match(after.headers['www-authenticate'], /invalid_token/)
+  t.equal(await ctx.deps.repos.consents.find(user.id, rp.client.id), undefined, 'the consent is gone')
+  const refreshed = await refresh(ctx, rp, tokens.refresh_token!)
+  t.not(refreshed.statusCode, 200, 'the refresh token is dead')
 })
 
 t.test('authorization server metadata under every name clients try (RFC 8414 §3.1)', async (t) => {

@@ -5,7 +5,9 @@
  * resource nothing changes; userinfo takes only tokens for Tessera itself.
  */
 import t from 'tap'
-import { registerApi } from '../../src/apis/registry.js'
+import { addApi, registerApi, removeApi } from '../../src/apis/registry.js'
+import { updateClient } from '../../src/clients/lifecycle.js'
+import { CLI_ACTOR } from '../../src/model/actor.js'
 import { createTestApp } from '../helpers/test-app.js'
 import {
   authorize,
@@ -132,6 +134,74 @@ t.test('resource indicators', async (t) => {
     const notCovered = await refresh(ctx, web, (downscoped.json() as Tokens).refresh_token!, { resource: 'https://other.example' })
     t.equal(notCovered.statusCode, 400)
     t.equal(notCovered.json().error, 'invalid_target', 'a resource the grant does not cover')
+  })
+
+  await t.test('a refused resource at refresh leaves the refresh token usable (checked before rotation)', async (t) => {
+    const first = await tokensFor(web, { resource: PHOTOS, scope: 'openid photos:read offline_access' })
+    t.equal(first.statusCode, 200, first.body)
+    const { refresh_token: refreshToken } = first.json() as Tokens
+    for (const [resource, why] of [
+      ['https://other.example', 'not covered by the grant'],
+      [CALENDAR, 'an API the client may use, but not in this grant'],
+      ['not a uri', 'malformed'],
+    ] as const) {
+      const refused = await refresh(ctx, web, refreshToken!, { resource })
+      t.equal(refused.statusCode, 400, why)
+      t.equal(refused.json().error, 'invalid_target', why)
+    }
+    const retried = await refresh(ctx, web, refreshToken!, { resource: PHOTOS })
+    t.equal(retried.statusCode, 200, `the same refresh token still works: ${retried.body}`)
+    t.equal(claims((retried.json() as Tokens).access_token)['aud'], PHOTOS)
+    const reuse = await ctx.deps.repos.auditEvents.list({ type: 'refresh_reuse', limit: 10 })
+    t.equal(reuse.length, 0, 'no reuse was detected, no grant revoked')
+  })
+
+  await t.test('refresh judges the client’s API permission and scopes as they are now', async (t) => {
+    const NOTES = 'https://notes.example'
+    await addApi(
+      ctx.deps,
+      { identifier: NOTES, name: 'Notes', scopes: ['notes:read', 'notes:write'], accessTokenTtl: null, firstPartyOnly: false },
+      CLI_ACTOR,
+    )
+    const notes = await ctx.addClient({ name: 'Notes app', grantTypes: ['authorization_code', 'refresh_token'] })
+    await updateClient(ctx.deps, notes.client.id, { apis: [NOTES] }, CLI_ACTOR)
+    const first = await tokensFor(notes, { resource: NOTES, scope: 'openid notes:read notes:write offline_access' })
+    t.equal(first.statusCode, 200, first.body)
+    const granted = first.json() as Tokens
+    t.equal(claims(granted.access_token)['scope'], 'notes:read notes:write')
+
+    await updateClient(ctx.deps, notes.client.id, { apis: [] }, CLI_ACTOR)
+    for (const extra of [{ resource: NOTES }, {}] as Record<string, string>[]) {
+      const refused = await refresh(ctx, notes, granted.refresh_token!, extra)
+      t.equal(refused.json().error, 'invalid_target', `the API was taken from the client (${JSON.stringify(extra)})`)
+    }
+    await updateClient(ctx.deps, notes.client.id, { apis: [NOTES], scopes: ['openid', 'offline_access', 'notes:read'] }, CLI_ACTOR)
+    const narrowed = await refresh(ctx, notes, granted.refresh_token!, { resource: NOTES })
+    t.equal(narrowed.statusCode, 200, `the same refresh token, once allowed again: ${narrowed.body}`)
+    t.equal(claims((narrowed.json() as Tokens).access_token)['scope'], 'notes:read', 'a scope the client lost is left out')
+
+    await removeApi(ctx.deps, NOTES, CLI_ACTOR)
+    const { refresh_token: next } = narrowed.json() as Tokens
+    const gone = await refresh(ctx, notes, next!, { resource: NOTES })
+    t.match(gone.json(), { error: 'invalid_target', error_description: /no longer registered/ })
+    const plain = await refresh(ctx, notes, next!, { resource: NOTES, scope: 'openid' })
+    t.equal(plain.json().error, 'invalid_target', 'still the same refresh token, still refused for the removed API')
+  })
+
+  await t.test('a client registered with some of an API’s scopes gets only those', async (t) => {
+    const reader = await ctx.addClient({
+      name: 'Photo reader',
+      grantTypes: ['authorization_code', 'client_credentials'],
+      scopes: ['openid', 'photos:read'],
+    })
+    await ctx.deps.repos.apis.allow(reader.client.id, [PHOTOS])
+    const viaCode = await tokensFor(reader, { resource: PHOTOS, scope: 'openid photos:read photos:write' })
+    t.equal(viaCode.statusCode, 200, viaCode.body)
+    t.equal(claims((viaCode.json() as Tokens).access_token)['scope'], 'photos:read', '/authorize drops photos:write')
+    const viaService = await post(ctx, '/token', reader, { grant_type: 'client_credentials', resource: PHOTOS })
+    t.equal(claims((viaService.json() as Tokens).access_token)['scope'], 'photos:read', 'client_credentials: none asked, its one')
+    const wider = await post(ctx, '/token', reader, { grant_type: 'client_credentials', resource: PHOTOS, scope: 'photos:write' })
+    t.equal(wider.json().error, 'invalid_scope', 'a scope of the API it was not registered for')
   })
 
   await t.test('unknown, unpermitted and malformed resources are invalid_target at /authorize', async (t) => {

@@ -4,20 +4,26 @@
  * `act` names the service; a second service exchanges that one on (nested `act`). Scopes never
  * widen, targets must be registered and permitted, the subject token must be a live user token,
  * only confidential operator clients with the grant type may exchange, and revoking the user's
- * grant (or signing out) revokes the exchanged token. openid-client v6 as the client at the end.
+ * grant (or signing out) revokes the exchanged token. openid-client v6 and oauth4webapi v3 as the
+ * clients at the end; a DPoP-bound subject token is exchanged without a proof of its key.
  */
 import path from 'node:path'
 import t from 'tap'
-import { generateKeyPair, SignJWT } from 'jose'
+import { calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT } from 'jose'
+import * as oauth from 'oauth4webapi'
 import * as oidc from 'openid-client'
 import { registerApi } from '../../src/apis/registry.js'
 import { runCli } from '../../src/cli/main.js'
 import { TOKEN_EXCHANGE_GRANT } from '../../src/model/client.js'
 import { createTestApp, type TestApp } from '../helpers/test-app.js'
+import { DpopKey } from '../helpers/dpop.js'
 import {
+  basic,
   claims,
+  FORM,
   getPage,
   introspect,
+  obtainCode,
   post,
   postForm,
   revoke,
@@ -70,7 +76,14 @@ t.test('token exchange', async (t) => {
   await ctx.deps.repos.apis.allow(web.client.id, [ORDERS])
   const orders = await addService(ctx, 'Orders service', [ORDERS, INVENTORY])
   const inventory = await addService(ctx, 'Inventory service', [INVENTORY, BILLING])
-  const auditor = await ctx.addClient({ name: 'Auditor', redirectUris: [], grantTypes: ['client_credentials'], introspect: true })
+  // A resource server for every API of this test: it may introspect their tokens (RFC 7662 §4).
+  const auditor = await ctx.addClient({
+    name: 'Auditor',
+    redirectUris: [],
+    grantTypes: ['client_credentials'],
+    introspect: true,
+    introspectApis: [ORDERS, INVENTORY, BILLING],
+  })
 
   /** The user signs in to the shop, which asks for a token for the Orders API. */
   const userToken = async (scope = USER_SCOPE) => (await signIn(ctx, web, user, { scope, params: { resource: ORDERS } })).tokens
@@ -464,4 +477,73 @@ t.test('openid-client v6 exchanges a token (genericGrantRequest)', async (t) => 
     { status: 400, error: 'unauthorized_client' },
     'a client without the grant type',
   )
+})
+
+t.test('oauth4webapi v3 exchanges a token (genericTokenEndpointRequest), a DPoP-bound subject token too', async (t) => {
+  const ctx = await createTestApp({ listen: true })
+  t.teardown(() => ctx.close())
+  await registerApis(ctx)
+  const user = await ctx.addUser()
+  const web = await ctx.addClient({ name: 'Shop', grantTypes: ['authorization_code'] })
+  await ctx.deps.repos.apis.allow(web.client.id, [ORDERS])
+  const orders = await addService(ctx, 'Orders service', [ORDERS, INVENTORY])
+  const insecure = { [oauth.allowInsecureRequests]: true } as const
+  const issuer = new URL(ctx.issuer)
+  const as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, insecure))
+  t.ok(as.grant_types_supported?.includes(TOKEN_EXCHANGE_GRANT), 'discovery lists the grant')
+  const service: oauth.Client = { client_id: orders.client.id }
+  const serviceAuth = oauth.ClientSecretBasic(orders.secret!)
+  const exchangeWith = async (subjectToken: string, scope: string, options: { DPoP?: oauth.DPoPHandle } = {}) =>
+    oauth.processGenericTokenEndpointResponse(
+      as,
+      service,
+      await oauth.genericTokenEndpointRequest(
+        as,
+        service,
+        serviceAuth,
+        TOKEN_EXCHANGE_GRANT,
+        { subject_token: subjectToken, subject_token_type: ACCESS_TOKEN, resource: INVENTORY, scope },
+        { ...insecure, ...options },
+      ),
+    )
+
+  const { tokens: subject } = await signIn(ctx, web, user, { scope: USER_SCOPE, params: { resource: ORDERS } })
+  const exchanged = await exchangeWith(subject.access_token, 'inventory:read')
+  t.equal(exchanged['issued_token_type'], ACCESS_TOKEN)
+  t.equal(exchanged.token_type, 'bearer')
+  t.equal(exchanged.scope, 'inventory:read')
+  t.notOk(exchanged.refresh_token, 'no refresh token')
+  t.match(claims(exchanged.access_token), { aud: INVENTORY, sub: user.id, act: { sub: orders.client.id } })
+  t.match(await exchangeWith(subject.access_token, 'inventory:write').catch((error: unknown) => error), {
+    name: 'ResponseBodyError',
+    status: 400,
+    error: 'invalid_scope',
+  })
+
+  // The shop's token bound to the shop's DPoP key. The service holds the token, never that key
+  // (it would have to be the shop to prove it), so the exchange does not ask for a proof of it:
+  // the service authenticates as itself, and what it gets is bound to its own key if it sends a
+  // proof (RFC 8693 §2.1 and RFC 9449 §5 both leave this to the server).
+  const shopKey = await DpopKey.generate()
+  const { code, verifier } = await obtainCode(ctx, web, user, { params: { scope: USER_SCOPE, resource: ORDERS } })
+  const bound = await ctx.app.inject({
+    method: 'POST',
+    url: '/token',
+    headers: { ...FORM, authorization: basic(web.client.id, web.secret!), dpop: await shopKey.proof({ url: `${ctx.issuer}/token` }) },
+    payload: new URLSearchParams({
+      grant_type: 'authorization_code',
+      code,
+      code_verifier: verifier,
+      redirect_uri: web.client.redirectUris[0]!,
+    }).toString(),
+  })
+  t.equal(bound.statusCode, 200, bound.body)
+  const boundSubject = (bound.json() as Tokens).access_token
+  t.same(claims(boundSubject)['cnf'], { jkt: shopKey.thumbprint }, 'the subject token is DPoP-bound to the shop’s key')
+  const serviceKeys = await oauth.generateKeyPair('ES256')
+  const serviceJkt = await calculateJwkThumbprint(await exportJWK(serviceKeys.publicKey))
+  const rebound = await exchangeWith(boundSubject, 'inventory:read', { DPoP: oauth.DPoP(service, serviceKeys) })
+  t.equal(rebound.token_type, 'dpop', 'exchanged without a proof of the shop’s key')
+  t.same(claims(rebound.access_token)['cnf'], { jkt: serviceJkt }, 'the new token is bound to the service’s own key')
+  t.same(claims(rebound.access_token)['act'], { sub: orders.client.id })
 })

@@ -2,7 +2,8 @@
  * Pushed authorization requests (RFC 9126): /par authenticates the client and validates the
  * request up front; /authorize takes the request_uri once, within 60 s, for the client that pushed
  * it, ignoring everything else in the URL; --require-par and REQUIRE_PAR; a DPoP proof with the
- * push binds the code (RFC 9449 §10.1); a request pushed at one instance is used at another.
+ * push binds the code (RFC 9449 §10.1); a request pushed at one instance is used at another; a
+ * client without the authorization code grant gets unauthorized_client at /par.
  */
 import t, { type Test } from 'tap'
 import { authorize, basic, CookieJar, FORM, pkcePair, redeem, type RegisteredClient, type Tokens } from '../helpers/client.js'
@@ -108,6 +109,16 @@ t.test('/par refuses what /authorize would, as JSON to the client', async (t) =>
   t.equal(json.statusCode, 400, 'a JSON body')
 })
 
+t.test('/par: a client not allowed the authorization code grant gets unauthorized_client (RFC 6749 §4.1.2.1)', async (t) => {
+  const ctx = await app(t)
+  // It authenticates fine and its redirect_uri is registered: only the grant is missing.
+  const service = await ctx.addClient({ name: 'Service', grantTypes: ['client_credentials'] })
+  const { challenge } = pkcePair()
+  const response = await push(ctx, service, request(service, challenge))
+  t.equal(response.statusCode, 400, response.body)
+  t.match(response.json(), { error: 'unauthorized_client', error_description: /authorization code grant/ })
+})
+
 t.test('--require-par and REQUIRE_PAR refuse plain authorization requests', async (t) => {
   const ctx = await app(t)
   const strict = await ctx.addClient({ name: 'Strict' })
@@ -127,6 +138,8 @@ t.test('--require-par and REQUIRE_PAR refuse plain authorization requests', asyn
   const metadata = (await everyone.app.inject({ url: '/.well-known/oauth-authorization-server' })).json() as Record<string, unknown>
   t.equal(metadata['require_pushed_authorization_requests'], true)
   t.equal(metadata['pushed_authorization_request_endpoint'], `${everyone.issuer}/par`)
+  // RFC 9126 §5: PAR request_uris work whatever this says; it is about request objects by URL, which we do not fetch.
+  t.equal(metadata['request_uri_parameter_supported'], false)
   const pushed = (await push(everyone, rp, request(rp, challenge))).json() as { request_uri: string }
   const byReference = await authorize(everyone, new CookieJar(), { client_id: rp.client.id, request_uri: pushed.request_uri })
   t.match(byReference.response.headers.location, /^\/login/, 'a pushed request goes on to the login')

@@ -108,6 +108,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
           scopes: input.scopes ?? [],
           thirdParty: input.thirdParty ?? input.firstParty === false,
           introspect: input.introspect ?? false,
+          introspectApis: input.introspectApis ?? [],
         },
         clock.now(),
       )

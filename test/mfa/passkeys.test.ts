@@ -4,32 +4,19 @@
  * issuer's host), passwordless sign-in with amr/acr in the ID token, a passkey as the second factor
  * after a password, and every way a ceremony can be forged: another origin or RP ID, no user
  * verification, a replayed challenge, a counter going backwards (cloned authenticator), a removed
- * passkey. Each is a page, audited, never a 500.
+ * passkey, a credential whose members are not even strings (userHandle 5), a disabled user. Each
+ * is a page, audited, never a 500.
  */
 import t, { type Test } from 'tap'
 import { mailedApp } from '../helpers/smtp.js'
 import { fastHasher } from '../helpers/fast-hasher.js'
+import { cliFor } from '../helpers/cli.js'
 import { SoftAuthenticator, type Misbehaviour } from '../helpers/soft-authenticator.js'
 import type { TestApp } from '../helpers/test-app.js'
-import { location, MfaBrowser, relyingParty } from './support.js'
-
-type Options = { challenge: string; rp: { id: string }; user: { id: string }; rpId?: string; allowCredentials?: { id: string }[] }
+import { addPasskey, location, MfaBrowser, passkeySignIn, relyingParty, type PasskeyOptions as Options } from './support.js'
 
 async function app(t: Test) {
   return mailedApp(t, { overrides: { hasher: fastHasher() } })
-}
-
-/** Registers a passkey for the signed-in browser; returns the response to the registration POST. */
-async function addPasskey(browser: MfaBrowser, authenticator: SoftAuthenticator, name: string, misbehave: Misbehaviour = {}) {
-  const options = (await browser.options('/account/passkeys/options', {}, '/account')) as unknown as Options
-  return browser.post('/account/passkeys', { name, credential: JSON.stringify(authenticator.register(options, misbehave)) })
-}
-
-/** Signs in with a passkey alone (what the login page's script does). */
-async function passkeySignIn(browser: MfaBrowser, authenticator: SoftAuthenticator, misbehave: Misbehaviour = {}, interaction = '') {
-  const page = interaction ? `/login?interaction=${interaction}` : '/login'
-  const options = (await browser.options('/login/passkey/options', { purpose: 'login' }, page)) as unknown as Options
-  return browser.post('/login/passkey', { interaction, credential: JSON.stringify(authenticator.authenticate(options, misbehave)) }, page)
 }
 
 async function signedInWithPasskey(t: Test, ctx: TestApp, authenticator: SoftAuthenticator) {
@@ -139,22 +126,66 @@ t.test('forged or replayed ceremonies are refused with a page and audited, never
   t.equal(clone.statusCode, 401, 'a counter lower than the last one seen is refused')
   t.equal((await ctx.deps.repos.auditEvents.list({ type: 'cloned_authenticator', limit: 5 })).length, 1, 'and audited as a possible clone')
 
-  for (const garbage of [
-    'not json',
-    '{}',
-    JSON.stringify({ id: 'x', type: 'public-key', response: {} }),
-    JSON.stringify({
-      id: 'AAAA',
-      rawId: 'AAAA',
-      type: 'public-key',
-      response: { clientDataJSON: 'e30', authenticatorData: '', signature: '' },
-    }),
-  ]) {
+  // Credential ids are not secret (the second-factor options list them): a forged response may
+  // name a real one with members of any JSON type.
+  const known = (await ctx.deps.repos.passkeys.listForUser(user.id))[0]!.id
+  const real = authenticator.authenticate(options) as { response: Record<string, unknown> }
+  const forgedWith = (members: Record<string, unknown>) =>
+    JSON.stringify({ id: known, rawId: known, type: 'public-key', response: { ...real.response, ...members } })
+  const typeConfusion: [string, string][] = [
+    ['userHandle 5', forgedWith({ userHandle: 5 })],
+    ['userHandle {}', forgedWith({ userHandle: {} })],
+    ['userHandle true', forgedWith({ userHandle: true })],
+    ['clientDataJSON 5', forgedWith({ clientDataJSON: 5 })],
+    ['authenticatorData {}', forgedWith({ authenticatorData: {} })],
+    ['signature true', forgedWith({ signature: true })],
+    ['signature missing', forgedWith({ signature: undefined })],
+    ['rawId []', JSON.stringify({ id: known, rawId: [], type: 'public-key', response: real.response })],
+  ]
+  const garbageList: [string, string][] = [
+    ['not json', 'not json'],
+    ['{}', '{}'],
+    ['empty response', JSON.stringify({ id: 'x', type: 'public-key', response: {} })],
+    [
+      'unknown credential',
+      JSON.stringify({
+        id: 'AAAA',
+        rawId: 'AAAA',
+        type: 'public-key',
+        response: { clientDataJSON: 'e30', authenticatorData: '', signature: '' },
+      }),
+    ],
+    ...typeConfusion,
+  ]
+  const failuresBefore = (await ctx.deps.repos.auditEvents.list({ type: 'passkey_failure', limit: 100 })).length
+  for (const [what, garbage] of garbageList) {
     const answer = await new MfaBrowser(ctx).post('/login/passkey', { interaction: '', credential: garbage }, '/login')
-    t.equal(answer.statusCode, 401, `garbage ${garbage.slice(0, 30)}: a page, not a 500`)
+    t.equal(answer.statusCode, 401, `garbage (${what}) at /login/passkey: a page, not a 500`)
+    t.match(answer.body, 'That passkey did not work', `garbage (${what}): a page that says so`)
   }
-  const failures = await ctx.deps.repos.auditEvents.list({ type: 'passkey_failure', limit: 50 })
-  t.ok(failures.length >= 9, `every refusal is a security event (${failures.length})`)
+  const signInFailures = await ctx.deps.repos.auditEvents.list({ type: 'passkey_failure', limit: 100 })
+  t.equal(signInFailures.length - failuresBefore, garbageList.length, 'each garbage sign-in is a passkey_failure event')
+  t.equal(
+    signInFailures.filter((event) => event.detail['stage'] === 'sign_in' && event.detail['reason'] === 'malformed').length,
+    typeConfusion.length + 3,
+    'members that are not strings are malformed input (as are not json, {} and an empty response)',
+  )
+  t.ok(failuresBefore >= 6, `every earlier refusal was a security event too (${failuresBefore})`)
+
+  // The same forgeries as the second factor after a password: the page again, with the passkey refused.
+  const halfway = new MfaBrowser(ctx)
+  t.equal(location(await halfway.login(user.email, user.password)), '/login/second-factor')
+  for (const [what, garbage] of typeConfusion) {
+    const answer = await halfway.post('/login/second-factor', { credential: garbage }, '/login/second-factor')
+    t.equal(answer.statusCode, 401, `${what} at /login/second-factor: the page, not a 500`)
+    t.match(answer.body, 'That passkey did not work')
+  }
+  const secondFactorFailures = await ctx.deps.repos.auditEvents.list({ type: 'passkey_failure', limit: 100 })
+  t.equal(
+    secondFactorFailures.filter((event) => event.detail['stage'] === 'second_factor' && event.detail['reason'] === 'malformed').length,
+    typeConfusion.length,
+    'each is a passkey_failure event of the second-factor stage',
+  )
 
   // A forged registration: another origin.
   const other = new SoftAuthenticator(origin)
@@ -205,4 +236,30 @@ t.test('a passkey as the second factor after a password; a removed passkey no lo
   )
   await ctx.deps.mail.idle()
   t.ok(smtp.to(user.email).some((mail) => /passkey was removed/.test(mail.subject)))
+})
+
+t.test('a disabled user’s passkey no longer signs in; enabled again, it does', async (t) => {
+  const { ctx } = await app(t)
+  const authenticator = new SoftAuthenticator(new URL(ctx.issuer).origin)
+  const { user } = await signedInWithPasskey(t, ctx, authenticator)
+  const idp = cliFor(ctx)
+  const disabled = await idp(['users', 'disable', user.email, '--json'])
+  t.equal(disabled.code, 0, disabled.stderr.join('\n'))
+
+  const refused = await passkeySignIn(new MfaBrowser(ctx), authenticator)
+  t.equal(refused.statusCode, 401, 'refused')
+  t.match(refused.body, 'That passkey did not work', 'a page that says so')
+  t.notOk(refused.headers['set-cookie']?.toString().includes('tessera_session='), 'no session')
+  const [event] = await ctx.deps.repos.auditEvents.list({ type: 'passkey_failure', limit: 1 })
+  t.match(event, { detail: { stage: 'sign_in', reason: 'unknown_credential' } }, 'audited like an unknown passkey')
+  const sessions = await ctx.deps.store.db
+    .selectFrom('sessions')
+    .select('id_hash')
+    .where('user_id', '=', user.id)
+    .where('ended_at', 'is', null)
+    .execute()
+  t.equal(sessions.length, 0, 'no live session for the disabled user')
+
+  t.equal((await idp(['users', 'enable', user.email, '--json'])).code, 0)
+  t.equal(location(await passkeySignIn(new MfaBrowser(ctx), authenticator)), '/account', 'enabled again: the passkey works')
 })

@@ -2,13 +2,28 @@
  * acr_values, the claims parameter and policies: a client asking for more than the session has
  * gets a step-up for the missing factor (not a new sign-in from scratch); setting up a factor does
  * not upgrade a session; prompt=none never asks; an essential acr that cannot be met fails;
- * `--require-mfa` clients and MFA_REQUIRED_ROLES make users enrol first.
+ * `--require-mfa` clients and MFA_REQUIRED_ROLES make users enrol first. A step-up offers only the
+ * factors that reach the acr asked for (a passkey for phr), and the tokens say a requested acr
+ * the session meets (OIDC Core §5.5.1.1).
  */
 import t, { type Test } from 'tap'
+import { decodeJwt } from 'jose'
 import { runCli } from '../../src/cli/main.js'
+import { verifyTotp } from '../../src/factors/totp.js'
+import { cliFor } from '../helpers/cli.js'
 import { mailedApp } from '../helpers/smtp.js'
 import { fastHasher } from '../helpers/fast-hasher.js'
-import { location, MfaBrowser, relyingParty, totpCode } from './support.js'
+import { SoftAuthenticator } from '../helpers/soft-authenticator.js'
+import {
+  addPasskey,
+  enableApp as enableAuthenticatorApp,
+  location,
+  MfaBrowser,
+  passkeySecondFactor,
+  passkeySignIn,
+  relyingParty,
+  totpCode,
+} from './support.js'
 import type { TestApp } from '../helpers/test-app.js'
 
 async function app(t: Test, env: Record<string, string> = {}) {
@@ -16,11 +31,7 @@ async function app(t: Test, env: Record<string, string> = {}) {
 }
 
 async function enableApp(browser: MfaBrowser): Promise<string> {
-  await browser.post('/account/totp/setup', {})
-  const secret = /<code class="secret" id="totp-secret">([A-Z2-7 ]+)<\/code>/.exec((await browser.get('/account/totp')).body)![1]!
-  const confirmed = await browser.post('/account/totp', { code: await totpCode(browser.ctx, secret) }, '/account/totp')
-  if (confirmed.statusCode !== 200) throw new Error(`TOTP setup: ${confirmed.statusCode}`)
-  return secret
+  return (await enableAuthenticatorApp(browser)).secret
 }
 
 const interactionOf = (ctx: TestApp, path: string) => new URL(path, ctx.issuer).searchParams.get('interaction')!
@@ -149,4 +160,145 @@ t.test('MFA_REQUIRED_ROLES: an admin without a factor is asked to set one up at 
   )
   const silent = await browser.get(rp.authorizeUrl({ prompt: 'none' }))
   t.equal(new URL(location(silent)).searchParams.get('error'), 'interaction_required', 'and never silently past it')
+})
+
+t.test('a phr request from an urn:tessera:mfa session offers only a passkey; a code is refused, not looped', async (t) => {
+  const ctx = await app(t)
+  const user = await ctx.addUser()
+  const rp = relyingParty(ctx, await ctx.addClient({ name: 'Payroll' }))
+  const authenticator = new SoftAuthenticator(new URL(ctx.issuer).origin)
+  const setup = new MfaBrowser(ctx)
+  await setup.login(user.email, user.password)
+  const secret = await enableApp(setup)
+  t.equal(location(await addPasskey(setup, authenticator, 'Laptop')), '/account?notice=passkey-added')
+
+  const browser = new MfaBrowser(ctx)
+  ctx.clock.advance(30)
+  t.equal(location(await browser.login(user.email, user.password)), '/login/second-factor')
+  t.equal(location(await browser.post('/login/second-factor', { code: await totpCode(ctx, secret) }, '/login/second-factor')), '/account')
+  const mfa = await rp.idToken(location(await browser.get(rp.authorizeUrl({ acr_values: 'urn:tessera:mfa' }))))
+  t.equal(mfa['acr'], 'urn:tessera:mfa', 'a password and a code: urn:tessera:mfa, no step-up needed for it')
+
+  ctx.clock.advance(60)
+  const asked = await browser.get(rp.authorizeUrl({ acr_values: 'phr' }))
+  t.equal(location(asked), '/login/second-factor', 'phr: a step-up')
+  const page = await browser.get('/login/second-factor')
+  t.match(page.body, '>Use a passkey<', 'the passkey is offered')
+  t.notMatch(page.body, 'name="code"', 'no code field: a code cannot reach phr')
+  t.match(
+    page.body,
+    'Payroll asks for a passkey: a code from an authenticator app or a recovery code is not enough for it.',
+    'and the page says why',
+  )
+  const stored = await ctx.deps.store.db.selectFrom('pending_logins').select('required_acr').where('user_id', '=', user.id).execute()
+  t.same(
+    stored.map((row) => row.required_acr),
+    ['phr'],
+    'the required acr is kept with the pending sign-in',
+  )
+
+  const code = await totpCode(ctx, secret)
+  const refused = await browser.post('/login/second-factor', { code }, '/login/second-factor')
+  t.equal(refused.statusCode, 403, 'a code is refused, not taken and looped back')
+  t.match(refused.body, 'A code is not enough here: this application asks for a passkey.')
+  t.notOk(location(refused), 'no redirect')
+  const [event] = await ctx.deps.repos.auditEvents.list({ type: 'second_factor_failure', userId: user.id, limit: 1 })
+  t.match(event, { detail: { reason: 'insufficient_factor', factor: 'code', required: 'phr' } }, 'audited')
+  t.equal((await ctx.deps.repos.auditEvents.list({ type: 'step_up', limit: 5 })).length, 0, 'no step-up happened')
+
+  const stepped = await passkeySecondFactor(browser, authenticator)
+  t.match(location(stepped), /^https:\/\/rp\.example\/callback\?code=/, 'the passkey completes the step-up')
+  const claims = await rp.idToken(location(stepped))
+  t.equal(claims['acr'], 'phr')
+  t.same(claims['amr'], ['pwd', 'otp', 'hwk', 'user', 'mfa'])
+  t.equal((await ctx.deps.repos.auditEvents.list({ type: 'step_up', limit: 5 })).length, 1, 'one step-up, audited')
+  t.ok(await verifyTotp(ctx.deps, user.id, code), 'the refused code was never checked, so it was not used up')
+})
+
+t.test('a phr step-up for a user without a passkey says so on the page', async (t) => {
+  const ctx = await app(t)
+  const user = await ctx.addUser()
+  const rp = relyingParty(ctx, await ctx.addClient({ name: 'Payroll' }))
+  const authenticator = new SoftAuthenticator(new URL(ctx.issuer).origin)
+  const browser = new MfaBrowser(ctx)
+  await browser.login(user.email, user.password)
+  await addPasskey(browser, authenticator, 'Laptop')
+  // A password session asks for phr: the passkey reaches it.
+  t.equal(location(await browser.get(rp.authorizeUrl({ acr_values: 'phr' }))), '/login/second-factor')
+  // The passkey goes (on another device, say) before the step-up is answered.
+  const id = (await ctx.deps.repos.passkeys.listForUser(user.id))[0]!.id
+  await ctx.deps.repos.passkeys.remove(user.id, id)
+  const page = await browser.get('/login/second-factor')
+  t.equal(page.statusCode, 200)
+  t.match(page.body, 'Payroll asks for a passkey, and your account has none yet.')
+  t.notMatch(page.body, '>Use a passkey<')
+  t.notMatch(page.body, 'name="code"', 'the recovery codes cannot reach phr either')
+  // (The page has no form left; the account page's anti-forgery token serves the forged post.)
+  const refused = await browser.post('/login/second-factor', { code: 'aaaa-bbbb-cccc-dddd' }, '/account')
+  t.equal(refused.statusCode, 403, 'and a recovery code is refused unchecked')
+})
+
+t.test('the tokens say a requested acr the session meets; refreshed ones keep it; unknown essential values fail', async (t) => {
+  const ctx = await app(t)
+  const user = await ctx.addUser()
+  const { client, secret } = await ctx.addClient({ grantTypes: ['authorization_code', 'refresh_token'] })
+  const rp = relyingParty(ctx, { client, secret })
+  const authenticator = new SoftAuthenticator(new URL(ctx.issuer).origin)
+  const setup = new MfaBrowser(ctx)
+  await setup.login(user.email, user.password)
+  await addPasskey(setup, authenticator, 'Laptop')
+  const browser = new MfaBrowser(ctx)
+  t.equal(location(await passkeySignIn(browser, authenticator)), '/account', 'a passkey session: phr')
+
+  const essential = JSON.stringify({ id_token: { acr: { essential: true, values: ['urn:tessera:mfa'] } } })
+  const answered = await browser.get(rp.authorizeUrl({ claims: essential, scope: 'openid email offline_access' }))
+  const claims = await rp.idToken(location(answered))
+  t.equal(claims['acr'], 'urn:tessera:mfa', 'OIDC Core §5.5.1.1: one of the requested values, which the passkey session meets')
+  t.same(claims['amr'], ['hwk', 'user'], 'amr still says how')
+  t.match(claims['access'], { acr: 'urn:tessera:mfa' }, 'the access token agrees')
+  const refreshToken = claims['refreshToken']
+  if (typeof refreshToken !== 'string') throw new Error('no refresh token')
+  const refreshed = await rp.tokens({ grant_type: 'refresh_token', refresh_token: refreshToken })
+  t.equal(decodeJwt(refreshed.id_token)['acr'], 'urn:tessera:mfa', 'refreshed ID tokens keep it')
+
+  const preferred = await rp.idToken(location(await browser.get(rp.authorizeUrl({ acr_values: 'urn:tessera:mfa phr' }))))
+  t.equal(preferred['acr'], 'urn:tessera:mfa', 'acr_values: the first value (in order of preference) the session meets')
+  const stronger = await rp.idToken(location(await browser.get(rp.authorizeUrl({ acr_values: 'phr urn:tessera:mfa' }))))
+  t.equal(stronger['acr'], 'phr')
+  const plain = await rp.idToken(location(await browser.get(rp.authorizeUrl())))
+  t.equal(plain['acr'], 'phr', 'nothing asked: what the session achieved')
+
+  const unknown = JSON.stringify({ id_token: { acr: { essential: true, values: ['urn:example:gold'] } } })
+  for (const [who, asker] of [
+    ['the signed-in browser', browser],
+    ['a browser without a session', new MfaBrowser(ctx)],
+  ] as const) {
+    const failed = new URL(location(await asker.get(rp.authorizeUrl({ claims: unknown }))))
+    t.equal(failed.searchParams.get('error'), 'unmet_authentication_requirements', `${who}: an essential acr Tessera never issues fails`)
+    t.equal(failed.searchParams.get('state'), 'st')
+  }
+  const mixed = JSON.stringify({ userinfo: { acr: { essential: true, values: ['urn:example:gold', 'urn:tessera:mfa'] } } })
+  t.equal(
+    (await rp.idToken(location(await browser.get(rp.authorizeUrl({ claims: mixed })))))['acr'],
+    'urn:tessera:mfa',
+    'unknown values beside a known one are ignored',
+  )
+})
+
+t.test('idp clients update --require-mfa on an existing client: its next sign-in needs a second factor', async (t) => {
+  const ctx = await app(t)
+  const user = await ctx.addUser()
+  const { client, secret } = await ctx.addClient({ name: 'Ledger' })
+  const rp = relyingParty(ctx, { client, secret })
+  const browser = new MfaBrowser(ctx)
+  await browser.login(user.email, user.password)
+  t.match(location(await browser.get(rp.authorizeUrl())), /[?&]code=/, 'no policy yet: the password session is enough')
+
+  const updated = await cliFor(ctx)(['clients', 'update', client.id, '--require-mfa', '--json'])
+  t.equal(updated.code, 0, updated.stderr.join('\n'))
+  t.equal((await ctx.deps.repos.clients.find(client.id))!.requireMfa, true, 'stored')
+  const enrol = location(await browser.get(rp.authorizeUrl()))
+  t.match(enrol, /^\/account\/second-factor\?interaction=/, 'the same session is now sent to set up a second factor')
+  const silent = await browser.get(rp.authorizeUrl({ prompt: 'none' }))
+  t.equal(new URL(location(silent)).searchParams.get('error'), 'interaction_required')
 })

@@ -7,6 +7,7 @@ import type { LightMyRequestResponse } from 'fastify'
 import { decodeJwt } from 'jose'
 import { generate } from 'otplib'
 import type { TestApp } from '../helpers/test-app.js'
+import type { SoftAuthenticator, Misbehaviour } from '../helpers/soft-authenticator.js'
 import type { Client } from '../../src/model/client.js'
 
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' } as const
@@ -73,6 +74,46 @@ export const location = (response: LightMyRequestResponse): string => String(res
 export const totpCode = (ctx: TestApp, secret: string, offsetSeconds = 0) =>
   generate({ secret: secret.replace(/\s/g, ''), epoch: ctx.clock.now() + offsetSeconds })
 
+/** WebAuthn options as the page's script gets them (the fields the soft authenticator reads). */
+export type PasskeyOptions = {
+  challenge: string
+  rp: { id: string }
+  user: { id: string }
+  rpId?: string
+  allowCredentials?: { id: string }[]
+}
+
+/** Registers a passkey for the signed-in browser; returns the response to the registration POST. */
+export async function addPasskey(browser: MfaBrowser, authenticator: SoftAuthenticator, name: string, misbehave: Misbehaviour = {}) {
+  const options = (await browser.options('/account/passkeys/options', {}, '/account')) as unknown as PasskeyOptions
+  return browser.post('/account/passkeys', { name, credential: JSON.stringify(authenticator.register(options, misbehave)) })
+}
+
+/** Signs in with a passkey alone (what the login page's script does). */
+export async function passkeySignIn(browser: MfaBrowser, authenticator: SoftAuthenticator, misbehave: Misbehaviour = {}, interaction = '') {
+  const page = interaction ? `/login?interaction=${interaction}` : '/login'
+  const options = (await browser.options('/login/passkey/options', { purpose: 'login' }, page)) as unknown as PasskeyOptions
+  return browser.post('/login/passkey', { interaction, credential: JSON.stringify(authenticator.authenticate(options, misbehave)) }, page)
+}
+
+/** Answers the second-factor page (or a step-up) with a passkey. */
+export async function passkeySecondFactor(browser: MfaBrowser, authenticator: SoftAuthenticator) {
+  const page = '/login/second-factor'
+  const options = (await browser.options('/login/passkey/options', { purpose: 'second-factor' }, page)) as unknown as PasskeyOptions
+  return browser.post(page, { credential: JSON.stringify(authenticator.authenticate(options)) }, page)
+}
+
+/** Sets up an authenticator app for a signed-in browser (no assertions); returns the key and the recovery codes. */
+export async function enableApp(browser: MfaBrowser): Promise<{ secret: string; codes: string[] }> {
+  await browser.post('/account/totp/setup', {})
+  const secret = /<code class="secret" id="totp-secret">([A-Z2-7 ]+)<\/code>/.exec((await browser.get('/account/totp')).body)?.[1]
+  if (!secret) throw new Error('no key on the setup page')
+  const confirmed = await browser.post('/account/totp', { code: await totpCode(browser.ctx, secret) }, '/account/totp')
+  if (confirmed.statusCode !== 200) throw new Error(`TOTP setup: ${confirmed.statusCode}`)
+  const codes = [...confirmed.body.matchAll(/<li><code>([a-z2-9-]{19})<\/code><\/li>/g)].map((match) => match[1]!)
+  return { secret, codes }
+}
+
 /** The relying party's side: start an authorization, later redeem its code and read the ID token. */
 export function relyingParty(ctx: TestApp, rp: { client: Client; secret: string | null }) {
   const verifier = randomBytes(32).toString('base64url')
@@ -91,24 +132,28 @@ export function relyingParty(ctx: TestApp, rp: { client: Client; secret: string 
       }
       return `/authorize?${new URLSearchParams(params).toString()}`
     },
-    async idToken(redirect: string): Promise<Record<string, unknown>> {
-      const code = new URL(redirect).searchParams.get('code')
-      if (!code) throw new Error(`no code in ${redirect}`)
+    /** The token endpoint's answer for a code (or a refresh token), raw. */
+    async tokens(params: Record<string, string>): Promise<{ id_token: string; access_token: string; refresh_token?: string }> {
       const basic = Buffer.from(`${rp.client.id}:${rp.secret}`).toString('base64')
       const response = await ctx.app.inject({
         method: 'POST',
         url: '/token',
         headers: { ...FORM, authorization: `Basic ${basic}` },
-        payload: new URLSearchParams({
-          grant_type: 'authorization_code',
-          code,
-          redirect_uri: rp.client.redirectUris[0]!,
-          code_verifier: verifier,
-        }).toString(),
+        payload: new URLSearchParams(params).toString(),
       })
       if (response.statusCode !== 200) throw new Error(`token: ${response.statusCode} ${response.body}`)
-      const tokens = response.json() as { id_token: string; access_token: string }
-      return { ...decodeJwt(tokens.id_token), access: decodeJwt(tokens.access_token) }
+      return response.json() as { id_token: string; access_token: string; refresh_token?: string }
+    },
+    async idToken(redirect: string): Promise<Record<string, unknown>> {
+      const code = new URL(redirect).searchParams.get('code')
+      if (!code) throw new Error(`no code in ${redirect}`)
+      const tokens = await this.tokens({
+        grant_type: 'authorization_code',
+        code,
+        redirect_uri: rp.client.redirectUris[0]!,
+        code_verifier: verifier,
+      })
+      return { ...decodeJwt(tokens.id_token), access: decodeJwt(tokens.access_token), refreshToken: tokens.refresh_token }
     },
   }
 }

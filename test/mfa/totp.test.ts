@@ -2,13 +2,17 @@
  * Authenticator apps (RFC 6238) and recovery codes through the real pages: setup with the QR code
  * and the key as text, confirmation with a current code, recovery codes shown once, the code asked
  * after the password, no code accepted twice, recovery codes once each, amr/acr in the ID token,
- * mails for every change, removal, and the operator's reset.
+ * mails for every change, removal, and the operator's reset (after which no old factor works);
+ * secrets sealed and codes hashed in storage; failure counters cleared by a success; max_age.
  */
 import t, { type Test } from 'tap'
+import { createHash } from 'node:crypto'
 import { runCli } from '../../src/cli/main.js'
+import { cliFor } from '../helpers/cli.js'
 import { mailedApp } from '../helpers/smtp.js'
 import { fastHasher } from '../helpers/fast-hasher.js'
-import { location, MfaBrowser, relyingParty, totpCode } from './support.js'
+import { SoftAuthenticator } from '../helpers/soft-authenticator.js'
+import { addPasskey, location, MfaBrowser, passkeySignIn, relyingParty, totpCode, type PasskeyOptions } from './support.js'
 
 async function app(t: Test, env: Record<string, string> = {}) {
   return mailedApp(t, { env, overrides: { hasher: fastHasher() } })
@@ -45,12 +49,33 @@ t.test('set up, then every password sign-in asks for a code; amr and acr say so'
   const rp = await ctx.addClient({ name: 'Photos' })
   const browser = new MfaBrowser(ctx)
   t.equal(location(await browser.login(user.email, user.password)), '/account', 'no factor yet: the password is enough')
-  const { secret } = await setUpApp(t, browser)
+  const { secret, codes } = await setUpApp(t, browser)
   await ctx.deps.mail.idle()
   t.ok(
     smtp.to(user.email).some((mail) => /authenticator app was set up/.test(mail.subject)),
     'the owner is told',
   )
+  const setupFailures = await ctx.deps.repos.auditEvents.list({ type: 'second_factor_failure', userId: user.id, limit: 5 })
+  t.match(setupFailures, [{ detail: { factor: 'totp', stage: 'setup' } }], 'the wrong code at setup was audited')
+
+  // Storage holds neither the key nor the codes (compare test/federation/oidc-upstream.test.ts).
+  const plainKey = secret.replace(/\s/g, '')
+  const [stored] = await ctx.deps.store.db.selectFrom('totp_factors').select('secret').where('user_id', '=', user.id).execute()
+  t.ok(stored && stored.secret.length > 0, 'a stored secret')
+  for (const form of [
+    plainKey,
+    plainKey.toLowerCase(),
+    Buffer.from(plainKey).toString('base64'),
+    Buffer.from(plainKey).toString('base64url'),
+  ])
+    t.notOk(stored!.secret.includes(form), 'the TOTP key is sealed, not stored as it is shown')
+  const hashes = await ctx.deps.store.db.selectFrom('recovery_codes').select('code_hash').where('user_id', '=', user.id).execute()
+  t.equal(hashes.length, 10)
+  const storedText = hashes.map((row) => row.code_hash).join('\n')
+  for (const code of codes) {
+    t.notOk(storedText.includes(code) || storedText.includes(code.replace(/-/g, '')), 'no recovery code in storage')
+    t.notOk(storedText.includes(createHash('sha256').update('').digest('hex')), 'nor the hash of nothing')
+  }
 
   const relying = relyingParty(ctx, rp)
   const other = new MfaBrowser(ctx)
@@ -204,4 +229,107 @@ t.test('idp users mfa-reset removes every factor, is audited, mails the user; id
   await ctx.deps.mail.idle()
   await smtp.waitFor((mail) => mail.to === user.email && /second factors were reset/.test(mail.subject))
   t.pass('the user was told by mail')
+})
+
+t.test('a success clears the browser’s own failure counter, as a correct password does', async (t) => {
+  const { ctx } = await app(t, { LOGIN_FAILURE_LIMIT: '3' })
+  const user = await ctx.addUser()
+  const owner = new MfaBrowser(ctx)
+  await owner.login(user.email, user.password)
+  const { secret } = await setUpApp(t, owner)
+  for (const round of [1, 2]) {
+    owner.cookies.delete('tessera_session')
+    t.equal(location(await owner.login(user.email, user.password)), '/login/second-factor')
+    for (let i = 0; i < 2; i++)
+      t.equal(
+        (await owner.post('/login/second-factor', { code: '123456' }, '/login/second-factor')).statusCode,
+        401,
+        `round ${round}: a wrong code`,
+      )
+    ctx.clock.advance(30)
+    t.equal(
+      location(await owner.post('/login/second-factor', { code: await totpCode(ctx, secret) }, '/login/second-factor')),
+      '/account',
+      `round ${round}: the right code signs in (four failures in all, with a limit of three: the first success cleared them)`,
+    )
+  }
+})
+
+t.test('max_age for a user with an authenticator app: a fresh sign-in means the password and the code again', async (t) => {
+  const { ctx } = await app(t)
+  const user = await ctx.addUser()
+  const rp = relyingParty(ctx, await ctx.addClient({ name: 'Photos' }))
+  const browser = new MfaBrowser(ctx)
+  await browser.login(user.email, user.password)
+  const { secret } = await setUpApp(t, browser)
+  browser.cookies.delete('tessera_session')
+  await browser.login(user.email, user.password)
+  ctx.clock.advance(30)
+  t.equal(location(await browser.post('/login/second-factor', { code: await totpCode(ctx, secret) }, '/login/second-factor')), '/account')
+  const signedInAt = ctx.clock.now()
+
+  ctx.clock.advance(600)
+  const recent = await rp.idToken(location(await browser.get(rp.authorizeUrl({ max_age: '3600' }))))
+  t.equal(recent['auth_time'], signedInAt, 'within max_age: the session answers')
+  t.equal(recent['acr'], 'urn:tessera:mfa')
+
+  const start = location(await browser.get(rp.authorizeUrl({ max_age: '300' })))
+  t.match(start, /^\/login\?interaction=/, 'older than max_age: a sign-in from scratch')
+  const interaction = new URL(start, ctx.issuer).searchParams.get('interaction')!
+  t.equal(location(await browser.login(user.email, user.password, interaction)), '/login/second-factor', 'the password alone is not enough')
+  ctx.clock.advance(30)
+  const done = await browser.post('/login/second-factor', { code: await totpCode(ctx, secret) }, '/login/second-factor')
+  const claims = await rp.idToken(location(done))
+  t.equal(claims['auth_time'], ctx.clock.now(), 'auth_time is the new sign-in')
+  t.same(claims['amr'], ['pwd', 'otp', 'mfa'])
+  t.equal(claims['acr'], 'urn:tessera:mfa')
+})
+
+t.test('after idp users mfa-reset the old passkey, app code and recovery codes are refused', async (t) => {
+  const { ctx } = await app(t)
+  const user = await ctx.addUser()
+  const authenticator = new SoftAuthenticator(new URL(ctx.issuer).origin)
+  const setup = new MfaBrowser(ctx)
+  await setup.login(user.email, user.password)
+  const { secret, codes } = await setUpApp(t, setup)
+  t.equal(location(await addPasskey(setup, authenticator, 'Laptop')), '/account?notice=passkey-added')
+
+  // Someone half-way through a sign-in (password done) when the operator resets the factors.
+  const halfway = new MfaBrowser(ctx)
+  t.equal(location(await halfway.login(user.email, user.password)), '/login/second-factor')
+  const passkeyOptions = (await halfway.options(
+    '/login/passkey/options',
+    { purpose: 'second-factor' },
+    '/login/second-factor',
+  )) as unknown as PasskeyOptions
+  const reset = await cliFor(ctx)(['users', 'mfa-reset', user.email, '--json'])
+  t.equal(reset.code, 0, reset.stderr.join('\n'))
+  t.match(reset.json, { removed: { passkeys: 1, totp: true, recovery_codes: 10 } })
+
+  ctx.clock.advance(30)
+  const page = await halfway.get('/login/second-factor')
+  t.match(page.body, 'Your account has no second factor any more', 'the waiting page says the factors are gone')
+  t.notMatch(page.body, 'name="code"')
+  for (const [what, code] of [
+    ['a current app code', await totpCode(ctx, secret)],
+    ['an unused recovery code', codes[0]!],
+    ['another recovery code', codes[9]!],
+  ] as const) {
+    // The page has no form left (it says why); the login page's anti-forgery token serves the post.
+    const answer = await halfway.post('/login/second-factor', { code }, '/login')
+    t.equal(answer.statusCode, 401, `${what}: refused`)
+    t.match(answer.body, 'That code did not work')
+  }
+  const oldPasskey = await halfway.post(
+    '/login/second-factor',
+    { credential: JSON.stringify(authenticator.authenticate(passkeyOptions)) },
+    '/login',
+  )
+  t.equal(oldPasskey.statusCode, 401, 'the old passkey as a second factor: refused')
+  t.equal((await passkeySignIn(new MfaBrowser(ctx), authenticator)).statusCode, 401, 'the old passkey alone: refused')
+  const [event] = await ctx.deps.repos.auditEvents.list({ type: 'passkey_failure', limit: 1 })
+  t.match(event, { detail: { reason: 'unknown_credential' } }, 'audited')
+  t.equal(await ctx.deps.repos.recoveryCodes.countUnused(user.id), 0)
+  t.notOk(halfway.cookies.has('tessera_session'), 'the half-way sign-in never completed')
+  t.equal(location(await new MfaBrowser(ctx).login(user.email, user.password)), '/account', 'the password alone signs in again')
 })

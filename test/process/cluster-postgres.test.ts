@@ -8,7 +8,9 @@
  * creation serialised); CLI-made clients and users work everywhere; a code from A redeems at B,
  * refresh rotation and reuse detection span instances; the browser session of A is B's too, and
  * so is its logout; a CLI rotation reaches both within seconds and old tokens still verify; two
- * concurrent rotations leave one active key; login throttling counts across instances; and a
+ * concurrent rotations leave one active key; login throttling counts across instances; a DPoP
+ * proof used at A is a replay at B, a request pushed at A (/par) is taken at B's /authorize, and
+ * a device code approved in a browser at A is redeemed by polling B; and a
  * database outage gives 503 + Retry-After (never a 500, a hang or a crash), keeps JWKS and
  * discovery up, and heals by itself. The outage comes three ways (see tcp-proxy.ts): the
  * server gone (connections reset), packets dropped for new connections (blackhole), and a
@@ -24,15 +26,22 @@ import pg from 'pg'
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose'
 import { createPostgresDatabase } from '../helpers/databases.js'
 import { freePort } from '../helpers/free-port.js'
+import { FORM } from '../helpers/client.js'
+import { DpopKey } from '../helpers/dpop.js'
 import {
+  basic,
   claims,
   clientCredentialsGrant,
+  clientPost,
   codeFrom,
   FetchCookieJar,
+  hiddenField,
+  HttpBrowser,
   introspect,
   json,
   loginForm,
   logoutAt,
+  pkcePair,
   postLogin,
   redeemCode,
   refreshGrant,
@@ -45,6 +54,7 @@ import {
 import { ROOT, scratchDir, sleep, snapshotBuild } from '../helpers/processes.js'
 import { idpJson, logLines, runIdp, spawnInstance, stopAll, waitServing, type Instance } from './cluster.js'
 import { TcpProxy, type OutageMode } from './tcp-proxy.js'
+import { DEVICE_CODE_GRANT } from '../../src/model/client.js'
 
 t.setTimeout(150_000)
 
@@ -259,6 +269,104 @@ async function cluster(t: Test, adminUrl: string): Promise<void> {
       'login_required',
       'prompt=none at B with the pre-logout cookie now answers login_required',
     )
+  })
+
+  await t.test('DPoP proofs, pushed requests and device codes are shared: used at A, seen at B', async (t) => {
+    // DPoP (RFC 9449 §11.1): the jti cache is the database, so a proof A accepted is a replay at B.
+    // Proofs name the shared issuer's URL (htu), whichever instance the request reaches.
+    const key = await DpopKey.generate()
+    const withProof = (instance: Instance, proof: string) =>
+      send(`${instance.url}/token`, {
+        method: 'POST',
+        headers: { ...FORM, accept: 'application/json', authorization: basic(service.id, service.secret), dpop: proof },
+        body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'api:read' }).toString(),
+      })
+    const proof = await key.proof({ url: `${issuer}/token` })
+    const atA = await withProof(a, proof)
+    t.equal(atA.status, 200, `A accepts the proof${atA.status === 200 ? '' : `: ${atA.text}`}`)
+    t.equal(json(atA).token_type, 'DPoP')
+    const replayed = await withProof(b, proof)
+    t.equal(replayed.status, 400, 'the same proof at B')
+    t.match(json(replayed), { error: 'invalid_dpop_proof', error_description: /used before/ }, 'is refused as a replay')
+    t.equal((await withProof(b, await key.proof({ url: `${issuer}/token` }))).status, 200, 'a fresh proof of the key works at B')
+
+    // PAR (RFC 9126 §4): pushed at A, the request_uri is taken at B's /authorize, once.
+    const { verifier, challenge } = pkcePair()
+    const pushed = await clientPost(a.url, '/par', web, {
+      response_type: 'code',
+      redirect_uri: REDIRECT_URI,
+      scope: 'openid email',
+      state: 'pushed-at-a',
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+    })
+    t.equal(pushed.status, 201, `pushed at A${pushed.status === 201 ? '' : `: ${pushed.text}`}`)
+    const requestUri = json(pushed).request_uri as string
+    const byReference = `/authorize?${new URLSearchParams({ client_id: web.id, request_uri: requestUri })}`
+    const jar = new FetchCookieJar()
+    const toLogin = await send(`${b.url}${byReference}`, { jar, headers: { accept: 'text/html' } })
+    t.equal(toLogin.status, 303, 'B knows the pushed request')
+    const loginPath = new URL(toLogin.headers.get('location')!, b.url)
+    const form = await loginForm(b.url, jar, `${loginPath.pathname}${loginPath.search}`)
+    const loggedIn = await postLogin(b.url, issuer, jar, { ...user, ...form })
+    t.equal(loggedIn.status, 303, 'signed in at B')
+    const callback = new URL(loggedIn.headers.get('location')!, b.url)
+    t.equal(callback.searchParams.get('state'), 'pushed-at-a', 'with the state pushed at A')
+    const redeemed = await redeemCode(a.url, web, callback.searchParams.get('code')!, verifier, REDIRECT_URI)
+    t.equal(redeemed.status, 200, 'its code redeems at A')
+    t.equal(claims(json(redeemed).id_token as string).sub, userId)
+    const again = await send(`${a.url}${byReference}`, { jar: new FetchCookieJar(), headers: { accept: 'text/html' } })
+    t.equal(again.status, 400, 'the request_uri used at B is spent at A too')
+
+    // Device authorization (RFC 8628): requested at A, approved in a browser at A, polled at B.
+    const tv = await idp('clients', 'add', '--name', 'Cluster TV', '--public', '--grant-type', DEVICE_CODE_GRANT)
+    const tvId = tv.client_id as string
+    const started = await send(`${a.url}/device/authorization`, {
+      method: 'POST',
+      headers: { ...FORM, accept: 'application/json' },
+      body: new URLSearchParams({ client_id: tvId, scope: 'openid' }).toString(),
+    })
+    t.equal(started.status, 200, `device authorization at A${started.status === 200 ? '' : `: ${started.text}`}`)
+    const device = json(started) as { device_code: string; user_code: string; interval: number }
+    const pollAt = (instance: Instance) =>
+      send(`${instance.url}/token`, {
+        method: 'POST',
+        headers: { ...FORM, accept: 'application/json' },
+        body: new URLSearchParams({ grant_type: DEVICE_CODE_GRANT, device_code: device.device_code, client_id: tvId }).toString(),
+      })
+    t.equal(json(await pollAt(b)).error, 'authorization_pending', 'B sees the device code A issued, still pending')
+
+    const browser = new HttpBrowser(a.url)
+    const loginPage = await browser.get('/login')
+    const signedIn = await browser.post('/login', {
+      _csrf: hiddenField(loginPage.body, '_csrf'),
+      interaction: hiddenField(loginPage.body, 'interaction'),
+      email: user.email,
+      password: user.password,
+    })
+    t.equal(signedIn.status, 303, 'the user signs in at A')
+    const devicePage = await browser.get(`/device?${new URLSearchParams({ user_code: device.user_code })}`)
+    t.equal(devicePage.status, 200, 'and opens the device page at A')
+    const decided = await browser.post('/device/decision', {
+      _csrf: hiddenField(devicePage.body, '_csrf'),
+      user_code: hiddenField(devicePage.body, 'user_code'),
+      decision: 'approve',
+    })
+    t.equal(decided.status, 200, 'and allows the device')
+
+    // The device waits its interval between polls (RFC 8628 §3.5), as it must, then polls B.
+    let interval = device.interval
+    let answer: Answer
+    for (;;) {
+      await sleep(interval * 1000)
+      answer = await pollAt(b)
+      const error = answer.status === 200 ? undefined : json(answer).error
+      if (error === 'slow_down') interval += 5
+      else if (error !== 'authorization_pending') break
+    }
+    t.equal(answer.status, 200, `B issues the tokens${answer.status === 200 ? '' : `: ${answer.text}`}`)
+    t.equal(claims(json(answer).id_token as string).sub, userId, 'for the user who approved at A')
+    t.equal(json(await pollAt(a)).error, 'invalid_grant', 'and the device code is spent at A too')
   })
 
   const kidAt = async (instance: Instance): Promise<{ kid: string; token: string }> => {

@@ -11,7 +11,9 @@ import fs from 'node:fs'
 import path from 'node:path'
 import SQLite from 'better-sqlite3'
 import t from 'tap'
+import { checkTransferTables } from '../../src/db/repositories/transfer.js'
 import { loadOrCreateKek } from '../../src/keys/kek.js'
+import { webhookSecret } from '../../src/webhooks/registry.js'
 import { cliFor, cliWith } from '../helpers/cli.js'
 import { loginStatus, post } from '../helpers/client.js'
 import { suiteDatabase, suiteDialect } from '../helpers/databases.js'
@@ -110,6 +112,7 @@ t.test('idp export, then idp import into a fresh database: secrets, passwords an
     ],
     'gh-secret',
   )
+  const webhook = await ok(['webhooks', 'add', '--url', 'http://127.0.0.1:9/hooks', '--event', 'user.*'])
   const mover = await source.deps.repos.users.findByEmail('mover@example.com')
   await source.deps.repos.totp.startSetup(mover!.id, 'sealed-totp-secret', source.clock.now())
   await source.deps.repos.totp.acceptTimeStep(mover!.id, 1, source.clock.now(), true)
@@ -117,7 +120,16 @@ t.test('idp export, then idp import into a fresh database: secrets, passwords an
   const file = path.join(sourceDir, 'export.json')
   const exported = await sourceCli(['export', '--to', file, '--json'])
   t.equal(exported.code, 0, exported.stderr.join('\n'))
-  t.match(exported.json['counts'], { users: 1, clients: 1, apis: 1, client_apis: 1, connections: 1, totp_factors: 1, signing_keys: Number })
+  t.match(exported.json['counts'], {
+    users: 1,
+    clients: 1,
+    apis: 1,
+    client_apis: 1,
+    connections: 1,
+    totp_factors: 1,
+    webhooks: 1,
+    signing_keys: Number,
+  })
   t.equal(fs.statSync(file).mode & 0o777, 0o600, 'the export is readable by its owner only')
   t.match(await source.deps.repos.auditEvents.list({ type: 'installation_exported', limit: 1 }), [{ detail: { actor: 'cli', users: 1 } }])
   const document = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>
@@ -148,6 +160,12 @@ t.test('idp export, then idp import into a fresh database: secrets, passwords an
   t.same((await importCli(['import', '--from', damaged])).stderr, [
     'idp: the export is damaged: users[0].email_verified must be an integer',
   ])
+  const older = JSON.parse(JSON.stringify(document['tables'])) as Record<string, Record<string, unknown>[]>
+  delete older['clients']![0]!['introspect_apis']
+  delete older['webhooks']
+  const olderTables = checkTransferTables(older)
+  t.equal(olderTables.clients[0]!['introspect_apis'], '[]', 'an export made before a column was added: its default')
+  t.same(olderTables.webhooks, [], 'and a table it did not have: empty')
   const newer = variant((copy) => {
     copy['version'] = 2
   })
@@ -191,5 +209,8 @@ t.test('idp export, then idp import into a fresh database: secrets, passwords an
   const users = (await cliFor(moved, { KEYS_DIR: keysDir })(['users', 'list', '--json'])).json['users'] as Record<string, unknown>[]
   t.match(users, [{ email: 'mover@example.com', roles: ['ops'], factors: { totp: true } }], 'with roles and second factors')
   t.match(await moved.deps.repos.connections.list(), [{ id: 'github', clientId: 'gh-client', sealedClientSecret: String }])
+  const movedWebhook = await moved.deps.repos.webhooks.find(webhook['id'] as string)
+  t.match(movedWebhook, { url: 'http://127.0.0.1:9/hooks', events: ['user.*'] }, 'webhooks move')
+  t.equal(webhookSecret(moved.deps.webhookKey, movedWebhook!), webhook['secret'], 'with their signing secret, still sealed')
   t.match(await moved.deps.repos.auditEvents.list({ type: 'installation_imported', limit: 1 }), [{ detail: { actor: 'cli', users: 1 } }])
 })

@@ -36,6 +36,7 @@ for (const { name, create } of availableDatabases()) {
       pkceRequired: true,
       firstParty: false,
       introspect: false,
+      introspectApis: [],
       requireMfa: false,
       requireDpop: false,
       requirePar: false,

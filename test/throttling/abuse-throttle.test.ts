@@ -67,7 +67,11 @@ t.test('token endpoint: a public client sending a secret is refused without coun
         ...form,
       }).toString(),
     })
-  for (let i = 0; i < 15; i++) t.equal((await send({ client_id: client.id, client_secret: 'bogus' })).statusCode, 401)
+  for (let i = 0; i < 15; i++) {
+    const refused = await send({ client_id: client.id, client_secret: 'bogus' })
+    t.equal(refused.statusCode, 401)
+    t.equal(refused.json().error, 'invalid_client', 'RFC 6749 §5.2: a public client has no secret to send')
+  }
   const answer = await send({ client_id: client.id })
   t.equal(answer.statusCode, 400, 'the app itself still authenticates (the bad code is what it gets refused for)')
   t.equal(answer.json().error, 'invalid_grant')

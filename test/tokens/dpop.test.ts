@@ -2,9 +2,12 @@
  * DPoP (RFC 9449) at the token endpoint, userinfo and introspection: bound access tokens
  * (cnf.jkt, token_type DPoP), every proof check, replay across instances sharing a database,
  * public clients' refresh tokens bound to the key, dpop_jkt binding the code, --require-dpop, and
- * server nonces with DPOP_NONCE=on.
+ * server nonces with DPOP_NONCE=on (at /token and /userinfo); RSA proofs accepted, symmetric,
+ * unsigned and private-key proofs refused; htu compared normalised.
  */
+import { randomUUID } from 'node:crypto'
 import t, { type Test } from 'tap'
+import { exportJWK, SignJWT } from 'jose'
 import { DpopKey } from '../helpers/dpop.js'
 import { basic, claims, FORM, obtainCode, type RegisteredClient, type Tokens } from '../helpers/client.js'
 import { createTestApp, type TestApp } from '../helpers/test-app.js'
@@ -232,4 +235,120 @@ t.test('DPOP_NONCE=on: proofs must carry a recent server nonce (RFC 9449 §8)', 
   t.match(stale.json(), { error: 'use_dpop_nonce' }, 'an old nonce is not enough')
   const metadata = (await ctx.app.inject({ url: '/.well-known/openid-configuration' })).json() as Record<string, unknown>
   t.same(metadata['dpop_signing_alg_values_supported'], ['ES256', 'ES384', 'EdDSA', 'RS256', 'PS256'])
+})
+
+t.test('RS256 and PS256 proofs are accepted (RFC 9449 §4.2: any asymmetric algorithm we advertise)', async (t) => {
+  const ctx = await app(t)
+  const service = await ctx.addClient({ name: 'Service', grantTypes: ['client_credentials'], scopes: ['api:read'] })
+  for (const alg of ['RS256', 'PS256']) {
+    const key = await DpopKey.generate(alg)
+    const response = await token(
+      ctx,
+      service,
+      { grant_type: 'client_credentials', scope: 'api:read' },
+      await key.proof({ url: tokenUrl(ctx) }, ctx.clock.now()),
+    )
+    t.equal(response.statusCode, 200, `${alg}: ${response.body}`)
+    t.equal((response.json() as Tokens).token_type, 'DPoP', alg)
+    t.same(claims((response.json() as Tokens).access_token)['cnf'], { jkt: key.thumbprint }, `${alg}: bound to the RSA key`)
+  }
+})
+
+t.test('symmetric, unsigned and private-key proofs are refused (RFC 9449 §4.3 steps 5–7)', async (t) => {
+  const ctx = await app(t)
+  const service = await ctx.addClient({ name: 'Service', grantTypes: ['client_credentials'], scopes: ['api:read'] })
+  const key = await DpopKey.generate()
+  const now = ctx.clock.now()
+  const url = tokenUrl(ctx)
+  const payload = { jti: randomUUID(), htm: 'POST', htu: url, iat: now }
+  const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url')
+  // HS256 with a secret the "proof" cannot show: nothing ties it to a public key.
+  const hs256 = await new SignJWT(payload)
+    .setProtectedHeader({ alg: 'HS256', typ: 'dpop+jwt', jwk: key.publicJwk })
+    .sign(new TextEncoder().encode('a shared secret of thirty-two bytes!'))
+  // alg none: no signature at all.
+  const none = `${b64({ alg: 'none', typ: 'dpop+jwt', jwk: key.publicJwk })}.${b64({ ...payload, jti: randomUUID() })}.`
+  // Validly signed, but the jwk header carries the private key (§4.3 step 7: it must not).
+  const privateJwk = await exportJWK(key.privateKey)
+  t.ok(privateJwk.d, 'the exported key has its private member')
+  const withPrivateKey = await key.proof({ url, header: { jwk: privateJwk } }, now)
+  for (const [what, proof, reason] of [
+    ['HS256', hs256, /alg/],
+    ['alg none', none, /alg/],
+    ['a jwk with private members', withPrivateKey, /must be a public key/],
+  ] as const) {
+    const response = await token(ctx, service, { grant_type: 'client_credentials', scope: 'api:read' }, proof)
+    t.equal(response.statusCode, 400, what)
+    t.match(response.json(), { error: 'invalid_dpop_proof', error_description: reason }, what)
+  }
+})
+
+t.test('htu is compared normalised, end to end: scheme and host case, query and fragment ignored (§4.3 step 9)', async (t) => {
+  const ctx = await app(t)
+  const service = await ctx.addClient({ name: 'Service', grantTypes: ['client_credentials'], scopes: ['api:read'] })
+  const key = await DpopKey.generate()
+  const grant = { grant_type: 'client_credentials', scope: 'api:read' }
+  const issuer = new URL(ctx.issuer)
+  const shouted = `${issuer.protocol.toUpperCase()}//${issuer.host.toUpperCase()}/token?a=1#fragment`
+  const accepted = await token(ctx, service, grant, await key.proof({ url: shouted }, ctx.clock.now()))
+  t.equal(accepted.statusCode, 200, `${shouted}: ${accepted.body}`)
+  t.equal((accepted.json() as Tokens).token_type, 'DPoP')
+  const otherPath = await token(ctx, service, grant, await key.proof({ url: `${ctx.issuer}/TOKEN` }, ctx.clock.now()))
+  t.equal(otherPath.statusCode, 400, 'the path stays case-sensitive')
+  t.match(otherPath.json(), { error: 'invalid_dpop_proof', error_description: /htu/ })
+})
+
+t.test('DPOP_NONCE=on at /userinfo: a 401 use_dpop_nonce challenge, then a fresh nonce with the claims (§8, §9)', async (t) => {
+  const ctx = await app(t, { DPOP_NONCE: 'on' })
+  const user = await ctx.addUser()
+  const spa = await ctx.addClient({ name: 'SPA', isPublic: true })
+  const key = await DpopKey.generate()
+  const { code, verifier } = await obtainCode(ctx, spa, user)
+  const fields = { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: spa.client.redirectUris[0]! }
+  const asked = await token(ctx, spa, fields, await key.proof({ url: tokenUrl(ctx) }, ctx.clock.now()))
+  t.match(asked.json(), { error: 'use_dpop_nonce' }, 'the token endpoint first asks for a nonce')
+  const tokens = (
+    await token(ctx, spa, fields, await key.proof({ url: tokenUrl(ctx), nonce: asked.headers['dpop-nonce'] as string }, ctx.clock.now()))
+  ).json() as Tokens
+  t.equal(tokens.token_type, 'DPoP')
+
+  const userinfoUrl = `${ctx.issuer}/userinfo`
+  const call = async (nonce?: string) =>
+    ctx.app.inject({
+      method: 'GET',
+      url: '/userinfo',
+      headers: {
+        authorization: `DPoP ${tokens.access_token}`,
+        dpop: await key.proof(
+          { url: userinfoUrl, method: 'GET', accessToken: tokens.access_token, ...(nonce ? { nonce } : {}) },
+          ctx.clock.now(),
+        ),
+      },
+    })
+  const stale = await call()
+  t.equal(stale.statusCode, 401, 'a proof without the server nonce')
+  t.match(stale.headers['www-authenticate'], /^DPoP realm="tessera", error="use_dpop_nonce", .*algs="/)
+  t.equal(stale.json().error, 'use_dpop_nonce')
+  const nonce = stale.headers['dpop-nonce']
+  t.type(nonce, 'string', 'with the nonce to use in DPoP-Nonce')
+  const ok = await call(nonce as string)
+  t.equal(ok.statusCode, 200, ok.body)
+  t.equal((ok.json() as { sub: string }).sub, user.id)
+  t.type(ok.headers['dpop-nonce'], 'string', 'a successful DPoP response carries a fresh nonce too (§8.2)')
+})
+
+t.test('userinfo without any token: both challenges, no error code (RFC 6750 §3.1, RFC 9449 §7.1)', async (t) => {
+  const ctx = await app(t)
+  for (const [what, headers] of [
+    ['no Authorization header', {}],
+    ['another scheme', { authorization: 'Basic dXNlcjpwYXNz' }],
+  ] as const) {
+    const response = await ctx.app.inject({ method: 'GET', url: '/userinfo', headers })
+    t.equal(response.statusCode, 401, what)
+    t.equal(
+      response.headers['www-authenticate'],
+      'Bearer realm="tessera", DPoP realm="tessera", algs="ES256 ES384 EdDSA RS256 PS256"',
+      `${what}: the Bearer and DPoP challenges, without error="…"`,
+    )
+  }
 })

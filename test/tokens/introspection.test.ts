@@ -6,6 +6,7 @@
 import t from 'tap'
 import { generateKeyPair, SignJWT } from 'jose'
 import { claims, introspect, post, revoke, signIn, type RegisteredClient } from '../helpers/client.js'
+import { cliFor } from '../helpers/cli.js'
 import { createTestApp, type TestApp } from '../helpers/test-app.js'
 
 async function ourKid(ctx: TestApp): Promise<string> {
@@ -156,4 +157,79 @@ t.test('a missing token → invalid_request', async (t) => {
   const response = await post(ctx, '/introspect', rp, {})
   t.equal(response.statusCode, 400)
   t.equal(response.json().error, 'invalid_request')
+})
+
+t.test('a resource server introspects only the tokens of its own audiences (RFC 7662 §4)', async (t) => {
+  const ctx = await createTestApp()
+  t.teardown(() => ctx.close())
+  const idp = cliFor(ctx)
+  const PHOTOS = 'https://photos.example.com'
+  const MAIL = 'https://mail.example.com'
+  for (const [identifier, name, scope] of [
+    [PHOTOS, 'Photos', 'photos:read'],
+    [MAIL, 'Mail', 'mail:read'],
+  ] as const)
+    t.equal((await idp(['apis', 'add', '--identifier', identifier, '--name', name, '--scope', scope])).code, 0, `API ${name}`)
+  const add = async (...flags: string[]): Promise<RegisteredClient> => {
+    const added = await idp(['clients', 'add', '--name', 'Service', '--grant-type', 'client_credentials', ...flags, '--json'])
+    t.equal(added.code, 0, `clients add ${flags.join(' ')}`)
+    const client = await ctx.deps.repos.clients.find(added.json['client_id'] as string)
+    return { client: client!, secret: added.json['client_secret'] as string }
+  }
+  const app = await add('--api', PHOTOS, '--api', MAIL, '--scope', 'reports')
+  const photosServer = await add('--introspect-api', PHOTOS)
+  const ownServer = await add('--introspect')
+  const tokenFor = async (resource?: string): Promise<string> => {
+    const response = await post(ctx, '/token', app, { grant_type: 'client_credentials', ...(resource ? { resource } : {}) })
+    t.equal(response.statusCode, 200, `a token for ${resource ?? 'Tessera'}`)
+    return (response.json() as { access_token: string }).access_token
+  }
+  const photos = await tokenFor(PHOTOS)
+  const mail = await tokenFor(MAIL)
+  const plain = await tokenFor()
+
+  t.match(await introspect(ctx, photosServer, photos), { active: true, aud: PHOTOS, client_id: app.client.id }, 'its own API’s token')
+  t.same(await introspect(ctx, photosServer, mail), { active: false }, 'nothing about another API’s token')
+  t.same(await introspect(ctx, photosServer, plain), { active: false }, 'nor about tokens for Tessera’s own audience')
+  t.match(await introspect(ctx, ownServer, plain), { active: true, aud: ctx.issuer }, '--introspect: tokens asked for without resource')
+  t.same(await introspect(ctx, ownServer, photos), { active: false }, '--introspect alone covers no registered API')
+  t.match(await introspect(ctx, app, mail), { active: true }, 'a client always learns about its own tokens')
+
+  const unknownApi = await idp([
+    'clients',
+    'add',
+    '--name',
+    'X',
+    '--grant-type',
+    'client_credentials',
+    '--introspect-api',
+    'https://nope.example',
+  ])
+  t.equal(unknownApi.code, 1)
+  t.match(unknownApi.stderr.join('\n'), /--introspect-api https:\/\/nope\.example: no such API/, 'an unregistered API is named')
+  const publicServer = await idp([
+    'clients',
+    'add',
+    '--name',
+    'Y',
+    '--public',
+    '--redirect-uri',
+    'http://127.0.0.1/cb',
+    '--introspect-api',
+    PHOTOS,
+  ])
+  t.match(publicServer.stderr.join('\n'), /--introspect-api: needs a confidential client/)
+
+  // An existing client becomes a resource server (and stops being one) with clients update.
+  const updated = await idp(['clients', 'update', photosServer.client.id, '--introspect-api', MAIL, '--introspect', '--json'])
+  t.equal(updated.code, 0)
+  t.match(updated.json, { introspect: true, introspect_apis: [MAIL] })
+  t.match(await introspect(ctx, photosServer, mail), { active: true }, 'now the mail API’s tokens')
+  t.match(await introspect(ctx, photosServer, plain), { active: true }, 'and tokens for Tessera')
+  t.same(await introspect(ctx, photosServer, photos), { active: false }, 'the list was replaced: no longer photos')
+  t.equal((await idp(['clients', 'update', photosServer.client.id, '--no-introspect', '--no-introspect-api'])).code, 0)
+  t.same(await introspect(ctx, photosServer, mail), { active: false }, 'no longer a resource server')
+  t.same(await introspect(ctx, photosServer, plain), { active: false })
+  const events = await ctx.deps.repos.auditEvents.list({ type: 'client_updated', limit: 10 })
+  t.match(events[0], { clientId: photosServer.client.id, detail: { actor: 'cli', changed: ['introspect', 'introspect_apis'] } }, 'audited')
 })

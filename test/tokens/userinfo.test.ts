@@ -1,5 +1,6 @@
 /**
- * docs/security.md §E/§G, /userinfo: Bearer header on GET and POST; the query string refused; every
+ * docs/security.md §E/§G, /userinfo: Bearer header on GET and POST; the query string refused; no
+ * token → 401 with the Bearer and DPoP challenges and no error code (RFC 6750 §3.1); every
  * token we did not issue as a live access token → 401 with WWW-Authenticate error="invalid_token"
  * (alg none, HS256 with the public key, a foreign key under our kid, an ID token, expired, …);
  * claims limited to the granted scopes.
@@ -67,15 +68,28 @@ t.test('an access token in the query string → 400 invalid_request', async (t) 
   t.equal(both.statusCode, 400, 'refused even with a header as well')
 })
 
-t.test('missing or malformed Authorization → 401 invalid_token', async (t) => {
-  assertInvalidToken(t, await ctx.app.inject({ method: 'GET', url: '/userinfo' }), 'missing')
-  assertInvalidToken(t, await ctx.app.inject({ method: 'POST', url: '/userinfo' }), 'missing (POST)')
-  assertInvalidToken(t, await userinfo(ctx, 'not-a-jwt'), 'garbage')
+t.test('no token → 401 with the challenges alone; a malformed one → 401 invalid_token', async (t) => {
   const { tokens } = await signIn(ctx, rp, user, { scope: 'openid' })
+  // RFC 6750 §3.1: a request without credentials (or in a scheme we do not take) gets no error code;
+  // the DPoP challenge says which proof algorithms we take (RFC 9449 §7.1).
+  for (const [what, response] of [
+    ['missing', await ctx.app.inject({ method: 'GET', url: '/userinfo' })],
+    ['missing (POST)', await ctx.app.inject({ method: 'POST', url: '/userinfo' })],
+    ['other scheme', await ctx.app.inject({ method: 'GET', url: '/userinfo', headers: { authorization: `Basic ${tokens.access_token}` } })],
+  ] as const) {
+    t.equal(response.statusCode, 401, `${what}: 401`)
+    t.match(
+      response.headers['www-authenticate'],
+      /^Bearer realm="tessera", DPoP realm="tessera", algs="[^"]+"$/,
+      `${what}: both challenges`,
+    )
+    t.notMatch(response.headers['www-authenticate'], /error=/, `${what}: no error code in the challenge`)
+  }
+  assertInvalidToken(t, await userinfo(ctx, 'not-a-jwt'), 'garbage')
   assertInvalidToken(
     t,
-    await ctx.app.inject({ method: 'GET', url: '/userinfo', headers: { authorization: `Basic ${tokens.access_token}` } }),
-    'other scheme',
+    await ctx.app.inject({ method: 'GET', url: '/userinfo', headers: { authorization: 'Bearer two words' } }),
+    'a malformed Bearer header',
   )
 })
 

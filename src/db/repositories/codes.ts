@@ -5,6 +5,7 @@ import { inLiveSession, sessionSid } from './live-session.js'
 import { type Grant } from '../../model/grant.js'
 import type { AuthorizationCode, StoredCode } from '../../model/code.js'
 import { parseAmr } from '../../model/authentication.js'
+import { parseAcr } from '../../model/acr.js'
 
 const toCode = (row: CodeRow): StoredCode => ({
   codeHash: row.code_hash,
@@ -23,6 +24,7 @@ const toCode = (row: CodeRow): StoredCode => ({
   amr: parseAmr(row.amr),
   resources: JSON.parse(row.resources) as string[],
   dpopJkt: row.dpop_jkt,
+  acr: parseAcr(row.acr),
 })
 
 /** What a redemption attempt found: the grant it created, or why there is none. */
@@ -54,6 +56,7 @@ export function codesRepository(db: Db) {
           amr: JSON.stringify(code.amr),
           resources: JSON.stringify(code.resources),
           dpop_jkt: code.dpopJkt,
+          acr: code.acr ?? null,
         })
         .execute()
     },

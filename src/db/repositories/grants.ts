@@ -3,6 +3,7 @@ import type { SelectQueryBuilder } from 'kysely'
 import type { Database, GrantRow } from '../schema.js'
 import type { Grant, StoredGrant } from '../../model/grant.js'
 import { parseAmr } from '../../model/authentication.js'
+import { parseAcr } from '../../model/acr.js'
 
 const toGrant = (row: GrantRow): Grant => ({
   id: row.id,
@@ -18,6 +19,7 @@ const toGrant = (row: GrantRow): Grant => ({
   amr: parseAmr(row.amr),
   resources: JSON.parse(row.resources) as string[],
   dpopJkt: row.dpop_jkt,
+  acr: parseAcr(row.acr),
 })
 
 type GrantQuery = SelectQueryBuilder<Database, 'grants', { id: string }>
@@ -65,6 +67,7 @@ export function grantsRepository(db: Db) {
           amr: JSON.stringify(grant.amr),
           resources: JSON.stringify(grant.resources),
           dpop_jkt: grant.dpopJkt,
+          acr: grant.acr ?? null,
         })
         .execute()
     },

@@ -1,11 +1,14 @@
 import type { Db } from '../connect.js'
 import { parseAmr, type AuthenticationMethod } from '../../model/authentication.js'
 import type { PendingLogin } from '../../model/factors.js'
+import { parseAcr, type Acr } from '../../model/acr.js'
 
 /** Sign-ins waiting for their second factor (and sessions stepping up); the browser holds the random id, storage its hash. */
 export function pendingLoginsRepository(db: Db) {
   return {
-    async insert(login: PendingLogin & { readonly createdAt: number }): Promise<void> {
+    async insert(
+      login: Omit<PendingLogin, 'requiredAcr'> & { readonly requiredAcr?: Acr | null; readonly createdAt: number },
+    ): Promise<void> {
       await db
         .insertInto('pending_logins')
         .values({
@@ -16,6 +19,7 @@ export function pendingLoginsRepository(db: Db) {
           session_id_hash: login.sessionIdHash,
           created_at: login.createdAt,
           expires_at: login.expiresAt,
+          required_acr: login.requiredAcr ?? null,
         })
         .execute()
     },
@@ -35,6 +39,7 @@ export function pendingLoginsRepository(db: Db) {
             interactionId: row.interaction_id,
             sessionIdHash: row.session_id_hash,
             expiresAt: row.expires_at,
+            requiredAcr: parseAcr(row.required_acr),
           }
         : undefined
     },

@@ -1,5 +1,5 @@
 import type { Db } from '../connect.js'
-import type { RawParams } from '../../oauth/params.js'
+import type { RawParams } from '../../model/params.js'
 
 /** Pushed authorization requests (RFC 9126 §2.2) waiting for their single use at /authorize. */
 export function pushedRequestsRepository(db: Db) {

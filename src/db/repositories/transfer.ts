@@ -7,7 +7,8 @@
  *
  * What does not move, on purpose: sessions, grants, codes and tokens (users sign in again, clients
  * get new tokens), audit events (they stay in the old database and its backups), throttling
- * counters, registration tokens, pending sign-ins and the outbox.
+ * counters, registration tokens, pending sign-ins and the outbox (webhook deliveries not yet made
+ * stay behind; the webhooks themselves move).
  */
 import { sql } from 'kysely'
 import type { Db } from '../connect.js'
@@ -38,6 +39,7 @@ const TABLES = {
     first_party: 'int',
     created_at: 'int',
     introspect: 'int',
+    introspect_apis: 'text',
     require_mfa: 'int',
     registration: 'text',
     registration_token_hash: 'text?',
@@ -127,7 +129,21 @@ const TABLES = {
     retired_at: 'int?',
     retires_at: 'int?',
   } satisfies Columns<Database['signing_keys']>,
+  // The signing secret stays sealed under the KEK (bound to the webhook's id): it moves as it is.
+  webhooks: {
+    id: 'text',
+    url: 'text',
+    events: 'text',
+    secret: 'text',
+    disabled_at: 'int?',
+    created_at: 'int',
+  } satisfies Columns<Database['webhooks']>,
 } as const
+
+/** Values for columns added after an export was made, where null is not allowed (older exports lack them). */
+const ADDED_COLUMN_DEFAULTS: Partial<Record<TransferTable, Readonly<Record<string, string | number>>>> = {
+  clients: { introspect_apis: '[]' },
+}
 
 export type TransferTable = keyof typeof TABLES
 export const TRANSFER_TABLES = Object.keys(TABLES) as TransferTable[]
@@ -159,7 +175,7 @@ function checkRow(table: TransferTable, raw: unknown, index: number): TransferRo
   const row: Record<string, string | number | null> = {}
   for (const [column, kind] of Object.entries(columns)) {
     let value = given[column]
-    if (value === undefined && kind.endsWith('?')) value = null
+    if (value === undefined) value = kind.endsWith('?') ? null : ADDED_COLUMN_DEFAULTS[table]?.[column]
     // PostgreSQL may hand big integers over as strings (bigint): accept the digits.
     if (kind.startsWith('int') && typeof value === 'string' && /^-?\d{1,15}$/.test(value)) value = Number(value)
     const fits =

@@ -187,6 +187,13 @@ export const accountFactorRoutes: FastifyPluginAsyncTypebox<{
     const stale = staleSignIn(reply, session)
     if (stale) return stale
     if (!(await confirmTotp(deps, user, request.body.code))) {
+      // Audited like any refused code (docs/security.md §H), marked as a setup: a signed-in user's
+      // typo, or a stolen session trying to attach its own app.
+      await deps.audit.record(
+        'second_factor_failure',
+        { userId: user.id, ip: request.ip, detail: { factor: 'totp', stage: 'setup' } },
+        'authenticator app setup refused: wrong code',
+      )
       return renderTotpSetup(reply, user, interaction, 'That code did not work. Enter the six digits your app shows now.', 400)
     }
     return factorAdded(reply, user, interaction, 'totp-added')

@@ -1,13 +1,15 @@
 /**
  * /introspect (RFC 7662): confidential clients only → recognise the token → `active:true` with
  * its claims only when it is live and the caller may learn about it: the token's own client, or
- * for access tokens a resource server registered with `--introspect` (RFC 7662 §4: the server
- * decides who may see a token's `sub` and `scope`). Anything else is `{"active":false}`.
+ * for access tokens a resource server registered for the token's audience (oauth/introspection.ts).
+ * Anything else is `{"active":false}`.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Deps } from '../../deps.js'
 import { OAuthError } from '../../errors/oauth-error.js'
+import { mayIntrospectAccessToken } from '../../oauth/introspection.js'
 import { single } from '../../oauth/params.js'
+import { accessTokenAudience } from '../../config/config.js'
 import { readClientRequest, requireFormBody } from '../client-authentication.js'
 import { AuthorizationHeader, OAuthParams } from '../schemas.js'
 import { identifyToken, type PresentedToken } from '../token-lookup.js'
@@ -16,12 +18,13 @@ import { isPublicClient, type Client } from '../../model/client.js'
 const INACTIVE = { active: false } as const
 
 export const introspectRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { deps }) => {
+  const audience = accessTokenAudience(deps.config)
   async function describe(found: PresentedToken | undefined, caller: Client, now: number): Promise<Record<string, unknown>> {
     if (!found) return INACTIVE
     const clientId = caller.id
     if (found.kind === 'access_token') {
       const { claims } = found
-      if (claims.client_id !== clientId && !caller.introspect) return INACTIVE
+      if (!mayIntrospectAccessToken(caller, claims, audience)) return INACTIVE
       if (!(await deps.repos.accessTokens.isLive(claims.jti, now))) return INACTIVE
       // RFC 9449 §6.2: a bound token says so, and names its key, so the resource server can check the proof.
       const cnf = claims['cnf'] as { jkt?: unknown } | undefined

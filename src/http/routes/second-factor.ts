@@ -3,7 +3,9 @@
  *
  * - `/login/second-factor`: after the password (or for a session stepping up to a stronger acr),
  *   a code from an authenticator app or a recovery code in the field `code`, or a passkey;
- *   failures are throttled per account and device (never locking out a trusted browser).
+ *   failures are throttled per account and device (never locking out a trusted browser). A
+ *   step-up offers, and accepts, only the factors that reach the acr it is for (RFC 9470): for
+ *   `phr` a passkey, never a code that would "succeed" and lead back to the same page.
  * - `/login/passkey`: passwordless sign-in with a discoverable passkey and user verification.
  * - `/login/passkey/options`: the WebAuthn options (and single-use challenge) for either.
  *
@@ -16,13 +18,13 @@ import type { Deps } from '../../deps.js'
 import { OAuthError } from '../../errors/oauth-error.js'
 import { authenticationOptions, PasskeyRejected, verifyPasskey } from '../../factors/passkeys.js'
 import { useRecoveryCode } from '../../factors/recovery-codes.js'
-import { factorsOf } from '../../factors/summary.js'
+import { factorsOf, type FactorSummary } from '../../factors/summary.js'
 import { verifyTotp } from '../../factors/totp.js'
 import type { AuthenticationMethod } from '../../model/authentication.js'
 import type { PendingLogin } from '../../model/factors.js'
 import type { Interaction } from '../../model/interaction.js'
-import { addMethods } from '../../oauth/acr.js'
-import { assertNotBlocked, recordFailures } from '../../throttle/guard.js'
+import { ACR_PHISHING_RESISTANT, addMethods, reachesAcr } from '../../oauth/acr.js'
+import { assertNotBlocked, clearFailures, recordFailures } from '../../throttle/guard.js'
 import { passkeyLoginRules, secondFactorRules } from '../../throttle/rules.js'
 import { readDeviceCookie, trustedDeviceFor } from '../device-cookie.js'
 import { clearPendingLogin, currentPendingLogin } from '../pending-login.js'
@@ -47,6 +49,59 @@ const OptionsForm = Type.Object({ purpose: Type.Union([Type.Literal('login'), Ty
 
 const WRONG_CODE = 'That code did not work. Enter the current code from your authenticator app, or an unused recovery code.'
 const PASSKEY_FAILED = 'That passkey did not work. Try again, or use another way to sign in.'
+const PASSKEY_NEEDED = 'A code is not enough here: this application asks for a passkey. Use your passkey instead.'
+const NOT_ENOUGH = 'That is not enough here: this application asks for a stronger sign-in.'
+
+/**
+ * What proving each kind of factor adds to amr, enough to tell which acr it reaches (oauth/acr.ts):
+ * any user-verifying passkey (hwk or swk) is phishing-resistant; a code is one possession factor.
+ */
+const PASSKEY_PROOF: readonly AuthenticationMethod[] = ['hwk', 'user']
+const CODE_PROOF: readonly AuthenticationMethod[] = ['otp']
+type FactorKind = 'passkey' | 'code'
+const proofOf = (kind: FactorKind) => (kind === 'passkey' ? PASSKEY_PROOF : CODE_PROOF)
+
+/** The factors this sign-in may offer: those the user has that reach its required acr. */
+function offeredFactors(pending: PendingLogin, factors: FactorSummary): Record<FactorKind, boolean> {
+  const reaches = (kind: FactorKind) => reachesAcr(pending.amr, proofOf(kind), pending.requiredAcr)
+  return {
+    passkey: factors.passkeys > 0 && reaches('passkey'),
+    code: (factors.totp || factors.recoveryCodes > 0) && reaches('code'),
+  }
+}
+
+/** Why fewer factors than the user has are offered, in words; null when nothing needs saying. */
+function requirementText(
+  pending: PendingLogin,
+  factors: FactorSummary,
+  offered: Record<FactorKind, boolean>,
+  who: string,
+): { text: string; link: { href: string; label: string } | null } | null {
+  const hasCode = factors.totp || factors.recoveryCodes > 0
+  const signInAgain = {
+    href: pending.interactionId ? `/login?${new URLSearchParams({ interaction: pending.interactionId }).toString()}` : '/login',
+    label: 'Sign in again',
+  }
+  // The factors went while this page waited (removed elsewhere, an operator's reset).
+  if (factors.passkeys === 0 && !hasCode)
+    return { text: 'Your account has no second factor any more, so this sign-in cannot be completed.', link: signInAgain }
+  if (pending.requiredAcr === ACR_PHISHING_RESISTANT) {
+    if (!offered.passkey)
+      return {
+        text: `${who} asks for a passkey, and your account has none yet. Add a passkey on your account page, then try again.`,
+        link: { href: '/account', label: 'Go to your account' },
+      }
+    return hasCode
+      ? { text: `${who} asks for a passkey: a code from an authenticator app or a recovery code is not enough for it.`, link: null }
+      : null
+  }
+  if (!offered.passkey && !offered.code)
+    return {
+      text: `${who} asks for a stronger sign-in than this one can become. Sign in again with your password and your second factor.`,
+      link: signInAgain,
+    }
+  return null
+}
 
 export const secondFactorRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views }> = async (app, { deps, views }) => {
   const https = deps.config.issuerIsHttps
@@ -75,13 +130,17 @@ export const secondFactorRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: 
   ) {
     const factors = await factorsOf(deps, pending.userId)
     const client = interaction ? await deps.clients.find(interaction.request.clientId) : undefined
+    const offered = offeredFactors(pending, factors)
+    const requirement = requirementText(pending, factors, offered, client?.name ?? 'This application')
     const html = views.render('second-factor', {
       title: 'Confirm it is you',
       clientName: client?.name ?? null,
       stepUp: pending.sessionIdHash !== null,
-      hasCode: factors.totp || factors.recoveryCodes > 0,
+      hasCode: offered.code,
       hasAuthenticatorApp: factors.totp,
-      hasPasskey: factors.passkeys > 0,
+      hasPasskey: offered.passkey,
+      requirement: requirement?.text ?? null,
+      requirementLink: requirement?.link ?? null,
       error,
       csrfToken: reply.formToken(),
       scripts: PASSKEY_SCRIPTS,
@@ -100,12 +159,26 @@ export const secondFactorRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: 
     { schema: { body: SecondFactorForm }, config: { page: true }, preHandler: app.formGuards },
     async (request, reply) => {
       const { pending, user, interaction } = await loadPending(request)
-      const throttle = secondFactorRules(deps.config, user.id, request.ip, trustedDeviceFor(readDeviceCookie(request, https), user.email))
+      const device = trustedDeviceFor(readDeviceCookie(request, https), user.email)
+      const throttle = secondFactorRules(deps.config, user.id, request.ip, device)
       await assertNotBlocked(deps, throttle, request.ip)
       const { code, credential } = request.body
+      const kind: FactorKind | null =
+        credential !== undefined && credential !== '' ? 'passkey' : code !== undefined && code.trim() !== '' ? 'code' : null
+      // A factor that cannot reach the required acr is refused before it is checked: a code is
+      // not used up, and nothing is learnt about it (so no failure is counted either).
+      if (kind !== null && !reachesAcr(pending.amr, proofOf(kind), pending.requiredAcr)) {
+        await deps.audit.record(
+          'second_factor_failure',
+          { userId: user.id, ip: request.ip, detail: { reason: 'insufficient_factor', factor: kind, required: pending.requiredAcr } },
+          'second factor refused: it cannot reach the acr the application asks for',
+        )
+        const problem = pending.requiredAcr === ACR_PHISHING_RESISTANT && kind === 'code' ? PASSKEY_NEEDED : NOT_ENOUGH
+        return renderSecondFactor(reply, pending, interaction, 403, problem)
+      }
       let methods: AuthenticationMethod[] | null = null
       let problem = WRONG_CODE
-      if (credential !== undefined && credential !== '') {
+      if (kind === 'passkey' && credential !== undefined) {
         problem = PASSKEY_FAILED
         try {
           methods = (await verifyPasskey(deps, credential, user.id)).methods
@@ -117,7 +190,7 @@ export const secondFactorRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: 
             'passkey refused',
           )
         }
-      } else if (code !== undefined && code.trim() !== '') {
+      } else if (kind === 'code' && code !== undefined) {
         if ((await verifyTotp(deps, user.id, code)) || (await useRecoveryCode(deps, user, code))) methods = ['otp']
       }
       if (methods === null) {
@@ -128,6 +201,10 @@ export const secondFactorRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: 
       // Single use: of two tabs finishing one sign-in, one wins.
       if (!(await deps.repos.pendingLogins.remove(pending.idHash))) throw EXPIRED_PAGE
       clearPendingLogin(deps, reply)
+      // As login.ts does for passwords: a success clears this browser's own counter (a trusted
+      // browser's only rule). The shared per-account and per-address counters of other browsers
+      // stay: the owner's success must not hand someone guessing elsewhere a fresh budget.
+      if (device !== null) await clearFailures(deps, throttle)
       if (pending.sessionIdHash !== null) {
         // A step-up is for the session this browser still has.
         const session = await currentSession(deps, request)

@@ -20,7 +20,7 @@ export const userinfoRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (
     const body = (request.body ?? {}) as Record<string, unknown>
     if (query['access_token'] !== undefined) throw new OAuthError('invalid_request', 'access tokens are not accepted in the query string')
     if (body['access_token'] !== undefined) throw new OAuthError('invalid_request', 'send the access token in the Authorization header')
-    const { claims, invalid } = await verifyPresentedAccessToken(deps, request, {
+    const { claims, scheme, invalid } = await verifyPresentedAccessToken(deps, request, {
       audience: accessTokenAudience(deps.config),
       url: userinfoUrl,
       missing: 'a Bearer or DPoP access token is required',
@@ -31,6 +31,10 @@ export const userinfoRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (
     if (!hasScope(claims.scope, 'openid')) throw new OAuthError('insufficient_scope', 'the access token lacks the openid scope')
     const user = await deps.repos.users.findById(claims.sub)
     if (!user || user.disabledAt !== null) throw invalid('no active user')
+    // RFC 9449 §8.2: a fresh nonce on success too, so the client's next proof carries a current one
+    // instead of first being answered use_dpop_nonce.
+    const nonce = scheme === 'DPoP' ? deps.dpop.nonce() : undefined
+    if (nonce !== undefined) reply.header('dpop-nonce', nonce)
     return reply.headers({ 'cache-control': 'no-store', pragma: 'no-cache' }).send(userinfoClaims(user, claims.scope))
   }
 

@@ -8,7 +8,7 @@ import type { Api } from '../../model/api.js'
 import type { Client } from '../../model/client.js'
 import type { DeviceApproval, StoredDeviceAuthorization } from '../../model/device-authorization.js'
 import { OAuthError } from '../../errors/oauth-error.js'
-import { apiScopeNames } from '../resource.js'
+import { apiScopeNames, clientApiScopes } from '../resource.js'
 import { formatScope, parseScope } from '../scope.js'
 
 /**
@@ -55,7 +55,7 @@ export function normaliseUserCode(input: string): string | null {
 export function deviceAuthorizationScope(raw: string | undefined, client: Client, apis: readonly Api[]): string {
   const scopes = parseScope(raw)
   if (!scopes.includes('openid') && apis.length === 0) throw new OAuthError('invalid_scope', 'scope must include openid')
-  const apiScopes = new Set(apis.flatMap(apiScopeNames))
+  const apiScopes = new Set(apis.flatMap((api) => clientApiScopes(client.scopes, apiScopeNames(api))))
   return formatScope(scopes.filter((scope) => client.scopes.includes(scope) || apiScopes.has(scope)))
 }
 

@@ -172,6 +172,16 @@ t.test('keys list and keys rotate --json', async (t) => {
   t.equal(rotated.stdout.length, 1)
   t.equal(rotated.json['active_kid'], next['kid'], 'the next key was promoted')
   t.type(rotated.json['warning'], 'string', 'warns: the promoted key was published less than the JWKS max-age ago')
+  t.match(
+    rotated.json['warning'],
+    /jose createRemoteJWKSet: 30 s since its last fetch; oauth4webapi: 60 s/,
+    'naming the refetch cooldowns of common resource-server libraries',
+  )
+  // The next key was published just now (keys list created it): the CLI waits, and says why, on stderr.
+  t.match(
+    rotated.stderr.join('\n'),
+    /^idp: waiting \d+s: the next key \S+ signs only once it has been published for KEY_REFRESH_INTERVAL \+ CLOCK_SKEW \(2s\)[^]*--now skips the wait/,
+  )
 
   const after = (await run(['keys', 'list', '--json'])).json['keys'] as Record<string, unknown>[]
   t.equal(after.length, 3)

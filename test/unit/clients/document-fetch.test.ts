@@ -5,7 +5,7 @@
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import t, { type Test } from 'tap'
-import { checkDocumentUrl, DocumentUnavailable, fetchJsonDocument } from '../../../src/clients/document-fetch.js'
+import { cacheLifetime, checkDocumentUrl, DocumentUnavailable, fetchJsonDocument } from '../../../src/clients/document-fetch.js'
 
 const open = { allowLoopback: true, maxBytes: 1024, timeoutMs: 5000 }
 const closed = { ...open, allowLoopback: false }
@@ -82,5 +82,82 @@ t.test('redirects, errors, oversize, non-JSON and silence are refused', async (t
   await t.rejects(fetchJsonDocument(`${base}/declared-large`, open), refusal(/larger/))
   await t.rejects(fetchJsonDocument(`${base}/streamed-large`, open), refusal(/larger/))
   await t.rejects(fetchJsonDocument(`${base}/html`, open), refusal(/not JSON/))
-  await t.rejects(fetchJsonDocument(`${base}/silent`, { ...open, timeoutMs: 300 }), refusal(/no answer/))
+  await t.rejects(fetchJsonDocument(`${base}/silent`, { ...open, timeoutMs: 300 }), refusal(/no complete answer within 300 ms/))
+})
+
+t.test('one deadline for the whole fetch: a server sending a byte at a time is cut off', async (t) => {
+  let sent = 0
+  let cutOff!: () => void
+  const closed = new Promise<void>((resolve) => (cutOff = resolve))
+  const base = await serve(t, (_request, response) => {
+    response.writeHead(200, { 'content-type': 'application/json' })
+    // Never idle for long (an idle timeout would never fire), never finished.
+    const drip = setInterval(() => {
+      sent += 1
+      response.write(' ')
+    }, 20)
+    response.on('close', () => {
+      clearInterval(drip)
+      cutOff()
+    })
+  })
+  await t.rejects(fetchJsonDocument(`${base}/trickle`, { ...open, timeoutMs: 400 }), refusal(/no complete answer within 400 ms/))
+  await closed
+  t.ok(sent > 1, 'bytes kept coming until the deadline ended the connection')
+})
+
+t.test('the deadline covers DNS too', async (t) => {
+  const hung = { ...closed, timeoutMs: 200, resolve: () => new Promise<never>(() => {}) }
+  await t.rejects(fetchJsonDocument('https://agent.example/client.json', hung), refusal(/no complete answer/))
+})
+
+t.test('a host name is judged by every address it resolves to (DNS stubbed)', async (t) => {
+  const resolvingTo =
+    (...addresses: string[]) =>
+    async () =>
+      addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }))
+  for (const addresses of [['10.1.2.3'], ['93.184.216.34', '169.254.169.254'], ['::1'], ['fd12::1'], ['::ffff:192.168.0.1']]) {
+    await t.rejects(
+      fetchJsonDocument('https://agent.example/client.json', { ...closed, resolve: resolvingTo(...addresses) }),
+      refusal(/agent\.example resolves to a non-public address/),
+      addresses.join(', '),
+    )
+  }
+  await t.rejects(
+    fetchJsonDocument('https://agent.example/client.json', { ...closed, resolve: async () => [] }),
+    refusal(/could not be resolved/),
+  )
+  await t.rejects(
+    fetchJsonDocument('https://agent.example/client.json', {
+      ...closed,
+      resolve: async () => {
+        throw new Error('ENOTFOUND')
+      },
+    }),
+    refusal(/could not be resolved/),
+  )
+  // With loopback allowed (a local issuer) the connection goes to the address the stub answered.
+  const base = await serve(t, (_request, response) => response.writeHead(200).end('{"ok":true}'))
+  const port = new URL(base).port
+  t.same((await fetchJsonDocument(`http://localhost:${port}/c.json`, { ...open, resolve: resolvingTo('127.0.0.1') })).body, {
+    ok: true,
+  })
+})
+
+t.test('cacheLifetime: Cache-Control, Expires and Age (RFC 9111 §4.2)', async (t) => {
+  const now = Date.parse('2025-01-01T00:00:00Z') / 1000
+  const date = 'Wed, 01 Jan 2025 00:00:00 GMT'
+  t.equal(cacheLifetime({}, now), null, 'nothing said')
+  t.equal(cacheLifetime({ 'cache-control': 'public, max-age=600' }, now), 600)
+  t.equal(cacheLifetime({ 'cache-control': 'max-age=600, s-maxage=60' }, now), 60, 's-maxage: the copy is shared by every instance')
+  t.equal(cacheLifetime({ 'cache-control': 'max-age=600', age: '100' }, now), 500, 'less its Age')
+  t.equal(cacheLifetime({ 'cache-control': 'max-age=60', age: '100' }, now), 0, 'already stale')
+  t.equal(cacheLifetime({ 'cache-control': 'no-store, max-age=600' }, now), 0)
+  t.equal(cacheLifetime({ 'cache-control': 'no-cache' }, now), 0)
+  t.equal(cacheLifetime({ expires: 'Wed, 01 Jan 2025 01:00:00 GMT', date }, now), 3600, 'Expires less Date')
+  t.equal(cacheLifetime({ expires: 'Wed, 01 Jan 2025 00:10:00 GMT' }, now), 600, 'no Date: now')
+  t.equal(cacheLifetime({ expires: 'Wed, 01 Jan 2025 01:00:00 GMT', date, age: '600' }, now), 3000, 'Expires less Age')
+  t.equal(cacheLifetime({ expires: '0', date }, now), 0, 'an invalid Expires is in the past')
+  t.equal(cacheLifetime({ expires: 'Tue, 31 Dec 2024 00:00:00 GMT', date }, now), 0, 'already expired')
+  t.equal(cacheLifetime({ 'cache-control': 'max-age=60', expires: 'Wed, 01 Jan 2025 01:00:00 GMT', date }, now), 60, 'max-age wins')
 })

@@ -1,5 +1,18 @@
 import t from 'tap'
-import { ACR_MFA, ACR_PASSWORD, ACR_PHISHING_RESISTANT, acrOf, addMethods, requiredAcr, satisfiesAcr } from '../../../src/oauth/acr.js'
+import {
+  ACR_MFA,
+  ACR_PASSWORD,
+  ACR_PHISHING_RESISTANT,
+  acrForRequest,
+  acrOf,
+  addMethods,
+  essentialAcrUnmeetable,
+  parseAcr,
+  reachesAcr,
+  requiredAcr,
+  satisfiesAcr,
+} from '../../../src/oauth/acr.js'
+import { accessTokenClaims, acrClaimOf, idTokenClaims } from '../../../src/oauth/claims.js'
 
 t.test('acrOf: the class a set of methods achieves', async (t) => {
   t.equal(acrOf(['pwd']), ACR_PASSWORD)
@@ -35,4 +48,77 @@ t.test('requiredAcr: acr_values (any one is acceptable), an essential acr, the c
   t.equal(requiredAcr([], null, true), ACR_MFA, 'the client requires a second factor')
   t.equal(requiredAcr(['urn:tessera:pwd'], null, true), ACR_MFA, 'the client policy wins over a weaker request')
   t.equal(requiredAcr(['phr'], null, true), ACR_PHISHING_RESISTANT, 'a stronger request wins over the policy')
+})
+
+t.test('reachesAcr: which factor a step-up may offer', async (t) => {
+  t.ok(reachesAcr(['pwd'], ['otp'], ACR_MFA), 'a code after a password reaches urn:tessera:mfa')
+  t.notOk(reachesAcr(['pwd', 'otp', 'mfa'], ['otp'], ACR_PHISHING_RESISTANT), 'no code reaches phr')
+  t.ok(reachesAcr(['pwd', 'otp', 'mfa'], ['hwk', 'user'], ACR_PHISHING_RESISTANT), 'a passkey does')
+  t.ok(reachesAcr(['pwd'], ['swk', 'user'], ACR_PHISHING_RESISTANT), 'a synced one too')
+  t.notOk(reachesAcr([], ['otp'], ACR_MFA), 'a code alone (no password in this sign-in) is one factor')
+  t.ok(reachesAcr(['pwd'], ['otp'], null), 'nothing required: any factor')
+})
+
+t.test('essentialAcrUnmeetable: an essential acr naming only classes Tessera never issues (OIDC Core §5.5.1.1)', async (t) => {
+  t.notOk(essentialAcrUnmeetable(null), 'no essential acr')
+  t.ok(essentialAcrUnmeetable(['urn:example:gold']))
+  t.ok(essentialAcrUnmeetable(['urn:example:gold', 'loa3']))
+  t.notOk(essentialAcrUnmeetable(['urn:example:gold', ACR_MFA]), 'one known value is enough')
+})
+
+t.test('acrForRequest: a requested value the session meets, else what it achieved', async (t) => {
+  const passkey = ['hwk', 'user'] as const
+  const twoFactors = ['pwd', 'otp', 'mfa'] as const
+  t.equal(acrForRequest(passkey, [], [ACR_MFA]), ACR_MFA, 'essential values: one of them (§5.5.1.1), not the stronger phr')
+  t.equal(acrForRequest(passkey, [], ['urn:example:gold', ACR_MFA]), ACR_MFA, 'unknown values are skipped')
+  t.equal(acrForRequest(passkey, [ACR_MFA], null), ACR_MFA, 'acr_values too (§3.1.2.1)')
+  t.equal(acrForRequest(passkey, [ACR_MFA, ACR_PHISHING_RESISTANT], null), ACR_MFA, 'the first in order of preference that is met')
+  t.equal(acrForRequest(passkey, [ACR_PHISHING_RESISTANT, ACR_MFA], null), ACR_PHISHING_RESISTANT)
+  t.equal(acrForRequest(twoFactors, [ACR_PHISHING_RESISTANT, ACR_MFA], null), ACR_MFA, 'skipping what the session does not meet')
+  t.equal(acrForRequest(['pwd'], [ACR_PHISHING_RESISTANT], null), ACR_PASSWORD, 'a voluntary value not met: the session’s own acr')
+  t.equal(acrForRequest(twoFactors, [ACR_PASSWORD], [ACR_MFA]), ACR_MFA, 'the essential values come first')
+  t.equal(acrForRequest(passkey, [], null), ACR_PHISHING_RESISTANT, 'nothing asked: what was achieved')
+  t.equal(acrForRequest(['pwd'], [], ['urn:example:gold']), ACR_PASSWORD, 'never an unknown value')
+})
+
+t.test('tokens carry the chosen acr, never more than amr shows', async (t) => {
+  t.equal(acrClaimOf(['hwk', 'user'], ACR_MFA), ACR_MFA)
+  t.equal(acrClaimOf(['pwd'], ACR_PHISHING_RESISTANT), ACR_PASSWORD, 'a stored value stronger than amr is not believed')
+  t.equal(acrClaimOf(['pwd', 'otp', 'mfa'], null), ACR_MFA, 'none chosen (older codes and grants): from amr')
+  t.equal(acrClaimOf(['pwd', 'otp', 'mfa'], undefined), ACR_MFA)
+  const user = { id: 'u1', email: 'a@example.com', emailVerified: true, name: null, roles: [] }
+  const id = idTokenClaims({
+    issuer: 'https://idp.example',
+    clientId: 'c1',
+    user,
+    scope: 'openid',
+    authTime: 1,
+    nonce: null,
+    accessTokenHash: 'x',
+    now: 2,
+    ttl: 60,
+    amr: ['swk', 'user'],
+    acr: ACR_MFA,
+  })
+  t.match(id, { amr: ['swk', 'user'], acr: ACR_MFA })
+  const access = accessTokenClaims({
+    issuer: 'https://idp.example',
+    audience: 'https://idp.example',
+    clientId: 'c1',
+    subject: 'u1',
+    scope: 'openid',
+    jti: 'j',
+    authTime: 1,
+    now: 2,
+    ttl: 60,
+    amr: ['swk', 'user'],
+    acr: ACR_MFA,
+  })
+  t.match(access, { amr: ['swk', 'user'], acr: ACR_MFA })
+})
+
+t.test('parseAcr: stored values are checked', async (t) => {
+  t.equal(parseAcr('phr'), ACR_PHISHING_RESISTANT)
+  t.equal(parseAcr(null), null)
+  t.equal(parseAcr('urn:example:gold'), null, 'unknown: dropped')
 })

@@ -114,6 +114,23 @@ t.test('acr: what the user cannot reach', async (t) => {
   expectError(t, decide({ ...phr, essential: true }), 'unmet_authentication_requirements', 'an essential acr fails (OIDC Core §5.5.1.1)')
 })
 
+t.test('acr: an essential acr whose values are all unknown fails at once, whatever the session', async (t) => {
+  const gold = request({ essentialAcr: ['urn:example:gold'] })
+  expectError(t, decide({ request: gold }), 'unmet_authentication_requirements', 'with a session')
+  expectError(t, decide({ request: gold, session: undefined }), 'unmet_authentication_requirements', 'before any sign-in')
+  expectError(
+    t,
+    decide({ request: request({ essentialAcr: ['urn:example:gold'], prompt: ['none'] }), session: undefined }),
+    'unmet_authentication_requirements',
+    'reported before login_required: signing in would not help',
+  )
+  t.same(
+    decide({ request: request({ essentialAcr: ['urn:example:gold', 'urn:tessera:pwd'] }) }),
+    { type: 'issue_code' },
+    'a known value beside it is met',
+  )
+})
+
 t.test('enrolment required by policy comes before anything else once signed in', async (t) => {
   t.same(decide({ mustEnroll: true, consentNeeded: true }), { type: 'enroll' })
   expectError(t, decide({ mustEnroll: true, request: request({ prompt: ['none'] }) }), 'interaction_required', 'never silently')

@@ -1,5 +1,6 @@
 import t from 'tap'
 import { parseClientMetadata } from '../../../src/oauth/client-metadata.js'
+import { DEVICE_CODE_GRANT } from '../../../src/model/client.js'
 import { oauthError } from '../fixtures/index.js'
 
 const base = { client_name: 'Agent', redirect_uris: ['https://agent.example/callback'] }
@@ -50,6 +51,11 @@ t.test('security metadata Tessera does not implement is refused, not ignored', a
     ['tls_client_certificate_bound_access_tokens', true],
     ['id_token_signed_response_alg', 'none'],
     ['subject_type', 'pairwise'],
+    ['authorization_encrypted_response_alg', 'RSA-OAEP'],
+    ['authorization_encrypted_response_enc', 'A128GCM'],
+    ['introspection_encrypted_response_alg', 'RSA-OAEP'],
+    ['introspection_encrypted_response_enc', 'A128GCM'],
+    ['software_statement', 'eyJhbGciOiJSUzI1NiJ9.e30.sig'],
   ] as const) {
     t.throws(() => parseClientMetadata({ ...base, [member]: value }, 'dynamic'), oauthError('invalid_client_metadata'), member)
   }
@@ -57,6 +63,11 @@ t.test('security metadata Tessera does not implement is refused, not ignored', a
     () => parseClientMetadata({ ...base, tls_client_certificate_bound_access_tokens: false }, 'dynamic'),
     'false asks for nothing',
   )
+  for (const value of [true, false])
+    t.doesNotThrow(
+      () => parseClientMetadata({ ...base, require_auth_time: value }, 'dynamic'),
+      `require_auth_time ${value}: ID tokens always carry auth_time`,
+    )
   const bound = parseClientMetadata({ ...base, dpop_bound_access_tokens: true, require_pushed_authorization_requests: true }, 'dynamic')
   t.equal(bound.dpopBoundAccessTokens, true, 'DPoP-bound tokens can be asked for (RFC 9449 §5.2)')
   t.equal(bound.requirePushedAuthorizationRequests, true, 'and PAR (RFC 9126 §6)')
@@ -116,6 +127,22 @@ t.test('grant, response types and authentication methods', async (t) => {
     ['unknown method', { token_endpoint_auth_method: 'tls_client_auth' }, 'dynamic'],
     ['shared secret in a public document', { token_endpoint_auth_method: 'client_secret_basic' }, 'metadata_document'],
     ['client_credentials without authentication', { grant_types: ['client_credentials'], token_endpoint_auth_method: 'none' }, 'dynamic'],
+    ['client_credentials with a secret', { grant_types: ['client_credentials'] }, 'dynamic'],
+    [
+      'client_credentials with a key',
+      {
+        grant_types: ['authorization_code', 'client_credentials'],
+        token_endpoint_auth_method: 'private_key_jwt',
+        jwks_uri: 'https://a.example/jwks',
+      },
+      'dynamic',
+    ],
+    [
+      'client_credentials in a document',
+      { grant_types: ['client_credentials'], token_endpoint_auth_method: 'private_key_jwt', jwks_uri: 'https://a.example/jwks' },
+      'metadata_document',
+    ],
+    ['require_auth_time of the wrong type', { require_auth_time: 'yes' }, 'dynamic'],
     ['assertion alg HS256', { token_endpoint_auth_signing_alg: 'HS256' }, 'dynamic'],
     ['not an object', [] as unknown as Record<string, unknown>, 'dynamic'],
     ['bad scope', { scope: 'openid "x"' }, 'dynamic'],
@@ -171,5 +198,5 @@ t.test('redirect URIs follow the registration rules (invalid_redirect_uri)', asy
     oauthError('invalid_redirect_uri'),
     'post-logout too',
   )
-  t.same(parseClientMetadata({ grant_types: ['client_credentials'] }, 'dynamic').redirectUris, [], 'a service needs none')
+  t.same(parseClientMetadata({ grant_types: [DEVICE_CODE_GRANT] }, 'dynamic').redirectUris, [], 'a device client needs none')
 })

@@ -1,5 +1,13 @@
 import t from 'tap'
-import { mayUseApi, openIdScopesOnly, parseResources, resolveResources, scopeForApi, tokenResource } from '../../../src/oauth/resource.js'
+import {
+  clientApiScopes,
+  mayUseApi,
+  openIdScopesOnly,
+  parseResources,
+  resolveResources,
+  scopeForApi,
+  tokenResource,
+} from '../../../src/oauth/resource.js'
 import type { Api } from '../../../src/model/api.js'
 import { oauthError } from '../fixtures/index.js'
 
@@ -66,6 +74,18 @@ t.test('scopeForApi and openIdScopesOnly: a token carries only its audience scop
   t.equal(scopeForApi(granted, billing), 'billing:read')
   t.equal(scopeForApi('openid', photos), '', 'none of its scopes granted')
   t.equal(openIdScopesOnly(granted), 'openid profile offline_access')
+  t.equal(scopeForApi('photos:read photos:write', photos, ['photos:read']), 'photos:read', 'only the scopes still allowed')
+  t.equal(scopeForApi('photos:read photos:write', photos, ['billing:read']), '', 'an allowed scope of another API is not this one')
+})
+
+t.test('clientApiScopes: the API scopes the client registration names, or all when it names none', async (t) => {
+  const all = ['photos:read', 'photos:write']
+  t.same(clientApiScopes(['openid', 'profile'], all), all, '--api alone: every scope of the API (backward compatible)')
+  t.same(clientApiScopes([], all), all, 'no scopes at all')
+  t.same(clientApiScopes(['openid', 'photos:read'], all), ['photos:read'], 'narrowed to the one it names')
+  t.same(clientApiScopes(['photos:write', 'photos:read'], all), all, 'both named: both, in the API order')
+  t.same(clientApiScopes(['reports', 'billing:read'], all), all, 'scopes of other APIs or its own do not narrow this one')
+  t.same(clientApiScopes(['photos:read'], []), [], 'an API without scopes has none to give')
 })
 
 t.test('tokenResource: one audience per token, within what the grant covers (RFC 8707 §2.2)', async (t) => {

@@ -4,9 +4,20 @@
  * chosen), and deletion after a confirmation page. Changes go through clients/lifecycle.ts.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { Type } from '@sinclair/typebox'
+import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyReply } from 'fastify'
-import { ClientChangeRefused, deleteClient, getClient, listClients, rotateClientSecret, UnknownClient } from '../../../clients/lifecycle.js'
+import {
+  ClientChangeRefused,
+  deleteClient,
+  getClient,
+  listClients,
+  rotateClientSecret,
+  UnknownClient,
+  updateClient,
+  type ClientChanges,
+  type ClientDetails,
+} from '../../../clients/lifecycle.js'
+import { InvalidClientMetadata } from '../../../clients/registration.js'
 import type { Deps } from '../../../deps.js'
 import { PageError } from '../../../errors/oauth-error.js'
 import { isPublicClient, usesPrivateKeyJwt, type Client } from '../../../model/client.js'
@@ -39,6 +50,67 @@ const RotateForm = Type.Object({
   overlap: Type.Union(OVERLAPS.map((choice) => Type.Literal(choice.value))),
   ...csrfFields,
 })
+
+/**
+ * The settings form: lists one per line (scopes also space-separated); a checkbox is sent only
+ * when ticked, so the form's own `settings` field says which policies it carried.
+ */
+const SettingsForm = Type.Object({
+  settings: Type.Literal('1'),
+  name: Type.Optional(Type.String({ maxLength: 200 })),
+  redirect_uris: Type.Optional(Type.String({ maxLength: 20_000 })),
+  post_logout_redirect_uris: Type.Optional(Type.String({ maxLength: 20_000 })),
+  scopes: Type.Optional(Type.String({ maxLength: 5_000 })),
+  require_mfa: Type.Optional(Type.Literal('on')),
+  require_dpop: Type.Optional(Type.Literal('on')),
+  require_par: Type.Optional(Type.Literal('on')),
+  backchannel_logout_uri: Type.Optional(Type.String({ maxLength: 2_000 })),
+  ...csrfFields,
+})
+type SettingsInput = Static<typeof SettingsForm>
+
+/** What each field of the form is called on the page (for the error naming it). */
+const FIELD_LABELS: Readonly<Record<string, string>> = {
+  name: 'Name',
+  redirect_uris: 'Redirect URIs',
+  post_logout_redirect_uris: 'After-logout URIs',
+  scopes: 'Scopes',
+  backchannel_logout_uri: 'Back-channel logout URI',
+  backchannel_logout_session_required: 'Back-channel logout URI',
+  grant_types: 'Redirect URIs',
+}
+
+const lines = (text: string | undefined): string[] | undefined =>
+  text === undefined
+    ? undefined
+    : text
+        .split(/\r?\n/)
+        .map((line) => line.trim())
+        .filter((line) => line !== '')
+
+/**
+ * The form as changes for clients/lifecycle.ts. A metadata-document client's own document decides
+ * its name, URIs and scopes: only its policies are taken.
+ */
+function changesFrom(client: Client, form: SettingsInput): ClientChanges {
+  const logoutUri = form.backchannel_logout_uri?.trim()
+  const policies: ClientChanges = {
+    requireMfa: form.require_mfa === 'on',
+    requireDpop: form.require_dpop === 'on',
+    requirePar: form.require_par === 'on',
+    ...(logoutUri === undefined ? {} : { backchannelLogoutUri: logoutUri === '' ? null : logoutUri }),
+    ...(logoutUri === '' ? { backchannelLogoutSessionRequired: false } : {}),
+  }
+  if (client.registration === 'metadata_document') return policies
+  const scopes = form.scopes === undefined ? undefined : form.scopes.split(/\s+/).filter((scope) => scope !== '')
+  return {
+    ...policies,
+    ...(form.name !== undefined ? { name: form.name } : {}),
+    ...(form.redirect_uris !== undefined ? { redirectUris: lines(form.redirect_uris) } : {}),
+    ...(form.post_logout_redirect_uris !== undefined ? { postLogoutRedirectUris: lines(form.post_logout_redirect_uris) } : {}),
+    ...(scopes !== undefined ? { scopes } : {}),
+  }
+}
 
 const NOT_FOUND = new PageError(404, 'No such client', 'There is no client with this id. It may have been deleted.')
 
@@ -100,17 +172,25 @@ export const clientPages: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views }
     })
   })
 
-  app.get(
-    '/admin/clients/:id',
-    { schema: { params: IdParams, querystring: NoticeQuery }, config: { page: true } },
-    async (request, reply) => {
-      const { client, apis } = await load(request.params.id)
-      const now = deps.clock.now()
-      const previous = client.previousSecret !== null && client.previousSecret.expiresAt > now ? client.previousSecret.expiresAt : null
-      return sendConsolePage(views, reply, 'admin-client', {
+  /** One client's page; after a refused change, with the problem and the values as typed. */
+  function sendClientPage(
+    reply: FastifyReply,
+    { client, apis }: ClientDetails,
+    extra: { notice: string | null; error?: string; form?: SettingsInput },
+    status = 200,
+  ) {
+    const now = deps.clock.now()
+    const previous = client.previousSecret !== null && client.previousSecret.expiresAt > now ? client.previousSecret.expiresAt : null
+    const typed = extra.form
+    return sendConsolePage(
+      views,
+      reply,
+      'admin-client',
+      {
         title: client.name,
         section: 'clients',
-        notice: noticeText(request.query.notice),
+        notice: extra.notice,
+        error: extra.error ?? null,
         client: {
           name: client.name,
           id: client.id,
@@ -129,10 +209,25 @@ export const clientPages: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views }
             { name: 'Second factor for every sign-in', value: client.requireMfa ? 'required' : 'not required' },
             { name: 'DPoP-bound tokens', value: client.requireDpop ? 'required' : 'optional' },
             { name: 'Pushed authorization requests', value: client.requirePar ? 'required' : 'optional' },
-            { name: 'Introspects other clients’ tokens', value: client.introspect ? 'yes (resource server)' : 'no' },
+            {
+              name: 'Introspects other clients’ tokens',
+              value: [...(client.introspect ? ['those asked for without resource'] : []), ...client.introspectApis].join(', ') || 'no',
+            },
             { name: 'Back-channel logout', value: client.backchannelLogoutUri ?? 'none' },
           ],
           previousSecretUntil: previous === null ? null : `${when(previous)} (in ${inWords(previous - now)})`,
+        },
+        settings: {
+          action: `${clientHref(client.id)}/settings`,
+          listsEditable: client.registration !== 'metadata_document',
+          name: typed?.name ?? client.name,
+          redirectUris: typed?.redirect_uris ?? client.redirectUris.join('\n'),
+          postLogoutRedirectUris: typed?.post_logout_redirect_uris ?? client.postLogoutRedirectUris.join('\n'),
+          scopes: typed?.scopes ?? client.scopes.join(' '),
+          requireMfa: typed ? typed.require_mfa === 'on' : client.requireMfa,
+          requireDpop: typed ? typed.require_dpop === 'on' : client.requireDpop,
+          requirePar: typed ? typed.require_par === 'on' : client.requirePar,
+          backchannelLogoutUri: typed?.backchannel_logout_uri ?? client.backchannelLogoutUri ?? '',
         },
         canRotate: hasSecret(client),
         overlaps: OVERLAPS,
@@ -140,7 +235,35 @@ export const clientPages: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views }
         rotateAction: `${clientHref(client.id)}/secret`,
         deleteHref: `${clientHref(client.id)}/delete`,
         csrfToken: reply.formToken(),
-      })
+      },
+      status,
+    )
+  }
+
+  app.get(
+    '/admin/clients/:id',
+    { schema: { params: IdParams, querystring: NoticeQuery }, config: { page: true } },
+    async (request, reply) => sendClientPage(reply, await load(request.params.id), { notice: noticeText(request.query.notice) }),
+  )
+
+  app.post(
+    '/admin/clients/:id/settings',
+    { schema: { params: IdParams, body: SettingsForm }, config: { page: true }, preHandler: app.formGuards },
+    async (request, reply) => {
+      const details = await load(request.params.id)
+      try {
+        await updateClient(deps, details.client.id, changesFrom(details.client, request.body), adminOf(request).actor)
+      } catch (error) {
+        if (error instanceof ClientChangeRefused) return refused(reply, details.client, error)
+        if (error instanceof UnknownClient) throw NOT_FOUND
+        if (error instanceof InvalidClientMetadata) {
+          const label = FIELD_LABELS[error.field] ?? error.field
+          const problem = `${label}: ${error.problem}${error.value === undefined ? '' : ` (${error.value})`}. Nothing was changed.`
+          return sendClientPage(reply, details, { notice: null, error: problem, form: request.body }, 422)
+        }
+        throw error
+      }
+      return withNotice(reply, clientHref(details.client.id), 'client-updated')
     },
   )
 

@@ -43,6 +43,7 @@ export const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength:
 /** Fixed messages shown after a redirect; the query names one, nothing from it is echoed. */
 const NOTICES = {
   'client-deleted': 'The client was deleted. Its tokens no longer work.',
+  'client-updated': 'The client’s settings were saved.',
   'user-disabled': 'The account was disabled. Its sessions ended and its tokens were revoked.',
   'user-enabled': 'The account was enabled. The user can sign in again.',
   'roles-saved': 'The roles were saved. Tokens issued from now on carry them.',

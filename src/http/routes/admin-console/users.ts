@@ -18,6 +18,7 @@ import {
   setUserRoles,
   UnknownUser,
 } from '../../../accounts/lifecycle.js'
+import { exportUserData } from '../../../accounts/data-export.js'
 import type { Deps } from '../../../deps.js'
 import { PageError } from '../../../errors/oauth-error.js'
 import type { User } from '../../../model/user.js'
@@ -155,6 +156,7 @@ export const userPages: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views }> 
           enable: `${href}/enable`,
           resetFactors: `${href}/reset-factors`,
           delete: `${href}/delete`,
+          export: `${href}/export`,
           endSession: `${href}/sessions/end`,
           endAll: `${href}/sessions/end-all`,
           audit: `/admin/audit?${new URLSearchParams({ user: user.email }).toString()}`,
@@ -233,6 +235,21 @@ export const userPages: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views }> 
       const { id } = request.params
       await change(() => enableUser(deps, id, adminOf(request).actor))
       return withNotice(reply, userHref(id), 'user-enabled')
+    },
+  )
+
+  // The user's data as a JSON download (accounts/data-export.ts: nothing secret in it); a post, so
+  // that every export is a deliberate, audited act behind the anti-forgery check.
+  app.post(
+    '/admin/users/:id/export',
+    { schema: { params: IdParams, body: CsrfForm }, config: { page: true }, preHandler: app.formGuards },
+    async (request, reply) => {
+      const document = await change(() => exportUserData(deps, request.params.id, adminOf(request).actor))
+      return reply
+        .header('content-type', 'application/json; charset=utf-8')
+        .header('cache-control', 'no-store')
+        .header('content-disposition', `attachment; filename="user-${request.params.id.replace(/[^A-Za-z0-9_-]/g, '')}.json"`)
+        .send(`${JSON.stringify(document, null, 2)}\n`)
     },
   )
 

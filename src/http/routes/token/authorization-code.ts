@@ -54,6 +54,7 @@ export async function redeemAuthorizationCode(
     resources: code.resources,
     // RFC 9449 §5: a public client's refresh tokens are bound to the key it proved here.
     dpopJkt: isPublicClient(client) ? context.dpopJkt : null,
+    acr: code.acr ?? null,
   }
   const redemption = await deps.repos.codes.redeem(codeHash, grant, now)
   if (redemption.outcome === 'replayed') return replayed(deps, redemption.grantId, client.id)

@@ -12,6 +12,7 @@ import { readClientRequest, requireFormBody } from '../../client-authentication.
 import { OAuthErrorBody, AuthorizationHeader, OAuthParams, TokenResponse } from '../../schemas.js'
 import { redeemAuthorizationCode } from './authorization-code.js'
 import { issueClientCredentials } from './client-credentials.js'
+import { checkClientCredentialsAllowed } from '../../../oauth/grants/client-credentials.js'
 import { redeemRefreshToken } from './refresh-token.js'
 import { redeemDeviceCode } from './device-code.js'
 import { exchangeToken } from './token-exchange.js'
@@ -58,6 +59,7 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; grants?: Parti
       if (!handler) throw new OAuthError('unsupported_grant_type', `grant_type ${grantType} is not supported`)
       if (!client.grantTypes.includes(grantType as GrantType))
         throw new OAuthError('unauthorized_client', `client may not use ${grantType}`)
+      if (grantType === 'client_credentials') checkClientCredentialsAllowed(client)
       // RFC 9449 §5: a proof binds what this request issues to the client's key.
       const dpopJkt = await deps.dpop.verify({ header: request.headers['dpop'], method: 'POST', url: tokenUrl, status: 400 })
       if (dpopJkt === null && client.requireDpop)

@@ -38,10 +38,14 @@ export async function redeemRefreshToken(
     await deps.repos.grants.revoke(family.id, now)
     throw new OAuthError('invalid_grant', 'the user is no longer active')
   }
+  // RFC 8707 §2.2: the resource is checked (and the client's permission for it judged again, as
+  // it stands now) before rotation, as a code is before redemption: an invalid_target leaves the
+  // refresh token usable, where a rotated one presented again would count as reuse and end the grant.
+  const resource = tokenResource(family.resources, parseResources(params['resource']))
+  const access = await accessTarget(deps, resource, scope, family.resources, client)
   // A concurrent request rotated it first: indistinguishable from theft, so treated as reuse.
   if (!(await deps.repos.refreshTokens.markUsed(tokenHash, now))) return reused(deps, client, family.id, now)
   // OIDC Core §12.2: same iss/sub/aud/azp and the original auth_time, new iat, no nonce.
-  const access = await accessTarget(deps, tokenResource(family.resources, parseResources(params['resource'])), scope, family.resources)
   const tokens = await issueTokenSet(deps, {
     clientId: client.id,
     user,
@@ -50,6 +54,7 @@ export async function redeemRefreshToken(
     authTime: family.authTime,
     nonce: null,
     amr: family.amr,
+    acr: family.acr ?? null,
     access,
     dpopJkt: context.dpopJkt,
     // The same sid as the grant's first ID token: the session it came from (OIDC Core §12.2 keeps the rest).

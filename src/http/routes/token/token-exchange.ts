@@ -17,7 +17,7 @@ import {
   subjectTokenRefused,
 } from '../../../oauth/grants/token-exchange.js'
 import type { RawParams } from '../../../oauth/params.js'
-import { apiScopeNames, mayUseApi } from '../../../oauth/resource.js'
+import { apiScopeNames, clientApiScopes, mayUseApi } from '../../../oauth/resource.js'
 import { issueTokenSet, type TokenSet } from '../../../tokens/issue.js'
 import { TokenInvalid, verifyAccessToken, type VerifiedAccessToken } from '../../../tokens/verify.js'
 import { accessTarget } from '../../../apis/resources.js'
@@ -46,7 +46,7 @@ export async function exchangeToken(
   const { claims, grant, user } = await liveUserToken(deps, request.subjectToken, now)
   if (!mayExchange(client.id, { clientId: claims.client_id, audience: typeof claims.aud === 'string' ? claims.aud : '' }, actorApis))
     throw subjectTokenRefused('the client may not exchange this token')
-  const scope = exchangedScope(claims.scope, apiScopeNames(api), request.scope)
+  const scope = exchangedScope(claims.scope, clientApiScopes(client.scopes, apiScopeNames(api)), request.scope)
   const act = delegationChain(client.id, claims['act'])
   const target = await accessTarget(deps, api.identifier, scope)
   const access = { ...target, scope, ttl: exchangedTtl(target.ttl, claims.exp, now) }
