@@ -9,6 +9,7 @@ import type { Deps } from '../deps.js'
 import type { MailBuilder } from '../mail/outbox.js'
 import { JobRefused } from '../outbox/outbox.js'
 import { createAccountLink } from './account-links.js'
+import { accountDeletedMail } from './deletion-mail.js'
 import {
   factorChangedMail,
   passwordChangedMail,
@@ -28,6 +29,12 @@ export type AccountMail =
   | { readonly template: 'signup_attempt'; readonly email: string }
   | { readonly template: 'password_changed'; readonly userId: string; readonly how: 'reset' | 'changed' }
   | { readonly template: 'factor_changed'; readonly userId: string; readonly change: FactorChange }
+  /**
+   * The owner deleted the account. Unlike every other mail, it goes to the address in the job as
+   * is, without looking an account up: it is delivered after the account row is gone. The address
+   * is all it keeps (no name); finished outbox rows are pruned like any other.
+   */
+  | { readonly template: 'account_deleted'; readonly email: string }
 
 type MailDeps = Pick<Deps, 'config' | 'repos' | 'clock' | 'audit'>
 
@@ -56,6 +63,7 @@ function accountMail(payload: unknown): AccountMail {
       return { template, userId: text('userId') }
     case 'password_reset':
     case 'signup_attempt':
+    case 'account_deleted':
       return { template, email: text('email') }
     case 'password_changed': {
       const how = text('how')
@@ -117,6 +125,8 @@ export function accountMailBuilder(deps: MailDeps): MailBuilder {
           const user = await deps.repos.users.findById(job.userId)
           return user ? { to: user.email, content: factorChangedMail(user.name, job.change, `${deps.config.issuer}/account`) } : null
         }
+        case 'account_deleted':
+          return { to: job.email, content: accountDeletedMail(deps.config.issuer) }
       }
     },
   }

@@ -1,7 +1,8 @@
 /**
  * The account page (requires the session): name and email with verification status, change of
  * name and password, the sessions this user is signed in with (each can be ended), the
- * third-party applications they allowed (each can be revoked), and sign-out.
+ * third-party applications they allowed (each can be revoked), sign-out, and the way to download
+ * the user's data or delete the account (account-data.ts).
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
@@ -15,6 +16,7 @@ import { describeScopes } from '../../oauth/consent.js'
 import { describeDevice } from '../device.js'
 import { accountFactorRoutes } from './account-factors.js'
 import { accountConnectionRoutes } from './account-connections.js'
+import { accountDataRoutes } from './account-data.js'
 import type { ConfigurationFor } from '../../connections/upstream-client.js'
 import { allowFormRedirects } from '../plugins/security-headers.js'
 import { MAX_PASSKEY_NAME } from '../../factors/passkeys.js'
@@ -99,6 +101,8 @@ export const accountRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views
   // Second factors: the same scope, so the same signed-in user (registered after the hook).
   await app.register(accountFactorRoutes, { deps, views, signedIn })
   await app.register(accountConnectionRoutes, { deps, views, signedIn, configurationFor })
+  // Downloading the data and deleting the account: the same scope too.
+  await app.register(accountDataRoutes, { deps, views, signedIn })
 
   async function renderAccount(
     reply: FastifyReply,
