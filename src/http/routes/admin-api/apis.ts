@@ -9,7 +9,7 @@ import { addApi, removeApi, UnknownApi } from '../../../apis/registry.js'
 import type { Deps } from '../../../deps.js'
 import type { Api } from '../../../model/api.js'
 import { callerOf } from './caller.js'
-import { IdempotencyHeaders, idempotent } from './idempotency.js'
+import { IdempotencyHeaders, idempotent, sendCreated } from './idempotency.js'
 import { DEFAULT_LIMIT, decodeCursor, PageQuery, pageOfList } from './pagination.js'
 import { adminRoute, iso, NoContent, PageOf, Timestamp } from './schemas.js'
 
@@ -89,11 +89,7 @@ export const apiRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, 
         )
         return { status: 201 as const, body: apiJson(api) }
       })
-      if (answer.replayed) reply.header('idempotent-replayed', 'true')
-      return reply
-        .code(answer.status)
-        .header('location', `${deps.config.issuer}${request.url.split('?')[0]}/${encodeURIComponent(answer.body.identifier)}`)
-        .send(answer.body)
+      return sendCreated(deps, request, reply, answer, (created) => created.identifier)
     },
   )
 

@@ -20,7 +20,7 @@ import {
   ClientListQuery,
   SecretRotation,
 } from './client-schemas.js'
-import { IdempotencyHeaders, idempotent } from './idempotency.js'
+import { IdempotencyHeaders, idempotent, sendCreated } from './idempotency.js'
 import { DEFAULT_LIMIT, decodeCursor, pageFrom } from './pagination.js'
 import { adminRoute, isoOrNull, NoContent, NullableTimestamp, PageOf } from './schemas.js'
 
@@ -74,11 +74,7 @@ export const clientRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (ap
         const shown = clientJson(client, deps.clock.now(), [...new Set(body.apis ?? [])].sort())
         return { status: 201 as const, body: { ...shown, ...(secret !== null ? { client_secret: secret } : {}) } }
       })
-      if (answer.replayed) reply.header('idempotent-replayed', 'true')
-      return reply
-        .code(answer.status)
-        .header('location', `${deps.config.issuer}${request.url.split('?')[0]}/${encodeURIComponent(answer.body.client_id)}`)
-        .send(answer.body)
+      return sendCreated(deps, request, reply, answer, (created) => created.client_id)
     },
   )
 

@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto'
 import { Type } from '@sinclair/typebox'
-import type { FastifyRequest } from 'fastify'
+import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Deps } from '../../../deps.js'
 import { Problem } from '../../../errors/problem.js'
 import { openEnvelope, sealEnvelope } from '../../../keys/envelope.js'
@@ -99,4 +99,22 @@ export async function idempotent<T, S extends number>(
   const sealed = sealEnvelope(deps.replayKey, Buffer.from(JSON.stringify(answer.body), 'utf8'), sealedWith)
   await deps.repos.idempotencyKeys.complete(owner, key, answer.status, sealed)
   return { ...answer, replayed: false }
+}
+
+/**
+ * Sends a creating request's answer: `Idempotent-Replayed` when it is a remembered one, and the
+ * new resource's URL in `Location` (RFC 9110 §15.3.2), `id` being its last path segment.
+ */
+export function sendCreated<T, S extends number>(
+  deps: Pick<Deps, 'config'>,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  answer: Answer<T, S>,
+  id: (body: T) => string,
+): FastifyReply {
+  if (answer.replayed) reply.header('idempotent-replayed', 'true')
+  return reply
+    .code(answer.status)
+    .header('location', `${deps.config.issuer}${request.url.split('?')[0]}/${encodeURIComponent(id(answer.body))}`)
+    .send(answer.body)
 }

@@ -21,7 +21,7 @@ import type { Deps } from '../../../deps.js'
 import type { FactorSummary } from '../../../factors/summary.js'
 import type { User } from '../../../model/user.js'
 import { callerOf } from './caller.js'
-import { IdempotencyHeaders, idempotent } from './idempotency.js'
+import { IdempotencyHeaders, idempotent, sendCreated } from './idempotency.js'
 import { DEFAULT_LIMIT, decodeCursor, PageQuery, pageFrom } from './pagination.js'
 import { adminRoute, iso, isoOrNull, NoContent, NullableTimestamp, PageOf, Timestamp } from './schemas.js'
 
@@ -129,11 +129,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app,
         const user = await createUser(deps, { email, name: name ?? null, password, roles: roles ?? [] }, actor)
         return { status: 201 as const, body: userJson(user) }
       })
-      if (answer.replayed) reply.header('idempotent-replayed', 'true')
-      return reply
-        .code(answer.status)
-        .header('location', `${deps.config.issuer}${request.url.split('?')[0]}/${encodeURIComponent(answer.body.id)}`)
-        .send(answer.body)
+      return sendCreated(deps, request, reply, answer, (created) => created.id)
     },
   )
 

@@ -10,7 +10,7 @@ import type { Webhook } from '../../../model/webhook.js'
 import { WEBHOOK_EVENT_TYPES } from '../../../webhooks/catalogue.js'
 import { addWebhook, removeWebhook, setWebhookEnabled, WebhookProblem } from '../../../webhooks/registry.js'
 import { callerOf } from './caller.js'
-import { IdempotencyHeaders, idempotent } from './idempotency.js'
+import { IdempotencyHeaders, idempotent, sendCreated } from './idempotency.js'
 import { DEFAULT_LIMIT, decodeCursor, PageQuery, pageOfList } from './pagination.js'
 import { adminRoute, iso, isoOrNull, NoContent, NullableTimestamp, PageOf, Timestamp } from './schemas.js'
 
@@ -68,11 +68,7 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (a
         const { webhook, secret } = await addWebhook(deps, { url: body.url, events: body.events }, actor)
         return { status: 201 as const, body: { ...webhookJson(webhook), secret } }
       })
-      if (answer.replayed) reply.header('idempotent-replayed', 'true')
-      return reply
-        .code(answer.status)
-        .header('location', `${deps.config.issuer}${request.url.split('?')[0]}/${encodeURIComponent(answer.body.id)}`)
-        .send(answer.body)
+      return sendCreated(deps, request, reply, answer, (created) => created.id)
     },
   )
 
