@@ -40,7 +40,7 @@ import { tokenRoutes } from './http/routes/token/index.js'
 import { userinfoRoutes } from './http/routes/userinfo.js'
 import { registerRoutes } from './http/routes/register.js'
 import { wellKnownRoutes } from './http/routes/well-known.js'
-import { createViews } from './http/views/render.js'
+import { brandView, createViews } from './http/views/render.js'
 import { echoRequestId, requestLogBindings } from './http/request-context.js'
 import { registerHttpMetrics } from './metrics/http.js'
 
@@ -69,7 +69,7 @@ async function registerFloodGuards(scope: FastifyInstance, deps: Deps): Promise<
 
 export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   const https = deps.config.issuerIsHttps
-  const views = createViews()
+  const views = createViews(brandView(deps.config.brand), deps.config.theme)
   // Upstream identity providers' client configurations, kept for this app's lifetime.
   const configurationFor = upstreamClients(deps.upstreamKey)
   const headers = { page: securityHeaders({ https }), json: apiSecurityHeaders({ https }) }

@@ -8,6 +8,8 @@ import { parseIssuer, parseDatabaseUrl, parseSmtpUrl, parseTrustedProxies, type 
 import { availableParallelism } from 'node:os'
 import { isRoleName } from '../model/user.js'
 import { parseMetricsHost, parseMetricsPort, parseOtlpEndpoint } from './observability.js'
+import { parseBrandColor, parseBrandLink, parseBrandName, parseLogoUrl, readLogoFile, readTheme, type Theme } from './branding.js'
+import { buildBrand, type Brand, type LogoFile } from '../branding/brand.js'
 
 /** MFA_REQUIRED_ROLES: role names as `idp users set-roles` accepts them. */
 export function parseRoleList(raw: string): readonly string[] {
@@ -239,7 +241,58 @@ export const configFields = {
     fromFile: true,
     parse: (raw) => (raw === undefined || raw === '' ? null : parseSmtpUrl(raw)),
   } satisfies Field<string | null>,
-  mailFrom: { ...text('MAIL_FROM', '', 'Sender of account mails'), defaultText: 'Tessera <no-reply@ISSUER host>' },
+  mailFrom: {
+    ...text('MAIL_FROM', '', 'Sender of account mails; a bare address gets `BRAND_NAME` as its display name'),
+    defaultText: 'BRAND_NAME <no-reply@ISSUER host>',
+  },
+  brandName: {
+    env: 'BRAND_NAME',
+    doc: 'The name users see: page titles and headings, mail bodies and signature, the default `MAIL_FROM` name (see [docs/theming.md](docs/theming.md))',
+    defaultText: 'Tessera',
+    parse: (raw) => parseBrandName(raw),
+  } satisfies Field<string>,
+  brandLogoUrl: {
+    env: 'BRAND_LOGO_URL',
+    doc: "Logo shown on pages and in mails: an https URL on the issuer's own origin (the CSP allows images from there only); for a logo elsewhere use `BRAND_LOGO_FILE`",
+    defaultText: '(none)',
+    parse: (raw, parsed) => parseLogoUrl(raw, parsed['issuer']),
+  } satisfies Field<string | null>,
+  brandLogoFile: {
+    env: 'BRAND_LOGO_FILE',
+    doc: 'Logo file (PNG, SVG, WebP or JPEG, at most 256 KiB) read at start and served from the issuer at a content-hashed `/assets/brand-logo-…` path; not with `BRAND_LOGO_URL`',
+    defaultText: '(none)',
+    parse: (raw, parsed) => readLogoFile(raw, parsed['brandLogoUrl']),
+  } satisfies Field<LogoFile | null>,
+  brandColor: {
+    env: 'BRAND_COLOR',
+    doc: 'Accent colour of buttons and links, `#rrggbb`. Refused unless white text on it and it on the page background reach 4.5:1 (WCAG 1.4.3); the dark colour scheme uses a lightened variant',
+    defaultText: '(built-in blue)',
+    parse: (raw) => parseBrandColor(raw),
+  } satisfies Field<string | null>,
+  brandSupportUrl: {
+    env: 'BRAND_SUPPORT_URL',
+    doc: 'https link to your help or support page, in the page footer and in mails',
+    defaultText: '(none)',
+    parse: (raw) => parseBrandLink(raw),
+  } satisfies Field<string | null>,
+  brandPrivacyUrl: {
+    env: 'BRAND_PRIVACY_URL',
+    doc: 'https link to your privacy policy, in the page footer and in mails',
+    defaultText: '(none)',
+    parse: (raw) => parseBrandLink(raw),
+  } satisfies Field<string | null>,
+  brandTermsUrl: {
+    env: 'BRAND_TERMS_URL',
+    doc: 'https link to your terms of service, in the page footer and in mails',
+    defaultText: '(none)',
+    parse: (raw) => parseBrandLink(raw),
+  } satisfies Field<string | null>,
+  theme: {
+    env: 'THEME_DIR',
+    doc: 'Folder whose page and mail templates (`*.eta`) and `style.css` replace the built-in ones file by file, read at start; any other file name stops the start (see [docs/theming.md](docs/theming.md))',
+    defaultText: '(none)',
+    parse: (raw) => readTheme(raw),
+  } satisfies Field<Theme | null>,
   trustProxy: {
     env: 'TRUST_PROXY',
     doc: 'Addresses or CIDRs (comma-separated, or `loopback`, `linklocal`, `uniquelocal`) of trusted reverse proxies; only then is `X-Forwarded-For` used for the client address',
@@ -262,6 +315,8 @@ export interface DerivedConfig {
   readonly issuerIsHttps: boolean
   /** OIDC Discovery §4: where the provider metadata lives. */
   readonly discoveryUrl: string
+  /** The BRAND_* settings as pages and mails use them (branding/brand.ts). */
+  readonly brand: Brand
 }
 
 export type Config = { readonly [K in keyof Fields]: ReturnType<Fields[K]['parse']> } & DerivedConfig
@@ -335,7 +390,20 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
   }
   if (problems.length > 0) throw new ConfigError(problems)
   const issuer = parsed['issuer'] as string
-  const derived: DerivedConfig = { issuerIsHttps: issuer.startsWith('https:'), discoveryUrl: `${issuer}/.well-known/openid-configuration` }
+  const derived: DerivedConfig = {
+    issuerIsHttps: issuer.startsWith('https:'),
+    discoveryUrl: `${issuer}/.well-known/openid-configuration`,
+    brand: buildBrand({
+      issuer,
+      name: parsed['brandName'] as string,
+      logoUrl: parsed['brandLogoUrl'] as string | null,
+      logoFile: parsed['brandLogoFile'] as LogoFile | null,
+      color: parsed['brandColor'] as string | null,
+      supportUrl: parsed['brandSupportUrl'] as string | null,
+      privacyUrl: parsed['brandPrivacyUrl'] as string | null,
+      termsUrl: parsed['brandTermsUrl'] as string | null,
+    }),
+  }
   return Object.freeze({ ...parsed, ...derived }) as Config
 }
 
@@ -346,9 +414,19 @@ export function accessTokenAudience(config: Config): string {
 
 export const isProduction = (config: Config): boolean => config.nodeEnv === 'production'
 
-/** The From header of account mails. */
-export function mailSender(config: Config): string {
-  return config.mailFrom || `Tessera <no-reply@${new URL(config.issuer).hostname}>`
+/**
+ * An RFC 5322 display name: as is when it is only atoms and spaces, else a quoted string (a
+ * brand such as `Example, Inc.` would otherwise read as two addresses).
+ */
+export function displayName(name: string): string {
+  return /^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~ ]+$/.test(name) ? name : `"${name.replace(/(["\\])/g, '\\$1')}"`
+}
+
+/** The From header of account mails: MAIL_FROM, with BRAND_NAME as the name of a bare address. */
+export function mailSender(config: Pick<Config, 'mailFrom' | 'issuer' | 'brand'>): string {
+  const from = config.mailFrom.trim()
+  if (from.includes('<')) return from
+  return `${displayName(config.brand.name)} <${from || `no-reply@${new URL(config.issuer).hostname}`}>`
 }
 
 export { ConfigError }

@@ -21,6 +21,11 @@ export interface ErrorView {
   readonly title: string
   readonly description: string
   readonly error?: string
+  /**
+   * What an HTML page says instead of title and description, when those are protocol text meant
+   * for a client's developer (the JSON answer keeps them): what happened and what to do, for people.
+   */
+  readonly page?: { readonly title: string; readonly description: string }
 }
 
 export type PageRenderer = (view: ErrorView) => string
@@ -32,6 +37,37 @@ const waitInWords = (seconds: number): string =>
 
 /** Which kind of response the route produces: set with `config: { page: true }` on HTML routes. */
 const isPageRoute = (request: FastifyRequest): boolean => (request.routeOptions.config as { page?: boolean } | undefined)?.page === true
+
+/** A page's words for a request refused in protocol terms (a bad parameter, a malformed form). */
+const REFUSED_PAGE = {
+  title: 'This page could not be opened',
+  description:
+    'The link or form that brought you here is incomplete or out of date. Go back, reload the page and try again. If you came from an application, go back to it and start signing in again.',
+}
+
+/**
+ * The words of a sign-in link refused before its application and return address are known good
+ * (the page never sends the person back there): what happened and where to go, in plain words.
+ * The technical reason stays in the log and in the error code shown for support.
+ */
+function unsafeAuthorizePage(error: UnsafeAuthorizeError): { title: string; description: string } {
+  if (error.error === 'invalid_client')
+    return {
+      title: 'This application is not known here',
+      description:
+        'The link you followed names an application that is not registered with this sign-in service, so you cannot sign in to it from here. Go back to the application and try again. If it keeps happening, contact the application’s support.',
+    }
+  if (error.error === 'invalid_request_uri')
+    return {
+      title: 'This sign-in link has expired',
+      description: 'This sign-in link has expired or was already used. Go back to the application and start signing in again.',
+    }
+  return {
+    title: 'This sign-in link is not valid',
+    description:
+      'The application that sent you here made a sign-in link this service cannot accept, so you were stopped here to keep your account safe. Go back to the application and try again. If it keeps happening, contact the application’s support.',
+  }
+}
 
 /** Classifies any thrown value into a safe view plus headers. */
 export function describeError(error: unknown): { view: ErrorView; headers: Record<string, string>; expected: boolean } {
@@ -55,14 +91,14 @@ export function describeError(error: unknown): { view: ErrorView; headers: Recor
         `${error.challenge} realm="tessera", error="${error.error}", error_description="${error.description.replace(/["\\]/g, '')}"${algs}`
     }
     return {
-      view: { status: error.status, title: 'Request refused', description: error.description, error: error.error },
+      view: { status: error.status, title: 'Request refused', description: error.description, error: error.error, page: REFUSED_PAGE },
       headers,
       expected: error.status < 500,
     }
   }
   if (error instanceof UnsafeAuthorizeError) {
     return {
-      view: { status: 400, title: 'This sign-in link is not valid', description: error.description, error: error.error },
+      view: { status: 400, ...unsafeAuthorizePage(error), error: error.error },
       headers: {},
       expected: true,
     }
@@ -85,7 +121,13 @@ export function describeError(error: unknown): { view: ErrorView; headers: Recor
   const fastifyError = error as Partial<FastifyError>
   if (fastifyError.validation !== undefined) {
     return {
-      view: { status: 400, title: 'Request refused', description: 'the request is malformed', error: 'invalid_request' },
+      view: {
+        status: 400,
+        title: 'Request refused',
+        description: 'the request is malformed',
+        error: 'invalid_request',
+        page: REFUSED_PAGE,
+      },
       headers: {},
       expected: true,
     }
@@ -106,7 +148,7 @@ export function describeError(error: unknown): { view: ErrorView; headers: Recor
   if (typeof status === 'number' && status >= 400 && status < 500) {
     // Body-parser and routing errors from Fastify itself: keep the status, hide the text.
     return {
-      view: { status, title: 'Request refused', description: 'the request is malformed', error: 'invalid_request' },
+      view: { status, title: 'Request refused', description: 'the request is malformed', error: 'invalid_request', page: REFUSED_PAGE },
       headers: {},
       expected: true,
     }
@@ -124,7 +166,17 @@ export function describeError(error: unknown): { view: ErrorView; headers: Recor
     }
   }
   return {
-    view: { status: 500, title: 'Something went wrong', description: 'The server could not complete the request.', error: 'server_error' },
+    view: {
+      status: 500,
+      title: 'Something went wrong',
+      description: 'The server could not complete the request.',
+      error: 'server_error',
+      page: {
+        title: 'Something went wrong',
+        description:
+          'The server could not complete the request. Try again in a moment. If it keeps happening, go back to the application and start again.',
+      },
+    },
     headers: {},
     expected: false,
   }
@@ -169,7 +221,8 @@ export function sendError(
   reply.status(view.status).headers({ ...NO_STORE, ...headers })
   if (isPageRoute(request) || error instanceof UnsafeAuthorizeError || error instanceof PageError) {
     if (securityHeaders) reply.headers(securityHeaders.page)
-    return reply.type('text/html; charset=utf-8').send(safelyRendered(renderPage, view, request))
+    const forPeople = view.page ? { ...view, title: view.page.title, description: view.page.description } : view
+    return reply.type('text/html; charset=utf-8').send(safelyRendered(renderPage, forPeople, request))
   }
   if (securityHeaders) reply.headers(securityHeaders.json)
   return reply.type('application/json; charset=utf-8').send({ error: view.error ?? 'server_error', error_description: view.description })

@@ -3,7 +3,7 @@ import type { Logger } from 'pino'
 import { isProduction, mailSender, type Config } from '../config/config.js'
 import type { Outbox } from '../outbox/outbox.js'
 import type { RetrySchedule } from '../outbox/retry.js'
-import { createMailComposer } from './compose.js'
+import { createMailComposer, mailBrand } from './compose.js'
 import { MAIL_RETRY_SCHEDULE, MailOutbox, type MailBuilder } from './outbox.js'
 import { discardTransport, logTransport, smtpTransport, type MailTransport } from './transport.js'
 
@@ -22,7 +22,7 @@ export function createMailOutbox<Job extends { readonly template: string }>(
   const mail = new MailOutbox<Job>({
     transport,
     log: mailLog,
-    compose: createMailComposer(),
+    compose: createMailComposer(mailBrand(config.brand), config.theme),
     outbox,
     builder,
     retry: { ...MAIL_RETRY_SCHEDULE, ...retry },

@@ -18,7 +18,7 @@ const WEBAUTHN_SCRIPT = fs.readFileSync(
 /**
  * Probes for orchestrators — `/healthz`: the process is alive (restart it when this fails);
  * `/readyz`: it can serve (database reachable, a signing key loaded), else 503 so the load
- * balancer sends traffic elsewhere — and the one stylesheet.
+ * balancer sends traffic elsewhere — the stylesheets, scripts and the brand's logo.
  */
 export const miscRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { deps }) => {
   app.get('/healthz', { schema: { querystring: AnyQuery } }, async (_request, reply) =>
@@ -55,9 +55,25 @@ export const miscRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app,
     )
   }
 
+  // THEME_DIR's style.css replaces the built-in one (read at start, config/branding.ts).
+  const stylesheet = deps.config.theme?.stylesheet ?? STYLESHEET
   app.get('/assets/style.css', { schema: { querystring: AnyQuery } }, async (_request, reply) => {
-    return reply.header('cache-control', 'public, max-age=3600').type('text/css; charset=utf-8').send(STYLESHEET)
+    return reply.header('cache-control', 'public, max-age=3600').type('text/css; charset=utf-8').send(stylesheet)
   })
+
+  // The brand stylesheet and BRAND_LOGO_FILE: their paths carry a hash of their content, so they
+  // can be cached for good and a new logo or colour is a new URL.
+  const { brand } = deps.config
+  for (const asset of [brand.stylesheet, ...(brand.logoAsset ? [brand.logoAsset] : [])]) {
+    app.get(asset.path, { schema: { querystring: AnyQuery } }, async (_request, reply) =>
+      reply
+        .header('cache-control', 'public, max-age=31536000, immutable')
+        // An SVG opened on its own is a document on our origin: no script, no plugins, sandboxed.
+        .header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; sandbox")
+        .type(asset.contentType)
+        .send(asset.body),
+    )
+  }
 
   app.get('/', { schema: { querystring: AnyQuery } }, async (_request, reply) => {
     return reply.type('application/json; charset=utf-8').send({ issuer: deps.config.issuer, discovery: deps.config.discoveryUrl })

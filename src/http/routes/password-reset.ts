@@ -17,6 +17,7 @@ import { assertNotBlocked, countRequest, recordFailures } from '../../throttle/g
 import { emailQuota, resetLinkRules } from '../../throttle/rules.js'
 import { sendPage, type Views } from '../views/render.js'
 import { AnyQuery } from '../schemas.js'
+import { hashSecret } from '../../secrets.js'
 
 const ForgotForm = Type.Object({ email: Type.String({ maxLength: 1024 }), _csrf: Type.Optional(Type.String({ maxLength: 256 })) })
 const ResetQuery = Type.Object({ token: Type.Optional(Type.String({ maxLength: 128 })) })
@@ -66,12 +67,19 @@ export const passwordResetRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views:
       400,
     )
 
-  const renderForm = (reply: FastifyReply, problem: string | null, status: number) =>
+  /** The address of the account a live reset link is for: the form names it for password managers. */
+  const accountEmail = async (token: string): Promise<string | null> => {
+    const userId = await deps.repos.accountTokens.findLive(hashSecret(token), 'reset_password', deps.clock.now())
+    return userId === undefined ? null : ((await deps.repos.users.findById(userId))?.email ?? null)
+  }
+
+  const renderForm = async (reply: FastifyReply, token: string, problem: string | null, status: number) =>
     sendPage(
       reply,
       views.render('reset-password', {
         title: 'Choose a new password',
         csrfToken: reply.formToken(),
+        email: await accountEmail(token),
         problem,
         minLength: MIN_PASSWORD_LENGTH,
         suggestedLength: SUGGESTED_PASSWORD_LENGTH,
@@ -86,7 +94,7 @@ export const passwordResetRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views:
     }
     const token = stashedResetToken(request, https)
     if (token === undefined || !(await resetTokenIsLive(deps, token))) return expiredPage(reply)
-    return renderForm(reply, null, 200)
+    return renderForm(reply, token, null, 200)
   })
 
   app.post(
@@ -109,10 +117,10 @@ export const passwordResetRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views:
       if (token === undefined) return expired()
       const { password, password_confirm: confirmation } = request.body
       if (password !== confirmation) {
-        return (await resetTokenIsLive(deps, token)) ? renderForm(reply, 'The two passwords are not the same.', 400) : expired()
+        return (await resetTokenIsLive(deps, token)) ? renderForm(reply, token, 'The two passwords are not the same.', 400) : expired()
       }
       const result = await completePasswordReset(deps, token, password)
-      if (!result.ok) return result.reason === 'expired' ? expired() : renderForm(reply, result.problem, 400)
+      if (!result.ok) return result.reason === 'expired' ? expired() : renderForm(reply, token, result.problem, 400)
       clearResetToken(reply, https)
       // Every session of the user ended, this browser's included; its cookie goes too.
       clearSessionCookie(deps, reply)
