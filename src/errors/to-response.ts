@@ -26,6 +26,8 @@ export interface ErrorView {
    * for a client's developer (the JSON answer keeps them): what happened and what to do, for people.
    */
   readonly page?: { readonly title: string; readonly description: string }
+  /** On a page, the protocol text kept for the client's developer, under a closed disclosure. */
+  readonly detail?: string
 }
 
 export type PageRenderer = (view: ErrorView) => string
@@ -98,7 +100,13 @@ export function describeError(error: unknown): { view: ErrorView; headers: Recor
   }
   if (error instanceof UnsafeAuthorizeError) {
     return {
-      view: { status: 400, ...unsafeAuthorizePage(error), error: error.error },
+      view: {
+        status: 400,
+        title: 'This sign-in link is not valid',
+        description: error.description,
+        error: error.error,
+        page: unsafeAuthorizePage(error),
+      },
       headers: {},
       expected: true,
     }
@@ -221,7 +229,16 @@ export function sendError(
   reply.status(view.status).headers({ ...NO_STORE, ...headers })
   if (isPageRoute(request) || error instanceof UnsafeAuthorizeError || error instanceof PageError) {
     if (securityHeaders) reply.headers(securityHeaders.page)
-    const forPeople = view.page ? { ...view, title: view.page.title, description: view.page.description } : view
+    // People read the plain words; the protocol reason stays on the page for the client's developer
+    // (never for a 500, whose description says nothing).
+    const forPeople = view.page
+      ? {
+          ...view,
+          title: view.page.title,
+          description: view.page.description,
+          ...(view.status < 500 && view.description !== view.page.description ? { detail: view.description } : {}),
+        }
+      : view
     return reply.type('text/html; charset=utf-8').send(safelyRendered(renderPage, forPeople, request))
   }
   if (securityHeaders) reply.headers(securityHeaders.json)

@@ -34,7 +34,8 @@ export function createViews(brand: BrandView = DEFAULT_BRAND, theme: Theme | nul
     eta.render(`./${template}`, { productName: brand.name, brand, ...data })
   return {
     render,
-    errorPage: (view) => render('error', { title: view.title, description: view.description, status: view.status }),
+    errorPage: (view) =>
+      render('error', { title: view.title, description: view.description, status: view.status, detail: view.detail ?? null }),
   }
 }
 
