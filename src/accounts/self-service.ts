@@ -10,13 +10,10 @@
  * themselves: nobody would be left to run the console.
  */
 import type { LoginSession } from '../model/session.js'
-import { hasPassword, type User } from '../model/user.js'
+import { hasPassword, isEnabledAdmin, type User } from '../model/user.js'
 import { exportUserData, type UserDataExport } from './data-export.js'
 import { deleteUser, UnknownUser, type AccountLifecycleDeps } from './lifecycle.js'
 import { MAX_PASSWORD_LENGTH } from './password-hasher.js'
-
-/** The role that opens the admin console (http/routes/admin-console/access.ts says the same). */
-const ADMIN_ROLE = 'admin'
 
 /**
  * How recent (seconds) a sign-in must be to delete an account that has no password. Shorter than
@@ -55,9 +52,9 @@ export type DeletionResult =
  * is rare and installations have few admins, and the repository has no narrower query.
  */
 export async function isLastEnabledAdmin(deps: Pick<SelfServiceDeps, 'repos'>, user: User): Promise<boolean> {
-  if (!user.roles.includes(ADMIN_ROLE) || user.disabledAt !== null) return false
+  if (!isEnabledAdmin(user)) return false
   const users = await deps.repos.users.list()
-  return !users.some((other) => other.id !== user.id && other.disabledAt === null && other.roles.includes(ADMIN_ROLE))
+  return !users.some((other) => other.id !== user.id && isEnabledAdmin(other))
 }
 
 export function reauthenticationFor(deps: Pick<SelfServiceDeps, 'clock'>, user: User, session: LoginSession): Reauthentication {

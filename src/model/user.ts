@@ -22,3 +22,10 @@ export type NewUser = Omit<User, 'roles'> & { readonly roles?: readonly string[]
 const ROLE = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/
 
 export const isRoleName = (role: string): boolean => ROLE.test(role)
+
+/** The role that opens the admin console (`idp users set-roles EMAIL admin`). */
+export const ADMIN_ROLE = 'admin'
+
+/** An account that may run the console now: the admin role and not disabled. */
+export const isEnabledAdmin = (user: Pick<User, 'roles' | 'disabledAt'>): boolean =>
+  user.disabledAt === null && user.roles.includes(ADMIN_ROLE)

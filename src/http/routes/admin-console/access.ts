@@ -14,14 +14,11 @@ import type { Deps } from '../../../deps.js'
 import { PageError } from '../../../errors/oauth-error.js'
 import { factorsOf, hasSecondFactor, type FactorSummary } from '../../../factors/summary.js'
 import type { AuthenticationMethod } from '../../../model/authentication.js'
-import type { User } from '../../../model/user.js'
+import { ADMIN_ROLE, isEnabledAdmin, type User } from '../../../model/user.js'
 import { ACR_MFA, acrOf, satisfiesAcr } from '../../../oauth/acr.js'
 import { startPendingLogin } from '../../pending-login.js'
 import { isReturnPath, rememberReturnPath } from '../../return-to.js'
 import { currentSession } from '../../session-cookie.js'
-
-/** The role that opens the console (`idp users set-roles EMAIL admin`). */
-export const ADMIN_ROLE = 'admin'
 
 export type AdminAccess = 'sign-in' | 'forbidden' | 'set-up-factor' | 'step-up' | 'allowed'
 
@@ -55,7 +52,7 @@ export function adminGate(deps: Deps): onRequestHookHandler {
   return async function gate(request: FastifyRequest, reply: FastifyReply) {
     const session = await currentSession(deps, request)
     const user = session ? await deps.repos.users.findById(session.userId) : undefined
-    const isAdmin = user !== undefined && user.disabledAt === null && user.roles.includes(ADMIN_ROLE)
+    const isAdmin = user !== undefined && isEnabledAdmin(user)
     const factors = isAdmin ? await factorsOf(deps, user.id) : null
     const access = adminAccess(user, factors, session?.amr ?? [])
     if (!session || !user || access === 'sign-in') {

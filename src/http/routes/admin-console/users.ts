@@ -21,12 +21,11 @@ import {
 import { exportUserData } from '../../../accounts/data-export.js'
 import type { Deps } from '../../../deps.js'
 import { PageError } from '../../../errors/oauth-error.js'
-import type { User } from '../../../model/user.js'
+import { ADMIN_ROLE, type User } from '../../../model/user.js'
 import { acrOf } from '../../../oauth/acr.js'
 import { listUserSessions } from '../../../sessions/user-sessions.js'
 import { describeDevice } from '../../device.js'
 import type { Views } from '../../views/render.js'
-import { ADMIN_ROLE } from './access.js'
 import {
   adminOf,
   ConfirmedForm,
