@@ -18,7 +18,7 @@ try {
     stdio: 'inherit',
     cwd: ROOT,
   })
-  for (const folder of ['src/http/views/templates', 'src/http/assets', 'src/mail/templates']) {
+  for (const folder of ['src/http/views/templates', 'src/http/assets', 'src/mail/templates', 'src/i18n/messages']) {
     cpSync(path.join(ROOT, folder), path.join(staging, folder), { recursive: true })
   }
   writeFileSync(

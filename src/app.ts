@@ -11,7 +11,8 @@ import type { Logger } from 'pino'
 import type { Deps } from './deps.js'
 import { lazyChildLogger } from './logger.js'
 import { PageError } from './errors/oauth-error.js'
-import { RateLimited, sendError } from './errors/to-response.js'
+import { RateLimited, sendError, type PageRenderer } from './errors/to-response.js'
+import { registerPageLocale, requestLocale } from './http/page-locale.js'
 import { registerCors, registeredOrigins } from './http/plugins/cors.js'
 import { registerFormProtection } from './http/plugins/forms.js'
 import { apiSecurityHeaders, registerSecurityHeaders, securityHeaders } from './http/plugins/security-headers.js'
@@ -69,7 +70,10 @@ async function registerFloodGuards(scope: FastifyInstance, deps: Deps): Promise<
 
 export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   const https = deps.config.issuerIsHttps
-  const views = createViews(brandView(deps.config.brand), deps.config.theme)
+  const views = createViews(deps.i18n, brandView(deps.config.brand), deps.config.theme)
+  // Error pages speak the request's language: refined for page routes (page-locale.ts), else what the request says.
+  const errorPage: PageRenderer = (view, request) =>
+    views.errorPage(view, request.locale ?? requestLocale(request, deps.config.defaultLocale))
   // Upstream identity providers' client configurations, kept for this app's lifetime.
   const configurationFor = upstreamClients(deps.upstreamKey)
   const headers = { page: securityHeaders({ https }), json: apiSecurityHeaders({ https }) }
@@ -96,7 +100,7 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
     routerOptions: { maxParamLength: 200 },
     // A path Fastify cannot decode (`/%FF`) is answered by the router before any hook: through the
     // same error mapping, with the security headers, never echoing the URL.
-    frameworkErrors: (error, request, reply) => sendError(error, request, reply, views.errorPage, headers),
+    frameworkErrors: (error, request, reply) => sendError(error, request, reply, errorPage, headers),
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   // The access log is an info line; below that level the hook is not installed at all (it would
@@ -104,6 +108,7 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   // Metrics (METRICS_PORT): without them no hook at all.
   if (deps.metrics) registerHttpMetrics(app, deps.metrics)
   app.addHook('onRequest', echoRequestId)
+  app.decorateRequest('locale', null)
 
   if (deps.log.isLevelEnabled('info')) {
     app.addHook('onResponse', async (request, reply) => {
@@ -122,11 +127,10 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
 
   // Errors and unknown paths may be answered outside the scopes below (an undecodable path, a
   // document's query refused): these handlers set the security headers themselves.
-  app.setErrorHandler((error, request, reply) => sendError(error, request, reply, views.errorPage, headers))
+  app.setErrorHandler((error, request, reply) => sendError(error, request, reply, errorPage, headers))
   app.setNotFoundHandler((request, reply) => {
     const wantsHtml = (request.headers.accept ?? '').includes('text/html')
-    if (wantsHtml)
-      return sendError(new PageError(404, 'Page not found', 'There is nothing at this address.'), request, reply, views.errorPage, headers)
+    if (wantsHtml) return sendError(new PageError(404, 'errors.not_found'), request, reply, errorPage, headers)
     return reply.status(404).headers(headers.json).send({ error: 'not_found', error_description: 'no such endpoint' })
   })
 
@@ -159,6 +163,7 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
     // Signed cookies (the device cookie) use a key every instance derives from the KEK.
     await site.register(cookie, { secret: deps.cookieKey })
     await registerRequestGuards(site, headers.page)
+    registerPageLocale(site, deps)
     await registerFloodGuards(site, deps)
     await registerFormProtection(site, { issuer: deps.config.issuer, https: deps.config.issuerIsHttps, hmacKey: deps.formKey })
     await site.register(authorizeRoutes, { deps })

@@ -26,6 +26,9 @@ import { KeyStore } from './keys/key-store.js'
 import { createLogger } from './logger.js'
 import { createClientDirectory, type ClientDirectory } from './clients/directory.js'
 import type { Metrics } from './metrics/metrics.js'
+import { readCatalogues } from './i18n/catalogue.js'
+import { createClientLogos, type ClientLogos } from './clients/client-logo.js'
+import { createI18n, type I18n } from './i18n/translator.js'
 import type { ActiveTrace } from './http/request-context.js'
 
 export type { Repositories }
@@ -68,6 +71,10 @@ export interface Deps {
   readonly outbox: Outbox
   /** Security events: logged and stored in audit_events. */
   readonly audit: SecurityEvents
+  /** The words of pages and mails in every supported language (i18n/), read once at start. */
+  readonly i18n: I18n
+  /** Client logos fetched from their logo_uri and served from this origin (clients/client-logo.ts). */
+  readonly clientLogos: ClientLogos
   readonly clock: Clock
   readonly log: Logger
   /** Prometheus metrics, only when METRICS_PORT is set (metrics/metrics.ts); absent, nothing is measured. */
@@ -148,11 +155,12 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
         dummy = undefined
         throw error
       }))
+    const i18n = createI18n(readCatalogues(), config.defaultLocale)
     const mail = createMailOutbox<AccountMail>(
       config,
       log,
       outbox,
-      accountMailBuilder({ config, repos, clock, audit }),
+      accountMailBuilder({ config, repos, clock, audit, i18n }),
       overrides.mailRetry,
     )
     outbox.register(backchannelLogoutHandler({ config, repos, keys, clock, audit }))
@@ -160,6 +168,7 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
     const dpopNonceKey = Buffer.from(hkdfSync('sha256', kek, Buffer.alloc(0), 'tessera dpop nonces', 32))
     const dpop = createDpopVerifier({ config, clock, repos }, dpopNonceKey)
     metrics?.watch({ hasher, pool: store.poolUse, keys, outbox: repos.outbox, clock, log })
+    const clientLogos = createClientLogos({ repos, clock, config, log })
     return {
       config,
       store,
@@ -179,6 +188,8 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
       webhooks,
       outbox,
       audit,
+      i18n,
+      clientLogos,
       clock,
       log,
       metrics,
@@ -204,7 +215,7 @@ export async function closeDeps(deps: Deps): Promise<void> {
     // Queued mail may still need the database (a reset link is issued when its mail is built), and
     // so do the outbox jobs in flight (their outcome is recorded).
     (async () => {
-      const drained = await Promise.allSettled([deps.mail.close(), deps.outbox.close()])
+      const drained = await Promise.allSettled([deps.mail.close(), deps.outbox.close(), deps.clientLogos.idle()])
       await deps.store.close()
       const failed = drained.find((result): result is PromiseRejectedResult => result.status === 'rejected')
       if (failed) throw failed.reason

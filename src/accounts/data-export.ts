@@ -34,6 +34,8 @@ export interface UserDataExport {
     readonly created_at: Iso
     readonly disabled_at: Iso
     readonly has_password: boolean
+    /** The language the user chose for pages (i18n/locales.ts); null: the browser's. */
+    readonly locale: string | null
   }
   readonly second_factors: {
     readonly passkeys: readonly { name: string; device_type: string; backed_up: boolean; created_at: Iso; last_used_at: Iso }[]
@@ -111,6 +113,7 @@ export async function exportUserData(
       created_at: iso(user.createdAt),
       disabled_at: iso(user.disabledAt),
       has_password: user.passwordHash !== '',
+      locale: user.locale,
     },
     second_factors: {
       passkeys: passkeys.map((passkey) => ({

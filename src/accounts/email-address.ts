@@ -88,35 +88,53 @@ export function isMixedScript(text: string): boolean {
 
 const CONTROL_OR_SPACE = /[\s\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff]/u
 
+/** Why an address cannot be used: a stable code that pages translate (`signup.problem.email_<code>`). */
+export type EmailProblem = 'malformed' | 'invisible' | 'trailing_dot' | 'bad_domain' | 'mixed_local' | 'mixed_domain'
+
 /**
- * Why an address cannot be used for a new account (signup, `idp users add`), in words for a form
- * or a CLI line; null when it can. Checked on the address as typed, then on its canonical form.
+ * Why an address cannot be used for a new account (signup, `idp users add`); null when it can.
+ * Checked on the address as typed, then on its canonical form.
  */
-export function emailAddressProblem(raw: string): string | null {
+export function emailAddressProblemCode(raw: string): EmailProblem | null {
   const typed = raw.trim()
-  if (typed.length === 0 || typed.length > MAX_EMAIL_LENGTH) return 'Enter an email address like name@example.com.'
-  if (CONTROL_OR_SPACE.test(typed)) return 'An email address cannot contain spaces or invisible characters.'
+  if (typed.length === 0 || typed.length > MAX_EMAIL_LENGTH) return 'malformed'
+  if (CONTROL_OR_SPACE.test(typed)) return 'invisible'
   const canonical = normaliseEmail(typed)
   const at = canonical.lastIndexOf('@')
   const local = canonical.slice(0, at)
   const typedDomain = mapWidth(typed).slice(mapWidth(typed).lastIndexOf('@') + 1)
-  if (at <= 0 || local.includes('@') || local.length > 64) return 'Enter an email address like name@example.com.'
-  if (typedDomain.endsWith('.')) return 'Remove the dot at the end of the address.'
+  if (at <= 0 || local.includes('@') || local.length > 64) return 'malformed'
+  if (typedDomain.endsWith('.')) return 'trailing_dot'
   const domain = canonical.slice(at + 1)
   if (
     domainToASCII(domain) === '' ||
     !/^[a-z0-9-]+(\.[a-z0-9-]+)+$/.test(domain) ||
     domain.split('.').some((label) => label.startsWith('-') || label.endsWith('-'))
   ) {
-    return 'The part after @ is not a valid domain name.'
+    return 'bad_domain'
   }
-  if (isMixedScript(local)) return 'The part before @ mixes alphabets (for example Latin and Cyrillic letters); use one.'
+  if (isMixedScript(local)) return 'mixed_local'
   // Judged in Unicode: an xn-- label hides its letters.
   if (
     domainToUnicode(domain)
       .split('.')
       .some((label) => isMixedScript(label))
   )
-    return 'The domain mixes alphabets (for example Latin and Cyrillic letters).'
+    return 'mixed_domain'
   return null
+}
+
+const ENGLISH: Readonly<Record<EmailProblem, string>> = {
+  malformed: 'Enter an email address like name@example.com.',
+  invisible: 'An email address cannot contain spaces or invisible characters.',
+  trailing_dot: 'Remove the dot at the end of the address.',
+  bad_domain: 'The part after @ is not a valid domain name.',
+  mixed_local: 'The part before @ mixes alphabets (for example Latin and Cyrillic letters); use one.',
+  mixed_domain: 'The domain mixes alphabets (for example Latin and Cyrillic letters).',
+}
+
+/** emailAddressProblemCode in English words, for a CLI line or the admin API; null when the address can be used. */
+export function emailAddressProblem(raw: string): string | null {
+  const problem = emailAddressProblemCode(raw)
+  return problem === null ? null : ENGLISH[problem]
 }

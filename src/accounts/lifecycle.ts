@@ -140,7 +140,17 @@ export async function createUser(deps: AccountLifecycleDeps, input: NewAccount, 
   if (holder) throw new EmailTaken(email, holder.id)
   const now = deps.clock.now()
   const passwordHash = await deps.hasher.hash(input.password)
-  const user: User = { id: randomId(), email, name, passwordHash, emailVerified: true, disabledAt: null, createdAt: now, roles }
+  const user: User = {
+    id: randomId(),
+    email,
+    name,
+    passwordHash,
+    emailVerified: true,
+    disabledAt: null,
+    createdAt: now,
+    roles,
+    locale: null,
+  }
   // The address is unique in the table: of two concurrent creations one wins.
   if (!(await deps.repos.users.insertIfEmailFree(user))) {
     const winner = await deps.repos.users.findByEmail(email)

@@ -1,100 +1,90 @@
-/** The words of every account mail. Links are complete URLs built from the issuer. */
+/**
+ * The words of every account mail, in the recipient's language (the translator's): messages
+ * `mail.*` of src/i18n/messages/<locale>/mail.json. Links are complete URLs built from the issuer.
+ */
+import type { Translator } from '../i18n/translator.js'
 import type { MailContent } from '../mail/message.js'
 
-const greeting = (name: string | null) => (name ? `Hello ${name},` : 'Hello,')
-const minutes = (seconds: number) => `${Math.round(seconds / 60)} minutes`
-const hours = (seconds: number) => (seconds >= 7200 ? `${Math.round(seconds / 3600)} hours` : minutes(seconds))
+const greeting = (words: Translator, name: string | null) =>
+  name ? words.t('mail.greeting', { name }) : words.t('mail.greeting_anonymous')
 
-export function verifyEmailMail(name: string | null, link: string, ttl: number): MailContent {
+/** A lifetime as the messages count it: whole hours from two hours on, minutes below (hours 0). */
+const hoursOrMinutes = (seconds: number) =>
+  seconds >= 7200 ? { hours: Math.round(seconds / 3600), minutes: 0 } : { hours: 0, minutes: Math.round(seconds / 60) }
+
+export function verifyEmailMail(words: Translator, name: string | null, link: string, ttl: number): MailContent {
   return {
-    subject: 'Confirm your email address',
-    paragraphs: [
-      greeting(name),
-      'Please confirm that this is your email address.',
-      `The link works once and expires in ${hours(ttl)}. If you did not create an account, ignore this mail.`,
-    ],
-    action: { label: 'Confirm email address', url: link },
+    translator: words,
+    subject: words.t('mail.verify_email.subject'),
+    paragraphs: [greeting(words, name), words.t('mail.verify_email.intro'), words.t('mail.verify_email.expiry', hoursOrMinutes(ttl))],
+    action: { label: words.t('mail.verify_email.action'), url: link },
   }
 }
 
-export function signupAttemptMail(name: string | null, forgotPasswordUrl: string): MailContent {
+export function signupAttemptMail(words: Translator, name: string | null, forgotPasswordUrl: string): MailContent {
   return {
-    subject: 'Someone tried to sign up with your address',
-    paragraphs: [
-      greeting(name),
-      'Someone tried to create an account with this email address, but you already have one. No new account was created.',
-      'If that was you and you forgot your password, you can choose a new one. If it was not you, you can ignore this mail.',
-    ],
-    action: { label: 'Reset your password', url: forgotPasswordUrl },
+    translator: words,
+    subject: words.t('mail.signup_attempt.subject'),
+    paragraphs: [greeting(words, name), words.t('mail.signup_attempt.text'), words.t('mail.signup_attempt.advice')],
+    action: { label: words.t('mail.signup_attempt.action'), url: forgotPasswordUrl },
   }
 }
 
-export function resetPasswordMail(name: string | null, link: string, ttl: number): MailContent {
+export function resetPasswordMail(words: Translator, name: string | null, link: string, ttl: number): MailContent {
   return {
-    subject: 'Reset your password',
+    translator: words,
+    subject: words.t('mail.password_reset.subject'),
     paragraphs: [
-      greeting(name),
-      'Someone asked to reset the password of your account. If it was you, choose a new password with the link below.',
-      `The link works once and expires in ${minutes(ttl)}. If you did not ask, ignore this mail: your password stays as it is.`,
+      greeting(words, name),
+      words.t('mail.password_reset.intro'),
+      words.t('mail.password_reset.expiry', { minutes: Math.round(ttl / 60) }),
     ],
-    action: { label: 'Choose a new password', url: link },
+    action: { label: words.t('mail.password_reset.action'), url: link },
   }
 }
 
-export function passwordChangedMail(name: string | null, how: 'reset' | 'changed', forgotPasswordUrl: string): MailContent {
+export function passwordChangedMail(
+  words: Translator,
+  name: string | null,
+  how: 'reset' | 'changed',
+  forgotPasswordUrl: string,
+): MailContent {
   return {
-    subject: 'Your password was changed',
+    translator: words,
+    subject: words.t('mail.password_changed.subject'),
     paragraphs: [
-      greeting(name),
-      how === 'reset'
-        ? 'The password of your account was just reset with a link sent to this address. You were signed out everywhere.'
-        : 'The password of your account was just changed. Your other sessions were signed out.',
-      'If you did not do this, reset your password now and tell your administrator.',
+      greeting(words, name),
+      words.t(how === 'reset' ? 'mail.password_changed.reset' : 'mail.password_changed.changed'),
+      words.t('mail.not_you'),
     ],
-    action: { label: 'Reset your password', url: forgotPasswordUrl },
+    action: { label: words.t('mail.password_changed.action'), url: forgotPasswordUrl },
   }
 }
 
 export type FactorChange =
   'passkey_added' | 'passkey_removed' | 'totp_added' | 'totp_removed' | 'recovery_code_used' | 'recovery_codes_renewed' | 'factors_reset'
 
-const FACTOR_CHANGES: Readonly<Record<FactorChange, { subject: string; text: string }>> = {
-  passkey_added: {
-    subject: 'A passkey was added to your account',
-    text: 'A passkey was added to your account. It can now sign you in without a password.',
-  },
-  passkey_removed: {
-    subject: 'A passkey was removed from your account',
-    text: 'A passkey was removed from your account. It no longer signs you in.',
-  },
-  totp_added: {
-    subject: 'An authenticator app was set up for your account',
-    text: 'An authenticator app was set up for your account: signing in with your password now also asks for a code from it.',
-  },
-  totp_removed: {
-    subject: 'The authenticator app was removed from your account',
-    text: 'The authenticator app was removed from your account: its codes no longer work.',
-  },
-  recovery_code_used: {
-    subject: 'A recovery code was used to sign in',
-    text: 'One of your recovery codes was just used to sign in to your account. Each code works once.',
-  },
+/** The message keys of each change, written out so the catalogue test finds every one. */
+const FACTOR_CHANGES: Readonly<Record<FactorChange, { readonly subject: string; readonly text: string }>> = {
+  passkey_added: { subject: 'mail.factor_changed.passkey_added.subject', text: 'mail.factor_changed.passkey_added.text' },
+  passkey_removed: { subject: 'mail.factor_changed.passkey_removed.subject', text: 'mail.factor_changed.passkey_removed.text' },
+  totp_added: { subject: 'mail.factor_changed.totp_added.subject', text: 'mail.factor_changed.totp_added.text' },
+  totp_removed: { subject: 'mail.factor_changed.totp_removed.subject', text: 'mail.factor_changed.totp_removed.text' },
+  recovery_code_used: { subject: 'mail.factor_changed.recovery_code_used.subject', text: 'mail.factor_changed.recovery_code_used.text' },
   recovery_codes_renewed: {
-    subject: 'New recovery codes were made for your account',
-    text: 'New recovery codes were made for your account; the previous ones no longer work.',
+    subject: 'mail.factor_changed.recovery_codes_renewed.subject',
+    text: 'mail.factor_changed.recovery_codes_renewed.text',
   },
-  factors_reset: {
-    subject: 'Your second factors were reset',
-    text: 'An administrator removed the passkeys, the authenticator app and the recovery codes of your account. Sign in with your password and set up a second factor again.',
-  },
+  factors_reset: { subject: 'mail.factor_changed.factors_reset.subject', text: 'mail.factor_changed.factors_reset.text' },
 }
 
 /** Whenever a factor is added or removed or a recovery code is used: the owner hears of it. */
-export function factorChangedMail(name: string | null, change: FactorChange, accountUrl: string): MailContent {
-  const { subject, text } = FACTOR_CHANGES[change]
+export function factorChangedMail(words: Translator, name: string | null, change: FactorChange, accountUrl: string): MailContent {
+  const keys = FACTOR_CHANGES[change]
   return {
-    subject,
-    paragraphs: [greeting(name), text, 'If you did not do this, reset your password now and tell your administrator.'],
-    action: { label: 'Review your account', url: accountUrl },
+    translator: words,
+    subject: words.t(keys.subject),
+    paragraphs: [greeting(words, name), words.t(keys.text), words.t('mail.not_you')],
+    action: { label: words.t('mail.factor_changed.action'), url: accountUrl },
   }
 }

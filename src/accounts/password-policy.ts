@@ -14,11 +14,28 @@ export const SUGGESTED_PASSWORD_LENGTH = 12
 // About 49,000 passwords from leaked-password corpora, maintained by the zxcvbn-ts project.
 const COMMON_PASSWORDS: ReadonlySet<string> = new Set(dictionary['passwords-common'])
 
-/** Why this password cannot be used, in words for the form; null when it is acceptable. */
-export function passwordProblem(password: string): string | null {
-  if ([...password].length < MIN_PASSWORD_LENGTH)
-    return `Use at least ${MIN_PASSWORD_LENGTH} characters (${SUGGESTED_PASSWORD_LENGTH} or more is better).`
-  if (password.length > MAX_PASSWORD_LENGTH) return `Use at most ${MAX_PASSWORD_LENGTH} characters.`
-  if (COMMON_PASSWORDS.has(password.toLowerCase())) return 'This password is too common. Choose one that is harder to guess.'
+/** Why a password cannot be used: a stable code that pages translate (`password.problem.<code>`). */
+export type PasswordProblem = 'too_short' | 'too_long' | 'too_common'
+
+/** The numbers the problems name, as values for their messages. */
+export const PASSWORD_LIMITS = { min: MIN_PASSWORD_LENGTH, suggested: SUGGESTED_PASSWORD_LENGTH, max: MAX_PASSWORD_LENGTH } as const
+
+/** Why this password cannot be used; null when it is acceptable. */
+export function passwordProblemCode(password: string): PasswordProblem | null {
+  if ([...password].length < MIN_PASSWORD_LENGTH) return 'too_short'
+  if (password.length > MAX_PASSWORD_LENGTH) return 'too_long'
+  if (COMMON_PASSWORDS.has(password.toLowerCase())) return 'too_common'
   return null
+}
+
+const ENGLISH: Readonly<Record<PasswordProblem, string>> = {
+  too_short: `Use at least ${MIN_PASSWORD_LENGTH} characters (${SUGGESTED_PASSWORD_LENGTH} or more is better).`,
+  too_long: `Use at most ${MAX_PASSWORD_LENGTH} characters.`,
+  too_common: 'This password is too common. Choose one that is harder to guess.',
+}
+
+/** Why this password cannot be used, in English (the CLI and the admin API); null when it is acceptable. */
+export function passwordProblem(password: string): string | null {
+  const problem = passwordProblemCode(password)
+  return problem === null ? null : ENGLISH[problem]
 }

@@ -6,16 +6,20 @@
  * address counts as verified), ends every session and refresh token, voids other reset links and
  * sends a notification. It never signs the user in.
  */
+import type { Locale } from '../i18n/locales.js'
 import { hashSecret } from '../secrets.js'
 import { createAccountLink } from './account-links.js'
 import { forgetUnprovenIdentities } from '../connections/federated-identities.js'
 import { endUserAccess, type AccountContext } from './context.js'
-import { passwordProblem } from './password-policy.js'
+import { passwordProblemCode, type PasswordProblem } from './password-policy.js'
 import type { User } from '../model/user.js'
 
-/** `email` is canonical (normaliseEmail); nothing is sent unless an enabled account has it. */
-export function requestPasswordReset(context: AccountContext, email: string): Promise<void> {
-  return context.mail.enqueue({ template: 'password_reset', email })
+/**
+ * `email` is canonical (normaliseEmail); nothing is sent unless an enabled account has it. The
+ * mail is in the account's chosen language, else in `locale` (the page's), else the default.
+ */
+export function requestPasswordReset(context: AccountContext, email: string, locale?: Locale): Promise<void> {
+  return context.mail.enqueue({ template: 'password_reset', email, ...(locale ? { locale } : {}) })
 }
 
 /** A fresh reset link (older ones die); also what `idp users reset-link` prints for support. */
@@ -37,11 +41,11 @@ export async function resetTokenIsLive(context: AccountContext, token: string): 
 export type ResetResult =
   | { readonly ok: true }
   | { readonly ok: false; readonly reason: 'expired' }
-  | { readonly ok: false; readonly reason: 'password'; readonly problem: string }
+  | { readonly ok: false; readonly reason: 'password'; readonly problem: PasswordProblem }
 
 export async function completePasswordReset(context: AccountContext, token: string, newPassword: string): Promise<ResetResult> {
   // The password is judged first, so a refused password does not use up the link.
-  const problem = passwordProblem(newPassword)
+  const problem = passwordProblemCode(newPassword)
   if (problem !== null)
     return (await resetTokenIsLive(context, token)) ? { ok: false, reason: 'password', problem } : { ok: false, reason: 'expired' }
   const passwordHash = await context.hasher.hash(newPassword)

@@ -9,6 +9,7 @@
  * or passkeys only) — a sign-in within the last few minutes. The last enabled admin cannot delete
  * themselves: nobody would be left to run the console.
  */
+import { isLocale } from '../i18n/locales.js'
 import type { LoginSession } from '../model/session.js'
 import { hasPassword, isEnabledAdmin, type User } from '../model/user.js'
 import { exportUserData, type UserDataExport } from './data-export.js'
@@ -112,7 +113,8 @@ export async function deleteOwnAccount(deps: SelfServiceDeps, request: DeletionR
     if (error instanceof UnknownUser) return { ok: true, email: user.email }
     throw error
   }
-  // The row is gone: the mail carries its address (see account-mail.ts, account_deleted).
-  await deps.mail.enqueue({ template: 'account_deleted', email: user.email })
+  // The row is gone: the mail carries its address and the language the user chose (see
+  // account-mail.ts, account_deleted).
+  await deps.mail.enqueue({ template: 'account_deleted', email: user.email, ...(isLocale(user.locale) ? { locale: user.locale } : {}) })
   return { ok: true, email: user.email }
 }

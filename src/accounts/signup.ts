@@ -4,9 +4,10 @@
  * sign up" mail instead of a second account, and a new account gets a verification mail. The
  * new user is not signed in (that would reveal which case happened); they sign in next.
  */
+import type { Locale } from '../i18n/locales.js'
 import { randomId } from '../secrets.js'
-import { emailAddressProblem, normaliseEmail } from './email-address.js'
-import { passwordProblem } from './password-policy.js'
+import { emailAddressProblemCode, normaliseEmail, type EmailProblem } from './email-address.js'
+import { passwordProblemCode, type PasswordProblem } from './password-policy.js'
 import type { AccountContext } from './context.js'
 import { sendVerificationMail } from './email-verification.js'
 
@@ -16,20 +17,31 @@ export interface SignupInput {
   readonly name: string
   readonly email: string
   readonly password: string
+  /** The language of the signup page: saved as the new user's choice (pages and mails use it). */
+  readonly locale?: Locale
 }
 
 export type SignupField = 'name' | 'email' | 'password'
-export type SignupResult = { readonly ok: true } | { readonly ok: false; readonly problems: Partial<Record<SignupField, string>> }
+export type NameProblem = 'missing' | 'too_long'
+
+/** What is wrong with each field, as codes: the page says them in its language. */
+export interface SignupProblems {
+  readonly name?: NameProblem
+  readonly email?: EmailProblem
+  readonly password?: PasswordProblem
+}
+
+export type SignupResult = { readonly ok: true } | { readonly ok: false; readonly problems: SignupProblems }
 
 /** Problems with the form itself; they never depend on whether the account exists. */
-export function signupProblems(input: SignupInput): Partial<Record<SignupField, string>> {
-  const problems: Partial<Record<SignupField, string>> = {}
+export function signupProblems(input: SignupInput): SignupProblems {
+  const problems: { name?: NameProblem; email?: EmailProblem; password?: PasswordProblem } = {}
   const name = input.name.trim()
-  if (name === '') problems.name = 'Enter your name.'
-  else if (name.length > MAX_NAME_LENGTH) problems.name = `Use at most ${MAX_NAME_LENGTH} characters.`
-  const email = emailAddressProblem(input.email)
+  if (name === '') problems.name = 'missing'
+  else if (name.length > MAX_NAME_LENGTH) problems.name = 'too_long'
+  const email = emailAddressProblemCode(input.email)
   if (email !== null) problems.email = email
-  const password = passwordProblem(input.password)
+  const password = passwordProblemCode(input.password)
   if (password !== null) problems.password = password
   return problems
 }
@@ -49,6 +61,7 @@ export async function signUp(context: AccountContext, input: SignupInput): Promi
     emailVerified: false,
     disabledAt: null,
     createdAt: context.clock.now(),
+    locale: input.locale ?? null,
   })
   if (created) {
     await context.audit.record('signup', { userId: id }, 'account created')
@@ -56,8 +69,9 @@ export async function signUp(context: AccountContext, input: SignupInput): Promi
   } else {
     // Recorded like a new account (one write either way), so timing does not tell the cases apart.
     await context.audit.record('signup', { detail: { outcome: 'existing_email' } }, 'signup for an email that already has an account')
-    // The owner is looked up when the mail is sent: one insert here either way.
-    await context.mail.enqueue({ template: 'signup_attempt', email })
+    // The owner is looked up when the mail is sent: one insert here either way. The page's
+    // language is used only if the owner chose none.
+    await context.mail.enqueue({ template: 'signup_attempt', email, ...(input.locale ? { locale: input.locale } : {}) })
   }
   return { ok: true }
 }

@@ -23,6 +23,9 @@ export interface BrandAsset {
 }
 
 export interface BrandLink {
+  /** Which link: its words are the message `layout.link_<kind>`. */
+  readonly kind: 'support' | 'privacy' | 'terms'
+  /** In English, for the log and the docs. */
   readonly label: string
   readonly url: string
 }
@@ -117,10 +120,10 @@ export function buildBrand(settings: BrandSettings): Brand {
         }
   const css = Buffer.from(brandStylesheet(color))
   const links = [
-    { label: 'Help', url: settings.supportUrl },
-    { label: 'Privacy', url: settings.privacyUrl },
-    { label: 'Terms', url: settings.termsUrl },
-  ].filter((link): link is BrandLink => link.url !== null)
+    { kind: 'support', label: 'Help', url: settings.supportUrl },
+    { kind: 'privacy', label: 'Privacy', url: settings.privacyUrl },
+    { kind: 'terms', label: 'Terms', url: settings.termsUrl },
+  ].filter((link): link is BrandLink => link.url !== null) as BrandLink[]
   const logoUrl = logoAsset?.path ?? settings.logoUrl
   return {
     name: settings.name,

@@ -12,7 +12,9 @@ import {
   type ClientChanges,
   type ClientDetails,
 } from '../clients/lifecycle.js'
-import { describeClient, InvalidClientMetadata, type ClientField } from '../clients/registration.js'
+import { describeClient, InvalidClientMetadata, PAGE_LINK_MEMBERS, type ClientField, type PageLinkField } from '../clients/registration.js'
+
+const PAGE_LINK_FIELDS = Object.keys(PAGE_LINK_MEMBERS) as PageLinkField[]
 import { parseDuration } from '../config/fields.js'
 import type { Deps } from '../deps.js'
 import { CLI_ACTOR } from '../model/actor.js'
@@ -34,6 +36,10 @@ const FLAGS: Readonly<Record<ClientField, string>> = {
   backchannel_logout_uri: '--backchannel-logout-uri',
   backchannel_logout_session_required: '--backchannel-logout-session-required',
   secret_overlap: '--overlap',
+  logo_uri: '--logo-uri',
+  client_uri: '--client-uri',
+  policy_uri: '--policy-uri',
+  tos_uri: '--tos-uri',
 }
 
 /** The service's problem, said in terms of the command's flags: one line. */
@@ -69,6 +75,10 @@ interface AddOptions {
   readonly api?: string[]
   readonly backchannelLogoutUri?: string
   readonly backchannelLogoutSessionRequired?: boolean
+  readonly logoUri?: string
+  readonly clientUri?: string
+  readonly policyUri?: string
+  readonly tosUri?: string
 }
 
 /**
@@ -89,6 +99,10 @@ interface UpdateOptions {
   readonly requirePar?: boolean
   readonly backchannelLogoutUri?: string | false
   readonly backchannelLogoutSessionRequired?: boolean
+  readonly logoUri?: string | false
+  readonly clientUri?: string | false
+  readonly policyUri?: string | false
+  readonly tosUri?: string | false
 }
 
 async function addClient(context: CommandContext, options: AddOptions): Promise<CommandResult> {
@@ -109,6 +123,8 @@ async function addClient(context: CommandContext, options: AddOptions): Promise<
     apis: options.api ?? [],
     ...(options.backchannelLogoutUri !== undefined ? { backchannelLogoutUri: options.backchannelLogoutUri } : {}),
     backchannelLogoutSessionRequired: options.backchannelLogoutSessionRequired ?? false,
+    // `clients add` has no --no- forms: every link given is a string.
+    ...(pageLinks(options) as { [K in PageLinkField]?: string }),
   }
   const { client, secret } = await withClients(context, (deps) => createClient(deps, request, CLI_ACTOR))
   const json: Record<string, unknown> = { client_id: client.id, ...(secret !== null ? { client_secret: secret } : {}) }
@@ -156,6 +172,17 @@ function policiesText({ client }: ClientDetails): string {
   return `Client ${client.id}: ${said.join('; ')}.`
 }
 
+/** The page-link flags given (add: strings; update: a string, or false for a --no- form, which removes it). */
+function pageLinks<T extends string | false>(options: { [K in PageLinkField]?: T }): { [K in PageLinkField]?: Exclude<T, false> | null } {
+  const links: { [K in PageLinkField]?: Exclude<T, false> | null } = {}
+  for (const field of PAGE_LINK_FIELDS) {
+    const value = options[field]
+    if (value === '') throw new CliError(`${FLAGS[PAGE_LINK_MEMBERS[field]]}: give an https URL`)
+    if (value !== undefined) links[field] = value === false ? null : (value as Exclude<T, false>)
+  }
+  return links
+}
+
 /** `--backchannel-logout-uri ''` is a mistake, not a removal: that is what the --no- form is for. */
 function changesFrom(options: UpdateOptions): ClientChanges {
   if (options.backchannelLogoutUri === '')
@@ -175,10 +202,11 @@ function changesFrom(options: UpdateOptions): ClientChanges {
     requirePar: options.requirePar,
     backchannelLogoutUri: options.backchannelLogoutUri === false ? null : options.backchannelLogoutUri,
     backchannelLogoutSessionRequired: options.backchannelLogoutSessionRequired,
+    ...pageLinks(options),
   }
   if (Object.values(changes).every((value) => value === undefined))
     throw new CliError(
-      'nothing to change: give --name, --redirect-uri, --post-logout-redirect-uri, --grant-type, --scope, --api, --introspect, --introspect-api, --require-mfa, --require-dpop, --require-par, --backchannel-logout-uri or --backchannel-logout-session-required (or a --no- form)',
+      'nothing to change: give --name, --redirect-uri, --post-logout-redirect-uri, --grant-type, --scope, --api, --introspect, --introspect-api, --require-mfa, --require-dpop, --require-par, --backchannel-logout-uri, --backchannel-logout-session-required, --logo-uri, --client-uri, --policy-uri or --tos-uri (or a --no- form)',
     )
   return changes
 }
@@ -281,6 +309,13 @@ export function registerClientsCommands(program: Command, run: RunCommand): void
       'where logout tokens are POSTed when a session the client received tokens in ends (OpenID Connect Back-Channel Logout 1.0): https (http only on a loopback host while the issuer is on localhost)',
     )
     .option('--backchannel-logout-session-required', 'the client needs sid in logout tokens (Tessera always sends it)')
+    .option(
+      '--logo-uri <uri>',
+      'https URL of the client’s logo (PNG, JPEG, GIF or WebP, at most 256 KiB), shown from this server on the sign-in and consent pages',
+    )
+    .option('--client-uri <uri>', 'https URL of the client’s home page, linked on the sign-in and consent pages')
+    .option('--policy-uri <uri>', 'https URL of the client’s privacy policy, linked on the consent page')
+    .option('--tos-uri <uri>', 'https URL of the client’s terms of service, linked on the consent page')
     .addHelpText(
       'after',
       examples(
@@ -319,6 +354,14 @@ export function registerClientsCommands(program: Command, run: RunCommand): void
     .option('--no-backchannel-logout-uri', 'remove the back-channel logout URI: no more logout tokens')
     .option('--backchannel-logout-session-required', 'the client needs sid in logout tokens')
     .option('--no-backchannel-logout-session-required', 'the client does not need sid (Tessera still sends it)')
+    .option('--logo-uri <uri>', 'https URL of the client’s logo, shown on the sign-in and consent pages')
+    .option('--no-logo-uri', 'remove the logo')
+    .option('--client-uri <uri>', 'https URL of the client’s home page')
+    .option('--no-client-uri', 'remove the home page link')
+    .option('--policy-uri <uri>', 'https URL of the client’s privacy policy')
+    .option('--no-policy-uri', 'remove the privacy policy link')
+    .option('--tos-uri <uri>', 'https URL of the client’s terms of service')
+    .option('--no-tos-uri', 'remove the terms of service link')
     .addHelpText(
       'after',
       examples(

@@ -145,6 +145,23 @@ function beforeDeadline<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
  * every few seconds hold a request to /authorize or /token for hours.)
  */
 export async function fetchJsonDocument(raw: string, policy: DocumentFetchPolicy): Promise<FetchedDocument> {
+  const fetched = await fetchDocument(raw, policy, 'application/json')
+  try {
+    return { body: JSON.parse(fetched.bytes.toString('utf8')) as unknown, maxAge: fetched.maxAge }
+  } catch {
+    throw new DocumentUnavailable('the document is not JSON')
+  }
+}
+
+export interface FetchedBytes {
+  readonly bytes: Buffer
+  /** The Content-Type header as sent (null: none); callers sniff before trusting it. */
+  readonly contentType: string | null
+  readonly maxAge: number | null
+}
+
+/** GETs any document under the policy above (a client's logo, a JSON document). */
+export async function fetchDocument(raw: string, policy: DocumentFetchPolicy, accept: string): Promise<FetchedBytes> {
   const url = checkDocumentUrl(raw, policy)
   const deadline = new AbortController()
   const timer = setTimeout(
@@ -154,16 +171,22 @@ export async function fetchJsonDocument(raw: string, policy: DocumentFetchPolicy
   try {
     // dns.lookup cannot be cancelled; past the deadline its answer is simply not waited for.
     const address = await beforeDeadline(vettedAddress(url.hostname, policy.allowLoopback, policy.resolve), deadline.signal)
-    return await download(url, pinnedLookup(address), policy, deadline.signal)
+    return await download(url, pinnedLookup(address), policy, deadline.signal, accept)
   } finally {
     clearTimeout(timer)
   }
 }
 
-function download(url: URL, lookup: LookupFunction, policy: DocumentFetchPolicy, deadline: AbortSignal): Promise<FetchedDocument> {
+function download(
+  url: URL,
+  lookup: LookupFunction,
+  policy: DocumentFetchPolicy,
+  deadline: AbortSignal,
+  accept: string,
+): Promise<FetchedBytes> {
   const client = url.protocol === 'https:' ? https : http
-  return new Promise<FetchedDocument>((resolve, reject) => {
-    const request = client.request(url, { method: 'GET', lookup, headers: { accept: 'application/json' }, agent: false }, (response) => {
+  return new Promise<FetchedBytes>((resolve, reject) => {
+    const request = client.request(url, { method: 'GET', lookup, headers: { accept }, agent: false }, (response) => {
       const status = response.statusCode ?? 0
       if (status !== 200) {
         response.resume()
@@ -191,16 +214,13 @@ function download(url: URL, lookup: LookupFunction, policy: DocumentFetchPolicy,
         chunks.push(chunk)
       })
       response.on('error', () => reject(new DocumentUnavailable('the connection failed')))
-      response.on('end', () => {
-        try {
-          resolve({
-            body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown,
-            maxAge: cacheLifetime(response.headers, Math.floor(Date.now() / 1000)),
-          })
-        } catch {
-          reject(new DocumentUnavailable('the document is not JSON'))
-        }
-      })
+      response.on('end', () =>
+        resolve({
+          bytes: Buffer.concat(chunks),
+          contentType: response.headers['content-type'] ?? null,
+          maxAge: cacheLifetime(response.headers, Math.floor(Date.now() / 1000)),
+        }),
+      )
     })
     // The deadline's reason settles the promise first; what the destroyed socket says after is ignored.
     const expire = () => {

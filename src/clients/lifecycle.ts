@@ -15,11 +15,14 @@ import { hashSecret, randomToken } from '../secrets.js'
 import {
   buildClient,
   checkBackchannelLogoutUri,
+  checkPageLink,
   describeClient,
   InvalidClientMetadata,
   registerClient,
   requireRegisteredApis,
+  PAGE_LINK_MEMBERS,
   type NewClientRequest,
+  type PageLinkField,
 } from './registration.js'
 
 export type ClientLifecycleDeps = Pick<Deps, 'config' | 'repos' | 'clock' | 'audit'>
@@ -72,6 +75,11 @@ export interface ClientChanges {
   readonly requirePar?: boolean
   readonly backchannelLogoutUri?: string | null
   readonly backchannelLogoutSessionRequired?: boolean
+  /** The page links (RFC 7591 §2); null removes one. */
+  readonly logoUri?: string | null
+  readonly clientUri?: string | null
+  readonly policyUri?: string | null
+  readonly tosUri?: string | null
 }
 
 /** How long a rotated-out secret keeps working unless told otherwise: a day to roll the new one out. */
@@ -86,6 +94,8 @@ export interface SecretRotation {
   /** When the previous secret stops working (epoch seconds); null: it stopped at once. */
   readonly previousSecretExpiresAt: number | null
 }
+
+const PAGE_LINK_FIELDS = Object.keys(PAGE_LINK_MEMBERS) as PageLinkField[]
 
 const LIST_FIELDS = ['name', 'redirectUris', 'postLogoutRedirectUris', 'grantTypes', 'scopes'] as const
 
@@ -104,6 +114,10 @@ const FIELD_NAMES: Readonly<Record<keyof ClientChanges, string>> = {
   requirePar: 'require_par',
   backchannelLogoutUri: 'backchannel_logout_uri',
   backchannelLogoutSessionRequired: 'backchannel_logout_session_required',
+  logoUri: 'logo_uri',
+  clientUri: 'client_uri',
+  policyUri: 'policy_uri',
+  tosUri: 'tos_uri',
 }
 
 async function findClient(deps: Pick<ClientLifecycleDeps, 'repos'>, clientId: string): Promise<Client> {
@@ -221,6 +235,15 @@ export async function updateClient(
     if (sessionRequired && logoutUri === null)
       throw new InvalidClientMetadata('backchannel_logout_session_required', 'needs a back-channel logout URI')
   }
+  const pageLinksChanged = PAGE_LINK_FIELDS.some((field) => changes[field] !== undefined)
+  if (pageLinksChanged && client.registration === 'metadata_document')
+    throw new ClientChangeRefused(client.id, 'its metadata document decides its logo and links')
+  const metadata: Record<string, unknown> = { ...client.metadata }
+  for (const field of PAGE_LINK_FIELDS) {
+    const value = changes[field]
+    if (value === null) delete metadata[PAGE_LINK_MEMBERS[field]]
+    else if (value !== undefined) metadata[PAGE_LINK_MEMBERS[field]] = checkPageLink(field, value, { issuer: deps.config.issuer })
+  }
   const apis = changes.apis === undefined ? undefined : await checkApis(deps, 'apis', changes.apis)
   const introspectApis =
     changes.introspectApis === undefined ? client.introspectApis : await checkApis(deps, 'introspect_apis', changes.introspectApis)
@@ -238,6 +261,7 @@ export async function updateClient(
     requirePar: changes.requirePar ?? client.requirePar,
     backchannelLogoutUri: logoutUri,
     backchannelLogoutSessionRequired: sessionRequired,
+    metadata,
   }
   if (!(await deps.repos.clients.saveSettings(updated, apis))) throw new UnknownClient(clientId)
   await deps.audit.record(

@@ -6,6 +6,7 @@ import { GRANT_TYPES, isPublicClient, TOKEN_EXCHANGE_GRANT, type Client, type Gr
 import { registrationProblem } from '../oauth/redirect-uri.js'
 import { backchannelLogoutUriProblem } from '../oauth/backchannel-logout.js'
 import { isScopeToken, SUPPORTED_SCOPES } from '../oauth/scope.js'
+import { checkWebUrl, isLocalIssuer } from '../oauth/web-url.js'
 import type { ClientsRepository } from '../db/repositories/clients.js'
 import type { ApisRepository } from '../db/repositories/apis.js'
 import { hashSecret, randomId, randomToken } from '../secrets.js'
@@ -36,6 +37,39 @@ export interface NewClientRequest {
   readonly backchannelLogoutUri?: string
   /** The client wants `sid` in its logout tokens (always sent); needs backchannelLogoutUri. */
   readonly backchannelLogoutSessionRequired?: boolean
+  /** What users see of the client on the sign-in and consent pages (RFC 7591 §2 logo_uri, client_uri, policy_uri, tos_uri). */
+  readonly logoUri?: string
+  readonly clientUri?: string
+  readonly policyUri?: string
+  readonly tosUri?: string
+}
+
+/** The page members (RFC 7591 §2 / OIDC Registration §2), by their name in requests and in client.metadata. */
+export const PAGE_LINK_MEMBERS = { logoUri: 'logo_uri', clientUri: 'client_uri', policyUri: 'policy_uri', tosUri: 'tos_uri' } as const
+export type PageLinkField = keyof typeof PAGE_LINK_MEMBERS
+
+/**
+ * A page link an operator gives, checked: https (plain http only on a loopback host while the
+ * issuer is on localhost, for local development); throws InvalidClientMetadata naming the member.
+ */
+export function checkPageLink(field: PageLinkField, uri: string, context: RegistrationContext): string {
+  const local = isLocalIssuer(context.issuer)
+  const { url, problem } = checkWebUrl(uri, { loopback: local, loopbackHttp: local })
+  if (problem !== null || url === null || uri.length > 2000)
+    throw new InvalidClientMetadata(PAGE_LINK_MEMBERS[field], 'must be an https URL (at most 2000 characters)', uri)
+  if (url.username !== '' || url.password !== '')
+    throw new InvalidClientMetadata(PAGE_LINK_MEMBERS[field], 'must not contain credentials', uri)
+  return uri
+}
+
+/** The page links of a request as client.metadata members (only those given). */
+function pageLinkMetadata(input: Partial<Record<PageLinkField, string>>, context: RegistrationContext): Record<string, string> {
+  const metadata: Record<string, string> = {}
+  for (const field of Object.keys(PAGE_LINK_MEMBERS) as PageLinkField[]) {
+    const value = input[field]
+    if (value !== undefined) metadata[PAGE_LINK_MEMBERS[field]] = checkPageLink(field, value, context)
+  }
+  return metadata
 }
 
 /** What a registration is judged against besides the request: Tessera's own issuer. */
@@ -60,6 +94,10 @@ export type ClientField =
   | 'apis'
   | 'backchannel_logout_uri'
   | 'backchannel_logout_session_required'
+  | 'logo_uri'
+  | 'client_uri'
+  | 'policy_uri'
+  | 'tos_uri'
   /** How long a rotated-out secret keeps working (clients/lifecycle.ts rotateClientSecret). */
   | 'secret_overlap'
 
@@ -128,6 +166,7 @@ export function buildClient(
     input.backchannelLogoutUri === undefined ? null : checkBackchannelLogoutUri(input.backchannelLogoutUri, context)
   if (input.backchannelLogoutSessionRequired === true && backchannelLogoutUri === null)
     throw new InvalidClientMetadata('backchannel_logout_session_required', 'needs a back-channel logout URI')
+  const metadata = pageLinkMetadata(input, context)
   const secret = input.isPublic ? null : randomToken()
   return {
     secret,
@@ -150,11 +189,20 @@ export function buildClient(
       backchannelLogoutUri,
       backchannelLogoutSessionRequired: input.backchannelLogoutSessionRequired === true,
       registration: 'cli',
-      metadata: {},
+      metadata,
       refreshAt: null,
       createdAt: now,
     },
   }
+}
+
+/** The page links of a client by member name, null where none is set. */
+export function pageLinksOf(client: Pick<Client, 'metadata'>): Record<(typeof PAGE_LINK_MEMBERS)[PageLinkField], string | null> {
+  const member = (name: string) => {
+    const value = client.metadata[name]
+    return typeof value === 'string' && value !== '' ? value : null
+  }
+  return { logo_uri: member('logo_uri'), client_uri: member('client_uri'), policy_uri: member('policy_uri'), tos_uri: member('tos_uri') }
 }
 
 export function describeClient(client: Client): Record<string, unknown> {
@@ -176,6 +224,7 @@ export function describeClient(client: Client): Record<string, unknown> {
     backchannel_logout_uri: client.backchannelLogoutUri,
     backchannel_logout_session_required: client.backchannelLogoutSessionRequired,
     registration: client.registration,
+    ...pageLinksOf(client),
     created_at: client.createdAt,
   }
 }

@@ -9,6 +9,7 @@ import { availableParallelism } from 'node:os'
 import { isRoleName } from '../model/user.js'
 import { parseMetricsHost, parseMetricsPort, parseOtlpEndpoint } from './observability.js'
 import { parseBrandColor, parseBrandLink, parseBrandName, parseLogoUrl, readLogoFile, readTheme, type Theme } from './branding.js'
+import { SUPPORTED_LOCALES } from '../i18n/locales.js'
 import { buildBrand, type Brand, type LogoFile } from '../branding/brand.js'
 
 /** MFA_REQUIRED_ROLES: role names as `idp users set-roles` accepts them. */
@@ -287,6 +288,12 @@ export const configFields = {
     defaultText: '(none)',
     parse: (raw) => parseBrandLink(raw),
   } satisfies Field<string | null>,
+  defaultLocale: oneOf(
+    'DEFAULT_LOCALE',
+    'en',
+    SUPPORTED_LOCALES,
+    "Language of pages and mails when neither `ui_locales`, the user's choice nor the browser's `Accept-Language` names a supported one (`en`, `de`, `fr`, `es`)",
+  ),
   theme: {
     env: 'THEME_DIR',
     doc: 'Folder whose page and mail templates (`*.eta`) and `style.css` replace the built-in ones file by file, read at start; any other file name stops the start (see [docs/theming.md](docs/theming.md))',

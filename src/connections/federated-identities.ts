@@ -26,7 +26,13 @@ export type FederatedOutcome =
   | { readonly kind: 'linked'; readonly user: User }
   /** The email belongs to an account: `linkToken` goes to the browser, which must now sign in to it. */
   | { readonly kind: 'link_required'; readonly linkToken: string; readonly email: string }
-  | { readonly kind: 'refused'; readonly message: string }
+  | {
+      readonly kind: 'refused'
+      /** Why, for the log. */
+      readonly message: string
+      /** Why, for the page: the message `errors.federation_<reason>`. */
+      readonly reason: 'session_ended' | 'linked_elsewhere' | 'cannot_sign_in' | 'no_email' | 'unusable_email' | 'completed_elsewhere'
+    }
 
 /** The upstream's tokens, sealed to this identity, when the connection keeps them. */
 function sealedTokens(deps: IdentityDeps, connection: Connection, subject: string, tokens: Record<string, unknown>): string | null {
@@ -83,25 +89,34 @@ export async function resolveFederatedIdentity(
 
   if (login.linkUserId !== null) {
     const user = await deps.repos.users.findById(login.linkUserId)
-    if (!user || user.disabledAt !== null) return { kind: 'refused', message: 'Your session ended. Sign in and try again.' }
+    if (!user || user.disabledAt !== null)
+      return { kind: 'refused', message: 'Your session ended. Sign in and try again.', reason: 'session_ended' }
     if (identity && identity.userId !== user.id)
-      return { kind: 'refused', message: `This ${connection.name} account is already linked to another account.` }
+      return {
+        kind: 'refused',
+        message: `This ${connection.name} account is already linked to another account.`,
+        reason: 'linked_elsewhere',
+      }
     if (!identity) await link(deps, connection, profile.subject, user, profile.email, sealed, 'account_page', ip)
     return { kind: 'linked', user }
   }
 
   if (identity) {
     const user = await deps.repos.users.findById(identity.userId)
-    if (!user || user.disabledAt !== null) return { kind: 'refused', message: 'This account cannot sign in.' }
+    if (!user || user.disabledAt !== null) return { kind: 'refused', message: 'This account cannot sign in.', reason: 'cannot_sign_in' }
     await deps.repos.federatedIdentities.recordUse(identity.id, now, sealed)
     return { kind: 'sign_in', user, amr: profile.amr }
   }
 
   if (profile.email === null)
-    return { kind: 'refused', message: `${connection.name} did not share your email address, which is needed to create your account.` }
+    return {
+      kind: 'refused',
+      message: `${connection.name} did not share your email address, which is needed to create your account.`,
+      reason: 'no_email',
+    }
   const email = normaliseEmail(profile.email)
   if (emailAddressProblem(profile.email) !== null)
-    return { kind: 'refused', message: `${connection.name} shared an email address that cannot be used here.` }
+    return { kind: 'refused', message: `${connection.name} shared an email address that cannot be used here.`, reason: 'unusable_email' }
 
   const pendingLink = async (): Promise<FederatedOutcome> => {
     const linkToken = randomToken()
@@ -131,6 +146,7 @@ export async function resolveFederatedIdentity(
     disabledAt: null,
     createdAt: now,
     roles: [],
+    locale: null,
   }
   // Another request took the address meanwhile: the same as an existing account.
   if (!(await deps.repos.users.insertIfEmailFree(user))) return pendingLink()
@@ -140,7 +156,7 @@ export async function resolveFederatedIdentity(
     'account created by a federated sign-in',
   )
   if (!(await link(deps, connection, profile.subject, user, email, sealed, 'just_in_time', ip)))
-    return { kind: 'refused', message: 'This sign-in was completed elsewhere at the same time. Try again.' }
+    return { kind: 'refused', message: 'This sign-in was completed elsewhere at the same time. Try again.', reason: 'completed_elsewhere' }
   return { kind: 'sign_in', user, amr: profile.amr }
 }
 
@@ -157,16 +173,17 @@ export async function completePendingLink(deps: IdentityDeps, link_: PendingLink
   return link(deps, connection, link_.subject, user, link_.email, link_.tokens, 'proved_account', ip)
 }
 
-export type UnlinkResult = { readonly ok: true } | { readonly ok: false; readonly problem: string }
+/** Why not, as a code the page says in its language (`message.unlink_<problem>`). */
+export type UnlinkProblem = 'not_linked' | 'last_method'
+export type UnlinkResult = { readonly ok: true } | { readonly ok: false; readonly problem: UnlinkProblem }
 
 /** Unlinks one of the user's identities, unless it is their last way to sign in. */
 export async function unlinkIdentity(deps: IdentityDeps, user: User, identityId: string, ip: string | undefined): Promise<UnlinkResult> {
   const identities = await deps.repos.federatedIdentities.listForUser(user.id)
   const identity = identities.find((candidate) => candidate.id === identityId)
-  if (!identity) return { ok: false, problem: 'That sign-in method is not linked to your account.' }
+  if (!identity) return { ok: false, problem: 'not_linked' }
   const passkeys = await deps.repos.passkeys.listForUser(user.id)
-  if (!hasPassword(user) && passkeys.length === 0 && identities.length === 1)
-    return { ok: false, problem: 'This is your only way to sign in. Set a password or add a passkey first.' }
+  if (!hasPassword(user) && passkeys.length === 0 && identities.length === 1) return { ok: false, problem: 'last_method' }
   await deps.repos.federatedIdentities.remove(user.id, identity.id)
   await deps.audit.record(
     'identity_unlinked',

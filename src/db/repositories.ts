@@ -32,6 +32,7 @@ import { webhooksRepository } from './repositories/webhooks.js'
 import { accountDataRepository } from './repositories/account-data.js'
 import { transferRepository } from './repositories/transfer.js'
 import { idempotencyKeysRepository } from './repositories/idempotency-keys.js'
+import { clientLogosRepository } from './repositories/client-logos.js'
 
 export function createRepositories(db: Db) {
   return {
@@ -68,6 +69,7 @@ export function createRepositories(db: Db) {
     accountData: accountDataRepository(db),
     transfer: transferRepository(db),
     idempotencyKeys: idempotencyKeysRepository(db),
+    clientLogos: clientLogosRepository(db),
   }
 }
 

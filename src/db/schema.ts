@@ -12,6 +12,8 @@ export interface UsersTable {
   updated_at: number
   /** JSON array of role names, for resource-server RBAC. */
   roles: string
+  /** The language the user chose (i18n/locales.ts); null: not chosen. */
+  locale: string | null
 }
 
 export interface ClientsTable {
@@ -455,7 +457,18 @@ export interface IdempotencyKeysTable {
   expires_at: number
 }
 
+/** A client's logo as fetched from its logo_uri (clients/client-logo.ts); body null: the fetch failed. */
+export interface ClientLogosTable {
+  client_id: string
+  source_uri: string
+  content_type: string | null
+  body: string | null
+  digest: string | null
+  fetched_at: number
+}
+
 export interface Database {
+  client_logos: ClientLogosTable
   users: UsersTable
   clients: ClientsTable
   sessions: SessionsTable

@@ -127,12 +127,15 @@ export class UnsafeAuthorizeError extends Error {
 
 /** A 4xx page for browser-facing routes (bad form post, expired login page, …). */
 export class PageError extends Error {
+  /** `key`: the page's words, `<key>.title` and `<key>.description` in the `errors` catalogue. */
   constructor(
     readonly status: number,
-    readonly title: string,
-    readonly description: string,
+    readonly key: string,
+    readonly values: Readonly<Record<string, string | number>> = {},
+    /** Protocol text for the client's developer, shown under a closed disclosure. */
+    readonly detail?: string,
   ) {
-    super(`${title}: ${description}`)
+    super(key)
     this.name = 'PageError'
   }
 }

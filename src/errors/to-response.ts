@@ -7,6 +7,13 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { OAuthError, PageError, UnsafeAuthorizeError } from './oauth-error.js'
 import { isDatabaseUnavailable } from '../db/availability.js'
 import { DPOP_ALGORITHMS } from '../oauth/dpop.js'
+import type { MessageValues } from '../i18n/translator.js'
+
+/** The catalogue words of an error page: `<key>.title` and `<key>.description`. */
+export interface PageWords {
+  readonly key: string
+  readonly values?: MessageValues
+}
 
 export class RateLimited extends Error {
   readonly statusCode = 429
@@ -22,53 +29,42 @@ export interface ErrorView {
   readonly description: string
   readonly error?: string
   /**
-   * What an HTML page says instead of title and description, when those are protocol text meant
-   * for a client's developer (the JSON answer keeps them): what happened and what to do, for people.
+   * What an HTML page says, for people, in their language: the messages `<key>.title` and
+   * `<key>.description` of the `errors` catalogue (title and description above are the protocol
+   * text, kept for JSON answers and the client's developer).
    */
-  readonly page?: { readonly title: string; readonly description: string }
+  readonly page: PageWords
   /** On a page, the protocol text kept for the client's developer, under a closed disclosure. */
   readonly detail?: string
 }
 
-export type PageRenderer = (view: ErrorView) => string
+/** Renders an error page in the request's language. */
+export type PageRenderer = (view: ErrorView, request: FastifyRequest) => string
 
 const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' }
 
 const waitInWords = (seconds: number): string =>
   seconds <= 90 ? `${Math.max(1, Math.ceil(seconds))} seconds` : `${Math.ceil(seconds / 60)} minutes`
 
+/** The wait as the catalogue's plural messages take it: seconds up to 90, then minutes. */
+const waitValues = (seconds: number): MessageValues =>
+  seconds <= 90 ? { seconds: Math.max(1, Math.ceil(seconds)), minutes: 0 } : { seconds: 0, minutes: Math.ceil(seconds / 60) }
+
 /** Which kind of response the route produces: set with `config: { page: true }` on HTML routes. */
 const isPageRoute = (request: FastifyRequest): boolean => (request.routeOptions.config as { page?: boolean } | undefined)?.page === true
 
 /** A page's words for a request refused in protocol terms (a bad parameter, a malformed form). */
-const REFUSED_PAGE = {
-  title: 'This page could not be opened',
-  description:
-    'The link or form that brought you here is incomplete or out of date. Go back, reload the page and try again. If you came from an application, go back to it and start signing in again.',
-}
+const REFUSED_PAGE: PageWords = { key: 'errors.refused' }
 
 /**
  * The words of a sign-in link refused before its application and return address are known good
  * (the page never sends the person back there): what happened and where to go, in plain words.
  * The technical reason stays in the log and in the error code shown for support.
  */
-function unsafeAuthorizePage(error: UnsafeAuthorizeError): { title: string; description: string } {
-  if (error.error === 'invalid_client')
-    return {
-      title: 'This application is not known here',
-      description:
-        'The link you followed names an application that is not registered with this sign-in service, so you cannot sign in to it from here. Go back to the application and try again. If it keeps happening, contact the application’s support.',
-    }
-  if (error.error === 'invalid_request_uri')
-    return {
-      title: 'This sign-in link has expired',
-      description: 'This sign-in link has expired or was already used. Go back to the application and start signing in again.',
-    }
-  return {
-    title: 'This sign-in link is not valid',
-    description:
-      'The application that sent you here made a sign-in link this service cannot accept, so you were stopped here to keep your account safe. Go back to the application and try again. If it keeps happening, contact the application’s support.',
-  }
+function unsafeAuthorizePage(error: UnsafeAuthorizeError): PageWords {
+  if (error.error === 'invalid_client') return { key: 'errors.unknown_client' }
+  if (error.error === 'invalid_request_uri') return { key: 'errors.link_expired' }
+  return { key: 'errors.link_invalid' }
 }
 
 /** Classifies any thrown value into a safe view plus headers. */
@@ -112,7 +108,11 @@ export function describeError(error: unknown): { view: ErrorView; headers: Recor
     }
   }
   if (error instanceof PageError)
-    return { view: { status: error.status, title: error.title, description: error.description }, headers: {}, expected: true }
+    return {
+      view: { status: error.status, title: error.key, description: error.key, page: { key: error.key, values: error.values } },
+      headers: {},
+      expected: true,
+    }
   if (error instanceof RateLimited) {
     return {
       // Pages show the wait; the rare JSON answer uses RFC 6749's registered temporarily_unavailable.
@@ -121,6 +121,7 @@ export function describeError(error: unknown): { view: ErrorView; headers: Recor
         title: 'Too many attempts',
         description: `Too many attempts. Try again in ${waitInWords(error.retryAfterSeconds)}.`,
         error: 'temporarily_unavailable',
+        page: { key: 'errors.too_many_attempts', values: waitValues(error.retryAfterSeconds) },
       },
       headers: { 'retry-after': String(error.retryAfterSeconds) },
       expected: true,
@@ -147,6 +148,7 @@ export function describeError(error: unknown): { view: ErrorView; headers: Recor
         title: 'Form expired',
         description: 'This form is no longer valid. Go back, reload the page and try again.',
         error: 'invalid_request',
+        page: { key: 'errors.form_expired' },
       },
       headers: {},
       expected: true,
@@ -168,6 +170,7 @@ export function describeError(error: unknown): { view: ErrorView; headers: Recor
         title: 'Temporarily unavailable',
         description: 'The service is temporarily unavailable. Try again in a moment.',
         error: 'temporarily_unavailable',
+        page: { key: 'errors.unavailable' },
       },
       headers: { 'retry-after': '5' },
       expected: false,
@@ -179,11 +182,7 @@ export function describeError(error: unknown): { view: ErrorView; headers: Recor
       title: 'Something went wrong',
       description: 'The server could not complete the request.',
       error: 'server_error',
-      page: {
-        title: 'Something went wrong',
-        description:
-          'The server could not complete the request. Try again in a moment. If it keeps happening, go back to the application and start again.',
-      },
+      page: { key: 'errors.server_error' },
     },
     headers: {},
     expected: false,
@@ -193,7 +192,7 @@ export function describeError(error: unknown): { view: ErrorView; headers: Recor
 /** An error page that cannot fail: if the template itself breaks, a fixed page (and the cause is logged). */
 function safelyRendered(renderPage: PageRenderer, view: ErrorView, request: FastifyRequest): string {
   try {
-    return renderPage(view)
+    return renderPage(view, request)
   } catch (failure) {
     request.log.error({ err: failure }, 'the error page could not be rendered')
     return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Something went wrong</title></head><body><h1>Something went wrong</h1><p>The server could not complete the request.</p></body></html>`
@@ -230,16 +229,12 @@ export function sendError(
   if (isPageRoute(request) || error instanceof UnsafeAuthorizeError || error instanceof PageError) {
     if (securityHeaders) reply.headers(securityHeaders.page)
     // People read the plain words; the protocol reason stays on the page for the client's developer
-    // (never for a 500, whose description says nothing).
-    const forPeople = view.page
-      ? {
-          ...view,
-          title: view.page.title,
-          description: view.page.description,
-          ...(view.status < 500 && view.description !== view.page.description ? { detail: view.description } : {}),
-        }
-      : view
-    return reply.type('text/html; charset=utf-8').send(safelyRendered(renderPage, forPeople, request))
+    // (only for a refusal in protocol terms; never for a 500, whose description says nothing).
+    const protocolRefusal = error instanceof OAuthError || error instanceof UnsafeAuthorizeError || view.page === REFUSED_PAGE
+    const detail = error instanceof PageError ? error.detail : protocolRefusal && view.status < 500 ? view.description : undefined
+    return reply
+      .type('text/html; charset=utf-8')
+      .send(safelyRendered(renderPage, { ...view, ...(detail === undefined ? {} : { detail }) }, request))
   }
   if (securityHeaders) reply.headers(securityHeaders.json)
   return reply.type('application/json; charset=utf-8').send({ error: view.error ?? 'server_error', error_description: view.description })

@@ -16,9 +16,10 @@ const SYSTEMS: readonly [RegExp, string][] = [
   [/Linux/, 'Linux'],
 ]
 
-export function describeDevice(userAgent: string | null): string {
-  if (userAgent === null || userAgent === '') return 'Unknown browser'
-  const browser = BROWSERS.find(([pattern]) => pattern.test(userAgent))?.[1] ?? 'Browser'
+/** `t`: the page's words (messages account.device_*); product names stay as they are. */
+export function describeDevice(userAgent: string | null, t: (key: string, values?: Readonly<Record<string, string>>) => string): string {
+  if (userAgent === null || userAgent === '') return t('account.device_unknown')
+  const browser = BROWSERS.find(([pattern]) => pattern.test(userAgent))?.[1] ?? t('account.device_browser')
   const system = SYSTEMS.find(([pattern]) => pattern.test(userAgent))?.[1]
-  return system ? `${browser} on ${system}` : browser
+  return system ? t('account.device_on', { browser, system }) : browser
 }

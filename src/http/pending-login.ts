@@ -13,7 +13,8 @@ import { hashSecret, randomToken } from '../secrets.js'
 /** Long enough to find the phone and type a code; short enough that an abandoned one dies. */
 const PENDING_SECONDS = 300
 
-const cookieName = (https: boolean) => (https ? '__Host-tessera_pending' : 'tessera_pending')
+export const pendingLoginCookie = (https: boolean): string => (https ? '__Host-tessera_pending' : 'tessera_pending')
+const cookieName = pendingLoginCookie
 
 export interface PendingStart {
   readonly userId: string

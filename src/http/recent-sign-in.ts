@@ -11,12 +11,22 @@ import { sendPage, type Views } from './views/render.js'
 const RECENT_SIGN_IN = 15 * 60
 
 /** Null when the session signed in recently; otherwise the page asking for a new sign-in (nothing changes). */
-export function staleSignInPage(deps: Pick<Deps, 'clock'>, views: Views, reply: FastifyReply, session: LoginSession): FastifyReply | null {
+export function staleSignInPage(
+  deps: Pick<Deps, 'clock' | 'i18n'>,
+  views: Views,
+  reply: FastifyReply,
+  session: LoginSession,
+): FastifyReply | null {
   if (deps.clock.now() - session.authTime <= RECENT_SIGN_IN) return null
-  const html = views.render('message', {
-    title: 'Sign in again first',
-    message: 'To change how you sign in, sign in again: it proves it is still you at this browser.',
-    link: { href: '/login', label: 'Sign in again' },
-  })
+  const words = deps.i18n.translator(reply.request.locale ?? deps.i18n.defaultLocale)
+  const html = views.render(
+    'message',
+    {
+      title: words.t('message.sign_in_again.title'),
+      message: words.t('message.sign_in_again.message'),
+      link: { href: '/login', label: words.t('message.sign_in_again.link') },
+    },
+    words.locale,
+  )
   return sendPage(reply, html, 403)
 }

@@ -27,22 +27,29 @@ const TESSERA: MailBrand = { name: 'Tessera', logoAbsoluteUrl: null, links: [], 
  * mail.eta); the text body is plain. Both carry the brand: its name in the body and as the
  * signature, its logo, colour and links, and the sender's display name (config.ts mailSender). The
  * subject stays the plain words: mail clients show the sender's name beside it already. Without a
- * brand (unit tests of the words), Tessera's look.
+ * brand (unit tests of the words), Tessera's look. Everything around the words — signature, link
+ * labels, the hint under the button, `<html lang>` — is in the content's language; templates get
+ * `it.t` and `it.lang` as pages do.
  */
 export function createMailComposer(branded?: MailBrand, theme: Theme | null = null): MailComposer {
   const brand = branded ?? TESSERA
   const eta = themedEta(fileURLToPath(new URL('./templates/', import.meta.url)), theme)
-  return (to, bare) => {
-    const content = bare
+  return (to, content) => {
+    const words = content.translator
+    // The label of each link is the message layout.link_<kind>, as on the pages.
+    const links = brand.links.map((link) => ({ ...link, label: words.t(`layout.link_${link.kind}`) }))
+    const signature = words.t('mail.signature', { brand: brand.name })
     const text = [
       ...content.paragraphs,
       ...(content.action ? [`${content.action.label}: ${content.action.url}`] : []),
-      `— ${brand.name}`,
-      ...(brand.links.length > 0 ? [brand.links.map((link) => `${link.label}: ${link.url}`).join('\n')] : []),
+      signature,
+      ...(links.length > 0 ? [links.map((link) => `${link.label}: ${link.url}`).join('\n')] : []),
     ].join('\n\n')
     const html = eta.render('./mail', {
       productName: brand.name,
-      brand: { ...brand, color: brand.color ?? DEFAULT_MAIL_COLOR },
+      brand: { ...brand, links, color: brand.color ?? DEFAULT_MAIL_COLOR },
+      lang: words.locale,
+      t: words.t,
       subject: content.subject,
       paragraphs: content.paragraphs,
       action: content.action,

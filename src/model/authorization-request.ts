@@ -20,4 +20,9 @@ export interface AuthorizationRequest {
   readonly resources: readonly string[]
   /** RFC 9449 §10: the thumbprint of the DPoP key the code must be redeemed with (dpop_jkt, or the PAR request's proof). */
   readonly dpopJkt: string | null
+  /**
+   * OIDC Core §3.1.2.1 ui_locales, as sent (space-separated BCP 47 tags): the language of the
+   * pages of this sign-in. Optional: interactions stored by earlier versions have none.
+   */
+  readonly uiLocales?: string | null
 }

@@ -9,6 +9,8 @@ export interface User {
   readonly createdAt: number
   /** Role names for resource-server RBAC (the `roles` claim). */
   readonly roles: readonly string[]
+  /** The language the user chose for pages and mails (i18n/locales.ts); null: not chosen. */
+  readonly locale: string | null
 }
 
 /** The password hash of an account made by a federated sign-in: no password until the user sets one by reset. */
@@ -16,7 +18,7 @@ export const NO_PASSWORD = ''
 
 export const hasPassword = (user: Pick<User, 'passwordHash'>): boolean => user.passwordHash !== NO_PASSWORD
 
-export type NewUser = Omit<User, 'roles'> & { readonly roles?: readonly string[] }
+export type NewUser = Omit<User, 'roles' | 'locale'> & { readonly roles?: readonly string[]; readonly locale?: string | null }
 
 /** Role names for RBAC: short tokens without spaces, so they read well in a JWT claim. */
 const ROLE = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/

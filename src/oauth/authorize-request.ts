@@ -125,6 +125,8 @@ export function validateAuthorizationRequest(
     essentialAcr,
     resources: apis.map((api) => api.identifier),
     dpopJkt,
+    // Core §3.1.2.1: a preference, never an error; kept short (pages read the first supported tag).
+    uiLocales: (single(params, 'ui_locales') ?? '').slice(0, 200) || null,
   }
 }
 

@@ -36,9 +36,17 @@ const DESCRIPTIONS: Record<string, string> = {
  * Plain-words descriptions of scopes, for the consent page and the account page; an API's scopes
  * (`apiScopes`: name → description, from the APIs the request names) in the API's own words.
  */
-export function describeScopes(scope: string, apiScopes: ReadonlyMap<string, string> = new Map()): string[] {
+export function describeScopes(
+  scope: string,
+  apiScopes: ReadonlyMap<string, string> = new Map(),
+  t?: (key: string, values?: Readonly<Record<string, string>>) => string,
+): string[] {
   return scope
     .split(' ')
     .filter((s) => s !== '' && !s.startsWith(RESOURCE_MARK))
-    .map((s) => DESCRIPTIONS[s] ?? apiScopes.get(s) ?? `Access “${s}”`)
+    .map((s) => {
+      // In the page's language when a translator is given (messages scopes.<name>, scopes.other).
+      if (s in DESCRIPTIONS) return t ? t(`scopes.${s}`) : DESCRIPTIONS[s]!
+      return apiScopes.get(s) ?? (t ? t('scopes.other', { scope: s }) : `Access “${s}”`)
+    })
 }

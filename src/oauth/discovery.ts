@@ -1,4 +1,5 @@
 /** OpenID Provider metadata (OIDC Discovery 1.0 §3, RFC 8414). Every URL comes from the configured issuer. */
+import { SUPPORTED_LOCALES } from '../i18n/locales.js'
 import { SUPPORTED_CLAIMS } from './claims.js'
 import { CLIENT_ASSERTION_ALGORITHMS, CLIENT_AUTH_METHODS } from './client-auth.js'
 import { SUPPORTED_SCOPES } from './scope.js'
@@ -66,6 +67,8 @@ export function discoveryDocument(issuer: string, options: DiscoveryOptions = NO
     dpop_signing_alg_values_supported: DPOP_ALGORITHMS,
     prompt_values_supported: ['none', 'login', 'consent', 'select_account'],
     claims_parameter_supported: true,
+    // OIDC Discovery §3: the languages of the pages (ui_locales picks one, i18n/negotiate.ts).
+    ui_locales_supported: SUPPORTED_LOCALES,
     acr_values_supported: ACR_VALUES,
     request_parameter_supported: false,
     // False on purpose, and explicit, since OIDC Discovery §3 makes an omitted value mean true: it

@@ -11,6 +11,8 @@
  * Screenshots of every page in every mode are kept under test-artifacts/accessibility/ (ignored by git).
  */
 import fs from 'node:fs'
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
 import path from 'node:path'
 import { createRequire } from 'node:module'
 import t, { type Test } from 'tap'
@@ -25,6 +27,8 @@ import { addDeviceClient, startDevice } from '../device/support.js'
 const require = createRequire(import.meta.url)
 const AXE_SOURCE = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8')
 const SCREENSHOTS = path.resolve('test-artifacts/accessibility')
+/** A 1×1 PNG: an application's logo. */
+const LOGO_PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64')
 const STEP_TIMEOUT_MS = 20_000
 const TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']
 const SCHEMES = ['light', 'dark'] as const
@@ -319,6 +323,58 @@ t.test('axe-core: every page, both colour schemes, phone and desktop widths', as
     t.equal(missing?.status(), 404)
     t.ok(await page.getByRole('link', { name: /account|home|sign in/i }).count(), 'a way home')
     await audit(t, 'not-found', 'Page not found')
+  })
+
+  await t.test('other languages, and an application showing its logo and links', async (t) => {
+    await signOut()
+    // A logo the server fetches from the application's site (a loopback page here) and serves itself.
+    const site = http.createServer((_request, response) => void response.writeHead(200, { 'content-type': 'image/png' }).end(LOGO_PNG))
+    await new Promise<void>((resolve) => site.listen(0, '127.0.0.1', resolve))
+    t.teardown(() => new Promise<void>((resolve) => site.close(() => resolve())))
+    const shop = await ctx.addClient({ name: 'Bücherladen', redirectUris: [RP_CALLBACK], firstParty: false })
+    const logoUri = `http://127.0.0.1:${(site.address() as AddressInfo).port}/logo.png`
+    await ctx.deps.repos.clients.saveSettings({
+      ...shop.client,
+      metadata: {
+        logo_uri: logoUri,
+        client_uri: 'https://shop.example/',
+        policy_uri: 'https://shop.example/privacy',
+        tos_uri: 'https://shop.example/terms',
+      },
+    })
+    await ctx.deps.clientLogos.refresh((await ctx.deps.repos.clients.find(shop.client.id))!)
+    await page.goto(authorizeUrl(shop.client, { ui_locales: 'de' }))
+    t.equal(await page.locator('html').getAttribute('lang'), 'de')
+    t.ok(
+      await page
+        .locator('img.client-logo')
+        .evaluate(
+          (img) =>
+            (img as unknown as { complete: boolean; naturalWidth: number }).complete &&
+            (img as unknown as { naturalWidth: number }).naturalWidth > 0,
+        ),
+      'the application’s logo loads from our origin under the CSP-free test context',
+    )
+    await audit(t, 'login-de-client', 'Anmelden')
+    // A user without a second factor (Grace has one by now): straight to the consent page.
+    const greta = await ctx.addUser({ name: 'Greta Garbo', email: 'greta@example.com' })
+    await page.getByLabel('E-Mail').fill(greta.email)
+    await page.getByLabel('Passwort').fill(greta.password)
+    await clickAndLoad(() => page.locator('form[action="/login"] button[type="submit"]').click())
+    t.equal(new URL(page.url()).pathname, '/consent')
+    await audit(t, 'consent-de-client', /Bücherladen/)
+    await signOut()
+    await page.setExtraHTTPHeaders({ 'accept-language': 'fr-FR,fr;q=0.9' })
+    await page.goto(`${ctx.issuer}/forgot-password`)
+    t.equal(await page.locator('html').getAttribute('lang'), 'fr')
+    await audit(t, 'forgot-password-fr')
+    await page.goto(`${ctx.issuer}/signup`)
+    await audit(t, 'signup-fr')
+    await page.setExtraHTTPHeaders({ 'accept-language': 'es' })
+    await page.goto(`${ctx.issuer}/no/such/page`)
+    t.equal(await page.locator('html').getAttribute('lang'), 'es')
+    await audit(t, 'not-found-es')
+    await page.setExtraHTTPHeaders({})
   })
 
   await t.test('the admin console', async (t) => {

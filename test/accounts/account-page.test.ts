@@ -99,7 +99,14 @@ t.test('/account needs a session; signed in it shows the profile, the sessions a
   t.match(page.body, /<dt>Email<\/dt><dd>ada@example\.com <span class="badge warn">not verified<\/span>/)
   t.same(sessionsOn(page.body), [{ device: 'Firefox on Linux', current: true, handle: sessionsOn(page.body)[0]?.handle }])
   t.match(sessionsOn(page.body)[0]?.handle ?? '', /^[A-Za-z0-9_-]{8,}$/, 'a handle to end the session with')
-  for (const action of ['/account/verify-email', '/account/profile', '/account/password', '/account/sessions/end', '/logout/confirm']) {
+  for (const action of [
+    '/account/verify-email',
+    '/account/profile',
+    '/account/language',
+    '/account/password',
+    '/account/sessions/end',
+    '/logout/confirm',
+  ]) {
     t.match(page.body, `<form method="post" action="${action}"`, `a form posting to ${action}`)
   }
   t.match(page.body, 'name="current_password"')
@@ -357,6 +364,7 @@ t.test('every account form refuses posts without the anti-forgery token or from 
     ['/account/sessions/end', { handle: secondHandle }],
     ['/account/verify-email', {}],
     ['/account/applications/revoke', { client_id: thirdParty.client.id }],
+    ['/account/language', { locale: 'de' }],
   ]
   for (const [url, fields] of forms) {
     t.equal((await victim.post(url, fields)).statusCode, 403, `${url} without a token`)
@@ -372,6 +380,7 @@ t.test('every account form refuses posts without the anti-forgery token or from 
   }
 
   t.equal((await ctx.deps.repos.users.findById(user.id))?.name, 'Target', 'the name is unchanged')
+  t.equal((await ctx.deps.repos.users.findById(user.id))?.locale, null, 'no language was chosen')
   t.equal((await victim.get('/account')).statusCode, 200, 'this browser is still signed in')
   t.equal((await second.get('/account')).statusCode, 200, 'the other session was not ended')
   t.ok(await ctx.deps.repos.consents.find(user.id, thirdParty.client.id), 'the application keeps its access')

@@ -31,7 +31,11 @@ t.test('mail queued while the SMTP server is down is delivered after a restart',
   await first.deps.mail.idle()
   const [queued] = await first.deps.store.db.selectFrom('outbox').selectAll().where('kind', '=', 'mail').execute()
   t.match(queued, { attempts: 1, delivered_at: null, failed_at: null, last_error: /ECONNREFUSED|connect/i }, 'the first attempt failed')
-  t.same(JSON.parse(queued!.payload), { template: 'password_reset', email: user.email }, 'the row says what to build, nothing more')
+  t.same(
+    JSON.parse(queued!.payload),
+    { template: 'password_reset', email: user.email, locale: 'en' },
+    'the row says what to build (and the page’s language), nothing more',
+  )
   await first.close()
 
   const smtp = await startSmtpSink()

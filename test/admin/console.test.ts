@@ -317,6 +317,10 @@ t.test('clients: settings changed through the form, the registration rules judgi
     require_mfa: 'on',
     require_par: 'on',
     backchannel_logout_uri: 'https://app.example/logout',
+    logo_uri: 'https://app.example/logo.png',
+    client_uri: 'https://app.example/',
+    policy_uri: 'https://app.example/privacy',
+    tos_uri: '',
   }
   const saved = await submitOn(browser, page, action, form)
   t.equal(location(saved), `${page}?notice=client-updated`)
@@ -328,7 +332,9 @@ t.test('clients: settings changed through the form, the registration rules judgi
     requireDpop: false,
     requirePar: true,
     backchannelLogoutUri: 'https://app.example/logout',
+    metadata: { logo_uri: 'https://app.example/logo.png', client_uri: 'https://app.example/', policy_uri: 'https://app.example/privacy' },
   })
+  t.notOk('tos_uri' in (await ctx.deps.repos.clients.find(web.client.id))!.metadata, 'an empty page link is none')
   const shown = await browser.get(location(saved))
   t.match(textOf(shown.body), 'The client’s settings were saved.')
   t.match(shown.body, 'Web app &lt;new&gt;', 'escaped')
@@ -352,6 +358,9 @@ t.test('clients: settings changed through the form, the registration rules judgi
     'the problem, naming the field and the value',
   )
   t.match(bad.body, 'http://evil.example/cb</textarea>', 'the values as typed are kept')
+  const badLogo = await submitOn(browser, page, action, { ...form, logo_uri: 'http://app.example/logo.png' })
+  t.equal(badLogo.statusCode, 422)
+  t.match(textOf(badLogo.body), /Logo URL: must be an https URL/, 'a page link that is not https, naming the field')
   t.same((await ctx.deps.repos.clients.find(web.client.id))?.redirectUris, ['https://app.example/callback', 'https://app.example/cb2'])
   const noToken = await browser.post(action, form)
   t.equal(noToken.statusCode, 403, 'no anti-forgery token: refused')

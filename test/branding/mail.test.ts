@@ -61,7 +61,10 @@ t.test('the default brand is Tessera', async (t) => {
   t.notMatch(mail.html, '<img', 'no logo')
   t.notMatch(mail.text, 'Privacy:', 'no links')
 
-  const bare = createMailComposer()('ada@example.com', resetPasswordMail('Ada', 'https://idp.example/reset?token=t', 1800))
+  const bare = createMailComposer()(
+    'ada@example.com',
+    resetPasswordMail(ctx.deps.i18n.translator('en'), 'Ada', 'https://idp.example/reset?token=t', 1800),
+  )
   t.equal(bare.subject, 'Reset your password')
 })
 

@@ -9,7 +9,7 @@ import t from 'tap'
 const DOC = fs.readFileSync(new URL('../../docs/theming.md', import.meta.url), 'utf8')
 const FOLDERS = [new URL('../../src/http/views/templates/', import.meta.url), new URL('../../src/mail/templates/', import.meta.url)]
 /** Fields every template receives, described once above the table. */
-const COMMON = new Set(['brand', 'productName'])
+const COMMON = new Set(['brand', 'productName', 't', 'rich', 'dateTime', 'lang'])
 
 const fieldsOf = (text: string): string[] =>
   [...new Set([...text.matchAll(/\bit\.([A-Za-z_]\w*)/g)].map((m) => m[1]!))].filter((field) => !COMMON.has(field)).sort()

@@ -136,6 +136,7 @@ export function clientsRepository(db: Db) {
     },
 
     async remove(id: string): Promise<boolean> {
+      await db.deleteFrom('client_logos').where('client_id', '=', id).execute()
       const result = await db.deleteFrom('clients').where('id', '=', id).executeTakeFirst()
       return result.numDeletedRows > 0n
     },
@@ -163,6 +164,7 @@ export function clientsRepository(db: Db) {
             require_par: row.require_par,
             backchannel_logout_uri: row.backchannel_logout_uri,
             backchannel_logout_session_required: row.backchannel_logout_session_required,
+            metadata: row.metadata,
           })
           .where('id', '=', client.id)
           .executeTakeFirst()
@@ -216,6 +218,7 @@ export function clientsRepository(db: Db) {
           .where('revoked_at', 'is', null)
           .execute()
         await trx.deleteFrom('consents').where('client_id', '=', id).execute()
+        await trx.deleteFrom('client_logos').where('client_id', '=', id).execute()
         return true
       })
     },

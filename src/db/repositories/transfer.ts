@@ -79,6 +79,7 @@ const TABLES = {
     created_at: 'int',
     updated_at: 'int',
     roles: 'text',
+    locale: 'text?',
   } satisfies Columns<Database['users']>,
   webauthn_credentials: {
     id: 'text',

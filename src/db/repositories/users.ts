@@ -19,6 +19,7 @@ function toUser(row: UserRow): User {
     disabledAt: row.disabled_at,
     createdAt: row.created_at,
     roles: parseRoles(row.roles),
+    locale: row.locale,
   }
 }
 
@@ -35,6 +36,7 @@ const toRow = (user: NewUser): UserRow => ({
   created_at: user.createdAt,
   updated_at: user.createdAt,
   roles: canonicalRoles(user.roles ?? []),
+  locale: user.locale ?? null,
 })
 
 export function usersRepository(db: Db) {
@@ -96,6 +98,10 @@ export function usersRepository(db: Db) {
 
     async updateName(id: string, name: string | null, now: number): Promise<void> {
       await db.updateTable('users').set({ name, updated_at: now }).where('id', '=', id).execute()
+    },
+
+    async setLocale(id: string, locale: string | null, now: number): Promise<void> {
+      await db.updateTable('users').set({ locale, updated_at: now }).where('id', '=', id).execute()
     },
 
     /** An operator's change of address: the new one is not verified yet. */

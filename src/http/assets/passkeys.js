@@ -37,8 +37,9 @@
 
   function failed(form, error) {
     // The person cancelled, or the authenticator refused: nothing was sent.
-    if (error && error.name === 'NotAllowedError') return say(form, 'No passkey was used.')
-    say(form, 'The passkey could not be used here. Try again, or use another way to sign in.')
+    // The words come from the page (data-cancelled, data-failed), in its language.
+    if (error && error.name === 'NotAllowedError') return say(form, form.dataset.cancelled || 'No passkey was used.')
+    say(form, form.dataset.failed || 'The passkey could not be used here. Try again, or use another way to sign in.')
   }
 
   for (const form of forms) {

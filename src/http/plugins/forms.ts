@@ -37,11 +37,7 @@ export async function registerFormProtection(app: FastifyInstance, options: Form
   })
 
   const checkOrigin: preHandlerHookHandler = (request, _reply, done) => {
-    done(
-      isSameOriginPost(request, expectedOrigin)
-        ? undefined
-        : new PageError(403, 'Request refused', 'This form was submitted from another site.'),
-    )
+    done(isSameOriginPost(request, expectedOrigin) ? undefined : new PageError(403, 'errors.cross_site_form'))
   }
   // Frozen: a route that needs more preHandlers (a preHandler rate limit appends its own) takes a copy.
   app.decorate('formGuards', Object.freeze([checkOrigin, app.csrfProtection.bind(app) as preHandlerHookHandler]) as preHandlerHookHandler[])

@@ -53,11 +53,16 @@ export const accountConnectionRoutes: FastifyPluginAsyncTypebox<{
       if (stale) return stale
       const result = await unlinkIdentity(deps, user, request.body.identity, request.ip)
       if (!result.ok) {
-        const html = views.render('message', {
-          title: 'Not unlinked',
-          message: result.problem,
-          link: { href: '/account', label: 'Back to your account' },
-        })
+        const words = deps.i18n.translator(request.locale ?? deps.i18n.defaultLocale)
+        const html = views.render(
+          'message',
+          {
+            title: words.t('message.unlink_failed.title'),
+            message: words.t(result.problem === 'last_method' ? 'message.unlink_last_method' : 'message.unlink_not_linked'),
+            link: { href: '/account', label: words.t('message.back_to_account') },
+          },
+          words.locale,
+        )
         return sendPage(reply, html, 400)
       }
       return reply.redirect('/account?notice=identity-unlinked', 303)

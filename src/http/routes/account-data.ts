@@ -35,19 +35,18 @@ const DeleteForm = Type.Object({
 /** Exports a signed-in user may download per 15 minutes: each one reads a lot and is an audit event. */
 const EXPORTS = 10
 
+/** Message keys of the problems shown, by field ('form': above the form). */
 type Problems = Partial<Record<'password' | 'confirm' | 'form', string>>
 
 /** What each refusal tells the user, and on which field. */
 const REFUSALS: Readonly<Record<DeletionRefusal['problem'], { status: number; problems: Problems }>> = {
-  wrong_password: { status: 400, problems: { password: 'Your current password is not correct. Nothing was deleted.' } },
-  not_confirmed: { status: 400, problems: { confirm: 'Tick the box to confirm that you want to delete your account.' } },
-  stale_sign_in: {
-    status: 403,
-    problems: { form: 'Your sign-in is more than a few minutes old. Sign in again, then delete your account. Nothing was deleted.' },
-  },
+  wrong_password: { status: 400, problems: { password: 'account.delete.wrong_password' } },
+  not_confirmed: { status: 400, problems: { confirm: 'account.delete.not_confirmed' } },
+  stale_sign_in: { status: 403, problems: { form: 'account.delete.stale_sign_in' } },
   last_admin: { status: 403, problems: {} },
 }
 
+/** The date in the download's file name (a name, not words for people: ISO). */
 const today = (epochSeconds: number) => new Date(epochSeconds * 1000).toISOString().slice(0, 10)
 
 export const accountDataRoutes: FastifyPluginAsyncTypebox<{
@@ -55,23 +54,30 @@ export const accountDataRoutes: FastifyPluginAsyncTypebox<{
   views: Views
   signedIn: (request: FastifyRequest) => { session: LoginSession; user: User }
 }> = async (app, { deps, views, signedIn }) => {
+  const translator = (reply: FastifyReply) => deps.i18n.translator(reply.request.locale ?? deps.i18n.defaultLocale)
+
   function renderConfirmation(
     reply: FastifyReply,
     user: User,
     outlook: DeletionOutlook,
     options: { problems?: Problems; status?: number } = {},
   ): FastifyReply {
-    const html = views.render('account-delete', {
-      title: 'Delete your account',
-      email: user.email,
-      lastAdmin: outlook.lastAdmin,
-      usesPassword: outlook.reauthentication.kind === 'password',
-      // Without a password the proof is a fresh sign-in: a stale one shows the way to get one.
-      needsSignIn: outlook.reauthentication.kind === 'recent-sign-in' && !outlook.reauthentication.recent,
-      signInMinutes: Math.round(DELETION_SIGN_IN_WINDOW / 60),
-      problems: options.problems ?? {},
-      csrfToken: reply.formToken(),
-    })
+    const words = translator(reply)
+    const html = views.render(
+      'account-delete',
+      {
+        title: words.t('account.delete.title'),
+        email: user.email,
+        lastAdmin: outlook.lastAdmin,
+        usesPassword: outlook.reauthentication.kind === 'password',
+        // Without a password the proof is a fresh sign-in: a stale one shows the way to get one.
+        needsSignIn: outlook.reauthentication.kind === 'recent-sign-in' && !outlook.reauthentication.recent,
+        signInMinutes: Math.round(DELETION_SIGN_IN_WINDOW / 60),
+        problems: Object.fromEntries(Object.entries(options.problems ?? {}).map(([field, key]) => [field, words.t(key)])),
+        csrfToken: reply.formToken(),
+      },
+      words.locale,
+    )
     return sendPage(reply, html, options.status ?? 200)
   }
 
@@ -112,11 +118,17 @@ export const accountDataRoutes: FastifyPluginAsyncTypebox<{
         return renderConfirmation(reply, user, await deletionOutlook(deps, user, session), { problems, status })
       }
       clearSessionCookie(deps, reply)
-      const html = views.render('message', {
-        title: 'Your account was deleted',
-        message: 'Your account and its data were deleted. You were signed out everywhere, and applications no longer have access.',
-        detail: `We sent a confirmation to ${result.email}.`,
-      })
+      // The page's language was settled before the account went (page-locale.ts), so it is still the user's.
+      const words = translator(reply)
+      const html = views.render(
+        'message',
+        {
+          title: words.t('account.deleted.title'),
+          message: words.t('account.deleted.message'),
+          detail: words.t('account.deleted.detail', { email: result.email }),
+        },
+        words.locale,
+      )
       return sendPage(reply, html)
     },
   )

@@ -58,16 +58,19 @@ export const accountFactorRoutes: FastifyPluginAsyncTypebox<{
   const onward = (interaction: Interaction | null, notice: string) =>
     interaction ? `/continue?${new URLSearchParams({ interaction: interaction.id }).toString()}` : `/account?notice=${notice}`
 
+  const wordsFor = (request: FastifyRequest) => deps.i18n.translator(request.locale ?? deps.i18n.defaultLocale)
+
   /** Changes need a recent sign-in; otherwise a page asking for one (nothing changes). */
   const staleSignIn = (reply: FastifyReply, session: LoginSession) => staleSignInPage(deps, views, reply, session)
 
   /** Shown once: after the first second factor, and when the user asks for new codes. */
   function showRecoveryCodes(reply: FastifyReply, codes: readonly string[], interaction: Interaction | null) {
-    const html = views.render('recovery-codes', {
-      title: 'Save your recovery codes',
-      codes,
-      continueHref: onward(interaction, 'recovery-codes-saved'),
-    })
+    const words = wordsFor(reply.request)
+    const html = views.render(
+      'recovery-codes',
+      { title: words.t('factors.recovery.title'), codes, continueHref: onward(interaction, 'recovery-codes-saved') },
+      words.locale,
+    )
     return sendPage(reply, html)
   }
 
@@ -79,14 +82,19 @@ export const accountFactorRoutes: FastifyPluginAsyncTypebox<{
   }
 
   function passkeyFailed(reply: FastifyReply, interaction: Interaction | null) {
-    const html = views.render('message', {
-      title: 'The passkey was not added',
-      message: 'Your browser or authenticator did not complete the passkey, or it is already registered. Nothing was changed.',
-      link: {
-        href: interaction ? `/account/second-factor?${new URLSearchParams({ interaction: interaction.id }).toString()}` : '/account',
-        label: 'Try again',
+    const words = wordsFor(reply.request)
+    const html = views.render(
+      'message',
+      {
+        title: words.t('factors.passkey_add.failed_title'),
+        message: words.t('factors.passkey_add.failed_message'),
+        link: {
+          href: interaction ? `/account/second-factor?${new URLSearchParams({ interaction: interaction.id }).toString()}` : '/account',
+          label: words.t('factors.passkey_add.try_again'),
+        },
       },
-    })
+      words.locale,
+    )
     return sendPage(reply, html, 400)
   }
 
@@ -95,15 +103,20 @@ export const accountFactorRoutes: FastifyPluginAsyncTypebox<{
     const interaction = await enrolmentFor(request.query.interaction, session)
     const client = interaction ? await deps.clients.find(interaction.request.clientId) : undefined
     const factors = await factorsOf(deps, user.id)
-    const html = views.render('enrol', {
-      title: 'Set up a second factor',
-      clientName: client?.name ?? null,
-      interaction: interaction?.id ?? '',
-      done: factors.passkeys > 0 || factors.totp,
-      continueHref: onward(interaction, 'second-factor-ready'),
-      csrfToken: reply.formToken(),
-      scripts: PASSKEY_SCRIPTS,
-    })
+    const words = wordsFor(request)
+    const html = views.render(
+      'enrol',
+      {
+        title: words.t('factors.enrol.title'),
+        clientName: client?.name ?? null,
+        interaction: interaction?.id ?? '',
+        done: factors.passkeys > 0 || factors.totp,
+        continueHref: onward(interaction, 'second-factor-ready'),
+        csrfToken: reply.formToken(),
+        scripts: PASSKEY_SCRIPTS,
+      },
+      words.locale,
+    )
     return sendPage(reply, html)
   })
 
@@ -161,18 +174,29 @@ export const accountFactorRoutes: FastifyPluginAsyncTypebox<{
     },
   )
 
-  async function renderTotpSetup(reply: FastifyReply, user: User, interaction: Interaction | null, problem: string | null, status: number) {
+  async function renderTotpSetup(
+    reply: FastifyReply,
+    user: User,
+    interaction: Interaction | null,
+    problemKey: string | null,
+    status: number,
+  ) {
     const setup = await pendingTotpSetup(deps, user)
     if (!setup) return reply.redirect('/account', 303)
     const svg = await QRCode.toString(setup.uri, { type: 'svg', margin: 1, errorCorrectionLevel: 'M' })
-    const html = views.render('totp-setup', {
-      title: 'Set up an authenticator app',
-      qrCode: `data:image/svg+xml;base64,${Buffer.from(svg).toString('base64')}`,
-      secret: setup.secret.match(/.{1,4}/g)!.join(' '),
-      interaction: interaction?.id ?? '',
-      problem,
-      csrfToken: reply.formToken(),
-    })
+    const words = wordsFor(reply.request)
+    const html = views.render(
+      'totp-setup',
+      {
+        title: words.t('factors.totp.title'),
+        qrCode: `data:image/svg+xml;base64,${Buffer.from(svg).toString('base64')}`,
+        secret: setup.secret.match(/.{1,4}/g)!.join(' '),
+        interaction: interaction?.id ?? '',
+        problem: problemKey === null ? null : words.t(problemKey),
+        csrfToken: reply.formToken(),
+      },
+      words.locale,
+    )
     return sendPage(reply, html, status)
   }
 
@@ -194,7 +218,7 @@ export const accountFactorRoutes: FastifyPluginAsyncTypebox<{
         { userId: user.id, ip: request.ip, detail: { factor: 'totp', stage: 'setup' } },
         'authenticator app setup refused: wrong code',
       )
-      return renderTotpSetup(reply, user, interaction, 'That code did not work. Enter the six digits your app shows now.', 400)
+      return renderTotpSetup(reply, user, interaction, 'factors.totp.wrong_code', 400)
     }
     return factorAdded(reply, user, interaction, 'totp-added')
   })

@@ -1,15 +1,22 @@
 /**
  * The account page (requires the session): name and email with verification status, change of
  * name and password, the sessions this user is signed in with (each can be ended), the
- * third-party applications they allowed (each can be revoked), sign-out, and the way to download
- * the user's data or delete the account (account-data.ts).
+ * third-party applications they allowed (each can be revoked), sign-out, the language of the pages
+ * (account-language.ts), and the way to download the user's data or delete the account
+ * (account-data.ts).
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { sendVerificationMail } from '../../accounts/email-verification.js'
 import { changePassword } from '../../accounts/password-change.js'
-import { MIN_PASSWORD_LENGTH, SUGGESTED_PASSWORD_LENGTH } from '../../accounts/password-policy.js'
+import {
+  MIN_PASSWORD_LENGTH,
+  PASSWORD_LIMITS,
+  passwordProblemCode,
+  SUGGESTED_PASSWORD_LENGTH,
+  type PasswordProblem,
+} from '../../accounts/password-policy.js'
 import { MAX_NAME_LENGTH } from '../../accounts/signup.js'
 import type { Deps } from '../../deps.js'
 import { describeScopes } from '../../oauth/consent.js'
@@ -17,6 +24,7 @@ import { describeDevice } from '../device.js'
 import { accountFactorRoutes } from './account-factors.js'
 import { accountConnectionRoutes } from './account-connections.js'
 import { accountDataRoutes } from './account-data.js'
+import { accountLanguageRoutes } from './account-language.js'
 import type { ConfigurationFor } from '../../connections/upstream-client.js'
 import { allowFormRedirects } from '../plugins/security-headers.js'
 import { MAX_PASSKEY_NAME } from '../../factors/passkeys.js'
@@ -26,6 +34,8 @@ import { assertNotBlocked, countRequest, recordFailures } from '../../throttle/g
 import { passwordChangeRules, quotaPolicy } from '../../throttle/rules.js'
 import { clearSessionCookie, currentSession } from '../session-cookie.js'
 import { sendPage, type Views } from '../views/render.js'
+import { LOCALE_NAMES, SUPPORTED_LOCALES } from '../../i18n/locales.js'
+import type { Translator } from '../../i18n/translator.js'
 import type { LoginSession } from '../../model/session.js'
 import type { User } from '../../model/user.js'
 
@@ -46,27 +56,52 @@ const VERIFICATION_MAILS = 5
 
 /** Fixed messages shown after a redirect; the query names one, nothing from it is echoed. */
 const NOTICES = {
-  'password-changed': 'Your password was changed. Your other sessions were signed out.',
-  'name-saved': 'Your name was saved.',
-  'verification-sent': 'We sent a new verification link to your email address.',
-  'session-ended': 'The session was ended.',
-  'application-removed': 'The application no longer has access to your account.',
-  'passkey-added': 'Your passkey was added. You can sign in with it without a password.',
-  'passkey-removed': 'The passkey was removed.',
-  'totp-added': 'Your authenticator app is set up. Signing in with your password now also asks for a code.',
-  'totp-removed': 'The authenticator app was removed.',
-  'totp-exists': 'An authenticator app is already set up. Remove it first to set up another.',
-  'recovery-codes-saved': 'Your second factor is ready.',
-  'second-factor-ready': 'Your second factor is ready.',
-  'identity-linked': 'The sign-in method was linked to your account.',
-  'identity-unlinked': 'The sign-in method was unlinked from your account.',
+  'password-changed': 'account.notice.password_changed',
+  'name-saved': 'account.notice.name_saved',
+  'language-saved': 'account.notice.language_saved',
+  'verification-sent': 'account.notice.verification_sent',
+  'session-ended': 'account.notice.session_ended',
+  'application-removed': 'account.notice.application_removed',
+  'passkey-added': 'account.notice.passkey_added',
+  'passkey-removed': 'account.notice.passkey_removed',
+  'totp-added': 'account.notice.totp_added',
+  'totp-removed': 'account.notice.totp_removed',
+  'totp-exists': 'account.notice.totp_exists',
+  'recovery-codes-saved': 'account.notice.second_factor_ready',
+  'second-factor-ready': 'account.notice.second_factor_ready',
+  'identity-linked': 'account.notice.identity_linked',
+  'identity-unlinked': 'account.notice.identity_unlinked',
 } as const
 type Notice = keyof typeof NOTICES
 const AccountQuery = Type.Object({ notice: Type.Optional(Type.String({ maxLength: 40 })) })
 
-type Problems = Partial<Record<'name' | 'current_password' | 'password', string>>
+/** Problems shown beside the fields, already in the page's language. */
+type Problems = Partial<Record<'name' | 'current_password' | 'password' | 'locale', string>>
 
-const day = (epochSeconds: number) => new Date(epochSeconds * 1000).toISOString().slice(0, 16).replace('T', ' ') + ' UTC'
+export interface AccountPageOptions {
+  readonly notice?: string | undefined
+  readonly problems?: Problems
+  readonly status?: number
+  /** The name as typed, when the name form was refused. */
+  readonly name?: string
+}
+
+/** Renders the account page (also for a refused form of account-language.ts). */
+export type RenderAccount = (reply: FastifyReply, session: LoginSession, user: User, options: AccountPageOptions) => Promise<FastifyReply>
+
+/** The password rules' refusals, in the words the signup and reset pages use too. */
+const POLICY_PROBLEMS: Readonly<Record<PasswordProblem, string>> = {
+  too_short: 'password.problem.too_short',
+  too_long: 'password.problem.too_long',
+  too_common: 'password.problem.too_common',
+}
+
+/** changePassword words its refusals in English: the page says them in its own language. */
+function refusalWords(words: Translator, refusal: { field: 'current_password' | 'password'; problem: string }, password: string): string {
+  if (refusal.field === 'current_password') return words.t('account.password.wrong_current')
+  const code = passwordProblemCode(password)
+  return code === null ? refusal.problem : words.t(POLICY_PROBLEMS[code], PASSWORD_LIMITS)
+}
 
 interface SignedIn {
   readonly session: LoginSession
@@ -103,26 +138,29 @@ export const accountRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views
   await app.register(accountConnectionRoutes, { deps, views, signedIn, configurationFor })
   // Downloading the data and deleting the account: the same scope too.
   await app.register(accountDataRoutes, { deps, views, signedIn })
+  // The language choice: the same scope; a refused choice shows this page again.
+  await app.register(accountLanguageRoutes, { deps, signedIn, renderAccount })
 
-  async function renderAccount(
-    reply: FastifyReply,
-    session: LoginSession,
-    user: User,
-    options: { notice?: string | undefined; problems?: Problems; status?: number; name?: string },
-  ) {
+  /** The words of this request's page (page-locale.ts chose the language). */
+  function wordsFor(reply: FastifyReply) {
+    return deps.i18n.translator(reply.request.locale ?? deps.i18n.defaultLocale)
+  }
+
+  async function renderAccount(reply: FastifyReply, session: LoginSession, user: User, options: AccountPageOptions): Promise<FastifyReply> {
     const now = deps.clock.now()
+    const words = wordsFor(reply)
     const applications = (await deps.repos.consents.listApplicationsForUser(user.id)).map((application) => ({
       clientId: application.clientId,
       name: application.clientName,
-      scopes: describeScopes(application.scope),
-      since: day(application.updatedAt).slice(0, 10),
+      scopes: describeScopes(application.scope, undefined, words.t),
+      updatedAt: application.updatedAt,
     }))
     const sessions = (await deps.repos.sessions.listLiveForUser(user.id, now, deps.config.sessionIdleTtl)).map((s) => ({
       handle: s.handle,
       current: s.idHash === session.idHash,
-      device: describeDevice(s.userAgent),
-      since: day(s.createdAt),
-      lastSeen: day(s.lastSeenAt),
+      device: describeDevice(s.userAgent, words.t),
+      createdAt: s.createdAt,
+      lastSeenAt: s.lastSeenAt,
     }))
     const [passkeys, totp, recoveryCodes, identities, connections] = await Promise.all([
       deps.repos.passkeys.listForUser(user.id),
@@ -136,37 +174,44 @@ export const accountRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views
       (connection) => connection.disabledAt === null && !identities.some((identity) => identity.connectionId === connection.id),
     )
     const notice = options.notice !== undefined && Object.hasOwn(NOTICES, options.notice) ? NOTICES[options.notice as Notice] : null
-    const html = views.render('account', {
-      title: 'Your account',
-      email: user.email,
-      emailVerified: user.emailVerified,
-      name: options.name ?? user.name ?? '',
-      applications,
-      sessions,
-      passkeys: passkeys.map((passkey) => ({
-        id: passkey.id,
-        name: passkey.name,
-        added: day(passkey.createdAt).slice(0, 10),
-        lastUsed: passkey.lastUsedAt === null ? null : day(passkey.lastUsedAt),
-        synced: passkey.deviceType === 'multiDevice',
-      })),
-      totp: totp?.confirmedAt != null,
-      identities: identities.map((identity) => ({
-        id: identity.id,
-        connection: connectionName(identity.connectionId),
-        email: identity.email,
-        since: day(identity.createdAt).slice(0, 10),
-      })),
-      linkable: linkable.map((connection) => ({ id: connection.id, name: connection.name })),
-      recoveryCodes,
-      maxPasskeyName: MAX_PASSKEY_NAME,
-      scripts: PASSKEY_SCRIPTS,
-      notice,
-      problems: options.problems ?? {},
-      minLength: MIN_PASSWORD_LENGTH,
-      suggestedLength: SUGGESTED_PASSWORD_LENGTH,
-      csrfToken: reply.formToken(),
-    })
+    const html = views.render(
+      'account',
+      {
+        title: words.t('account.title'),
+        email: user.email,
+        emailVerified: user.emailVerified,
+        name: options.name ?? user.name ?? '',
+        applications,
+        sessions,
+        passkeys: passkeys.map((passkey) => ({
+          id: passkey.id,
+          name: passkey.name,
+          createdAt: passkey.createdAt,
+          lastUsedAt: passkey.lastUsedAt,
+          synced: passkey.deviceType === 'multiDevice',
+        })),
+        totp: totp?.confirmedAt != null,
+        identities: identities.map((identity) => ({
+          id: identity.id,
+          connection: connectionName(identity.connectionId),
+          email: identity.email,
+          createdAt: identity.createdAt,
+        })),
+        linkable: linkable.map((connection) => ({ id: connection.id, name: connection.name })),
+        recoveryCodes,
+        maxPasskeyName: MAX_PASSKEY_NAME,
+        scripts: PASSKEY_SCRIPTS,
+        notice: notice === null ? null : words.t(notice),
+        problems: options.problems ?? {},
+        minLength: MIN_PASSWORD_LENGTH,
+        suggestedLength: SUGGESTED_PASSWORD_LENGTH,
+        // The saved choice (null: the browser's), and the choices by their own names.
+        preferredLocale: user.locale,
+        locales: SUPPORTED_LOCALES.map((code) => ({ code, name: LOCALE_NAMES[code] })),
+        csrfToken: reply.formToken(),
+      },
+      words.locale,
+    )
     // The link buttons post here and are redirected to the upstream.
     allowFormRedirects(
       reply,
@@ -190,7 +235,7 @@ export const accountRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views
       const name = request.body.name.trim()
       if (name.length > MAX_NAME_LENGTH)
         return renderAccount(reply, current.session, current.user, {
-          problems: { name: `Use at most ${MAX_NAME_LENGTH} characters.` },
+          problems: { name: wordsFor(reply).t('account.name.too_long', { max: MAX_NAME_LENGTH }) },
           status: 400,
           name: name.slice(0, MAX_NAME_LENGTH),
         })
@@ -207,7 +252,7 @@ export const accountRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views
       const { current_password: currentPassword, password, password_confirm: confirmation } = request.body
       if (password !== confirmation)
         return renderAccount(reply, current.session, current.user, {
-          problems: { password: 'The two new passwords are not the same.' },
+          problems: { password: wordsFor(reply).t('account.password.mismatch') },
           status: 400,
         })
       // Wrong current passwords are failures of this user: a stolen session is no guessing oracle.
@@ -216,7 +261,10 @@ export const accountRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views
       const result = await changePassword(deps, current.user, current.session.idHash, currentPassword, password)
       if (!result.ok && result.field === 'current_password') await recordFailures(deps, throttle)
       if (!result.ok)
-        return renderAccount(reply, current.session, current.user, { problems: { [result.field]: result.problem }, status: 400 })
+        return renderAccount(reply, current.session, current.user, {
+          problems: { [result.field]: refusalWords(wordsFor(reply), result, password) },
+          status: 400,
+        })
       return withNotice(reply, 'password-changed')
     },
   )

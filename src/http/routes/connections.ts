@@ -43,13 +43,12 @@ const CallbackQuery = Type.Object(
   { additionalProperties: true },
 )
 
-const EXPIRED = new PageError(400, 'This sign-in has expired', 'Go back to the application and start signing in again.')
+const EXPIRED = new PageError(400, 'errors.signin_expired')
 
 /** An enabled connection, or the page saying there is none. */
 export async function enabledConnection(deps: Pick<Deps, 'repos'>, id: string): Promise<Connection> {
   const connection = await deps.repos.connections.find(id)
-  if (!connection || connection.disabledAt !== null)
-    throw new PageError(404, 'Sign-in method not available', 'This sign-in method does not exist or is turned off.')
+  if (!connection || connection.disabledAt !== null) throw new PageError(404, 'errors.connection_unavailable')
   return connection
 }
 
@@ -120,31 +119,37 @@ export const connectionRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Vi
         const reason = error instanceof Error ? error.message : String(error)
         await failed(request, connection, error instanceof UpstreamRefused ? `upstream error ${error.code}` : reason)
         if (error instanceof UpstreamRefused && error.code === 'access_denied')
-          throw new PageError(403, 'Sign-in cancelled', `${connection.name} did not sign you in. Go back to the application to try again.`)
-        throw new PageError(502, 'Sign-in failed', `The answer from ${connection.name} could not be verified. Try again.`)
+          throw new PageError(403, 'errors.connection_cancelled', { connection: connection.name })
+        throw new PageError(502, 'errors.connection_unverified', { connection: connection.name })
       }
       const profile = upstreamProfile(connection.type, answer.claims, answer.extra, connection.claimMapping)
       if (profile === null) {
         await failed(request, connection, 'no subject in the upstream answer')
-        throw new PageError(502, 'Sign-in failed', `${connection.name} did not say who you are. Try again.`)
+        throw new PageError(502, 'errors.connection_no_subject', { connection: connection.name })
       }
       const outcome = await resolveFederatedIdentity(deps, connection, profile, answer.tokens, login, request.ip)
       const interaction = await liveInteraction(login.interactionId)
       switch (outcome.kind) {
         case 'refused':
           await failed(request, connection, outcome.message)
-          throw new PageError(403, 'Sign-in refused', outcome.message)
+          throw new PageError(403, `errors.federation_${outcome.reason}`, { connection: connection.name })
         case 'linked':
           return reply.redirect('/account?notice=identity-linked', 303)
         case 'link_required': {
           setPendingLinkCookie(deps, reply, outcome.linkToken)
           const login = interaction ? `/login?${new URLSearchParams({ interaction: interaction.id }).toString()}` : '/login'
-          const html = views.render('message', {
-            title: `Link ${connection.name} to your account`,
-            message: `An account with the address ${outcome.email} already exists. Sign in to it with its password or a passkey, and ${connection.name} will be linked to it.`,
-            detail: `Nothing is linked until you sign in. If this is not your account, close this window.`,
-            link: { href: login, label: 'Sign in to link' },
-          })
+          const words = deps.i18n.translator(request.locale ?? deps.i18n.defaultLocale)
+          const values = { connection: connection.name, email: outcome.email }
+          const html = views.render(
+            'message',
+            {
+              title: words.t('message.link_required.title', values),
+              message: words.t('message.link_required.message', values),
+              detail: words.t('message.link_required.detail'),
+              link: { href: login, label: words.t('message.link_required.link') },
+            },
+            words.locale,
+          )
           return sendPage(reply, html)
         }
         case 'sign_in':

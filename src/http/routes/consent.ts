@@ -7,6 +7,7 @@ import type { FastifyRequest } from 'fastify'
 import { Type } from '@sinclair/typebox'
 import type { Deps } from '../../deps.js'
 import { consentItems, describeScopes } from '../../oauth/consent.js'
+import { clientView } from '../client-view.js'
 import { accessDeniedUrl, issueAuthorizationCode } from '../authorization.js'
 import { allowFormRedirects } from '../plugins/security-headers.js'
 import { currentSession } from '../session-cookie.js'
@@ -37,20 +38,23 @@ export const consentRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views
     const user = await deps.repos.users.findById(session.userId)
     const apis = [...(await deps.repos.apis.findMany(interaction.request.resources)).values()]
     const apiScopes = new Map(apis.flatMap((api) => api.scopes.map((scope) => [scope.name, `${api.name}: ${scope.description}`] as const)))
-    const redirectHost = new URL(interaction.request.redirectUri).host
-    const html = views.render('consent', {
-      title: 'Allow access?',
-      clientName: client.name,
-      userEmail: user?.email ?? '',
-      scopes: describeScopes(interaction.request.scope, apiScopes),
-      apis: apis.map((api) => api.name),
-      redirectHost,
-      selfRegistered: client.registration !== 'cli',
-      // A metadata-document client is whoever controls that URL: name it.
-      describedAt: client.registration === 'metadata_document' ? new URL(client.id).host : '',
-      interaction: interaction.id,
-      csrfToken: reply.formToken(),
-    })
+    const words = deps.i18n.translator(request.locale ?? deps.i18n.defaultLocale)
+    const html = views.render(
+      'consent',
+      {
+        title: words.t('consent.title'),
+        client: await clientView(deps, client, interaction.request.redirectUri),
+        userEmail: user?.email ?? '',
+        scopes: describeScopes(interaction.request.scope, apiScopes, words.t),
+        apis: apis.map((api) => api.name),
+        selfRegistered: client.registration !== 'cli',
+        // A metadata-document client is whoever controls that URL: name it.
+        describedAt: client.registration === 'metadata_document' ? new URL(client.id).host : '',
+        interaction: interaction.id,
+        csrfToken: reply.formToken(),
+      },
+      words.locale,
+    )
     allowFormRedirects(reply, [interaction.request.redirectUri])
     return sendPage(reply, html)
   })

@@ -47,11 +47,14 @@ interface Answerable {
   readonly client: Client
 }
 
-const PROBLEMS = {
-  malformed: 'A code has 8 letters, like BCDF-GHJK. Check the code on your device.',
-  unknown: 'That code is not valid. Check the code on your device and try again.',
-  expired: 'That code has expired. Start again on your device to get a new one.',
-  decided: 'That code was already used. Start again on your device if it is not connected.',
+/** Why a typed code cannot be answered: the message `device.problem.<problem>`. */
+type CodeProblem = 'malformed' | 'unknown' | 'expired' | 'decided'
+
+/** Pages of words only (said with the application's name as `client`), as message keys. */
+const MESSAGE_PAGES = {
+  mfaNeeded: { title: 'device.mfa_needed.title', message: 'device.mfa_needed.message', detail: 'device.mfa_needed.detail' },
+  connected: { title: 'device.connected.title', message: 'device.connected.message', detail: 'device.connected.detail' },
+  denied: { title: 'device.denied.title', message: 'device.denied.message', detail: 'device.denied.detail' },
 } as const
 
 /** A navigation another site started (Sec-Fetch-Site): its code is shown, not looked up or counted. */
@@ -76,19 +79,33 @@ export const deviceVerificationRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; v
   const returnPathFor = (code: string | null) =>
     code === null ? VERIFICATION_PATH : `${VERIFICATION_PATH}?${new URLSearchParams({ user_code: formatUserCode(code) }).toString()}`
 
-  function renderEntry(reply: FastifyReply, current: SignedIn, typed: string, problem: string | null, status = 200) {
-    const html = views.render('device', {
-      title: 'Connect a device',
-      userEmail: current.user.email,
-      userCode: typed.slice(0, 32),
-      error: problem,
-      csrfToken: reply.formToken(),
-    })
+  const wordsFor = (reply: FastifyReply) => deps.i18n.translator(reply.request.locale ?? deps.i18n.defaultLocale)
+
+  function renderEntry(reply: FastifyReply, current: SignedIn, typed: string, problem: CodeProblem | null, status = 200) {
+    const words = wordsFor(reply)
+    const html = views.render(
+      'device',
+      {
+        title: words.t('device.title'),
+        userEmail: current.user.email,
+        userCode: typed.slice(0, 32),
+        error: problem === null ? null : words.t(`device.problem.${problem}`),
+        csrfToken: reply.formToken(),
+      },
+      words.locale,
+    )
     return sendPage(reply, html, status)
   }
 
-  function renderMessage(reply: FastifyReply, title: string, message: string, detail: string | null, status = 200) {
-    return sendPage(reply, views.render('message', { title, message, detail, link: null }), status)
+  function renderMessage(reply: FastifyReply, page: keyof typeof MESSAGE_PAGES, client: Client, status = 200) {
+    const words = wordsFor(reply)
+    const keys = MESSAGE_PAGES[page]
+    const html = views.render(
+      'message',
+      { title: words.t(keys.title), message: words.t(keys.message, { client: client.name }), detail: words.t(keys.detail), link: null },
+      words.locale,
+    )
+    return sendPage(reply, html, status)
   }
 
   /**
@@ -99,7 +116,7 @@ export const deviceVerificationRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; v
     request: FastifyRequest,
     current: SignedIn,
     typed: string,
-  ): Promise<{ answerable: Answerable } | { problem: keyof typeof PROBLEMS }> {
+  ): Promise<{ answerable: Answerable } | { problem: CodeProblem }> {
     const code = normaliseUserCode(typed)
     if (code === null) return { problem: 'malformed' }
     const device = trustedDeviceFor(readDeviceCookie(request, https), current.user.email)
@@ -123,14 +140,7 @@ export const deviceVerificationRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; v
    */
   async function needsSecondFactor(reply: FastifyReply, current: SignedIn, answerable: Answerable): Promise<FastifyReply | undefined> {
     if (!answerable.client.requireMfa || satisfiesAcr(acrOf(current.session.amr), ACR_MFA)) return undefined
-    if (!hasSecondFactor(await factorsOf(deps, current.user.id)))
-      return renderMessage(
-        reply,
-        'A second factor is needed',
-        `${answerable.client.name} asks for a second factor, such as a passkey or an authenticator app.`,
-        'Set one up on your account page, then enter the code again.',
-        403,
-      )
+    if (!hasSecondFactor(await factorsOf(deps, current.user.id))) return renderMessage(reply, 'mfaNeeded', answerable.client, 403)
     await startPendingLogin(deps, reply, {
       userId: current.user.id,
       amr: current.session.amr,
@@ -147,23 +157,28 @@ export const deviceVerificationRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; v
     const { authorization, client } = answerable
     const apis = [...(await deps.repos.apis.findMany(authorization.resources)).values()]
     const apiScopes = new Map(apis.flatMap((api) => api.scopes.map((scope) => [scope.name, `${api.name}: ${scope.description}`] as const)))
-    const html = views.render('device-confirm', {
-      title: `Connect ${client.name}?`,
-      clientName: client.name,
-      userEmail: current.user.email,
-      userCode: formatUserCode(answerable.code),
-      scopes: describeScopes(authorization.scope, apiScopes),
-      apis: apis.map((api) => api.name),
-      selfRegistered: client.registration !== 'cli',
-      csrfToken: reply.formToken(),
-    })
+    const words = wordsFor(reply)
+    const html = views.render(
+      'device-confirm',
+      {
+        title: words.t('device.confirm.title', { client: client.name }),
+        clientName: client.name,
+        userEmail: current.user.email,
+        userCode: formatUserCode(answerable.code),
+        scopes: describeScopes(authorization.scope, apiScopes, words.t),
+        apis: apis.map((api) => api.name),
+        selfRegistered: client.registration !== 'cli',
+        csrfToken: reply.formToken(),
+      },
+      words.locale,
+    )
     return sendPage(reply, html)
   }
 
   /** Entry form, or the confirmation for a code that can be answered. */
   async function continueWith(request: FastifyRequest, reply: FastifyReply, current: SignedIn, typed: string) {
     const found = await lookUp(request, current, typed)
-    if ('problem' in found) return renderEntry(reply, current, typed, PROBLEMS[found.problem], found.problem === 'unknown' ? 404 : 400)
+    if ('problem' in found) return renderEntry(reply, current, typed, found.problem, found.problem === 'unknown' ? 404 : 400)
     return renderConfirm(reply, current, found.answerable)
   }
 
@@ -196,27 +211,15 @@ export const deviceVerificationRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; v
       const current = await signedIn(request, reply, returnPathFor(normaliseUserCode(typed)))
       if (!current) return reply
       const found = await lookUp(request, current, typed)
-      if ('problem' in found) return renderEntry(reply, current, typed, PROBLEMS[found.problem], found.problem === 'unknown' ? 404 : 400)
+      if ('problem' in found) return renderEntry(reply, current, typed, found.problem, found.problem === 'unknown' ? 404 : 400)
       const approve = request.body.decision === 'approve'
       if (approve) {
         const stepUp = await needsSecondFactor(reply, current, found.answerable)
         if (stepUp) return stepUp
       }
       const answered = await answerDeviceAuthorization(deps, { ...found.answerable, session: current.session, approve, ip: request.ip })
-      if (!answered) return renderEntry(reply, current, typed, PROBLEMS.decided, 400)
-      return approve
-        ? renderMessage(
-            reply,
-            'Device connected',
-            `${found.answerable.client.name} is now connected to your account.`,
-            'You can return to your device.',
-          )
-        : renderMessage(
-            reply,
-            'Request denied',
-            `${found.answerable.client.name} was not given access to your account.`,
-            'You can close this page.',
-          )
+      if (!answered) return renderEntry(reply, current, typed, 'decided', 400)
+      return renderMessage(reply, approve ? 'connected' : 'denied', found.answerable.client)
     },
   )
 }

@@ -18,6 +18,7 @@ import { assertNotBlocked, clearFailures, recordFailures } from '../../throttle/
 import { loginThrottle } from '../../throttle/rules.js'
 import { sendPage, type Views } from '../views/render.js'
 import { signupHref } from './signup.js'
+import { clientView } from '../client-view.js'
 import type { Interaction } from '../../model/interaction.js'
 import { normaliseEmail } from '../../accounts/email-address.js'
 import type { ConfigurationFor } from '../../connections/upstream-client.js'
@@ -36,7 +37,7 @@ const LoginForm = Type.Object({
 /** The browser half of WebAuthn, served from this origin (the CSP allows no other). */
 export const PASSKEY_SCRIPTS = ['/assets/simplewebauthn-browser.js', '/assets/passkeys.js']
 
-export const EXPIRED_PAGE = new PageError(400, 'This sign-in page has expired', 'Go back to the application and start signing in again.')
+export const EXPIRED_PAGE = new PageError(400, 'errors.signin_page_expired')
 
 export const loginRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views; configurationFor: ConfigurationFor }> = async (
   app,
@@ -68,21 +69,26 @@ export const loginRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views; 
     return interaction
   }
 
-  async function renderLogin(reply: FastifyReply, interaction: Interaction | null, status: number, email: string, error: string | null) {
+  async function renderLogin(reply: FastifyReply, interaction: Interaction | null, status: number, email: string, errorKey: string | null) {
     const client = interaction ? await deps.clients.find(interaction.request.clientId) : undefined
     if (interaction && !client) throw EXPIRED_PAGE
     const connections = await enabledConnections()
-    const html = views.render('login', {
-      title: 'Sign in',
-      clientName: client?.name ?? 'your account',
-      csrfToken: reply.formToken(),
-      interaction: interaction?.id ?? '',
-      email,
-      error,
-      signupHref: deps.config.signup === 'on' ? signupHref(interaction?.id) : null,
-      connections: connections.map((connection) => ({ id: connection.id, name: connection.name })),
-      scripts: PASSKEY_SCRIPTS,
-    })
+    const words = deps.i18n.translator(reply.request.locale ?? deps.i18n.defaultLocale)
+    const html = views.render(
+      'login',
+      {
+        title: words.t('login.title'),
+        client: client && interaction ? await clientView(deps, client, interaction.request.redirectUri) : null,
+        csrfToken: reply.formToken(),
+        interaction: interaction?.id ?? '',
+        email,
+        error: errorKey === null ? null : words.t(errorKey),
+        signupHref: deps.config.signup === 'on' ? signupHref(interaction?.id) : null,
+        connections: connections.map((connection) => ({ id: connection.id, name: connection.name })),
+        scripts: PASSKEY_SCRIPTS,
+      },
+      words.locale,
+    )
     // The form posts may redirect to the application or, through a connection, to an upstream.
     allowFormRedirects(reply, [
       interaction?.request.redirectUri,
@@ -136,7 +142,7 @@ export const loginRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views; 
       if (!result.ok) {
         await deps.audit.record('login_failure', { clientId, ip: request.ip }, 'login failed')
         await recordFailures(deps, throttle.rules)
-        return renderLogin(reply, interaction, 401, email.slice(0, 320), 'Incorrect email or password.')
+        return renderLogin(reply, interaction, 401, email.slice(0, 320), 'login.incorrect')
       }
       await clearFailures(deps, throttle.clearOnSuccess)
       // A user with a second factor is asked for it before any session exists.

@@ -32,7 +32,7 @@ function asPage<T>(run: () => T): T {
   try {
     return run()
   } catch (error) {
-    if (error instanceof OAuthError) throw new PageError(400, 'Sign-out request refused', error.description)
+    if (error instanceof OAuthError) throw new PageError(400, 'errors.logout_refused', {}, error.description)
     throw error
   }
 }
@@ -56,10 +56,18 @@ export const logoutRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views 
     if (session) await endSession(deps, { idHash: session.idHash, userId: session.userId, reason: 'logout', ip: request.ip })
   }
 
+  const wordsFor = (request: FastifyRequest) => deps.i18n.translator(request.locale ?? deps.i18n.defaultLocale)
+
+  /** A page of a title and a message, in the request's language. */
+  function messagePage(reply: FastifyReply, titleKey: string, messageKey: string) {
+    const words = wordsFor(reply.request)
+    return sendPage(reply, views.render('message', { title: words.t(titleKey), message: words.t(messageKey) }, words.locale))
+  }
+
   function finish(reply: FastifyReply, redirectUri: string | null, state: string | undefined) {
     reply.header('cache-control', 'no-store')
     if (redirectUri !== null) return reply.redirect(postLogoutUrl(redirectUri, state), 303)
-    return sendPage(reply, views.render('message', { title: 'You are signed out', message: 'You can close this window.' }))
+    return messagePage(reply, 'logout.signed_out.title', 'logout.signed_out.message')
   }
 
   async function logout(params: RawParams, request: FastifyRequest, reply: FastifyReply) {
@@ -74,14 +82,19 @@ export const logoutRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views 
       await signOut(request, reply)
       return finish(reply, redirectUri, state)
     }
-    const html = views.render('logout-confirm', {
-      title: 'Sign out?',
-      clientName: client?.name ?? '',
-      clientId: client?.id ?? '',
-      postLogoutRedirectUri: redirectUri ?? '',
-      state: state ?? '',
-      csrfToken: reply.formToken(),
-    })
+    const words = wordsFor(request)
+    const html = views.render(
+      'logout-confirm',
+      {
+        title: words.t('logout.confirm.title'),
+        clientName: client?.name ?? '',
+        clientId: client?.id ?? '',
+        postLogoutRedirectUri: redirectUri ?? '',
+        state: state ?? '',
+        csrfToken: reply.formToken(),
+      },
+      words.locale,
+    )
     allowFormRedirects(reply, [redirectUri])
     return sendPage(reply, html)
   }
@@ -97,12 +110,7 @@ export const logoutRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views 
     const client = clientId ? await deps.clients.find(clientId) : undefined
     // Re-checked here: the hidden field came back from the browser.
     const redirectUri = postLogoutRedirect(client, request.body.post_logout_redirect_uri || undefined)
-    if (decision === 'stay') {
-      return sendPage(
-        reply,
-        views.render('message', { title: 'You are still signed in', message: 'Nothing changed. You can close this window.' }),
-      )
-    }
+    if (decision === 'stay') return messagePage(reply, 'logout.stayed.title', 'logout.stayed.message')
     await signOut(request, reply)
     return finish(reply, redirectUri, state || undefined)
   })

@@ -4,6 +4,8 @@ import path from 'node:path'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 
 import type { Deps } from '../../deps.js'
+import { Type } from '@sinclair/typebox'
+import { CLIENT_LOGO_PATH } from '../../clients/client-logo.js'
 import { AnyQuery } from '../schemas.js'
 
 const STYLESHEET = fs.readFileSync(new URL('../assets/style.css', import.meta.url), 'utf8')
@@ -74,6 +76,28 @@ export const miscRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app,
         .send(asset.body),
     )
   }
+
+  // Client logos (clients/client-logo.ts): the digest in the path names the bytes, so they are cached for good.
+  app.get(
+    `${CLIENT_LOGO_PATH}/:clientId/:digest`,
+    {
+      schema: {
+        params: Type.Object({ clientId: Type.String({ maxLength: 2048 }), digest: Type.String({ maxLength: 64 }) }),
+        querystring: AnyQuery,
+      },
+    },
+    async (request, reply) => {
+      const image = await deps.clientLogos.image(request.params.clientId, request.params.digest)
+      if (image === null)
+        return reply.status(404).header('cache-control', 'no-store').send({ error: 'not_found', error_description: 'no such logo' })
+      return reply
+        .header('cache-control', 'public, max-age=31536000, immutable')
+        .header('content-security-policy', "default-src 'none'; sandbox")
+        .header('x-content-type-options', 'nosniff')
+        .type(image.contentType)
+        .send(image.body)
+    },
+  )
 
   app.get('/', { schema: { querystring: AnyQuery } }, async (_request, reply) => {
     return reply.type('application/json; charset=utf-8').send({ issuer: deps.config.issuer, discovery: deps.config.discoveryUrl })

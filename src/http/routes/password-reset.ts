@@ -5,9 +5,9 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
-import type { FastifyReply } from 'fastify'
+import type { FastifyReply, FastifyRequest } from 'fastify'
 import { completePasswordReset, requestPasswordReset, resetTokenIsLive } from '../../accounts/password-reset.js'
-import { MIN_PASSWORD_LENGTH, SUGGESTED_PASSWORD_LENGTH } from '../../accounts/password-policy.js'
+import { MIN_PASSWORD_LENGTH, PASSWORD_LIMITS, SUGGESTED_PASSWORD_LENGTH } from '../../accounts/password-policy.js'
 import { normaliseEmail } from '../../accounts/email-address.js'
 import type { Deps } from '../../deps.js'
 import { clearResetToken, stashResetToken, stashedResetToken } from '../link-token.js'
@@ -29,10 +29,15 @@ const ResetForm = Type.Object({
 
 export const passwordResetRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views }> = async (app, { deps, views }) => {
   const https = deps.config.issuerIsHttps
+  const wordsFor = (request: FastifyRequest) => deps.i18n.translator(request.locale ?? deps.i18n.defaultLocale)
 
-  app.get('/forgot-password', { schema: { querystring: AnyQuery }, config: { page: true } }, async (_request, reply) =>
-    sendPage(reply, views.render('forgot-password', { title: 'Forgot your password?', csrfToken: reply.formToken() })),
-  )
+  app.get('/forgot-password', { schema: { querystring: AnyQuery }, config: { page: true } }, async (request, reply) => {
+    const words = wordsFor(request)
+    return sendPage(
+      reply,
+      views.render('forgot-password', { title: words.t('password.forgot.title'), csrfToken: reply.formToken() }, words.locale),
+    )
+  })
 
   app.post(
     '/forgot-password',
@@ -45,27 +50,38 @@ export const passwordResetRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views:
       const email = normaliseEmail(request.body.email)
       const device = trustedDeviceFor(readDeviceCookie(request, https), email)
       await countRequest(deps, emailQuota('forgot-email', deps.config.forgotPasswordAccountRateLimit, email, device), request.ip)
-      if (email !== '' && email.length <= 320) await requestPasswordReset(deps, email)
-      const html = views.render('message', {
-        title: 'Check your email',
-        message: 'If an account uses this address, we sent it a link to choose a new password.',
-        detail: `The link works once and expires in ${Math.round(deps.config.passwordResetTtl / 60)} minutes. Nothing arrived? Check the spam folder, or ask again in a few minutes.`,
-        link: { href: '/login', label: 'Back to sign in' },
-      })
+      if (email !== '' && email.length <= 320) await requestPasswordReset(deps, email, request.locale ?? undefined)
+      const words = wordsFor(request)
+      const html = views.render(
+        'message',
+        {
+          title: words.t('password.sent.title'),
+          message: words.t('password.sent.message'),
+          detail: words.t('password.sent.detail', { minutes: Math.round(deps.config.passwordResetTtl / 60) }),
+          link: { href: '/login', label: words.t('password.back_to_sign_in') },
+        },
+        words.locale,
+      )
       return sendPage(reply, html)
     },
   )
 
-  const expiredPage = (reply: FastifyReply) =>
-    sendPage(
+  const expiredPage = (reply: FastifyReply) => {
+    const words = wordsFor(reply.request)
+    return sendPage(
       reply,
-      views.render('message', {
-        title: 'This link has expired',
-        message: 'The password-reset link was already used, was replaced by a newer one, or is too old.',
-        link: { href: '/forgot-password', label: 'Ask for a new link' },
-      }),
+      views.render(
+        'message',
+        {
+          title: words.t('password.expired.title'),
+          message: words.t('password.expired.message'),
+          link: { href: '/forgot-password', label: words.t('password.expired.link') },
+        },
+        words.locale,
+      ),
       400,
     )
+  }
 
   /** The address of the account a live reset link is for: the form names it for password managers. */
   const accountEmail = async (token: string): Promise<string | null> => {
@@ -73,19 +89,26 @@ export const passwordResetRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views:
     return userId === undefined ? null : ((await deps.repos.users.findById(userId))?.email ?? null)
   }
 
-  const renderForm = async (reply: FastifyReply, token: string, problem: string | null, status: number) =>
-    sendPage(
+  /** The form, with a problem to show (a message key, said with the password limits) or none. */
+  const renderForm = async (reply: FastifyReply, token: string, problemKey: string | null, status: number) => {
+    const words = wordsFor(reply.request)
+    return sendPage(
       reply,
-      views.render('reset-password', {
-        title: 'Choose a new password',
-        csrfToken: reply.formToken(),
-        email: await accountEmail(token),
-        problem,
-        minLength: MIN_PASSWORD_LENGTH,
-        suggestedLength: SUGGESTED_PASSWORD_LENGTH,
-      }),
+      views.render(
+        'reset-password',
+        {
+          title: words.t('password.reset.title'),
+          csrfToken: reply.formToken(),
+          email: await accountEmail(token),
+          problem: problemKey === null ? null : words.t(problemKey, PASSWORD_LIMITS),
+          minLength: MIN_PASSWORD_LENGTH,
+          suggestedLength: SUGGESTED_PASSWORD_LENGTH,
+        },
+        words.locale,
+      ),
       status,
     )
+  }
 
   app.get('/reset-password', { schema: { querystring: ResetQuery }, config: { page: true } }, async (request, reply) => {
     if (request.query.token !== undefined) {
@@ -117,18 +140,23 @@ export const passwordResetRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views:
       if (token === undefined) return expired()
       const { password, password_confirm: confirmation } = request.body
       if (password !== confirmation) {
-        return (await resetTokenIsLive(deps, token)) ? renderForm(reply, token, 'The two passwords are not the same.', 400) : expired()
+        return (await resetTokenIsLive(deps, token)) ? renderForm(reply, token, 'password.reset.mismatch', 400) : expired()
       }
       const result = await completePasswordReset(deps, token, password)
-      if (!result.ok) return result.reason === 'expired' ? expired() : renderForm(reply, token, result.problem, 400)
+      if (!result.ok) return result.reason === 'expired' ? expired() : renderForm(reply, token, `password.problem.${result.problem}`, 400)
       clearResetToken(reply, https)
       // Every session of the user ended, this browser's included; its cookie goes too.
       clearSessionCookie(deps, reply)
-      const html = views.render('message', {
-        title: 'Your password was changed',
-        message: 'You were signed out everywhere. Sign in with your new password.',
-        link: { href: '/login', label: 'Sign in' },
-      })
+      const words = wordsFor(request)
+      const html = views.render(
+        'message',
+        {
+          title: words.t('password.changed.title'),
+          message: words.t('password.changed.message'),
+          link: { href: '/login', label: words.t('password.changed.link') },
+        },
+        words.locale,
+      )
       return sendPage(reply, html)
     },
   )

@@ -47,10 +47,11 @@ const PasskeyLoginForm = Type.Object({
 })
 const OptionsForm = Type.Object({ purpose: Type.Union([Type.Literal('login'), Type.Literal('second-factor')]), ...Csrf })
 
-const WRONG_CODE = 'That code did not work. Enter the current code from your authenticator app, or an unused recovery code.'
-const PASSKEY_FAILED = 'That passkey did not work. Try again, or use another way to sign in.'
-const PASSKEY_NEEDED = 'A code is not enough here: this application asks for a passkey. Use your passkey instead.'
-const NOT_ENOUGH = 'That is not enough here: this application asks for a stronger sign-in.'
+// The page's problems, as message keys.
+const WRONG_CODE = 'factors.second_factor.wrong_code'
+const PASSKEY_FAILED = 'factors.second_factor.passkey_failed'
+const PASSKEY_NEEDED = 'factors.second_factor.passkey_needed'
+const NOT_ENOUGH = 'factors.second_factor.not_enough'
 
 /**
  * What proving each kind of factor adds to amr, enough to tell which acr it reaches (oauth/acr.ts):
@@ -70,36 +71,27 @@ function offeredFactors(pending: PendingLogin, factors: FactorSummary): Record<F
   }
 }
 
-/** Why fewer factors than the user has are offered, in words; null when nothing needs saying. */
-function requirementText(
-  pending: PendingLogin,
-  factors: FactorSummary,
-  offered: Record<FactorKind, boolean>,
-  who: string,
-): { text: string; link: { href: string; label: string } | null } | null {
+/** A message key (said with the application's name as `client`) and a link to go on with. */
+interface Requirement {
+  readonly key: string
+  readonly link: { readonly href: string; readonly labelKey: string } | null
+}
+
+/** Why fewer factors than the user has are offered; null when nothing needs saying. */
+function requirementOf(pending: PendingLogin, factors: FactorSummary, offered: Record<FactorKind, boolean>): Requirement | null {
   const hasCode = factors.totp || factors.recoveryCodes > 0
   const signInAgain = {
     href: pending.interactionId ? `/login?${new URLSearchParams({ interaction: pending.interactionId }).toString()}` : '/login',
-    label: 'Sign in again',
+    labelKey: 'factors.second_factor.sign_in_again',
   }
   // The factors went while this page waited (removed elsewhere, an operator's reset).
-  if (factors.passkeys === 0 && !hasCode)
-    return { text: 'Your account has no second factor any more, so this sign-in cannot be completed.', link: signInAgain }
+  if (factors.passkeys === 0 && !hasCode) return { key: 'factors.second_factor.no_factors', link: signInAgain }
   if (pending.requiredAcr === ACR_PHISHING_RESISTANT) {
     if (!offered.passkey)
-      return {
-        text: `${who} asks for a passkey, and your account has none yet. Add a passkey on your account page, then try again.`,
-        link: { href: '/account', label: 'Go to your account' },
-      }
-    return hasCode
-      ? { text: `${who} asks for a passkey: a code from an authenticator app or a recovery code is not enough for it.`, link: null }
-      : null
+      return { key: 'factors.second_factor.passkey_missing', link: { href: '/account', labelKey: 'factors.second_factor.go_to_account' } }
+    return hasCode ? { key: 'factors.second_factor.passkey_only', link: null } : null
   }
-  if (!offered.passkey && !offered.code)
-    return {
-      text: `${who} asks for a stronger sign-in than this one can become. Sign in again with your password and your second factor.`,
-      link: signInAgain,
-    }
+  if (!offered.passkey && !offered.code) return { key: 'factors.second_factor.stronger', link: signInAgain }
   return null
 }
 
@@ -126,25 +118,31 @@ export const secondFactorRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: 
     pending: PendingLogin,
     interaction: Interaction | null,
     status: number,
-    error: string | null,
+    errorKey: string | null,
   ) {
     const factors = await factorsOf(deps, pending.userId)
     const client = interaction ? await deps.clients.find(interaction.request.clientId) : undefined
     const offered = offeredFactors(pending, factors)
-    const requirement = requirementText(pending, factors, offered, client?.name ?? 'This application')
-    const html = views.render('second-factor', {
-      title: 'Confirm it is you',
-      clientName: client?.name ?? null,
-      stepUp: pending.sessionIdHash !== null,
-      hasCode: offered.code,
-      hasAuthenticatorApp: factors.totp,
-      hasPasskey: offered.passkey,
-      requirement: requirement?.text ?? null,
-      requirementLink: requirement?.link ?? null,
-      error,
-      csrfToken: reply.formToken(),
-      scripts: PASSKEY_SCRIPTS,
-    })
+    const requirement = requirementOf(pending, factors, offered)
+    const words = deps.i18n.translator(reply.request.locale ?? deps.i18n.defaultLocale)
+    const who = client?.name ?? words.t('factors.this_application')
+    const html = views.render(
+      'second-factor',
+      {
+        title: words.t('factors.second_factor.title'),
+        clientName: client?.name ?? null,
+        stepUp: pending.sessionIdHash !== null,
+        hasCode: offered.code,
+        hasAuthenticatorApp: factors.totp,
+        hasPasskey: offered.passkey,
+        requirement: requirement ? words.t(requirement.key, { client: who }) : null,
+        requirementLink: requirement?.link ? { href: requirement.link.href, label: words.t(requirement.link.labelKey) } : null,
+        error: errorKey === null ? null : words.t(errorKey),
+        csrfToken: reply.formToken(),
+        scripts: PASSKEY_SCRIPTS,
+      },
+      words.locale,
+    )
     allowFormRedirects(reply, [interaction?.request.redirectUri])
     return sendPage(reply, html, status)
   }
@@ -239,14 +237,19 @@ export const secondFactorRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: 
         )
         await recordFailures(deps, throttle)
         const client = interaction ? await deps.clients.find(interaction.request.clientId) : undefined
-        const html = views.render('message', {
-          title: 'That passkey did not work',
-          message: 'Your passkey could not sign you in. Try again, or sign in with your email and password.',
-          link: {
-            href: interaction ? `/login?${new URLSearchParams({ interaction: interaction.id }).toString()}` : '/login',
-            label: client ? `Back to sign in to ${client.name}` : 'Back to sign in',
+        const words = deps.i18n.translator(request.locale ?? deps.i18n.defaultLocale)
+        const html = views.render(
+          'message',
+          {
+            title: words.t('factors.passkey_login.title'),
+            message: words.t('factors.passkey_login.message'),
+            link: {
+              href: interaction ? `/login?${new URLSearchParams({ interaction: interaction.id }).toString()}` : '/login',
+              label: client ? words.t('factors.passkey_login.back_to', { client: client.name }) : words.t('factors.passkey_login.back'),
+            },
           },
-        })
+          words.locale,
+        )
         return sendPage(reply, html, 401)
       }
     },

@@ -6,8 +6,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type { FastifyReply } from 'fastify'
-import { MIN_PASSWORD_LENGTH, SUGGESTED_PASSWORD_LENGTH } from '../../accounts/password-policy.js'
-import { signUp, type SignupField } from '../../accounts/signup.js'
+import { MIN_PASSWORD_LENGTH, PASSWORD_LIMITS, SUGGESTED_PASSWORD_LENGTH } from '../../accounts/password-policy.js'
+import { MAX_NAME_LENGTH, signUp, type SignupField, type SignupProblems } from '../../accounts/signup.js'
+import type { Translator } from '../../i18n/translator.js'
 import type { Deps } from '../../deps.js'
 import { PageError } from '../../errors/oauth-error.js'
 import { countRequest } from '../../throttle/guard.js'
@@ -27,7 +28,7 @@ const SignupForm = Type.Object({
   _csrf: Type.Optional(Type.String({ maxLength: 256 })),
 })
 
-const NOT_AVAILABLE = new PageError(404, 'Signup is not available', 'Ask your administrator for an account.')
+const NOT_AVAILABLE = new PageError(404, 'errors.signup_unavailable')
 
 /** `/login` or `/login?interaction=…`, to return to the authorization the user came from. */
 export const loginHref = (interaction: string | undefined): string =>
@@ -36,33 +37,48 @@ export const loginHref = (interaction: string | undefined): string =>
 export const signupHref = (interaction: string | undefined): string =>
   interaction ? `/signup?${new URLSearchParams({ interaction }).toString()}` : '/signup'
 
+/** The form's problems in the page's words. */
+function problemWords(words: Translator, problems: SignupProblems): Partial<Record<SignupField, string>> {
+  return {
+    ...(problems.name && { name: words.t(`signup.problem.name_${problems.name}`, { max: MAX_NAME_LENGTH }) }),
+    ...(problems.email && { email: words.t(`signup.problem.email_${problems.email}`) }),
+    ...(problems.password && { password: words.t(`password.problem.${problems.password}`, PASSWORD_LIMITS) }),
+  }
+}
+
 export const signupRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views }> = async (app, { deps, views }) => {
-  async function clientName(interactionId: string | undefined): Promise<string> {
-    if (!interactionId) return 'your account'
+  /** The application the signup is for; null for the account itself. */
+  async function clientName(interactionId: string | undefined): Promise<string | null> {
+    if (!interactionId) return null
     const interaction = await deps.repos.interactions.findLive(interactionId, deps.clock.now())
     const client = interaction ? await deps.clients.find(interaction.request.clientId) : undefined
-    return client?.name ?? 'your account'
+    return client?.name ?? null
   }
 
   async function renderForm(
     reply: FastifyReply,
     input: { interaction?: string; name: string; email: string },
-    problems: Partial<Record<SignupField, string>>,
+    problems: SignupProblems,
     status: number,
   ) {
-    const html = views.render('signup', {
-      title: 'Create your account',
-      clientName: await clientName(input.interaction),
-      csrfToken: reply.formToken(),
-      interaction: input.interaction ?? '',
-      name: input.name,
-      email: input.email,
-      problems,
-      hasProblems: Object.keys(problems).length > 0,
-      minLength: MIN_PASSWORD_LENGTH,
-      suggestedLength: SUGGESTED_PASSWORD_LENGTH,
-      loginHref: loginHref(input.interaction),
-    })
+    const words = deps.i18n.translator(reply.request.locale ?? deps.i18n.defaultLocale)
+    const html = views.render(
+      'signup',
+      {
+        title: words.t('signup.title'),
+        clientName: await clientName(input.interaction),
+        csrfToken: reply.formToken(),
+        interaction: input.interaction ?? '',
+        name: input.name,
+        email: input.email,
+        problems: problemWords(words, problems),
+        hasProblems: Object.keys(problems).length > 0,
+        minLength: MIN_PASSWORD_LENGTH,
+        suggestedLength: SUGGESTED_PASSWORD_LENGTH,
+        loginHref: loginHref(input.interaction),
+      },
+      words.locale,
+    )
     return sendPage(reply, html, status)
   }
 
@@ -85,14 +101,21 @@ export const signupRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views 
       // own browser has a quota of its own.
       const device = trustedDeviceFor(readDeviceCookie(request, deps.config.issuerIsHttps), email)
       await countRequest(deps, emailQuota('signup-email', SIGNUPS_PER_EMAIL, email, device), request.ip)
-      const result = await signUp(deps, { name, email, password })
+      // The page's language becomes the new user's saved choice.
+      const locale = request.locale ?? deps.i18n.defaultLocale
+      const result = await signUp(deps, { name, email, password, locale })
       if (!result.ok) return renderForm(reply, { interaction, name: name.slice(0, 200), email: email.slice(0, 320) }, result.problems, 400)
-      const html = views.render('message', {
-        title: 'Check your email',
-        message: 'We sent a message to the address you entered. Follow the link in it to confirm your address.',
-        detail: 'You can sign in now with the email and password you chose.',
-        link: { href: loginHref(interaction), label: 'Continue to sign in' },
-      })
+      const words = deps.i18n.translator(locale)
+      const html = views.render(
+        'message',
+        {
+          title: words.t('signup.done.title'),
+          message: words.t('signup.done.message'),
+          detail: words.t('signup.done.detail'),
+          link: { href: loginHref(interaction), label: words.t('signup.done.link') },
+        },
+        words.locale,
+      )
       return sendPage(reply, html)
     },
   )

@@ -20,22 +20,28 @@ export const verifyEmailRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: V
       const userId = await verifyEmail(deps, token)
       return reply.redirect(`/verify-email?status=${userId === undefined ? 'invalid' : 'verified'}`, 303)
     }
+    const words = deps.i18n.translator(request.locale ?? deps.i18n.defaultLocale)
+    const toAccount = { href: '/account', label: words.t('message.go_to_account') }
     if (status === 'verified') {
       return sendPage(
         reply,
-        views.render('message', {
-          title: 'Email address confirmed',
-          message: 'Thank you: your email address is verified.',
-          link: { href: '/account', label: 'Go to your account' },
-        }),
+        views.render(
+          'message',
+          { title: words.t('message.email_verified.title'), message: words.t('message.email_verified.message'), link: toAccount },
+          words.locale,
+        ),
       )
     }
-    const html = views.render('message', {
-      title: 'This link does not work',
-      message: 'The verification link was already used, was replaced by a newer one, or is too old.',
-      detail: 'If your address is not verified yet, sign in and send a new link from your account page.',
-      link: { href: '/account', label: 'Go to your account' },
-    })
+    const html = views.render(
+      'message',
+      {
+        title: words.t('message.email_link_invalid.title'),
+        message: words.t('message.email_link_invalid.message'),
+        detail: words.t('message.email_link_invalid.detail'),
+        link: toAccount,
+      },
+      words.locale,
+    )
     return sendPage(reply, html, 400)
   })
 }

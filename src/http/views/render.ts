@@ -4,11 +4,17 @@ import type { Brand } from '../../branding/brand.js'
 import { themedEta } from '../../branding/theme.js'
 import type { Theme } from '../../config/branding.js'
 import type { ErrorView } from '../../errors/to-response.js'
+import { SOURCE_LOCALE, type Locale } from '../../i18n/locales.js'
+import type { I18n } from '../../i18n/translator.js'
 
-/** Templates escape every `<%= %>` by default (autoEscape); raw output is never used. */
+/** Templates escape every `<%= %>` by default (autoEscape); raw output (`<%~`) is only for `it.rich`, which escapes its values. */
 export interface Views {
-  render(template: string, data: Record<string, unknown>): string
-  errorPage(view: ErrorView): string
+  /**
+   * A page in a language: templates get `it.t`, `it.rich`, `it.dateTime` and `it.lang`. Without a
+   * locale, English: the admin console's pages are written in English only.
+   */
+  render(template: string, data: Record<string, unknown>, locale?: Locale): string
+  errorPage(view: ErrorView, locale: Locale): string
 }
 
 /** What every template receives as `it.brand` (docs/theming.md lists the whole contract). */
@@ -16,7 +22,7 @@ export interface BrandView {
   readonly name: string
   readonly logoUrl: string | null
   readonly stylesheetUrl: string
-  readonly links: readonly { readonly label: string; readonly url: string }[]
+  readonly links: readonly { readonly kind: string; readonly url: string }[]
 }
 
 export const brandView = (brand: Brand): BrandView => ({
@@ -28,14 +34,37 @@ export const brandView = (brand: Brand): BrandView => ({
 
 const DEFAULT_BRAND: BrandView = { name: 'Tessera', logoUrl: null, stylesheetUrl: '', links: [] }
 
-export function createViews(brand: BrandView = DEFAULT_BRAND, theme: Theme | null = null): Views {
+export function createViews(i18n: I18n, brand: BrandView = DEFAULT_BRAND, theme: Theme | null = null): Views {
   const eta = themedEta(fileURLToPath(new URL('./templates/', import.meta.url)), theme)
-  const render = (template: string, data: Record<string, unknown>) =>
-    eta.render(`./${template}`, { productName: brand.name, brand, ...data })
+  const render = (template: string, data: Record<string, unknown>, locale: Locale = SOURCE_LOCALE) => {
+    const words = i18n.translator(locale)
+    return eta.render(`./${template}`, {
+      productName: brand.name,
+      brand,
+      lang: locale,
+      t: words.t,
+      rich: words.rich,
+      dateTime: words.dateTime,
+      ...data,
+    })
+  }
   return {
     render,
-    errorPage: (view) =>
-      render('error', { title: view.title, description: view.description, status: view.status, detail: view.detail ?? null }),
+    errorPage: (view, locale) => {
+      const words = i18n.translator(locale)
+      const title = words.t(`${view.page.key}.title`, view.page.values)
+      return render(
+        'error',
+        {
+          title,
+          heading: title,
+          description: words.t(`${view.page.key}.description`, view.page.values),
+          status: view.status,
+          detail: view.detail ?? null,
+        },
+        locale,
+      )
+    },
   }
 }
 

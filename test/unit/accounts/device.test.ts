@@ -1,5 +1,10 @@
 import t from 'tap'
-import { describeDevice } from '../../../src/http/device.js'
+import { describeDevice as describeIn } from '../../../src/http/device.js'
+import { readCatalogues } from '../../../src/i18n/catalogue.js'
+import { createI18n } from '../../../src/i18n/translator.js'
+
+const i18n = createI18n(readCatalogues(), 'en')
+const describeDevice = (userAgent: string | null) => describeIn(userAgent, i18n.translator('en').t)
 
 t.test('user agents become short descriptions', async (t) => {
   t.equal(describeDevice('Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0'), 'Firefox on Linux')
@@ -22,4 +27,10 @@ t.test('user agents become short descriptions', async (t) => {
   t.equal(describeDevice('curl/8.5.0'), 'curl')
   t.equal(describeDevice(null), 'Unknown browser')
   t.equal(describeDevice('something else'), 'Browser')
+})
+
+t.test('in the page’s language: the words translate, product names do not', async (t) => {
+  const german = i18n.translator('de').t
+  t.equal(describeIn('Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0', german), 'Firefox unter Linux')
+  t.equal(describeIn(null, i18n.translator('fr').t), 'Navigateur inconnu')
 })

@@ -18,7 +18,7 @@ t.test('OAuth errors: status, Retry-After when given, WWW-Authenticate for inval
 t.test('an error page whose template fails is a fixed page, never the internal message', async (t) => {
   const app = Fastify({ logger: false })
   app.get('/page', { config: { page: true } as never }, async () => {
-    throw new PageError(400, 'Bad', 'bad input')
+    throw new PageError(400, 'errors.refused')
   })
   app.setErrorHandler((error, request, reply) =>
     sendError(error, request, reply, () => {

@@ -96,8 +96,11 @@ t.test('validateAuthorizationRequest: a valid request', async (t) => {
     essentialAcr: null,
     resources: [],
     dpopJkt: null,
+    uiLocales: null,
   })
   t.same(JSON.parse(JSON.stringify(request)), request, 'JSON-serialisable')
+  t.equal(validate(valid({ ui_locales: 'de-AT fr' })).uiLocales, 'de-AT fr', 'ui_locales is kept as sent, for the pages')
+  t.equal(validate(valid({ ui_locales: 'x'.repeat(500) })).uiLocales?.length, 200, 'and kept short')
 })
 
 t.test('validateAuthorizationRequest: response_type', async (t) => {

@@ -4,6 +4,7 @@
  */
 import { Type, type Static } from '@sinclair/typebox'
 import type { ClientDetails } from '../../../clients/lifecycle.js'
+import { pageLinksOf } from '../../../clients/registration.js'
 import { GRANT_TYPES, isPublicClient, type Client } from '../../../model/client.js'
 import { PageQuery } from './pagination.js'
 import { iso, NullableTimestamp, Timestamp } from './schemas.js'
@@ -16,6 +17,9 @@ const Scopes = Type.Array(Type.String({ minLength: 1, maxLength: 200 }), {
   description: 'Scopes the client may ask for; admin:read and admin:write make it a client of this API',
 })
 const Apis = Type.Array(Uri, { maxItems: 50, description: 'Registered APIs (identifiers) the client may ask tokens for' })
+
+/** An https URL users may follow or see, checked by the registration rules (clients/registration.ts). */
+const PageLink = (description: string) => Type.String({ minLength: 1, maxLength: 2000, description })
 
 export const ClientSchema = Type.Object({
   client_id: Type.String(),
@@ -34,6 +38,10 @@ export const ClientSchema = Type.Object({
   require_par: Type.Boolean(),
   backchannel_logout_uri: Type.Union([Type.String(), Type.Null()]),
   backchannel_logout_session_required: Type.Boolean(),
+  logo_uri: Type.Union([Type.String(), Type.Null()], { description: 'Shown (from this server) on the sign-in and consent pages' }),
+  client_uri: Type.Union([Type.String(), Type.Null()]),
+  policy_uri: Type.Union([Type.String(), Type.Null()]),
+  tos_uri: Type.Union([Type.String(), Type.Null()]),
   registration: Type.Union([Type.Literal('cli'), Type.Literal('dynamic'), Type.Literal('metadata_document')], {
     description:
       'cli: by an operator (the CLI, this API, the console); dynamic: RFC 7591; metadata_document: a client ID metadata document',
@@ -64,6 +72,12 @@ export const ClientCreate = Type.Object(
     apis: Type.Optional(Apis),
     backchannel_logout_uri: Type.Optional(Uri),
     backchannel_logout_session_required: Type.Optional(Type.Boolean()),
+    logo_uri: Type.Optional(
+      PageLink('The client’s logo (PNG, JPEG, GIF or WebP, at most 256 KiB), shown on the sign-in and consent pages'),
+    ),
+    client_uri: Type.Optional(PageLink('The client’s home page')),
+    policy_uri: Type.Optional(PageLink('The client’s privacy policy, linked on the consent page')),
+    tos_uri: Type.Optional(PageLink('The client’s terms of service, linked on the consent page')),
   },
   { additionalProperties: false },
 )
@@ -83,6 +97,10 @@ export const ClientUpdate = Type.Object(
     require_par: Type.Optional(Type.Boolean()),
     backchannel_logout_uri: Type.Optional(Type.Union([Uri, Type.Null()], { description: 'null removes it' })),
     backchannel_logout_session_required: Type.Optional(Type.Boolean()),
+    logo_uri: Type.Optional(Type.Union([PageLink('The client’s logo'), Type.Null()], { description: 'null removes it' })),
+    client_uri: Type.Optional(Type.Union([PageLink('The client’s home page'), Type.Null()], { description: 'null removes it' })),
+    policy_uri: Type.Optional(Type.Union([PageLink('The client’s privacy policy'), Type.Null()], { description: 'null removes it' })),
+    tos_uri: Type.Optional(Type.Union([PageLink('The client’s terms of service'), Type.Null()], { description: 'null removes it' })),
   },
   { additionalProperties: false, description: 'Members given replace the stored ones; absent members stay' },
 )
@@ -129,6 +147,7 @@ export function clientJson(client: Client, now: number, apis?: readonly string[]
     backchannel_logout_uri: client.backchannelLogoutUri,
     backchannel_logout_session_required: client.backchannelLogoutSessionRequired,
     registration: client.registration,
+    ...pageLinksOf(client),
     ...(apis !== undefined ? { apis: [...apis] } : {}),
     previous_secret_expires_at: previous !== null && previous.expiresAt > now ? iso(previous.expiresAt) : null,
     created_at: iso(client.createdAt),

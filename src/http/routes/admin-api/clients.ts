@@ -68,6 +68,10 @@ export const clientRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (ap
             apis: body.apis ?? [],
             ...(body.backchannel_logout_uri !== undefined ? { backchannelLogoutUri: body.backchannel_logout_uri } : {}),
             backchannelLogoutSessionRequired: body.backchannel_logout_session_required ?? false,
+            ...(body.logo_uri !== undefined ? { logoUri: body.logo_uri } : {}),
+            ...(body.client_uri !== undefined ? { clientUri: body.client_uri } : {}),
+            ...(body.policy_uri !== undefined ? { policyUri: body.policy_uri } : {}),
+            ...(body.tos_uri !== undefined ? { tosUri: body.tos_uri } : {}),
           },
           actor,
         )
@@ -152,6 +156,10 @@ export const clientRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (ap
           ...(body.backchannel_logout_session_required !== undefined
             ? { backchannelLogoutSessionRequired: body.backchannel_logout_session_required }
             : {}),
+          ...(body.logo_uri !== undefined ? { logoUri: body.logo_uri } : {}),
+          ...(body.client_uri !== undefined ? { clientUri: body.client_uri } : {}),
+          ...(body.policy_uri !== undefined ? { policyUri: body.policy_uri } : {}),
+          ...(body.tos_uri !== undefined ? { tosUri: body.tos_uri } : {}),
         },
         actor,
       )

@@ -34,11 +34,7 @@ export function adminAccess(
   return satisfiesAcr(acrOf(amr), ACR_MFA) ? 'allowed' : 'step-up'
 }
 
-const FORBIDDEN = new PageError(
-  403,
-  'Not allowed',
-  'The admin console is only for administrators. If you need it, ask an administrator to give you the admin role.',
-)
+const FORBIDDEN = new PageError(403, 'errors.console_forbidden')
 
 /**
  * Where to come back after signing in: the page asked for, when it is a console page a browser can

@@ -17,7 +17,7 @@ import {
   type ClientChanges,
   type ClientDetails,
 } from '../../../clients/lifecycle.js'
-import { InvalidClientMetadata } from '../../../clients/registration.js'
+import { InvalidClientMetadata, pageLinksOf } from '../../../clients/registration.js'
 import type { Deps } from '../../../deps.js'
 import { PageError } from '../../../errors/oauth-error.js'
 import { isPublicClient, usesPrivateKeyJwt, type Client } from '../../../model/client.js'
@@ -65,6 +65,10 @@ const SettingsForm = Type.Object({
   require_dpop: Type.Optional(Type.Literal('on')),
   require_par: Type.Optional(Type.Literal('on')),
   backchannel_logout_uri: Type.Optional(Type.String({ maxLength: 2_000 })),
+  logo_uri: Type.Optional(Type.String({ maxLength: 2_000 })),
+  client_uri: Type.Optional(Type.String({ maxLength: 2_000 })),
+  policy_uri: Type.Optional(Type.String({ maxLength: 2_000 })),
+  tos_uri: Type.Optional(Type.String({ maxLength: 2_000 })),
   ...csrfFields,
 })
 type SettingsInput = Static<typeof SettingsForm>
@@ -78,6 +82,16 @@ const FIELD_LABELS: Readonly<Record<string, string>> = {
   backchannel_logout_uri: 'Back-channel logout URI',
   backchannel_logout_session_required: 'Back-channel logout URI',
   grant_types: 'Redirect URIs',
+  logo_uri: 'Logo URL',
+  client_uri: 'Home page',
+  policy_uri: 'Privacy policy',
+  tos_uri: 'Terms of service',
+}
+
+/** A page-link field of the form: absent stays, empty removes, a value sets. */
+const pageLink = (value: string | undefined): string | null | undefined => {
+  const trimmed = value?.trim()
+  return trimmed === undefined ? undefined : trimmed === '' ? null : trimmed
 }
 
 const lines = (text: string | undefined): string[] | undefined =>
@@ -102,9 +116,16 @@ function changesFrom(client: Client, form: SettingsInput): ClientChanges {
     ...(logoutUri === '' ? { backchannelLogoutSessionRequired: false } : {}),
   }
   if (client.registration === 'metadata_document') return policies
+  const links: ClientChanges = {
+    logoUri: pageLink(form.logo_uri),
+    clientUri: pageLink(form.client_uri),
+    policyUri: pageLink(form.policy_uri),
+    tosUri: pageLink(form.tos_uri),
+  }
   const scopes = form.scopes === undefined ? undefined : form.scopes.split(/\s+/).filter((scope) => scope !== '')
   return {
     ...policies,
+    ...links,
     ...(form.name !== undefined ? { name: form.name } : {}),
     ...(form.redirect_uris !== undefined ? { redirectUris: lines(form.redirect_uris) } : {}),
     ...(form.post_logout_redirect_uris !== undefined ? { postLogoutRedirectUris: lines(form.post_logout_redirect_uris) } : {}),
@@ -112,7 +133,7 @@ function changesFrom(client: Client, form: SettingsInput): ClientChanges {
   }
 }
 
-const NOT_FOUND = new PageError(404, 'No such client', 'There is no client with this id. It may have been deleted.')
+const NOT_FOUND = new PageError(404, 'errors.console_no_client')
 
 /** How a client proves itself at the token endpoint, in words. */
 const authentication = (client: Client): string =>
@@ -181,6 +202,7 @@ export const clientPages: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views }
   ) {
     const now = deps.clock.now()
     const previous = client.previousSecret !== null && client.previousSecret.expiresAt > now ? client.previousSecret.expiresAt : null
+    const links = pageLinksOf(client)
     const typed = extra.form
     return sendConsolePage(
       views,
@@ -228,6 +250,10 @@ export const clientPages: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views }
           requireDpop: typed ? typed.require_dpop === 'on' : client.requireDpop,
           requirePar: typed ? typed.require_par === 'on' : client.requirePar,
           backchannelLogoutUri: typed?.backchannel_logout_uri ?? client.backchannelLogoutUri ?? '',
+          logoUri: typed?.logo_uri ?? links.logo_uri ?? '',
+          clientUri: typed?.client_uri ?? links.client_uri ?? '',
+          policyUri: typed?.policy_uri ?? links.policy_uri ?? '',
+          tosUri: typed?.tos_uri ?? links.tos_uri ?? '',
         },
         canRotate: hasSecret(client),
         overlaps: OVERLAPS,

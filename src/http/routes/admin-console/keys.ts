@@ -45,7 +45,7 @@ const STATES: Readonly<Record<KeyState, string>> = {
 }
 const PUBLISHED: readonly KeyState[] = ['active', 'next', 'retired']
 
-const NOT_FOUND = new PageError(404, 'No such key', 'No published key has this id. It may have been revoked or removed already.')
+const NOT_FOUND = new PageError(404, 'errors.console_no_key')
 
 export const keyPages: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views }> = async (app, { deps, views }) => {
   /** After a rotation: back to the list, or a page with what resource servers may see for a while. */

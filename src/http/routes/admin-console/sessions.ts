@@ -16,7 +16,7 @@ import { adminOf, CsrfForm, csrfFields, IdParams, userHref, withNotice } from '.
 
 const EndSessionForm = Type.Object({ handle: Type.String({ minLength: 1, maxLength: 64 }), ...csrfFields })
 
-const NOT_FOUND = new PageError(404, 'No such user', 'There is no user with this id. The account may have been deleted.')
+const NOT_FOUND = new PageError(404, 'errors.console_no_user')
 
 export const sessionActions: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views }> = async (app, { deps }) => {
   async function userOf(id: string) {

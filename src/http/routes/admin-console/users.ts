@@ -53,7 +53,7 @@ const UsersQuery = Type.Object({
 })
 const RolesForm = Type.Object({ roles: Type.String({ maxLength: 2048 }), ...csrfFields })
 
-const NOT_FOUND = new PageError(404, 'No such user', 'There is no user with this id. The account may have been deleted.')
+const NOT_FOUND = new PageError(404, 'errors.console_no_user')
 
 const statusOf = (user: User): string => (user.disabledAt !== null ? 'disabled' : user.emailVerified ? 'active' : 'not verified')
 
@@ -142,7 +142,8 @@ export const userPages: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views }> 
         sessions: sessions.map((session) => ({
           handle: session.handle,
           current: session.idHash === admin.session.idHash,
-          device: describeDevice(session.userAgent),
+          // The console speaks English.
+          device: describeDevice(session.userAgent, deps.i18n.translator('en').t),
           acr: acrOf(session.amr),
           since: when(session.createdAt),
           lastSeen: when(session.lastSeenAt),
