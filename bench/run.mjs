@@ -235,8 +235,8 @@ try {
 report.notes.unshift(
   'Tessera logs at LOG_LEVEL=warn here (its per-request access log is an info line; oidc-provider has none).',
   'Per-IP rate limits of Tessera are raised for the run (TOKEN_RATE_LIMIT, LOGIN_RATE_LIMIT): the load comes from one address.',
-  'Tessera records every access token (a row per jti, for revocation and introspection); a JWT access token of oidc-provider is not stored.',
-  'Userinfo and introspection: Tessera is sent its JWT access token (verified, then checked against its row); oidc-provider accepts only its opaque access tokens there (a database read, no signature check).',
+  'Tessera writes no row per access token: its jti names the grant or client whose revocation ends it, and only tokens revoked on their own are listed (test/tokens/no-write-per-token.test.ts counts the rows: client_credentials 0, a refresh only its rotated refresh token). Like oidc-provider, a JWT access token is not stored.',
+  'Userinfo and introspection: Tessera is sent its JWT access token (verified, then its grant or client and the revocation list read in one statement); oidc-provider accepts only its opaque access tokens there (a database read, no signature check).',
 )
 if (report.tessera && report.bare) {
   report.checks = checkTargets(report)

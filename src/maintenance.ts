@@ -10,6 +10,8 @@ import { endExpiredSessions } from './sessions/end-session.js'
 export type MaintenanceReport = PruneReport & { readonly expiredSessions: number }
 
 const DAY = 86400
+/** ACCESS_TOKEN_TTL and an API's access_token_ttl are both at most an hour (config.ts, apis/registry.ts). */
+const LONGEST_ACCESS_TOKEN_SECONDS = 3600
 
 /**
  * One pass: sessions past their absolute or idle lifetime not yet ended end now (before pruning
@@ -24,8 +26,10 @@ export async function pruneNow(deps: Pick<Deps, 'store' | 'repos' | 'clock' | 'c
     now,
     graceSeconds: DAY,
     sessionIdleSeconds: deps.config.sessionIdleTtl,
-    // Grants without refresh tokens go once every access token they could have had has expired.
-    shortGrantAgeSeconds: deps.config.accessTokenTtl + deps.config.clockSkew,
+    // Grants without refresh tokens go once every access token they could have had has expired:
+    // a token lives only while its grant row does (model/access-token-id.ts), and an API's tokens
+    // may live longer than ACCESS_TOKEN_TTL (up to the hour both are capped at).
+    shortGrantAgeSeconds: LONGEST_ACCESS_TOKEN_SECONDS + deps.config.clockSkew,
     auditCutoff: now - deps.config.auditRetention,
     throttleCutoff: now - DAY,
   })

@@ -168,6 +168,12 @@ export interface AccessTokensTable {
   revoked_at: number | null
 }
 
+/** Access tokens revoked on their own (RFC 7009) before they expire (model/access-token-id.ts). */
+export interface RevokedAccessTokensTable {
+  jti: string
+  expires_at: number
+}
+
 export interface SigningKeysTable {
   kid: string
   alg: string
@@ -476,6 +482,7 @@ export interface Database {
   grants: GrantsTable
   authorization_codes: AuthorizationCodesTable
   access_tokens: AccessTokensTable
+  revoked_access_tokens: RevokedAccessTokensTable
   refresh_tokens: RefreshTokensTable
   consents: ConsentsTable
   signing_keys: SigningKeysTable

@@ -1,11 +1,13 @@
 /**
- * Issuing the token set for a grant: a JWT access token (recorded by jti so it can be revoked)
+ * Issuing the token set for a grant: a JWT access token (no row: its jti names the grant or client
+ * whose revocation ends it, model/access-token-id.ts)
  * and, for OpenID requests, an ID token whose at_hash binds the two.
  */
 import type { Deps } from '../deps.js'
 import { accessTokenClaims, idTokenClaims, type ActorClaim, type Subject } from '../oauth/claims.js'
 import { hasScope } from '../oauth/scope.js'
 import { randomId } from '../secrets.js'
+import { accessTokenId } from '../model/access-token-id.js'
 import { accessTokenHash, signJwt } from './sign.js'
 import type { AuthenticationMethod } from '../model/authentication.js'
 import type { Acr } from '../oauth/acr.js'
@@ -41,11 +43,12 @@ export interface TokenSet {
   readonly id_token?: string
 }
 
-export async function issueTokenSet(deps: Pick<Deps, 'config' | 'keys' | 'repos' | 'clock'>, input: TokenSetInput): Promise<TokenSet> {
+export async function issueTokenSet(deps: Pick<Deps, 'config' | 'keys' | 'clock'>, input: TokenSetInput): Promise<TokenSet> {
   const { config } = deps
   const now = deps.clock.now()
   const key = deps.keys.signingKey()
-  const jti = randomId()
+  // No row is written: the jti names what the token's revocation hangs on (model/access-token-id.ts).
+  const jti = accessTokenId(input.grantId, randomId())
   const accessToken = await signJwt(
     'access_token',
     accessTokenClaims({
@@ -65,13 +68,6 @@ export async function issueTokenSet(deps: Pick<Deps, 'config' | 'keys' | 'repos'
     }),
     key,
   )
-  await deps.repos.accessTokens.insert({
-    jti,
-    grantId: input.grantId,
-    clientId: input.clientId,
-    kid: key.kid,
-    expiresAt: now + input.access.ttl,
-  })
   const tokenType = input.dpopJkt ? 'DPoP' : 'Bearer'
   const tokens: TokenSet = { access_token: accessToken, token_type: tokenType, expires_in: input.access.ttl, scope: input.access.scope }
   if (input.user === null || !hasScope(input.scope, 'openid')) return tokens

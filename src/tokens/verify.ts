@@ -2,6 +2,7 @@
  * Verifying tokens we signed ourselves. The algorithm is pinned to RS256 and the key comes only
  * from our own store by kid: `jku`, `x5u` and `jwk` headers are never consulted (RFC 8725 §3.1).
  */
+import type { PresentedAccessToken } from '../db/repositories/access-tokens.js'
 import { errors, jwtVerify, type JWTPayload, type JWTHeaderParameters } from 'jose'
 import type { KeyStore } from '../keys/key-store.js'
 import { TOKEN_TYP, type TokenKind } from './sign.js'
@@ -33,6 +34,13 @@ export interface VerifiedAccessToken extends JWTPayload {
   readonly exp: number
   readonly iat: number
 }
+
+/** What the revocation check needs of a verified access token (db/repositories/access-tokens.ts). */
+export const presentedToken = (claims: VerifiedAccessToken): PresentedAccessToken => ({
+  jti: claims.jti,
+  clientId: claims.client_id,
+  expiresAt: claims.exp,
+})
 
 async function verifyOwnJwt(token: string, kind: TokenKind, options: VerifyOptions): Promise<JWTPayload> {
   if (token.length > 8192) throw new TokenInvalid('token too long')

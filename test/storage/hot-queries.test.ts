@@ -1,13 +1,14 @@
 /**
- * The token endpoint's database shortcuts, on every store: access-token rows group-committed
- * (each caller waits for its own row; a failed batch fails its callers), the client and its
- * throttle block read in one compiled statement, compiled queries reused with new parameters.
+ * The token endpoint's database shortcuts, on every store: access tokens checked without a row of
+ * their own (one compiled statement: their grant or client, and the short list of tokens revoked
+ * alone), the client and its throttle block read in one compiled statement, compiled queries
+ * reused with new parameters.
  */
 import t from 'tap'
 import { connectDatabase } from '../../src/db/connect.js'
 import { migrateToLatest } from '../../src/db/migrate.js'
 import { compileOnce } from '../../src/db/compile-once.js'
-import { createWriteBatch } from '../../src/db/write-batch.js'
+import { accessTokenId } from '../../src/model/access-token-id.js'
 import { parseDatabaseUrl } from '../../src/config/urls.js'
 import { createRepositories } from '../../src/db/repositories.js'
 import { availableDatabases } from '../helpers/databases.js'
@@ -48,25 +49,60 @@ for (const { name, create } of availableDatabases()) {
       createdAt: 1,
     })
 
-    t.test('access tokens: concurrent inserts each resolve once their row is stored', async (t) => {
-      const tokens = Array.from({ length: 150 }, (_, i) => ({
-        jti: `jti-${name}-${i}`,
-        grantId: null,
+    t.test('access tokens: live without a row of their own, dead with their grant or client, or revoked alone', async (t) => {
+      await repos.users.insert({
+        id: 'user-1',
+        email: `user-${name}@example.com`,
+        name: null,
+        passwordHash: 'hash',
+        emailVerified: true,
+        disabledAt: null,
+        createdAt: 1,
+      })
+      await repos.grants.insert({
+        id: `grant-${name}`,
+        userId: 'user-1',
         clientId: 'svc',
-        kid: 'k1',
-        expiresAt: 2_000_000_000,
-      }))
-      await Promise.all(tokens.map((token) => repos.accessTokens.insert(token)))
-      const live = await Promise.all(tokens.map((token) => repos.accessTokens.isLive(token.jti, 1_000)))
-      t.ok(live.every(Boolean), 'all 150 rows (more than one batch) are stored and live')
-      t.equal(await repos.accessTokens.isLive('never-issued', 1_000), false, 'an unknown jti is not live')
-      await repos.accessTokens.revoke(tokens[0]!.jti, 1_000)
-      t.equal(await repos.accessTokens.isLive(tokens[0]!.jti, 1_000), false, 'the compiled liveness query sees a revocation')
-      t.equal(await repos.accessTokens.isLive(tokens[1]!.jti, 2_000_000_001), false, 'and expiry')
-      const duplicate = repos.accessTokens.insert(tokens[1]!)
-      const sameBatch = repos.accessTokens.insert({ ...tokens[1]!, jti: `jti-${name}-other` })
-      await t.rejects(duplicate, 'a batch that cannot be stored fails its callers')
-      await t.rejects(sameBatch, 'every caller of that batch, none is told its row exists')
+        sessionIdHash: null,
+        scope: 'openid',
+        authTime: 1,
+        createdAt: 1,
+        revokedAt: null,
+        offline: false,
+        expiresAt: null,
+        amr: ['pwd'],
+        resources: [],
+        dpopJkt: null,
+      })
+      const token = (jti: string, clientId = 'svc') => ({ jti, clientId, expiresAt: 2_000_000_000 })
+      const ofGrant = token(accessTokenId(`grant-${name}`, 'r1'))
+      const ofClient = token(accessTokenId(null, 'r2'))
+      t.same(await repos.accessTokens.findLive(ofGrant, 1_000), { grantId: `grant-${name}` }, 'a grant’s token is live while its grant is')
+      t.same(await repos.accessTokens.findLive(ofClient, 1_000), { grantId: null }, 'a client’s token while its client exists')
+      t.equal(await repos.accessTokens.isLive(token(accessTokenId('no-such-grant', 'r3')), 1_000), false, 'no grant: dead')
+      t.equal(await repos.accessTokens.isLive(token(accessTokenId(null, 'r4'), 'gone'), 1_000), false, 'no client: dead')
+      t.equal(await repos.accessTokens.isLive(token('never-issued'), 1_000), false, 'an unknown earlier-format jti is not live')
+
+      await repos.accessTokens.revoke(ofClient, 1_000)
+      await repos.accessTokens.revoke(ofClient, 1_001)
+      t.equal(await repos.accessTokens.isLive(ofClient, 1_000), false, 'revoked on its own (twice is the same)')
+      t.equal(await repos.accessTokens.isLive(token(accessTokenId(null, 'r5')), 1_000), true, 'the client’s other tokens live on')
+      await repos.accessTokens.revoke(ofGrant, 1_000)
+      t.equal(await repos.accessTokens.isLive(ofGrant, 1_000), false, 'a grant’s token revoked on its own')
+      const sibling = token(accessTokenId(`grant-${name}`, 'r6'))
+      t.equal(await repos.accessTokens.isLive(sibling, 1_000), true, 'its grant’s other tokens live on')
+      await repos.grants.revoke(`grant-${name}`, 1_000)
+      t.equal(await repos.accessTokens.isLive(sibling, 1_000), false, 'and die with the grant')
+
+      // A token issued before this format: its row decides.
+      await db
+        .insertInto('access_tokens')
+        .values({ jti: `legacy-${name}`, grant_id: null, client_id: 'svc', kid: 'k1', expires_at: 2_000_000_000, revoked_at: null })
+        .execute()
+      t.equal(await repos.accessTokens.isLive(token(`legacy-${name}`), 1_000), true, 'an earlier token with its row is live')
+      t.equal(await repos.accessTokens.isLive(token(`legacy-${name}`), 2_000_000_001), false, 'until its row expires')
+      await repos.accessTokens.revoke(token(`legacy-${name}`), 1_000)
+      t.equal(await repos.accessTokens.isLive(token(`legacy-${name}`), 1_000), false, 'and revoking it marks its row')
     })
 
     t.test('client authentication lookup: client and block in one statement', async (t) => {
@@ -103,22 +139,4 @@ t.test('compileOnce refuses a query whose parameters are not all named arguments
     db.selectFrom('users').selectAll().where('id', '=', args.id).where('email', '=', 'fixed@example.com'),
   )
   t.throws(() => query({ id: 'x' }), TypeError, 'a literal baked into the compiled query is refused')
-})
-
-t.test('createWriteBatch: rows of one turn share one write, at most maxRows each', async (t) => {
-  const writes: number[][] = []
-  const batch = createWriteBatch<number>(async (rows) => void writes.push([...rows]), 4)
-  await Promise.all([1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map((n) => batch.add(n)))
-  t.same(
-    writes,
-    [
-      [1, 2, 3, 4],
-      [5, 6, 7, 8],
-      [9, 10],
-    ],
-    'ten rows of one turn: three writes of at most four, in order',
-  )
-  await batch.add(11)
-  t.same(writes.at(-1), [11], 'a later turn starts a new batch')
-  t.throws(() => createWriteBatch(async () => {}, 0), TypeError, 'maxRows must be positive')
 })

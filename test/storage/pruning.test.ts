@@ -12,6 +12,7 @@ import {
   pkcePair,
   redeem,
   refresh,
+  revoke,
   RP,
   signIn,
   silentAuthorize,
@@ -22,7 +23,7 @@ import { createTestApp, type TestApp } from '../helpers/test-app.js'
 import { pruneExpired } from '../../src/db/repositories/maintenance.js'
 import { pruneNow } from '../../src/maintenance.js'
 
-const TABLES = ['authorization_codes', 'interactions', 'sessions', 'access_tokens', 'refresh_tokens', 'grants'] as const
+const TABLES = ['authorization_codes', 'interactions', 'sessions', 'revoked_access_tokens', 'refresh_tokens', 'grants'] as const
 type Table = (typeof TABLES)[number]
 
 async function rowCounts(ctx: TestApp): Promise<Record<Table, number>> {
@@ -57,16 +58,21 @@ t.test('once everything has expired, pruning removes every row; a second run fin
     code_challenge_method: 'S256',
   }) // a parked interaction
   await signIn(ctx, rp, user, { scope: 'openid' }) // a non-offline grant
+  await revoke(ctx, rp, tokens.access_token) // an access token revoked on its own: listed until it expires
   const before = await rowCounts(ctx)
   for (const table of TABLES) t.ok(before[table] > 0, `${table} has rows before pruning`)
 
   ctx.clock.advance(30 * 86400 + 1) // past REFRESH_TOKEN_TTL (30d) and every shorter lifetime
   const counts = await prune(ctx, 0)
-  t.match(counts, { codes: 3, interactions: 1, sessions: 3, accessTokens: 3, refreshTokens: 2 }, 'counts of pruned rows')
+  t.match(
+    counts,
+    { codes: 3, interactions: 1, sessions: 3, accessTokens: 0, revokedAccessTokens: 1, refreshTokens: 2 },
+    'counts of pruned rows',
+  )
   t.ok(counts.grants >= 2, 'dead grants pruned')
   t.same(
     await rowCounts(ctx),
-    { authorization_codes: 0, interactions: 0, sessions: 0, access_tokens: 0, refresh_tokens: 0, grants: 0 },
+    { authorization_codes: 0, interactions: 0, sessions: 0, revoked_access_tokens: 0, refresh_tokens: 0, grants: 0 },
     'every table is empty',
   )
   t.same(
@@ -76,6 +82,7 @@ t.test('once everything has expired, pruning removes every row; a second run fin
       interactions: 0,
       sessions: 0,
       accessTokens: 0,
+      revokedAccessTokens: 0,
       refreshTokens: 0,
       grants: 0,
       accountTokens: 0,
@@ -103,7 +110,11 @@ t.test('live rows survive pruning and keep working', async (t) => {
   ctx.clock.advance(11 * 60) // the code and the access token have expired; session and refresh token live
 
   const counts = await prune(ctx, 0)
-  t.match(counts, { codes: 1, accessTokens: 1, sessions: 0, refreshTokens: 0, grants: 0 })
+  t.match(
+    counts,
+    { codes: 1, accessTokens: 0, sessions: 0, refreshTokens: 0, grants: 0 },
+    'no access-token rows to prune: none are written',
+  )
   const left = await rowCounts(ctx)
   t.equal(left.sessions, 1, 'the live session stays')
   t.equal(left.refresh_tokens, 1, 'the live refresh token stays')

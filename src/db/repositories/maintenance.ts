@@ -4,7 +4,10 @@ export interface PruneCounts {
   readonly codes: number
   readonly interactions: number
   readonly sessions: number
+  /** Rows of access tokens issued before tokens stopped being recorded one by one. */
   readonly accessTokens: number
+  /** Revocations of tokens that have expired since. */
+  readonly revokedAccessTokens: number
   readonly refreshTokens: number
   readonly grants: number
   readonly accountTokens: number
@@ -40,9 +43,9 @@ async function deleteInBatches(deleteBatch: () => Promise<{ numDeletedRows: bigi
 /**
  * Deletes rows that can no longer matter, so storage does not grow without bound. `graceSeconds`
  * keeps recently-dead codes, refresh tokens and sessions a little longer (code-replay and
- * refresh-reuse detection stay possible for a while after expiry). Access-token rows go as soon
- * as the token has expired: an expired JWT is refused on its own, and the row only ever served
- * revocation — at high issuance rates they are most of the table.
+ * refresh-reuse detection stay possible for a while after expiry). Access-token rows (tokens of
+ * the earlier format) and revocations of single tokens go as soon as the token has expired: an
+ * expired JWT is refused on its own.
  */
 export async function pruneExpired(
   db: Db,
@@ -97,6 +100,13 @@ export async function pruneExpired(
     db
       .deleteFrom('access_tokens')
       .where('jti', 'in', db.selectFrom('access_tokens').select('jti').where('expires_at', '<', now).limit(PRUNE_BATCH))
+      .executeTakeFirst(),
+  )
+  // A revocation is remembered only while the token could still be used.
+  const revokedAccessTokens = await deleteInBatches(() =>
+    db
+      .deleteFrom('revoked_access_tokens')
+      .where('jti', 'in', db.selectFrom('revoked_access_tokens').select('jti').where('expires_at', '<', now).limit(PRUNE_BATCH))
       .executeTakeFirst(),
   )
   const refreshTokens = await deleteInBatches(() =>
@@ -273,6 +283,7 @@ export async function pruneExpired(
     interactions,
     sessions,
     accessTokens,
+    revokedAccessTokens,
     refreshTokens,
     grants,
     accountTokens,

@@ -139,6 +139,9 @@ const TABLES = {
     disabled_at: 'int?',
     created_at: 'int',
   } satisfies Columns<Database['webhooks']>,
+  // Client tokens are signed with the keys that move and live while their client does: a token
+  // revoked on its own must stay revoked in the new database (model/access-token-id.ts).
+  revoked_access_tokens: { jti: 'text', expires_at: 'int' } satisfies Columns<Database['revoked_access_tokens']>,
 } as const
 
 /** Values for columns added after an export was made, where null is not allowed (older exports lack them). */

@@ -5,6 +5,7 @@
  * Anything else is `{"active":false}`.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { presentedToken } from '../../tokens/verify.js'
 import type { Deps } from '../../deps.js'
 import { OAuthError } from '../../errors/oauth-error.js'
 import { mayIntrospectAccessToken } from '../../oauth/introspection.js'
@@ -25,7 +26,7 @@ export const introspectRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async
     if (found.kind === 'access_token') {
       const { claims } = found
       if (!mayIntrospectAccessToken(caller, claims, audience)) return INACTIVE
-      if (!(await deps.repos.accessTokens.isLive(claims.jti, now))) return INACTIVE
+      if (!(await deps.repos.accessTokens.isLive(presentedToken(claims), now))) return INACTIVE
       // RFC 9449 §6.2: a bound token says so, and names its key, so the resource server can check the proof.
       const cnf = claims['cnf'] as { jkt?: unknown } | undefined
       return {

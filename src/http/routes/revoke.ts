@@ -4,6 +4,7 @@
  * reveals nothing about tokens of other clients.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { presentedToken } from '../../tokens/verify.js'
 import type { Deps } from '../../deps.js'
 import { OAuthError } from '../../errors/oauth-error.js'
 import { single } from '../../oauth/params.js'
@@ -30,7 +31,7 @@ export const revokeRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (ap
           'refresh token revoked',
         )
       } else if (found?.kind === 'access_token' && found.claims.client_id === client.id) {
-        await deps.repos.accessTokens.revoke(found.claims.jti, now)
+        await deps.repos.accessTokens.revoke(presentedToken(found.claims), now)
         await deps.audit.record(
           'revocation',
           { clientId: client.id, ip: request.ip, detail: { kind: 'access_token', jti: found.claims.jti } },

@@ -5,6 +5,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { accessTokenAudience } from '../../config/config.js'
+import { presentedToken } from '../../tokens/verify.js'
 import type { Deps } from '../../deps.js'
 import { OAuthError } from '../../errors/oauth-error.js'
 import { verifyPresentedAccessToken } from '../bearer-token.js'
@@ -27,7 +28,7 @@ export const userinfoRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (
       notValid: 'the access token is invalid',
     })
     const now = deps.clock.now()
-    if (!(await deps.repos.accessTokens.isLive(claims.jti, now))) throw invalid('revoked')
+    if (!(await deps.repos.accessTokens.isLive(presentedToken(claims), now))) throw invalid('revoked')
     if (!hasScope(claims.scope, 'openid')) throw new OAuthError('insufficient_scope', 'the access token lacks the openid scope')
     const user = await deps.repos.users.findById(claims.sub)
     if (!user || user.disabledAt !== null) throw invalid('no active user')

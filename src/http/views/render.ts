@@ -9,10 +9,7 @@ import type { I18n } from '../../i18n/translator.js'
 
 /** Templates escape every `<%= %>` by default (autoEscape); raw output (`<%~`) is only for `it.rich`, which escapes its values. */
 export interface Views {
-  /**
-   * A page in a language: templates get `it.t`, `it.rich`, `it.dateTime` and `it.lang`. Without a
-   * locale, English: the admin console's pages are written in English only.
-   */
+  /** A page in a language (English when none is given): templates get `it.t`, `it.rich`, `it.dateTime` and `it.lang`. */
   render(template: string, data: Record<string, unknown>, locale?: Locale): string
   errorPage(view: ErrorView, locale: Locale): string
 }

@@ -7,6 +7,7 @@
  * deleting the client, takes effect at once, not when its tokens expire).
  */
 import type { FastifyRequest } from 'fastify'
+import { presentedToken } from '../../../tokens/verify.js'
 import type { Deps } from '../../../deps.js'
 import { verifyPresentedAccessToken } from '../../bearer-token.js'
 import { challenge, Problem } from '../../../errors/problem.js'
@@ -32,7 +33,7 @@ export async function authenticateAdminCaller(
     notValid: 'the access token is not valid for the admin API',
   })
   const now = deps.clock.now()
-  const live = await deps.repos.accessTokens.findLive(claims.jti, now)
+  const live = await deps.repos.accessTokens.findLive(presentedToken(claims), now)
   if (live === undefined) throw invalid('revoked')
   // Only client_credentials tokens: the client acts for itself (no user, no grant).
   if (live.grantId !== null || claims.sub !== claims.client_id) throw invalid('not a client_credentials token')

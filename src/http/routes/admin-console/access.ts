@@ -13,6 +13,7 @@ import type { FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify
 import type { Deps } from '../../../deps.js'
 import { PageError } from '../../../errors/oauth-error.js'
 import { factorsOf, hasSecondFactor, type FactorSummary } from '../../../factors/summary.js'
+import { negotiateLocale } from '../../../i18n/negotiate.js'
 import type { AuthenticationMethod } from '../../../model/authentication.js'
 import { ADMIN_ROLE, isEnabledAdmin, type User } from '../../../model/user.js'
 import { ACR_MFA, acrOf, satisfiesAcr } from '../../../oauth/acr.js'
@@ -55,7 +56,12 @@ export function adminGate(deps: Deps): onRequestHookHandler {
       rememberReturnPath(deps, reply, comeBackTo(request))
       return reply.redirect('/login', 303)
     }
-    if (access === 'forbidden') throw FORBIDDEN
+    if (access === 'forbidden') {
+      // The refusal in the user's saved language: page-locale.ts reads that choice only before a
+      // handler, which this request never reaches (the language it chose so far stays the fallback).
+      request.locale = negotiateLocale({ preference: user.locale, defaultLocale: request.locale ?? deps.i18n.defaultLocale })
+      throw FORBIDDEN
+    }
     if (access === 'set-up-factor') return reply.redirect('/account/second-factor', 303)
     if (access === 'step-up') {
       // A post (a form left open from an older session) starts nothing: the console's page asks.

@@ -8,19 +8,20 @@ import { Type } from '@sinclair/typebox'
 import { normaliseEmail } from '../../../accounts/email-address.js'
 import type { AuditEvent } from '../../../db/repositories/audit-events.js'
 import type { Deps } from '../../../deps.js'
+import type { Translator } from '../../../i18n/translator.js'
 import type { Views } from '../../views/render.js'
-import { clientHref, sendConsolePage, userHref, when } from './support.js'
+import { clientHref, consoleWords, sendConsolePage, userHref } from './support.js'
 
 const PAGE_SIZE = 50
 
 /** The age filter's choices (seconds); the empty value is "any time". */
 const SINCE = { '1h': 3600, '24h': 86400, '7d': 7 * 86400, '30d': 30 * 86400 } as const
 const SINCE_CHOICES = [
-  { value: '', label: 'Any time' },
-  { value: '1h', label: 'Last hour' },
-  { value: '24h', label: 'Last 24 hours' },
-  { value: '7d', label: 'Last 7 days' },
-  { value: '30d', label: 'Last 30 days' },
+  { value: '', label: 'console.audit.since_any' },
+  { value: '1h', label: 'console.audit.since_1h' },
+  { value: '24h', label: 'console.audit.since_24h' },
+  { value: '7d', label: 'console.audit.since_7d' },
+  { value: '30d', label: 'console.audit.since_30d' },
 ] as const
 
 const AuditQuery = Type.Object({
@@ -35,7 +36,8 @@ const AuditQuery = Type.Object({
 const EVENT_TYPE = /^[a-z][a-z_]{0,39}$/
 
 export interface DescribedEvent {
-  readonly at: string
+  /** Epoch seconds (the page writes it with it.dateTime). */
+  readonly at: number
   readonly type: string
   readonly user: { readonly label: string; readonly href: string | null } | null
   readonly client: { readonly label: string; readonly href: string } | null
@@ -48,9 +50,14 @@ const text = (value: unknown): string => (typeof value === 'string' ? value : JS
 
 /**
  * Events as the pages show them: user ids become addresses (accounts that still exist), the actor
- * (model/actor.ts label) becomes words, the other details `name: value` pairs.
+ * (model/actor.ts label) becomes words, the other details `name: value` pairs (their names and
+ * values are the event's own identifiers, shown as they are).
  */
-export async function describeEvents(deps: Pick<Deps, 'repos'>, events: readonly AuditEvent[]): Promise<DescribedEvent[]> {
+export async function describeEvents(
+  deps: Pick<Deps, 'repos'>,
+  words: Translator,
+  events: readonly AuditEvent[],
+): Promise<DescribedEvent[]> {
   const actorUser = (event: AuditEvent) => {
     const actor = event.detail['actor']
     return typeof actor === 'string' && actor.startsWith('user:') ? actor.slice('user:'.length) : null
@@ -66,13 +73,13 @@ export async function describeEvents(deps: Pick<Deps, 'repos'>, events: readonly
   const actorWords = (event: AuditEvent): string | null => {
     const actor = event.detail['actor']
     if (typeof actor !== 'string') return null
-    if (actor === 'cli') return 'the idp command'
-    if (actor.startsWith('client:')) return `API client ${actor.slice('client:'.length)}`
+    if (actor === 'cli') return words.t('console.events.actor_cli')
+    if (actor.startsWith('client:')) return words.t('console.events.actor_client', { client: actor.slice('client:'.length) })
     const id = actorUser(event)
-    return id === null ? actor : (emails.get(id) ?? `user ${id}`)
+    return id === null ? actor : (emails.get(id) ?? words.t('console.events.actor_user', { id }))
   }
   return events.map((event) => ({
-    at: when(event.at),
+    at: event.at,
     type: event.type,
     user:
       event.userId === null
@@ -93,16 +100,18 @@ export const auditPage: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views }> 
     const email = request.query.user?.trim() ?? ''
     const since = request.query.since ?? ''
     const filters = { type, user: email, since }
+    const words = consoleWords(deps, request)
     const problems: string[] = []
-    if (type !== '' && !EVENT_TYPE.test(type)) problems.push('An event type is a word like login_failure or key_rotation.')
+    if (type !== '' && !EVENT_TYPE.test(type))
+      problems.push(words.t('console.audit.bad_type', { example: 'login_failure', other_example: 'key_rotation' }))
     const user = email === '' ? undefined : await deps.repos.users.findByEmail(normaliseEmail(email))
-    if (email !== '' && !user) problems.push('No user has that email address.')
+    if (email !== '' && !user) problems.push(words.t('console.audit.no_user'))
     const render = (events: readonly DescribedEvent[], olderHref: string | null) =>
-      sendConsolePage(views, reply, 'admin-audit', {
-        title: 'Audit log',
+      sendConsolePage(views, reply, words, 'admin-audit', {
+        title: words.t('console.audit.title'),
         section: 'audit',
         filters,
-        sinceChoices: SINCE_CHOICES,
+        sinceChoices: SINCE_CHOICES.map((choice) => ({ value: choice.value, label: words.t(choice.label) })),
         problems,
         events,
         olderHref,
@@ -124,6 +133,6 @@ export const auditPage: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views }> 
       events.length > PAGE_SIZE && last
         ? `/admin/audit?${new URLSearchParams({ ...filters, after: `${last.at}.${last.id}` }).toString()}`
         : null
-    return render(await describeEvents(deps, page), olderHref)
+    return render(await describeEvents(deps, words, page), olderHref)
   })
 }

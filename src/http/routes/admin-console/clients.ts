@@ -20,12 +20,14 @@ import {
 import { InvalidClientMetadata, pageLinksOf } from '../../../clients/registration.js'
 import type { Deps } from '../../../deps.js'
 import { PageError } from '../../../errors/oauth-error.js'
+import type { Translator } from '../../../i18n/translator.js'
 import { isPublicClient, usesPrivateKeyJwt, type Client } from '../../../model/client.js'
 import type { Views } from '../../views/render.js'
 import {
   adminOf,
   clientHref,
   ConfirmedForm,
+  consoleWords,
   csrfFields,
   IdParams,
   inWords,
@@ -34,22 +36,25 @@ import {
   sendConfirmation,
   sendConsoleMessage,
   sendConsolePage,
-  when,
   withNotice,
 } from './support.js'
 
 /** How long the old secret keeps working after a rotation: the choices the form offers (seconds). */
-const OVERLAPS = [
-  { value: '0', label: 'Stop the old secret now' },
-  { value: '3600', label: 'Keep the old secret for 1 hour' },
-  { value: '86400', label: 'Keep the old secret for 1 day' },
-  { value: '604800', label: 'Keep the old secret for 7 days' },
-] as const
+const OVERLAPS = ['0', '3600', '86400', '604800'] as const
 const DEFAULT_OVERLAP = '86400'
 const RotateForm = Type.Object({
-  overlap: Type.Union(OVERLAPS.map((choice) => Type.Literal(choice.value))),
+  overlap: Type.Union(OVERLAPS.map((seconds) => Type.Literal(seconds))),
   ...csrfFields,
 })
+
+const overlapChoices = (words: Translator) =>
+  OVERLAPS.map((seconds) => ({
+    value: seconds,
+    label:
+      seconds === '0'
+        ? words.t('console.client.overlap_none')
+        : words.t('console.client.overlap_keep', { duration: inWords(words, Number(seconds)) }),
+  }))
 
 /**
  * The settings form: lists one per line (scopes also space-separated); a checkbox is sent only
@@ -73,19 +78,19 @@ const SettingsForm = Type.Object({
 })
 type SettingsInput = Static<typeof SettingsForm>
 
-/** What each field of the form is called on the page (for the error naming it). */
+/** What each field of the form is called on the page (its label's message, for the error naming it). */
 const FIELD_LABELS: Readonly<Record<string, string>> = {
-  name: 'Name',
-  redirect_uris: 'Redirect URIs',
-  post_logout_redirect_uris: 'After-logout URIs',
-  scopes: 'Scopes',
-  backchannel_logout_uri: 'Back-channel logout URI',
-  backchannel_logout_session_required: 'Back-channel logout URI',
-  grant_types: 'Redirect URIs',
-  logo_uri: 'Logo URL',
-  client_uri: 'Home page',
-  policy_uri: 'Privacy policy',
-  tos_uri: 'Terms of service',
+  name: 'console.client.name',
+  redirect_uris: 'console.client.redirect_uris',
+  post_logout_redirect_uris: 'console.client.post_logout_uris',
+  scopes: 'console.client.scopes',
+  backchannel_logout_uri: 'console.client.backchannel_logout_uri',
+  backchannel_logout_session_required: 'console.client.backchannel_logout_uri',
+  grant_types: 'console.client.redirect_uris',
+  logo_uri: 'console.client.logo_uri',
+  client_uri: 'console.client.client_uri',
+  policy_uri: 'console.client.policy_uri',
+  tos_uri: 'console.client.tos_uri',
 }
 
 /** A page-link field of the form: absent stays, empty removes, a value sets. */
@@ -136,17 +141,17 @@ function changesFrom(client: Client, form: SettingsInput): ClientChanges {
 const NOT_FOUND = new PageError(404, 'errors.console_no_client')
 
 /** How a client proves itself at the token endpoint, in words. */
-const authentication = (client: Client): string =>
+const authentication = (words: Translator, client: Client): string =>
   usesPrivateKeyJwt(client)
-    ? 'Confidential (private_key_jwt)'
+    ? words.t('console.client.auth_private_key_jwt', { method: 'private_key_jwt' })
     : isPublicClient(client)
-      ? 'Public (no secret)'
-      : 'Confidential (client secret)'
+      ? words.t('console.client.auth_public')
+      : words.t('console.client.auth_secret')
 
 const REGISTRATIONS = {
-  cli: 'By an operator',
-  dynamic: 'Dynamic registration (RFC 7591)',
-  metadata_document: 'Client ID metadata document',
+  cli: 'console.client.registration_cli',
+  dynamic: 'console.client.registration_dynamic',
+  metadata_document: 'console.client.registration_metadata_document',
 } as const
 
 /** Can an operator give this client a new secret (clients/lifecycle.ts rotateClientSecret says the same)? */
@@ -163,31 +168,34 @@ export const clientPages: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views }
     }
   }
 
-  const refused = (reply: FastifyReply, client: Client, error: ClientChangeRefused) =>
+  // The service's reason (clients/lifecycle.ts, shared with the CLI and the admin API) is shown as it is.
+  const refused = (reply: FastifyReply, words: Translator, client: Client, error: ClientChangeRefused) =>
     sendConsoleMessage(
       views,
       reply,
+      words,
       {
-        title: 'Not possible for this client',
+        title: words.t('console.client.refused_title'),
         section: 'clients',
         message: `${client.name}: ${error.problem}.`,
-        back: { href: clientHref(client.id), label: 'Back to the client' },
+        back: { href: clientHref(client.id), label: words.t('console.client.back') },
       },
       409,
     )
 
   app.get('/admin/clients', { schema: { querystring: NoticeQuery }, config: { page: true } }, async (request, reply) => {
+    const words = consoleWords(deps, request)
     const clients = await listClients(deps)
-    return sendConsolePage(views, reply, 'admin-clients', {
-      title: 'Clients',
+    return sendConsolePage(views, reply, words, 'admin-clients', {
+      title: words.t('console.clients.title'),
       section: 'clients',
-      notice: noticeText(request.query.notice),
+      notice: noticeText(words, request.query.notice),
       clients: clients.map((client) => ({
         name: client.name,
         id: client.id,
         href: clientHref(client.id),
-        authentication: authentication(client),
-        registration: REGISTRATIONS[client.registration],
+        authentication: authentication(words, client),
+        registration: words.t(REGISTRATIONS[client.registration]),
         grantTypes: client.grantTypes,
       })),
     })
@@ -196,6 +204,7 @@ export const clientPages: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views }
   /** One client's page; after a refused change, with the problem and the values as typed. */
   function sendClientPage(
     reply: FastifyReply,
+    words: Translator,
     { client, apis }: ClientDetails,
     extra: { notice: string | null; error?: string; form?: SettingsInput },
     status = 200,
@@ -204,9 +213,11 @@ export const clientPages: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views }
     const previous = client.previousSecret !== null && client.previousSecret.expiresAt > now ? client.previousSecret.expiresAt : null
     const links = pageLinksOf(client)
     const typed = extra.form
+    const required = (on: boolean) => words.t(on ? 'console.client.value_required' : 'console.client.value_optional')
     return sendConsolePage(
       views,
       reply,
+      words,
       'admin-client',
       {
         title: client.name,
@@ -216,9 +227,11 @@ export const clientPages: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views }
         client: {
           name: client.name,
           id: client.id,
-          authentication: authentication(client),
-          registration: REGISTRATIONS[client.registration],
-          created: when(client.createdAt),
+          authentication: authentication(words, client),
+          registered: words.t('console.client.registered_on', {
+            registration: words.t(REGISTRATIONS[client.registration]),
+            date: words.dateTime(client.createdAt),
+          }),
           firstParty: client.firstParty,
           redirectUris: client.redirectUris,
           postLogoutRedirectUris: client.postLogoutRedirectUris,
@@ -226,18 +239,36 @@ export const clientPages: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views }
           scopes: client.scopes,
           apis,
           policies: [
-            { name: 'PKCE', value: client.pkceRequired ? 'required' : 'optional' },
-            { name: 'Consent screen', value: client.firstParty ? 'no (first-party)' : 'yes (third-party)' },
-            { name: 'Second factor for every sign-in', value: client.requireMfa ? 'required' : 'not required' },
-            { name: 'DPoP-bound tokens', value: client.requireDpop ? 'required' : 'optional' },
-            { name: 'Pushed authorization requests', value: client.requirePar ? 'required' : 'optional' },
+            { name: words.t('console.client.policy_pkce'), value: required(client.pkceRequired) },
             {
-              name: 'Introspects other clients’ tokens',
-              value: [...(client.introspect ? ['those asked for without resource'] : []), ...client.introspectApis].join(', ') || 'no',
+              name: words.t('console.client.policy_consent'),
+              value: words.t(client.firstParty ? 'console.client.value_first_party' : 'console.client.value_third_party'),
             },
-            { name: 'Back-channel logout', value: client.backchannelLogoutUri ?? 'none' },
+            {
+              name: words.t('console.client.policy_mfa'),
+              value: words.t(client.requireMfa ? 'console.client.value_required' : 'console.client.value_not_required'),
+            },
+            { name: words.t('console.client.policy_dpop'), value: required(client.requireDpop) },
+            { name: words.t('console.client.policy_par'), value: required(client.requirePar) },
+            {
+              name: words.t('console.client.policy_introspects'),
+              value:
+                [...(client.introspect ? [words.t('console.client.policy_introspects_unnamed')] : []), ...client.introspectApis].join(
+                  ', ',
+                ) || words.t('console.client.value_no'),
+            },
+            {
+              name: words.t('console.client.policy_backchannel'),
+              value: client.backchannelLogoutUri ?? words.t('console.client.value_none'),
+            },
           ],
-          previousSecretUntil: previous === null ? null : `${when(previous)} (in ${inWords(previous - now)})`,
+          previousSecretUntil:
+            previous === null
+              ? null
+              : words.t('console.client.previous_secret_until', {
+                  date: words.dateTime(previous),
+                  duration: inWords(words, previous - now),
+                }),
         },
         settings: {
           action: `${clientHref(client.id)}/settings`,
@@ -256,7 +287,7 @@ export const clientPages: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views }
           tosUri: typed?.tos_uri ?? links.tos_uri ?? '',
         },
         canRotate: hasSecret(client),
-        overlaps: OVERLAPS,
+        overlaps: overlapChoices(words),
         defaultOverlap: DEFAULT_OVERLAP,
         rotateAction: `${clientHref(client.id)}/secret`,
         deleteHref: `${clientHref(client.id)}/delete`,
@@ -269,23 +300,32 @@ export const clientPages: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views }
   app.get(
     '/admin/clients/:id',
     { schema: { params: IdParams, querystring: NoticeQuery }, config: { page: true } },
-    async (request, reply) => sendClientPage(reply, await load(request.params.id), { notice: noticeText(request.query.notice) }),
+    async (request, reply) => {
+      const words = consoleWords(deps, request)
+      return sendClientPage(reply, words, await load(request.params.id), { notice: noticeText(words, request.query.notice) })
+    },
   )
 
   app.post(
     '/admin/clients/:id/settings',
     { schema: { params: IdParams, body: SettingsForm }, config: { page: true }, preHandler: app.formGuards },
     async (request, reply) => {
+      const words = consoleWords(deps, request)
       const details = await load(request.params.id)
       try {
         await updateClient(deps, details.client.id, changesFrom(details.client, request.body), adminOf(request).actor)
       } catch (error) {
-        if (error instanceof ClientChangeRefused) return refused(reply, details.client, error)
+        if (error instanceof ClientChangeRefused) return refused(reply, words, details.client, error)
         if (error instanceof UnknownClient) throw NOT_FOUND
         if (error instanceof InvalidClientMetadata) {
-          const label = FIELD_LABELS[error.field] ?? error.field
-          const problem = `${label}: ${error.problem}${error.value === undefined ? '' : ` (${error.value})`}. Nothing was changed.`
-          return sendClientPage(reply, details, { notice: null, error: problem, form: request.body }, 422)
+          // The problem is the registration rules' own text (shared with the CLI and the admin API); the field is named in the page's words.
+          const labelKey = FIELD_LABELS[error.field]
+          const field = labelKey === undefined ? error.field : words.t(labelKey)
+          const problem =
+            error.value === undefined
+              ? words.t('console.client.invalid', { field, problem: error.problem })
+              : words.t('console.client.invalid_value', { field, problem: error.problem, value: error.value })
+          return sendClientPage(reply, words, details, { notice: null, error: problem, form: request.body }, 422)
         }
         throw error
       }
@@ -297,25 +337,29 @@ export const clientPages: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views }
     '/admin/clients/:id/secret',
     { schema: { params: IdParams, body: RotateForm }, config: { page: true }, preHandler: app.formGuards },
     async (request, reply) => {
+      const words = consoleWords(deps, request)
       const { client } = await load(request.params.id)
       try {
         const rotation = await rotateClientSecret(deps, client.id, { overlapSeconds: Number(request.body.overlap) }, adminOf(request).actor)
         const until = rotation.previousSecretExpiresAt
         // The answer to this post is the only place the secret ever appears (no-store, never logged).
-        return sendConsolePage(views, reply, 'admin-secret', {
-          title: 'New client secret',
+        return sendConsolePage(views, reply, words, 'admin-secret', {
+          title: words.t('console.secret.title'),
           section: 'clients',
           clientName: client.name,
           clientId: client.id,
           secret: rotation.secret,
           previous:
             until === null
-              ? 'The previous secret stopped working now.'
-              : `The previous secret keeps working until ${when(until)} (${inWords(until - deps.clock.now())} from now).`,
+              ? words.t('console.secret.previous_stopped')
+              : words.t('console.secret.previous_until', {
+                  date: words.dateTime(until),
+                  duration: inWords(words, until - deps.clock.now()),
+                }),
           backHref: clientHref(client.id),
         })
       } catch (error) {
-        if (error instanceof ClientChangeRefused) return refused(reply, client, error)
+        if (error instanceof ClientChangeRefused) return refused(reply, words, client, error)
         if (error instanceof UnknownClient) throw NOT_FOUND
         throw error
       }
@@ -323,13 +367,14 @@ export const clientPages: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views }
   )
 
   app.get('/admin/clients/:id/delete', { schema: { params: IdParams }, config: { page: true } }, async (request, reply) => {
+    const words = consoleWords(deps, request)
     const { client } = await load(request.params.id)
-    return sendConfirmation(views, reply, {
-      title: `Delete ${client.name}?`,
+    return sendConfirmation(views, reply, words, {
+      title: words.t('console.client.delete_title', { name: client.name }),
       section: 'clients',
-      message: `The client ${client.name} (${client.id}) will be deleted with everything it was given: its tokens stop working and users' consents for it go. This cannot be undone.`,
+      message: words.t('console.client.delete_message', { name: client.name, id: client.id }),
       action: `${clientHref(client.id)}/delete`,
-      button: 'Delete the client',
+      button: words.t('console.client.delete_button'),
       cancelHref: clientHref(client.id),
     })
   })

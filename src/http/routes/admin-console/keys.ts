@@ -17,11 +17,13 @@ import {
   UnknownSigningKey,
   type KeyRotation,
 } from '../../../keys/operations.js'
+import type { Translator } from '../../../i18n/translator.js'
 import type { KeyState } from '../../../model/signing-key.js'
 import type { Views } from '../../views/render.js'
 import {
   adminOf,
   ConfirmedForm,
+  consoleWords,
   CsrfForm,
   inWords,
   keyHref,
@@ -30,18 +32,17 @@ import {
   sendConfirmation,
   sendConsoleMessage,
   sendConsolePage,
-  when,
   withNotice,
 } from './support.js'
 
 const KidParams = Type.Object({ kid: Type.String({ minLength: 1, maxLength: 200 }) })
 
 const STATES: Readonly<Record<KeyState, string>> = {
-  active: 'Active: signs tokens',
-  next: 'Next: published, signs after the next rotation',
-  retired: 'Retired: published until its tokens expire',
-  revoked: 'Revoked',
-  archived: 'Archived',
+  active: 'console.keys.state_active',
+  next: 'console.keys.state_next',
+  retired: 'console.keys.state_retired',
+  revoked: 'console.keys.state_revoked',
+  archived: 'console.keys.state_archived',
 }
 const PUBLISHED: readonly KeyState[] = ['active', 'next', 'retired']
 
@@ -49,43 +50,46 @@ const NOT_FOUND = new PageError(404, 'errors.console_no_key')
 
 export const keyPages: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views }> = async (app, { deps, views }) => {
   /** After a rotation: back to the list, or a page with what resource servers may see for a while. */
-  function rotated(reply: FastifyReply, rotation: KeyRotation) {
+  function rotated(reply: FastifyReply, words: Translator, rotation: KeyRotation) {
     if (rotation.warning === null) return withNotice(reply, '/admin/keys', 'key-rotated')
     return sendConsoleMessage(
       views,
       reply,
+      words,
       {
-        title: 'Keys rotated',
+        title: words.t('console.keys.rotated_title'),
         section: 'keys',
-        message: `Key ${rotation.activeKid} signs now; the previous key stays published until its tokens expire.`,
-        detail: `Note: ${rotation.warning}.`,
-        back: { href: '/admin/keys', label: 'Back to the keys' },
+        message: words.t('console.keys.rotated_message', { kid: rotation.activeKid }),
+        // The warning is keys/operations.ts's own text (shared with `idp keys`), shown as it is.
+        detail: words.t('console.keys.rotated_note', { warning: rotation.warning }),
+        back: { href: '/admin/keys', label: words.t('console.keys.back') },
       },
       200,
     )
   }
 
   app.get('/admin/keys', { schema: { querystring: NoticeQuery }, config: { page: true } }, async (request, reply) => {
+    const words = consoleWords(deps, request)
     const now = deps.clock.now()
     const keys = await listSigningKeys(deps)
     const order: readonly KeyState[] = ['active', 'next', 'retired', 'revoked', 'archived']
     const sorted = [...keys].sort((a, b) => order.indexOf(a.state) - order.indexOf(b.state) || b.createdAt - a.createdAt)
-    return sendConsolePage(views, reply, 'admin-keys', {
-      title: 'Signing keys',
+    return sendConsolePage(views, reply, words, 'admin-keys', {
+      title: words.t('console.keys.title'),
       section: 'keys',
-      notice: noticeText(request.query.notice),
+      notice: noticeText(words, request.query.notice),
       keys: sorted.map((key) => ({
         kid: key.kid,
         state: key.state,
-        stateText: STATES[key.state],
+        stateText: words.t(STATES[key.state]),
         alg: key.alg,
-        created: when(key.createdAt),
-        age: inWords(now - key.createdAt),
-        activated: key.activatedAt === null ? null : when(key.activatedAt),
-        retires: key.state === 'retired' && key.retiresAt !== null ? when(key.retiresAt) : null,
+        created: key.createdAt,
+        age: inWords(words, now - key.createdAt),
+        activated: key.activatedAt,
+        retires: key.state === 'retired' ? key.retiresAt : null,
         revokeHref: PUBLISHED.includes(key.state) ? `${keyHref(key.kid)}/revoke` : null,
       })),
-      minAge: inWords(deps.config.keyRefreshInterval + deps.config.clockSkew),
+      minAge: inWords(words, deps.config.keyRefreshInterval + deps.config.clockSkew),
       csrfToken: reply.formToken(),
     })
   })
@@ -94,19 +98,21 @@ export const keyPages: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views }> =
     '/admin/keys/rotate',
     { schema: { body: CsrfForm }, config: { page: true }, preHandler: app.formGuards },
     async (request, reply) => {
+      const words = consoleWords(deps, request)
       try {
-        return rotated(reply, await rotateSigningKeys(deps, { immediately: false, actor: adminOf(request).actor }))
+        return rotated(reply, words, await rotateSigningKeys(deps, { immediately: false, actor: adminOf(request).actor }))
       } catch (error) {
         if (!(error instanceof KeyPromotionTooEarly)) throw error
         return sendConsoleMessage(
           views,
           reply,
+          words,
           {
-            title: 'Not yet',
+            title: words.t('console.keys.too_early_title'),
             section: 'keys',
-            message: `The next key ${error.kid} can sign in ${inWords(error.waitSeconds)}: first every instance must publish it, so that no token is signed by a key some instance does not serve yet.`,
-            detail: 'Try again then. In an emergency (a key may be compromised), rotate now instead.',
-            back: { href: '/admin/keys/rotate-now', label: 'Rotate now (emergency)' },
+            message: words.t('console.keys.too_early_message', { kid: error.kid, wait: inWords(words, error.waitSeconds) }),
+            detail: words.t('console.keys.too_early_detail'),
+            back: { href: '/admin/keys/rotate-now', label: words.t('console.keys.rotate_now_back') },
           },
           409,
         )
@@ -114,36 +120,37 @@ export const keyPages: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views }> =
     },
   )
 
-  app.get('/admin/keys/rotate-now', { schema: { querystring: Type.Object({}) }, config: { page: true } }, async (_request, reply) =>
-    sendConfirmation(views, reply, {
-      title: 'Rotate the keys now?',
+  app.get('/admin/keys/rotate-now', { schema: { querystring: Type.Object({}) }, config: { page: true } }, async (request, reply) => {
+    const words = consoleWords(deps, request)
+    return sendConfirmation(views, reply, words, {
+      title: words.t('console.keys.rotate_now_title'),
       section: 'keys',
-      message: 'The next key starts signing at once, even if some instance does not publish it yet; the active key retires.',
-      detail:
-        'For emergencies only. Resource servers that have not fetched the new key yet may reject new tokens until they refresh their copy of the published keys.',
+      message: words.t('console.keys.rotate_now_message'),
+      detail: words.t('console.keys.rotate_now_detail'),
       action: '/admin/keys/rotate-now',
-      button: 'Rotate now',
+      button: words.t('console.keys.rotate_now_button'),
       cancelHref: '/admin/keys',
-    }),
-  )
+    })
+  })
 
   app.post(
     '/admin/keys/rotate-now',
     { schema: { body: ConfirmedForm }, config: { page: true }, preHandler: app.formGuards },
-    async (request, reply) => rotated(reply, await rotateSigningKeys(deps, { immediately: true, actor: adminOf(request).actor })),
+    async (request, reply) =>
+      rotated(reply, consoleWords(deps, request), await rotateSigningKeys(deps, { immediately: true, actor: adminOf(request).actor })),
   )
 
   app.get('/admin/keys/:kid/revoke', { schema: { params: KidParams }, config: { page: true } }, async (request, reply) => {
     const key = (await listSigningKeys(deps)).find((candidate) => candidate.kid === request.params.kid)
     if (!key || !PUBLISHED.includes(key.state)) throw NOT_FOUND
-    return sendConfirmation(views, reply, {
-      title: 'Revoke this key?',
+    const words = consoleWords(deps, request)
+    return sendConfirmation(views, reply, words, {
+      title: words.t('console.keys.revoke_title'),
       section: 'keys',
-      message: `Key ${key.kid} (${key.state}) leaves the published keys at once, and every token it signed stops verifying here.${key.state === 'active' ? ' Another key signs from now on.' : ''}`,
-      detail:
-        'Break-glass, for a key that may be compromised. Resource servers that verify tokens themselves accept its tokens until they refresh their copy of the published keys: tell them to.',
+      message: words.t('console.keys.revoke_message', { kid: key.kid, state: key.state, active: key.state === 'active' ? 'yes' : 'no' }),
+      detail: words.t('console.keys.revoke_detail'),
       action: `${keyHref(key.kid)}/revoke`,
-      button: 'Revoke the key',
+      button: words.t('console.keys.revoke_button'),
       cancelHref: '/admin/keys',
     })
   })

@@ -1,10 +1,13 @@
 /**
  * What every page of the admin console shares: the signed-in admin of a request (set by the
- * console scope's access hook, access.ts), form fields, the fixed notices shown after a change,
- * times in words, links, and rendering inside the console's frame (the wide card and its menu).
+ * console scope's access hook, access.ts), the words of its language, form fields, the fixed
+ * notices shown after a change, durations in words, links, and rendering inside the console's
+ * frame (the wide card and its menu).
  */
 import { Type } from '@sinclair/typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { Deps } from '../../../deps.js'
+import type { Translator } from '../../../i18n/translator.js'
 import type { Actor } from '../../../model/actor.js'
 import type { LoginSession } from '../../../model/session.js'
 import type { User } from '../../../model/user.js'
@@ -40,24 +43,24 @@ export const csrfFields = Csrf
 export const NoticeQuery = Type.Object({ notice: Type.Optional(Type.String({ maxLength: 40 })) })
 export const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 200 }) })
 
-/** Fixed messages shown after a redirect; the query names one, nothing from it is echoed. */
+/** Fixed messages shown after a redirect (console.notice.*); the query names one, nothing from it is echoed. */
 const NOTICES = {
-  'client-deleted': 'The client was deleted. Its tokens no longer work.',
-  'client-updated': 'The client’s settings were saved.',
-  'user-disabled': 'The account was disabled. Its sessions ended and its tokens were revoked.',
-  'user-enabled': 'The account was enabled. The user can sign in again.',
-  'roles-saved': 'The roles were saved. Tokens issued from now on carry them.',
-  'factors-reset': 'The second factors were removed. The user was told by mail.',
-  'user-deleted': 'The account and all its data were deleted.',
-  'session-ended': 'The session was ended.',
-  'sessions-ended': 'Every session of this user was ended.',
-  'key-rotated': 'The keys were rotated: the next key signs now, the previous one stays published until its tokens expire.',
-  'key-revoked': 'The key was revoked and removed from the published keys. Tokens it signed no longer verify.',
+  'client-deleted': 'console.notice.client_deleted',
+  'client-updated': 'console.notice.client_updated',
+  'user-disabled': 'console.notice.user_disabled',
+  'user-enabled': 'console.notice.user_enabled',
+  'roles-saved': 'console.notice.roles_saved',
+  'factors-reset': 'console.notice.factors_reset',
+  'user-deleted': 'console.notice.user_deleted',
+  'session-ended': 'console.notice.session_ended',
+  'sessions-ended': 'console.notice.sessions_ended',
+  'key-rotated': 'console.notice.key_rotated',
+  'key-revoked': 'console.notice.key_revoked',
 } as const
 export type Notice = keyof typeof NOTICES
 
-export const noticeText = (notice: string | undefined): string | null =>
-  notice !== undefined && Object.hasOwn(NOTICES, notice) ? NOTICES[notice as Notice] : null
+export const noticeText = (words: Translator, notice: string | undefined): string | null =>
+  notice !== undefined && Object.hasOwn(NOTICES, notice) ? words.t(NOTICES[notice as Notice]) : null
 
 /** `path?notice=…`, for the 303 after a change. */
 export const withNotice = (reply: FastifyReply, path: string, notice: Notice) =>
@@ -67,22 +70,26 @@ export const clientHref = (id: string) => `/admin/clients/${encodeURIComponent(i
 export const userHref = (id: string) => `/admin/users/${encodeURIComponent(id)}`
 export const keyHref = (kid: string) => `/admin/keys/${encodeURIComponent(kid)}`
 
-/** Epoch seconds as `2026-01-31 14:05 UTC`. */
-export const when = (epochSeconds: number): string => new Date(epochSeconds * 1000).toISOString().slice(0, 16).replace('T', ' ') + ' UTC'
+/**
+ * The words of a console page: the language page-locale.ts chose for the request (the admin's
+ * saved choice, else their browser's). Every page renders in `words.locale`, so the route's
+ * sentences and the template's agree.
+ */
+export const consoleWords = (deps: Pick<Deps, 'i18n'>, request: FastifyRequest): Translator =>
+  deps.i18n.translator(request.locale ?? deps.i18n.defaultLocale)
 
-/** A duration in the largest whole unit: `45 seconds`, `3 minutes`, `5 hours`, `12 days`. */
-export function inWords(seconds: number): string {
+/** A duration in the largest whole unit: `45 seconds`, `3 minutes`, `5 hours`, `12 days` (plurals in the catalogue). */
+export function inWords(words: Translator, seconds: number): string {
   const units: readonly [number, string][] = [
-    [86400, 'day'],
-    [3600, 'hour'],
-    [60, 'minute'],
+    [86400, 'console.duration.days'],
+    [3600, 'console.duration.hours'],
+    [60, 'console.duration.minutes'],
   ]
-  for (const [size, name] of units) {
+  for (const [size, key] of units) {
     const count = Math.floor(seconds / size)
-    if (count >= 1) return `${count} ${name}${count === 1 ? '' : 's'}`
+    if (count >= 1) return words.t(key, { count })
   }
-  const whole = Math.max(0, Math.floor(seconds))
-  return `${whole} second${whole === 1 ? '' : 's'}`
+  return words.t('console.duration.seconds', { count: Math.max(0, Math.floor(seconds)) })
 }
 
 /** The console's menu sections; the current one is marked on every page. */
@@ -94,9 +101,16 @@ export interface ConsolePage {
   readonly [key: string]: unknown
 }
 
-/** Renders a console template in the wide card with the console's menu. */
-export function sendConsolePage(views: Views, reply: FastifyReply, template: string, data: ConsolePage, status = 200): FastifyReply {
-  return sendPage(reply, views.render(template, { wide: true, ...data }), status)
+/** Renders a console template in the wide card with the console's menu, in the language of `words`. */
+export function sendConsolePage(
+  views: Views,
+  reply: FastifyReply,
+  words: Translator,
+  template: string,
+  data: ConsolePage,
+  status = 200,
+): FastifyReply {
+  return sendPage(reply, views.render(template, { wide: true, ...data }, words.locale), status)
 }
 
 export interface Confirmation {
@@ -114,8 +128,8 @@ export interface Confirmation {
 }
 
 /** The page asking "really?" before a change that cannot be undone. */
-export function sendConfirmation(views: Views, reply: FastifyReply, confirmation: Confirmation): FastifyReply {
-  return sendConsolePage(views, reply, 'admin-confirm', {
+export function sendConfirmation(views: Views, reply: FastifyReply, words: Translator, confirmation: Confirmation): FastifyReply {
+  return sendConsolePage(views, reply, words, 'admin-confirm', {
     detail: null,
     fields: {},
     ...confirmation,
@@ -127,8 +141,9 @@ export function sendConfirmation(views: Views, reply: FastifyReply, confirmation
 export function sendConsoleMessage(
   views: Views,
   reply: FastifyReply,
+  words: Translator,
   page: { title: string; section: Section; message: string; detail?: string; back: { href: string; label: string } },
   status: number,
 ): FastifyReply {
-  return sendConsolePage(views, reply, 'admin-message', { detail: null, ...page }, status)
+  return sendConsolePage(views, reply, words, 'admin-message', { detail: null, ...page }, status)
 }

@@ -29,6 +29,7 @@ import type { Views } from '../../views/render.js'
 import {
   adminOf,
   ConfirmedForm,
+  consoleWords,
   CsrfForm,
   csrfFields,
   IdParams,
@@ -38,7 +39,6 @@ import {
   sendConsoleMessage,
   sendConsolePage,
   userHref,
-  when,
   withNotice,
   type Admin,
 } from './support.js'
@@ -55,7 +55,21 @@ const RolesForm = Type.Object({ roles: Type.String({ maxLength: 2048 }), ...csrf
 
 const NOT_FOUND = new PageError(404, 'errors.console_no_user')
 
-const statusOf = (user: User): string => (user.disabledAt !== null ? 'disabled' : user.emailVerified ? 'active' : 'not verified')
+type Status = 'active' | 'disabled' | 'not_verified'
+const statusOf = (user: User): Status => (user.disabledAt !== null ? 'disabled' : user.emailVerified ? 'active' : 'not_verified')
+const STATUS_WORDS: Readonly<Record<Status, string>> = {
+  active: 'console.user.status_active',
+  disabled: 'console.user.status_disabled',
+  not_verified: 'console.user.status_not_verified',
+}
+
+/** What an admin may not do to their own account here, each with its sentence. */
+const NOT_ON_YOURSELF = {
+  removeAdmin: 'console.user.self_remove_admin',
+  disable: 'console.user.self_disable',
+  resetFactors: 'console.user.self_reset_factors',
+  delete: 'console.user.self_delete',
+} as const
 
 /** Roles as typed in the form: separated by spaces or commas. */
 const parseRoles = (raw: string): string[] => raw.split(/[\s,]+/).filter((role) => role !== '')
@@ -80,16 +94,18 @@ export const userPages: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views }> 
   }
 
   /** The page refusing a change an admin would make to their own account. */
-  function notOnYourself(reply: FastifyReply, user: User, what: string) {
+  function notOnYourself(request: FastifyRequest, reply: FastifyReply, user: User, what: keyof typeof NOT_ON_YOURSELF) {
+    const words = consoleWords(deps, request)
     return sendConsoleMessage(
       views,
       reply,
+      words,
       {
-        title: 'Not on your own account',
+        title: words.t('console.user.self_title'),
         section: 'users',
-        message: `You cannot ${what} your own account from the console: you could lock yourself out.`,
-        detail: 'Another administrator can, or an operator with the idp command.',
-        back: { href: userHref(user.id), label: 'Back to the account' },
+        message: words.t(NOT_ON_YOURSELF[what]),
+        detail: words.t('console.user.self_detail'),
+        back: { href: userHref(user.id), label: words.t('console.user.back') },
       },
       409,
     )
@@ -107,6 +123,7 @@ export const userPages: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views }> 
     options: { notice?: string | undefined; rolesValue?: string; rolesProblem?: string; status?: number } = {},
   ) {
     const admin = adminOf(request)
+    const words = consoleWords(deps, request)
     const { user, factors, identities } = await load(userId)
     const [sessions, connections] = await Promise.all([
       listUserSessions(deps, user.id),
@@ -117,11 +134,12 @@ export const userPages: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views }> 
     return sendConsolePage(
       views,
       reply,
+      words,
       'admin-user',
       {
         title: user.email,
         section: 'users',
-        notice: noticeText(options.notice),
+        notice: noticeText(words, options.notice),
         self: admin.user.id === user.id,
         user: {
           id: user.id,
@@ -129,24 +147,24 @@ export const userPages: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views }> 
           name: user.name,
           emailVerified: user.emailVerified,
           status: statusOf(user),
+          statusText: words.t(STATUS_WORDS[statusOf(user)]),
           disabled: user.disabledAt !== null,
-          created: when(user.createdAt),
+          created: user.createdAt,
           roles: user.roles,
         },
         factors,
         identities: identities.map((identity) => ({
           connection: connectionName(identity.connectionId),
           email: identity.email,
-          since: when(identity.createdAt),
+          since: identity.createdAt,
         })),
         sessions: sessions.map((session) => ({
           handle: session.handle,
           current: session.idHash === admin.session.idHash,
-          // The console speaks English.
-          device: describeDevice(session.userAgent, deps.i18n.translator('en').t),
+          device: describeDevice(session.userAgent, words.t),
           acr: acrOf(session.amr),
-          since: when(session.createdAt),
-          lastSeen: when(session.lastSeenAt),
+          since: session.createdAt,
+          lastSeen: session.lastSeenAt,
         })),
         rolesValue: options.rolesValue ?? user.roles.join(' '),
         rolesProblem: options.rolesProblem ?? null,
@@ -168,6 +186,7 @@ export const userPages: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views }> 
   }
 
   app.get('/admin/users', { schema: { querystring: UsersQuery }, config: { page: true } }, async (request, reply) => {
+    const words = consoleWords(deps, request)
     const email = request.query.email?.trim() ?? ''
     const after = request.query.after
     const found = await deps.repos.users.search({
@@ -177,10 +196,10 @@ export const userPages: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views }> 
     })
     const page = found.slice(0, PAGE_SIZE)
     const last = page.at(-1)
-    return sendConsolePage(views, reply, 'admin-users', {
-      title: 'Users',
+    return sendConsolePage(views, reply, words, 'admin-users', {
+      title: words.t('console.users.title'),
       section: 'users',
-      notice: noticeText(request.query.notice),
+      notice: noticeText(words, request.query.notice),
       email,
       users: page.map((user) => ({
         email: user.email,
@@ -188,6 +207,7 @@ export const userPages: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views }> 
         href: userHref(user.id),
         roles: user.roles,
         status: statusOf(user),
+        statusText: words.t(STATUS_WORDS[statusOf(user)]),
       })),
       moreHref: found.length > PAGE_SIZE && last ? `/admin/users?${new URLSearchParams({ email, after: last.email }).toString()}` : null,
       firstHref: after === undefined ? null : `/admin/users?${new URLSearchParams({ email }).toString()}`,
@@ -205,11 +225,12 @@ export const userPages: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views }> 
       const { id } = request.params
       const roles = parseRoles(request.body.roles)
       const self = isSelf(request, id)
-      if (self && !roles.includes(ADMIN_ROLE)) return notOnYourself(reply, self.user, 'remove the admin role from')
+      if (self && !roles.includes(ADMIN_ROLE)) return notOnYourself(request, reply, self.user, 'removeAdmin')
       try {
         await change(() => setUserRoles(deps, id, roles, adminOf(request).actor))
       } catch (error) {
         if (!(error instanceof InvalidAccountInput)) throw error
+        // The problem is accounts/lifecycle.ts's own text (shared with the CLI and the admin API), shown as it is.
         return renderUser(request, reply, id, { rolesValue: request.body.roles, rolesProblem: error.problem, status: 400 })
       }
       return withNotice(reply, userHref(id), 'roles-saved')
@@ -222,7 +243,7 @@ export const userPages: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views }> 
     async (request, reply) => {
       const { id } = request.params
       const self = isSelf(request, id)
-      if (self) return notOnYourself(reply, self.user, 'disable')
+      if (self) return notOnYourself(request, reply, self.user, 'disable')
       await change(() => disableUser(deps, id, adminOf(request).actor))
       return withNotice(reply, userHref(id), 'user-disabled')
     },
@@ -255,15 +276,20 @@ export const userPages: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views }> 
 
   app.get('/admin/users/:id/reset-factors', { schema: { params: IdParams }, config: { page: true } }, async (request, reply) => {
     const { user, factors } = await load(request.params.id)
-    if (isSelf(request, user.id)) return notOnYourself(reply, user, 'remove the second factors of')
-    return sendConfirmation(views, reply, {
-      title: `Reset the second factors of ${user.email}?`,
+    if (isSelf(request, user.id)) return notOnYourself(request, reply, user, 'resetFactors')
+    const words = consoleWords(deps, request)
+    return sendConfirmation(views, reply, words, {
+      title: words.t('console.user.reset_title', { email: user.email }),
       section: 'users',
-      message: `Every passkey (${factors.passkeys}), the authenticator app${factors.totp ? '' : ' (none set up)'} and the unused recovery codes (${factors.recoveryCodes}) of ${user.email} will be removed.`,
-      detail:
-        'Do this for someone who lost them, once you know it is them. They are told by mail, sign in with their password and set up new ones.',
+      message: words.t('console.user.reset_message', {
+        email: user.email,
+        passkeys: factors.passkeys,
+        totp: factors.totp ? 'yes' : 'no',
+        codes: factors.recoveryCodes,
+      }),
+      detail: words.t('console.user.reset_detail'),
       action: `${userHref(user.id)}/reset-factors`,
-      button: 'Remove the second factors',
+      button: words.t('console.user.reset_button'),
       cancelHref: userHref(user.id),
     })
   })
@@ -274,7 +300,7 @@ export const userPages: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views }> 
     async (request, reply) => {
       const { id } = request.params
       const self = isSelf(request, id)
-      if (self) return notOnYourself(reply, self.user, 'remove the second factors of')
+      if (self) return notOnYourself(request, reply, self.user, 'resetFactors')
       await change(() => resetUserFactors(deps, id, adminOf(request).actor))
       return withNotice(reply, userHref(id), 'factors-reset')
     },
@@ -282,15 +308,15 @@ export const userPages: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views }> 
 
   app.get('/admin/users/:id/delete', { schema: { params: IdParams }, config: { page: true } }, async (request, reply) => {
     const { user } = await load(request.params.id)
-    if (isSelf(request, user.id)) return notOnYourself(reply, user, 'delete')
-    return sendConfirmation(views, reply, {
-      title: `Delete ${user.email}?`,
+    if (isSelf(request, user.id)) return notOnYourself(request, reply, user, 'delete')
+    const words = consoleWords(deps, request)
+    return sendConfirmation(views, reply, words, {
+      title: words.t('console.user.delete_title', { email: user.email }),
       section: 'users',
-      message: `The account ${user.email} will be deleted with all its data: sessions, tokens, consents, passkeys and linked sign-ins. This cannot be undone.`,
-      detail:
-        'Its security events stay in the audit log (by user id) until they expire. To stop someone signing in for now, disable the account instead.',
+      message: words.t('console.user.delete_message', { email: user.email }),
+      detail: words.t('console.user.delete_detail'),
       action: `${userHref(user.id)}/delete`,
-      button: 'Delete the account',
+      button: words.t('console.user.delete'),
       cancelHref: userHref(user.id),
     })
   })
@@ -301,7 +327,7 @@ export const userPages: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views }> 
     async (request, reply) => {
       const { id } = request.params
       const self = isSelf(request, id)
-      if (self) return notOnYourself(reply, self.user, 'delete')
+      if (self) return notOnYourself(request, reply, self.user, 'delete')
       await change(() => deleteUser(deps, id, adminOf(request).actor))
       return withNotice(reply, '/admin/users', 'user-deleted')
     },

@@ -19,7 +19,7 @@ import {
 import type { RawParams } from '../../../oauth/params.js'
 import { apiScopeNames, clientApiScopes, mayUseApi } from '../../../oauth/resource.js'
 import { issueTokenSet, type TokenSet } from '../../../tokens/issue.js'
-import { TokenInvalid, verifyAccessToken, type VerifiedAccessToken } from '../../../tokens/verify.js'
+import { presentedToken, TokenInvalid, verifyAccessToken, type VerifiedAccessToken } from '../../../tokens/verify.js'
 import { accessTarget } from '../../../apis/resources.js'
 import { isPublicClient, type Client } from '../../../model/client.js'
 import type { Grant } from '../../../model/grant.js'
@@ -89,7 +89,7 @@ async function liveUserToken(deps: Deps, raw: string, now: number): Promise<{ cl
     if (error instanceof TokenInvalid) throw subjectTokenRefused(error.reason)
     throw error
   }
-  const live = await deps.repos.accessTokens.findLive(claims.jti, now)
+  const live = await deps.repos.accessTokens.findLive(presentedToken(claims), now)
   if (!live) throw subjectTokenRefused('revoked or unknown')
   if (live.grantId === null) throw subjectTokenRefused('not a user token')
   const grant = await deps.repos.grants.find(live.grantId)
