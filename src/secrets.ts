@@ -5,9 +5,16 @@ export function randomToken(bytes = 32): string {
   return randomBytes(bytes).toString('base64url')
 }
 
-/** Random identifiers that are not secrets (client ids, user ids, jti). */
+/**
+ * Random identifiers that are not secrets (client ids, user ids, jti). Never beginning with "-":
+ * an id is typed as a command-line argument (`idp clients rotate-secret ID`), where a leading dash
+ * reads as an option. Drawn again in that case (1 in 64), so every id stays uniformly random.
+ */
 export function randomId(bytes = 16): string {
-  return randomBytes(bytes).toString('base64url')
+  for (;;) {
+    const id = randomBytes(bytes).toString('base64url')
+    if (!id.startsWith('-')) return id
+  }
 }
 
 /**
