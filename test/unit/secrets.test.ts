@@ -38,6 +38,9 @@ t.test('randomToken and randomId', async (t) => {
 t.test('random ids never begin with a dash (they are typed as command-line arguments)', async (t) => {
   const ids = Array.from({ length: 5000 }, () => randomId())
   t.equal(ids.filter((id) => id.startsWith('-')).length, 0)
-  t.ok(ids.every((id) => /^[A-Za-z0-9_][A-Za-z0-9_-]{21}$/.test(id)), 'base64url, 22 characters')
+  t.ok(
+    ids.every((id) => /^[A-Za-z0-9_][A-Za-z0-9_-]{21}$/.test(id)),
+    'base64url, 22 characters',
+  )
   t.equal(new Set(ids).size, ids.length, 'all different')
 })
