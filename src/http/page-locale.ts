@@ -9,6 +9,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Deps } from '../deps.js'
 import { negotiateLocale } from '../i18n/negotiate.js'
 import type { Locale } from '../i18n/locales.js'
+import type { Translator } from '../i18n/translator.js'
 import { hashSecret } from '../secrets.js'
 import { cookieNames } from './session-cookie.js'
 import { pendingLoginCookie } from './pending-login.js'
@@ -24,6 +25,10 @@ const stringField = (source: unknown, name: string): string | undefined => {
   const value = (source as Record<string, unknown> | null | undefined)?.[name]
   return typeof value === 'string' && value.length <= 128 ? value : undefined
 }
+
+/** The words of this request's page, in the language chosen above (the default where no hook ran). */
+export const pageWords = (deps: Pick<Deps, 'i18n'>, request: FastifyRequest): Translator =>
+  deps.i18n.translator(request.locale ?? deps.i18n.defaultLocale)
 
 /** What the request says by itself: enough for an error page (also used where no hook ran). */
 export function requestLocale(request: FastifyRequest, defaultLocale: Locale): Locale {

@@ -2,6 +2,7 @@
  * Changing how someone signs in (a factor, a linked identity) needs a recent sign-in: a stolen
  * session must not be able to add its own way in.
  */
+import { pageWords } from './page-locale.js'
 import type { FastifyReply } from 'fastify'
 import type { Deps } from '../deps.js'
 import type { LoginSession } from '../model/session.js'
@@ -18,7 +19,7 @@ export function staleSignInPage(
   session: LoginSession,
 ): FastifyReply | null {
   if (deps.clock.now() - session.authTime <= RECENT_SIGN_IN) return null
-  const words = deps.i18n.translator(reply.request.locale ?? deps.i18n.defaultLocale)
+  const words = pageWords(deps, reply.request)
   const html = views.render(
     'message',
     {

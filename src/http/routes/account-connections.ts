@@ -3,6 +3,7 @@
  * has loaded the signed-in user): link an upstream account (after a recent sign-in, so a stolen
  * session cannot add its own way in) and unlink one, unless it is the last way to sign in.
  */
+import { pageWords } from '../page-locale.js'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type { FastifyRequest } from 'fastify'
@@ -53,7 +54,7 @@ export const accountConnectionRoutes: FastifyPluginAsyncTypebox<{
       if (stale) return stale
       const result = await unlinkIdentity(deps, user, request.body.identity, request.ip)
       if (!result.ok) {
-        const words = deps.i18n.translator(request.locale ?? deps.i18n.defaultLocale)
+        const words = pageWords(deps, request)
         const html = views.render(
           'message',
           {

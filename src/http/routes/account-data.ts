@@ -4,6 +4,7 @@
  * confirmation page that asks for the current password (or, without one, a fresh sign-in) and an
  * explicit tick. The work is in accounts/self-service.ts; these routes only speak HTTP.
  */
+import { pageWords } from '../page-locale.js'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
@@ -54,7 +55,7 @@ export const accountDataRoutes: FastifyPluginAsyncTypebox<{
   views: Views
   signedIn: (request: FastifyRequest) => { session: LoginSession; user: User }
 }> = async (app, { deps, views, signedIn }) => {
-  const translator = (reply: FastifyReply) => deps.i18n.translator(reply.request.locale ?? deps.i18n.defaultLocale)
+  const translator = (reply: FastifyReply) => pageWords(deps, reply.request)
 
   function renderConfirmation(
     reply: FastifyReply,

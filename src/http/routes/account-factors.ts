@@ -5,6 +5,7 @@
  * continues the waiting authorization afterwards. Every change needs a recent sign-in: a stolen
  * session must not be able to add its own factor.
  */
+import { pageWords } from '../page-locale.js'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
@@ -58,7 +59,7 @@ export const accountFactorRoutes: FastifyPluginAsyncTypebox<{
   const onward = (interaction: Interaction | null, notice: string) =>
     interaction ? `/continue?${new URLSearchParams({ interaction: interaction.id }).toString()}` : `/account?notice=${notice}`
 
-  const wordsFor = (request: FastifyRequest) => deps.i18n.translator(request.locale ?? deps.i18n.defaultLocale)
+  const wordsFor = (request: FastifyRequest) => pageWords(deps, request)
 
   /** Changes need a recent sign-in; otherwise a page asking for one (nothing changes). */
   const staleSignIn = (reply: FastifyReply, session: LoginSession) => staleSignInPage(deps, views, reply, session)

@@ -4,6 +4,7 @@
  * loaded the signed-in user. After saving, the account page's notice is already in the new
  * language: page-locale.ts reads the choice on every page request.
  */
+import { pageWords } from '../page-locale.js'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type { FastifyRequest } from 'fastify'
@@ -33,7 +34,7 @@ export const accountLanguageRoutes: FastifyPluginAsyncTypebox<{
       const result = await setPreferredLanguage(deps, user, request.body.locale)
       if (!result.ok) {
         // Still in the language the page was in (the choice did not change).
-        const words = deps.i18n.translator(request.locale ?? deps.i18n.defaultLocale)
+        const words = pageWords(deps, request)
         return renderAccount(reply, session, user, { problems: { locale: words.t('account.language.unsupported') }, status: 400 })
       }
       return reply.redirect('/account?notice=language-saved', 303)

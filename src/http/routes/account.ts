@@ -5,6 +5,7 @@
  * (account-language.ts), and the way to download the user's data or delete the account
  * (account-data.ts).
  */
+import { pageWords } from '../page-locale.js'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
@@ -143,7 +144,7 @@ export const accountRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views
 
   /** The words of this request's page (page-locale.ts chose the language). */
   function wordsFor(reply: FastifyReply) {
-    return deps.i18n.translator(reply.request.locale ?? deps.i18n.defaultLocale)
+    return pageWords(deps, reply.request)
   }
 
   async function renderAccount(reply: FastifyReply, session: LoginSession, user: User, options: AccountPageOptions): Promise<FastifyReply> {

@@ -9,6 +9,7 @@
  *
  * Every refusal is a page and an audit event, never a 500.
  */
+import { pageWords } from '../page-locale.js'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
@@ -138,7 +139,7 @@ export const connectionRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Vi
         case 'link_required': {
           setPendingLinkCookie(deps, reply, outcome.linkToken)
           const login = interaction ? `/login?${new URLSearchParams({ interaction: interaction.id }).toString()}` : '/login'
-          const words = deps.i18n.translator(request.locale ?? deps.i18n.defaultLocale)
+          const words = pageWords(deps, request)
           const values = { connection: connection.name, email: outcome.email }
           const html = views.render(
             'message',

@@ -2,6 +2,7 @@
  * The consent page for third-party clients: the client's name and the requested scopes in plain
  * words. Approval is remembered per user, client and scopes; denial answers access_denied.
  */
+import { pageWords } from '../page-locale.js'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import { Type } from '@sinclair/typebox'
@@ -38,7 +39,7 @@ export const consentRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views
     const user = await deps.repos.users.findById(session.userId)
     const apis = [...(await deps.repos.apis.findMany(interaction.request.resources)).values()]
     const apiScopes = new Map(apis.flatMap((api) => api.scopes.map((scope) => [scope.name, `${api.name}: ${scope.description}`] as const)))
-    const words = deps.i18n.translator(request.locale ?? deps.i18n.defaultLocale)
+    const words = pageWords(deps, request)
     const html = views.render(
       'consent',
       {

@@ -4,6 +4,7 @@
  * counted per user and browser (throttle/rules.ts userCodeRules); a code that expired or was
  * already answered says so. Not signed in: the sign-in page, then back here.
  */
+import { pageWords } from '../page-locale.js'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
@@ -79,7 +80,7 @@ export const deviceVerificationRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; v
   const returnPathFor = (code: string | null) =>
     code === null ? VERIFICATION_PATH : `${VERIFICATION_PATH}?${new URLSearchParams({ user_code: formatUserCode(code) }).toString()}`
 
-  const wordsFor = (reply: FastifyReply) => deps.i18n.translator(reply.request.locale ?? deps.i18n.defaultLocale)
+  const wordsFor = (reply: FastifyReply) => pageWords(deps, reply.request)
 
   function renderEntry(reply: FastifyReply, current: SignedIn, typed: string, problem: CodeProblem | null, status = 200) {
     const words = wordsFor(reply)

@@ -3,6 +3,7 @@
  * account page); POST checks the anti-forgery token and Origin, verifies the password (same answer
  * and similar timing for unknown emails), starts a fresh session, and continues with a 303.
  */
+import { pageWords } from '../page-locale.js'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
@@ -73,7 +74,7 @@ export const loginRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views; 
     const client = interaction ? await deps.clients.find(interaction.request.clientId) : undefined
     if (interaction && !client) throw EXPIRED_PAGE
     const connections = await enabledConnections()
-    const words = deps.i18n.translator(reply.request.locale ?? deps.i18n.defaultLocale)
+    const words = pageWords(deps, reply.request)
     const html = views.render(
       'login',
       {

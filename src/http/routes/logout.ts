@@ -4,6 +4,7 @@
  * anyone out). Ending a session revokes every grant bound to it, offline ones included, and tells
  * the relying parties that received tokens in it (back-channel logout, through the outbox).
  */
+import { pageWords } from '../page-locale.js'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
@@ -56,7 +57,7 @@ export const logoutRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views 
     if (session) await endSession(deps, { idHash: session.idHash, userId: session.userId, reason: 'logout', ip: request.ip })
   }
 
-  const wordsFor = (request: FastifyRequest) => deps.i18n.translator(request.locale ?? deps.i18n.defaultLocale)
+  const wordsFor = (request: FastifyRequest) => pageWords(deps, request)
 
   /** A page of a title and a message, in the request's language. */
   function messagePage(reply: FastifyReply, titleKey: string, messageKey: string) {

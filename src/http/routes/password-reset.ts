@@ -3,6 +3,7 @@
  * lookup happens in the mail job). The mailed link `/reset-password?token=…` moves the token into
  * a short-lived cookie and redirects it out of the URL; the form then sets the new password.
  */
+import { pageWords } from '../page-locale.js'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
@@ -29,7 +30,7 @@ const ResetForm = Type.Object({
 
 export const passwordResetRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views }> = async (app, { deps, views }) => {
   const https = deps.config.issuerIsHttps
-  const wordsFor = (request: FastifyRequest) => deps.i18n.translator(request.locale ?? deps.i18n.defaultLocale)
+  const wordsFor = (request: FastifyRequest) => pageWords(deps, request)
 
   app.get('/forgot-password', { schema: { querystring: AnyQuery }, config: { page: true } }, async (request, reply) => {
     const words = wordsFor(request)

@@ -11,6 +11,7 @@
  *
  * Every refusal is a page (or a JSON error for the options), audited, never a 500.
  */
+import { pageWords } from '../page-locale.js'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
@@ -124,7 +125,7 @@ export const secondFactorRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: 
     const client = interaction ? await deps.clients.find(interaction.request.clientId) : undefined
     const offered = offeredFactors(pending, factors)
     const requirement = requirementOf(pending, factors, offered)
-    const words = deps.i18n.translator(reply.request.locale ?? deps.i18n.defaultLocale)
+    const words = pageWords(deps, reply.request)
     const who = client?.name ?? words.t('factors.this_application')
     const html = views.render(
       'second-factor',
@@ -237,7 +238,7 @@ export const secondFactorRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: 
         )
         await recordFailures(deps, throttle)
         const client = interaction ? await deps.clients.find(interaction.request.clientId) : undefined
-        const words = deps.i18n.translator(request.locale ?? deps.i18n.defaultLocale)
+        const words = pageWords(deps, request)
         const html = views.render(
           'message',
           {

@@ -3,6 +3,7 @@
  * its interaction) and leads back to signing in for it. The answer to a valid form is the same
  * page whether or not the email already has an account (see accounts/signup.ts).
  */
+import { pageWords } from '../page-locale.js'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type { FastifyReply } from 'fastify'
@@ -61,7 +62,7 @@ export const signupRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views 
     problems: SignupProblems,
     status: number,
   ) {
-    const words = deps.i18n.translator(reply.request.locale ?? deps.i18n.defaultLocale)
+    const words = pageWords(deps, reply.request)
     const html = views.render(
       'signup',
       {

@@ -2,6 +2,7 @@
  * The mailed verification link. The token is used at once (a mail scanner following the link
  * only proves what the link proves: the mailbox got it) and then redirected out of the URL.
  */
+import { pageWords } from '../page-locale.js'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { verifyEmail } from '../../accounts/email-verification.js'
@@ -20,7 +21,7 @@ export const verifyEmailRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: V
       const userId = await verifyEmail(deps, token)
       return reply.redirect(`/verify-email?status=${userId === undefined ? 'invalid' : 'verified'}`, 303)
     }
-    const words = deps.i18n.translator(request.locale ?? deps.i18n.defaultLocale)
+    const words = pageWords(deps, request)
     const toAccount = { href: '/account', label: words.t('message.go_to_account') }
     if (status === 'verified') {
       return sendPage(

@@ -4,6 +4,7 @@
  * notices shown after a change, durations in words, links, and rendering inside the console's
  * frame (the wide card and its menu).
  */
+import { pageWords } from '../../page-locale.js'
 import { Type } from '@sinclair/typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Deps } from '../../../deps.js'
@@ -75,8 +76,7 @@ export const keyHref = (kid: string) => `/admin/keys/${encodeURIComponent(kid)}`
  * saved choice, else their browser's). Every page renders in `words.locale`, so the route's
  * sentences and the template's agree.
  */
-export const consoleWords = (deps: Pick<Deps, 'i18n'>, request: FastifyRequest): Translator =>
-  deps.i18n.translator(request.locale ?? deps.i18n.defaultLocale)
+export const consoleWords = (deps: Pick<Deps, 'i18n'>, request: FastifyRequest): Translator => pageWords(deps, request)
 
 /** A duration in the largest whole unit: `45 seconds`, `3 minutes`, `5 hours`, `12 days` (plurals in the catalogue). */
 export function inWords(words: Translator, seconds: number): string {
