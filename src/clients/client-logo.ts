@@ -16,22 +16,12 @@ import type { Clock } from '../clock.js'
 import type { Client } from '../model/client.js'
 import { isLocalIssuer } from '../oauth/web-url.js'
 import { DocumentUnavailable, fetchDocument } from './document-fetch.js'
+import { MAX_LOGO_BYTES, rasterImageType } from '../branding/image-type.js'
 
 export const CLIENT_LOGO_PATH = '/client-logos'
-const MAX_BYTES = 256 * 1024
 const TIMEOUT_MS = 5000
 const KEEP_SECONDS = 24 * 3600
 const RETRY_FAILED_SECONDS = 3600
-
-/** The image type its first bytes say, or null (SVG and everything else). */
-export function sniffImage(bytes: Buffer): string | null {
-  if (bytes.length >= 8 && bytes.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))) return 'image/png'
-  if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return 'image/jpeg'
-  const head = bytes.subarray(0, 12).toString('latin1')
-  if (head.startsWith('GIF87a') || head.startsWith('GIF89a')) return 'image/gif'
-  if (head.startsWith('RIFF') && head.slice(8, 12) === 'WEBP') return 'image/webp'
-  return null
-}
 
 /** The logo_uri a client registered (RFC 7591 §2), if it is a string. */
 export const logoUriOf = (client: Pick<Client, 'metadata'>): string | null => {
@@ -52,13 +42,13 @@ export interface ClientLogos {
 
 export function createClientLogos(deps: { repos: Repositories; clock: Clock; config: Config; log: Logger }): ClientLogos {
   const running = new Map<string, Promise<void>>()
-  const policy = { allowLoopback: isLocalIssuer(deps.config.issuer), maxBytes: MAX_BYTES, timeoutMs: TIMEOUT_MS }
+  const policy = { allowLoopback: isLocalIssuer(deps.config.issuer), maxBytes: MAX_LOGO_BYTES, timeoutMs: TIMEOUT_MS }
 
   async function fetchAndKeep(client: Client, sourceUri: string): Promise<void> {
     let image: { contentType: string; body: Buffer; digest: string } | null = null
     try {
       const fetched = await fetchDocument(sourceUri, policy, 'image/png, image/jpeg, image/gif, image/webp')
-      const contentType = sniffImage(fetched.bytes)
+      const contentType = rasterImageType(fetched.bytes)
       if (contentType === null) throw new DocumentUnavailable('not a PNG, JPEG, GIF or WebP image')
       image = { contentType, body: fetched.bytes, digest: createHash('sha256').update(fetched.bytes).digest('base64url').slice(0, 22) }
     } catch (error) {

@@ -3,6 +3,7 @@
  * start, so a missing or wrong file stops the start with one line naming its variable instead of
  * failing on the first page view.
  */
+import { MAX_LOGO_BYTES, rasterImageType, type RasterImageType } from '../branding/image-type.js'
 import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -58,22 +59,13 @@ export function parseLogoUrl(raw: string | undefined, issuer: unknown): string |
   return url.href
 }
 
-/** Logos are small; this bounds what every page and mail carries. */
-export const MAX_LOGO_BYTES = 256 * 1024
+const raster = (contentType: RasterImageType) => (body: Buffer) => rasterImageType(body) === contentType
 
 const LOGO_TYPES: Readonly<Record<string, { contentType: string; extension: string; looksRight: (body: Buffer) => boolean }>> = {
-  '.png': {
-    contentType: 'image/png',
-    extension: 'png',
-    looksRight: (b) => b.subarray(0, 8).equals(Buffer.from('89504e470d0a1a0a', 'hex')),
-  },
-  '.jpg': { contentType: 'image/jpeg', extension: 'jpg', looksRight: (b) => b.subarray(0, 3).equals(Buffer.from('ffd8ff', 'hex')) },
-  '.jpeg': { contentType: 'image/jpeg', extension: 'jpg', looksRight: (b) => b.subarray(0, 3).equals(Buffer.from('ffd8ff', 'hex')) },
-  '.webp': {
-    contentType: 'image/webp',
-    extension: 'webp',
-    looksRight: (b) => b.subarray(0, 4).toString('latin1') === 'RIFF' && b.subarray(8, 12).toString('latin1') === 'WEBP',
-  },
+  '.png': { contentType: 'image/png', extension: 'png', looksRight: raster('image/png') },
+  '.jpg': { contentType: 'image/jpeg', extension: 'jpg', looksRight: raster('image/jpeg') },
+  '.jpeg': { contentType: 'image/jpeg', extension: 'jpg', looksRight: raster('image/jpeg') },
+  '.webp': { contentType: 'image/webp', extension: 'webp', looksRight: raster('image/webp') },
   '.svg': { contentType: 'image/svg+xml', extension: 'svg', looksRight: (b) => /<svg[\s>]/.test(b.toString('utf8')) },
 }
 
