@@ -10,17 +10,32 @@
 //   BENCH_SECONDS=8        measured seconds per row and round (after BENCH_WARMUP=2 s of warm-up)
 //   BENCH_ROUNDS=3         alternating rounds per row
 //   BENCH_SOAK_SECONDS=300 the memory run (0 skips it)
-//   BENCH_TARGETS=tessera,oidc-provider,cluster   which parts to run
+//   BENCH_TARGETS=tessera,oidc-provider,cluster,postgres,postgres-2,cost,storage   which parts to run
+//                          (cost: CPU and statements per request, bench/lib/cost.mjs; storage: bytes
+//                          per user, session and grant, bench/lib/storage-cost.mjs; both databases)
+//   BENCH_COST_ROUNDS=2 BENCH_COST_REQUESTS=400   counting rounds per row of the cost part, requests per round
+//   BENCH_STORAGE_USERS=5000 …_SESSIONS=500 …_GRANTS=5000 …_CLIENT_CREDENTIALS=2000   what the storage part creates
+//   BENCH_PG_ROUNDS=1      rounds per row on PostgreSQL (postgres: one Tessera process; postgres-2:
+//                          two instances behind bench/lib/balancer.mjs), on a private PostgreSQL
+//                          server started here (bench/lib/postgres.mjs) or BENCH_POSTGRES_URL's
+//   BENCH_OUT=dir          write RESULTS.md and results.json there instead of bench/; without it a
+//                          run of only some parts writes nothing (bench/RESULTS.md is the full set)
 import fs from 'node:fs'
 import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { costPerRequest, EXTRA_ROWS, postgresBackendCpu } from './lib/cost.mjs'
+import { ownCpuSeconds, treeCpuSeconds } from './lib/cpu.mjs'
 import { CONNECTIONS, measure } from './lib/load.mjs'
 import { runNode, startNode, stopProcess } from './lib/process.mjs'
-import { checkTargets, renderReport } from './lib/report.mjs'
+import { startPostgres } from './lib/postgres.mjs'
+import { checkTargets, renderPostgres, renderReport } from './lib/report.mjs'
 import { loginRow, prepare, ROWS } from './lib/rows.mjs'
+import { PROBE, probeOf } from './lib/probe-reader.mjs'
+import { renderScaling } from './lib/scaling.mjs'
 import { rssDrift, soak } from './lib/soak.mjs'
+import { renderStorageTable, storageCost } from './lib/storage-cost.mjs'
 import * as tessera from './targets/tessera.mjs'
 
 const HERE = fileURLToPath(new URL('.', import.meta.url))
@@ -33,7 +48,18 @@ const CODES = Number(process.env.BENCH_CODES ?? 12000)
 const LATENCY_LOAD = 0.5
 /** …and at most this rate: beyond it the Node load generator, not the server, sets the latency. */
 const OPEN_LOOP_MAX_RATE = 1000
-const PARTS = new Set((process.env.BENCH_TARGETS ?? 'tessera,oidc-provider,cluster').split(','))
+const ALL_PARTS = ['tessera', 'oidc-provider', 'cluster', 'postgres', 'postgres-2', 'cost', 'storage']
+const PARTS = new Set((process.env.BENCH_TARGETS ?? ALL_PARTS.join(',')).split(','))
+const PG_ROUNDS = Number(process.env.BENCH_PG_ROUNDS ?? 1)
+const COST_ROUNDS = Number(process.env.BENCH_COST_ROUNDS ?? 2)
+const COST_REQUESTS = Number(process.env.BENCH_COST_REQUESTS ?? 400)
+const STORAGE_COUNTS = {
+  users: Number(process.env.BENCH_STORAGE_USERS ?? 5000),
+  sessions: Number(process.env.BENCH_STORAGE_SESSIONS ?? 500),
+  grants: Number(process.env.BENCH_STORAGE_GRANTS ?? 5000),
+  clientCredentials: Number(process.env.BENCH_STORAGE_CLIENT_CREDENTIALS ?? 2000),
+}
+const OUT_DIR = process.env.BENCH_OUT ? path.resolve(process.env.BENCH_OUT) : undefined
 const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-bench-'))
 const log = (message) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${message}\n`)
 
@@ -75,21 +101,61 @@ async function startBare(ctx) {
   })
   const url = `http://127.0.0.1:${port}`
   const bareRow = (route) => ({ run: (_ctx, o) => measure(url, { ...o, requests: [{ method: 'GET', path: route }] }) })
-  return { rows: { jwks: bareRow('/jwks'), discovery: bareRow('/discovery') }, stop: () => stopProcess(child) }
+  return { rows: { jwks: bareRow('/jwks'), discovery: bareRow('/discovery') }, process: child, stop: () => stopProcess(child) }
 }
 
 /** Open-loop latency of one row at `rate` requests/s (a separate load process, bench/lib/open-loop.mjs). */
 async function openLoop(row, ctx, rate) {
   const spec = await row.openLoop(ctx, { rate, seconds: SECONDS })
   const input = JSON.stringify({ url: ctx.target.issuer, ...spec, rate, seconds: SECONDS, connections: CONNECTIONS })
-  return { rate, ...JSON.parse(await runNode(path.join(HERE, 'lib/open-loop.mjs'), [], { input })) }
+  // Inside the server meanwhile: event-loop delay, GC pauses and loop utilisation (lib/loop-probe.cjs).
+  await ctx.target.probe?.start()
+  const result = JSON.parse(await runNode(path.join(HERE, 'lib/open-loop.mjs'), [], { input }))
+  const server = await ctx.target.probe?.read()
+  return { rate, ...result, ...(server ? { server } : {}) }
 }
+
+/** A single-process target with the loop probe preloaded: its start options, and the probe once started. */
+function probed(name) {
+  const file = path.join(workDir, `${name}.probe.json`)
+  return {
+    options: { nodeArgs: ['--require', PROBE], env: { LOOP_PROBE_FILE: file } },
+    attach: (target) => Object.assign(target, { probe: probeOf(target.process.pid, file) }),
+  }
+}
+
+/**
+ * Codes for the code-exchange row on a slower target (PostgreSQL): they live 60 s (CODE_TTL) and
+ * are all minted before the first is redeemed, so BENCH_CODES of them would outlive their TTL at a
+ * few hundred exchanges a second. As many as the target redeems in a row's time, estimated from its
+ * `client_credentials` rate in this run (an exchange signs twice), but never more than BENCH_CODES.
+ */
+const codesForRate = (results) => {
+  const perSecond = results.client_credentials?.perSecond
+  if (!perSecond) return CODES
+  return Math.min(CODES, Math.max(300, Math.round((perSecond / 2) * (SECONDS + WARMUP))))
+}
+
+/**
+ * What a target's processes have used so far, by part: the servers (with their workers and hashing
+ * process), the database server, the balancer, and this process (autocannon, the load generator).
+ */
+const cpuOf =
+  ({ serverPids, balancerPid, database }) =>
+  () => ({
+    server: treeCpuSeconds(serverPids),
+    ...(balancerPid ? { balancer: treeCpuSeconds([balancerPid]) } : {}),
+    ...(database?.cpuSeconds ? { database: database.cpuSeconds() } : {}),
+    client: ownCpuSeconds(),
+  })
+const targetCpu = (target, database) =>
+  cpuOf({ serverPids: target.serverPids ?? [target.process.pid], balancerPid: target.balancerPid, database })
 
 /**
  * Every row on every started target, alternating targets within each round. `targets`: name →
  * { ctx, rows? } where rows overrides a row's run (the bare reference has JWKS and discovery only).
  */
-async function runAlternating(targets, rounds) {
+async function runAlternating(targets, rounds, { codes = () => CODES } = {}) {
   const results = Object.fromEntries(Object.keys(targets).map((name) => [name, {}]))
   for (const row of ROWS) {
     const runs = Object.fromEntries(Object.keys(targets).map((name) => [name, []]))
@@ -97,7 +163,7 @@ async function runAlternating(targets, rounds) {
       for (const [name, { ctx, rows }] of Object.entries(targets)) {
         const run = rows ? rows[row.key]?.run : row.tesseraOnly && ctx.target.name !== 'Tessera' ? undefined : row.run
         if (!run) continue
-        const result = await run(ctx, { duration: SECONDS, warmup: WARMUP, codes: CODES })
+        const result = await run(ctx, { duration: SECONDS, warmup: WARMUP, codes: codes(results[name]), cpu: targets[name].cpu })
         runs[name].push(result)
         log(`${name.padEnd(14)} ${row.key.padEnd(20)} round ${round + 1}  ${summary(result)}`)
       }
@@ -142,36 +208,46 @@ const report = {
   notes: [],
 }
 
-log('signing ceiling (jose and node:crypto, RS256 2048): one core, then every core')
-const oneCore = JSON.parse(await runNode(path.join(HERE, 'lib/sign-ceiling.mjs'), [], { env: { UV_THREADPOOL_SIZE: '1' } }))
-const allCores = JSON.parse(await runNode(path.join(HERE, 'lib/sign-ceiling.mjs'), []))
-// The single-core ceiling: the better of jose on one pool thread and node:crypto on this thread.
-report.ceiling = {
-  oneCore,
-  allCores,
-  signsPerSecond: Math.max(oneCore.joseSignsPerSecond, oneCore.nodeSyncSignsPerSecond),
-  verifiesPerSecond: oneCore.joseVerifiesPerSecond,
+// The ceiling belongs to the one-process section (and its targets): other parts alone skip it.
+if (PARTS.has('tessera')) {
+  log('signing ceiling (jose and node:crypto, RS256 2048): one core, then every core')
+  const oneCore = JSON.parse(await runNode(path.join(HERE, 'lib/sign-ceiling.mjs'), [], { env: { UV_THREADPOOL_SIZE: '1' } }))
+  const allCores = JSON.parse(await runNode(path.join(HERE, 'lib/sign-ceiling.mjs'), []))
+  // The single-core ceiling: the better of jose on one pool thread and node:crypto on this thread.
+  report.ceiling = {
+    oneCore,
+    allCores,
+    signsPerSecond: Math.max(oneCore.joseSignsPerSecond, oneCore.nodeSyncSignsPerSecond),
+    verifiesPerSecond: oneCore.joseVerifiesPerSecond,
+  }
+  log(
+    `ceiling: one core ${report.ceiling.signsPerSecond} signs/s (jose ${oneCore.joseSignsPerSecond}, node:crypto ${oneCore.nodeSyncSignsPerSecond}); every core: jose ${allCores.joseSignsPerSecond} signs/s`,
+  )
 }
-log(
-  `ceiling: one core ${report.ceiling.signsPerSecond} signs/s (jose ${oneCore.joseSignsPerSecond}, node:crypto ${oneCore.nodeSyncSignsPerSecond}); every core: jose ${allCores.joseSignsPerSecond} signs/s`,
-)
 
 const started = []
+let postgres
 try {
   if (PARTS.has('tessera')) {
     const targets = {}
-    const single = await tessera.start({ port: await freePort(), workDir: path.join(workDir, 'tessera') })
+    const tesseraProbe = probed('tessera')
+    const single = tesseraProbe.attach(
+      await tessera.start({ port: await freePort(), workDir: path.join(workDir, 'tessera'), ...tesseraProbe.options }),
+    )
     started.push(single)
-    targets.Tessera = { ctx: await prepare(single) }
+    targets.Tessera = { ctx: await prepare(single), cpu: targetCpu(single) }
     const bare = await startBare(targets.Tessera.ctx)
     started.push(bare)
-    targets['bare fastify'] = { ctx: targets.Tessera.ctx, rows: bare.rows }
+    targets['bare fastify'] = { ctx: targets.Tessera.ctx, rows: bare.rows, cpu: targetCpu(bare) }
     if (PARTS.has('oidc-provider')) {
       const oidcProvider = await import('./targets/oidc-provider.mjs')
-      const target = await oidcProvider.start({ port: await freePort(), workDir: path.join(workDir, 'oidc-provider') })
+      const oidcProbe = probed('oidc-provider')
+      const target = oidcProbe.attach(
+        await oidcProvider.start({ port: await freePort(), workDir: path.join(workDir, 'oidc-provider'), ...oidcProbe.options }),
+      )
       started.push(target)
       report.notes.push(...(target.notes ?? []))
-      targets['oidc-provider'] = { ctx: await prepare(target) }
+      targets['oidc-provider'] = { ctx: await prepare(target), cpu: targetCpu(target) }
     }
     const results = await runAlternating(targets, ROUNDS)
     report.tessera = results.Tessera
@@ -201,8 +277,94 @@ try {
     const workers = os.availableParallelism()
     const target = await tessera.start({ port: await freePort(), workDir: path.join(workDir, 'cluster'), workers })
     started.push(target)
-    report.cluster = { workers, results: (await runAlternating({ Tessera: { ctx: await prepare(target) } }, 1)).Tessera }
+    report.cluster = {
+      workers,
+      results: (await runAlternating({ Tessera: { ctx: await prepare(target), cpu: targetCpu(target) } }, 1)).Tessera,
+    }
     await started.pop().stop()
+  }
+  if (['postgres', 'postgres-2', 'cost', 'storage'].some((part) => PARTS.has(part))) {
+    postgres = await startPostgres({ workDir })
+    log(`PostgreSQL ${postgres.version}${postgres.external ? ' (BENCH_POSTGRES_URL)' : ', a private server on 127.0.0.1'}`)
+  }
+  if (PARTS.has('postgres')) {
+    const databaseUrl = await postgres.createDatabase('tessera_bench_one')
+    const postgresProbe = probed('postgres')
+    const target = postgresProbe.attach(
+      await tessera.start({ port: await freePort(), workDir: path.join(workDir, 'postgres-one'), databaseUrl, ...postgresProbe.options }),
+    )
+    started.push(target)
+    const ctx = await prepare(target)
+    const results = (await runAlternating({ Tessera: { ctx, cpu: targetCpu(target, postgres) } }, PG_ROUNDS, { codes: codesForRate }))
+      .Tessera
+    report.postgres = { version: postgres.version, server: postgres.external ? 'external' : 'private', rounds: PG_ROUNDS, results }
+    // Latency below saturation at the rates SQLite was offered (or, without that part, at the same
+    // share of this server's throughput).
+    report.postgresLatency = {}
+    for (const row of ROWS.filter((candidate) => candidate.openLoop)) {
+      const capacity = report.postgres.results[row.key]?.perSecond
+      const rate = report.latency?.[row.key]?.rate ?? Math.max(1, Math.min(OPEN_LOOP_MAX_RATE, Math.round((capacity ?? 2) * LATENCY_LOAD)))
+      const result = await openLoop(row, ctx, rate)
+      report.postgresLatency[row.key] = { rate, tessera: result }
+      log(
+        `${'PostgreSQL'.padEnd(14)} ${row.key.padEnd(20)} open loop at ${rate}/s: p50 ${result.p50ms} ms  p99 ${result.p99ms} ms  errors ${result.errors}  dropped ${result.dropped}`,
+      )
+    }
+    await started.pop().stop()
+  }
+  if (PARTS.has('postgres-2')) {
+    const instances = 2
+    const databaseUrl = await postgres.createDatabase('tessera_bench_two')
+    const target = await tessera.start({ port: await freePort(), workDir: path.join(workDir, 'postgres-two'), databaseUrl, instances })
+    started.push(target)
+    const results = (
+      await runAlternating({ Tessera: { ctx: await prepare(target), cpu: targetCpu(target, postgres) } }, PG_ROUNDS, {
+        codes: codesForRate,
+      })
+    ).Tessera
+    report.postgres2 = {
+      instances,
+      version: postgres.version,
+      server: postgres.external ? 'external' : 'private',
+      rounds: PG_ROUNDS,
+      results,
+    }
+    await started.pop().stop()
+  }
+  if (PARTS.has('cost')) {
+    // What a request costs, counted at moderate load: CPU and statements from the server's metrics.
+    report.cost = {}
+    for (const dialect of ['sqlite', 'postgres']) {
+      const metricsPort = await freePort()
+      const database = dialect === 'postgres' ? 'tessera_bench_cost' : undefined
+      const target = await tessera.start({
+        port: await freePort(),
+        workDir: path.join(workDir, `cost-${dialect}`),
+        env: { METRICS_HOST: '127.0.0.1', METRICS_PORT: String(metricsPort) },
+        ...(database ? { databaseUrl: await postgres.createDatabase(database) } : {}),
+      })
+      started.push(target)
+      log(`cost per request on ${dialect}`)
+      // The passkey row registers and removes its passkey (a password login) inside each run, which the
+      // counting pass cannot take out; its CPU comes from the throughput runs (measured around the sign-ins only).
+      const rows = [...ROWS, ...EXTRA_ROWS].filter((row) => row.key !== 'passkey_login')
+      report.cost[dialect] = await costPerRequest(await prepare(target), rows, {
+        metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
+        rounds: COST_ROUNDS,
+        requests: COST_REQUESTS,
+        databaseCpu: database && !postgres.external ? postgresBackendCpu(database) : undefined,
+        log,
+      })
+      await started.pop().stop()
+    }
+  }
+  if (PARTS.has('storage')) {
+    report.storage = {}
+    for (const dialect of ['sqlite', 'postgres']) {
+      log(`bytes stored on ${dialect}`)
+      report.storage[dialect] = await storageCost({ target: tessera, dialect, adminUrl: postgres.adminUrl, ...STORAGE_COUNTS })
+    }
+    report.storageTable = renderStorageTable(report.storage)
   }
   if (SOAK_SECONDS > 0) {
     const workers = os.availableParallelism()
@@ -229,6 +391,7 @@ try {
       .pop()
       .stop()
       .catch(() => undefined)
+  await postgres?.stop().catch((error) => log(`PostgreSQL did not stop cleanly: ${error.message}`))
   fs.rmSync(workDir, { recursive: true, force: true })
 }
 
@@ -238,10 +401,19 @@ report.notes.unshift(
   'Tessera writes no row per access token: its jti names the grant or client whose revocation ends it, and only tokens revoked on their own are listed (test/tokens/no-write-per-token.test.ts counts the rows: client_credentials 0, a refresh only its rotated refresh token). Like oidc-provider, a JWT access token is not stored.',
   'Userinfo and introspection: Tessera is sent its JWT access token (verified, then its grant or client and the revocation list read in one statement); oidc-provider accepts only its opaque access tokens there (a database read, no signature check).',
 )
-if (report.tessera && report.bare) {
-  report.checks = checkTargets(report)
-  fs.writeFileSync(path.join(HERE, 'RESULTS.md'), renderReport(report))
-  fs.writeFileSync(path.join(HERE, 'results.json'), `${JSON.stringify(report, null, 2)}\n`)
-  for (const check of report.checks) log(`${check.ok ? 'met    ' : 'MISSED '} ${check.target}: ${check.measured}`)
-  log(`written: ${path.join(HERE, 'RESULTS.md')}`)
+// bench/RESULTS.md holds the full set: a run of some parts only writes where BENCH_OUT says.
+const complete = ALL_PARTS.every((part) => PARTS.has(part))
+const outDir = OUT_DIR ?? (complete ? HERE : undefined)
+if (report.tessera && report.bare) report.checks = checkTargets(report)
+const markdown = report.checks ? renderReport(report) : report.postgres || report.postgres2 ? renderPostgres(report) : undefined
+if (report.checks) for (const check of report.checks) log(`${check.ok ? 'met    ' : 'MISSED '} ${check.target}: ${check.measured}`)
+if (outDir) {
+  fs.mkdirSync(outDir, { recursive: true })
+  if (markdown) fs.writeFileSync(path.join(outDir, 'RESULTS.md'), markdown)
+  if (report.cost || report.storage || report.postgres) fs.writeFileSync(path.join(outDir, 'SCALING.md'), renderScaling(report))
+  fs.writeFileSync(path.join(outDir, 'results.json'), `${JSON.stringify(report, null, 2)}\n`)
+  log(`written: ${path.join(outDir, markdown ? 'RESULTS.md' : 'results.json')}`)
+} else {
+  if (markdown && !report.checks) process.stdout.write(`${markdown}\n`)
+  log(`only some parts ran (${[...PARTS].join(',')}): ${path.join(HERE, 'RESULTS.md')} left as it is; BENCH_OUT=dir writes this run there`)
 }

@@ -1,6 +1,7 @@
 // The load generator: autocannon, run from this process (the servers are separate processes).
 // Every row gets a warm-up first, then a measured run; latencies come from autocannon's HDR
-// histogram (corrected for coordinated omission when a fixed rate is asked for).
+// histogram (corrected for coordinated omission when a fixed rate is asked for). With `cpu`
+// (() → { part: CPU seconds }), the CPU each part spent in the measured run only, per operation.
 import autocannon from 'autocannon'
 
 export const CONNECTIONS = 50
@@ -16,9 +17,14 @@ function fire(options) {
  * requests one operation takes (a login is three): rates are reported per operation. Returns
  * req/s, p50, p99 and errors (connection errors, timeouts, non-2xx/3xx answers).
  */
-export async function measure(url, { requests, duration, warmup = 3, amount, overallRate, steps = 1, connections = CONNECTIONS, title }) {
+export async function measure(
+  url,
+  { requests, duration, warmup = 3, amount, overallRate, steps = 1, connections = CONNECTIONS, title, cpu },
+) {
   if (warmup > 0 && amount === undefined)
     await fire({ url, requests, duration: warmup, connections, ...(overallRate ? { overallRate } : {}) })
+  // CPU of each process involved, around the measured part only (not the warm-up or preparation).
+  const cpuBefore = cpu?.()
   // autocannon refuses more connections than requests.
   const result = await fire({
     url,
@@ -30,8 +36,19 @@ export async function measure(url, { requests, duration, warmup = 3, amount, ove
   })
   const seconds = result.duration
   const completed = result.requests.total
+  const cpuAfter = cpu?.()
+  const operations = completed / steps
+  const cpuMs =
+    cpuBefore && operations > 0
+      ? Object.fromEntries(
+          Object.entries(cpuAfter)
+            .filter(([name, value]) => value !== undefined && cpuBefore[name] !== undefined)
+            .map(([name, value]) => [name, Number((((value - cpuBefore[name]) * 1000) / operations).toFixed(3))]),
+        )
+      : undefined
   return {
     perSecond: Math.round(completed / steps / seconds),
+    ...(cpuMs ? { cpuMs } : {}),
     requests: completed,
     p50ms: result.latency.p50,
     p99ms: result.latency.p99,

@@ -3,6 +3,7 @@
 import { createHash, generateKeyPairSync, randomBytes, randomUUID, sign } from 'node:crypto'
 import { FORM, header, pathOf } from './http.mjs'
 import { measure } from './load.mjs'
+import { passkeyLoginRow } from './passkey.mjs'
 
 const VERIFIER = randomBytes(32).toString('base64url')
 const CHALLENGE = createHash('sha256').update(VERIFIER).digest('base64url')
@@ -271,7 +272,12 @@ export const ROWS = [
       const warm = codes.splice(0, Math.floor(codes.length / 6))
       await measure(ctx.target.issuer, { warmup: 0, amount: warm.length, requests: [codeExchangeRequest(ctx, () => warm.pop())] })
       return {
-        ...(await measure(ctx.target.issuer, { warmup: 0, amount: codes.length, requests: [codeExchangeRequest(ctx, () => codes.pop())] })),
+        ...(await measure(ctx.target.issuer, {
+          warmup: 0,
+          amount: codes.length,
+          cpu: o.cpu,
+          requests: [codeExchangeRequest(ctx, () => codes.pop())],
+        })),
         prepared: codes.length + warm.length,
       }
     },
@@ -339,6 +345,8 @@ export const ROWS = [
         ],
       }),
   },
+  // Last: it registers a passkey for the bench user, signs in with it, and removes it again.
+  passkeyLoginRow,
 ]
 
 /**

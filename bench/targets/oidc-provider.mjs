@@ -12,7 +12,8 @@ const API = 'https://api.bench.test'
 const SCOPE = 'openid email profile api:read offline_access'
 const USER = { email: 'bench@example.com', password: 'bench password 123' }
 
-export async function start({ port, workDir }) {
+/** `env` and `nodeArgs`: extra settings and Node options for the server process (the loop probe). */
+export async function start({ port, workDir, env = {}, nodeArgs = [] }) {
   fs.mkdirSync(workDir, { recursive: true })
   const issuer = `http://127.0.0.1:${port}`
   const service = { clientId: 'service', clientSecret: crypto.randomBytes(32).toString('base64url') }
@@ -25,7 +26,9 @@ export async function start({ port, workDir }) {
       SERVICE_CLIENT_SECRET: service.clientSecret,
       BENCH_USER_EMAIL: USER.email,
       BENCH_USER_PASSWORD: USER.password,
+      ...env,
     },
+    nodeArgs,
     ready: isReadyLine,
   })
   const discovery = await (await fetch(`${issuer}/.well-known/openid-configuration`)).json()
@@ -168,6 +171,7 @@ export async function start({ port, workDir }) {
   return {
     name: 'oidc-provider',
     issuer,
+    process: child,
     pids: () => [child.pid],
     service,
     web,

@@ -1,6 +1,9 @@
 // Tessera as a benchmark target: the production start (`node dist/src/main.js`, NODE_ENV=production)
-// on a fresh SQLite file, seeded through the `idp` CLI like an operator would.
+// on a fresh SQLite file (or the PostgreSQL database it is given), seeded through the `idp` CLI like
+// an operator would. With `instances` > 1, that many separate servers share the database and the
+// key directory behind a round-robin TCP balancer (bench/lib/balancer.mjs), whose URL is the issuer.
 import fs from 'node:fs'
+import net from 'node:net'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { absorbCookies, cookieHeader, fetchWithJar, FORM, header, pathOf } from '../lib/http.mjs'
@@ -17,21 +20,38 @@ const SEARCH_API = 'https://search.bench.example'
 const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange'
 const DEVICE_CODE = 'urn:ietf:params:oauth:grant-type:device_code'
 
+const BALANCER = path.join(ROOT, 'bench/lib/balancer.mjs')
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address()
+      server.close(() => resolve(port))
+    })
+    server.once('error', reject)
+  })
+}
+
 const field = (html, name) => new RegExp(`name="${name}" value="([^"]*)"`).exec(html)?.[1]
 
 /**
- * `workers`: WORKERS for the server (1 = a single process). `env`: extra settings (TTLs for the
- * soak run). `nodeArgs`: e.g. --cpu-prof for profiling.
+ * `port`: where the load generator connects (the server's, or the balancer's with `instances` > 1).
+ * `workers`: WORKERS for each server (1 = a single process). `env`: extra settings (TTLs for the
+ * soak run). `nodeArgs`: e.g. --cpu-prof for profiling. `databaseUrl`: DATABASE_URL (default a
+ * fresh SQLite file in workDir). `instances`: separate servers behind the balancer (default 1, no
+ * balancer).
  */
-export async function start({ port, workDir, workers = 1, env = {}, nodeArgs = [] }) {
+export async function start({ port, workDir, workers = 1, env = {}, nodeArgs = [], databaseUrl, instances = 1 }) {
   fs.mkdirSync(workDir, { recursive: true })
   const issuer = `http://127.0.0.1:${port}`
+  // Everything the instances share comes from the database and KEYS_DIR (the key-encryption key,
+  // from which the cookie, form and DPoP-nonce keys are derived): the same for all of them.
   const serverEnv = {
     NODE_ENV: 'production',
     PORT: String(port),
     HOST: '127.0.0.1',
     ISSUER: issuer,
-    DATABASE_URL: `sqlite:${path.join(workDir, 'tessera.db')}`,
+    DATABASE_URL: databaseUrl ?? `sqlite:${path.join(workDir, 'tessera.db')}`,
     KEYS_DIR: path.join(workDir, 'keys'),
     // The per-request access log (info) is off, as oidc-provider has none; warnings still show.
     LOG_LEVEL: 'warn',
@@ -79,6 +99,7 @@ export async function start({ port, workDir, workers = 1, env = {}, nodeArgs = [
 
   return {
     ...(await launch()),
+    databaseUrl: serverEnv.DATABASE_URL,
     service: { clientId: service.client_id, clientSecret: service.client_secret },
     web: { clientId: web.client_id, redirectUri: REDIRECT_URI },
     // Rows only Tessera runs (the grants oidc-provider is not configured for here).
@@ -90,7 +111,36 @@ export async function start({ port, workDir, workers = 1, env = {}, nodeArgs = [
   }
 
   async function launch() {
-    const server = await startNode(MAIN, { env: serverEnv, nodeArgs, readyUrl: `${issuer}/readyz` })
+    const servers = []
+    let balancer
+    const stopAll = async () => {
+      if (balancer) await stopProcess(balancer)
+      await Promise.all(servers.map((server) => stopProcess(server)))
+    }
+    try {
+      if (instances === 1) servers.push(await startNode(MAIN, { env: serverEnv, nodeArgs, readyUrl: `${issuer}/readyz` }))
+      else {
+        // Each ready before the next starts. The CLI above already migrated the database and made
+        // the first signing key, so the instances find them instead of racing to create them.
+        const ports = []
+        for (let i = 0; i < instances; i++) {
+          const instancePort = await freePort()
+          ports.push(instancePort)
+          const instanceUrl = `http://127.0.0.1:${instancePort}`
+          servers.push(
+            await startNode(MAIN, { env: { ...serverEnv, PORT: String(instancePort) }, nodeArgs, readyUrl: `${instanceUrl}/readyz` }),
+          )
+        }
+        balancer = await startNode(BALANCER, {
+          env: { LISTEN_PORT: String(port), BACKENDS: ports.map((p) => `127.0.0.1:${p}`).join(',') },
+          ready: (line) => line.includes('ready'),
+        })
+      }
+    } catch (error) {
+      await stopAll()
+      throw error
+    }
+    const server = servers[0]
     const authorizeUrl = ({ challenge, state = 'bench' }) =>
       `${issuer}/authorize?${new URLSearchParams({ response_type: 'code', client_id: web.client_id, redirect_uri: REDIRECT_URI, scope: 'openid email profile offline_access', code_challenge: challenge, code_challenge_method: 'S256', state })}`
 
@@ -168,13 +218,17 @@ export async function start({ port, workDir, workers = 1, env = {}, nodeArgs = [
       name: 'Tessera',
       issuer,
       process: server,
-      pids: async () => (workers > 1 ? childPids(server.pid) : [server.pid]),
+      // The servers' processes (a cluster's workers), not the balancer's.
+      pids: async () => (await Promise.all(servers.map((s) => (workers > 1 ? childPids(s.pid) : [s.pid])))).flat(),
+      // Where CPU is counted: each server with everything below it (workers, the hashing process), and the balancer.
+      serverPids: servers.map((s) => s.pid),
+      balancerPid: balancer?.pid,
       user: USER,
       tokenParams: {},
       authorizeUrl,
       passwordLogin,
       loginRequests,
-      stop: () => stopProcess(server),
+      stop: stopAll,
     }
   }
 }

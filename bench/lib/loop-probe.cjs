@@ -1,0 +1,62 @@
+// Preloaded into a benchmarked server (`node --require bench/lib/loop-probe.cjs …`, both
+// providers alike) to show where a slow request waits: event-loop delay (a 1 ms timer's lateness,
+// i.e. how long a request that arrived could not even be read), garbage-collection pauses, and how
+// busy the event loop was. Nothing is sent anywhere. SIGUSR2 starts a measurement, the next SIGUSR2
+// ends it and writes its figures to LOOP_PROBE_FILE (one JSON object with a sequence number); the
+// 1 ms delay timer runs only while measuring, so throughput runs do not pay for it.
+'use strict'
+const fs = require('node:fs')
+const { monitorEventLoopDelay, PerformanceObserver, performance, constants } = require('node:perf_hooks')
+
+const file = process.env.LOOP_PROBE_FILE
+if (file) {
+  const delay = monitorEventLoopDelay({ resolution: 1 })
+  let measuring = false
+  let gc = { count: 0, totalMs: 0, maxMs: 0, majorCount: 0, majorMs: 0 }
+  new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      gc.count++
+      gc.totalMs += entry.duration
+      gc.maxMs = Math.max(gc.maxMs, entry.duration)
+      if (entry.detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) {
+        gc.majorCount++
+        gc.majorMs += entry.duration
+      }
+    }
+  }).observe({ entryTypes: ['gc'] })
+  let utilization = performance.eventLoopUtilization()
+  let since = performance.now()
+  let sequence = 0
+  const ms = (ns) => Number((ns / 1e6).toFixed(2))
+  const start = () => {
+    delay.reset()
+    delay.enable()
+    gc = { count: 0, totalMs: 0, maxMs: 0, majorCount: 0, majorMs: 0 }
+    utilization = performance.eventLoopUtilization()
+    since = performance.now()
+    fs.writeFileSync(file, JSON.stringify({ sequence: ++sequence, started: true }))
+  }
+  process.on('SIGUSR2', () => {
+    measuring = !measuring
+    if (measuring) return start()
+    delay.disable()
+    const now = performance.now()
+    const busy = performance.eventLoopUtilization(utilization)
+    const snapshot = {
+      sequence: ++sequence,
+      seconds: Number(((now - since) / 1000).toFixed(2)),
+      // The histogram records the timer's total lateness; the resolution (1 ms) is subtracted.
+      loopDelayP50ms: Math.max(0, ms(delay.percentile(50)) - 1),
+      loopDelayP99ms: Math.max(0, ms(delay.percentile(99)) - 1),
+      loopDelayMaxMs: Math.max(0, ms(delay.max) - 1),
+      loopUtilization: Number(busy.utilization.toFixed(3)),
+      gcCount: gc.count,
+      gcTotalMs: Number(gc.totalMs.toFixed(1)),
+      gcMaxMs: Number(gc.maxMs.toFixed(2)),
+      gcMajorCount: gc.majorCount,
+      gcMajorMs: Number(gc.majorMs.toFixed(1)),
+      rssMiB: Number((process.memoryUsage.rss() / 2 ** 20).toFixed(1)),
+    }
+    fs.writeFileSync(file, JSON.stringify(snapshot))
+  })
+}

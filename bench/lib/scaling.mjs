@@ -1,0 +1,228 @@
+// bench/SCALING.md: a capacity model built from what this run measured — CPU and database
+// statements per request (bench/lib/cost.mjs), bytes per user, session and grant
+// (bench/lib/storage-cost.mjs) — and checked against the measured one- and two-instance
+// PostgreSQL runs of the same run. Every number in the file comes from results.json.
+
+/** Utilisation a plan stays under: headroom for bursts and for the tail latency (queueing grows fast past it). */
+const PLAN_UTILISATION = 0.6
+/** The unit of deployment assumed: a 4-core instance running WORKERS=4. */
+const CORES_PER_INSTANCE = 4
+/** pg.Pool max per Tessera process (src/db/connect.ts). */
+const POOL_PER_PROCESS = 10
+/** PostgreSQL's default max_connections, less a few for administration. */
+const POSTGRES_CONNECTIONS = 90
+/** A large single PostgreSQL primary: 64 cores, of which PLAN_UTILISATION may be planned. */
+const POSTGRES_MAX_CORES = 64
+const RATES = [1_000, 10_000, 100_000]
+/** A large database volume. */
+const STORAGE_LIMIT_TB = 2
+const TOKEN_ROWS = [
+  ['client_credentials', '`client_credentials`'],
+  ['code', 'code exchange (PKCE)'],
+  ['refresh', 'refresh with rotation'],
+]
+const DAY = 86_400
+/** Defaults of the settings the storage model depends on (src/config/config.ts). */
+const REFRESH_TOKEN_IDLE_DAYS = 14
+const PRUNE_GRACE_DAYS = 1
+const AUDIT_RETENTION_DAYS = 90
+
+// Counts are differences of two scrapes less an idle baseline: a row with none shows as -0.01.
+const fixed = (value, digits = 2) =>
+  value === undefined || value === null || Number.isNaN(value) ? '—' : Math.max(0, Number(value)).toFixed(digits)
+const num = (value) => (value === undefined || value === null ? '—' : Math.round(value).toLocaleString('en-US'))
+const gb = (bytes) => `${(bytes / 1e9).toFixed(bytes >= 1e11 ? 0 : 1)} GB`
+const statements = (c) => (c ? c.reads + c.writes + (c.other ?? 0) : undefined)
+
+/** What one operation of `row` costs on PostgreSQL: the cost pass (moderate load) where it ran, else the saturated run's CPU. */
+function unitCost(r, row) {
+  const pass = r.cost?.postgres?.[row]
+  const saturated = r.postgres?.results?.[row]?.cpuMs
+  const positive = (value) => (value === undefined ? undefined : Math.max(0, value))
+  return {
+    serverMs: positive(pass?.cpuMs ?? saturated?.server),
+    databaseMs: positive(pass?.databaseCpuMs ?? saturated?.database),
+    reads: positive(pass?.reads),
+    writes: positive(pass?.writes),
+    other: positive(pass?.other ?? 0),
+    statements: positive(statements(pass)),
+  }
+}
+
+/** The plan for `rate` operations/s of `row`, and which limit is reached first. */
+export function plan(r, row, rate) {
+  const cost = unitCost(r, row)
+  const tesseraCores = (rate * cost.serverMs) / 1000 / PLAN_UTILISATION
+  const instances = Math.max(2, Math.ceil(tesseraCores / CORES_PER_INSTANCE))
+  const postgresCores = (rate * cost.databaseMs) / 1000 / PLAN_UTILISATION
+  const connections = instances * CORES_PER_INSTANCE * POOL_PER_PROCESS
+  const limits = [
+    { name: 'PostgreSQL CPU on one primary', share: postgresCores / POSTGRES_MAX_CORES },
+    { name: 'PostgreSQL connections (pools of every process)', share: connections / POSTGRES_CONNECTIONS },
+  ]
+  const refreshRow = r.storage?.postgres?.perGrant?.byTable?.refresh_tokens?.bytesPerRow
+  if (row === 'refresh' && refreshRow)
+    limits.push({
+      name: `rotated refresh tokens stored (${REFRESH_TOKEN_IDLE_DAYS + PRUNE_GRACE_DAYS} days of them, against a ${STORAGE_LIMIT_TB} TB volume)`,
+      share: (rate * (REFRESH_TOKEN_IDLE_DAYS + PRUNE_GRACE_DAYS) * DAY * refreshRow) / (STORAGE_LIMIT_TB * 1e12),
+    })
+  const ordered = [...limits].sort((a, b) => b.share - a.share)
+  const first = ordered[0]
+  const shares = ordered.map((limit) => `${limit.name} ${Math.round(limit.share * 100)}%`).join(', ')
+  return {
+    rate,
+    tesseraCores,
+    instances,
+    postgresCores,
+    connections,
+    statementsPerSecond: cost.statements === undefined ? undefined : rate * cost.statements,
+    writesPerSecond: cost.writes === undefined ? undefined : rate * cost.writes,
+    bottleneck: first.share < 1 ? `none (Tessera CPU grows with instances); ${shares}` : `**${first.name}**; ${shares}`,
+    limits,
+  }
+}
+
+/** Predicted saturation throughput on this machine: its cores divided by the CPU one operation takes everywhere. */
+function predicted(r, row, { balancer }) {
+  const cost = unitCost(r, row)
+  const client = r.postgres?.results?.[row]?.cpuMs?.client
+  const balancerMs = balancer ? r.postgres2?.results?.[row]?.cpuMs?.balancer : 0
+  const total = cost.serverMs + cost.databaseMs + (client ?? 0) + (balancerMs ?? 0)
+  return { perSecond: total > 0 ? (r.cpus * 1000) / total : undefined, totalMs: total, client, balancerMs }
+}
+
+export function renderScaling(r) {
+  const lines = []
+  const add = (...l) => lines.push(...l)
+  add('# Scaling Tessera: a capacity model from measured costs', '')
+  add(
+    `Generated by \`npm run bench\` on ${r.date} (${r.cpus} × ${r.cpuModel}, Node ${r.node}, PostgreSQL ${r.postgres?.version ?? '—'}) from the numbers in [results.json](results.json); the throughput tables are in [RESULTS.md](RESULTS.md). Re-run the benchmark to regenerate both.`,
+    '',
+  )
+
+  add('## What one request costs', '')
+  add(
+    'Measured by a counting pass (bench/lib/cost.mjs): a server started with `METRICS_PORT`, each row run for a fixed number of requests at moderate load (10 connections), the difference of `process_cpu_seconds_total` (every thread of the server, and its hashing process) and of `tessera_db_query_duration_seconds_count` by statement kind, divided by the requests; the PostgreSQL backends\' CPU from /proc. Preparation (minting codes, a refresh-token pool) is taken out, and so is the server\'s idle work. Statements are round trips: BEGIN and COMMIT are counted in "other".',
+    '',
+  )
+  add(
+    '| Row | SQLite: Tessera CPU ms | reads | writes | other | PostgreSQL: Tessera CPU ms | reads | writes | other | PostgreSQL backends CPU ms | saturated run, Tessera CPU ms | PostgreSQL CPU ms |',
+  )
+  add('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
+  for (const row of [...r.rows, { key: 'login', label: 'Password login (argon2id)' }]) {
+    const s = r.cost?.sqlite?.[row.key]
+    const p = r.cost?.postgres?.[row.key]
+    const sat = r.postgres?.results?.[row.key]?.cpuMs
+    if (!s && !p && !sat) continue
+    add(
+      `| ${row.label} | ${fixed(s?.cpuMs)} | ${fixed(s?.reads)} | ${fixed(s?.writes)} | ${fixed(s?.other)} | ${fixed(p?.cpuMs)} | ${fixed(p?.reads)} | ${fixed(p?.writes)} | ${fixed(p?.other)} | ${fixed(p?.databaseCpuMs)} | ${fixed(sat?.server)} | ${fixed(sat?.database)} |`,
+    )
+  }
+  add(
+    '',
+    'The last two columns come from the saturated throughput run on one PostgreSQL instance (50 connections): contention for the two cores makes every request dearer there, so the model below uses the counting pass and the check further down shows how far that carries.',
+    '',
+  )
+
+  if (r.storage) {
+    add('## What is stored', '')
+    add(r.storageTable ?? '', '')
+    const rt = r.storage.postgres?.perGrant?.byTable?.refresh_tokens
+    if (rt?.bytesPerRow)
+      add(
+        `A refresh with rotation adds one \`refresh_tokens\` row (${rt.bytesPerRow} B on PostgreSQL) and marks its predecessor used; the used one is kept until its idle expiry (REFRESH_TOKEN_IDLE_TTL, ${REFRESH_TOKEN_IDLE_DAYS} days) plus a day of grace, so that a replayed token is recognised and its family revoked (RFC 9700 §4.14.2). At a steady R refreshes/s the table holds about R × ${REFRESH_TOKEN_IDLE_DAYS + PRUNE_GRACE_DAYS} days of rows: ${gb(1000 * (REFRESH_TOKEN_IDLE_DAYS + PRUNE_GRACE_DAYS) * DAY * rt.bytesPerRow)} at 1,000/s. This, not CPU, is the first limit of refresh-heavy loads (see below).`,
+        '',
+      )
+  }
+
+  add('## The model', '')
+  add(
+    `- Tessera is stateless between requests: its CPU scales with processes (WORKERS per instance, instances behind a balancer). Cores needed = rate × CPU ms per request / 1000 / ${PLAN_UTILISATION} (planned at ${PLAN_UTILISATION * 100}% utilisation). Instances here: ${CORES_PER_INSTANCE} cores each with WORKERS=${CORES_PER_INSTANCE}, at least two.`,
+    `- PostgreSQL is one primary: cores needed = rate × its CPU ms per request / 1000 / ${PLAN_UTILISATION}; a large primary is taken as ${POSTGRES_MAX_CORES} cores. Every Tessera process opens up to ${POOL_PER_PROCESS} connections, and PostgreSQL's default max_connections (100) leaves about ${POSTGRES_CONNECTIONS}: past that, a transaction-mode pooler (PgBouncer) goes between them, or max_connections is raised with the memory it costs.`,
+    "- Signing bounds the token rows: an RS256 signature is most of a `client_credentials` token's CPU, two of them (ID token and access token) of a code exchange or refresh.",
+    '',
+  )
+  for (const [row, label] of TOKEN_ROWS) {
+    const cost = unitCost(r, row)
+    if (cost.serverMs === undefined) continue
+    add(
+      `### ${label}: ${fixed(cost.serverMs)} ms of Tessera CPU, ${fixed(cost.databaseMs)} ms of PostgreSQL CPU, ${fixed(cost.statements)} statements (${fixed(cost.writes)} writes) per request`,
+      '',
+    )
+    add(
+      '| token requests/s | Tessera cores | 4-core instances | PostgreSQL cores | connections | statements/s | writes/s | first bottleneck |',
+    )
+    add('|---:|---:|---:|---:|---:|---:|---:|---|')
+    for (const rate of RATES) {
+      const p = plan(r, row, rate)
+      add(
+        `| ${num(rate)} | ${fixed(p.tesseraCores, 1)} | ${p.instances} | ${fixed(p.postgresCores, 1)} | ${num(p.connections)} | ${num(p.statementsPerSecond)} | ${num(p.writesPerSecond)} | ${p.bottleneck} |`,
+      )
+    }
+    add('')
+    if (row === 'refresh') {
+      const rt = r.storage?.postgres?.perGrant?.byTable?.refresh_tokens?.bytesPerRow
+      if (rt)
+        add(
+          `Storage of rotated refresh tokens at these rates (kept ${REFRESH_TOKEN_IDLE_DAYS + PRUNE_GRACE_DAYS} days): ${RATES.map((rate) => `${num(rate)}/s → ${gb(rate * (REFRESH_TOKEN_IDLE_DAYS + PRUNE_GRACE_DAYS) * DAY * rt)}`).join(', ')}. Long before CPU or connections, the refresh_tokens table is the first bottleneck of a refresh-heavy deployment: shorten REFRESH_TOKEN_IDLE_TTL, or (the fix worth building) recognise a replayed token by its family and generation instead of keeping every used row.`,
+          '',
+        )
+    }
+  }
+
+  if (r.storage?.postgres) {
+    const s = r.storage.postgres
+    const users = 10_000_000
+    // Assumptions, stated: a fifth of the users active in a month with a session each; two
+    // applications with offline access per active user; one sign-in a day per daily active user
+    // (a tenth), its audit event kept AUDIT_RETENTION.
+    const sessions = users * 0.2
+    const grants = users * 0.2 * 2
+    const auditRows = users * 0.1 * AUDIT_RETENTION_DAYS
+    const durable = users * s.perUser.bytes + sessions * s.perSession.bytes + grants * s.perGrant.bytes
+    const auditBytes = s.perSession.byTable?.audit_events?.bytesPerRow ?? s.perSession.retentionBytes ?? 0
+    const audit = auditRows * auditBytes
+    add('## 10 million users', '')
+    add(
+      `Assumed: a fifth of the users active in a month (2 M live sessions), two applications with offline access per active user (4 M grants with their refresh tokens), a tenth signing in every day (1 M \`login_success\` audit events a day, kept AUDIT_RETENTION = ${AUDIT_RETENTION_DAYS} days).`,
+      '',
+    )
+    add('| What | rows | bytes each (PostgreSQL) | total |')
+    add('|---|---:|---:|---:|')
+    add(`| users | ${num(users)} | ${num(s.perUser.bytes)} | ${gb(users * s.perUser.bytes)} |`)
+    add(`| sessions | ${num(sessions)} | ${num(s.perSession.bytes)} | ${gb(sessions * s.perSession.bytes)} |`)
+    add(`| grants with a refresh token | ${num(grants)} | ${num(s.perGrant.bytes)} | ${gb(grants * s.perGrant.bytes)} |`)
+    add(`| audit events | ${num(auditRows)} | ${num(auditBytes)} | ${gb(audit)} |`)
+    add(`| **total** | | | **${gb(durable + audit)}** |`, '')
+    add(
+      `Users, sessions and grants (${gb(durable)}) fit in the memory of a modest PostgreSQL server (shared_buffers and the page cache hold the whole working set with 16 GB); the audit log is append-only and read by \`idp audit\` only. Sign-ins, not the user count, set the CPU: argon2id costs about ${fixed(r.cost?.postgres?.login?.cpuMs ?? r.cost?.sqlite?.login?.cpuMs, 0)} ms of CPU per password login here, so 100 logins/s need about ${fixed((100 * (r.cost?.postgres?.login?.cpuMs ?? r.cost?.sqlite?.login?.cpuMs ?? 0)) / 1000 / PLAN_UTILISATION, 0)} cores of Tessera.`,
+      '',
+    )
+  }
+
+  add('## The model against this machine', '')
+  add(
+    `On this machine everything shares ${r.cpus} cores: Tessera, PostgreSQL, the load generator and (for two instances) the balancer. If the model holds, a row saturates at the cores divided by the CPU one request takes in all of them, from the counting pass (Tessera, PostgreSQL) and the runs themselves (the load generator's and the balancer's CPU per request). Measured is the throughput run of the same benchmark (one round, 50 connections).`,
+    '',
+  )
+  add(
+    '| Row | CPU ms per request (all processes) | predicted req/s, one instance | measured | measured / predicted | + balancer ms | predicted, two instances | measured | measured / predicted |',
+  )
+  add('|---|---:|---:|---:|---:|---:|---:|---:|---:|')
+  for (const row of r.rows) {
+    const one = predicted(r, row.key, { balancer: false })
+    const two = predicted(r, row.key, { balancer: true })
+    const m1 = r.postgres?.results?.[row.key]?.perSecond
+    const m2 = r.postgres2?.results?.[row.key]?.perSecond
+    if (!one.perSecond || !m1) continue
+    add(
+      `| ${row.label} | ${fixed(one.totalMs)} | ${num(one.perSecond)} | ${num(m1)} | ${fixed(m1 / one.perSecond)} | ${fixed(two.balancerMs)} | ${num(two.perSecond)} | ${num(m2)} | ${m2 && two.perSecond ? fixed(m2 / two.perSecond) : '—'} |`,
+    )
+  }
+  add(
+    '',
+    'A ratio near 1 means the row is CPU-bound and its per-request costs add up; below 1, requests also wait on something other than CPU (PostgreSQL commits reaching the disk, lock waits, the pool), or saturation made each request dearer than at moderate load (compare the saturated columns of the first table). Two instances on two cores cannot beat one: they split the same cores and add the balancer; on separate machines the Tessera share of the table above is what each added instance brings.',
+    '',
+  )
+  return `${lines.join('\n')}\n`
+}
