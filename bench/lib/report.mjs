@@ -4,6 +4,7 @@ const num = (value) => (value === null || value === undefined ? '—' : Number(v
 const ms = (value) => (value === null || value === undefined ? '—' : `${value}`)
 const ratio = (a, b) => (a && b ? `${(a / b).toFixed(2)}×` : '—')
 const mark = (ok) => (ok === null ? '—' : ok ? '✅' : '❌')
+const p99Rounds = (result) => (result?.p99Rounds?.length > 1 ? ` (${result.p99Rounds.map((p) => ms(p)).join(' / ')})` : '')
 const rounds = (result) => (result?.rounds?.length > 1 ? ` (${result.rounds.map((r) => num(r)).join(' / ')})` : '')
 /** Little's law: with C connections always waiting, the mean latency is C / throughput. */
 const floorMs = (connections, perSecond, steps = 1) => (perSecond ? Math.round((connections / (perSecond * steps)) * 1000) : null)
@@ -78,7 +79,7 @@ export function renderReport(r) {
 
   add(`## Latency at ${num(r.connections)} connections`, '')
   add(
-    `With ${r.connections} connections each sending its next request as soon as an answer arrives, the mean latency is fixed by the throughput (Little's law: ${r.connections} / req/s): a row that serves 2,000 req/s cannot average under 25 ms. The p99 column above is that closed-loop measurement. Below, the latency a client sees when the server is not saturated: an open-loop generator (bench/lib/open-loop.mjs, its own process) sends requests evenly at ${Math.round(r.latencyLoad * 100)}% of the lower of the two providers' throughput (at most ${num(r.openLoopMaxRate)}/s, beyond which the generator itself is the bottleneck), the same rate for both, at most ${r.connections} in flight, each latency counted from when its request was due.`,
+    `With ${r.connections} connections each sending its next request as soon as an answer arrives, the mean latency is fixed by the throughput (Little's law: ${r.connections} / req/s): a row that serves 2,000 req/s cannot average under 25 ms. The p99 column above is that closed-loop measurement. Below, the latency a client sees when the server is not saturated: an open-loop generator (bench/lib/open-loop.mjs, its own process) sends requests evenly at ${Math.round(r.latencyLoad * 100)}% of the lower of the two providers' throughput (at most ${num(r.openLoopMaxRate)}/s, beyond which the generator itself is the bottleneck), the same rate for both, at most ${r.connections} in flight, each latency counted from when its request was due. ${r.rounds} rounds each, alternating; the round with the median p99 is shown, every round's p99 in brackets.`,
     '',
   )
   add(
@@ -90,7 +91,7 @@ export function renderReport(r) {
     const l = r.latency[row.key]
     const steps = row.key === 'sso' ? 2 : 1
     add(
-      `| ${row.label} | ${ms(floorMs(r.connections, r.tessera[row.key]?.perSecond, steps))} | ${num(l?.rate)} | ${ms(l?.tessera?.p50ms)} | ${ms(l?.tessera?.p99ms)} | ${ms(l?.tessera?.maxms)} | ${ms(l?.oidc?.p50ms)} | ${ms(l?.oidc?.p99ms)} | ${ms(l?.oidc?.maxms)} |`,
+      `| ${row.label} | ${ms(floorMs(r.connections, r.tessera[row.key]?.perSecond, steps))} | ${num(l?.rate)} | ${ms(l?.tessera?.p50ms)} | ${ms(l?.tessera?.p99ms)}${p99Rounds(l?.tessera)} | ${ms(l?.tessera?.maxms)} | ${ms(l?.oidc?.p50ms)} | ${ms(l?.oidc?.p99ms)}${p99Rounds(l?.oidc)} | ${ms(l?.oidc?.maxms)} |`,
     )
   }
   add(
