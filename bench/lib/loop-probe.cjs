@@ -27,7 +27,8 @@ if (file) {
   let utilization = performance.eventLoopUtilization()
   let since = performance.now()
   let sequence = 0
-  const ms = (ns) => Number((ns / 1e6).toFixed(2))
+  /** A timer's lateness in ms: the histogram records the whole interval, the 1 ms resolution included. */
+  const late = (ns) => Number(Math.max(0, ns / 1e6 - 1).toFixed(2))
   const start = () => {
     delay.reset()
     delay.enable()
@@ -45,10 +46,9 @@ if (file) {
     const snapshot = {
       sequence: ++sequence,
       seconds: Number(((now - since) / 1000).toFixed(2)),
-      // The histogram records the timer's total lateness; the resolution (1 ms) is subtracted.
-      loopDelayP50ms: Math.max(0, ms(delay.percentile(50)) - 1),
-      loopDelayP99ms: Math.max(0, ms(delay.percentile(99)) - 1),
-      loopDelayMaxMs: Math.max(0, ms(delay.max) - 1),
+      loopDelayP50ms: late(delay.percentile(50)),
+      loopDelayP99ms: late(delay.percentile(99)),
+      loopDelayMaxMs: late(delay.max),
       loopUtilization: Number(busy.utilization.toFixed(3)),
       gcCount: gc.count,
       gcTotalMs: Number(gc.totalMs.toFixed(1)),

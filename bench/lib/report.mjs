@@ -1,6 +1,11 @@
 // bench/RESULTS.md: the tables, the machine's limits, and which targets are met.
+import fs from 'node:fs'
+
+/** The hand-kept record of what changed and why (bench/CHANGES.md), copied into every RESULTS.md. */
+const CHANGES = new URL('../CHANGES.md', import.meta.url)
 
 const num = (value) => (value === null || value === undefined ? '—' : Number(value).toLocaleString('en-US'))
+const one = (value) => (value === null || value === undefined ? '—' : Number(value).toFixed(1))
 const ms = (value) => (value === null || value === undefined ? '—' : `${value}`)
 const ratio = (a, b) => (a && b ? `${(a / b).toFixed(2)}×` : '—')
 const mark = (ok) => (ok === null ? '—' : ok ? '✅' : '❌')
@@ -110,7 +115,7 @@ export function renderReport(r) {
     add('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
     const probe = (x) =>
       x
-        ? `${ms(x.loopDelayP99ms)} | ${ms(x.loopDelayMaxMs)} | ${num(x.gcCount)} (${ms(x.gcTotalMs)}) | ${ms(x.gcMaxMs)} | ${Math.round(x.loopUtilization * 100)}%`
+        ? `${one(x.loopDelayP99ms)} | ${one(x.loopDelayMaxMs)} | ${num(x.gcCount)} (${one(x.gcTotalMs)}) | ${one(x.gcMaxMs)} | ${Math.round(x.loopUtilization * 100)}%`
         : '— | — | — | — | —'
     for (const row of openRows) {
       const l = r.latency[row.key]
@@ -191,6 +196,7 @@ export function renderReport(r) {
   add('|---|---|:---:|')
   for (const check of r.checks) add(`| ${check.target} | ${check.measured} | ${mark(check.ok)} |`)
   add('')
+  if (fs.existsSync(CHANGES)) add(fs.readFileSync(CHANGES, 'utf8').trim(), '')
   add('## Comparability notes', '')
   for (const note of r.notes) add(`- ${note}`)
   add(

@@ -139,7 +139,7 @@ export function renderScaling(r) {
   add(
     `- Tessera is stateless between requests: its CPU scales with processes (WORKERS per instance, instances behind a balancer). Cores needed = rate × CPU ms per request / 1000 / ${PLAN_UTILISATION} (planned at ${PLAN_UTILISATION * 100}% utilisation). Instances here: ${CORES_PER_INSTANCE} cores each with WORKERS=${CORES_PER_INSTANCE}, at least two.`,
     `- PostgreSQL is one primary: cores needed = rate × its CPU ms per request / 1000 / ${PLAN_UTILISATION}; a large primary is taken as ${POSTGRES_MAX_CORES} cores. Every Tessera process opens up to ${POOL_PER_PROCESS} connections, and PostgreSQL's default max_connections (100) leaves about ${POSTGRES_CONNECTIONS}: past that, a transaction-mode pooler (PgBouncer) goes between them, or max_connections is raised with the memory it costs.`,
-    "- Signing bounds the token rows: an RS256 signature is most of a `client_credentials` token's CPU, two of them (ID token and access token) of a code exchange or refresh.",
+    `- An RS256 signature costs ${fixed(1000 / r.ceiling.signsPerSecond)} ms of CPU here (the one-core ceiling in RESULTS.md)${r.cost?.postgres?.client_credentials?.cpuMs ? `, ${Math.round(100000 / r.ceiling.signsPerSecond / r.cost.postgres.client_credentials.cpuMs)}% of a \`client_credentials\` token on PostgreSQL` : ''}; a code exchange or a refresh signs twice (ID token and access token). The rest is HTTP, client authentication, the database driver and the statements.`,
     '',
   )
   for (const [row, label] of TOKEN_ROWS) {
@@ -195,7 +195,7 @@ export function renderScaling(r) {
     add(`| audit events | ${num(auditRows)} | ${num(auditBytes)} | ${gb(audit)} |`)
     add(`| **total** | | | **${gb(durable + audit)}** |`, '')
     add(
-      `Users, sessions and grants (${gb(durable)}) fit in the memory of a modest PostgreSQL server (shared_buffers and the page cache hold the whole working set with 16 GB); the audit log is append-only and read by \`idp audit\` only. Sign-ins, not the user count, set the CPU: argon2id costs about ${fixed(r.cost?.postgres?.login?.cpuMs ?? r.cost?.sqlite?.login?.cpuMs, 0)} ms of CPU per password login here, so 100 logins/s need about ${fixed((100 * (r.cost?.postgres?.login?.cpuMs ?? r.cost?.sqlite?.login?.cpuMs ?? 0)) / 1000 / PLAN_UTILISATION, 0)} cores of Tessera.`,
+      `Users, sessions and grants (${gb(durable)}) fit in the memory of a modest PostgreSQL server (shared_buffers and the page cache hold the whole working set with 16 GB); the audit log is append-only and read by \`idp audit\` only; at these assumptions it is the largest table (AUDIT_RETENTION sets its size). Sign-ins, not the user count, set the CPU: argon2id costs about ${fixed(r.cost?.postgres?.login?.cpuMs ?? r.cost?.sqlite?.login?.cpuMs, 0)} ms of CPU per password login here, so 100 logins/s need about ${fixed((100 * (r.cost?.postgres?.login?.cpuMs ?? r.cost?.sqlite?.login?.cpuMs ?? 0)) / 1000 / PLAN_UTILISATION, 0)} cores of Tessera.`,
       '',
     )
   }
@@ -221,7 +221,7 @@ export function renderScaling(r) {
   }
   add(
     '',
-    'A ratio near 1 means the row is CPU-bound and its per-request costs add up; below 1, requests also wait on something other than CPU (PostgreSQL commits reaching the disk, lock waits, the pool), or saturation made each request dearer than at moderate load (compare the saturated columns of the first table). Two instances on two cores cannot beat one: they split the same cores and add the balancer; on separate machines the Tessera share of the table above is what each added instance brings.',
+    'A ratio near 1 means the row is CPU-bound and its per-request costs add up. Above 1, the counting pass overstates what a request costs under full load: at 10 connections every request pays its own wake-ups and system calls, which 50 busy connections share (the cheapest rows, JWKS and discovery, show it most). Below 1, requests also wait on something other than CPU (PostgreSQL commits reaching the disk, lock waits, the pool), or saturation made each request dearer than at moderate load (compare the saturated columns of the first table). Two instances on two cores cannot beat one: they split the same cores and add the balancer; on separate machines the Tessera share of the table above is what each added instance brings.',
     '',
   )
   return `${lines.join('\n')}\n`
