@@ -10,13 +10,13 @@
 //   BENCH_COST_ROWS=a,b       only these row keys (default: every row of rows.mjs, `authorize` and `login`)
 //   BENCH_COST_LOGIN=0        leaves the password-login row out
 import fs from 'node:fs'
-import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import pg from 'pg'
 import { costPerRequest, EXTRA_ROWS, postgresBackendCpu, renderCostTable } from './lib/cost.mjs'
 import { prepare, ROWS } from './lib/rows.mjs'
 import * as tessera from './targets/tessera.mjs'
+import { freePort } from './lib/process.mjs'
 
 const dialect = process.argv[2] ?? 'sqlite'
 if (!['sqlite', 'postgres'].includes(dialect)) {
@@ -29,16 +29,6 @@ const ONLY = process.env.BENCH_COST_ROWS ? new Set(process.env.BENCH_COST_ROWS.s
 const LOGIN = process.env.BENCH_COST_LOGIN !== '0'
 const ADMIN_URL = process.env.BENCH_POSTGRES_ADMIN_URL ?? 'postgres://tessera:tessera@127.0.0.1:5432/postgres'
 const log = (message) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${message}\n`)
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address()
-      server.close(() => resolve(port))
-    })
-    server.once('error', reject)
-  })
-}
 
 async function admin(statement) {
   const client = new pg.Client({ connectionString: ADMIN_URL })

@@ -21,14 +21,13 @@
 //   BENCH_OUT=dir          write RESULTS.md and results.json there instead of bench/; without it a
 //                          run of only some parts writes nothing (bench/RESULTS.md is the full set)
 import fs from 'node:fs'
-import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { costPerRequest, EXTRA_ROWS, postgresBackendCpu } from './lib/cost.mjs'
 import { ownCpuSeconds, treeCpuSeconds } from './lib/cpu.mjs'
 import { CONNECTIONS, measure } from './lib/load.mjs'
-import { runNode, startNode, stopProcess } from './lib/process.mjs'
+import { runNode, startNode, stopProcess, freePort } from './lib/process.mjs'
 import { startPostgres } from './lib/postgres.mjs'
 import { checkTargets, renderPostgres, renderReport } from './lib/report.mjs'
 import { loginRow, prepare, ROWS } from './lib/rows.mjs'
@@ -62,16 +61,6 @@ const STORAGE_COUNTS = {
 const OUT_DIR = process.env.BENCH_OUT ? path.resolve(process.env.BENCH_OUT) : undefined
 const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-bench-'))
 const log = (message) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${message}\n`)
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address()
-      server.close(() => resolve(port))
-    })
-    server.once('error', reject)
-  })
-}
 
 const summary = (r) =>
   `${String(r.perSecond).padStart(7)}/s  p50 ${r.p50ms ?? r.loginP50ms} ms  p99 ${r.p99ms ?? r.loginP99ms} ms  errors ${r.errors ?? r.failedLogins}`

@@ -6,11 +6,11 @@
 import { treeCpuSeconds } from './cpu.mjs'
 import { execFile, spawnSync } from 'node:child_process'
 import fs from 'node:fs'
-import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import pg from 'pg'
+import { freePort } from './process.mjs'
 
 const run = promisify(execFile)
 const PG_ROOT = '/usr/lib/postgresql'
@@ -23,16 +23,6 @@ const SETTINGS = {
   logging_collector: 'off',
 }
 const READY_TIMEOUT_MS = 60_000
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address()
-      server.close(() => resolve(port))
-    })
-    server.once('error', reject)
-  })
-}
 
 /** The bin directory of the highest PostgreSQL version installed under /usr/lib/postgresql. */
 function binDir() {

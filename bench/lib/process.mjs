@@ -1,5 +1,6 @@
 // Child processes for the benchmark: servers started with `node`, waited for, stopped with SIGTERM.
 import { spawn, execFile } from 'node:child_process'
+import net from 'node:net'
 import { promisify } from 'node:util'
 
 const run = promisify(execFile)
@@ -92,4 +93,15 @@ export async function childPids(pid) {
   } catch {
     return []
   }
+}
+
+/** A TCP port free on 127.0.0.1 right now (the kernel picks it). */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address()
+      server.close(() => resolve(port))
+    })
+    server.once('error', reject)
+  })
 }

@@ -139,7 +139,11 @@ export function renderScaling(r) {
   add(
     `- Tessera is stateless between requests: its CPU scales with processes (WORKERS per instance, instances behind a balancer). Cores needed = rate × CPU ms per request / 1000 / ${PLAN_UTILISATION} (planned at ${PLAN_UTILISATION * 100}% utilisation). Instances here: ${CORES_PER_INSTANCE} cores each with WORKERS=${CORES_PER_INSTANCE}, at least two.`,
     `- PostgreSQL is one primary: cores needed = rate × its CPU ms per request / 1000 / ${PLAN_UTILISATION}; a large primary is taken as ${POSTGRES_MAX_CORES} cores. Every Tessera process opens up to ${POOL_PER_PROCESS} connections, and PostgreSQL's default max_connections (100) leaves about ${POSTGRES_CONNECTIONS}: past that, a transaction-mode pooler (PgBouncer) goes between them, or max_connections is raised with the memory it costs.`,
-    `- An RS256 signature costs ${fixed(1000 / r.ceiling.signsPerSecond)} ms of CPU here (the one-core ceiling in RESULTS.md)${r.cost?.postgres?.client_credentials?.cpuMs ? `, ${Math.round(100000 / r.ceiling.signsPerSecond / r.cost.postgres.client_credentials.cpuMs)}% of a \`client_credentials\` token on PostgreSQL` : ''}; a code exchange or a refresh signs twice (ID token and access token). The rest is HTTP, client authentication, the database driver and the statements.`,
+    ...(r.ceiling
+      ? [
+          `- An RS256 signature costs ${fixed(1000 / r.ceiling.signsPerSecond)} ms of CPU here (the one-core ceiling in RESULTS.md)${r.cost?.postgres?.client_credentials?.cpuMs ? `, ${Math.round(100000 / r.ceiling.signsPerSecond / r.cost.postgres.client_credentials.cpuMs)}% of a \`client_credentials\` token on PostgreSQL` : ''}; a code exchange or a refresh signs twice (ID token and access token). The rest is HTTP, client authentication, the database driver and the statements.`,
+        ]
+      : []),
     '',
   )
   for (const [row, label] of TOKEN_ROWS) {

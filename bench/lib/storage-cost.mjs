@@ -21,12 +21,11 @@
 // reported beside them (`transientBytes`, `retentionBytes`) and per table.
 import { createHash, randomBytes } from 'node:crypto'
 import fs from 'node:fs'
-import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { fetchWithJar, FORM } from './http.mjs'
-import { runNode } from './process.mjs'
+import { runNode, freePort } from './process.mjs'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const CLI = path.join(ROOT, 'bin/idp.js')
@@ -69,16 +68,6 @@ const kindOf = (table) => KIND[table] ?? 'durable'
 
 const FIRST = ['Anna', 'Ben', 'Carla', 'David', 'Elena', 'Farid', 'Grace', 'Hiroshi', 'Ines', 'Jonas', 'Katarzyna', 'Liam', 'Maria', 'Noah']
 const LAST = ['Schmidt', 'Okafor', 'García', 'Nguyen', 'Johansson', 'Rossi', 'Kowalski', 'Dubois', 'Tanaka', 'Murphy', 'Silva', 'Müller']
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address()
-      server.close(() => resolve(port))
-    })
-    server.once('error', reject)
-  })
-}
 
 /** Runs `task(i)` for i < count, `concurrency` at a time. */
 async function pool(count, concurrency, task) {

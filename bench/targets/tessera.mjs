@@ -3,11 +3,10 @@
 // an operator would. With `instances` > 1, that many separate servers share the database and the
 // key directory behind a round-robin TCP balancer (bench/lib/balancer.mjs), whose URL is the issuer.
 import fs from 'node:fs'
-import net from 'node:net'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { absorbCookies, cookieHeader, fetchWithJar, FORM, header, pathOf } from '../lib/http.mjs'
-import { childPids, runNode, startNode, stopProcess } from '../lib/process.mjs'
+import { childPids, runNode, startNode, stopProcess, freePort } from '../lib/process.mjs'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const MAIN = path.join(ROOT, 'dist/src/main.js')
@@ -21,16 +20,6 @@ const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange'
 const DEVICE_CODE = 'urn:ietf:params:oauth:grant-type:device_code'
 
 const BALANCER = path.join(ROOT, 'bench/lib/balancer.mjs')
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address()
-      server.close(() => resolve(port))
-    })
-    server.once('error', reject)
-  })
-}
 
 const field = (html, name) => new RegExp(`name="${name}" value="([^"]*)"`).exec(html)?.[1]
 
