@@ -25,8 +25,8 @@
 // directly (connection setup, the WAL checkpoint thread's own connection) are not counted.
 // CPU is process_cpu_seconds_total (the server process, every thread) plus the processes below
 // it (/proc); the PostgreSQL backends' CPU is apart (`databaseCpu`).
-import fs from 'node:fs'
 import { createHash, randomBytes } from 'node:crypto'
+import { cpuSecondsWhere, descendantsCpuSeconds } from './cpu.mjs'
 import { pathOf } from './http.mjs'
 import { measure } from './load.mjs'
 import { ROWS } from './rows.mjs'
@@ -36,7 +36,6 @@ export const CONNECTIONS = 10
 /** After a run, off-request-path work it caused (outbox nudges, checkpoint thread) gets this long. */
 const SETTLE_MS = 250
 const IDLE_SECONDS = 5
-const CLOCK_TICKS = 100
 const OPERATIONS = ['select', 'insert', 'update', 'delete', 'other']
 
 const VERIFIER = randomBytes(32).toString('base64url')
@@ -62,43 +61,6 @@ function parseMetrics(text) {
   return reading
 }
 
-/** CPU seconds of the processes below `pid` (the argon2id hashing process), from /proc. */
-function childrenCpuSeconds(pid) {
-  let ticks = 0
-  const seen = new Set()
-  const walk = (parent) => {
-    let tasks = []
-    try {
-      tasks = fs.readdirSync(`/proc/${parent}/task`)
-    } catch {
-      return
-    }
-    for (const task of tasks) {
-      let children = ''
-      try {
-        children = fs.readFileSync(`/proc/${parent}/task/${task}/children`, 'utf8')
-      } catch {
-        continue
-      }
-      for (const child of children.split(' ').filter(Boolean).map(Number)) {
-        if (seen.has(child)) continue
-        seen.add(child)
-        try {
-          const stat = fs.readFileSync(`/proc/${child}/stat`, 'utf8')
-          const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-          ticks += Number(fields[11]) + Number(fields[12]) // utime, stime (fields 14 and 15 of stat)
-        } catch {
-          continue
-        }
-        walk(child)
-      }
-    }
-  }
-  walk(pid)
-  return ticks / CLOCK_TICKS
-}
-
-/** `source`: { metricsUrl, pid (the server's, for its child processes), databaseCpu? () → seconds }. */
 /**
  * CPU seconds of the PostgreSQL backends serving `database` on this machine, from /proc (a
  * backend's process title names its database).
@@ -106,30 +68,16 @@ function childrenCpuSeconds(pid) {
  * connections for 30 s idle, longer than any gap between rows.
  */
 export function postgresBackendCpu(database) {
-  return () => {
-    let ticks = 0
-    for (const entry of fs.readdirSync('/proc')) {
-      if (!/^\d+$/.test(entry)) continue
-      try {
-        const title = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').replaceAll('\0', ' ')
-        // "postgres: [cluster name: ]user database host(port) state"
-        if (/^postgres: (?:\S+: )?\S+ (\S+) /.exec(title)?.[1] !== database) continue
-        const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8')
-        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-        ticks += Number(fields[11]) + Number(fields[12])
-      } catch {
-        continue
-      }
-    }
-    return ticks / CLOCK_TICKS
-  }
+  // "postgres: [cluster name: ]user database host(port) state"
+  return () => cpuSecondsWhere((title) => /^postgres: (?:\S+: )?\S+ (\S+) /.exec(title)?.[1] === database)
 }
 
+/** `source`: { metricsUrl, pid (the server's, for its child processes), databaseCpu? () → seconds }. */
 async function snapshot({ metricsUrl, pid, databaseCpu }) {
   const response = await fetch(metricsUrl)
   if (!response.ok) throw new Error(`${metricsUrl}: HTTP ${response.status}`)
   const reading = parseMetrics(await response.text())
-  reading.childCpuSeconds = pid ? childrenCpuSeconds(pid) : 0
+  reading.childCpuSeconds = pid ? descendantsCpuSeconds(pid) : 0
   reading.dbCpuSeconds = databaseCpu ? await databaseCpu() : 0
   reading.at = performance.now()
   return reading

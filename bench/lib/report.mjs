@@ -5,7 +5,9 @@ import fs from 'node:fs'
 const CHANGES = new URL('../CHANGES.md', import.meta.url)
 
 const num = (value) => (value === null || value === undefined ? '—' : Number(value).toLocaleString('en-US'))
-const one = (value) => (value === null || value === undefined ? '—' : Number(value).toFixed(1))
+const tenths = (value) => (value === null || value === undefined ? '—' : Number(value).toFixed(1))
+/** A per-request count measured as a difference of totals (0.99, -0.01): the whole number it stands for. */
+const count = (value) => (value === null || value === undefined ? '—' : `${Math.max(0, Math.round(value))}`)
 const ms = (value) => (value === null || value === undefined ? '—' : `${value}`)
 const ratio = (a, b) => (a && b ? `${(a / b).toFixed(2)}×` : '—')
 const mark = (ok) => (ok === null ? '—' : ok ? '✅' : '❌')
@@ -115,7 +117,7 @@ export function renderReport(r) {
     add('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
     const probe = (x) =>
       x
-        ? `${one(x.loopDelayP99ms)} | ${one(x.loopDelayMaxMs)} | ${num(x.gcCount)} (${one(x.gcTotalMs)}) | ${one(x.gcMaxMs)} | ${Math.round(x.loopUtilization * 100)}%`
+        ? `${tenths(x.loopDelayP99ms)} | ${tenths(x.loopDelayMaxMs)} | ${num(x.gcCount)} (${tenths(x.gcTotalMs)}) | ${tenths(x.gcMaxMs)} | ${Math.round(x.loopUtilization * 100)}%`
         : '— | — | — | — | —'
     for (const row of openRows) {
       const l = r.latency[row.key]
@@ -153,7 +155,6 @@ export function renderReport(r) {
   if (r.cost) {
     // Rows that issue access tokens: each inserted an access_tokens row before this round (issue 20).
     const issuesAccessToken = new Set(['client_credentials', 'client_credentials_dpop', 'token_exchange', 'code', 'refresh', 'sso'])
-    const count = (value) => (value === undefined ? '—' : `${Math.max(0, Math.round(value))}`)
     add('## Database statements per request', '')
     add(
       'Counted from the server\'s own metrics (`tessera_db_query_duration_seconds_count` by statement, bench/lib/cost.mjs) over a fixed number of requests per row, preparation and idle work taken out. "Before" is the previous round, when every access token inserted an `access_tokens` row so that its revocation could be seen; now a token names the grant or client it lives and dies with (src/model/access-token-id.ts) and no token is written. CPU per request and the scaling model built on these counts: [SCALING.md](SCALING.md).',
@@ -217,11 +218,7 @@ export function renderReport(r) {
 }
 
 /** Database round trips of one request, from bench/lib/cost.mjs's counts when they were taken. */
-const roundTrips = (cost) => {
-  if (!cost) return '—'
-  const n = (value) => (value === null || value === undefined ? '?' : `${Number(Number(value).toFixed(2))}`)
-  return `${n(cost.reads)} r + ${n(cost.writes)} w`
-}
+const roundTrips = (cost) => (cost ? `${count(cost.reads)} r + ${count(cost.writes)} w + ${count(cost.other)} other` : '—')
 
 /** ## PostgreSQL: the rows on one instance and on two behind the balancer, next to SQLite. */
 export function renderPostgres(r) {
@@ -240,7 +237,7 @@ export function renderPostgres(r) {
   add('## PostgreSQL: one instance and two behind a load balancer', '')
   add(
     `Tessera on ${server}, a fresh database for each part, reached over TCP with a pool of 10 connections per process. One instance: one Tessera process (WORKERS=1). Two instances: two separate Tessera processes (WORKERS=1 each, the same database and KEYS_DIR) behind a round-robin TCP balancer (bench/lib/balancer.mjs, a Node process of its own; each keep-alive connection stays on the instance it was given), whose URL is the issuer. Everything runs on the same ${r.cpus} cores: the PostgreSQL server, the load generator, the balancer and the instances compete for them, so the two-instance rows show what the extra hop and the contention cost here, not how instances scale on machines of their own.`,
-    `Measured after the SQLite rows (${pgRounds} round${pgRounds === 1 ? '' : 's each, the median shown'}), not in alternation with them: the ratios carry this machine's drift. DB round trips per request: statements sent to PostgreSQL by one request of the one-instance row (reads + writes, bench/lib/cost.mjs), — where not counted.`,
+    `Measured after the SQLite rows (${pgRounds} round${pgRounds === 1 ? '' : 's each, the median shown'}), not in alternation with them: the ratios carry this machine's drift. DB round trips per request: statements sent to PostgreSQL by one request of the one-instance row (reads, writes and other: BEGIN and COMMIT; bench/lib/cost.mjs), — where not counted.`,
     '',
   )
   add(
