@@ -25,9 +25,8 @@
 // directly (connection setup, the WAL checkpoint thread's own connection) are not counted.
 // CPU is process_cpu_seconds_total (the server process, every thread) plus the processes below
 // it (/proc); the PostgreSQL backends' CPU is apart (`databaseCpu`).
-import { createHash, randomBytes } from 'node:crypto'
 import { cpuSecondsWhere, descendantsCpuSeconds } from './cpu.mjs'
-import { pathOf } from './http.mjs'
+import { pathOf, pkce } from './http.mjs'
 import { measure } from './load.mjs'
 import { ROWS } from './rows.mjs'
 
@@ -38,8 +37,7 @@ const SETTLE_MS = 250
 const IDLE_SECONDS = 5
 const OPERATIONS = ['select', 'insert', 'update', 'delete', 'other']
 
-const VERIFIER = randomBytes(32).toString('base64url')
-const CHALLENGE = createHash('sha256').update(VERIFIER).digest('base64url')
+const { challenge: CHALLENGE } = pkce()
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 

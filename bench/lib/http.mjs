@@ -1,4 +1,6 @@
-// Small HTTP helpers shared by the benchmark targets: cookies, headers as autocannon reports them.
+// Small HTTP helpers shared by the benchmark targets: cookies, headers as autocannon reports them,
+// form fields, codes and a PKCE pair.
+import { createHash, randomBytes } from 'node:crypto'
 
 /** A header from autocannon's onResponse object (raw names, any case; repeated ones as arrays). */
 export function header(headers, name) {
@@ -39,3 +41,15 @@ export const pathOf = (url) => {
 }
 
 export const FORM = 'application/x-www-form-urlencoded'
+
+/** A hidden form field's value on a page (`<input name="…" value="…">`). */
+export const formField = (html, name) => new RegExp(`name="${name}" value="([^"]*)"`).exec(html)?.[1]
+
+/** The `code` of a redirect to the application, or null. */
+export const codeFrom = (location) => (location ? new URL(location, 'http://x').searchParams.get('code') : null)
+
+/** A PKCE verifier and its S256 challenge (RFC 7636 §4.1–4.2). */
+export function pkce() {
+  const verifier = randomBytes(32).toString('base64url')
+  return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') }
+}

@@ -56,3 +56,9 @@ export async function measure(
     seconds,
   }
 }
+
+/** The value at quantile `p` of an ascending list (null when empty), to two decimals. */
+export function percentile(sorted, p) {
+  if (sorted.length === 0) return null
+  return Number(sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))].toFixed(2))
+}

@@ -15,19 +15,12 @@
 // at the end (signed in with the passkey: removal needs a recent sign-in), leaving the user as
 // it found it; the key pair is made once and kept on the context.
 import { createHash, generateKeyPairSync, randomBytes, sign } from 'node:crypto'
-import { absorbCookies, cookieHeader, fetchWithJar, FORM, header, pathOf } from './http.mjs'
-import { measure } from './load.mjs'
+import { absorbCookies, codeFrom, cookieHeader, fetchWithJar, FORM, formField as field, header, pathOf, pkce } from './http.mjs'
+import { measure, percentile } from './load.mjs'
 
 const b64url = (bytes) => Buffer.from(bytes).toString('base64url')
 const sha256 = (data) => createHash('sha256').update(data).digest()
-const field = (html, name) => new RegExp(`name="${name}" value="([^"]*)"`).exec(html)?.[1]
-const codeFrom = (location) => (location ? new URL(location, 'http://x').searchParams.get('code') : null)
-/** As rows.mjs computes it (not imported from there: rows.mjs imports this module). */
-function percentile(sorted, p) {
-  if (sorted.length === 0) return null
-  return Number(sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))].toFixed(2))
-}
-const CHALLENGE = createHash('sha256').update(randomBytes(32).toString('base64url')).digest('base64url')
+const { challenge: CHALLENGE } = pkce()
 
 // --- CBOR (RFC 8949), only what an attestation object and a COSE key need ------------------
 

@@ -1,23 +1,16 @@
 // The benchmark rows, written once against the target interface (Tessera or oidc-provider): each
 // row prepares what it needs through real HTTP flows, then drives one endpoint with autocannon.
-import { createHash, generateKeyPairSync, randomBytes, randomUUID, sign } from 'node:crypto'
-import { FORM, header, pathOf } from './http.mjs'
-import { measure } from './load.mjs'
+import { generateKeyPairSync, randomUUID, sign } from 'node:crypto'
+import { codeFrom, FORM, header, pathOf, pkce } from './http.mjs'
+import { measure, percentile } from './load.mjs'
 import { passkeyLoginRow } from './passkey.mjs'
 
-const VERIFIER = randomBytes(32).toString('base64url')
-const CHALLENGE = createHash('sha256').update(VERIFIER).digest('base64url')
+const { verifier: VERIFIER, challenge: CHALLENGE } = pkce()
 // Tokens in flight when a run ends are lost (rotated, answer dropped): room for two runs of losses.
 const REFRESH_POOL = 200
 
 const basic = ({ clientId, clientSecret }) =>
   `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`).toString('base64')}`
-const codeFrom = (location) => (location ? new URL(location, 'http://x').searchParams.get('code') : null)
-
-export function percentile(sorted, p) {
-  if (sorted.length === 0) return null
-  return Number(sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))].toFixed(2))
-}
 
 /** Everything the rows share for one target: discovery, a logged-in session, a user access token. */
 export async function prepare(target) {

@@ -19,19 +19,18 @@
 // `retention` (event logs kept for a time, not per entity: audit_events, the outbox) and
 // `installation` (keys, clients: one-off). Only durable tables make up `bytes`; the others are
 // reported beside them (`transientBytes`, `retentionBytes`) and per table.
-import { createHash, randomBytes } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { fetchWithJar, FORM } from './http.mjs'
+import { fetchWithJar, FORM, formField, pkce } from './http.mjs'
 import { runNode, freePort } from './process.mjs'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const CLI = path.join(ROOT, 'bin/idp.js')
 const PASSWORD = 'storage bench password 1'
-const VERIFIER = randomBytes(32).toString('base64url')
-const CHALLENGE = createHash('sha256').update(VERIFIER).digest('base64url')
+const { verifier: VERIFIER, challenge: CHALLENGE } = pkce()
 export const DEFAULT_ADMIN_URL = 'postgres://tessera:tessera@127.0.0.1:5432/postgres'
 
 const KIND = {
@@ -239,7 +238,7 @@ async function passwordLogin(target, email) {
   const authorize = await fetchWithJar(target.authorizeUrl({ challenge: CHALLENGE }), jar)
   const page = await fetchWithJar(new URL(authorize.headers.get('location'), target.issuer), jar)
   const html = await page.text()
-  const field = (name) => new RegExp(`name="${name}" value="([^"]*)"`).exec(html)?.[1] ?? ''
+  const field = (name) => formField(html, name) ?? ''
   const posted = await fetchWithJar(`${target.issuer}/login`, jar, {
     method: 'POST',
     headers: { origin: target.issuer, 'content-type': FORM },

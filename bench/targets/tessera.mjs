@@ -5,7 +5,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { absorbCookies, cookieHeader, fetchWithJar, FORM, header, pathOf } from '../lib/http.mjs'
+import { absorbCookies, cookieHeader, fetchWithJar, FORM, formField as field, header, pathOf } from '../lib/http.mjs'
 import { childPids, runNode, startNode, stopProcess, freePort } from '../lib/process.mjs'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
@@ -20,8 +20,6 @@ const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange'
 const DEVICE_CODE = 'urn:ietf:params:oauth:grant-type:device_code'
 
 const BALANCER = path.join(ROOT, 'bench/lib/balancer.mjs')
-
-const field = (html, name) => new RegExp(`name="${name}" value="([^"]*)"`).exec(html)?.[1]
 
 /**
  * `port`: where the load generator connects (the server's, or the balancer's with `instances` > 1).
