@@ -12,7 +12,7 @@
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import pg from 'pg'
+import { createDatabase, dropDatabase } from './lib/postgres.mjs'
 import { costPerRequest, EXTRA_ROWS, postgresBackendCpu, renderCostTable } from './lib/cost.mjs'
 import { prepare, ROWS } from './lib/rows.mjs'
 import * as tessera from './targets/tessera.mjs'
@@ -30,16 +30,6 @@ const LOGIN = process.env.BENCH_COST_LOGIN !== '0'
 const ADMIN_URL = process.env.BENCH_POSTGRES_ADMIN_URL ?? 'postgres://tessera:tessera@127.0.0.1:5432/postgres'
 const log = (message) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${message}\n`)
 
-async function admin(statement) {
-  const client = new pg.Client({ connectionString: ADMIN_URL })
-  await client.connect()
-  try {
-    await client.query(statement)
-  } finally {
-    await client.end()
-  }
-}
-
 const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-cost-'))
 let database
 let target
@@ -47,10 +37,7 @@ try {
   const env = { METRICS_HOST: '127.0.0.1', METRICS_PORT: String(await freePort()) }
   if (dialect === 'postgres') {
     database = `bench_cost_${Math.random().toString(36).slice(2, 10)}`
-    await admin(`create database ${database}`)
-    const url = new URL(ADMIN_URL)
-    url.pathname = `/${database}`
-    env.DATABASE_URL = url.toString()
+    env.DATABASE_URL = await createDatabase(ADMIN_URL, database)
     log(`database ${database}`)
   }
   target = await tessera.start({ port: await freePort(), workDir, env })
@@ -64,5 +51,5 @@ try {
 } finally {
   await target?.stop().catch(() => undefined)
   fs.rmSync(workDir, { recursive: true, force: true })
-  if (database) await admin(`drop database if exists ${database}`).catch((error) => log(`could not drop ${database}: ${error.message}`))
+  if (database) await dropDatabase(ADMIN_URL, database).catch((error) => log(`could not drop ${database}: ${error.message}`))
 }

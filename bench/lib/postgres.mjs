@@ -3,13 +3,13 @@
 // Durability settings stay at their defaults (fsync on, synchronous_commit on): the rows measure
 // what a production server would pay for each commit. BENCH_POSTGRES_URL points at a running
 // server instead (each database is then created, and dropped at the end, on it).
-import { treeCpuSeconds } from './cpu.mjs'
 import { execFile, spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import pg from 'pg'
+import { treeCpuSeconds } from './cpu.mjs'
 import { freePort } from './process.mjs'
 
 const run = promisify(execFile)
@@ -54,6 +54,17 @@ function withDatabase(url, database) {
   return parsed.toString()
 }
 
+/** Creates `name` on the server at `serverUrl` (a role that may create databases); its URL. */
+export async function createDatabase(serverUrl, name) {
+  await withClient(serverUrl, (client) => client.query(`CREATE DATABASE ${quoteIdent(name)}`))
+  return withDatabase(serverUrl, name)
+}
+
+/** Drops `name` from the server at `serverUrl`, closing its connections. */
+export async function dropDatabase(serverUrl, name) {
+  await withClient(serverUrl, (client) => client.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`))
+}
+
 /** Databases on a server somebody else runs (BENCH_POSTGRES_URL): created now, dropped by stop(). */
 async function externalServer(url) {
   const created = []
@@ -64,14 +75,11 @@ async function externalServer(url) {
     adminUrl: url,
     async createDatabase(name) {
       const database = `${name}_${process.pid}_${Date.now().toString(36)}`
-      await withClient(url, (client) => client.query(`CREATE DATABASE ${quoteIdent(database)}`))
       created.push(database)
-      return withDatabase(url, database)
+      return createDatabase(url, database)
     },
     async stop() {
-      await withClient(url, async (client) => {
-        for (const database of created.splice(0)) await client.query(`DROP DATABASE IF EXISTS ${quoteIdent(database)} WITH (FORCE)`)
-      })
+      for (const database of created.splice(0)) await dropDatabase(url, database)
     },
   }
 }
@@ -153,10 +161,7 @@ export async function startPostgres({ workDir }) {
     adminUrl: serverUrl,
     /** CPU seconds (user + system) used so far by the server: the postmaster and its backends. */
     cpuSeconds: () => treeCpuSeconds([postmaster]),
-    async createDatabase(name) {
-      await withClient(serverUrl, (client) => client.query(`CREATE DATABASE ${quoteIdent(name)}`))
-      return withDatabase(serverUrl, name)
-    },
+    createDatabase: (name) => createDatabase(serverUrl, name),
     async stop() {
       if (!running) return
       running = false

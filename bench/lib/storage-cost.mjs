@@ -25,6 +25,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { fetchWithJar, FORM, formField, pkce } from './http.mjs'
+import { createDatabase, dropDatabase } from './postgres.mjs'
 import { runNode, freePort } from './process.mjs'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
@@ -171,31 +172,6 @@ function perItem(before, after, count) {
 }
 
 // --- The installation ---------------------------------------------------------------------------
-
-async function createDatabase(adminUrl, name) {
-  const { default: pg } = await import('pg')
-  const admin = new pg.Client({ connectionString: adminUrl })
-  await admin.connect()
-  try {
-    await admin.query(`CREATE DATABASE "${name}"`)
-  } finally {
-    await admin.end()
-  }
-  const url = new URL(adminUrl)
-  url.pathname = `/${name}`
-  return url.toString()
-}
-
-async function dropDatabase(adminUrl, name) {
-  const { default: pg } = await import('pg')
-  const admin = new pg.Client({ connectionString: adminUrl })
-  await admin.connect()
-  try {
-    await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)
-  } finally {
-    await admin.end()
-  }
-}
 
 /** An installation export with `count` users, made from a scratch installation's export (its KEK, its signing keys). */
 async function usersExport(cliEnv, workDir, count) {
