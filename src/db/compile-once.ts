@@ -5,13 +5,14 @@ import type { Db } from './connect.js'
  * A query kysely builds and compiles once, then runs with new parameters: for the few queries
  * every token request makes, building the query tree again each time costs more than SQLite
  * takes to answer it. `build` is called once with a marker in place of each named parameter;
- * the SQL stays kysely's, for whichever dialect `db` is.
+ * the SQL stays kysely's, for whichever dialect `db` is. The query runs on `db`, or on a
+ * transaction of it when one is given.
  */
 export function compileOnce<Args extends Record<string, unknown>, Row>(
   db: Db,
   names: readonly (keyof Args & string)[],
   build: (db: Db, args: Args) => Compilable<Row>,
-): (args: Args) => Promise<QueryResult<Row>> {
+): (args: Args, on?: Db) => Promise<QueryResult<Row>> {
   let prepared: { compiled: CompiledQuery<Row>; slots: (keyof Args & string)[] } | undefined
   // Compiled on first use: repositories are also made for short-lived transactions.
   const prepare = () => {
@@ -23,9 +24,9 @@ export function compileOnce<Args extends Record<string, unknown>, Row>(
     }
     return { compiled, slots: slots as (keyof Args & string)[] }
   }
-  return (args) => {
+  return (args, on = db) => {
     prepared ??= prepare()
     const { compiled, slots } = prepared
-    return db.executeQuery<Row>({ ...compiled, parameters: slots.map((slot) => args[slot]) })
+    return on.executeQuery<Row>({ ...compiled, parameters: slots.map((slot) => args[slot]) })
   }
 }

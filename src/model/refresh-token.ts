@@ -7,3 +7,6 @@ export interface RefreshToken {
   readonly idleExpiresAt: number
   readonly usedAt: number | null
 }
+
+/** A refresh token about to be stored: not used yet. */
+export type NewRefreshToken = Omit<RefreshToken, 'usedAt'>

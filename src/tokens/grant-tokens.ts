@@ -1,15 +1,14 @@
 /**
  * The tokens of a grant just created by redeeming something a user approved (an authorization
  * code, a device code): the user must still be active (else the grant is revoked at once), then
- * an access token for the grant's resource, an ID token for `openid`, and a refresh token when the
- * grant is offline.
+ * an access token for the grant's resource, an ID token for `openid`, and the grant's first refresh
+ * token when it is offline (stored with the grant: tokens/refresh.ts).
  */
 import type { Deps } from '../deps.js'
 import { OAuthError } from '../errors/oauth-error.js'
 import type { Grant } from '../model/grant.js'
 import { accessTarget } from '../apis/resources.js'
 import { issueTokenSet, type TokenSet } from './issue.js'
-import { issueRefreshToken } from './refresh.js'
 
 export interface NewGrantTokens {
   readonly grant: Grant
@@ -20,6 +19,8 @@ export interface NewGrantTokens {
   readonly dpopJkt: string | null
   /** The public id of the approving session, for the ID token's `sid`; null: none. */
   readonly sid: string | null
+  /** The grant's first refresh token, already stored with it; null: the grant is not offline. */
+  readonly refreshToken: string | null
 }
 
 export async function issueNewGrantTokens(deps: Deps, input: NewGrantTokens): Promise<TokenSet & { refresh_token?: string }> {
@@ -43,6 +44,5 @@ export async function issueNewGrantTokens(deps: Deps, input: NewGrantTokens): Pr
     dpopJkt: input.dpopJkt,
     sid: input.sid,
   })
-  if (!grant.offline || grant.expiresAt === null) return tokens
-  return { ...tokens, refresh_token: await issueRefreshToken(deps, grant.id, grant.clientId, grant.expiresAt) }
+  return input.refreshToken === null ? tokens : { ...tokens, refresh_token: input.refreshToken }
 }

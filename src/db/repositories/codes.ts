@@ -4,6 +4,8 @@ import { grantsRepository } from './grants.js'
 import { inLiveSession, sessionSid } from './live-session.js'
 import { type Grant } from '../../model/grant.js'
 import type { AuthorizationCode, StoredCode } from '../../model/code.js'
+import type { NewRefreshToken } from '../../model/refresh-token.js'
+import { compileOnce } from '../compile-once.js'
 import { parseAmr } from '../../model/authentication.js'
 import { parseAcr } from '../../model/acr.js'
 
@@ -35,6 +37,19 @@ export type Redemption =
   | { readonly outcome: 'session_ended' }
 
 export function codesRepository(db: Db) {
+  const grants = grantsRepository(db)
+  // The statements of every code exchange, compiled once (compile-once.ts).
+  const byHash = compileOnce(db, ['codeHash'], (db, args: { codeHash: string }) =>
+    db.selectFrom('authorization_codes').selectAll().where('code_hash', '=', args.codeHash),
+  )
+  const consume = compileOnce(db, ['codeHash', 'grantId', 'now'], (db, args: { codeHash: string; grantId: string; now: number }) =>
+    db
+      .updateTable('authorization_codes')
+      .set({ consumed_at: args.now, grant_id: args.grantId })
+      .where('code_hash', '=', args.codeHash)
+      .where('consumed_at', 'is', null)
+      .where((eb) => inLiveSession(eb, 'authorization_codes', args.now)),
+  )
   return {
     async insert(code: AuthorizationCode): Promise<void> {
       await db
@@ -64,20 +79,15 @@ export function codesRepository(db: Db) {
     /**
      * Consumes the code and stores the grant it authorises, atomically: of concurrent redemptions
      * exactly one wins, and only while the login session the code was issued in is live (a
-     * logout voids the session's unredeemed codes).
+     * logout voids the session's unredeemed codes). The grant's first refresh token is stored in
+     * the same transaction.
      */
-    async redeem(codeHash: string, grant: Grant, now: number): Promise<Redemption> {
+    async redeem(codeHash: string, grant: Grant, firstRefreshToken: NewRefreshToken | null, now: number): Promise<Redemption> {
       return db.transaction().execute(async (trx): Promise<Redemption> => {
         // The first statement writes: on SQLite the transaction takes the write lock at once.
-        const consumed = await trx
-          .updateTable('authorization_codes')
-          .set({ consumed_at: now, grant_id: grant.id })
-          .where('code_hash', '=', codeHash)
-          .where('consumed_at', 'is', null)
-          .where((eb) => inLiveSession(eb, 'authorization_codes', now))
-          .executeTakeFirst()
-        if (consumed.numUpdatedRows === 1n) {
-          await grantsRepository(trx).insert(grant)
+        const consumed = await consume({ codeHash, grantId: grant.id, now }, trx)
+        if (consumed.numAffectedRows === 1n) {
+          await grants.insert(grant, firstRefreshToken, trx)
           return { outcome: 'redeemed', sid: await sessionSid(trx, grant.sessionIdHash) }
         }
         const row = await trx
@@ -90,7 +100,7 @@ export function codesRepository(db: Db) {
     },
 
     async find(codeHash: string): Promise<StoredCode | undefined> {
-      const row = await db.selectFrom('authorization_codes').selectAll().where('code_hash', '=', codeHash).executeTakeFirst()
+      const row = (await byHash({ codeHash })).rows[0]
       return row ? toCode(row) : undefined
     },
   }

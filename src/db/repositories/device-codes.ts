@@ -4,6 +4,7 @@ import type { DeviceCodesTable } from '../schema.js'
 import { grantsRepository } from './grants.js'
 import { inLiveSession, sessionSid } from './live-session.js'
 import type { Grant } from '../../model/grant.js'
+import type { NewRefreshToken } from '../../model/refresh-token.js'
 import { parseAmr } from '../../model/authentication.js'
 import type {
   DeviceApproval,
@@ -49,6 +50,7 @@ export type DeviceRedemption =
   | { readonly outcome: 'session_ended' }
 
 export function deviceCodesRepository(db: Db) {
+  const grants = grantsRepository(db)
   return {
     /** False when the user code is taken (by a live or a not yet pruned request): draw another. */
     async insert(authorization: DeviceAuthorization): Promise<boolean> {
@@ -151,7 +153,7 @@ export function deviceCodesRepository(db: Db) {
      * polls exactly one wins, and only while the sign-in session that approved is live (a logout
      * voids approvals not yet redeemed, as it does codes).
      */
-    async redeem(deviceCodeHash: string, grant: Grant, now: number): Promise<DeviceRedemption> {
+    async redeem(deviceCodeHash: string, grant: Grant, firstRefreshToken: NewRefreshToken | null, now: number): Promise<DeviceRedemption> {
       return db.transaction().execute(async (trx): Promise<DeviceRedemption> => {
         // The first statement writes: on SQLite the transaction takes the write lock at once.
         const consumed = await trx
@@ -163,7 +165,7 @@ export function deviceCodesRepository(db: Db) {
           .where((eb) => inLiveSession(eb, 'device_codes', now))
           .executeTakeFirst()
         if (consumed.numUpdatedRows === 1n) {
-          await grantsRepository(trx).insert(grant)
+          await grants.insert(grant, firstRefreshToken, trx)
           return { outcome: 'redeemed', sid: await sessionSid(trx, grant.sessionIdHash) }
         }
         const row = await trx

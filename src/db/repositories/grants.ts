@@ -1,4 +1,7 @@
 import type { Db } from '../connect.js'
+import { compileOnce } from '../compile-once.js'
+import { refreshTokensRepository } from './refresh-tokens.js'
+import type { NewRefreshToken } from '../../model/refresh-token.js'
 import type { SelectQueryBuilder } from 'kysely'
 import type { Database, GrantRow } from '../schema.js'
 import type { Grant, StoredGrant } from '../../model/grant.js'
@@ -21,6 +24,23 @@ const toGrant = (row: GrantRow): Grant => ({
   dpopJkt: row.dpop_jkt,
   acr: parseAcr(row.acr),
 })
+
+const GRANT_COLUMNS = [
+  'id',
+  'user_id',
+  'client_id',
+  'session_id_hash',
+  'scope',
+  'auth_time',
+  'created_at',
+  'revoked_at',
+  'offline',
+  'expires_at',
+  'amr',
+  'resources',
+  'dpop_jkt',
+  'acr',
+] as const satisfies readonly (keyof GrantRow)[]
 
 type GrantQuery = SelectQueryBuilder<Database, 'grants', { id: string }>
 export type GrantFilter = (query: GrantQuery) => GrantQuery
@@ -49,11 +69,17 @@ async function revokeWhere(db: Db, now: number, filter: GrantFilter): Promise<vo
 }
 
 export function grantsRepository(db: Db) {
+  const refreshTokens = refreshTokensRepository(db)
+  // Every code exchange writes a grant: compiled once (compile-once.ts).
+  const insertGrant = compileOnce(db, GRANT_COLUMNS, (db, values: GrantRow) => db.insertInto('grants').values(values))
   return {
-    async insert(grant: Grant): Promise<void> {
-      await db
-        .insertInto('grants')
-        .values({
+    /**
+     * Stores a grant, and the first refresh token of its family when it has one; `on`: the
+     * caller's transaction (redeeming the code or device approval it comes from).
+     */
+    async insert(grant: Grant, firstRefreshToken: NewRefreshToken | null = null, on?: Db): Promise<void> {
+      await insertGrant(
+        {
           id: grant.id,
           user_id: grant.userId,
           client_id: grant.clientId,
@@ -68,8 +94,10 @@ export function grantsRepository(db: Db) {
           resources: JSON.stringify(grant.resources),
           dpop_jkt: grant.dpopJkt,
           acr: grant.acr ?? null,
-        })
-        .execute()
+        },
+        on,
+      )
+      if (firstRefreshToken) await refreshTokens.insert(firstRefreshToken, on)
     },
 
     /** The grant with its session's public id (`sid` of refreshed ID tokens), read in one statement. */

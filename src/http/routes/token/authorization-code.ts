@@ -10,6 +10,7 @@ import { hasScope } from '../../../oauth/scope.js'
 import { hashSecret, randomId } from '../../../secrets.js'
 import type { TokenSet } from '../../../tokens/issue.js'
 import { issueNewGrantTokens } from '../../../tokens/grant-tokens.js'
+import { firstRefreshToken } from '../../../tokens/refresh.js'
 import { parseResources, tokenResource } from '../../../oauth/resource.js'
 import { isPublicClient, type Client } from '../../../model/client.js'
 import type { Grant } from '../../../model/grant.js'
@@ -56,10 +57,11 @@ export async function redeemAuthorizationCode(
     dpopJkt: isPublicClient(client) ? context.dpopJkt : null,
     acr: code.acr ?? null,
   }
-  const redemption = await deps.repos.codes.redeem(codeHash, grant, now)
+  const refreshToken = firstRefreshToken(deps, grant)
+  const redemption = await deps.repos.codes.redeem(codeHash, grant, refreshToken?.stored ?? null, now)
   if (redemption.outcome === 'replayed') return replayed(deps, redemption.grantId, client.id)
   if (redemption.outcome === 'session_ended') throw new OAuthError('invalid_grant', 'the sign-in session that issued the code has ended')
-  return issueNewGrantTokens(deps, { grant, resource, nonce: code.nonce, dpopJkt: context.dpopJkt, sid: redemption.sid })
+  return issueNewGrantTokens(deps, { grant, resource, nonce: code.nonce, dpopJkt: context.dpopJkt, sid: redemption.sid, refreshToken: refreshToken?.token ?? null })
 }
 
 async function replayed(deps: Deps, grantId: string | null, clientId: string): Promise<never> {

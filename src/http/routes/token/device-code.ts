@@ -12,6 +12,7 @@ import { hasScope } from '../../../oauth/scope.js'
 import { parseResources, tokenResource } from '../../../oauth/resource.js'
 import { hashSecret, randomId } from '../../../secrets.js'
 import { issueNewGrantTokens } from '../../../tokens/grant-tokens.js'
+import { firstRefreshToken } from '../../../tokens/refresh.js'
 import type { Grant } from '../../../model/grant.js'
 import { isPublicClient, type Client } from '../../../model/client.js'
 import type { DeviceApproval, StoredDeviceAuthorization } from '../../../model/device-authorization.js'
@@ -66,12 +67,13 @@ async function issue(
     // RFC 9449 §5: a public client's refresh tokens are bound to the key it proved here.
     dpopJkt: isPublicClient(client) ? context.dpopJkt : null,
   }
-  const redemption = await deps.repos.deviceCodes.redeem(authorization.deviceCodeHash, grant, now)
+  const refreshToken = firstRefreshToken(deps, grant)
+  const redemption = await deps.repos.deviceCodes.redeem(authorization.deviceCodeHash, grant, refreshToken?.stored ?? null, now)
   if (redemption.outcome === 'replayed') return replayed(deps, redemption.grantId, client.id)
   if (redemption.outcome === 'session_ended')
     throw new OAuthError('invalid_grant', 'the sign-in session that approved this device has ended; start again')
   deps.log.info({ event: 'device_code_redeemed', clientId: client.id, userId: grant.userId }, 'device code redeemed')
-  return issueNewGrantTokens(deps, { grant, resource, nonce: null, dpopJkt: context.dpopJkt, sid: redemption.sid })
+  return issueNewGrantTokens(deps, { grant, resource, nonce: null, dpopJkt: context.dpopJkt, sid: redemption.sid, refreshToken: refreshToken?.token ?? null })
 }
 
 async function replayed(deps: Deps, grantId: string | null, clientId: string): Promise<never> {

@@ -10,7 +10,7 @@ import { hashSecret } from '../../../secrets.js'
 import { issueTokenSet, type TokenSet } from '../../../tokens/issue.js'
 import { accessTarget } from '../../../apis/resources.js'
 import { parseResources, tokenResource } from '../../../oauth/resource.js'
-import { issueRefreshToken } from '../../../tokens/refresh.js'
+import { mintRefreshToken } from '../../../tokens/refresh.js'
 import type { Client } from '../../../model/client.js'
 import { checkDpopBinding } from '../../../oauth/dpop.js'
 import type { TokenRequestContext } from './index.js'
@@ -44,7 +44,8 @@ export async function redeemRefreshToken(
   const resource = tokenResource(family.resources, parseResources(params['resource']))
   const access = await accessTarget(deps, resource, scope, family.resources, client)
   // A concurrent request rotated it first: indistinguishable from theft, so treated as reuse.
-  if (!(await deps.repos.refreshTokens.markUsed(tokenHash, now))) return reused(deps, client, family.id, now)
+  const next = mintRefreshToken(deps, family.id, client.id, family.expiresAt)
+  if (!(await deps.repos.refreshTokens.rotate(tokenHash, next.stored, now))) return reused(deps, client, family.id, now)
   // OIDC Core §12.2: same iss/sub/aud/azp and the original auth_time, new iat, no nonce.
   const tokens = await issueTokenSet(deps, {
     clientId: client.id,
@@ -60,7 +61,7 @@ export async function redeemRefreshToken(
     // The same sid as the grant's first ID token: the session it came from (OIDC Core §12.2 keeps the rest).
     sid: grant?.sid ?? null,
   })
-  return { ...tokens, refresh_token: await issueRefreshToken(deps, family.id, client.id, family.expiresAt) }
+  return { ...tokens, refresh_token: next.token }
 }
 
 async function reused(deps: Deps, client: Client, grantId: string, now: number): Promise<never> {
