@@ -5,6 +5,7 @@
 import type { Logger } from 'pino'
 import { hkdfSync, randomBytes } from 'node:crypto'
 import { createDpopVerifier, type DpopVerifier } from './dpop/proofs.js'
+import { VerifiedTokenCache } from './tokens/verified-tokens.js'
 import type { Config } from './config/config.js'
 import { systemClock, type Clock } from './clock.js'
 import { openStore, type Store } from './db/store.js'
@@ -57,6 +58,8 @@ export interface Deps {
   readonly clients: ClientDirectory
   /** DPoP proofs (RFC 9449): verification, the shared replay cache and server nonces. */
   readonly dpop: DpopVerifier
+  /** Access tokens this process verified recently, so the same bytes are not verified again (tokens/verified-tokens.ts). */
+  readonly verifiedTokens: VerifiedTokenCache
   /** Account mail: stored in the outbox (kind `mail`), sent after the request that caused it by any instance. */
   readonly mail: MailOutbox<AccountMail>
   /** AES-256-GCM key sealing webhook signing secrets, derived from the KEK. */
@@ -183,6 +186,7 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
       replayKey,
       clients,
       dpop,
+      verifiedTokens: new VerifiedTokenCache(),
       mail,
       webhookKey,
       webhooks,

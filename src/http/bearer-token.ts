@@ -20,7 +20,7 @@ export interface PresentedAccessToken {
 const AUTHORIZATION = /^(Bearer|DPoP) ([A-Za-z0-9._~+/-]+=*)$/i
 
 export async function verifyPresentedAccessToken(
-  deps: Pick<Deps, 'config' | 'keys' | 'clock' | 'dpop'>,
+  deps: Pick<Deps, 'config' | 'keys' | 'clock' | 'dpop' | 'verifiedTokens'>,
   request: FastifyRequest,
   target: {
     readonly audience: string
@@ -53,6 +53,7 @@ export async function verifyPresentedAccessToken(
       issuer: deps.config.issuer,
       audience: target.audience,
       now: deps.clock.now(),
+      cache: deps.verifiedTokens,
     })
   } catch (error) {
     if (error instanceof TokenInvalid) throw invalid(error.reason)

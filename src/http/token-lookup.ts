@@ -24,7 +24,12 @@ async function asAccessToken(deps: Deps, raw: string): Promise<PresentedToken | 
     // Expired or foreign-signed tokens are simply not recognised: nothing to revoke, not active.
     return {
       kind: 'access_token',
-      claims: await verifyAccessToken(raw, { keys: deps.keys, issuer: deps.config.issuer, now: deps.clock.now() }),
+      claims: await verifyAccessToken(raw, {
+        keys: deps.keys,
+        issuer: deps.config.issuer,
+        now: deps.clock.now(),
+        cache: deps.verifiedTokens,
+      }),
     }
   } catch (error) {
     if (error instanceof TokenInvalid) return undefined

@@ -2,10 +2,12 @@
  * Verifying tokens we signed ourselves. The algorithm is pinned to RS256 and the key comes only
  * from our own store by kid: `jku`, `x5u` and `jwk` headers are never consulted (RFC 8725 §3.1).
  */
+import type { KeyObject } from 'node:crypto'
 import type { PresentedAccessToken } from '../db/repositories/access-tokens.js'
 import { errors, jwtVerify, type JWTPayload, type JWTHeaderParameters } from 'jose'
 import type { KeyStore } from '../keys/key-store.js'
 import { TOKEN_TYP, type TokenKind } from './sign.js'
+import type { VerifiedTokenCache } from './verified-tokens.js'
 
 export class TokenInvalid extends Error {
   constructor(
@@ -24,6 +26,8 @@ export interface VerifyOptions {
   readonly audience?: string
   /** Accept expired tokens (id_token_hint at logout may be expired). */
   readonly allowExpired?: boolean
+  /** Access tokens: remember verified signatures (verified-tokens.ts). */
+  readonly cache?: VerifiedTokenCache
 }
 
 export interface VerifiedAccessToken extends JWTPayload {
@@ -42,14 +46,22 @@ export const presentedToken = (claims: VerifiedAccessToken): PresentedAccessToke
   expiresAt: claims.exp,
 })
 
-async function verifyOwnJwt(token: string, kind: TokenKind, options: VerifyOptions): Promise<JWTPayload> {
+interface Verified {
+  readonly payload: JWTPayload
+  readonly kid: string
+  readonly key: KeyObject
+}
+
+async function verifyOwnJwt(token: string, kind: TokenKind, options: VerifyOptions): Promise<Verified> {
   if (token.length > 8192) throw new TokenInvalid('token too long')
+  let used: { kid: string; key: KeyObject } | undefined
   try {
     const { payload } = await jwtVerify(
       token,
       (header: JWTHeaderParameters) => {
         const key = options.keys.verificationKey(header.kid)
         if (!key) throw new TokenInvalid('unknown or retired signing key')
+        used = { kid: header.kid!, key }
         return key
       },
       {
@@ -61,7 +73,8 @@ async function verifyOwnJwt(token: string, kind: TokenKind, options: VerifyOptio
         requiredClaims: ['exp', 'iat', 'sub'],
       },
     )
-    return payload
+    // jose resolved the key before verifying: `used` is set whenever verification succeeded.
+    return { payload, ...used! }
   } catch (error) {
     if (error instanceof TokenInvalid) throw error
     if (error instanceof errors.JOSEError) throw new TokenInvalid(error.code, { cause: error })
@@ -70,13 +83,18 @@ async function verifyOwnJwt(token: string, kind: TokenKind, options: VerifyOptio
 }
 
 export async function verifyAccessToken(token: string, options: VerifyOptions): Promise<VerifiedAccessToken> {
-  const payload = await verifyOwnJwt(token, 'access_token', options)
+  const { cache, audience, keys, now } = options
+  const remembered = cache?.get(token, audience, keys, now)
+  if (remembered !== undefined) return remembered
+  const { payload, kid, key } = await verifyOwnJwt(token, 'access_token', options)
   for (const claim of ['jti', 'client_id', 'scope'] as const) {
     if (typeof payload[claim] !== 'string') throw new TokenInvalid(`missing ${claim}`)
   }
-  return payload as VerifiedAccessToken
+  const claims = payload as VerifiedAccessToken
+  cache?.remember(token, audience, claims, kid, key)
+  return claims
 }
 
 export async function verifyIdToken(token: string, options: VerifyOptions): Promise<JWTPayload & { sub: string }> {
-  return (await verifyOwnJwt(token, 'id_token', options)) as JWTPayload & { sub: string }
+  return (await verifyOwnJwt(token, 'id_token', options)).payload as JWTPayload & { sub: string }
 }

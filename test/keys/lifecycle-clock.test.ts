@@ -166,6 +166,32 @@ t.test('an access token signed before a rotation still works at /userinfo after 
   t.equal(await userinfoStatus(ctx, token), 401, 'until it expires')
 })
 
+t.test('a key revoked in an emergency: tokens it signed stop working at once, even ones verified just before', async (t) => {
+  const ctx = await setup(t)
+  const token = await userAccessToken(ctx)
+  const signer = decodeProtectedHeader(token).kid!
+  const introspected = async () => {
+    const { client, secret } = await ctx.addClient({ introspect: true })
+    const response = await ctx.app.inject({
+      method: 'POST',
+      url: '/introspect',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${client.id}:${secret}`).toString('base64')}` },
+      payload: new URLSearchParams({ token }).toString(),
+    })
+    return (response.json() as { active: boolean }).active
+  }
+  // Verified twice each: the second answer comes from the verified-token cache.
+  t.equal(await userinfoStatus(ctx, token), 200)
+  t.equal(await userinfoStatus(ctx, token), 200, 'the same token again')
+  t.equal(await introspected(), true)
+  t.equal(await introspected(), true, 'introspected again')
+  t.ok(ctx.deps.verifiedTokens.size > 0, 'verdicts are remembered')
+  await ctx.deps.keys.rotate({ immediately: true })
+  await ctx.deps.keys.revoke(signer)
+  t.equal(await userinfoStatus(ctx, token), 401, 'userinfo refuses it')
+  t.equal(await introspected(), false, 'introspection calls it inactive')
+})
+
 t.test('KEY_SIZE=3072 produces 3072-bit keys', async (t) => {
   const ctx = await setup(t, { KEY_SIZE: '3072' })
   await ctx.deps.keys.rotate({ immediately: true })

@@ -22,7 +22,7 @@ export interface AdminCaller {
 
 /** Authenticates the request and checks it may do what needs `required` (null: any admin scope). */
 export async function authenticateAdminCaller(
-  deps: Pick<Deps, 'config' | 'keys' | 'clock' | 'repos' | 'dpop'>,
+  deps: Pick<Deps, 'config' | 'keys' | 'clock' | 'repos' | 'dpop' | 'verifiedTokens'>,
   request: FastifyRequest,
   required: AdminScope | null,
 ): Promise<AdminCaller> {

@@ -61,7 +61,14 @@ export async function redeemAuthorizationCode(
   const redemption = await deps.repos.codes.redeem(codeHash, grant, refreshToken?.stored ?? null, now)
   if (redemption.outcome === 'replayed') return replayed(deps, redemption.grantId, client.id)
   if (redemption.outcome === 'session_ended') throw new OAuthError('invalid_grant', 'the sign-in session that issued the code has ended')
-  return issueNewGrantTokens(deps, { grant, resource, nonce: code.nonce, dpopJkt: context.dpopJkt, sid: redemption.sid, refreshToken: refreshToken?.token ?? null })
+  return issueNewGrantTokens(deps, {
+    grant,
+    resource,
+    nonce: code.nonce,
+    dpopJkt: context.dpopJkt,
+    sid: redemption.sid,
+    refreshToken: refreshToken?.token ?? null,
+  })
 }
 
 async function replayed(deps: Deps, grantId: string | null, clientId: string): Promise<never> {

@@ -73,7 +73,14 @@ async function issue(
   if (redemption.outcome === 'session_ended')
     throw new OAuthError('invalid_grant', 'the sign-in session that approved this device has ended; start again')
   deps.log.info({ event: 'device_code_redeemed', clientId: client.id, userId: grant.userId }, 'device code redeemed')
-  return issueNewGrantTokens(deps, { grant, resource, nonce: null, dpopJkt: context.dpopJkt, sid: redemption.sid, refreshToken: refreshToken?.token ?? null })
+  return issueNewGrantTokens(deps, {
+    grant,
+    resource,
+    nonce: null,
+    dpopJkt: context.dpopJkt,
+    sid: redemption.sid,
+    refreshToken: refreshToken?.token ?? null,
+  })
 }
 
 async function replayed(deps: Deps, grantId: string | null, clientId: string): Promise<never> {

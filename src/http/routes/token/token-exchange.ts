@@ -84,7 +84,7 @@ export async function exchangeToken(
 async function liveUserToken(deps: Deps, raw: string, now: number): Promise<{ claims: VerifiedAccessToken; grant: Grant; user: User }> {
   let claims: VerifiedAccessToken
   try {
-    claims = await verifyAccessToken(raw, { keys: deps.keys, issuer: deps.config.issuer, now })
+    claims = await verifyAccessToken(raw, { keys: deps.keys, issuer: deps.config.issuer, now, cache: deps.verifiedTokens })
   } catch (error) {
     if (error instanceof TokenInvalid) throw subjectTokenRefused(error.reason)
     throw error
