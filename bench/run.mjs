@@ -19,7 +19,9 @@
 //                          two instances behind bench/lib/balancer.mjs), on a private PostgreSQL
 //                          server started here (bench/lib/postgres.mjs) or BENCH_POSTGRES_URL's
 //   BENCH_OUT=dir          write RESULTS.md and results.json there instead of bench/; without it a
-//                          run of only some parts writes nothing (bench/RESULTS.md is the full set)
+//                          run of only some parts writes nothing (bench/RESULTS.md is the full set);
+//                          `node bench/merge.mjs dir` completes such a run with the parts it lacks
+//                          from bench/results.json, saying so in both documents
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'

@@ -16,6 +16,12 @@ const rounds = (result) => (result?.rounds?.length > 1 ? ` (${result.rounds.map(
 /** Little's law: with C connections always waiting, the mean latency is C / throughput. */
 const floorMs = (connections, perSecond, steps = 1) => (perSecond ? Math.round((connections / (perSecond * steps)) * 1000) : null)
 
+/** A merged report (bench/merge.mjs): which parts come from an earlier full run. */
+export function carriedOverLine(r) {
+  const { date, parts } = r.carriedOver
+  return `**Partly from an earlier run:** this run (${r.date}) measured some parts only; ${parts.join(', ')} are carried over from the full run of ${date} and do not reflect changes made since. \`npm run bench\` measures everything again.`
+}
+
 export function renderReport(r) {
   const lines = []
   const add = (...l) => lines.push(...l)
@@ -29,6 +35,7 @@ export function renderReport(r) {
     `Each row ran ${r.rounds} times, Tessera, oidc-provider and the bare route taking turns; the median round is shown, every round's rate in brackets. Throughput on this shared machine drifts by tens of percent from one minute to the next, so only rows measured in alternation are compared.`,
   )
   add('Both providers: production mode, one process, RS256 (2048-bit), SQLite (WAL, synchronous=NORMAL), argon2id m=19456 KiB t=2 p=1.', '')
+  if (r.carriedOver) add(carriedOverLine(r), '')
 
   add('## The limits of this machine', '')
   add(
