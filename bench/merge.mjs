@@ -1,8 +1,9 @@
-// node bench/merge.mjs DIR: completes a run of some parts (BENCH_TARGETS=… BENCH_OUT=DIR) with the
-// parts it did not run, taken from the full run in bench/results.json, and writes bench/RESULTS.md,
-// SCALING.md and results.json from the two. Both documents then say which parts are carried over
-// and from which date. For a round that changed what only some parts measure, when a full run
-// (`npm run bench`, about 40 minutes) does not fit; the next full run replaces it all.
+// node bench/merge.mjs DIR: lays a run of some parts (BENCH_TARGETS=… BENCH_OUT=DIR) over the
+// results in bench/results.json and writes bench/RESULTS.md, SCALING.md and results.json from
+// the two. results.json records when each part was last measured (`measured`), and both documents
+// say which parts are carried over from an earlier date. For a round that changed what only some
+// parts measure, when a full run (`npm run bench`, about 45 minutes) does not fit; the next full
+// run replaces it all.
 import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -12,9 +13,12 @@ import { renderScaling } from './lib/scaling.mjs'
 const HERE = path.dirname(fileURLToPath(import.meta.url))
 /** What each part of run.mjs adds to results.json, and how the documents name it. */
 const PARTS = [
-  { keys: ['tessera', 'oidc', 'bare', 'ceiling', 'latency', 'checks', 'soak'], name: 'the single-process rows against oidc-provider' },
+  {
+    keys: ['tessera', 'oidc', 'bare', 'ceiling', 'latency', 'checks', 'soak'],
+    name: 'the single-process rows against oidc-provider',
+  },
   { keys: ['cluster'], name: '"All cores"' },
-  { keys: ['postgres', 'postgres2', 'postgresLatency'], name: '"PostgreSQL" (and SCALING.md\'s check against it)' },
+  { keys: ['postgres', 'postgres2', 'postgresLatency'], name: '"PostgreSQL"' },
   { keys: ['cost'], name: 'the statement and CPU counts' },
   { keys: ['storage', 'storageTable'], name: '"What is stored"' },
 ]
@@ -25,19 +29,34 @@ if (!dir) {
   process.exit(2)
 }
 const read = (file) => JSON.parse(fs.readFileSync(file, 'utf8'))
-const full = read(path.join(HERE, 'results.json'))
+const base = read(path.join(HERE, 'results.json'))
 const partial = read(path.join(path.resolve(dir), 'results.json'))
-const carried = PARTS.filter(({ keys }) => partial[keys[0]] === undefined && full[keys[0]] !== undefined)
-if (partial.tessera === undefined) {
-  process.stderr.write(`merge: ${dir}/results.json has no single-process rows (BENCH_TARGETS=tessera,oidc-provider,…)\n`)
+const has = (results, part) => results[part.keys[0]] !== undefined
+/** When each part of `results` was measured: its own record, or the run's date for a run not merged before. */
+const measuredOf = (results) =>
+  results.measured ?? Object.fromEntries(PARTS.filter((part) => has(results, part)).map((part) => [part.name, results.date]))
+
+const overlaid = PARTS.filter((part) => has(partial, part))
+if (overlaid.length === 0) {
+  process.stderr.write(`merge: ${dir}/results.json has none of the parts this script knows\n`)
   process.exit(1)
 }
-const merged = { ...partial }
-for (const { keys } of carried) for (const key of keys) if (full[key] !== undefined) merged[key] = full[key]
-if (carried.length > 0) merged.carriedOver = { date: full.carriedOver?.date ?? full.date, parts: carried.map(({ name }) => name) }
+// The run's description (machine, rows, notes, checks) follows the single-process part.
+const merged = has(partial, PARTS[0]) ? { ...base, ...partial } : { ...base }
+const measured = { ...measuredOf(base) }
+for (const part of overlaid) {
+  for (const key of part.keys) merged[key] = partial[key]
+  measured[part.name] = partial.date
+}
+merged.measured = measured
+merged.date = [base.date, partial.date].sort().at(-1)
+const carried = Object.entries(measured)
+  .filter(([, date]) => date !== merged.date)
+  .map(([name, date]) => ({ name, date }))
+if (carried.length > 0) merged.carriedOver = carried
+else delete merged.carriedOver
 fs.writeFileSync(path.join(HERE, 'results.json'), `${JSON.stringify(merged, null, 2)}\n`)
 fs.writeFileSync(path.join(HERE, 'RESULTS.md'), renderReport(merged))
 fs.writeFileSync(path.join(HERE, 'SCALING.md'), renderScaling(merged))
-process.stdout.write(
-  `bench/RESULTS.md, SCALING.md and results.json written; carried over from ${full.date}: ${carried.map(({ name }) => name).join(', ') || 'nothing'}\n`,
-)
+const list = carried.map(({ name, date }) => `${name} (${date})`).join(', ') || 'nothing'
+process.stdout.write(`bench/RESULTS.md, SCALING.md and results.json written; carried over: ${list}\n`)

@@ -16,10 +16,10 @@ const rounds = (result) => (result?.rounds?.length > 1 ? ` (${result.rounds.map(
 /** Little's law: with C connections always waiting, the mean latency is C / throughput. */
 const floorMs = (connections, perSecond, steps = 1) => (perSecond ? Math.round((connections / (perSecond * steps)) * 1000) : null)
 
-/** A merged report (bench/merge.mjs): which parts come from an earlier full run. */
+/** A merged report (bench/merge.mjs): which parts come from an earlier run, and from when. */
 export function carriedOverLine(r) {
-  const { date, parts } = r.carriedOver
-  return `**Partly from an earlier run:** this run (${r.date}) measured some parts only; ${parts.join(', ')} are carried over from the full run of ${date} and do not reflect changes made since. \`npm run bench\` measures everything again.`
+  const parts = r.carriedOver.map(({ name, date }) => `${name} (${date})`).join(', ')
+  return `**Partly from earlier runs:** the last run (${r.date}) measured some parts only; ${parts} are carried over from the run of that date and do not reflect changes made since. \`npm run bench\` measures everything again.`
 }
 
 export function renderReport(r) {
