@@ -12,14 +12,6 @@ const toToken = (row: RefreshTokenRow): RefreshToken => ({
   usedAt: row.used_at,
 })
 
-type InsertArgs = {
-  tokenHash: string
-  grantId: string
-  clientId: string
-  createdAt: number
-  idleExpiresAt: number
-}
-
 /**
  * Opaque refresh tokens, stored as hashes; a family is all rows of one grant. The statements of
  * a refresh are compiled once (compile-once.ts): every refresh runs all three.
@@ -31,7 +23,7 @@ export function refreshTokensRepository(db: Db) {
   const markUsed = compileOnce(db, ['tokenHash', 'now'], (db, args: { tokenHash: string; now: number }) =>
     db.updateTable('refresh_tokens').set({ used_at: args.now }).where('token_hash', '=', args.tokenHash).where('used_at', 'is', null),
   )
-  const insert = compileOnce(db, ['tokenHash', 'grantId', 'clientId', 'createdAt', 'idleExpiresAt'], (db, args: InsertArgs) =>
+  const insert = compileOnce(db, ['tokenHash', 'grantId', 'clientId', 'createdAt', 'idleExpiresAt'], (db, args: NewRefreshToken) =>
     db.insertInto('refresh_tokens').values({
       token_hash: args.tokenHash,
       grant_id: args.grantId,
@@ -41,13 +33,11 @@ export function refreshTokensRepository(db: Db) {
       // used_at is left out: NULL (a bound null would not be one of the compiled parameters).
     }),
   )
-  const store = async (token: NewRefreshToken, on?: Db): Promise<void> => {
-    const { tokenHash, grantId, clientId, createdAt, idleExpiresAt } = token
-    await insert({ tokenHash, grantId, clientId, createdAt, idleExpiresAt }, on)
-  }
   return {
     /** Stores a token; `on`: the caller's transaction (the grant that starts the family). */
-    insert: store,
+    async insert(token: NewRefreshToken, on?: Db): Promise<void> {
+      await insert(token, on)
+    },
 
     async find(tokenHash: string): Promise<RefreshToken | undefined> {
       const row = (await byHash({ tokenHash })).rows[0]
@@ -64,7 +54,7 @@ export function refreshTokensRepository(db: Db) {
       return db.transaction().execute(async (trx) => {
         const marked = await markUsed({ tokenHash: usedHash, now }, trx)
         if (marked.numAffectedRows !== 1n) return false
-        await store(next, trx)
+        await insert(next, trx)
         return true
       })
     },
