@@ -54,6 +54,8 @@ export interface Deps {
   readonly upstreamKey: Buffer
   /** AES-256-GCM key sealing the admin API's remembered responses (idempotency keys), derived from the KEK. */
   readonly replayKey: Buffer
+  /** HMAC-SHA256 key of refresh tokens (tokens/refresh.ts), derived from the KEK. */
+  readonly refreshTokenKey: Buffer
   /** Clients by client_id: registered ones, and client ID metadata documents fetched from their URL. */
   readonly clients: ClientDirectory
   /** DPoP proofs (RFC 9449): verification, the shared replay cache and server nonces. */
@@ -135,6 +137,7 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
     const factorKey = Buffer.from(hkdfSync('sha256', kek, Buffer.alloc(0), 'tessera second factors', 32))
     const upstreamKey = Buffer.from(hkdfSync('sha256', kek, Buffer.alloc(0), 'tessera upstream secrets', 32))
     const replayKey = Buffer.from(hkdfSync('sha256', kek, Buffer.alloc(0), 'tessera idempotent responses', 32))
+    const refreshTokenKey = Buffer.from(hkdfSync('sha256', kek, Buffer.alloc(0), 'tessera refresh tokens', 32))
     const keys = new KeyStore({
       repository: repos.signingKeys,
       kek,
@@ -184,6 +187,7 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
       factorKey,
       upstreamKey,
       replayKey,
+      refreshTokenKey,
       clients,
       dpop,
       verifiedTokens: new VerifiedTokenCache(),

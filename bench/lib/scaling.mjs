@@ -135,6 +135,11 @@ export function renderScaling(r) {
         `A refresh with rotation adds one \`refresh_tokens\` row (${rt.bytesPerRow} B on PostgreSQL) and marks its predecessor used; the used one is kept until its idle expiry (REFRESH_TOKEN_IDLE_TTL, ${REFRESH_TOKEN_IDLE_DAYS} days) plus a day of grace, so that a replayed token is recognised and its family revoked (RFC 9700 §4.14.2). At a steady R refreshes/s the table holds about R × ${REFRESH_TOKEN_IDLE_DAYS + PRUNE_GRACE_DAYS} days of rows: ${gb(1000 * (REFRESH_TOKEN_IDLE_DAYS + PRUNE_GRACE_DAYS) * DAY * rt.bytesPerRow)} at 1,000/s. This, not CPU, is the first limit of refresh-heavy loads (see below).`,
         '',
       )
+    else
+      add(
+        'A refresh with rotation adds no row: the grant keeps the generation of its current refresh token, and a token names its grant and generation under an HMAC (src/tokens/refresh.ts), so a replayed token is recognised, and its family revoked (RFC 9700 §4.14.2), for as long as the grant lives. Storage follows grants, not refreshes; on PostgreSQL each refresh leaves one dead version of its grant row for autovacuum. (Until bench/CHANGES.md item 10 every rotation added a row kept 15 days: 389 GB at 1,000 refreshes/s.)',
+        '',
+      )
   }
 
   add('## The model', '')
@@ -173,6 +178,7 @@ export function renderScaling(r) {
           `Storage of rotated refresh tokens at these rates (kept ${REFRESH_TOKEN_IDLE_DAYS + PRUNE_GRACE_DAYS} days): ${RATES.map((rate) => `${num(rate)}/s → ${gb(rate * (REFRESH_TOKEN_IDLE_DAYS + PRUNE_GRACE_DAYS) * DAY * rt)}`).join(', ')}. Long before CPU or connections, the refresh_tokens table is the first bottleneck of a refresh-heavy deployment: shorten REFRESH_TOKEN_IDLE_TTL, or (the fix worth building) recognise a replayed token by its family and generation instead of keeping every used row.`,
           '',
         )
+      else add('Refreshes store nothing that grows with their rate: each updates its grant in place (see "What is stored").', '')
     }
   }
 

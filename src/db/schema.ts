@@ -115,8 +115,17 @@ export interface GrantsTable {
   dpop_jkt: string | null
   /** The acr its tokens carry (a requested value the session met); null: the one amr achieves. */
   acr: string | null
+  /**
+   * The generation of the family's current refresh token (tokens/refresh.ts): a token of an earlier
+   * one is reuse. Null: no refresh token of that kind (none at all, or one in refresh_tokens).
+   */
+  refresh_generation: number | null
+  /** When the current refresh token was issued, and when it expires unused (REFRESH_TOKEN_IDLE_TTL). */
+  refresh_issued_at: number | null
+  refresh_idle_expires_at: number | null
 }
 
+/** Refresh tokens issued before generations: one row each, kept until they expire. */
 export interface RefreshTokensTable {
   token_hash: string
   grant_id: string

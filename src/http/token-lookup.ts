@@ -1,21 +1,21 @@
 /**
- * Recognising a presented token at /revoke and /introspect: an opaque refresh token (by hash) or
+ * Recognising a presented token at /revoke and /introspect: a refresh token (tokens/refresh.ts) or
  * one of our own signed access tokens. `token_type_hint` only changes the order of the lookups.
  */
 import type { Deps } from '../deps.js'
-import { hashSecret } from '../secrets.js'
+import { findRefreshToken } from '../tokens/refresh.js'
 import { TokenInvalid, verifyAccessToken, type VerifiedAccessToken } from '../tokens/verify.js'
 import type { Grant } from '../model/grant.js'
-import type { RefreshToken } from '../model/refresh-token.js'
+import type { PresentedRefreshToken } from '../oauth/grants/refresh-token.js'
 
 export type PresentedToken =
-  | { readonly kind: 'refresh_token'; readonly token: RefreshToken; readonly grant: Grant | undefined }
+  | { readonly kind: 'refresh_token'; readonly token: PresentedRefreshToken; readonly grant: Grant | undefined }
   | { readonly kind: 'access_token'; readonly claims: VerifiedAccessToken }
 
 async function asRefreshToken(deps: Deps, raw: string): Promise<PresentedToken | undefined> {
   if (raw.length > 256) return undefined
-  const token = await deps.repos.refreshTokens.find(hashSecret(raw))
-  return token ? { kind: 'refresh_token', token, grant: await deps.repos.grants.find(token.grantId) } : undefined
+  const found = await findRefreshToken(deps, raw)
+  return found ? { kind: 'refresh_token', token: found.presented, grant: found.grant } : undefined
 }
 
 async function asAccessToken(deps: Deps, raw: string): Promise<PresentedToken | undefined> {

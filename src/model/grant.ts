@@ -23,7 +23,19 @@ export interface Grant {
   readonly acr?: Acr | null
 }
 
+/**
+ * The refresh-token family of a grant as it stands: the generation of its current token (the
+ * only one that may be used), when that token was issued and when it expires unused.
+ */
+export interface RefreshFamily {
+  readonly generation: number
+  readonly issuedAt: number
+  readonly idleExpiresAt: number
+}
+
 /** A grant as read back, with the public id (`sid`) of its login session; null when it has none. */
 export interface StoredGrant extends Grant {
   readonly sid: string | null
+  /** Null: the grant has no refresh token of the generation kind (none, or one from before them). */
+  readonly refresh: RefreshFamily | null
 }

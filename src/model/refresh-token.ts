@@ -1,4 +1,4 @@
-/** One opaque refresh token of a family (a grant); only its hash is stored. */
+/** One opaque refresh token from before generations (tokens/refresh.ts); only its hash is stored. */
 export interface RefreshToken {
   readonly tokenHash: string
   readonly grantId: string
@@ -7,6 +7,3 @@ export interface RefreshToken {
   readonly idleExpiresAt: number
   readonly usedAt: number | null
 }
-
-/** A refresh token about to be stored: not used yet. */
-export type NewRefreshToken = Omit<RefreshToken, 'usedAt'>

@@ -21,7 +21,8 @@ import {
 import type { Actor } from '../../src/model/actor.js'
 import { hashSecret, randomId, randomToken } from '../../src/secrets.js'
 import { cliFor } from '../helpers/cli.js'
-import { CookieJar, loginStatus, obtainCode, refresh, signIn, userinfo } from '../helpers/client.js'
+import { claims, CookieJar, loginStatus, obtainCode, refresh, signIn, userinfo } from '../helpers/client.js'
+import { issueLegacyRefreshToken } from '../helpers/legacy-refresh-token.js'
 import { createTestApp } from '../helpers/test-app.js'
 import { addLogoutClient } from '../sessions/support.js'
 
@@ -204,7 +205,10 @@ async function fullUser(email: string) {
   const reset = await cli(['users', 'reset-link', email, '--json'])
   if (reset.code !== 0) throw new Error(reset.stderr.join('\n'))
   const grantIds = (await ctx.deps.store.db.selectFrom('grants').select('id').where('user_id', '=', user.id).execute()).map((row) => row.id)
-  return { user, logoutRp, plainRp, tokens: [first.tokens, second.tokens], grantIds }
+  // The second grant's refresh token as an earlier version stored it (one row in refresh_tokens).
+  const secondGrantId = (claims(second.tokens.access_token)['jti'] as string).split('.')[1]!
+  const storedRefreshToken = await issueLegacyRefreshToken(ctx, secondGrantId)
+  return { user, logoutRp, plainRp, tokens: [first.tokens, { ...second.tokens, refresh_token: storedRefreshToken }], grantIds }
 }
 
 t.test('users export: the data, and no hash, key or secret; --to writes a private new file', async (t) => {

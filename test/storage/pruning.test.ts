@@ -1,12 +1,14 @@
 /**
  * Background pruning: pruneExpired(db, now, grace) deletes expired codes, interactions, sessions,
- * refresh tokens, access-token rows and dead grants; live rows stay and keep working; the grace
+ * refresh tokens stored by earlier versions, access-token rows and dead grants (with their
+ * refresh-token families); live rows stay and keep working; the grace
  * period keeps recently-dead rows so code replay and refresh reuse are still recognised.
  */
 import fs from 'node:fs'
 import t from 'tap'
 import {
   authorize,
+  claims,
   CookieJar,
   obtainCode,
   pkcePair,
@@ -20,6 +22,7 @@ import {
   type Tokens,
 } from '../helpers/client.js'
 import { createTestApp, type TestApp } from '../helpers/test-app.js'
+import { issueLegacyRefreshToken } from '../helpers/legacy-refresh-token.js'
 import { pruneExpired } from '../../src/db/repositories/maintenance.js'
 import { pruneNow } from '../../src/maintenance.js'
 
@@ -38,6 +41,8 @@ async function rowCounts(ctx: TestApp): Promise<Record<Table, number>> {
   return counts
 }
 
+const grantIdOf = (tokens: Tokens): string => (claims(tokens.access_token)['jti'] as string).split('.')[1]!
+
 const prune = (ctx: TestApp, grace: number) => pruneExpired(ctx.deps.store.db, ctx.clock.now(), grace)
 
 t.test('once everything has expired, pruning removes every row; a second run finds nothing', async (t) => {
@@ -46,7 +51,9 @@ t.test('once everything has expired, pruning removes every row; a second run fin
   const rp = await ctx.addClient()
   const user = await ctx.addUser()
   const { tokens } = await signIn(ctx, rp, user) // redeemed code, session, offline grant, access + refresh token
-  await refresh(ctx, rp, tokens.refresh_token!) // a rotated (used) refresh token and a second access token
+  await refresh(ctx, rp, tokens.refresh_token!) // a rotated refresh token and a second access token
+  const earlier = await signIn(ctx, rp, user)
+  await issueLegacyRefreshToken(ctx, grantIdOf(earlier.tokens)) // a refresh token stored by an earlier version
   await obtainCode(ctx, rp, user) // a second session with an unredeemed code
   const { challenge } = pkcePair()
   await authorize(ctx, new CookieJar(), {
@@ -66,10 +73,10 @@ t.test('once everything has expired, pruning removes every row; a second run fin
   const counts = await prune(ctx, 0)
   t.match(
     counts,
-    { codes: 3, interactions: 1, sessions: 3, accessTokens: 0, revokedAccessTokens: 1, refreshTokens: 2 },
+    { codes: 4, interactions: 1, sessions: 4, accessTokens: 0, revokedAccessTokens: 1, refreshTokens: 1 },
     'counts of pruned rows',
   )
-  t.ok(counts.grants >= 2, 'dead grants pruned')
+  t.ok(counts.grants >= 3, 'dead grants pruned')
   t.same(
     await rowCounts(ctx),
     { authorization_codes: 0, interactions: 0, sessions: 0, revoked_access_tokens: 0, refresh_tokens: 0, grants: 0 },
@@ -108,6 +115,8 @@ t.test('live rows survive pruning and keep working', async (t) => {
   const user = await ctx.addUser()
   const { tokens, jar } = await signIn(ctx, rp, user)
   ctx.clock.advance(11 * 60) // the code and the access token have expired; session and refresh token live
+  const stored = await signIn(ctx, rp, user)
+  const legacy = await issueLegacyRefreshToken(ctx, grantIdOf(stored.tokens)) // stored by an earlier version, live
 
   const counts = await prune(ctx, 0)
   t.match(
@@ -116,9 +125,10 @@ t.test('live rows survive pruning and keep working', async (t) => {
     'no access-token rows to prune: none are written',
   )
   const left = await rowCounts(ctx)
-  t.equal(left.sessions, 1, 'the live session stays')
-  t.equal(left.refresh_tokens, 1, 'the live refresh token stays')
-  t.equal(left.grants, 1, 'the live grant stays')
+  t.equal(left.sessions, 2, 'the live sessions stay')
+  t.equal(left.refresh_tokens, 1, 'the live stored refresh token stays')
+  t.equal(left.grants, 2, 'the live grants stay (with their refresh-token families)')
+  t.equal((await refresh(ctx, rp, legacy)).statusCode, 200, 'the stored refresh token still works after pruning')
 
   const next = await refresh(ctx, rp, tokens.refresh_token!)
   t.equal(next.statusCode, 200, 'the refresh token still works after pruning')
@@ -163,22 +173,23 @@ t.test('grace keeps a redeemed code long enough to recognise its replay', async 
   t.equal((await refresh(ctx, rp, tokens.refresh_token!)).json().error, 'invalid_grant')
 })
 
-t.test('grace keeps a rotated refresh token long enough to recognise its reuse', async (t) => {
+t.test('grace keeps a rotated stored refresh token long enough to recognise its reuse', async (t) => {
   const ctx = await createTestApp({ env: { REFRESH_TOKEN_IDLE_TTL: '1h' } })
   t.teardown(() => ctx.close())
   const rp = await ctx.addClient()
   const user = await ctx.addUser()
   const { tokens } = await signIn(ctx, rp, user)
+  const legacy = await issueLegacyRefreshToken(ctx, grantIdOf(tokens)) // stored by an earlier version
   ctx.clock.advance(30 * 60)
-  const next = (await refresh(ctx, rp, tokens.refresh_token!)).json() as Tokens
+  const next = (await refresh(ctx, rp, legacy)).json() as Tokens
   ctx.clock.advance(40 * 60) // the rotated token's idle expiry has passed; the new one lives 20 more minutes
 
   t.equal((await prune(ctx, 86400)).refreshTokens, 0, 'the rotated token is kept during the grace period')
-  t.equal((await refresh(ctx, rp, tokens.refresh_token!)).json().error, 'invalid_grant')
+  t.equal((await refresh(ctx, rp, legacy)).json().error, 'invalid_grant')
   t.equal((await refresh(ctx, rp, next.refresh_token!)).json().error, 'invalid_grant', 'its reuse still revokes the family')
 
   ctx.clock.advance(86400 + 3600)
-  t.equal((await prune(ctx, 86400)).refreshTokens, 2, 'after the grace period both rows go')
+  t.equal((await prune(ctx, 86400)).refreshTokens, 1, 'after the grace period its row goes')
 })
 
 t.test(

@@ -4,6 +4,7 @@
  * only narrow, and of concurrent uses exactly one wins.
  */
 import t from 'tap'
+import { decodeJwt } from 'jose'
 import { claims, introspect, refresh, signIn, userinfo, type Tokens } from '../helpers/client.js'
 import { createTestApp } from '../helpers/test-app.js'
 
@@ -15,8 +16,12 @@ t.test('offline_access yields an opaque refresh token; without it there is none'
 
   const { tokens } = await signIn(ctx, rp, user, { scope: 'openid offline_access' })
   t.type(tokens.refresh_token, 'string', 'refresh_token in the code response')
-  t.match(tokens.refresh_token, /^[A-Za-z0-9_-]{22,}$/, 'opaque base64url of at least 128 bits')
-  t.notMatch(tokens.refresh_token, /\./, 'not a JWT')
+  t.match(
+    tokens.refresh_token,
+    /^[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{22}\.0$/,
+    'a 256-bit MAC, its grant and generation 0 (tokens/refresh.ts)',
+  )
+  t.throws(() => decodeJwt(tokens.refresh_token!), 'not a JWT')
   t.equal(tokens.scope, 'openid offline_access')
 
   const { tokens: online } = await signIn(ctx, rp, user, { scope: 'openid' })

@@ -2,9 +2,8 @@ import type { Db } from '../connect.js'
 import type { CodeRow } from '../schema.js'
 import { grantsRepository } from './grants.js'
 import { inLiveSession, sessionSid } from './live-session.js'
-import { type Grant } from '../../model/grant.js'
+import type { Grant, RefreshFamily } from '../../model/grant.js'
 import type { AuthorizationCode, StoredCode } from '../../model/code.js'
-import type { NewRefreshToken } from '../../model/refresh-token.js'
 import { compileOnce } from '../compile-once.js'
 import { parseAmr } from '../../model/authentication.js'
 import { parseAcr } from '../../model/acr.js'
@@ -79,15 +78,15 @@ export function codesRepository(db: Db) {
     /**
      * Consumes the code and stores the grant it authorises, atomically: of concurrent redemptions
      * exactly one wins, and only while the login session the code was issued in is live (a
-     * logout voids the session's unredeemed codes). The grant's first refresh token is stored in
-     * the same transaction.
+     * logout voids the session's unredeemed codes). The grant carries its refresh-token family
+     * (tokens/refresh.ts), so no other row is written.
      */
-    async redeem(codeHash: string, grant: Grant, firstRefreshToken: NewRefreshToken | null, now: number): Promise<Redemption> {
+    async redeem(codeHash: string, grant: Grant, refresh: RefreshFamily | null, now: number): Promise<Redemption> {
       return db.transaction().execute(async (trx): Promise<Redemption> => {
         // The first statement writes: on SQLite the transaction takes the write lock at once.
         const consumed = await consume({ codeHash, grantId: grant.id, now }, trx)
         if (consumed.numAffectedRows === 1n) {
-          await grants.insert(grant, firstRefreshToken, trx)
+          await grants.insert(grant, refresh, trx)
           return { outcome: 'redeemed', sid: await sessionSid(trx, grant.sessionIdHash) }
         }
         const row = await trx

@@ -3,8 +3,7 @@ import type { Db } from '../connect.js'
 import type { DeviceCodesTable } from '../schema.js'
 import { grantsRepository } from './grants.js'
 import { inLiveSession, sessionSid } from './live-session.js'
-import type { Grant } from '../../model/grant.js'
-import type { NewRefreshToken } from '../../model/refresh-token.js'
+import type { Grant, RefreshFamily } from '../../model/grant.js'
 import { parseAmr } from '../../model/authentication.js'
 import type {
   DeviceApproval,
@@ -153,7 +152,7 @@ export function deviceCodesRepository(db: Db) {
      * polls exactly one wins, and only while the sign-in session that approved is live (a logout
      * voids approvals not yet redeemed, as it does codes).
      */
-    async redeem(deviceCodeHash: string, grant: Grant, firstRefreshToken: NewRefreshToken | null, now: number): Promise<DeviceRedemption> {
+    async redeem(deviceCodeHash: string, grant: Grant, refresh: RefreshFamily | null, now: number): Promise<DeviceRedemption> {
       return db.transaction().execute(async (trx): Promise<DeviceRedemption> => {
         // The first statement writes: on SQLite the transaction takes the write lock at once.
         const consumed = await trx
@@ -165,7 +164,7 @@ export function deviceCodesRepository(db: Db) {
           .where((eb) => inLiveSession(eb, 'device_codes', now))
           .executeTakeFirst()
         if (consumed.numUpdatedRows === 1n) {
-          await grants.insert(grant, firstRefreshToken, trx)
+          await grants.insert(grant, refresh, trx)
           return { outcome: 'redeemed', sid: await sessionSid(trx, grant.sessionIdHash) }
         }
         const row = await trx

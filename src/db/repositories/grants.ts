@@ -1,10 +1,8 @@
 import type { Db } from '../connect.js'
 import { compileOnce } from '../compile-once.js'
-import { refreshTokensRepository } from './refresh-tokens.js'
-import type { NewRefreshToken } from '../../model/refresh-token.js'
 import type { SelectQueryBuilder } from 'kysely'
 import type { Database, GrantRow } from '../schema.js'
-import type { Grant, StoredGrant } from '../../model/grant.js'
+import type { Grant, RefreshFamily, StoredGrant } from '../../model/grant.js'
 import { parseAmr } from '../../model/authentication.js'
 import { parseAcr } from '../../model/acr.js'
 
@@ -25,6 +23,11 @@ const toGrant = (row: GrantRow): Grant => ({
   acr: parseAcr(row.acr),
 })
 
+function refreshFamilyOf(row: GrantRow): RefreshFamily | null {
+  const { refresh_generation: generation, refresh_issued_at: issuedAt, refresh_idle_expires_at: idleExpiresAt } = row
+  return generation === null || issuedAt === null || idleExpiresAt === null ? null : { generation, issuedAt, idleExpiresAt }
+}
+
 const GRANT_COLUMNS = [
   'id',
   'user_id',
@@ -40,7 +43,13 @@ const GRANT_COLUMNS = [
   'resources',
   'dpop_jkt',
   'acr',
+  'refresh_generation',
+  'refresh_issued_at',
+  'refresh_idle_expires_at',
 ] as const satisfies readonly (keyof GrantRow)[]
+
+/** A type literal, not the RefreshFamily interface: compileOnce takes records. */
+type AdvanceArgs = { generation: number; issuedAt: number; idleExpiresAt: number; id: string; from: number }
 
 type GrantQuery = SelectQueryBuilder<Database, 'grants', { id: string }>
 export type GrantFilter = (query: GrantQuery) => GrantQuery
@@ -69,15 +78,22 @@ async function revokeWhere(db: Db, now: number, filter: GrantFilter): Promise<vo
 }
 
 export function grantsRepository(db: Db) {
-  const refreshTokens = refreshTokensRepository(db)
-  // Every code exchange writes a grant: compiled once (compile-once.ts).
+  // Every code exchange writes a grant and every refresh advances one: compiled once (compile-once.ts).
   const insertGrant = compileOnce(db, GRANT_COLUMNS, (db, values: GrantRow) => db.insertInto('grants').values(values))
+  const advance = compileOnce(db, ['generation', 'issuedAt', 'idleExpiresAt', 'id', 'from'], (db, args: AdvanceArgs) =>
+    db
+      .updateTable('grants')
+      .set({ refresh_generation: args.generation, refresh_issued_at: args.issuedAt, refresh_idle_expires_at: args.idleExpiresAt })
+      .where('id', '=', args.id)
+      .where('refresh_generation', '=', args.from)
+      .where('revoked_at', 'is', null),
+  )
   return {
     /**
-     * Stores a grant, and the first refresh token of its family when it has one; `on`: the
+     * Stores a grant with its refresh-token family when it has one (tokens/refresh.ts); `on`: the
      * caller's transaction (redeeming the code or device approval it comes from).
      */
-    async insert(grant: Grant, firstRefreshToken: NewRefreshToken | null = null, on?: Db): Promise<void> {
+    async insert(grant: Grant, refresh: RefreshFamily | null = null, on?: Db): Promise<void> {
       await insertGrant(
         {
           id: grant.id,
@@ -94,10 +110,20 @@ export function grantsRepository(db: Db) {
           resources: JSON.stringify(grant.resources),
           dpop_jkt: grant.dpopJkt,
           acr: grant.acr ?? null,
+          refresh_generation: refresh?.generation ?? null,
+          refresh_issued_at: refresh?.issuedAt ?? null,
+          refresh_idle_expires_at: refresh?.idleExpiresAt ?? null,
         },
         on,
       )
-      if (firstRefreshToken) await refreshTokens.insert(firstRefreshToken, on)
+    },
+
+    /**
+     * Rotation of a family's refresh token: from generation `from` to `next`, only if `from` is
+     * still current and the grant is not revoked. Of concurrent callers exactly one gets true.
+     */
+    async advanceRefreshFamily(id: string, from: number, next: RefreshFamily): Promise<boolean> {
+      return (await advance({ ...next, id, from })).numAffectedRows === 1n
     },
 
     /** The grant with its session's public id (`sid` of refreshed ID tokens), read in one statement. */
@@ -110,7 +136,7 @@ export function grantsRepository(db: Db) {
         .where('grants.id', '=', id)
         .executeTakeFirst()
       // '' is the sid of a session that had ended before sessions had one: none.
-      return row ? { ...toGrant(row), sid: row.sid || null } : undefined
+      return row ? { ...toGrant(row), sid: row.sid || null, refresh: refreshFamilyOf(row) } : undefined
     },
 
     /**

@@ -1,7 +1,8 @@
 import type { Db } from '../connect.js'
 import { compileOnce } from '../compile-once.js'
 import type { RefreshTokenRow } from '../schema.js'
-import type { NewRefreshToken, RefreshToken } from '../../model/refresh-token.js'
+import type { RefreshToken } from '../../model/refresh-token.js'
+import type { RefreshFamily } from '../../model/grant.js'
 
 const toToken = (row: RefreshTokenRow): RefreshToken => ({
   tokenHash: row.token_hash,
@@ -13,8 +14,9 @@ const toToken = (row: RefreshTokenRow): RefreshToken => ({
 })
 
 /**
- * Opaque refresh tokens, stored as hashes; a family is all rows of one grant. The statements of
- * a refresh are compiled once (compile-once.ts): every refresh runs all three.
+ * Opaque refresh tokens from before generations (tokens/refresh.ts), stored as hashes; a family
+ * is all rows of one grant. No new rows are written: these are read, moved to generations by
+ * their first refresh, and pruned once expired.
  */
 export function refreshTokensRepository(db: Db) {
   const byHash = compileOnce(db, ['tokenHash'], (db, args: { tokenHash: string }) =>
@@ -23,39 +25,29 @@ export function refreshTokensRepository(db: Db) {
   const markUsed = compileOnce(db, ['tokenHash', 'now'], (db, args: { tokenHash: string; now: number }) =>
     db.updateTable('refresh_tokens').set({ used_at: args.now }).where('token_hash', '=', args.tokenHash).where('used_at', 'is', null),
   )
-  const insert = compileOnce(db, ['tokenHash', 'grantId', 'clientId', 'createdAt', 'idleExpiresAt'], (db, args: NewRefreshToken) =>
-    db.insertInto('refresh_tokens').values({
-      token_hash: args.tokenHash,
-      grant_id: args.grantId,
-      client_id: args.clientId,
-      created_at: args.createdAt,
-      idle_expires_at: args.idleExpiresAt,
-      // used_at is left out: NULL (a bound null would not be one of the compiled parameters).
-    }),
-  )
   return {
-    /** Stores a token; `on`: the caller's transaction (the grant that starts the family). */
-    async insert(token: NewRefreshToken, on?: Db): Promise<void> {
-      await insert(token, on)
-    },
-
     async find(tokenHash: string): Promise<RefreshToken | undefined> {
       const row = (await byHash({ tokenHash })).rows[0]
       return row ? toToken(row) : undefined
     },
 
     /**
-     * Rotation: marks the presented token used and stores its successor, in one transaction (one
-     * commit, and never a used token without its successor). Of concurrent callers exactly one
-     * gets true; the others store nothing. The first statement writes, so on SQLite the
-     * transaction takes the write lock at once.
+     * The first refresh of a stored token: marks it used (a later use of it is reuse) and moves its
+     * grant's family to generations, in one transaction. Of concurrent callers exactly one gets
+     * true. The first statement writes, so on SQLite the transaction takes the write lock at once.
      */
-    async rotate(usedHash: string, next: NewRefreshToken, now: number): Promise<boolean> {
+    async moveToGenerations(usedHash: string, grantId: string, next: RefreshFamily, now: number): Promise<boolean> {
       return db.transaction().execute(async (trx) => {
         const marked = await markUsed({ tokenHash: usedHash, now }, trx)
         if (marked.numAffectedRows !== 1n) return false
-        await insert(next, trx)
-        return true
+        const moved = await trx
+          .updateTable('grants')
+          .set({ refresh_generation: next.generation, refresh_issued_at: next.issuedAt, refresh_idle_expires_at: next.idleExpiresAt })
+          .where('id', '=', grantId)
+          .where('refresh_generation', 'is', null)
+          .where('revoked_at', 'is', null)
+          .executeTakeFirst()
+        return moved.numUpdatedRows === 1n
       })
     },
   }

@@ -47,7 +47,7 @@ export const introspectRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async
     }
     const { token, grant } = found
     // Refresh tokens are a client's own secret: only that client may learn about them.
-    if (!grant || token.clientId !== clientId || grant.revokedAt !== null || token.usedAt !== null) return INACTIVE
+    if (!grant || token.clientId !== clientId || grant.revokedAt !== null || token.superseded) return INACTIVE
     const exp = Math.min(token.idleExpiresAt, grant.expiresAt ?? 0)
     if (exp <= now) return INACTIVE
     return {
@@ -57,7 +57,7 @@ export const introspectRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async
       client_id: grant.clientId,
       scope: grant.scope,
       exp,
-      iat: token.createdAt,
+      iat: token.issuedAt,
       iss: deps.config.issuer,
     }
   }

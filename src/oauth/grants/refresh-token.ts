@@ -2,26 +2,41 @@
 import { OAuthError } from '../../errors/oauth-error.js'
 import { parseScope } from '../scope.js'
 import type { Grant } from '../../model/grant.js'
-import type { RefreshToken } from '../../model/refresh-token.js'
 import type { Client } from '../../model/client.js'
 
 /** A grant with a refresh-token family: its absolute end is known. */
 export type RefreshableGrant = Grant & { readonly expiresAt: number }
 
+/** A presented refresh token as the rules see it, whichever form it has (tokens/refresh.ts). */
+export interface PresentedRefreshToken {
+  readonly grantId: string
+  readonly clientId: string
+  readonly issuedAt: number
+  /** It expires unused then (REFRESH_TOKEN_IDLE_TTL), never after its family. */
+  readonly idleExpiresAt: number
+  /** A later token of its family has been issued: presenting this one is reuse. */
+  readonly superseded: boolean
+}
+
 export type RefreshCheck =
-  | { readonly kind: 'ok'; readonly token: RefreshToken; readonly grant: RefreshableGrant }
+  | { readonly kind: 'ok'; readonly token: PresentedRefreshToken; readonly grant: RefreshableGrant }
   | { readonly kind: 'reuse'; readonly grant: Grant }
 
 const INVALID = 'the refresh token is invalid'
 
 /** Decides whether the token may be exchanged; `reuse` means a rotated token came back. */
-export function checkRefreshToken(token: RefreshToken | undefined, grant: Grant | undefined, client: Client, now: number): RefreshCheck {
+export function checkRefreshToken(
+  token: PresentedRefreshToken | undefined,
+  grant: Grant | undefined,
+  client: Client,
+  now: number,
+): RefreshCheck {
   if (!token || !grant) throw new OAuthError('invalid_grant', INVALID)
   // Another client's token: refused without touching the family.
   if (token.clientId !== client.id || grant.clientId !== client.id)
     throw new OAuthError('invalid_grant', INVALID, { detail: 'refresh token of another client' })
   if (grant.revokedAt !== null) throw new OAuthError('invalid_grant', INVALID, { detail: 'family revoked' })
-  if (token.usedAt !== null) return { kind: 'reuse', grant }
+  if (token.superseded) return { kind: 'reuse', grant }
   const { expiresAt } = grant
   if (expiresAt === null || expiresAt <= now) throw new OAuthError('invalid_grant', 'the refresh token has expired')
   if (token.idleExpiresAt <= now) throw new OAuthError('invalid_grant', 'the refresh token has expired')

@@ -58,7 +58,7 @@ export async function redeemAuthorizationCode(
     acr: code.acr ?? null,
   }
   const refreshToken = firstRefreshToken(deps, grant)
-  const redemption = await deps.repos.codes.redeem(codeHash, grant, refreshToken?.stored ?? null, now)
+  const redemption = await deps.repos.codes.redeem(codeHash, grant, refreshToken?.family ?? null, now)
   if (redemption.outcome === 'replayed') return replayed(deps, redemption.grantId, client.id)
   if (redemption.outcome === 'session_ended') throw new OAuthError('invalid_grant', 'the sign-in session that issued the code has ended')
   return issueNewGrantTokens(deps, {

@@ -68,7 +68,7 @@ async function issue(
     dpopJkt: isPublicClient(client) ? context.dpopJkt : null,
   }
   const refreshToken = firstRefreshToken(deps, grant)
-  const redemption = await deps.repos.deviceCodes.redeem(authorization.deviceCodeHash, grant, refreshToken?.stored ?? null, now)
+  const redemption = await deps.repos.deviceCodes.redeem(authorization.deviceCodeHash, grant, refreshToken?.family ?? null, now)
   if (redemption.outcome === 'replayed') return replayed(deps, redemption.grantId, client.id)
   if (redemption.outcome === 'session_ended')
     throw new OAuthError('invalid_grant', 'the sign-in session that approved this device has ended; start again')

@@ -6,11 +6,10 @@ import type { Deps } from '../../../deps.js'
 import { OAuthError } from '../../../errors/oauth-error.js'
 import { checkRefreshToken, refreshedScope } from '../../../oauth/grants/refresh-token.js'
 import { single, type RawParams } from '../../../oauth/params.js'
-import { hashSecret } from '../../../secrets.js'
 import { issueTokenSet, type TokenSet } from '../../../tokens/issue.js'
 import { accessTarget } from '../../../apis/resources.js'
 import { parseResources, tokenResource } from '../../../oauth/resource.js'
-import { mintRefreshToken } from '../../../tokens/refresh.js'
+import { findRefreshToken, rotateRefreshToken } from '../../../tokens/refresh.js'
 import type { Client } from '../../../model/client.js'
 import { checkDpopBinding } from '../../../oauth/dpop.js'
 import type { TokenRequestContext } from './index.js'
@@ -24,10 +23,9 @@ export async function redeemRefreshToken(
   const raw = single(params, 'refresh_token')
   if (raw === undefined) throw new OAuthError('invalid_request', 'refresh_token is missing')
   const now = deps.clock.now()
-  const tokenHash = hashSecret(raw)
-  const token = await deps.repos.refreshTokens.find(tokenHash)
-  const grant = token ? await deps.repos.grants.find(token.grantId) : undefined
-  const check = checkRefreshToken(token, grant, client, now)
+  const found = await findRefreshToken(deps, raw)
+  const grant = found?.grant
+  const check = checkRefreshToken(found?.presented, grant, client, now)
   if (check.kind === 'reuse') return reused(deps, client, check.grant.id, now)
   const family = check.grant
   // Checked before rotation: a thief without the key does not rotate the owner's token away.
@@ -44,8 +42,8 @@ export async function redeemRefreshToken(
   const resource = tokenResource(family.resources, parseResources(params['resource']))
   const access = await accessTarget(deps, resource, scope, family.resources, client)
   // A concurrent request rotated it first: indistinguishable from theft, so treated as reuse.
-  const next = mintRefreshToken(deps, family.id, client.id, family.expiresAt)
-  if (!(await deps.repos.refreshTokens.rotate(tokenHash, next.stored, now))) return reused(deps, client, family.id, now)
+  const next = found ? await rotateRefreshToken(deps, found, family.expiresAt) : null
+  if (next === null) return reused(deps, client, family.id, now)
   // OIDC Core §12.2: same iss/sub/aud/azp and the original auth_time, new iat, no nonce.
   const tokens = await issueTokenSet(deps, {
     clientId: client.id,
@@ -61,7 +59,7 @@ export async function redeemRefreshToken(
     // The same sid as the grant's first ID token: the session it came from (OIDC Core §12.2 keeps the rest).
     sid: grant?.sid ?? null,
   })
-  return { ...tokens, refresh_token: next.token }
+  return { ...tokens, refresh_token: next }
 }
 
 async function reused(deps: Deps, client: Client, grantId: string, now: number): Promise<never> {

@@ -1,7 +1,6 @@
 import t from 'tap'
-import { checkRefreshToken, refreshedScope } from '../../../../src/oauth/grants/refresh-token.js'
+import { checkRefreshToken, refreshedScope, type PresentedRefreshToken } from '../../../../src/oauth/grants/refresh-token.js'
 import type { Grant } from '../../../../src/model/grant.js'
-import type { RefreshToken } from '../../../../src/model/refresh-token.js'
 import { makeClient, oauthError } from '../../fixtures/index.js'
 
 const NOW = 1_700_000_000
@@ -21,13 +20,12 @@ const grant: Grant = {
   resources: [],
   dpopJkt: null,
 }
-const token: RefreshToken = {
-  tokenHash: 'h',
+const token: PresentedRefreshToken = {
   grantId: 'g1',
   clientId: client.id,
-  createdAt: NOW - 10,
+  issuedAt: NOW - 10,
   idleExpiresAt: NOW + 600,
-  usedAt: null,
+  superseded: false,
 }
 
 t.test('a live token: the narrowed token and grant come back', async (t) => {
@@ -40,7 +38,7 @@ t.test('a live token: the narrowed token and grant come back', async (t) => {
 })
 
 t.test('RFC 9700 §4.14.2: a rotated token presented again is reuse (its grant is named for revocation)', async (t) => {
-  t.same(checkRefreshToken({ ...token, usedAt: NOW - 1 }, grant, client, NOW), { kind: 'reuse', grant })
+  t.same(checkRefreshToken({ ...token, superseded: true }, grant, client, NOW), { kind: 'reuse', grant })
 })
 
 t.test('refusals', async (t) => {
