@@ -23,6 +23,15 @@ const toGrant = (row: GrantRow): Grant => ({
   acr: parseAcr(row.acr),
 })
 
+/** The grant columns that hold its refresh-token family (all null: it has none of the generation kind). */
+export function refreshFamilyColumns(family: RefreshFamily | null) {
+  return {
+    refresh_generation: family?.generation ?? null,
+    refresh_issued_at: family?.issuedAt ?? null,
+    refresh_idle_expires_at: family?.idleExpiresAt ?? null,
+  }
+}
+
 function refreshFamilyOf(row: GrantRow): RefreshFamily | null {
   const { refresh_generation: generation, refresh_issued_at: issuedAt, refresh_idle_expires_at: idleExpiresAt } = row
   return generation === null || issuedAt === null || idleExpiresAt === null ? null : { generation, issuedAt, idleExpiresAt }
@@ -83,7 +92,7 @@ export function grantsRepository(db: Db) {
   const advance = compileOnce(db, ['generation', 'issuedAt', 'idleExpiresAt', 'id', 'from'], (db, args: AdvanceArgs) =>
     db
       .updateTable('grants')
-      .set({ refresh_generation: args.generation, refresh_issued_at: args.issuedAt, refresh_idle_expires_at: args.idleExpiresAt })
+      .set(refreshFamilyColumns(args))
       .where('id', '=', args.id)
       .where('refresh_generation', '=', args.from)
       .where('revoked_at', 'is', null),
@@ -110,9 +119,7 @@ export function grantsRepository(db: Db) {
           resources: JSON.stringify(grant.resources),
           dpop_jkt: grant.dpopJkt,
           acr: grant.acr ?? null,
-          refresh_generation: refresh?.generation ?? null,
-          refresh_issued_at: refresh?.issuedAt ?? null,
-          refresh_idle_expires_at: refresh?.idleExpiresAt ?? null,
+          ...refreshFamilyColumns(refresh),
         },
         on,
       )

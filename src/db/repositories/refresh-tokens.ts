@@ -3,6 +3,7 @@ import { compileOnce } from '../compile-once.js'
 import type { RefreshTokenRow } from '../schema.js'
 import type { RefreshToken } from '../../model/refresh-token.js'
 import type { RefreshFamily } from '../../model/grant.js'
+import { refreshFamilyColumns } from './grants.js'
 
 const toToken = (row: RefreshTokenRow): RefreshToken => ({
   tokenHash: row.token_hash,
@@ -42,7 +43,7 @@ export function refreshTokensRepository(db: Db) {
         if (marked.numAffectedRows !== 1n) return false
         const moved = await trx
           .updateTable('grants')
-          .set({ refresh_generation: next.generation, refresh_issued_at: next.issuedAt, refresh_idle_expires_at: next.idleExpiresAt })
+          .set(refreshFamilyColumns(next))
           .where('id', '=', grantId)
           .where('refresh_generation', 'is', null)
           .where('revoked_at', 'is', null)
