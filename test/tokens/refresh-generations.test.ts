@@ -19,6 +19,16 @@ async function refreshed(t: Test, ctx: TestApp, rp: RegisteredClient, token: str
   return response.json() as Tokens
 }
 
+/** A test app with a user signed in to a client with offline access: its first token set and grant. */
+async function signedIn(t: Test, env: Record<string, string> = {}) {
+  const ctx = await createTestApp({ env })
+  t.teardown(() => ctx.close())
+  const rp = await ctx.addClient()
+  const user = await ctx.addUser()
+  const { tokens } = await signIn(ctx, rp, user)
+  return { ctx, rp, user, tokens, grantId: grantIdOf(tokens) }
+}
+
 async function familyOf(ctx: TestApp, grantId: string) {
   return ctx.deps.store.db
     .selectFrom('grants')
@@ -28,12 +38,7 @@ async function familyOf(ctx: TestApp, grantId: string) {
 }
 
 t.test('each refresh moves the grant one generation on; any earlier token is reuse and ends the family', async (t) => {
-  const ctx = await createTestApp()
-  t.teardown(() => ctx.close())
-  const rp = await ctx.addClient()
-  const user = await ctx.addUser()
-  const { tokens } = await signIn(ctx, rp, user)
-  const grantId = grantIdOf(tokens)
+  const { ctx, rp, tokens, grantId } = await signedIn(t)
   t.match(tokens.refresh_token, new RegExp(`^[A-Za-z0-9_-]{43}\\.${grantId}\\.0$`), 'the first token is generation 0 of its grant')
   t.equal(Number((await familyOf(ctx, grantId)).refresh_generation), 0)
 
@@ -59,12 +64,7 @@ t.test('each refresh moves the grant one generation on; any earlier token is reu
 })
 
 t.test('a token that was never issued is refused and leaves the family alone', async (t) => {
-  const ctx = await createTestApp()
-  t.teardown(() => ctx.close())
-  const rp = await ctx.addClient()
-  const user = await ctx.addUser()
-  const { tokens } = await signIn(ctx, rp, user)
-  const grantId = grantIdOf(tokens)
+  const { ctx, rp, tokens, grantId } = await signedIn(t)
   const [tag] = tokens.refresh_token!.split('.') as [string, string, string]
   const flipped = `${tag[0] === 'A' ? 'B' : 'A'}${tag.slice(1)}`
   const forged = [
@@ -98,51 +98,34 @@ t.test('a token that was never issued is refused and leaves the family alone', a
 })
 
 t.test('of concurrent refreshes with the same token exactly one wins; the others count as reuse', async (t) => {
-  const ctx = await createTestApp()
-  t.teardown(() => ctx.close())
-  const rp = await ctx.addClient()
-  const user = await ctx.addUser()
-  const { tokens } = await signIn(ctx, rp, user)
+  const { ctx, rp, tokens, grantId } = await signedIn(t)
   const results = await Promise.all(Array.from({ length: 6 }, () => refresh(ctx, rp, tokens.refresh_token!)))
   const winners = results.filter((response) => response.statusCode === 200)
   t.equal(winners.length, 1, 'one winner')
-  t.not((await familyOf(ctx, grantIdOf(tokens))).revoked_at, null, 'the losers revoked the family')
+  t.not((await familyOf(ctx, grantId)).revoked_at, null, 'the losers revoked the family')
   t.equal((await refresh(ctx, rp, (winners[0]!.json() as Tokens).refresh_token!)).json().error, 'invalid_grant')
 })
 
 t.test('revoking a generation token revokes its grant (RFC 7009 §2.1)', async (t) => {
-  const ctx = await createTestApp()
-  t.teardown(() => ctx.close())
-  const rp = await ctx.addClient()
-  const user = await ctx.addUser()
-  const { tokens } = await signIn(ctx, rp, user)
+  const { ctx, rp, tokens, grantId } = await signedIn(t)
   t.equal((await revoke(ctx, rp, tokens.refresh_token!)).statusCode, 200)
-  t.not((await familyOf(ctx, grantIdOf(tokens))).revoked_at, null, 'the grant is revoked')
+  t.not((await familyOf(ctx, grantId)).revoked_at, null, 'the grant is revoked')
   t.equal((await userinfo(ctx, tokens.access_token)).statusCode, 401, 'with its access token')
   t.equal((await refresh(ctx, rp, tokens.refresh_token!)).json().error, 'invalid_grant')
 })
 
 t.test('reuse is recognised for as long as the grant lives: pruning keeps no row to lose', async (t) => {
-  const ctx = await createTestApp({ env: { REFRESH_TOKEN_IDLE_TTL: '1h' } })
-  t.teardown(() => ctx.close())
-  const rp = await ctx.addClient()
-  const user = await ctx.addUser()
-  const { tokens } = await signIn(ctx, rp, user)
+  const { ctx, rp, tokens, grantId } = await signedIn(t, { REFRESH_TOKEN_IDLE_TTL: '1h' })
   ctx.clock.advance(30 * 60)
   await refreshed(t, ctx, rp, tokens.refresh_token!)
   ctx.clock.advance(3 * 86400) // days after either token's idle expiry, and after a pruning pass
   t.equal((await pruneExpired(ctx.deps.store.db, ctx.clock.now(), 86400)).grants, 0, 'the live grant is not pruned')
   t.equal((await refresh(ctx, rp, tokens.refresh_token!)).json().error, 'invalid_grant')
-  t.not((await familyOf(ctx, grantIdOf(tokens))).revoked_at, null, 'the rotated token still revoked the family')
+  t.not((await familyOf(ctx, grantId)).revoked_at, null, 'the rotated token still revoked the family')
 })
 
 t.test('a refresh token stored by an earlier version keeps working and moves its family to generations', async (t) => {
-  const ctx = await createTestApp()
-  t.teardown(() => ctx.close())
-  const rp = await ctx.addClient()
-  const user = await ctx.addUser()
-  const { tokens } = await signIn(ctx, rp, user)
-  const grantId = grantIdOf(tokens)
+  const { ctx, rp, user, tokens, grantId } = await signedIn(t)
   const legacy = await issueLegacyRefreshToken(ctx, grantId)
   t.equal((await refresh(ctx, rp, tokens.refresh_token!)).json().error, 'invalid_grant', 'a family without generations has none to match')
   t.equal((await familyOf(ctx, grantId)).revoked_at, null)
