@@ -24,7 +24,7 @@ const toGrant = (row: GrantRow): Grant => ({
 })
 
 /** The grant columns that hold its refresh-token family (all null: it has none of the generation kind). */
-export function refreshFamilyColumns(family: RefreshFamily | null) {
+function refreshFamilyColumns(family: RefreshFamily | null) {
   return {
     refresh_generation: family?.generation ?? null,
     refresh_issued_at: family?.issuedAt ?? null,
@@ -131,6 +131,22 @@ export function grantsRepository(db: Db) {
      */
     async advanceRefreshFamily(id: string, from: number, next: RefreshFamily): Promise<boolean> {
       return (await advance({ ...next, id, from })).numAffectedRows === 1n
+    },
+
+    /**
+     * Gives a grant whose refresh token was stored by an earlier version its first generation;
+     * `on`: the caller's transaction (marking that stored token used). False when it has one already
+     * or is revoked.
+     */
+    async startRefreshFamily(id: string, first: RefreshFamily, on: Db = db): Promise<boolean> {
+      const started = await on
+        .updateTable('grants')
+        .set(refreshFamilyColumns(first))
+        .where('id', '=', id)
+        .where('refresh_generation', 'is', null)
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst()
+      return started.numUpdatedRows === 1n
     },
 
     /** The grant with its session's public id (`sid` of refreshed ID tokens), read in one statement. */

@@ -3,7 +3,7 @@ import { compileOnce } from '../compile-once.js'
 import type { RefreshTokenRow } from '../schema.js'
 import type { RefreshToken } from '../../model/refresh-token.js'
 import type { RefreshFamily } from '../../model/grant.js'
-import { refreshFamilyColumns } from './grants.js'
+import { grantsRepository } from './grants.js'
 
 const toToken = (row: RefreshTokenRow): RefreshToken => ({
   tokenHash: row.token_hash,
@@ -20,6 +20,7 @@ const toToken = (row: RefreshTokenRow): RefreshToken => ({
  * their first refresh, and pruned once expired.
  */
 export function refreshTokensRepository(db: Db) {
+  const grants = grantsRepository(db)
   const byHash = compileOnce(db, ['tokenHash'], (db, args: { tokenHash: string }) =>
     db.selectFrom('refresh_tokens').selectAll().where('token_hash', '=', args.tokenHash),
   )
@@ -41,14 +42,7 @@ export function refreshTokensRepository(db: Db) {
       return db.transaction().execute(async (trx) => {
         const marked = await markUsed({ tokenHash: usedHash, now }, trx)
         if (marked.numAffectedRows !== 1n) return false
-        const moved = await trx
-          .updateTable('grants')
-          .set(refreshFamilyColumns(next))
-          .where('id', '=', grantId)
-          .where('refresh_generation', 'is', null)
-          .where('revoked_at', 'is', null)
-          .executeTakeFirst()
-        return moved.numUpdatedRows === 1n
+        return grants.startRefreshFamily(grantId, next, trx)
       })
     },
   }
