@@ -31,6 +31,8 @@ import { readCatalogues } from './i18n/catalogue.js'
 import { createClientLogos, type ClientLogos } from './clients/client-logo.js'
 import { createI18n, type I18n } from './i18n/translator.js'
 import type { ActiveTrace } from './http/request-context.js'
+import { joseSigner, type JwtSigner } from './tokens/sign.js'
+import { SigningThreads } from './tokens/signing-threads.js'
 
 export type { Repositories }
 
@@ -41,6 +43,8 @@ export interface Deps {
   /** The store's repositories (store.repos), the way most code reaches storage. */
   readonly repos: Repositories
   readonly keys: KeyStore
+  /** Signs every JWT Tessera issues (SIGNING_THREADS). */
+  readonly signer: JwtSigner
   readonly hasher: PasswordHasher
   /** Verified against for unknown emails so login timing does not reveal accounts (made on first use). */
   readonly dummyHash: () => Promise<string>
@@ -92,6 +96,7 @@ export interface DepsOverrides {
   readonly clock?: Clock
   readonly log?: Logger
   readonly hasher?: PasswordHasher
+  readonly signer?: JwtSigner
   /** How mail deliveries are retried (tests retry at once, a few times). */
   readonly mailRetry?: Partial<RetrySchedule>
   /** How long the list of webhooks is reused, in milliseconds (tests: 0, to see other processes' changes at once). */
@@ -169,7 +174,8 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
       accountMailBuilder({ config, repos, clock, audit, i18n }),
       overrides.mailRetry,
     )
-    outbox.register(backchannelLogoutHandler({ config, repos, keys, clock, audit }))
+    const signer = overrides.signer ?? (config.signingThreads > 0 ? new SigningThreads(config.signingThreads) : joseSigner)
+    outbox.register(backchannelLogoutHandler({ config, repos, keys, signer, clock, audit }))
     const clients = createClientDirectory({ repos, config, clock, audit })
     const dpopNonceKey = Buffer.from(hkdfSync('sha256', kek, Buffer.alloc(0), 'tessera dpop nonces', 32))
     const dpop = createDpopVerifier({ config, clock, repos }, dpopNonceKey)
@@ -180,6 +186,7 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
       store,
       repos,
       keys,
+      signer,
       hasher,
       dummyHash,
       formKey,
@@ -220,6 +227,7 @@ export async function closeDeps(deps: Deps): Promise<void> {
   const results = await Promise.allSettled([
     // The hashing process needs nothing else: it stops while the mail drains.
     (async () => deps.hasher.close?.())(),
+    deps.signer.close(),
     // Queued mail may still need the database (a reset link is issued when its mail is built), and
     // so do the outbox jobs in flight (their outcome is recorded).
     (async () => {

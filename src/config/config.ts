@@ -32,6 +32,17 @@ export function parseWorkers(raw: string, cores: number): number {
   return Number(value)
 }
 
+/**
+ * SIGNING_THREADS: `auto` leaves each process's event loop one core and gives the rest of its share
+ * of the cores to signing, at most 4 (one event loop feeds about two cores of RS256 signatures).
+ */
+export function parseSigningThreads(raw: string, cores: number, workers: number): number {
+  const value = raw.trim().toLowerCase()
+  if (value === 'auto') return Math.min(4, Math.max(1, Math.floor(cores / workers) - 1))
+  if (!/^[0-9]+$/.test(value) || Number(value) > 64) throw new FieldProblem('must be auto or a whole number from 0 to 64')
+  return Number(value)
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 
 export const configFields = {
@@ -42,6 +53,13 @@ export const configFields = {
     doc: 'Server processes sharing the port (`node:cluster`): a number, or `auto` for one per CPU core. They share the database (SQLite in WAL mode is safe across processes on one machine); the flood guards below count per process',
     defaultText: '1',
     parse: (raw) => parseWorkers(raw ?? '1', availableParallelism()),
+  } satisfies Field<number>,
+  signingThreads: {
+    env: 'SIGNING_THREADS',
+    doc: "Threads of each server process that sign tokens: a number, `auto` (the cores each process has beyond its event loop, at least 1 and at most 4), or 0 to sign on libuv's shared pool (jose). See [bench/CHANGES.md](bench/CHANGES.md) item 11",
+    defaultText: 'auto',
+    parse: (raw, parsed) =>
+      parseSigningThreads(raw ?? 'auto', availableParallelism(), typeof parsed['workers'] === 'number' ? parsed['workers'] : 1),
   } satisfies Field<number>,
   issuer: {
     env: 'ISSUER',

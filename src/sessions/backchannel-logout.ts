@@ -52,7 +52,7 @@ export function backchannelLogoutJobs(
   })
 }
 
-type HandlerDeps = Pick<Deps, 'config' | 'repos' | 'keys' | 'clock' | 'audit'>
+type HandlerDeps = Pick<Deps, 'config' | 'repos' | 'keys' | 'signer' | 'clock' | 'audit'>
 
 export function backchannelLogoutHandler(deps: HandlerDeps): OutboxHandler {
   return {
@@ -71,6 +71,7 @@ export function backchannelLogoutHandler(deps: HandlerDeps): OutboxHandler {
       if (client.backchannelLogoutUri === null) throw new JobRefused('the client no longer has a back-channel logout URI')
       const { issuer } = deps.config
       const token = await signJwt(
+        deps.signer,
         'logout_token',
         logoutTokenClaims({ issuer, clientId: client.id, subject: job.sub, sid: job.sid, jti: randomId(), now: deps.clock.now() }),
         deps.keys.signingKey(),

@@ -43,13 +43,14 @@ export interface TokenSet {
   readonly id_token?: string
 }
 
-export async function issueTokenSet(deps: Pick<Deps, 'config' | 'keys' | 'clock'>, input: TokenSetInput): Promise<TokenSet> {
+export async function issueTokenSet(deps: Pick<Deps, 'config' | 'keys' | 'clock' | 'signer'>, input: TokenSetInput): Promise<TokenSet> {
   const { config } = deps
   const now = deps.clock.now()
   const key = deps.keys.signingKey()
   // No row is written: the jti names what the token's revocation hangs on (model/access-token-id.ts).
   const jti = accessTokenId(input.grantId, randomId())
   const accessToken = await signJwt(
+    deps.signer,
     'access_token',
     accessTokenClaims({
       issuer: config.issuer,
@@ -72,6 +73,7 @@ export async function issueTokenSet(deps: Pick<Deps, 'config' | 'keys' | 'clock'
   const tokens: TokenSet = { access_token: accessToken, token_type: tokenType, expires_in: input.access.ttl, scope: input.access.scope }
   if (input.user === null || !hasScope(input.scope, 'openid')) return tokens
   const idToken = await signJwt(
+    deps.signer,
     'id_token',
     idTokenClaims({
       issuer: config.issuer,

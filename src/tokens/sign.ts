@@ -14,8 +14,20 @@ export type TokenKind = 'id_token' | 'access_token' | 'logout_token'
  */
 export const TOKEN_TYP: Record<TokenKind, string> = { id_token: 'JWT', access_token: 'at+jwt', logout_token: 'logout+jwt' }
 
-export async function signJwt(kind: TokenKind, payload: JWTPayload, key: SigningKey): Promise<string> {
-  return new SignJWT(payload).setProtectedHeader({ alg: key.alg, kid: key.kid, typ: TOKEN_TYP[kind] }).sign(key.key)
+/** What signs a JWT: jose on libuv's pool, or the signing threads (signing-threads.ts). */
+export interface JwtSigner {
+  sign(typ: string, payload: JWTPayload, key: SigningKey): Promise<string>
+  close(): Promise<void>
+}
+
+/** jose in this thread: WebCrypto, whose signatures run on libuv's pool (SIGNING_THREADS=0). */
+export const joseSigner: JwtSigner = {
+  sign: (typ, payload, key) => new SignJWT(payload).setProtectedHeader({ alg: key.alg, kid: key.kid, typ }).sign(key.key),
+  close: async () => undefined,
+}
+
+export function signJwt(signer: JwtSigner, kind: TokenKind, payload: JWTPayload, key: SigningKey): Promise<string> {
+  return signer.sign(TOKEN_TYP[kind], payload, key)
 }
 
 /** OIDC Core §3.1.3.6: left-most half of the SHA-256 of the access token, base64url. */

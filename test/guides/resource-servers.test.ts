@@ -145,7 +145,12 @@ t.test('resource-server guides against a real Tessera', async (t) => {
   const foreignSameKid = await signWith(strangerKey, kid!, { ...claims, sub: 'intruder' })
   const foreignUnknownKid = await signWith(strangerKey, 'not-a-tessera-kid', { ...claims, sub: 'intruder' })
   // Genuinely signed by Tessera's active key, but for another audience (say, another API).
-  const otherAudience = await signJwt('access_token', { ...claims, aud: ctx.issuer, jti: randomUUID() }, ctx.deps.keys.signingKey())
+  const otherAudience = await signJwt(
+    ctx.deps.signer,
+    'access_token',
+    { ...claims, aud: ctx.issuer, jti: randomUUID() },
+    ctx.deps.keys.signingKey(),
+  )
   // A whole other "issuer" with its own JWKS on loopback: the token names it in iss.
   const attacker = await attackerIssuer(t)
   const now = Math.floor(Date.now() / 1000)

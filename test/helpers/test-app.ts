@@ -14,6 +14,7 @@ import { loadConfig } from '../../src/config/config.js'
 import { closeDeps, createDeps, type Deps, type DepsOverrides } from '../../src/deps.js'
 import type { RetrySchedule } from '../../src/outbox/retry.js'
 import { randomId } from '../../src/secrets.js'
+import { joseSigner } from '../../src/tokens/sign.js'
 import { FakeClock } from './clock.js'
 import { freePort } from './free-port.js'
 import { suiteDatabase } from './databases.js'
@@ -83,6 +84,10 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     // would load the TypeScript loader for every test app (seconds each on a loaded machine). That
     // process is covered by its own tests and by every test of the real server process.
     hasher: argon2idHasher({ memoryCost: config.argon2MemoryCost, timeCost: config.argon2TimeCost, parallelism: config.argon2Parallelism }),
+    // jose in this thread, for the same reason: a signing thread would compile its TypeScript for
+    // every test app. The signing threads have their own tests (test/tokens/signing-threads.test.ts)
+    // and sign for every test of the real server process.
+    signer: joseSigner,
     ...options.overrides,
   })
   const app = await buildApp(deps)

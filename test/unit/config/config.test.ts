@@ -2,7 +2,7 @@ import t from 'tap'
 import path from 'node:path'
 import fs from 'node:fs'
 import os from 'node:os'
-import { accessTokenAudience, ConfigError, loadConfig } from '../../../src/config/config.js'
+import { accessTokenAudience, ConfigError, loadConfig, parseSigningThreads } from '../../../src/config/config.js'
 
 function problems(env: Record<string, string>): readonly string[] {
   try {
@@ -244,4 +244,18 @@ t.test('secrets may come from files named by NAME_FILE (Docker and Kubernetes se
     message: /KEYS_PASSPHRASE: KEYS_PASSPHRASE_FILE .*missing cannot be read \(ENOENT\)/,
   })
   t.equal(loadConfig({ ISSUER_FILE: write('issuer', 'https://x.example') }).issuer, 'http://localhost:3000', 'only secrets read files')
+})
+
+t.test('SIGNING_THREADS: auto leaves each process one core for its event loop, 1 to 4 threads; 0 to 64 as given', async (t) => {
+  t.equal(parseSigningThreads('auto', 2, 1), 1, 'two cores, one process: the loop and one signing thread')
+  t.equal(parseSigningThreads('auto', 2, 2), 1, 'two processes on two cores: at least one each')
+  t.equal(parseSigningThreads('AUTO', 8, 1), 4, 'at most four')
+  t.equal(parseSigningThreads('auto', 8, 2), 3)
+  t.equal(parseSigningThreads('auto', 1, 1), 1)
+  t.equal(parseSigningThreads('0', 8, 1), 0, "0: jose on libuv's pool")
+  t.equal(parseSigningThreads(' 6 ', 2, 1), 6)
+  t.equal(loadConfig({ SIGNING_THREADS: '2' }).signingThreads, 2)
+  t.ok(loadConfig({}).signingThreads >= 1, 'auto by default')
+  for (const bad of ['-1', '65', 'two', '1.5'])
+    t.match(problems({ SIGNING_THREADS: bad }), [/^SIGNING_THREADS: must be auto or a whole number from 0 to 64/], bad)
 })

@@ -5,7 +5,7 @@
 import t from 'tap'
 import { generateKeyPairSync, type KeyObject } from 'node:crypto'
 import type { KeyStore } from '../../../src/keys/key-store.js'
-import { signJwt } from '../../../src/tokens/sign.js'
+import { signJwt, joseSigner } from '../../../src/tokens/sign.js'
 import { TokenInvalid, verifyAccessToken, type VerifiedAccessToken } from '../../../src/tokens/verify.js'
 import { VerifiedTokenCache } from '../../../src/tokens/verified-tokens.js'
 
@@ -25,6 +25,7 @@ function keyStore(kid: string, key: KeyObject | undefined) {
 
 async function accessToken(privateKey: KeyObject, claims: Record<string, unknown> = {}) {
   return signJwt(
+    joseSigner,
     'access_token',
     {
       iss: ISSUER,

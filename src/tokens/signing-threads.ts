@@ -1,0 +1,130 @@
+/**
+ * RS256 signatures on threads of their own (SIGNING_THREADS). jose signs through WebCrypto: every
+ * signature is a job on libuv's pool, four threads shared with DNS lookups and file reads, and
+ * with four threads for one core's worth of signing, nearly every job wakes a sleeping thread.
+ * Profiled under load, the event loop lost 0.1–0.2 ms per signature to those wake-ups (the
+ * woken thread took its core). Threads sized to the cores stay busy while signatures are queued,
+ * and sign synchronously with node:crypto (fast-jwt), which costs less CPU than WebCrypto's
+ * job. Measured in bench/CHANGES.md item 11.
+ */
+import { Worker } from 'node:worker_threads'
+import type { JWTPayload } from 'jose'
+import type { SigningKey } from '../keys/key-store.js'
+import { workerEntry } from '../worker-entry.js'
+import { KEPT_KEYS, type SigningReply, type SigningRequest } from './signing-protocol.js'
+import type { JwtSigner } from './sign.js'
+
+const THREAD = workerEntry(import.meta.url, 'signing-thread')
+
+export class SigningUnavailable extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'SigningUnavailable'
+  }
+}
+
+interface Pending {
+  readonly resolve: (token: string) => void
+  readonly reject: (error: Error) => void
+}
+
+/** One thread: its signatures in flight, the kids it has been given. A thread that dies fails only its own. */
+class SigningThread {
+  readonly #worker: Worker
+  readonly #pending = new Map<number, Pending>()
+  /** The handles of the keys the thread holds, oldest first, as it drops them. */
+  readonly #held: number[] = []
+  #nextId = 0
+  #gone: string | null = null
+
+  constructor(onGone: (thread: SigningThread) => void) {
+    this.#worker = new Worker(THREAD.url, { execArgv: THREAD.execArgv })
+    // Only signatures in flight keep the process alive.
+    this.#worker.unref()
+    this.#worker.on('message', (reply: SigningReply) => {
+      const request = this.#pending.get(reply.id)
+      if (!request) return
+      this.#pending.delete(reply.id)
+      if (this.#pending.size === 0) this.#worker.unref()
+      if ('token' in reply) request.resolve(reply.token)
+      else request.reject(new SigningUnavailable(`signing failed: ${reply.error}`))
+    })
+    const end = (reason: string) => {
+      if (this.#gone !== null) return
+      this.#gone = reason
+      for (const request of this.#pending.values()) request.reject(new SigningUnavailable(`signing thread ${reason}`))
+      this.#pending.clear()
+      onGone(this)
+    }
+    this.#worker.on('error', (error) => end(`failed: ${error.message}`))
+    this.#worker.on('exit', (code) => end(`exited (${code})`))
+  }
+
+  get inFlight(): number {
+    return this.#pending.size
+  }
+
+  sign(handle: number, typ: string, payload: JWTPayload, key: SigningKey): Promise<string> {
+    if (this.#gone !== null) return Promise.reject(new SigningUnavailable(`signing thread ${this.#gone}`))
+    if (!this.#held.includes(handle)) {
+      this.#worker.postMessage({ op: 'key', handle, kid: key.kid, alg: key.alg, key: key.key } satisfies SigningRequest)
+      this.#held.push(handle)
+      if (this.#held.length > KEPT_KEYS) this.#held.shift()
+    }
+    const id = this.#nextId++
+    return new Promise((resolve, reject) => {
+      try {
+        this.#worker.postMessage({ op: 'sign', id, handle, typ, payload: payload as Record<string, unknown> } satisfies SigningRequest)
+      } catch (error) {
+        // Claims that cannot be copied to the thread (never JSON): this signature fails alone.
+        return reject(new SigningUnavailable(`signing failed: ${error instanceof Error ? error.message : String(error)}`))
+      }
+      this.#pending.set(id, { resolve, reject })
+      if (this.#pending.size === 1) this.#worker.ref()
+    })
+  }
+
+  async stop(): Promise<void> {
+    this.#gone ??= 'stopped'
+    await this.#worker.terminate()
+  }
+}
+
+/**
+ * `count` threads, started by the first signature (most CLI commands sign nothing); each
+ * signature goes to the thread with the fewest in flight, and a thread that died is replaced by
+ * the next signature.
+ */
+export class SigningThreads implements JwtSigner {
+  readonly #threads: SigningThread[] = []
+  readonly #count: number
+  /** A number per signing key (kid, alg and private key together), the name threads know it by. */
+  readonly #handles = new WeakMap<SigningKey, number>()
+  #nextHandle = 0
+  #closed = false
+
+  constructor(count: number) {
+    this.#count = count
+  }
+
+  sign(typ: string, payload: JWTPayload, key: SigningKey): Promise<string> {
+    if (this.#closed) return Promise.reject(new SigningUnavailable('signing threads closed'))
+    while (this.#threads.length < this.#count) this.#threads.push(new SigningThread((gone) => this.#remove(gone)))
+    let least = this.#threads[0]!
+    for (const thread of this.#threads) if (thread.inFlight < least.inFlight) least = thread
+    let handle = this.#handles.get(key)
+    if (handle === undefined) this.#handles.set(key, (handle = this.#nextHandle++))
+    return least.sign(handle, typ, payload, key)
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true
+    const threads = this.#threads.splice(0)
+    await Promise.all(threads.map((thread) => thread.stop()))
+  }
+
+  #remove(thread: SigningThread): void {
+    const index = this.#threads.indexOf(thread)
+    if (index >= 0) this.#threads.splice(index, 1)
+  }
+}

@@ -1,0 +1,122 @@
+/**
+ * The signing threads (tokens/signing-threads.ts, SIGNING_THREADS): the tokens they sign are the
+ * ones jose signs in this thread, verifiable with the public key alone; concurrent signatures each
+ * get their own answer; a rotated key signs under its own kid; failures are errors, never hangs.
+ * Every test of the real server process signs with them too (SIGNING_THREADS=auto).
+ */
+import t from 'tap'
+import { generateKeyPairSync, type KeyObject } from 'node:crypto'
+import { compactVerify, decodeProtectedHeader, jwtVerify } from 'jose'
+import { joseSigner, signJwt, TOKEN_TYP, type TokenKind } from '../../src/tokens/sign.js'
+import { SigningThreads, SigningUnavailable } from '../../src/tokens/signing-threads.js'
+import type { SigningKey } from '../../src/keys/key-store.js'
+import { post } from '../helpers/client.js'
+import { createTestApp } from '../helpers/test-app.js'
+
+function rsaKey(kid: string): { signing: SigningKey; publicKey: KeyObject } {
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 })
+  return { signing: { kid, alg: 'RS256', key: privateKey }, publicKey }
+}
+
+const payloadOf = async (token: string, publicKey: KeyObject): Promise<unknown> =>
+  JSON.parse(Buffer.from((await compactVerify(token, publicKey)).payload).toString('utf8'))
+
+// One pool for the whole file: each thread compiles its TypeScript once under the test loader.
+const threads = new SigningThreads(2)
+t.teardown(() => threads.close())
+
+t.test('each kind of token: the same header and claims as jose signs, verified by the public key', async (t) => {
+  const { signing, publicKey } = rsaKey('kid-a')
+  const payload = {
+    iss: 'https://idp.example',
+    sub: 'user-1',
+    aud: ['app'],
+    iat: 1_800_000_000,
+    exp: 1_800_000_300,
+    jti: 'j-1',
+    scope: 'openid',
+  }
+  for (const kind of Object.keys(TOKEN_TYP) as TokenKind[]) {
+    const fromThreads = await signJwt(threads, kind, payload, signing)
+    const fromJose = await signJwt(joseSigner, kind, payload, signing)
+    t.same(decodeProtectedHeader(fromThreads), decodeProtectedHeader(fromJose), `${kind}: alg, kid and typ`)
+    t.same(decodeProtectedHeader(fromThreads), { alg: 'RS256', kid: 'kid-a', typ: TOKEN_TYP[kind] })
+    t.same(await payloadOf(fromThreads, publicKey), payload, `${kind}: the claims as given, nothing added`)
+    t.same(await payloadOf(fromThreads, publicKey), await payloadOf(fromJose, publicKey))
+  }
+  const { privateKey: otherKey } = generateKeyPairSync('rsa', { modulusLength: 2048 })
+  const forged = await signJwt(threads, 'access_token', payload, { ...signing, key: otherKey })
+  await t.rejects(compactVerify(forged, publicKey), { code: 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED' }, 'another key does not verify')
+})
+
+t.test('concurrent signatures each get their own token, over both threads', async (t) => {
+  const { signing, publicKey } = rsaKey('kid-b')
+  const ids = Array.from({ length: 300 }, (_, i) => `jti-${i}`)
+  const tokens = await Promise.all(ids.map((jti) => signJwt(threads, 'access_token', { sub: 's', iat: 1, jti }, signing)))
+  const jtis = await Promise.all(tokens.map(async (token) => (await jwtVerify(token, publicKey, { typ: 'at+jwt' })).payload.jti))
+  t.same(jtis, ids, 'every answer is the one asked for')
+})
+
+t.test('a rotated key signs under its own kid; the previous key still signs while it is asked to', async (t) => {
+  const first = rsaKey('kid-first')
+  const second = rsaKey('kid-second')
+  const before = await signJwt(threads, 'id_token', { sub: 'u', iat: 1 }, first.signing)
+  const after = await signJwt(threads, 'id_token', { sub: 'u', iat: 2 }, second.signing)
+  t.equal(decodeProtectedHeader(after).kid, 'kid-second')
+  t.same(await payloadOf(after, second.publicKey), { sub: 'u', iat: 2 })
+  await t.rejects(compactVerify(after, first.publicKey), 'not signed with the previous key')
+  t.same(await payloadOf(before, first.publicKey), { sub: 'u', iat: 1 })
+  const again = await signJwt(threads, 'id_token', { sub: 'u', iat: 3 }, first.signing)
+  t.same(await payloadOf(again, first.publicKey), { sub: 'u', iat: 3 })
+  // More keys than a thread keeps (KEPT_KEYS): the first is dropped there, and sent again when used.
+  const one = new SigningThreads(1)
+  t.teardown(() => one.close())
+  const many = Array.from({ length: 6 }, (_, i) => rsaKey(`kid-${i}`))
+  for (const [i, { signing, publicKey }] of [...many, many[0]!, many[1]!].entries()) {
+    const token = await signJwt(one, 'access_token', { sub: 'u', iat: i }, signing)
+    t.same(await payloadOf(token, publicKey), { sub: 'u', iat: i }, `key ${signing.kid}, signature ${i}`)
+  }
+})
+
+t.test('claims that cannot reach a thread fail that signature alone', async (t) => {
+  const { signing, publicKey } = rsaKey('kid-c')
+  await t.rejects(signJwt(threads, 'access_token', { sub: 'u', iat: 1, bad: (() => 1) as unknown as string }, signing), SigningUnavailable)
+  const next = await signJwt(threads, 'access_token', { sub: 'u', iat: 1 }, signing)
+  t.same(await payloadOf(next, publicKey), { sub: 'u', iat: 1 }, 'the next signature works')
+})
+
+t.test('closed: signatures fail at once with SigningUnavailable', async (t) => {
+  const closing = new SigningThreads(1)
+  const { signing } = rsaKey('kid-d')
+  await closing.close()
+  await t.rejects(signJwt(closing, 'access_token', { sub: 'u', iat: 1 }, signing), SigningUnavailable)
+})
+
+t.test('a server whose tokens come from the signing threads: a client_credentials token verifies against its JWKS', async (t) => {
+  // Its own threads: closing the app closes them.
+  const ctx = await createTestApp({ overrides: { signer: new SigningThreads(1) } })
+  t.teardown(() => ctx.close())
+  const service = await ctx.addClient({ grantTypes: ['client_credentials'], redirectUris: [], scopes: ['api:read'] })
+  const response = await post(ctx, '/token', service, { grant_type: 'client_credentials', scope: 'api:read' })
+  t.equal(response.statusCode, 200, response.body)
+  const token = (response.json() as { access_token: string }).access_token
+  const jwks = (await ctx.app.inject({ url: '/.well-known/jwks.json' })).json() as { keys: { kid: string }[] }
+  t.ok(
+    jwks.keys.some((key) => key.kid === decodeProtectedHeader(token).kid),
+    'signed with a published key',
+  )
+  const verified = await jwtVerify(token, ctx.deps.keys.verificationKey(decodeProtectedHeader(token).kid)!, {
+    issuer: ctx.issuer,
+    typ: 'at+jwt',
+    currentDate: new Date(ctx.clock.now() * 1000),
+  })
+  t.equal(verified.payload['client_id'], service.client.id)
+  t.equal(verified.payload['scope'], 'api:read')
+  await ctx.close()
+  const { signing } = rsaKey('kid-e')
+  await t.rejects(
+    signJwt(ctx.deps.signer, 'access_token', { sub: 'u', iat: 1 }, signing),
+    SigningUnavailable,
+    'closing the server closed its threads',
+  )
+})
