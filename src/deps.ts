@@ -219,7 +219,7 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
 
 /**
  * Releases what createDeps opened and resolves once all of it is closed: the hashing process has
- * exited, the database is closed. Every part is closed even when another fails; the first failure
+ * exited, the signing threads have ended, the database is closed. Every part is closed even when another fails; the first failure
  * is then thrown.
  */
 export async function closeDeps(deps: Deps): Promise<void> {
@@ -227,12 +227,12 @@ export async function closeDeps(deps: Deps): Promise<void> {
   const results = await Promise.allSettled([
     // The hashing process needs nothing else: it stops while the mail drains.
     (async () => deps.hasher.close?.())(),
-    deps.signer.close(),
     // Queued mail may still need the database (a reset link is issued when its mail is built), and
-    // so do the outbox jobs in flight (their outcome is recorded).
+    // so do the outbox jobs in flight (their outcome is recorded); a back-channel logout in flight
+    // still signs its logout token.
     (async () => {
       const drained = await Promise.allSettled([deps.mail.close(), deps.outbox.close(), deps.clientLogos.idle()])
-      await deps.store.close()
+      await Promise.all([deps.store.close(), deps.signer.close()])
       const failed = drained.find((result): result is PromiseRejectedResult => result.status === 'rejected')
       if (failed) throw failed.reason
     })(),

@@ -39,10 +39,10 @@ export function renderReport(r) {
 
   add('## The limits of this machine', '')
   add(
-    `- RS256 signing, one core: **${num(c.signsPerSecond)}/s** — jose with signatures in flight on one pool thread ${num(c.oneCore.joseSignsPerSecond)}/s, node:crypto synchronous ${num(c.oneCore.nodeSyncSignsPerSecond)}/s (jose awaiting one signature at a time: ${num(c.oneCore.joseSequentialSignsPerSecond)}/s). Verification: ${num(c.verifiesPerSecond)}/s.`,
+    `- RS256 signing, one core: **${num(c.signsPerSecond)}/s** — jose with signatures in flight on one pool thread ${num(c.oneCore.joseSignsPerSecond)}/s, node:crypto synchronous ${num(c.oneCore.nodeSyncSignsPerSecond)}/s (jose awaiting one signature at a time: ${num(c.oneCore.joseSequentialSignsPerSecond)}/s)${c.oneCore.fastJwtSignsPerSecond ? `; a whole JWT by fast-jwt on one thread, as one of Tessera's signing threads makes it: ${num(c.oneCore.fastJwtSignsPerSecond)}/s` : ''}. Verification: ${num(c.verifiesPerSecond)}/s.`,
   )
   add(
-    `- Every core (jose, default pool of 4 threads): ${num(c.allCores.joseSignsPerSecond)} signatures/s. jose signs on libuv's thread pool, so one Node process can sign on both cores while its event loop does the rest.`,
+    `- Every core (jose, default pool of 4 threads): ${num(c.allCores.joseSignsPerSecond)} signatures/s. Tessera signs on threads of its own (\`SIGNING_THREADS\`, here one: the cores beyond the event loop's), oidc-provider with jose on libuv's pool; either way one Node process signs on one core while its event loop uses the other.`,
   )
   add(
     `- So one core issues at most ~${num(c.signsPerSecond)} \`client_credentials\` tokens/s (one signature) and ~${num(Math.round(c.signsPerSecond / 2))} code exchanges or refreshes/s (two).`,

@@ -3,9 +3,9 @@
  * signature is a job on libuv's pool, four threads shared with DNS lookups and file reads, and
  * with four threads for one core's worth of signing, nearly every job wakes a sleeping thread.
  * Profiled under load, the event loop lost 0.1–0.2 ms per signature to those wake-ups (the
- * woken thread took its core). Threads sized to the cores stay busy while signatures are queued,
- * and sign synchronously with node:crypto (fast-jwt), which costs less CPU than WebCrypto's
- * job. Measured in bench/CHANGES.md item 11.
+ * woken thread took its core). Threads sized to the cores stay busy while signatures are queued;
+ * each signs synchronously (fast-jwt on node:crypto, about the CPU of jose's job). Measured in
+ * bench/CHANGES.md item 11.
  */
 import { Worker } from 'node:worker_threads'
 import type { JWTPayload } from 'jose'
