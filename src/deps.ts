@@ -174,7 +174,7 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
       accountMailBuilder({ config, repos, clock, audit, i18n }),
       overrides.mailRetry,
     )
-    const signer = overrides.signer ?? (config.signingThreads > 0 ? new SigningThreads(config.signingThreads) : joseSigner)
+    const signer = overrides.signer ?? (config.signingThreads > 0 ? new SigningThreads(config.signingThreads, log) : joseSigner)
     outbox.register(backchannelLogoutHandler({ config, repos, keys, signer, clock, audit }))
     const clients = createClientDirectory({ repos, config, clock, audit })
     const dpopNonceKey = Buffer.from(hkdfSync('sha256', kek, Buffer.alloc(0), 'tessera dpop nonces', 32))
@@ -219,8 +219,8 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
 
 /**
  * Releases what createDeps opened and resolves once all of it is closed: the hashing process has
- * exited, the signing threads have ended, the database is closed. Every part is closed even when another fails; the first failure
- * is then thrown.
+ * exited, the signing threads have ended, the database is closed. Every part is closed even when
+ * another fails; the first failure is then thrown.
  */
 export async function closeDeps(deps: Deps): Promise<void> {
   deps.keys.stop()

@@ -10,6 +10,7 @@
 import { Worker } from 'node:worker_threads'
 import type { JWTPayload } from 'jose'
 import type { SigningKey } from '../keys/key-store.js'
+import type { Logger } from 'pino'
 import { workerEntry } from '../worker-entry.js'
 import { KEPT_KEYS, type SigningReply, type SigningRequest } from './signing-protocol.js'
 import type { JwtSigner } from './sign.js'
@@ -28,16 +29,18 @@ interface Pending {
   readonly reject: (error: Error) => void
 }
 
-/** One thread: its signatures in flight, the kids it has been given. A thread that dies fails only its own. */
+/** One thread: its signatures in flight, the keys it holds. A thread that dies fails only its own. */
 class SigningThread {
   readonly #worker: Worker
   readonly #pending = new Map<number, Pending>()
   /** The handles of the keys the thread holds, oldest first, as it drops them. */
   readonly #held: number[] = []
+  readonly #onGone: (thread: SigningThread, reason: string) => void
   #nextId = 0
   #gone: string | null = null
 
-  constructor(onGone: (thread: SigningThread) => void) {
+  constructor(onGone: (thread: SigningThread, reason: string) => void) {
+    this.#onGone = onGone
     this.#worker = new Worker(THREAD.url, { execArgv: THREAD.execArgv })
     // Only signatures in flight keep the process alive.
     this.#worker.unref()
@@ -49,15 +52,8 @@ class SigningThread {
       if ('token' in reply) request.resolve(reply.token)
       else request.reject(new SigningUnavailable(`signing failed: ${reply.error}`))
     })
-    const end = (reason: string) => {
-      if (this.#gone !== null) return
-      this.#gone = reason
-      for (const request of this.#pending.values()) request.reject(new SigningUnavailable(`signing thread ${reason}`))
-      this.#pending.clear()
-      onGone(this)
-    }
-    this.#worker.on('error', (error) => end(`failed: ${error.message}`))
-    this.#worker.on('exit', (code) => end(`exited (${code})`))
+    this.#worker.on('error', (error) => this.#end(`failed: ${error.message}`))
+    this.#worker.on('exit', (code) => this.#end(`exited (${code})`))
   }
 
   get inFlight(): number {
@@ -85,8 +81,17 @@ class SigningThread {
   }
 
   async stop(): Promise<void> {
-    this.#gone ??= 'stopped'
+    this.#end('stopped')
     await this.#worker.terminate()
+  }
+
+  /** The first reason counts: signatures in flight fail with it, later ones at once. */
+  #end(reason: string): void {
+    if (this.#gone !== null) return
+    this.#gone = reason
+    for (const request of this.#pending.values()) request.reject(new SigningUnavailable(`signing thread ${reason}`))
+    this.#pending.clear()
+    this.#onGone(this, reason)
   }
 }
 
@@ -98,18 +103,20 @@ class SigningThread {
 export class SigningThreads implements JwtSigner {
   readonly #threads: SigningThread[] = []
   readonly #count: number
+  readonly #log: Pick<Logger, 'error'> | undefined
   /** A number per signing key (kid, alg and private key together), the name threads know it by. */
   readonly #handles = new WeakMap<SigningKey, number>()
   #nextHandle = 0
   #closed = false
 
-  constructor(count: number) {
+  constructor(count: number, log?: Pick<Logger, 'error'>) {
     this.#count = count
+    this.#log = log
   }
 
   sign(typ: string, payload: JWTPayload, key: SigningKey): Promise<string> {
     if (this.#closed) return Promise.reject(new SigningUnavailable('signing threads closed'))
-    while (this.#threads.length < this.#count) this.#threads.push(new SigningThread((gone) => this.#remove(gone)))
+    while (this.#threads.length < this.#count) this.#threads.push(new SigningThread((gone, reason) => this.#remove(gone, reason)))
     let least = this.#threads[0]!
     for (const thread of this.#threads) if (thread.inFlight < least.inFlight) least = thread
     let handle = this.#handles.get(key)
@@ -123,8 +130,10 @@ export class SigningThreads implements JwtSigner {
     await Promise.all(threads.map((thread) => thread.stop()))
   }
 
-  #remove(thread: SigningThread): void {
+  #remove(thread: SigningThread, reason: string): void {
     const index = this.#threads.indexOf(thread)
-    if (index >= 0) this.#threads.splice(index, 1)
+    if (index < 0) return
+    this.#threads.splice(index, 1)
+    this.#log?.error({ event: 'signing_thread_ended', reason }, 'a signing thread ended; the next signature starts another')
   }
 }

@@ -85,10 +85,22 @@ t.test('claims that cannot reach a thread fail that signature alone', async (t) 
   t.same(await payloadOf(next, publicKey), { sub: 'u', iat: 1 }, 'the next signature works')
 })
 
-t.test('closed: signatures fail at once with SigningUnavailable', async (t) => {
+t.test('closed: signatures in flight end (signed or failed, never left waiting); later ones fail at once', async (t) => {
   const closing = new SigningThreads(1)
-  const { signing } = rsaKey('kid-d')
+  const { signing, publicKey } = rsaKey('kid-d')
+  await signJwt(closing, 'access_token', { sub: 'u', iat: 0 }, signing)
+  const inFlight = Array.from({ length: 50 }, (_, i) => signJwt(closing, 'access_token', { sub: 'u', iat: i }, signing))
+  const settling = Promise.allSettled(inFlight)
   await closing.close()
+  const settled = await settling
+  for (const result of settled) {
+    if (result.status === 'fulfilled') t.same(await payloadOf(result.value, publicKey), { sub: 'u', iat: settled.indexOf(result) })
+    else t.type(result.reason, SigningUnavailable)
+  }
+  t.ok(
+    settled.some((result) => result.status === 'rejected'),
+    'closing did not wait for the queue',
+  )
   await t.rejects(signJwt(closing, 'access_token', { sub: 'u', iat: 1 }, signing), SigningUnavailable)
 })
 
