@@ -9,6 +9,7 @@
 //
 //   BENCH_SECONDS=8        measured seconds per row and round (after BENCH_WARMUP=2 s of warm-up)
 //   BENCH_ROUNDS=3         alternating rounds per row
+//   BENCH_SLICES=8         slices per round of the rows compared with the bare route (JWKS, discovery)
 //   BENCH_SOAK_SECONDS=300 the memory run (0 skips it)
 //   BENCH_TARGETS=tessera,oidc-provider,cluster,postgres,postgres-2,cost,storage   which parts to run
 //                          (cost: CPU and statements per request, bench/lib/cost.mjs; storage: bytes
@@ -49,6 +50,13 @@ const CODES = Number(process.env.BENCH_CODES ?? 12000)
 const LATENCY_LOAD = 0.5
 /** …and at most this rate: beyond it the Node load generator, not the server, sets the latency. */
 const OPEN_LOOP_MAX_RATE = 1000
+/** Slice of the interleaved open-loop runs (openLoopInterleaved), in seconds. */
+const OPEN_LOOP_SLICE = 0.5
+/**
+ * JWKS and discovery against the bare route: every round is SLICES runs of SECONDS / SLICES per
+ * target, the targets taking turns, so a phase of the machine's drift falls on all of them.
+ */
+const SLICES = Number(process.env.BENCH_SLICES ?? 8)
 const ALL_PARTS = ['tessera', 'oidc-provider', 'cluster', 'postgres', 'postgres-2', 'cost', 'storage']
 const PARTS = new Set((process.env.BENCH_TARGETS ?? ALL_PARTS.join(',')).split(','))
 const PG_ROUNDS = Number(process.env.BENCH_PG_ROUNDS ?? 1)
@@ -77,6 +85,34 @@ function medianP99(runs) {
 function median(runs) {
   const sorted = [...runs].sort((a, b) => a.perSecond - b.perSecond)
   return { ...sorted[Math.floor((sorted.length - 1) / 2)], rounds: runs.map((run) => run.perSecond) }
+}
+
+/**
+ * One round's result from its slices: the rate over all of them, the median slice's p50, the
+ * worst slice's p99 (a bound, not a typical value), CPU per request weighted by requests.
+ */
+function combineSlices(slices) {
+  const requests = slices.reduce((sum, slice) => sum + slice.requests, 0)
+  const seconds = slices.reduce((sum, slice) => sum + slice.seconds, 0)
+  const p50s = slices.map((slice) => slice.p50ms).sort((a, b) => a - b)
+  const cpuMs = slices[0].cpuMs
+    ? Object.fromEntries(
+        Object.keys(slices[0].cpuMs).map((part) => [
+          part,
+          Number((slices.reduce((sum, slice) => sum + (slice.cpuMs?.[part] ?? 0) * slice.requests, 0) / requests).toFixed(3)),
+        ]),
+      )
+    : undefined
+  return {
+    perSecond: Math.round(requests / seconds),
+    ...(cpuMs ? { cpuMs } : {}),
+    requests,
+    p50ms: p50s[Math.floor((p50s.length - 1) / 2)],
+    p99ms: Math.max(...slices.map((slice) => slice.p99ms)),
+    errors: slices.reduce((sum, slice) => sum + slice.errors, 0),
+    seconds: Number(seconds.toFixed(2)),
+    slices: slices.map((slice) => Math.round(slice.requests / slice.seconds)),
+  }
 }
 
 /** A bare Fastify route serving the same bytes (body and headers) as Tessera's JWKS and discovery. */
@@ -110,6 +146,28 @@ async function openLoop(row, ctx, rate) {
   const result = JSON.parse(await runNode(path.join(HERE, 'lib/open-loop.mjs'), [], { input }))
   const server = await ctx.target.probe?.read()
   return { rate, ...result, ...(server ? { server } : {}) }
+}
+
+/**
+ * Open-loop latency of one row on several targets at once, interleaved in half-second slices
+ * (bench/lib/open-loop.mjs): each gets `rate` requests/s for SECONDS in all, and the machine's
+ * drift falls on every target alike. Returns name → result, with each server's loop probe read
+ * over the whole run (its idle slices included).
+ */
+async function openLoopInterleaved(row, contexts, rate) {
+  const targets = []
+  for (const [name, ctx] of Object.entries(contexts))
+    // One slice more than counted: each target's first slice warms the generator up (open-loop.mjs).
+    targets.push({ name, url: ctx.target.issuer, ...(await row.openLoop(ctx, { rate, seconds: SECONDS + OPEN_LOOP_SLICE })) })
+  const input = JSON.stringify({ targets, slice: OPEN_LOOP_SLICE, rate, seconds: SECONDS, connections: CONNECTIONS })
+  for (const ctx of Object.values(contexts)) await ctx.target.probe?.start()
+  const result = JSON.parse(await runNode(path.join(HERE, 'lib/open-loop.mjs'), [], { input }))
+  const results = {}
+  for (const [name, ctx] of Object.entries(contexts)) {
+    const server = await ctx.target.probe?.read()
+    results[name] = { rate, ...result.targets[name], ...(server ? { server } : {}) }
+  }
+  return results
 }
 
 /** A single-process target with the loop probe preloaded: its start options, and the probe once started. */
@@ -156,10 +214,32 @@ async function runAlternating(targets, rounds, { codes = () => CODES } = {}) {
   const results = Object.fromEntries(Object.keys(targets).map((name) => [name, {}]))
   for (const row of ROWS) {
     const runs = Object.fromEntries(Object.keys(targets).map((name) => [name, []]))
+    const runners = Object.entries(targets)
+      .map(([name, { ctx, rows }]) => [
+        name,
+        ctx,
+        rows ? rows[row.key]?.run : row.tesseraOnly && ctx.target.name !== 'Tessera' ? undefined : row.run,
+      ])
+      .filter(([, , run]) => run !== undefined)
+    // Rows with a bare reference are measured in slices (SLICES); the others in one run each.
+    const sliced = Object.values(targets).some(({ rows }) => rows?.[row.key] !== undefined)
     for (let round = 0; round < rounds; round++) {
-      for (const [name, { ctx, rows }] of Object.entries(targets)) {
-        const run = rows ? rows[row.key]?.run : row.tesseraOnly && ctx.target.name !== 'Tessera' ? undefined : row.run
-        if (!run) continue
+      if (sliced) {
+        for (const [name, ctx, run] of runners) await run(ctx, { duration: WARMUP, warmup: 0 })
+        const slices = Object.fromEntries(runners.map(([name]) => [name, []]))
+        for (let slice = 0; slice < SLICES; slice++) {
+          const order = (slice + round) % 2 === 0 ? runners : [...runners].reverse()
+          for (const [name, ctx, run] of order)
+            slices[name].push(await run(ctx, { duration: SECONDS / SLICES, warmup: 0, cpu: targets[name].cpu }))
+        }
+        for (const [name] of runners) {
+          const result = combineSlices(slices[name])
+          runs[name].push(result)
+          log(`${name.padEnd(14)} ${row.key.padEnd(20)} round ${round + 1}  ${summary(result)}  (${SLICES} slices)`)
+        }
+        continue
+      }
+      for (const [name, ctx, run] of runners) {
         const result = await run(ctx, { duration: SECONDS, warmup: WARMUP, codes: codes(results[name]), cpu: targets[name].cpu })
         runs[name].push(result)
         log(`${name.padEnd(14)} ${row.key.padEnd(20)} round ${round + 1}  ${summary(result)}`)
@@ -201,6 +281,8 @@ const report = {
   rounds: ROUNDS,
   latencyLoad: LATENCY_LOAD,
   openLoopMaxRate: OPEN_LOOP_MAX_RATE,
+  openLoopSlice: OPEN_LOOP_SLICE,
+  slices: SLICES,
   rows: ROWS.map(({ key, label, openLoop: open }) => ({ key, label, openLoop: Boolean(open) })),
   notes: [],
 }
@@ -259,13 +341,16 @@ try {
       const rate = Math.max(1, Math.min(OPEN_LOOP_MAX_RATE, Math.round(capacity * LATENCY_LOAD)))
       report.latency[row.key] = { rate }
       const runs = { tessera: [], oidc: [] }
+      const providers = [
+        ['Tessera', 'tessera'],
+        ['oidc-provider', 'oidc'],
+      ].filter(([name]) => targets[name])
       for (let round = 0; round < ROUNDS; round++) {
-        for (const [name, key] of [
-          ['Tessera', 'tessera'],
-          ['oidc-provider', 'oidc'],
-        ]) {
-          if (!targets[name]) continue
-          const result = await openLoop(row, targets[name].ctx, rate)
+        // Both providers in one interleaved run, the one that leads taking turns between rounds.
+        const order = round % 2 === 0 ? providers : [...providers].reverse()
+        const results = await openLoopInterleaved(row, Object.fromEntries(order.map(([name]) => [name, targets[name].ctx])), rate)
+        for (const [name, key] of providers) {
+          const result = results[name]
           runs[key].push(result)
           log(
             `${name.padEnd(14)} ${row.key.padEnd(20)} open loop at ${rate}/s, round ${round + 1}: p50 ${result.p50ms} ms  p99 ${result.p99ms} ms  errors ${result.errors}  dropped ${result.dropped}  (server: loop delay p99 ${result.server?.loopDelayP99ms} ms, max ${result.server?.loopDelayMaxMs} ms, GC max ${result.server?.gcMaxMs} ms)`,

@@ -7,6 +7,14 @@
 //   node open-loop.mjs < {"url", "requests": [{method, path, headers, body}], "bodies"?: [...],
 //                         "rate", "seconds", "connections"}
 // Prints one JSON line: { sent, completed, errors, dropped, p50ms, p99ms, maxms, perSecond }.
+//
+// Interleaved: {"targets": [{name, url, requests, bodies?}, …], "slice": 0.5, "rate", "seconds", …}
+// takes the targets in turn, `slice` seconds each, until each has had `seconds` at `rate`, and
+// prints { targets: { name: { …the same fields } } }. This machine's speed drifts by tens of
+// percent within seconds; in slices of half a second every target sees the same drift, where
+// consecutive 8-second runs could each catch a different phase of it. Each target's first slice
+// is a warm-up, not counted: the generator opens its connections and compiles its code then, and
+// that stall would otherwise fall on whichever target comes first (`bodies` must cover it).
 import http from 'node:http'
 
 const input = JSON.parse(
@@ -15,69 +23,107 @@ const input = JSON.parse(
     process.stdin.on('data', (chunk) => (text += chunk)).on('end', () => resolve(text))
   }),
 )
-const { url, requests, bodies, rate, seconds, connections = 50 } = input
-const target = new URL(url)
-const agent = new http.Agent({ keepAlive: true, maxSockets: connections, noDelay: true })
-const latencies = []
-let sent = 0
-let inFlight = 0
-let errors = 0
-let dropped = 0
+const { rate, seconds, connections = 50 } = input
+const interleaved = Array.isArray(input.targets)
+const targets = (interleaved ? input.targets : [{ name: 'target', url: input.url, requests: input.requests, bodies: input.bodies }]).map(
+  (spec) => {
+    const url = new URL(spec.url)
+    return {
+      ...spec,
+      host: url.hostname,
+      port: url.port,
+      agent: new http.Agent({ keepAlive: true, maxSockets: connections, noDelay: true }),
+      latencies: [],
+      next: 0,
+      sent: 0,
+      inFlight: 0,
+      errors: 0,
+      dropped: 0,
+    }
+  },
+)
+const inFlight = () => targets.reduce((sum, target) => sum + target.inFlight, 0)
 
-function fire(due, index) {
-  const template = requests[index % requests.length]
-  const body = bodies ? bodies[index] : template.body
-  if (bodies && body === undefined) return void dropped++
-  inFlight++
-  sent++
+function fire(target, due, counted) {
+  const index = target.next++
+  const template = target.requests[index % target.requests.length]
+  const body = target.bodies ? target.bodies[index] : template.body
+  const tally = counted ? target : { errors: 0, dropped: 0, latencies: [] }
+  if (target.bodies && body === undefined) return void tally.dropped++
+  // More than `connections` outstanding: the request would only queue inside the agent.
+  if (target.inFlight >= connections) return void tally.dropped++
+  target.inFlight++
+  if (counted) target.sent++
   const request = http.request(
     {
-      host: target.hostname,
+      host: target.host,
       port: target.port,
       method: template.method,
       path: template.path,
       headers: { ...template.headers, ...(body ? { 'content-length': Buffer.byteLength(body) } : {}) },
-      agent,
+      agent: target.agent,
     },
     (response) => {
       response.resume()
       response.on('end', () => {
-        inFlight--
-        if (response.statusCode >= 400) errors++
-        else latencies.push(performance.now() - due)
+        target.inFlight--
+        if (response.statusCode >= 400) tally.errors++
+        else tally.latencies.push(performance.now() - due)
       })
     },
   )
   request.on('error', () => {
-    inFlight--
-    errors++
+    target.inFlight--
+    tally.errors++
   })
   request.end(body)
 }
 
+// The schedule: slot j (of `slice` seconds) belongs to target j mod n; each slot carries
+// rate × slice requests, evenly spaced from the slot's start; the first slot of each target is
+// its warm-up. One target: a single slot, all of it counted, as before slices.
+const slice = interleaved ? Number(input.slice ?? 0.5) : seconds
+const perSlot = Math.round(rate * slice)
+const warmupSlots = interleaved ? targets.length : 0
+const slots = warmupSlots + targets.length * Math.ceil(seconds / slice)
 const interval = 1000 / rate
 const started = performance.now() + 50
-const total = Math.round(rate * seconds)
-let next = 0
+let slot = 0
+let inSlot = 0
+const dueAt = () => started + slot * slice * 1000 + inSlot * interval
 await new Promise((resolve) => {
   const tick = () => {
     const now = performance.now()
-    while (next < total && started + next * interval <= now) {
-      // More than `connections` outstanding: the request would only queue inside the agent.
-      if (inFlight >= connections) dropped++
-      else fire(started + next * interval, next)
-      next++
+    while (slot < slots && dueAt() <= now) {
+      fire(targets[slot % targets.length], dueAt(), slot >= warmupSlots)
+      if (++inSlot === perSlot) {
+        slot++
+        inSlot = 0
+      }
     }
-    if (next >= total) return resolve()
-    setTimeout(tick, Math.max(0, Math.min(1, started + next * interval - performance.now())))
+    if (slot >= slots) return resolve()
+    setTimeout(tick, Math.max(0, Math.min(1, dueAt() - performance.now())))
   }
   setTimeout(tick, 50)
 })
 const deadline = performance.now() + 10_000
-while (inFlight > 0 && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5))
-latencies.sort((a, b) => a - b)
-const at = (q) => (latencies.length ? Number(latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * q))].toFixed(1)) : null)
-process.stdout.write(
-  `${JSON.stringify({ sent, completed: latencies.length, errors, dropped, p50ms: at(0.5), p99ms: at(0.99), maxms: latencies.length ? Number(latencies.at(-1).toFixed(1)) : null, perSecond: Math.round(latencies.length / seconds) })}\n`,
-)
-agent.destroy()
+while (inFlight() > 0 && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5))
+
+function summary(target) {
+  const latencies = target.latencies.sort((a, b) => a - b)
+  const at = (q) =>
+    latencies.length ? Number(latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * q))].toFixed(1)) : null
+  return {
+    sent: target.sent,
+    completed: latencies.length,
+    errors: target.errors,
+    dropped: target.dropped,
+    p50ms: at(0.5),
+    p99ms: at(0.99),
+    maxms: latencies.length ? Number(latencies.at(-1).toFixed(1)) : null,
+    perSecond: Math.round(latencies.length / seconds),
+  }
+}
+const result = interleaved ? { targets: Object.fromEntries(targets.map((target) => [target.name, summary(target)])) } : summary(targets[0])
+process.stdout.write(`${JSON.stringify(result)}\n`)
+for (const target of targets) target.agent.destroy()

@@ -32,7 +32,7 @@ export function renderReport(r) {
     `Load: autocannon, ${r.connections} connections, ${r.seconds} s per row after a ${r.warmup} s warm-up, from a separate process on the same machine (it competes with the server for the two cores).`,
   )
   add(
-    `Each row ran ${r.rounds} times, Tessera, oidc-provider and the bare route taking turns; the median round is shown, every round's rate in brackets. Throughput on this shared machine drifts by tens of percent from one minute to the next, so only rows measured in alternation are compared.`,
+    `Each row ran ${r.rounds} times, Tessera, oidc-provider and the bare route taking turns; the median round is shown, every round's rate in brackets. Throughput on this shared machine drifts by tens of percent from one minute to the next, so only rows measured in alternation are compared.${r.slices ? ` JWKS and discovery, which are compared with the bare route, run each round as ${r.slices} slices of ${num(r.seconds / r.slices)} s per target, the targets taking turns slice by slice (after a ${r.warmup} s warm-up of each), so that every target sees the same phases of that drift; their p99 is the worst slice's.` : ''}`,
   )
   add('Both providers: production mode, one process, RS256 (2048-bit), SQLite (WAL, synchronous=NORMAL), argon2id m=19456 KiB t=2 p=1.', '')
   if (r.carriedOver) add(carriedOverLine(r), '')
@@ -93,7 +93,7 @@ export function renderReport(r) {
 
   add(`## Latency at ${num(r.connections)} connections`, '')
   add(
-    `With ${r.connections} connections each sending its next request as soon as an answer arrives, the mean latency is fixed by the throughput (Little's law: ${r.connections} / req/s): a row that serves 2,000 req/s cannot average under 25 ms. The p99 column above is that closed-loop measurement. Below, the latency a client sees when the server is not saturated: an open-loop generator (bench/lib/open-loop.mjs, its own process) sends requests evenly at ${Math.round(r.latencyLoad * 100)}% of the lower of the two providers' throughput (at most ${num(r.openLoopMaxRate)}/s, beyond which the generator itself is the bottleneck), the same rate for both, at most ${r.connections} in flight, each latency counted from when its request was due. ${r.rounds} rounds each, alternating; the round with the median p99 is shown, every round's p99 in brackets.`,
+    `With ${r.connections} connections each sending its next request as soon as an answer arrives, the mean latency is fixed by the throughput (Little's law: ${r.connections} / req/s): a row that serves 2,000 req/s cannot average under 25 ms. The p99 column above is that closed-loop measurement. Below, the latency a client sees when the server is not saturated: an open-loop generator (bench/lib/open-loop.mjs, its own process) sends requests evenly at ${Math.round(r.latencyLoad * 100)}% of the lower of the two providers' throughput (at most ${num(r.openLoopMaxRate)}/s, beyond which the generator itself is the bottleneck), the same rate for both, at most ${r.connections} in flight, each latency counted from when its request was due. ${r.openLoopSlice ? `In each round both providers are driven by one generator in turns of ${r.openLoopSlice} s, ${r.seconds} s each in all (the one that starts alternating between rounds), so a slow phase of the machine falls on both rather than on whichever ran then; ${r.rounds} rounds` : `${r.rounds} rounds each, alternating`}; the round with the median p99 is shown, every round's p99 in brackets.`,
     '',
   )
   add(
