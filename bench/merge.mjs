@@ -7,7 +7,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { renderReport } from './lib/report.mjs'
+import { checkTargets, renderReport } from './lib/report.mjs'
 import { renderScaling } from './lib/scaling.mjs'
 
 const HERE = path.dirname(fileURLToPath(import.meta.url))
@@ -45,9 +45,12 @@ if (overlaid.length === 0) {
 const merged = has(partial, PARTS[0]) ? { ...base, ...partial } : { ...base }
 const measured = { ...measuredOf(base) }
 for (const part of overlaid) {
-  for (const key of part.keys) merged[key] = partial[key]
+  // A key the partial run left out (the memory run, with BENCH_SOAK_SECONDS=0) stays as it was.
+  for (const key of part.keys) if (partial[key] !== undefined) merged[key] = partial[key]
   measured[part.name] = partial.date
 }
+// The targets are checked again over what the merged results hold (a memory run kept from the base included).
+if (merged.tessera && merged.bare) merged.checks = checkTargets(merged)
 merged.measured = measured
 merged.date = [base.date, partial.date].sort().at(-1)
 const carried = Object.entries(measured)

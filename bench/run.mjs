@@ -386,12 +386,13 @@ try {
     const results = (await runAlternating({ Tessera: { ctx, cpu: targetCpu(target, postgres) } }, PG_ROUNDS, { codes: codesForRate }))
       .Tessera
     report.postgres = { version: postgres.version, server: postgres.external ? 'external' : 'private', rounds: PG_ROUNDS, results }
-    // Latency below saturation at the rates SQLite was offered (or, without that part, at the same
-    // share of this server's throughput).
+    // Latency below saturation at the rates SQLite was offered, or at the same share of this
+    // server's throughput where that is lower (a rate beyond its capacity measures the queue).
     report.postgresLatency = {}
     for (const row of ROWS.filter((candidate) => candidate.openLoop)) {
       const capacity = report.postgres.results[row.key]?.perSecond
-      const rate = report.latency?.[row.key]?.rate ?? Math.max(1, Math.min(OPEN_LOOP_MAX_RATE, Math.round((capacity ?? 2) * LATENCY_LOAD)))
+      const own = Math.max(1, Math.min(OPEN_LOOP_MAX_RATE, Math.round((capacity ?? 2) * LATENCY_LOAD)))
+      const rate = Math.min(report.latency?.[row.key]?.rate ?? Infinity, own)
       const result = await openLoop(row, ctx, rate)
       report.postgresLatency[row.key] = { rate, tessera: result }
       log(

@@ -270,7 +270,7 @@ export function renderPostgres(r) {
   )
   if (r.postgresLatency && Object.keys(r.postgresLatency).length > 0) {
     add(
-      `Latency below saturation on one PostgreSQL instance: the open-loop generator at the rate SQLite was offered above (${Math.round(r.latencyLoad * 100)}% of the lower provider's throughput, at most ${num(r.openLoopMaxRate)}/s; without the SQLite part, that share of this instance's throughput).`,
+      `Latency below saturation on one PostgreSQL instance: the open-loop generator at the rate SQLite was offered above (${Math.round(r.latencyLoad * 100)}% of the lower provider's throughput, at most ${num(r.openLoopMaxRate)}/s), or at that share of this instance's throughput where it is lower.`,
       '',
     )
     add('| Row | offered req/s | SQLite p50 ms | p99 ms | PostgreSQL p50 ms | p99 ms | max ms | errors | dropped |')
