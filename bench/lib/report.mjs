@@ -273,14 +273,15 @@ export function renderPostgres(r) {
       `Latency below saturation on one PostgreSQL instance: the open-loop generator at the rate SQLite was offered above (${Math.round(r.latencyLoad * 100)}% of the lower provider's throughput, at most ${num(r.openLoopMaxRate)}/s), or at that share of this instance's throughput where it is lower.`,
       '',
     )
-    add('| Row | offered req/s | SQLite p50 ms | p99 ms | PostgreSQL p50 ms | p99 ms | max ms | errors | dropped |')
-    add('|---|---:|---:|---:|---:|---:|---:|---:|---:|')
+    add('| Row | SQLite offered req/s | p50 ms | p99 ms | PostgreSQL offered req/s | p50 ms | p99 ms | max ms | errors | dropped |')
+    add('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
     for (const row of r.rows) {
       const l = r.postgresLatency[row.key]
       if (!l) continue
-      const s = r.latency?.[row.key]?.tessera
+      const sqlite = r.latency?.[row.key]
+      const s = sqlite?.tessera
       add(
-        `| ${row.label} | ${num(l.rate)} | ${ms(s?.p50ms)} | ${ms(s?.p99ms)} | ${ms(l.tessera?.p50ms)} | ${ms(l.tessera?.p99ms)} | ${ms(l.tessera?.maxms)} | ${num(l.tessera?.errors)} | ${num(l.tessera?.dropped)} |`,
+        `| ${row.label} | ${num(sqlite?.rate)} | ${ms(s?.p50ms)} | ${ms(s?.p99ms)} | ${num(l.rate)} | ${ms(l.tessera?.p50ms)} | ${ms(l.tessera?.p99ms)} | ${ms(l.tessera?.maxms)} | ${num(l.tessera?.errors)} | ${num(l.tessera?.dropped)} |`,
       )
     }
     add('')
