@@ -137,22 +137,17 @@ async function startBare(ctx) {
   return { rows: { jwks: bareRow('/jwks'), discovery: bareRow('/discovery') }, process: child, stop: () => stopProcess(child) }
 }
 
-/** Open-loop latency of one row at `rate` requests/s (a separate load process, bench/lib/open-loop.mjs). */
+/** Open-loop latency of one row on one target (openLoopInterleaved with a single target). */
 async function openLoop(row, ctx, rate) {
-  const spec = await row.openLoop(ctx, { rate, seconds: SECONDS })
-  const input = JSON.stringify({ url: ctx.target.issuer, ...spec, rate, seconds: SECONDS, connections: CONNECTIONS })
-  // Inside the server meanwhile: event-loop delay, GC pauses and loop utilisation (lib/loop-probe.cjs).
-  await ctx.target.probe?.start()
-  const result = JSON.parse(await runNode(path.join(HERE, 'lib/open-loop.mjs'), [], { input }))
-  const server = await ctx.target.probe?.read()
-  return { rate, ...result, ...(server ? { server } : {}) }
+  return (await openLoopInterleaved(row, { only: ctx }, rate)).only
 }
 
 /**
- * Open-loop latency of one row on several targets at once, interleaved in half-second slices
- * (bench/lib/open-loop.mjs): each gets `rate` requests/s for SECONDS in all, and the machine's
- * drift falls on every target alike. Returns name → result, with each server's loop probe read
- * over the whole run (its idle slices included).
+ * Open-loop latency of one row at `rate` requests/s on several targets at once, interleaved in
+ * half-second slices (bench/lib/open-loop.mjs, a separate load process): each gets `rate`
+ * requests/s for SECONDS in all, and the machine's drift falls on every target alike. Returns
+ * name → result, with each server's loop probe (event-loop delay, GC pauses and loop utilisation,
+ * lib/loop-probe.cjs) read over the whole run (its idle slices included).
  */
 async function openLoopInterleaved(row, contexts, rate) {
   const targets = []

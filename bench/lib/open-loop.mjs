@@ -4,17 +4,17 @@
 // latency instead of silently lowering the load (coordinated omission). autocannon's own rate
 // option sends each second's quota in a burst, which measures bursts, not steady latency.
 //
-//   node open-loop.mjs < {"url", "requests": [{method, path, headers, body}], "bodies"?: [...],
-//                         "rate", "seconds", "connections"}
-// Prints one JSON line: { sent, completed, errors, dropped, p50ms, p99ms, maxms, perSecond }.
+//   node open-loop.mjs < {"targets": [{name, url, requests: [{method, path, headers, body}],
+//                         bodies?: [...]}, …], "slice": 0.5, "rate", "seconds", "connections"}
+// Prints one JSON line: { targets: { name: { sent, completed, errors, dropped, p50ms, p99ms,
+// maxms, perSecond } } }.
 //
-// Interleaved: {"targets": [{name, url, requests, bodies?}, …], "slice": 0.5, "rate", "seconds", …}
-// takes the targets in turn, `slice` seconds each, until each has had `seconds` at `rate`, and
-// prints { targets: { name: { …the same fields } } }. This machine's speed drifts by tens of
-// percent within seconds; in slices of half a second every target sees the same drift, where
-// consecutive 8-second runs could each catch a different phase of it. Each target's first slice
-// is a warm-up, not counted: the generator opens its connections and compiles its code then, and
-// that stall would otherwise fall on whichever target comes first (`bodies` must cover it).
+// The targets take turns, `slice` seconds each, until each has had `seconds` at `rate`. This
+// machine's speed drifts by tens of percent within seconds; in slices of half a second every
+// target sees the same drift, where consecutive 8-second runs could each catch a different phase
+// of it. Each target's first slice is a warm-up, not counted: the generator opens its connections
+// and compiles its code then, a stall of up to 100 ms that would otherwise fall on the first
+// target's latencies (`bodies` must cover that slice too).
 import http from 'node:http'
 
 const input = JSON.parse(
@@ -24,24 +24,21 @@ const input = JSON.parse(
   }),
 )
 const { rate, seconds, connections = 50 } = input
-const interleaved = Array.isArray(input.targets)
-const targets = (interleaved ? input.targets : [{ name: 'target', url: input.url, requests: input.requests, bodies: input.bodies }]).map(
-  (spec) => {
-    const url = new URL(spec.url)
-    return {
-      ...spec,
-      host: url.hostname,
-      port: url.port,
-      agent: new http.Agent({ keepAlive: true, maxSockets: connections, noDelay: true }),
-      latencies: [],
-      next: 0,
-      sent: 0,
-      inFlight: 0,
-      errors: 0,
-      dropped: 0,
-    }
-  },
-)
+const targets = input.targets.map((spec) => {
+  const url = new URL(spec.url)
+  return {
+    ...spec,
+    host: url.hostname,
+    port: url.port,
+    agent: new http.Agent({ keepAlive: true, maxSockets: connections, noDelay: true }),
+    latencies: [],
+    next: 0,
+    sent: 0,
+    inFlight: 0,
+    errors: 0,
+    dropped: 0,
+  }
+})
 const inFlight = () => targets.reduce((sum, target) => sum + target.inFlight, 0)
 
 function fire(target, due, counted) {
@@ -81,10 +78,10 @@ function fire(target, due, counted) {
 
 // The schedule: slot j (of `slice` seconds) belongs to target j mod n; each slot carries
 // rate × slice requests, evenly spaced from the slot's start; the first slot of each target is
-// its warm-up. One target: a single slot, all of it counted, as before slices.
-const slice = interleaved ? Number(input.slice ?? 0.5) : seconds
+// its warm-up.
+const slice = Number(input.slice ?? 0.5)
 const perSlot = Math.round(rate * slice)
-const warmupSlots = interleaved ? targets.length : 0
+const warmupSlots = targets.length
 const slots = warmupSlots + targets.length * Math.ceil(seconds / slice)
 const interval = 1000 / rate
 const started = performance.now() + 50
@@ -124,6 +121,6 @@ function summary(target) {
     perSecond: Math.round(latencies.length / seconds),
   }
 }
-const result = interleaved ? { targets: Object.fromEntries(targets.map((target) => [target.name, summary(target)])) } : summary(targets[0])
+const result = { targets: Object.fromEntries(targets.map((target) => [target.name, summary(target)])) }
 process.stdout.write(`${JSON.stringify(result)}\n`)
 for (const target of targets) target.agent.destroy()
