@@ -31,12 +31,11 @@ export async function measure(
     requests,
     connections: amount !== undefined ? Math.min(connections, amount) : connections,
     title,
-    // With `amount`, autocannon notices the last answer only at its next sample tick (every second
-    // by default), so a run of 6.1 s counted as 7 s and understated the rate by up to a sixth:
-    // ticks every 50 ms bound that to 1%.
-    // A short run (a slice, bench/run.mjs) ends at the first tick after its duration: ticks every
-    // 50 ms keep it within 5% of the time asked for.
-    ...(amount !== undefined ? { amount, sampleInt: 50 } : { duration, ...(duration < 5 ? { sampleInt: 50 } : {}) }),
+    // autocannon ends a run only at its next sample tick (every second by default): a run of 6.1 s
+    // of `amount` requests counted as 7 s and understated the rate by up to a sixth, and a slice
+    // of 1 s (bench/run.mjs) could last 2 s. Ticks every 50 ms bound that to 1% and 5%.
+    sampleInt: 50,
+    ...(amount !== undefined ? { amount } : { duration }),
     ...(overallRate ? { overallRate } : {}),
   })
   const seconds = result.duration
