@@ -8,7 +8,7 @@
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { OAuthError } from './oauth-error.js'
-import { describeError } from './to-response.js'
+import { describeError, logUnavailable } from './to-response.js'
 import { DPOP_ALGORITHMS } from '../oauth/dpop.js'
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json'
@@ -174,8 +174,7 @@ export function sendProblem(error: unknown, request: FastifyRequest, reply: Fast
       { refused: { name: (error as Error).name, message: (error as Error).message, detail: problem.logDetail } },
       'request refused',
     )
-  else if (problem.status === 503)
-    request.log.warn({ event: 'database_unavailable', reason: (error as Error).message }, 'database unavailable')
+  else if (problem.status === 503) logUnavailable(error, request)
   else request.log.error({ err: error }, 'unexpected error')
   return reply
     .status(problem.status)

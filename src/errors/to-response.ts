@@ -6,6 +6,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { OAuthError, PageError, UnsafeAuthorizeError } from './oauth-error.js'
 import { isDatabaseUnavailable } from '../db/availability.js'
+import { TemporarilyUnavailable } from './unavailable.js'
 import { DPOP_ALGORITHMS } from '../oauth/dpop.js'
 import type { MessageValues } from '../i18n/translator.js'
 
@@ -163,7 +164,8 @@ export function describeError(error: unknown): { view: ErrorView; headers: Recor
       expected: true,
     }
   }
-  if (isDatabaseUnavailable(error)) {
+  const unavailable = error instanceof TemporarilyUnavailable
+  if (unavailable || isDatabaseUnavailable(error)) {
     return {
       view: {
         status: 503,
@@ -172,7 +174,7 @@ export function describeError(error: unknown): { view: ErrorView; headers: Recor
         error: 'temporarily_unavailable',
         page: { key: 'errors.unavailable' },
       },
-      headers: { 'retry-after': '5' },
+      headers: { 'retry-after': String(unavailable ? error.retryAfterSeconds : 5) },
       expected: false,
     }
   }
@@ -199,6 +201,13 @@ function safelyRendered(renderPage: PageRenderer, view: ErrorView, request: Fast
   }
 }
 
+/** A 503 is a warning, not an error: what was gone comes back by itself (the database, a signing thread). */
+export function logUnavailable(error: unknown, request: FastifyRequest): void {
+  const reason = (error as Error).message
+  if (error instanceof TemporarilyUnavailable) request.log.warn({ event: 'temporarily_unavailable', reason }, 'temporarily unavailable')
+  else request.log.warn({ event: 'database_unavailable', reason }, 'database unavailable')
+}
+
 /** The security header sets of the two kinds of answer (security-headers.ts). */
 export interface ResponseHeaderSets {
   readonly page: Readonly<Record<string, string>>
@@ -222,8 +231,7 @@ export function sendError(
       { refused: { name: (error as Error).name, message: (error as Error).message, detail: (error as OAuthError).detail } },
       'request refused',
     )
-  else if (view.status === 503)
-    request.log.warn({ event: 'database_unavailable', reason: (error as Error).message }, 'database unavailable')
+  else if (view.status === 503) logUnavailable(error, request)
   else request.log.error({ err: error }, 'unexpected error')
   reply.status(view.status).headers({ ...NO_STORE, ...headers })
   if (isPageRoute(request) || error instanceof UnsafeAuthorizeError || error instanceof PageError) {

@@ -12,15 +12,27 @@ import type { JWTPayload } from 'jose'
 import type { SigningKey } from '../keys/key-store.js'
 import type { Logger } from 'pino'
 import { workerEntry } from '../worker-entry.js'
+import { TemporarilyUnavailable } from '../errors/unavailable.js'
 import { KEPT_KEYS, type SigningReply, type SigningRequest } from './signing-protocol.js'
 import type { JwtSigner } from './sign.js'
 
-const THREAD = workerEntry(import.meta.url, 'signing-thread')
+type ThreadEntry = ReturnType<typeof workerEntry>
 
-export class SigningUnavailable extends Error {
+const THREAD: ThreadEntry = workerEntry(import.meta.url, 'signing-thread')
+
+/** The thread a signature was sent to ended, or the threads are closed: the next signature starts another. */
+export class SigningUnavailable extends TemporarilyUnavailable {
   constructor(message: string) {
     super(message)
     this.name = 'SigningUnavailable'
+  }
+}
+
+/** This signature failed on its own (claims that cannot be copied, a key the thread cannot use): a bug, not a wait. */
+export class SigningFailed extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'SigningFailed'
   }
 }
 
@@ -39,9 +51,9 @@ class SigningThread {
   #nextId = 0
   #gone: string | null = null
 
-  constructor(onGone: (thread: SigningThread, reason: string) => void) {
+  constructor(entry: ThreadEntry, onGone: (thread: SigningThread, reason: string) => void) {
     this.#onGone = onGone
-    this.#worker = new Worker(THREAD.url, { execArgv: THREAD.execArgv })
+    this.#worker = new Worker(entry.url, { execArgv: entry.execArgv })
     // Only signatures in flight keep the process alive.
     this.#worker.unref()
     this.#worker.on('message', (reply: SigningReply) => {
@@ -50,7 +62,7 @@ class SigningThread {
       this.#pending.delete(reply.id)
       if (this.#pending.size === 0) this.#worker.unref()
       if ('token' in reply) request.resolve(reply.token)
-      else request.reject(new SigningUnavailable(`signing failed: ${reply.error}`))
+      else request.reject(new SigningFailed(`signing failed: ${reply.error}`))
     })
     this.#worker.on('error', (error) => this.#end(`failed: ${error.message}`))
     this.#worker.on('exit', (code) => this.#end(`exited (${code})`))
@@ -73,7 +85,7 @@ class SigningThread {
         this.#worker.postMessage({ op: 'sign', id, handle, typ, payload: payload as Record<string, unknown> } satisfies SigningRequest)
       } catch (error) {
         // Claims that cannot be copied to the thread (never JSON): this signature fails alone.
-        return reject(new SigningUnavailable(`signing failed: ${error instanceof Error ? error.message : String(error)}`))
+        return reject(new SigningFailed(`signing failed: ${error instanceof Error ? error.message : String(error)}`))
       }
       this.#pending.set(id, { resolve, reject })
       if (this.#pending.size === 1) this.#worker.ref()
@@ -104,19 +116,23 @@ export class SigningThreads implements JwtSigner {
   readonly #threads: SigningThread[] = []
   readonly #count: number
   readonly #log: Pick<Logger, 'error'> | undefined
+  readonly #entry: ThreadEntry
   /** A number per signing key (kid, alg and private key together), the name threads know it by. */
   readonly #handles = new WeakMap<SigningKey, number>()
   #nextHandle = 0
   #closed = false
 
-  constructor(count: number, log?: Pick<Logger, 'error'>) {
+  /** `entry`: the thread's module, signing-thread.ts unless a test starts one that can be made to fail. */
+  constructor(count: number, log?: Pick<Logger, 'error'>, entry: ThreadEntry = THREAD) {
     this.#count = count
     this.#log = log
+    this.#entry = entry
   }
 
   sign(typ: string, payload: JWTPayload, key: SigningKey): Promise<string> {
     if (this.#closed) return Promise.reject(new SigningUnavailable('signing threads closed'))
-    while (this.#threads.length < this.#count) this.#threads.push(new SigningThread((gone, reason) => this.#remove(gone, reason)))
+    while (this.#threads.length < this.#count)
+      this.#threads.push(new SigningThread(this.#entry, (gone, reason) => this.#remove(gone, reason)))
     let least = this.#threads[0]!
     for (const thread of this.#threads) if (thread.inFlight < least.inFlight) least = thread
     let handle = this.#handles.get(key)

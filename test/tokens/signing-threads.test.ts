@@ -1,14 +1,16 @@
 /**
  * The signing threads (tokens/signing-threads.ts, SIGNING_THREADS): the tokens they sign are the
  * ones jose signs in this thread, verifiable with the public key alone; concurrent signatures each
- * get their own answer; a rotated key signs under its own kid; failures are errors, never hangs.
+ * get their own answer; a rotated key signs under its own kid; failures are errors, never hangs;
+ * a thread that dies fails only what it held and is replaced, and the token endpoint answers 503.
  * Every test of the real server process signs with them too (SIGNING_THREADS=auto).
  */
 import t from 'tap'
 import { generateKeyPairSync, type KeyObject } from 'node:crypto'
 import { compactVerify, decodeProtectedHeader, jwtVerify } from 'jose'
 import { joseSigner, signJwt, TOKEN_TYP, type TokenKind } from '../../src/tokens/sign.js'
-import { SigningThreads, SigningUnavailable } from '../../src/tokens/signing-threads.js'
+import { SigningFailed, SigningThreads, SigningUnavailable } from '../../src/tokens/signing-threads.js'
+import { workerEntry } from '../../src/worker-entry.js'
 import type { SigningKey } from '../../src/keys/key-store.js'
 import { post } from '../helpers/client.js'
 import { createTestApp } from '../helpers/test-app.js'
@@ -80,9 +82,44 @@ t.test('a rotated key signs under its own kid; the previous key still signs whil
 
 t.test('claims that cannot reach a thread fail that signature alone', async (t) => {
   const { signing, publicKey } = rsaKey('kid-c')
-  await t.rejects(signJwt(threads, 'access_token', { sub: 'u', iat: 1, bad: (() => 1) as unknown as string }, signing), SigningUnavailable)
+  await t.rejects(signJwt(threads, 'access_token', { sub: 'u', iat: 1, bad: (() => 1) as unknown as string }, signing), SigningFailed)
   const next = await signJwt(threads, 'access_token', { sub: 'u', iat: 1 }, signing)
   t.same(await payloadOf(next, publicKey), { sub: 'u', iat: 1 }, 'the next signature works')
+})
+
+t.test('a thread that dies fails the signatures it held, is logged, and the next signature starts another', async (t) => {
+  const logged: unknown[] = []
+  const log = { error: (fields: unknown) => void logged.push(fields) }
+  const dying = new SigningThreads(1, log as never, workerEntry(import.meta.url, 'fixtures/crashing-signing-thread'))
+  t.teardown(() => dying.close())
+  const { signing, publicKey } = rsaKey('kid-f')
+  const first = await signJwt(dying, 'access_token', { sub: 'u', iat: 1 }, signing)
+  t.same(await payloadOf(first, publicKey), { sub: 'u', iat: 1 }, 'it signs as the real thread does')
+  // Both sent before the thread reads either: the second waits behind the crash.
+  const crashing = signJwt(dying, 'access_token', { sub: 'u', iat: 2, crash: 7 }, signing)
+  const queued = signJwt(dying, 'access_token', { sub: 'u', iat: 3 }, signing)
+  await t.rejects(crashing, { name: 'SigningUnavailable', message: 'signing thread exited (7)' })
+  await t.rejects(queued, SigningUnavailable, 'a signature queued on the dead thread fails with it rather than waiting forever')
+  t.match(logged, [{ event: 'signing_thread_ended', reason: 'exited (7)' }], 'the operator learns why, once')
+  const after = await signJwt(dying, 'access_token', { sub: 'u', iat: 4 }, signing)
+  t.same(await payloadOf(after, publicKey), { sub: 'u', iat: 4 }, 'a new thread signs, the key sent to it afresh')
+  t.equal(logged.length, 1)
+})
+
+t.test('the token endpoint answers 503 temporarily_unavailable with Retry-After when no thread can sign', async (t) => {
+  const closed = new SigningThreads(1)
+  await closed.close()
+  const ctx = await createTestApp({ overrides: { signer: closed } })
+  t.teardown(() => ctx.close())
+  const service = await ctx.addClient({ grantTypes: ['client_credentials'], redirectUris: [], scopes: ['api:read'] })
+  const response = await post(ctx, '/token', service, { grant_type: 'client_credentials', scope: 'api:read' })
+  t.equal(response.statusCode, 503, response.body)
+  t.same(response.json(), {
+    error: 'temporarily_unavailable',
+    error_description: 'The service is temporarily unavailable. Try again in a moment.',
+  })
+  t.equal(response.headers['retry-after'], '1')
+  t.equal(response.headers['cache-control'], 'no-store')
 })
 
 t.test('closed: signatures in flight end (signed or failed, never left waiting); later ones fail at once', async (t) => {
