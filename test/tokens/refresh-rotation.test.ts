@@ -176,3 +176,40 @@ t.test('concurrent refreshes with one token: exactly one 200', async (t) => {
     t.equal(response.json().error, 'invalid_grant')
   }
 })
+
+t.test('a refresh that loses to a revocation is refused, not recorded as reuse; one that loses to a rotation is reuse', async (t) => {
+  const ctx = await createTestApp()
+  t.teardown(() => ctx.close())
+  const rp = await ctx.addClient()
+  const user = await ctx.addUser()
+  const grants = ctx.deps.repos.grants
+  const advance = grants.advanceRefreshFamily
+  t.teardown(() => {
+    grants.advanceRefreshFamily = advance
+  })
+  const reuses = () => ctx.deps.repos.auditEvents.list({ type: 'refresh_reuse', limit: 10 })
+
+  // The other request lands between this one's checks and its rotation, as a concurrent one would.
+  const { tokens: first } = await signIn(ctx, rp, user)
+  grants.advanceRefreshFamily = async (id, from, next) => {
+    await grants.revoke(id, ctx.clock.now())
+    return advance(id, from, next)
+  }
+  const revoked = await refresh(ctx, rp, first.refresh_token!)
+  t.equal(revoked.statusCode, 400, revoked.body)
+  t.equal(revoked.json().error, 'invalid_grant')
+  t.same(await reuses(), [], 'a logout or an administrator’s revocation meanwhile is no theft')
+
+  const { tokens: second } = await signIn(ctx, rp, user)
+  grants.advanceRefreshFamily = async (id, from, next) => {
+    await advance(id, from, next)
+    return advance(id, from, next)
+  }
+  const lost = await refresh(ctx, rp, second.refresh_token!)
+  t.equal(lost.statusCode, 400, lost.body)
+  t.equal(lost.json().error, 'invalid_grant')
+  t.match(await reuses(), [{ type: 'refresh_reuse' }], 'another use of the same token rotated it first: reuse')
+  grants.advanceRefreshFamily = advance
+  const { grantId } = (await ctx.deps.repos.auditEvents.list({ type: 'refresh_reuse', limit: 1 }))[0]!.detail as { grantId: string }
+  t.not((await grants.find(grantId))?.revokedAt ?? null, null, 'and the family is revoked')
+})

@@ -18,19 +18,20 @@ export interface PresentedRefreshToken {
   readonly superseded: boolean
 }
 
-export type RefreshCheck =
-  | { readonly kind: 'ok'; readonly token: PresentedRefreshToken; readonly grant: RefreshableGrant }
-  | { readonly kind: 'reuse'; readonly grant: Grant }
+/** `G`: the grant as the caller read it (with its stored extras), returned as given. */
+export type RefreshCheck<G extends Grant = Grant> =
+  | { readonly kind: 'ok'; readonly token: PresentedRefreshToken; readonly grant: G & RefreshableGrant }
+  | { readonly kind: 'reuse'; readonly grant: G }
 
 const INVALID = 'the refresh token is invalid'
 
 /** Decides whether the token may be exchanged; `reuse` means a rotated token came back. */
-export function checkRefreshToken(
+export function checkRefreshToken<G extends Grant>(
   token: PresentedRefreshToken | undefined,
-  grant: Grant | undefined,
+  grant: G | undefined,
   client: Client,
   now: number,
-): RefreshCheck {
+): RefreshCheck<G> {
   if (!token || !grant) throw new OAuthError('invalid_grant', INVALID)
   // Another client's token: refused without touching the family.
   if (token.clientId !== client.id || grant.clientId !== client.id)
@@ -41,6 +42,22 @@ export function checkRefreshToken(
   if (expiresAt === null || expiresAt <= now) throw new OAuthError('invalid_grant', 'the refresh token has expired')
   if (token.idleExpiresAt <= now) throw new OAuthError('invalid_grant', 'the refresh token has expired')
   return { kind: 'ok', token, grant: { ...grant, expiresAt } }
+}
+
+/**
+ * Why a rotation found its token no longer current, from the grant as read before and after:
+ * another use of the same token moved the family on first (`reuse`: indistinguishable from theft,
+ * RFC 9700 §4.14.2), or the grant was revoked or removed meanwhile (`ended`: a logout, an
+ * administrator, the user's deletion; the token simply stopped being valid, and no one stole it).
+ */
+export function lostRotationCause(
+  before: { readonly generation: number } | null,
+  after: { readonly revokedAt: number | null; readonly refresh: { readonly generation: number } | null } | undefined,
+): 'reuse' | 'ended' {
+  if (after === undefined) return 'ended'
+  if ((after.refresh?.generation ?? null) !== (before?.generation ?? null)) return 'reuse'
+  // Neither moved on nor revoked (a rotation still committing): as before, the safe side.
+  return after.revokedAt !== null ? 'ended' : 'reuse'
 }
 
 /** A narrower scope may be asked for; a wider one is invalid_scope (RFC 6749 §6). */

@@ -4,7 +4,7 @@
  */
 import type { Deps } from '../../../deps.js'
 import { OAuthError } from '../../../errors/oauth-error.js'
-import { checkRefreshToken, refreshedScope } from '../../../oauth/grants/refresh-token.js'
+import { checkRefreshToken, lostRotationCause, refreshedScope } from '../../../oauth/grants/refresh-token.js'
 import { single, type RawParams } from '../../../oauth/params.js'
 import { issueTokenSet, type TokenSet } from '../../../tokens/issue.js'
 import { accessTarget } from '../../../apis/resources.js'
@@ -24,8 +24,8 @@ export async function redeemRefreshToken(
   if (raw === undefined) throw new OAuthError('invalid_request', 'refresh_token is missing')
   const now = deps.clock.now()
   const found = await findRefreshToken(deps, raw)
-  const grant = found?.grant
-  const check = checkRefreshToken(found?.presented, grant, client, now)
+  if (found === undefined) throw new OAuthError('invalid_grant', 'the refresh token is invalid')
+  const check = checkRefreshToken(found.presented, found.grant, client, now)
   if (check.kind === 'reuse') return reused(deps, client, check.grant.id, now)
   const family = check.grant
   // Checked before rotation: a thief without the key does not rotate the owner's token away.
@@ -41,9 +41,13 @@ export async function redeemRefreshToken(
   // refresh token usable, where a rotated one presented again would count as reuse and end the grant.
   const resource = tokenResource(family.resources, parseResources(params['resource']))
   const access = await accessTarget(deps, resource, scope, family.resources, client)
-  // A concurrent request rotated it first: indistinguishable from theft, so treated as reuse.
-  const next = found ? await rotateRefreshToken(deps, found, family.expiresAt) : null
-  if (next === null) return reused(deps, client, family.id, now)
+  const next = await rotateRefreshToken(deps, found, family.expiresAt)
+  if (next === null) {
+    // Lost to a concurrent request: reuse when it rotated the same token first, not when it revoked the grant.
+    const cause = lostRotationCause(family.refresh, await deps.repos.grants.find(family.id))
+    if (cause === 'ended') throw new OAuthError('invalid_grant', 'the refresh token is invalid', { detail: 'family revoked' })
+    return reused(deps, client, family.id, now)
+  }
   // OIDC Core §12.2: same iss/sub/aud/azp and the original auth_time, new iat, no nonce.
   const tokens = await issueTokenSet(deps, {
     clientId: client.id,
@@ -57,7 +61,7 @@ export async function redeemRefreshToken(
     access,
     dpopJkt: context.dpopJkt,
     // The same sid as the grant's first ID token: the session it came from (OIDC Core §12.2 keeps the rest).
-    sid: grant?.sid ?? null,
+    sid: family.sid,
   })
   return { ...tokens, refresh_token: next }
 }

@@ -1,5 +1,10 @@
 import t from 'tap'
-import { checkRefreshToken, refreshedScope, type PresentedRefreshToken } from '../../../../src/oauth/grants/refresh-token.js'
+import {
+  checkRefreshToken,
+  lostRotationCause,
+  refreshedScope,
+  type PresentedRefreshToken,
+} from '../../../../src/oauth/grants/refresh-token.js'
 import type { Grant } from '../../../../src/model/grant.js'
 import { makeClient, oauthError } from '../../fixtures/index.js'
 
@@ -58,4 +63,15 @@ t.test('RFC 6749 §6: a narrower scope is fine, a wider one is invalid_scope', a
   t.equal(refreshedScope('openid email offline_access', undefined), 'openid email offline_access')
   t.equal(refreshedScope('openid email offline_access', 'openid'), 'openid')
   t.throws(() => refreshedScope('openid', 'openid email'), oauthError('invalid_scope'))
+})
+
+t.test('a lost rotation is reuse when the family moved on, not when the grant ended meanwhile', async (t) => {
+  const at = (generation: number) => ({ generation })
+  t.equal(lostRotationCause(at(3), { revokedAt: null, refresh: at(4) }), 'reuse', 'rotated by another use')
+  t.equal(lostRotationCause(at(3), { revokedAt: NOW, refresh: at(4) }), 'reuse', 'rotated first, revoked after')
+  t.equal(lostRotationCause(null, { revokedAt: NOW, refresh: at(1) }), 'reuse', 'a stored token moved to generations first')
+  t.equal(lostRotationCause(at(3), { revokedAt: NOW, refresh: at(3) }), 'ended', 'revoked meanwhile')
+  t.equal(lostRotationCause(null, { revokedAt: NOW, refresh: null }), 'ended', 'a stored token’s grant revoked meanwhile')
+  t.equal(lostRotationCause(at(3), undefined), 'ended', 'the grant is gone (its user deleted)')
+  t.equal(lostRotationCause(at(3), { revokedAt: null, refresh: at(3) }), 'reuse', 'neither: the safe side')
 })
