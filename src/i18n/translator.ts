@@ -66,7 +66,16 @@ export function createI18n(catalogues: Catalogues, defaultLocale: Locale): I18n 
       dateTime: (epochSeconds, timeZone = 'UTC') => {
         let format = dates.get(timeZone)
         if (format === undefined) {
-          format = new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short', timeZone })
+          // The zone is named ("… 17:05 UTC"): pages are read in every time zone, and a bare time misleads.
+          format = new Intl.DateTimeFormat(locale, {
+            year: 'numeric',
+            month: 'short',
+            day: 'numeric',
+            hour: 'numeric',
+            minute: '2-digit',
+            timeZone,
+            timeZoneName: 'short',
+          })
           dates.set(timeZone, format)
         }
         return format.format(new Date(epochSeconds * 1000))

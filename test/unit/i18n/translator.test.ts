@@ -54,5 +54,7 @@ t.test('dates through Intl in the language, in UTC', async (t) => {
   const moment = Date.UTC(2026, 11, 6, 17, 5) / 1000
   t.match(i18n.translator('en').dateTime(moment), /Dec 6, 2026/)
   t.match(i18n.translator('de').dateTime(moment), /06\.12\.2026|6\. Dez\. 2026/)
-  t.match(i18n.translator('de').dateTime(moment), /17:05/)
+  t.match(i18n.translator('de').dateTime(moment), /17:05 UTC$/, 'the time with its zone named')
+  t.match(i18n.translator('en').dateTime(moment), /5:05\sPM UTC$/)
+  t.match(i18n.translator('fr').dateTime(moment), /^6 déc\. 2026.*17:05 UTC$/)
 })
