@@ -89,10 +89,18 @@ export async function takePendingLink(
   reply: FastifyReply,
 ): Promise<PendingLink | undefined> {
   const https = deps.config.issuerIsHttps
-  const raw = request.cookies[cookie(https, 'link')]
-  if (raw === undefined) return undefined
+  if (request.cookies[cookie(https, 'link')] === undefined) return undefined
   reply.clearCookie(cookie(https, 'link'), options(https))
-  if (raw.length > 128) return undefined
+  return peekPendingLink(deps, request)
+}
+
+/** The pending link of this browser, left in place (the login page names it); undefined when none is live. */
+export async function peekPendingLink(
+  deps: Pick<Deps, 'config' | 'repos' | 'clock'>,
+  request: FastifyRequest,
+): Promise<PendingLink | undefined> {
+  const raw = request.cookies[cookie(deps.config.issuerIsHttps, 'link')]
+  if (raw === undefined || raw.length > 128) return undefined
   return deps.repos.upstreamLogins.findPendingLink(hashSecret(raw), deps.clock.now())
 }
 

@@ -3,7 +3,7 @@
  * playwright-core): one browser walks the real flows (sign-in with its errors, signup, email
  * verification, password reset, consent, the account page and its subpages, authenticator-app
  * setup, recovery codes, the second factor, second-factor enrolment, the device pages, sign-out,
- * error pages, the 404 page and the admin console) and, on each page, runs axe-core in the light
+ * error pages, the 404 page, sign-in through an upstream provider and the admin console) and, on each page, runs axe-core in the light
  * and the dark colour scheme at a phone (390×844) and a desktop (1280×800) width, asserting no
  * violation of the WCAG 2.0/2.1/2.2 A and AA rules. axe cannot judge non-text contrast (1.4.11):
  * the focus ring and the control borders are measured against the colours around them here.
@@ -23,6 +23,9 @@ import { pkcePair } from '../helpers/client.js'
 import { totpCode } from '../mfa/support.js'
 import { addAdmin } from '../admin/console-support.js'
 import { addDeviceClient, startDevice } from '../device/support.js'
+import { callbackUrl } from '../../src/connections/registry.js'
+import { cliFor } from '../helpers/cli.js'
+import { startOpenIdProvider } from '../federation/upstreams.js'
 
 const require = createRequire(import.meta.url)
 const AXE_SOURCE = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8')
@@ -87,6 +90,7 @@ t.test('axe-core: every page, both colour schemes, phone and desktop widths', as
   const newcomer = await ctx.addUser({ name: 'Alan Turing', email: 'alan@example.com' })
   const admin = await addAdmin(ctx, { email: 'root@example.com' })
   await ctx.addUser({ name: 'Ada Lovelace', email: 'ada@example.com' })
+  const hedy = await ctx.addUser({ name: 'Hedy Lamarr', email: 'hedy@example.com' })
 
   const browser = await launchChromium()
   t.teardown(() => browser.close())
@@ -323,6 +327,53 @@ t.test('axe-core: every page, both colour schemes, phone and desktop widths', as
     t.equal(missing?.status(), 404)
     t.ok(await page.getByRole('link', { name: /account|home|sign in/i }).count(), 'a way home')
     await audit(t, 'not-found', 'Page not found')
+  })
+
+  await t.test('sign-in with an existing identity: the connection button, linking, a refusal, the linked account', async (t) => {
+    await signOut()
+    const upstream = await startOpenIdProvider([callbackUrl(ctx.issuer, 'company-sso')])
+    t.teardown(() => upstream.close())
+    const added = await cliFor(ctx)(
+      [
+        'connections',
+        'add',
+        '--name',
+        'Company SSO',
+        '--issuer',
+        upstream.issuer,
+        '--client-id',
+        upstream.clientId,
+        '--client-secret-stdin',
+      ],
+      upstream.clientSecret,
+    )
+    t.equal(added.code, 0, added.stderr.join('\n'))
+    const continueWithSso = () => button('Continue with Company SSO').click()
+    const atUpstream = () => button('Sign in at the upstream').click()
+
+    await page.goto(authorizeUrl(app.client))
+    await audit(t, 'login-connection', 'Sign in')
+    // The upstream asserts the address of an existing account, not trusted to prove it: link first.
+    upstream.nextUser = { sub: 'hedy-at-sso', email: hedy.email, email_verified: true, name: 'Hedy Lamarr' }
+    await clickAndLoad(continueWithSso)
+    await clickAndLoad(atUpstream)
+    await audit(t, 'federation-link-required', 'Link Company SSO to your account')
+    await clickAndLoad(() => page.getByRole('link', { name: 'Sign in to link' }).click())
+    await audit(t, 'login-to-link', 'Sign in')
+    t.equal(await page.locator('main .notice').textContent(), 'Sign in as hedy@example.com to link Company SSO to that account.')
+    t.equal(await page.getByLabel('Email').inputValue(), hedy.email, 'the account to prove, filled in')
+    await signIn(hedy.email, hedy.password)
+    await page.goto(`${ctx.issuer}/account`)
+    t.ok(await page.getByRole('button', { name: 'Unlink Company SSO' }).isVisible(), 'linked')
+    await audit(t, 'account-linked-identity')
+
+    await signOut()
+    upstream.nextUser = { sub: 'no-address' }
+    await page.goto(authorizeUrl(app.client))
+    await clickAndLoad(continueWithSso)
+    await clickAndLoad(atUpstream)
+    t.match(await page.locator('main').innerText(), /did not share your email address/)
+    await audit(t, 'federation-refused', 'Sign-in refused')
   })
 
   await t.test('other languages, and an application showing its logo and links', async (t) => {

@@ -24,7 +24,7 @@ import type { Interaction } from '../../model/interaction.js'
 import { normaliseEmail } from '../../accounts/email-address.js'
 import type { ConfigurationFor } from '../../connections/upstream-client.js'
 import { connectionForEmail } from '../../oauth/upstream.js'
-import { holdsPendingLink, startUpstreamLogin } from '../upstream-login.js'
+import { holdsPendingLink, peekPendingLink, startUpstreamLogin } from '../upstream-login.js'
 
 const LoginQuery = Type.Object({ interaction: Type.Optional(Type.String({ maxLength: 64 })) })
 const LoginForm = Type.Object({
@@ -75,6 +75,9 @@ export const loginRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views; 
     if (interaction && !client) throw EXPIRED_PAGE
     const connections = await enabledConnections()
     const words = pageWords(deps, reply.request)
+    // Proving an account for a pending link (connections.ts): say which, and to which account.
+    const link = await peekPendingLink(deps, reply.request)
+    const linking = link && connections.find((connection) => connection.id === link.connectionId)
     const html = views.render(
       'login',
       {
@@ -82,8 +85,9 @@ export const loginRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views; 
         client: client && interaction ? await clientView(deps, client, interaction.request.redirectUri) : null,
         csrfToken: reply.formToken(),
         interaction: interaction?.id ?? '',
-        email,
+        email: email === '' && link ? link.email : email,
         error: errorKey === null ? null : words.t(errorKey),
+        linking: linking && link ? words.t('login.linking', { connection: linking.name, email: link.email }) : null,
         signupHref: deps.config.signup === 'on' ? signupHref(interaction?.id) : null,
         connections: connections.map((connection) => ({ id: connection.id, name: connection.name })),
         scripts: PASSKEY_SCRIPTS,
