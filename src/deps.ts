@@ -30,6 +30,7 @@ import type { Metrics } from './metrics/metrics.js'
 import { readCatalogues } from './i18n/catalogue.js'
 import { createClientLogos, type ClientLogos } from './clients/client-logo.js'
 import { createI18n, type I18n } from './i18n/translator.js'
+import { withThemeMessages } from './i18n/theme-messages.js'
 import type { ActiveTrace } from './http/request-context.js'
 import { joseSigner, type JwtSigner } from './tokens/sign.js'
 import { SigningThreads } from './tokens/signing-threads.js'
@@ -166,7 +167,7 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
         dummy = undefined
         throw error
       }))
-    const i18n = createI18n(readCatalogues(), config.defaultLocale)
+    const i18n = createI18n(withThemeMessages(readCatalogues(), config.theme?.messages), config.defaultLocale)
     const mail = createMailOutbox<AccountMail>(
       config,
       log,

@@ -12,6 +12,8 @@ import { SCHEMES } from '../branding/brand.js'
 import type { LogoFile } from '../branding/brand.js'
 import { contrastRatio, formatRatio, MIN_TEXT_CONTRAST, parseHexColor } from '../branding/contrast.js'
 import { FieldProblem } from './fields.js'
+import { readCatalogues } from '../i18n/catalogue.js'
+import { readThemeMessages, type ThemeMessages } from '../i18n/theme-messages.js'
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]'])
 
@@ -112,13 +114,15 @@ export function parseBrandColor(raw: string | undefined): string | null {
   return raw.trim().toLowerCase()
 }
 
-/** THEME_DIR, read at start: the templates and stylesheet that replace the built-in ones. */
+/** THEME_DIR, read at start: the templates, stylesheet and messages that replace the built-in ones. */
 export interface Theme {
   readonly dir: string
   /** File name (`login.eta`) → template text. */
   readonly templates: ReadonlyMap<string, string>
   /** Replaces src/http/assets/style.css when present. */
   readonly stylesheet: string | null
+  /** THEME_DIR/messages: words that replace built-in messages, per language (i18n/theme-messages.ts). */
+  readonly messages: ThemeMessages
 }
 
 const PAGE_TEMPLATES = fileURLToPath(new URL('../http/views/templates/', import.meta.url))
@@ -151,9 +155,18 @@ export function readTheme(raw: string | undefined): Theme | null {
   const templates = new Map<string, string>()
   let stylesheet: string | null = null
   const eta = new Eta({ autoEscape: true, autoTrim: false })
+  let messages: ThemeMessages = new Map()
   for (const entry of entries.filter((e) => !e.name.startsWith('.')).sort((a, b) => a.name.localeCompare(b.name))) {
+    if (entry.name === 'messages' && entry.isDirectory()) {
+      try {
+        messages = readThemeMessages(path.join(dir, 'messages'), readCatalogues())
+      } catch (error) {
+        throw new FieldProblem(`${error instanceof Error ? error.message : String(error)} in ${dir}`)
+      }
+      continue
+    }
     if (!known.has(entry.name))
-      throw new FieldProblem(`${entry.name} in ${dir} is not a built-in template or style.css (see docs/theming.md)`)
+      throw new FieldProblem(`${entry.name} in ${dir} is not a built-in template, style.css or messages/ (see docs/theming.md)`)
     const file = path.join(dir, entry.name)
     let text: string
     try {
@@ -175,5 +188,5 @@ export function readTheme(raw: string | undefined): Theme | null {
     }
     templates.set(entry.name, text)
   }
-  return Object.freeze({ dir, templates, stylesheet })
+  return Object.freeze({ dir, templates, stylesheet, messages })
 }

@@ -314,7 +314,7 @@ export const configFields = {
   ),
   theme: {
     env: 'THEME_DIR',
-    doc: 'Folder whose page and mail templates (`*.eta`) and `style.css` replace the built-in ones file by file, read at start; any other file name stops the start (see [docs/theming.md](docs/theming.md))',
+    doc: 'Folder whose page and mail templates (`*.eta`), `style.css` and `messages/<language>/<area>.json` replace the built-in ones file by file (messages key by key), read at start; any other file name stops the start (see [docs/theming.md](docs/theming.md))',
     defaultText: '(none)',
     parse: (raw) => readTheme(raw),
   } satisfies Field<Theme | null>,

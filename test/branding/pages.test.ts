@@ -146,11 +146,30 @@ t.test('THEME_DIR replaces templates and style.css file by file; escaping stays 
   t.equal(css.body, 'body { background: rebeccapurple; }\n', "the theme's style.css")
 })
 
+t.test('THEME_DIR/messages changes words in the languages it names; every other word stays', async (t) => {
+  const theme = tempDir()
+  for (const [locale, messages] of [
+    ['en', { title: 'Welcome back', submit: 'Continue' }],
+    ['de', { submit: 'Weiter' }],
+  ] as const) {
+    fs.mkdirSync(path.join(theme, 'messages', locale), { recursive: true })
+    fs.writeFileSync(path.join(theme, 'messages', locale, 'login.json'), JSON.stringify(messages))
+  }
+  const ctx = await appWith(t, { env: { THEME_DIR: theme } })
+  const english = await ctx.app.inject({ method: 'GET', url: '/login', headers: { 'accept-language': 'en' } })
+  t.match(english.body, '<h1 id="page-title">Welcome back</h1>')
+  t.match(english.body, '<button type="submit">Continue</button>')
+  t.match(english.body, '>Forgot your password?</a>', 'a word the theme does not name is the built-in one')
+  const german = await ctx.app.inject({ method: 'GET', url: '/login', headers: { 'accept-language': 'de' } })
+  t.match(german.body, '<button type="submit">Weiter</button>')
+  t.match(german.body, '<h1 id="page-title">Anmelden</h1>', 'English words of a theme do not replace German ones')
+})
+
 t.test('THEME_DIR with an unknown file stops the start (one line naming THEME_DIR)', async (t) => {
   const theme = tempDir()
   fs.writeFileSync(path.join(theme, 'sign-in.eta'), '<h1>typo</h1>')
   await t.rejects(createTestApp({ env: { THEME_DIR: theme } }), {
     name: 'ConfigError',
-    problems: [/^THEME_DIR: sign-in\.eta in .* is not a built-in template or style\.css/],
+    problems: [/^THEME_DIR: sign-in\.eta in .* is not a built-in template, style\.css or messages\//],
   })
 })

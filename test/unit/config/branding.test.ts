@@ -141,7 +141,7 @@ t.test('THEME_DIR: known files are read, dot-files skipped, unknown names and br
   fs.writeFileSync(path.join(dir, 'loginn.eta'), 'typo')
   const [unknown, ...more] = problems({ THEME_DIR: dir })
   t.same(more, [])
-  t.match(unknown, /^THEME_DIR: loginn\.eta in .* is not a built-in template or style\.css/)
+  t.match(unknown, /^THEME_DIR: loginn\.eta in .* is not a built-in template, style\.css or messages\//)
   fs.rmSync(path.join(dir, 'loginn.eta'))
 
   fs.mkdirSync(path.join(dir, 'partials'))
@@ -152,4 +152,36 @@ t.test('THEME_DIR: known files are read, dot-files skipped, unknown names and br
   const [broken] = problems({ THEME_DIR: dir })
   t.match(broken, /^THEME_DIR: consent\.eta in .* does not compile: /)
   t.notMatch(broken, /\n/)
+})
+
+t.test('THEME_DIR/messages: built-in messages replaced per language; unknown keys, bad ICU and new placeholders refused', async (t) => {
+  const dir = tempDir(t)
+  const write = (locale: string, area: string, messages: Record<string, string>) => {
+    fs.mkdirSync(path.join(dir, 'messages', locale), { recursive: true })
+    fs.writeFileSync(path.join(dir, 'messages', locale, `${area}.json`), JSON.stringify(messages))
+  }
+  write('en', 'login', { title: 'Welcome back', lead: 'to <strong>{client}</strong>' })
+  write('de', 'login', { submit: 'Los geht’s' })
+  const theme = loadConfig({ THEME_DIR: dir }).theme!
+  t.same([...theme.messages.keys()].sort(), ['de', 'en'])
+  t.same(Object.fromEntries(theme.messages.get('en')!), { 'login.title': 'Welcome back', 'login.lead': 'to <strong>{client}</strong>' })
+  t.same(Object.fromEntries(theme.messages.get('de')!), { 'login.submit': 'Los geht’s' })
+
+  const refusal = (locale: string, area: string, messages: Record<string, string>): string => {
+    write(locale, area, messages)
+    const found = problems({ THEME_DIR: dir })
+    fs.rmSync(path.join(dir, 'messages', locale, `${area}.json`))
+    t.equal(found.length, 1, 'one line')
+    return found[0]!
+  }
+  t.match(refusal('fr', 'login', { titel: 'x' }), /^THEME_DIR: messages\/fr: "login\.titel" is not a built-in message/)
+  t.match(refusal('fr', 'nowhere', { title: 'x' }), /^THEME_DIR: messages\/fr: "nowhere\.title" is not a built-in message/)
+  t.match(refusal('fr', 'login', { title: 'Bonjour {name' }), /^THEME_DIR: messages\/fr: "login\.title" is not a valid ICU message/)
+  t.match(
+    refusal('fr', 'login', { lead: 'pour {client}, {user}' }),
+    /^THEME_DIR: messages\/fr: "login\.lead" uses \{user\}, which the built-in message does not have/,
+  )
+  t.match(refusal('es', 'login', { lead: 'para <b>{client}</b>' }), /"login\.lead" uses <b>, which the built-in message does not have/)
+  fs.mkdirSync(path.join(dir, 'messages', 'it'))
+  t.match(problems({ THEME_DIR: dir }), [/^THEME_DIR: messages\/it is not a folder of a supported language \(en, de, fr, es\) in /])
 })

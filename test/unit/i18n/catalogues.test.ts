@@ -7,34 +7,13 @@
 import t from 'tap'
 import { readdirSync, readFileSync } from 'node:fs'
 import path from 'node:path'
-import { parse, TYPE, type MessageFormatElement } from '@formatjs/icu-messageformat-parser'
+import { messageShape } from '../../../src/i18n/message-shape.js'
 import { readCatalogues } from '../../../src/i18n/catalogue.js'
 import { SUPPORTED_LOCALES, SOURCE_LOCALE } from '../../../src/i18n/locales.js'
 
 const ROOT = path.resolve(import.meta.dirname, '../../..')
 const catalogues = readCatalogues(path.join(ROOT, 'src/i18n/messages'))
 const english = catalogues.get(SOURCE_LOCALE)!
-
-/** Placeholder names and tag names of a message, sorted (plural branches included). */
-function shape(message: string): string[] {
-  const names = new Set<string>()
-  const walk = (elements: MessageFormatElement[]) => {
-    for (const element of elements) {
-      if (element.type === TYPE.argument || element.type === TYPE.number || element.type === TYPE.date || element.type === TYPE.time)
-        names.add(`{${element.value}}`)
-      if (element.type === TYPE.plural || element.type === TYPE.select) {
-        names.add(`{${element.value}}`)
-        for (const option of Object.values(element.options)) walk(option.value)
-      }
-      if (element.type === TYPE.tag) {
-        names.add(`<${element.value}>`)
-        walk(element.children)
-      }
-    }
-  }
-  walk(parse(message))
-  return [...names].sort()
-}
 
 t.test('every language has exactly the messages English has, with the same placeholders', async (t) => {
   t.ok(english.size > 50, `English has ${english.size} messages`)
@@ -45,7 +24,7 @@ t.test('every language has exactly the messages English has, with the same place
     t.same(missing, [], `${locale}: no message missing`)
     t.same(extra, [], `${locale}: no message English lacks`)
     const different = [...catalogue].filter(
-      ([key, message]) => english.has(key) && shape(message).join() !== shape(english.get(key)!).join(),
+      ([key, message]) => english.has(key) && messageShape(message).join() !== messageShape(english.get(key)!).join(),
     )
     t.same(
       different.map(([key]) => key),
@@ -53,7 +32,7 @@ t.test('every language has exactly the messages English has, with the same place
       `${locale}: the same placeholders and tags as English`,
     )
     const tags = [...catalogue].flatMap(([key, message]) =>
-      shape(message)
+      messageShape(message)
         .filter((part) => part.startsWith('<') && !['<strong>', '<em>', '<code>'].includes(part))
         .map((tag) => `${key} ${tag}`),
     )
