@@ -36,15 +36,31 @@ export class UnknownClient extends Error {
   }
 }
 
+/** Why a change cannot apply to this client, and the words the CLI and the admin API give for it (the console translates the reason). */
+const CLIENT_REFUSALS = {
+  document_settings: 'its metadata document decides its name, URIs, grant types and scopes',
+  operator_apis: 'only clients registered by an operator are given APIs; self-registered ones may ask for any API not first-party-only',
+  operator_introspection: 'only clients registered by an operator may introspect other clients’ tokens',
+  document_links: 'its metadata document decides its logo and links',
+  document_secret: 'a metadata-document client has no secret',
+  key_authentication: 'it authenticates with its own key (private_key_jwt), not a secret',
+  public_secret: 'a public client has no secret',
+  secret_changed: 'its secret changed meanwhile (another rotation); try again',
+} as const
+
+export type ClientRefusal = keyof typeof CLIENT_REFUSALS
+
 /** The change is valid in itself but not for this client (a public client has no secret to rotate…). */
 export class ClientChangeRefused extends Error {
   readonly code = 'client_change_refused'
+  readonly problem: string
   constructor(
     readonly clientId: string,
-    readonly problem: string,
+    readonly reason: ClientRefusal,
   ) {
-    super(`client ${clientId}: ${problem}`)
+    super(`client ${clientId}: ${CLIENT_REFUSALS[reason]}`)
     this.name = 'ClientChangeRefused'
+    this.problem = CLIENT_REFUSALS[reason]
   }
 }
 
@@ -190,15 +206,10 @@ export async function updateClient(
   const changed = (Object.keys(changes) as (keyof ClientChanges)[]).filter((key) => changes[key] !== undefined)
   if (changed.length === 0) return getClient(deps, clientId)
   if (client.registration === 'metadata_document' && LIST_FIELDS.some((field) => changes[field] !== undefined))
-    throw new ClientChangeRefused(client.id, 'its metadata document decides its name, URIs, grant types and scopes')
-  if (client.registration !== 'cli' && changes.apis !== undefined)
-    throw new ClientChangeRefused(
-      client.id,
-      'only clients registered by an operator are given APIs; self-registered ones may ask for any API not first-party-only',
-    )
+    throw new ClientChangeRefused(client.id, 'document_settings')
+  if (client.registration !== 'cli' && changes.apis !== undefined) throw new ClientChangeRefused(client.id, 'operator_apis')
   const introspects = (changes.introspect ?? false) || (changes.introspectApis ?? []).length > 0
-  if (introspects && client.registration !== 'cli')
-    throw new ClientChangeRefused(client.id, 'only clients registered by an operator may introspect other clients’ tokens')
+  if (introspects && client.registration !== 'cli') throw new ClientChangeRefused(client.id, 'operator_introspection')
   if (introspects && isPublicClient(client))
     throw new InvalidClientMetadata(
       changes.introspect === true ? 'introspect' : 'introspect_apis',
@@ -236,8 +247,7 @@ export async function updateClient(
       throw new InvalidClientMetadata('backchannel_logout_session_required', 'needs a back-channel logout URI')
   }
   const pageLinksChanged = PAGE_LINK_FIELDS.some((field) => changes[field] !== undefined)
-  if (pageLinksChanged && client.registration === 'metadata_document')
-    throw new ClientChangeRefused(client.id, 'its metadata document decides its logo and links')
+  if (pageLinksChanged && client.registration === 'metadata_document') throw new ClientChangeRefused(client.id, 'document_links')
   const metadata: Record<string, unknown> = { ...client.metadata }
   for (const field of PAGE_LINK_FIELDS) {
     const value = changes[field]
@@ -293,16 +303,15 @@ export async function rotateClientSecret(
 ): Promise<SecretRotation> {
   const overlap = checkOverlap(options.overlapSeconds ?? DEFAULT_SECRET_OVERLAP)
   const client = await findClient(deps, clientId)
-  if (client.registration === 'metadata_document') throw new ClientChangeRefused(client.id, 'a metadata-document client has no secret')
-  if (usesPrivateKeyJwt(client))
-    throw new ClientChangeRefused(client.id, 'it authenticates with its own key (private_key_jwt), not a secret')
-  if (client.secretHash === null) throw new ClientChangeRefused(client.id, 'a public client has no secret')
+  if (client.registration === 'metadata_document') throw new ClientChangeRefused(client.id, 'document_secret')
+  if (usesPrivateKeyJwt(client)) throw new ClientChangeRefused(client.id, 'key_authentication')
+  if (client.secretHash === null) throw new ClientChangeRefused(client.id, 'public_secret')
   const now = deps.clock.now()
   const secret = randomToken()
   const previousSecretExpiresAt = overlap === 0 ? null : now + overlap
   // Conditional on the hash read above: of two concurrent rotations one wins, the other is refused.
   if (!(await deps.repos.clients.rotateSecret(client.id, client.secretHash, hashSecret(secret), previousSecretExpiresAt)))
-    throw new ClientChangeRefused(client.id, 'its secret changed meanwhile (another rotation); try again')
+    throw new ClientChangeRefused(client.id, 'secret_changed')
   await deps.audit.record(
     'client_secret_rotated',
     { clientId: client.id, detail: { actor: actorLabel(actor), overlap, previousSecretExpiresAt } },

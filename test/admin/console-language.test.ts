@@ -2,11 +2,11 @@
  * The admin console in the admin's language: the language saved with their account, else their
  * browser's Accept-Language (page-locale.ts). Headings, menus, labels, notices, refusals, times
  * (Intl) and durations (plurals) change together with `<html lang>`; the technical identifiers
- * (event types, key states in sentences, scopes) and the services' own reasons stay as they are.
+ * (event types, key states in sentences, scopes) stay as they are.
  */
 import t from 'tap'
 import type { LightMyRequestResponse } from 'fastify'
-import type { Browser } from '../helpers/client.js'
+import { hiddenField, type Browser } from '../helpers/client.js'
 import type { TestApp } from '../helpers/test-app.js'
 import { addAdmin, adminBrowser, consoleApp, location, submitOn, textOf } from './console-support.js'
 
@@ -50,7 +50,8 @@ t.test('an admin who chose German: every console page in German', async (t) => {
   t.match(textOf(page.body), 'Nirgendwo angemeldet.')
   const created = (await ctx.deps.repos.users.findById(grace.id))!.createdAt
   t.match(page.body, `<dd>${german.dateTime(created)}</dd>`, 'the date as German writes it')
-  t.notMatch(page.body, ' UTC<', 'no ISO dates left')
+  t.notMatch(page.body, /\d{4}-\d{2}-\d{2}/, 'no ISO dates left')
+  t.match(page.body, / UTC<\/dd>/, 'the time zone named')
 
   const disabled = await submitOn(browser, `/admin/users/${grace.id}`, `/admin/users/${grace.id}/disable`)
   t.equal(location(disabled), `/admin/users/${grace.id}?notice=user-disabled`)
@@ -90,6 +91,15 @@ t.test('refusals in the admin’s language', async (t) => {
   t.equal(headingOf(own.body), 'Nicht bei Ihrem eigenen Konto')
   t.match(textOf(own.body), 'Sie können Ihr eigenes Konto in der Konsole nicht löschen: Sie könnten sich selbst aussperren.')
   t.match(textOf(own.body), 'Zurück zum Konto')
+
+  // A service's reason (clients/lifecycle.ts), in the admin's words.
+  const spa = await ctx.addClient({ name: 'Einzelseite', isPublic: true, redirectUris: ['https://spa.example/cb'] })
+  const form = await browser.get(`/admin/clients/${spa.client.id}`)
+  const noSecret = await browser.post(`/admin/clients/${spa.client.id}/secret`, { _csrf: hiddenField(form.body, '_csrf'), overlap: '3600' })
+  t.equal(noSecret.statusCode, 409)
+  t.equal(langOf(noSecret.body), 'de')
+  t.equal(headingOf(noSecret.body), 'Für diesen Client nicht möglich')
+  t.match(textOf(noSecret.body), 'Einzelseite ist ein öffentlicher Client und hat kein Secret.')
 
   const missing = await browser.get('/admin/clients/no-such-client')
   t.equal(missing.statusCode, 404)

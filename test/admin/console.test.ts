@@ -265,6 +265,13 @@ t.test('clients: list, detail, new secret shown once, delete after confirmation'
   t.match(text, 'PKCE required', 'policies')
   t.match(text, 'Rotate the secret')
   t.notMatch(textOf((await browser.get(`/admin/clients/${spa.client.id}`)).body), 'Rotate the secret', 'a public client has no secret')
+  const spaPage = await browser.get(`/admin/clients/${spa.client.id}`)
+  const noSecret = await browser.post(`/admin/clients/${spa.client.id}/secret`, {
+    _csrf: hiddenField(spaPage.body, '_csrf'),
+    overlap: '3600',
+  })
+  t.equal(noSecret.statusCode, 409, 'asked anyway: refused with the reason')
+  t.match(textOf(noSecret.body), 'Single page is a public client and has no secret.')
 
   const rotated = await submitOn(browser, `/admin/clients/${service.client.id}`, `/admin/clients/${service.client.id}/secret`, {
     overlap: '3600',

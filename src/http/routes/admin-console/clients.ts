@@ -8,6 +8,7 @@ import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyReply } from 'fastify'
 import {
   ClientChangeRefused,
+  type ClientRefusal,
   deleteClient,
   getClient,
   listClients,
@@ -148,6 +149,17 @@ const authentication = (words: Translator, client: Client): string =>
       ? words.t('console.client.auth_public')
       : words.t('console.client.auth_secret')
 
+const REFUSALS: Record<ClientRefusal, string> = {
+  document_settings: 'console.client.refusal.document_settings',
+  operator_apis: 'console.client.refusal.operator_apis',
+  operator_introspection: 'console.client.refusal.operator_introspection',
+  document_links: 'console.client.refusal.document_links',
+  document_secret: 'console.client.refusal.document_secret',
+  key_authentication: 'console.client.refusal.key_authentication',
+  public_secret: 'console.client.refusal.public_secret',
+  secret_changed: 'console.client.refusal.secret_changed',
+}
+
 const REGISTRATIONS = {
   cli: 'console.client.registration_cli',
   dynamic: 'console.client.registration_dynamic',
@@ -168,7 +180,7 @@ export const clientPages: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views }
     }
   }
 
-  // The service's reason (clients/lifecycle.ts, shared with the CLI and the admin API) is shown as it is.
+  // The service's reason (clients/lifecycle.ts, shared with the CLI and the admin API), in the page's words.
   const refused = (reply: FastifyReply, words: Translator, client: Client, error: ClientChangeRefused) =>
     sendConsoleMessage(
       views,
@@ -177,7 +189,7 @@ export const clientPages: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views }
       {
         title: words.t('console.client.refused_title'),
         section: 'clients',
-        message: `${client.name}: ${error.problem}.`,
+        message: words.t(REFUSALS[error.reason], { client: client.name }),
         back: { href: clientHref(client.id), label: words.t('console.client.back') },
       },
       409,
