@@ -24,8 +24,8 @@ import { totpCode } from '../mfa/support.js'
 import { addAdmin } from '../admin/console-support.js'
 import { addDeviceClient, startDevice } from '../device/support.js'
 import { callbackUrl } from '../../src/connections/registry.js'
-import { cliFor } from '../helpers/cli.js'
 import { startOpenIdProvider } from '../federation/upstreams.js'
+import { addCompanySso } from '../federation/support.js'
 
 const require = createRequire(import.meta.url)
 const AXE_SOURCE = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8')
@@ -333,20 +333,7 @@ t.test('axe-core: every page, both colour schemes, phone and desktop widths', as
     await signOut()
     const upstream = await startOpenIdProvider([callbackUrl(ctx.issuer, 'company-sso')])
     t.teardown(() => upstream.close())
-    const added = await cliFor(ctx)(
-      [
-        'connections',
-        'add',
-        '--name',
-        'Company SSO',
-        '--issuer',
-        upstream.issuer,
-        '--client-id',
-        upstream.clientId,
-        '--client-secret-stdin',
-      ],
-      upstream.clientSecret,
-    )
+    const added = await addCompanySso(ctx, upstream)
     t.equal(added.code, 0, added.stderr.join('\n'))
     const continueWithSso = () => button('Continue with Company SSO').click()
     const atUpstream = () => button('Sign in at the upstream').click()

@@ -7,11 +7,11 @@
 import t from 'tap'
 import { callbackUrl } from '../../src/connections/registry.js'
 import { launchChromium } from '../helpers/chromium.js'
-import { cliFor } from '../helpers/cli.js'
 import { freePort } from '../helpers/free-port.js'
 import { startFixture } from '../helpers/processes.js'
 import { createTestApp } from '../helpers/test-app.js'
 import { startOpenIdProvider } from './upstreams.js'
+import { addCompanySso } from './support.js'
 
 const STEP_TIMEOUT_MS = 15_000
 
@@ -20,21 +20,7 @@ t.test('browser: relying party → Tessera → Company SSO → back at the relyi
   t.teardown(() => ctx.close())
   const upstream = await startOpenIdProvider([callbackUrl(ctx.issuer, 'company-sso')])
   t.teardown(() => upstream.close())
-  const added = await cliFor(ctx)(
-    [
-      'connections',
-      'add',
-      '--name',
-      'Company SSO',
-      '--issuer',
-      upstream.issuer,
-      '--client-id',
-      upstream.clientId,
-      '--client-secret-stdin',
-      '--trust-email',
-    ],
-    upstream.clientSecret,
-  )
+  const added = await addCompanySso(ctx, upstream, ['--trust-email'])
   t.equal(added.code, 0, added.stderr.join('\n'))
   upstream.nextUser = { sub: 'grace', email: 'grace@navy.test', email_verified: true, name: 'Grace Hopper' }
 

@@ -7,6 +7,8 @@ import type { LightMyRequestResponse as Response } from 'fastify'
 import { Browser, hiddenField } from '../helpers/client.js'
 import { FetchCookieJar, send } from '../helpers/http-client.js'
 import type { TestApp } from '../helpers/test-app.js'
+import { cliFor, type CliRun } from '../helpers/cli.js'
+import type { Upstream } from './upstreams.js'
 
 const HIDDEN = /<input type="hidden" name="([^"]+)" value="([^"]*)">/g
 
@@ -73,3 +75,21 @@ export async function finishAtUpstream(ctx: TestApp, browser: Browser, start: UR
   const callback = await throughUpstream(start.href, ctx.issuer, options)
   return browser.get(`${callback.pathname}${callback.search}`)
 }
+
+/** `idp connections add` for `upstream` as "Company SSO" (id company-sso), as an operator would; `flags`: more of them. */
+export const addCompanySso = (ctx: TestApp, upstream: Upstream, flags: readonly string[] = []): Promise<CliRun> =>
+  cliFor(ctx)(
+    [
+      'connections',
+      'add',
+      '--name',
+      'Company SSO',
+      '--issuer',
+      upstream.issuer,
+      '--client-id',
+      upstream.clientId,
+      '--client-secret-stdin',
+      ...flags,
+    ],
+    upstream.clientSecret,
+  )
