@@ -3,7 +3,8 @@
  * answered before a route's handler runs: at onRequest, from what the request says by itself
  * (`ui_locales` in the query of an /authorize link, Accept-Language); before the handler of a
  * page (before its schema is checked), refined with the sign-in it belongs to (the authorization request's `ui_locales`) and the
- * signed-in or signing-in user's choice. Reads only: the session is not touched here.
+ * signed-in or signing-in user's choice. Reads only: the session is not touched here, and the rows
+ * read are handed to the handler's own first read of them (page-reads.ts).
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Deps } from '../deps.js'
@@ -13,6 +14,7 @@ import type { Translator } from '../i18n/translator.js'
 import { hashSecret } from '../secrets.js'
 import { cookieNames } from './session-cookie.js'
 import { pendingLoginCookie } from './pending-login.js'
+import { decoratePageReads, readForPage } from './page-reads.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -52,14 +54,18 @@ async function signInContext(deps: Deps, request: FastifyRequest): Promise<{ uiL
     }
   }
   const sessionRaw = request.cookies[cookieNames(deps.config.issuerIsHttps).session]
-  if (userId === null && sessionRaw !== undefined && sessionRaw.length <= 128)
-    userId = (await deps.repos.sessions.findLive(hashSecret(sessionRaw), now))?.userId ?? null
-  const interaction = interactionId ? await deps.repos.interactions.findLive(interactionId, now) : undefined
+  if (userId === null && sessionRaw !== undefined && sessionRaw.length <= 128) {
+    const hash = hashSecret(sessionRaw)
+    userId = (await readForPage(request, 'session', hash, () => deps.repos.sessions.findLive(hash, now)))?.userId ?? null
+  }
+  const id = interactionId
+  const interaction = id ? await readForPage(request, 'interaction', id, () => deps.repos.interactions.findLive(id, now)) : undefined
   return { uiLocales: interaction?.request.uiLocales ?? null, userId }
 }
 
 export function registerPageLocale(site: FastifyInstance, deps: Deps): void {
   const defaultLocale = deps.config.defaultLocale
+  decoratePageReads(site)
   site.addHook('onRequest', async (request) => {
     request.locale = requestLocale(request, defaultLocale)
   })
@@ -67,7 +73,8 @@ export function registerPageLocale(site: FastifyInstance, deps: Deps): void {
   site.addHook('preValidation', async (request) => {
     if ((request.routeOptions.config as { page?: boolean } | undefined)?.page !== true) return
     const { uiLocales, userId } = await signInContext(deps, request)
-    const user = userId === null ? undefined : await deps.repos.users.findById(userId)
+    const id = userId
+    const user = id === null ? undefined : await readForPage(request, 'user', id, () => deps.repos.users.findById(id))
     request.locale = negotiateLocale({
       uiLocales: uiLocales ?? stringField(request.query, 'ui_locales') ?? null,
       preference: user?.locale ?? null,

@@ -8,6 +8,7 @@ import { hashSecret, randomId, randomToken } from '../secrets.js'
 import type { LoginSession } from '../model/session.js'
 import type { AuthenticationMethod } from '../model/authentication.js'
 import { endSession } from '../sessions/end-session.js'
+import { readOnce } from './page-reads.js'
 
 export interface CookieNames {
   readonly session: string
@@ -17,12 +18,16 @@ export interface CookieNames {
 export const cookieNames = (https: boolean): CookieNames =>
   https ? { session: '__Host-tessera_session', csrf: '__Host-tessera_csrf' } : { session: 'tessera_session', csrf: 'tessera_csrf' }
 
-/** The current live session, applying the idle timeout; undefined when there is none. */
+/**
+ * The current live session, applying the idle timeout; undefined when there is none. The first
+ * call in a page's request uses the row its language hook read (page-reads.ts).
+ */
 export async function currentSession(deps: Deps, request: FastifyRequest): Promise<LoginSession | undefined> {
   const raw = request.cookies[cookieNames(deps.config.issuerIsHttps).session]
   if (raw === undefined || raw.length > 128) return undefined
   const now = deps.clock.now()
-  const session = await deps.repos.sessions.findLive(hashSecret(raw), now)
+  const hash = hashSecret(raw)
+  const session = await readOnce(request, 'session', hash, () => deps.repos.sessions.findLive(hash, now))
   if (!session) return undefined
   if (session.lastSeenAt + deps.config.sessionIdleTtl <= now) {
     // Idle too long: ended like the expiry sweep would (its relying parties are told).

@@ -39,6 +39,7 @@ import { LOCALE_NAMES, SUPPORTED_LOCALES } from '../../i18n/locales.js'
 import type { Translator } from '../../i18n/translator.js'
 import type { LoginSession } from '../../model/session.js'
 import type { User } from '../../model/user.js'
+import { readOnce } from '../page-reads.js'
 
 const Csrf = { _csrf: Type.Optional(Type.String({ maxLength: 256 })) }
 const RevokeForm = Type.Object({ client_id: Type.String({ maxLength: 200 }), ...Csrf })
@@ -130,7 +131,7 @@ export const accountRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views
   app.decorateRequest('account', null)
   app.addHook('preHandler', async (request, reply) => {
     const session = await currentSession(deps, request)
-    const user = session ? await deps.repos.users.findById(session.userId) : undefined
+    const user = session ? await readOnce(request, 'user', session.userId, () => deps.repos.users.findById(session.userId)) : undefined
     if (!session || !user || user.disabledAt !== null) return reply.redirect('/login', 303)
     request.account = { session, user }
   })

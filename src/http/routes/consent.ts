@@ -14,6 +14,7 @@ import { allowFormRedirects } from '../plugins/security-headers.js'
 import { currentSession } from '../session-cookie.js'
 import { sendPage, type Views } from '../views/render.js'
 import { EXPIRED_PAGE } from './login.js'
+import { readOnce } from '../page-reads.js'
 
 const ConsentQuery = Type.Object({ interaction: Type.String({ maxLength: 64 }) })
 const ConsentForm = Type.Object({
@@ -26,7 +27,9 @@ const ConsentForm = Type.Object({
 export const consentRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views }> = async (app, { deps, views }) => {
   /** The interaction, its client and the session it was authenticated by — which must be this browser's. */
   async function load(request: FastifyRequest, interactionId: string) {
-    const interaction = await deps.repos.interactions.findLive(interactionId, deps.clock.now())
+    const interaction = await readOnce(request, 'interaction', interactionId, () =>
+      deps.repos.interactions.findLive(interactionId, deps.clock.now()),
+    )
     const client = interaction ? await deps.clients.find(interaction.request.clientId) : undefined
     if (!interaction || !client || client.firstParty || interaction.sessionIdHash === null) throw EXPIRED_PAGE
     const session = await currentSession(deps, request)
@@ -36,7 +39,7 @@ export const consentRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views
 
   app.get('/consent', { schema: { querystring: ConsentQuery }, config: { page: true } }, async (request, reply) => {
     const { interaction, client, session } = await load(request, request.query.interaction)
-    const user = await deps.repos.users.findById(session.userId)
+    const user = await readOnce(request, 'user', session.userId, () => deps.repos.users.findById(session.userId))
     const apis = [...(await deps.repos.apis.findMany(interaction.request.resources)).values()]
     const apiScopes = new Map(apis.flatMap((api) => api.scopes.map((scope) => [scope.name, `${api.name}: ${scope.description}`] as const)))
     const words = pageWords(deps, request)

@@ -26,6 +26,7 @@ import type { Client } from '../../model/client.js'
 import type { StoredDeviceAuthorization } from '../../model/device-authorization.js'
 import type { LoginSession } from '../../model/session.js'
 import type { User } from '../../model/user.js'
+import { readOnce } from '../page-reads.js'
 
 const Csrf = { _csrf: Type.Optional(Type.String({ maxLength: 256 })) }
 const DeviceQuery = Type.Object({ user_code: Type.Optional(Type.String({ maxLength: 64 })) })
@@ -70,7 +71,7 @@ export const deviceVerificationRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; v
   /** The signed-in user, or undefined after sending the browser to sign in and come back to `returnPath`. */
   async function signedIn(request: FastifyRequest, reply: FastifyReply, returnPath: string): Promise<SignedIn | undefined> {
     const session = await currentSession(deps, request)
-    const user = session ? await deps.repos.users.findById(session.userId) : undefined
+    const user = session ? await readOnce(request, 'user', session.userId, () => deps.repos.users.findById(session.userId)) : undefined
     if (session && user && user.disabledAt === null) return { session, user }
     rememberReturnPath(deps, reply, returnPath)
     await reply.redirect('/login', 303)

@@ -25,6 +25,7 @@ import { normaliseEmail } from '../../accounts/email-address.js'
 import type { ConfigurationFor } from '../../connections/upstream-client.js'
 import { connectionForEmail } from '../../oauth/upstream.js'
 import { holdsPendingLink, peekPendingLink, startUpstreamLogin } from '../upstream-login.js'
+import { readOnce } from '../page-reads.js'
 
 const LoginQuery = Type.Object({ interaction: Type.Optional(Type.String({ maxLength: 64 })) })
 const LoginForm = Type.Object({
@@ -63,9 +64,9 @@ export const loginRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views; 
     return reply.redirect(url, 303)
   }
 
-  async function loadInteraction(id: string | undefined): Promise<Interaction | null> {
+  async function loadInteraction(request: FastifyRequest, id: string | undefined): Promise<Interaction | null> {
     if (id === undefined || id === '') return null
-    const interaction = await deps.repos.interactions.findLive(id, deps.clock.now())
+    const interaction = await readOnce(request, 'interaction', id, () => deps.repos.interactions.findLive(id, deps.clock.now()))
     if (!interaction) throw EXPIRED_PAGE
     return interaction
   }
@@ -103,7 +104,7 @@ export const loginRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views; 
   }
 
   app.get('/login', { schema: { querystring: LoginQuery }, config: { page: true } }, async (request, reply) => {
-    const interaction = await loadInteraction(request.query.interaction)
+    const interaction = await loadInteraction(request, request.query.interaction)
     const hint = interaction?.request.loginHint ?? ''
     return (await homeRealm(request, reply, hint, interaction)) ?? renderLogin(reply, interaction, 200, hint, null)
   })
@@ -132,7 +133,7 @@ export const loginRoutes: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views; 
     },
     async (request, reply) => {
       const { email, password } = request.body
-      const interaction = await loadInteraction(request.body.interaction)
+      const interaction = await loadInteraction(request, request.body.interaction)
       const sso = await homeRealm(request, reply, email.trim().slice(0, 320), interaction)
       if (sso) return sso
       const clientId = interaction?.request.clientId
