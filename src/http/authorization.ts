@@ -10,6 +10,7 @@ import { OAuthError } from '../errors/oauth-error.js'
 import { hashSecret, randomId, randomToken } from '../secrets.js'
 import type { LoginSession } from '../model/session.js'
 import { type AuthorizationRequest } from '../model/authorization-request.js'
+import type { User } from '../model/user.js'
 import type { Client } from '../model/client.js'
 import type { FastifyReply } from 'fastify'
 import { decideAfterAuthentication, type AuthenticationNeeds, type AuthorizationDecision } from '../oauth/authorize-decision.js'
@@ -52,15 +53,17 @@ export async function consentNeededFor(deps: Deps, client: Client, request: Auth
 /**
  * How strongly this request must be authenticated and what this user can do about it: the
  * requested or required acr, the user's factors, the enrolment policy (client or role), consent.
+ * `findUser`: how the user is read (a page hands over the row its language hook read).
  */
 export async function authenticationNeeds(
   deps: Deps,
   client: Client,
   request: AuthorizationRequest,
   userId: string,
+  findUser: (id: string) => Promise<User | undefined> = (id) => deps.repos.users.findById(id),
 ): Promise<AuthenticationNeeds> {
   const [user, factors, consentNeeded] = await Promise.all([
-    deps.repos.users.findById(userId),
+    findUser(userId),
     factorsOf(deps, userId),
     consentNeededFor(deps, client, request, userId),
   ])

@@ -24,23 +24,22 @@ function counted<T extends object>(t: Test, target: T, method: keyof T & string)
   return counter
 }
 
-t.test('pages read their rows once: the account page, the login page of a sign-in', async (t) => {
+t.test('pages read their rows once: the login page of a sign-in, the account page, single sign-on', async (t) => {
   const ctx = await createTestApp()
   t.teardown(() => ctx.close())
   const user = await ctx.addUser()
   const rp = await ctx.addClient()
   const browser = new Browser(ctx)
 
-  const started = await browser.get(
-    authorizeUrl({
-      response_type: 'code',
-      client_id: rp.client.id,
-      redirect_uri: RP,
-      scope: 'openid',
-      code_challenge: pkcePair().challenge,
-      code_challenge_method: 'S256',
-    }),
-  )
+  const startUrl = authorizeUrl({
+    response_type: 'code',
+    client_id: rp.client.id,
+    redirect_uri: RP,
+    scope: 'openid',
+    code_challenge: pkcePair().challenge,
+    code_challenge_method: 'S256',
+  })
+  const started = await browser.get(startUrl)
   const loginUrl = started.headers.location!
   t.match(loginUrl, /^\/login\?interaction=/)
   const interactions = counted(t, ctx.deps.repos.interactions, 'findLive')
@@ -57,6 +56,15 @@ t.test('pages read their rows once: the account page, the login page of a sign-i
   t.match(account.body, user.email)
   t.equal(sessions.calls, 1, 'the session, read once')
   t.equal(users.calls, 1, 'its user, read once')
+
+  // Single sign-on: /authorize with the session answers with a code, reading each row once too.
+  sessions.calls = 0
+  users.calls = 0
+  const sso = await browser.get(startUrl)
+  t.equal(sso.statusCode, 303)
+  t.match(sso.headers.location, /^https:\/\/rp\.example\/callback\?code=/)
+  t.equal(sessions.calls, 1, '/authorize: the session, read once')
+  t.equal(users.calls, 1, '/authorize: its user, read once')
 })
 
 t.test('handed once, and only for the same row', async (t) => {

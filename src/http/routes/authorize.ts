@@ -17,6 +17,7 @@ import { requestedApis } from '../../apis/resources.js'
 import { currentSession } from '../session-cookie.js'
 import { REQUEST_URI_PREFIX, takePushedRequest } from '../../par/pushed-requests.js'
 import { type AuthorizationRequest } from '../../model/authorization-request.js'
+import { readOnce } from '../page-reads.js'
 
 /** Before anyone signed in, nothing about the user is known yet: the login page comes first. */
 const NO_NEEDS: AuthenticationNeeds = {
@@ -45,7 +46,12 @@ export const authorizeRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async 
       const session = await currentSession(deps, request)
       const now = deps.clock.now()
       const hint = await hintSubject(authRequest)
-      const needs = session === undefined ? NO_NEEDS : await authenticationNeeds(deps, client, authRequest, session.userId)
+      const needs =
+        session === undefined
+          ? NO_NEEDS
+          : await authenticationNeeds(deps, client, authRequest, session.userId, (id) =>
+              readOnce(request, 'user', id, () => deps.repos.users.findById(id)),
+            )
       const decision = decideAuthorization({ request: authRequest, session, now, hintSubject: hint, ...needs })
       reply.header('cache-control', 'no-store')
       if (decision.type === 'error') throw decision.error
