@@ -9,7 +9,7 @@ import { callbackUrl } from '../../src/connections/registry.js'
 import { authorizeUrl, Browser, claims, hiddenField, pkcePair, redeem } from '../helpers/client.js'
 import { cliFor } from '../helpers/cli.js'
 import { createTestApp } from '../helpers/test-app.js'
-import { continueWith, finishAtUpstream, upstreamRedirect } from './support.js'
+import { addCompanySso, continueWith, finishAtUpstream, upstreamRedirect } from './support.js'
 import { startOpenIdProvider } from './upstreams.js'
 
 const ctx = await createTestApp()
@@ -78,24 +78,7 @@ t.test('idp connections add validates its input with one line each', async (t) =
 })
 
 t.test('idp connections add discovers the provider and prints the redirect URI to register', async (t) => {
-  const added = await idp(
-    [
-      'connections',
-      'add',
-      '--name',
-      'Company SSO',
-      '--issuer',
-      upstream.issuer,
-      '--client-id',
-      upstream.clientId,
-      '--client-secret-stdin',
-      '--domain',
-      'corp.test',
-      '--trust-email',
-      '--json',
-    ],
-    `${upstream.clientSecret}\n`,
-  )
+  const added = await addCompanySso(ctx, upstream, ['--domain', 'corp.test', '--trust-email', '--json'])
   t.equal(added.code, 0, added.stderr.join('\n'))
   t.equal(added.json.id, 'company-sso')
   t.equal(added.json.redirect_uri, `${ctx.issuer}/login/connections/company-sso/callback`)

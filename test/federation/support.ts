@@ -76,7 +76,7 @@ export async function finishAtUpstream(ctx: TestApp, browser: Browser, start: UR
   return browser.get(`${callback.pathname}${callback.search}`)
 }
 
-/** `idp connections add` for `upstream` as "Company SSO" (id company-sso), as an operator would; `flags`: more of them. */
+/** `idp connections add` for `upstream` as "Company SSO" (id company-sso), the secret on stdin, as an operator would; `flags`: more of them. */
 export const addCompanySso = (ctx: TestApp, upstream: Upstream, flags: readonly string[] = []): Promise<CliRun> =>
   cliFor(ctx)(
     [
@@ -91,5 +91,6 @@ export const addCompanySso = (ctx: TestApp, upstream: Upstream, flags: readonly 
       '--client-secret-stdin',
       ...flags,
     ],
-    upstream.clientSecret,
+    // Piped as `echo` would: with its newline, which the CLI drops.
+    `${upstream.clientSecret}\n`,
   )
