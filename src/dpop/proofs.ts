@@ -3,13 +3,14 @@
  * (jose), the claims against the request (oauth/dpop.ts), the server nonce when DPOP_NONCE=on,
  * and the jti once per key across every instance (the dpop_proofs table).
  */
-import { calculateJwkThumbprint, EmbeddedJWK, errors as joseErrors, jwtVerify, type JWK } from 'jose'
+import { errors as joseErrors, jwtVerify } from 'jose'
 import type { Config } from '../config/config.js'
 import type { Clock } from '../clock.js'
 import { OAuthError } from '../errors/oauth-error.js'
 import { checkProofClaims, DPOP_ALGORITHMS, DPOP_PROOF_MAX_AGE, DpopNonces } from '../oauth/dpop.js'
 import type { Repositories } from '../db/repositories.js'
 import { hashSecret } from '../secrets.js'
+import { ProofKeys, type ProofKey } from './proof-keys.js'
 
 export interface ProofRequest {
   /** The DPoP header(s) as received. */
@@ -33,6 +34,7 @@ export interface DpopVerifier {
 export function createDpopVerifier(deps: { config: Config; clock: Clock; repos: Repositories }, nonceKey: Buffer): DpopVerifier {
   const nonces = deps.config.dpopNonce === 'on' ? new DpopNonces(nonceKey) : null
   const nonce = () => nonces?.issue(deps.clock.now())
+  const proofKeys = new ProofKeys()
 
   return {
     nonce,
@@ -44,16 +46,18 @@ export function createDpopVerifier(deps: { config: Config; clock: Clock; repos: 
       if (typeof request.header !== 'string' || request.header.includes(','))
         throw fail('invalid_dpop_proof', 'send exactly one DPoP header')
       const now = deps.clock.now()
-      let jwk: JWK
+      let proofKey: ProofKey | undefined
       let payload: Record<string, unknown>
       try {
         // §4.3 steps 2–8: a JWT typed dpop+jwt, asymmetric alg, a public jwk that verifies it.
-        const verified = await jwtVerify(request.header, EmbeddedJWK, {
-          typ: 'dpop+jwt',
-          algorithms: [...DPOP_ALGORITHMS],
-          currentDate: new Date(now * 1000),
-        })
-        jwk = verified.protectedHeader.jwk!
+        const verified = await jwtVerify(
+          request.header,
+          async (header, token) => {
+            proofKey = await proofKeys.resolve(header, token)
+            return proofKey.key
+          },
+          { typ: 'dpop+jwt', algorithms: [...DPOP_ALGORITHMS], currentDate: new Date(now * 1000) },
+        )
         payload = verified.payload as Record<string, unknown>
       } catch (error) {
         if (error instanceof joseErrors.JOSEError || error instanceof TypeError)
@@ -76,7 +80,8 @@ export function createDpopVerifier(deps: { config: Config; clock: Clock; repos: 
       // §8: with nonces on, a proof without a current nonce is answered with one to use.
       if (nonces !== null && !nonces.isValid(payload['nonce'], now))
         throw fail('use_dpop_nonce', 'the DPoP proof must carry the server nonce')
-      const jkt = await calculateJwkThumbprint(jwk, 'sha256')
+      // jose resolved the key before verifying: set whenever verification succeeded.
+      const { jkt } = proofKey!
       const expiresAt = claims.iat + DPOP_PROOF_MAX_AGE + 2 * deps.config.clockSkew
       if (!(await deps.repos.dpopProofs.use(hashSecret(`${jkt}\n${claims.jti}`), expiresAt)))
         throw fail('invalid_dpop_proof', 'the DPoP proof was used before')
