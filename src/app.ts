@@ -41,6 +41,8 @@ import { tokenRoutes } from './http/routes/token/index.js'
 import { userinfoRoutes } from './http/routes/userinfo.js'
 import { registerRoutes } from './http/routes/register.js'
 import { wellKnownRoutes } from './http/routes/well-known.js'
+import { wellKnownDocuments } from './http/well-known-documents.js'
+import { DocumentFastPath } from './http/document-fast-path.js'
 import { brandView, createViews } from './http/views/render.js'
 import { echoRequestId, requestLogBindings } from './http/request-context.js'
 import { registerHttpMetrics } from './metrics/http.js'
@@ -77,7 +79,11 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   // Upstream identity providers' client configurations, kept for this app's lifetime.
   const configurationFor = upstreamClients(deps.upstreamKey)
   const headers = { page: securityHeaders({ https }), json: apiSecurityHeaders({ https }) }
+  const documents = wellKnownDocuments(deps.config, deps.keys)
+  // Discovery and JWKS before routing, unless every request is logged (info) or traced.
+  const fastPath = deps.log.isLevelEnabled('info') || deps.tracing ? undefined : new DocumentFastPath(documents, deps.metrics)
   const app = Fastify({
+    ...(fastPath ? { serverFactory: fastPath.serverFactory } : {}),
     loggerInstance: deps.log as FastifyBaseLogger,
     // X-Forwarded-For is only believed from a configured proxy (docs/security.md §H).
     trustProxy: deps.config.trustProxy.length === 0 ? false : [...deps.config.trustProxy],
@@ -108,6 +114,11 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   // Metrics (METRICS_PORT): without them no hook at all.
   if (deps.metrics) registerHttpMetrics(app, deps.metrics)
   app.addHook('onRequest', echoRequestId)
+  if (fastPath)
+    app.addHook('preClose', (done) => {
+      fastPath.close()
+      done()
+    })
   app.decorateRequest('locale', null)
 
   if (deps.log.isLevelEnabled('info')) {
@@ -140,7 +151,7 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   // Sibling scopes, each with only the hooks its routes need (hooks apply to a whole scope).
   const allowedOrigins = registeredOrigins(deps.repos.clients)
   // 1. Discovery and JWKS: public documents, the most requested URLs, no per-request hooks at all.
-  await app.register(wellKnownRoutes, { deps, allowedOrigins })
+  await app.register(wellKnownRoutes, { documents, allowedOrigins })
   // 2. The OAuth API that clients and browser JavaScript of registered clients call: no cookies,
   //    CORS for registered origins.
   await app.register(async (api) => {
