@@ -5,6 +5,7 @@
  * accepted once (its jti is remembered until it expires).
  */
 import { createLocalJWKSet, errors as joseErrors, jwtVerify, type JSONWebKeySet } from 'jose'
+import { LruMap } from '../lru-map.js'
 import type { Deps } from '../deps.js'
 import type { Client } from '../model/client.js'
 import { CLIENT_ASSERTION_ALGORITHMS } from '../oauth/client-auth.js'
@@ -18,6 +19,8 @@ const JWKS_CACHE_MS = 5 * 60_000
 /** A key missing from a cached set is looked for again, at most this often (the client rotated). */
 const JWKS_REFETCH_MS = 30_000
 const JWKS_MAX_BYTES = 64 * 1024
+/** Distinct key sets kept imported: one per client using private_key_jwt, with room to spare. */
+const KEPT_KEY_SETS = 1_000
 
 export interface ClientAssertionVerifier {
   /** Null when the assertion is good (and now used); otherwise why not, for the log. */
@@ -28,6 +31,19 @@ type VerifierDeps = Pick<Deps, 'config' | 'clock' | 'repos'>
 
 export function createClientAssertionVerifier(deps: VerifierDeps, policy: DocumentFetchPolicy): ClientAssertionVerifier {
   const remoteSets = new Map<string, { keys: JSONWebKeySet; fetchedAt: number }>()
+  // jose imports each key of a local set once, when first used; a set made per assertion imported
+  // the client's key on every request (about half the cost of checking an assertion). Kept by
+  // the set's exact JSON, so a client that changes its keys gets a new set at once.
+  const localSets = new LruMap<string, ReturnType<typeof createLocalJWKSet>>(KEPT_KEY_SETS)
+  function localSet(keys: JSONWebKeySet): ReturnType<typeof createLocalJWKSet> {
+    const name = JSON.stringify(keys)
+    let set = localSets.get(name)
+    if (set === undefined) {
+      set = createLocalJWKSet(keys)
+      localSets.set(name, set)
+    }
+    return set
+  }
   const { issuer } = deps.config
   // RFC 7523 §3 (3): the audience identifies us; the issuer and the endpoints that take assertions.
   const audiences = [
@@ -50,7 +66,7 @@ export function createClientAssertionVerifier(deps: VerifierDeps, policy: Docume
 
   async function check(client: Client, assertion: string, keys: JSONWebKeySet): Promise<string | null> {
     const now = deps.clock.now()
-    const { payload } = await jwtVerify(assertion, createLocalJWKSet(keys), {
+    const { payload } = await jwtVerify(assertion, localSet(keys), {
       algorithms: [...CLIENT_ASSERTION_ALGORITHMS],
       issuer: client.id,
       subject: client.id,

@@ -9,6 +9,7 @@
  * it did before. A header that differs in any member is a different entry, so no proof is ever
  * verified with a key other than the one its own header names.
  */
+import { LruMap } from '../lru-map.js'
 import { calculateJwkThumbprint, EmbeddedJWK, type CryptoKey, type FlattenedJWSInput, type JWSHeaderParameters } from 'jose'
 
 /** Distinct proof keys kept: one per active DPoP client instance, with room to spare. */
@@ -21,9 +22,11 @@ export interface ProofKey {
 }
 
 export class ProofKeys {
-  readonly #kept = new Map<string, Promise<ProofKey>>()
+  readonly #kept: LruMap<string, Promise<ProofKey>>
 
-  constructor(private readonly limit = KEPT_PROOF_KEYS) {}
+  constructor(limit = KEPT_PROOF_KEYS) {
+    this.#kept = new LruMap(limit)
+  }
 
   /** jose's key resolver for jwtVerify: the key of the proof's own `jwk` header. */
   resolve(header: JWSHeaderParameters, token: FlattenedJWSInput): Promise<ProofKey> {
@@ -31,16 +34,10 @@ export class ProofKeys {
     if (typeof header.jwk !== 'object' || header.jwk === null || typeof header.alg !== 'string') return this.#import(header, token)
     const name = `${header.alg}\n${JSON.stringify(header.jwk)}`
     const kept = this.#kept.get(name)
-    if (kept !== undefined) {
-      // Least recently used goes first: a key in use moves to the back.
-      this.#kept.delete(name)
-      this.#kept.set(name, kept)
-      return kept
-    }
+    if (kept !== undefined) return kept
     const importing = this.#import(header, token)
     // A key jose refuses is not kept: the next proof with it is refused the same way, at its cost.
     importing.catch(() => this.#kept.delete(name))
-    if (this.#kept.size >= this.limit) this.#kept.delete(this.#kept.keys().next().value!)
     this.#kept.set(name, importing)
     return importing
   }

@@ -12,6 +12,7 @@
 import type { KeyObject } from 'node:crypto'
 import type { KeyStore } from '../keys/key-store.js'
 import type { VerifiedAccessToken } from './verify.js'
+import { LruMap } from '../lru-map.js'
 
 interface Entry {
   readonly claims: VerifiedAccessToken
@@ -23,9 +24,11 @@ interface Entry {
 const DEFAULT_CAPACITY = 10_000
 
 export class VerifiedTokenCache {
-  readonly #entries = new Map<string, Entry>()
+  readonly #entries: LruMap<string, Entry>
 
-  constructor(readonly capacity = DEFAULT_CAPACITY) {}
+  constructor(readonly capacity = DEFAULT_CAPACITY) {
+    this.#entries = new LruMap(capacity)
+  }
 
   /** The claims of `token` verified for `audience`, while unexpired at `now` and its key still verifies. */
   get(token: string, audience: string | undefined, keys: KeyStore, now: number): VerifiedAccessToken | undefined {
@@ -41,8 +44,6 @@ export class VerifiedTokenCache {
   }
 
   remember(token: string, audience: string | undefined, claims: VerifiedAccessToken, kid: string, key: KeyObject): void {
-    // Oldest first out: a Map iterates in insertion order.
-    if (this.#entries.size >= this.capacity) this.#entries.delete(this.#entries.keys().next().value!)
     this.#entries.set(entryId(token, audience), { claims: Object.freeze(claims), kid, key })
   }
 
