@@ -40,6 +40,13 @@ export class InvalidAccountInput extends Error {
   }
 }
 
+/** Role names the rules refuse, named (the console says them in its own words). */
+export class InvalidRoleNames extends InvalidAccountInput {
+  constructor(readonly names: readonly string[]) {
+    super('roles', `not a role name: ${names.join(', ')} (letters, digits, _ . : - and at most 64 characters)`)
+  }
+}
+
 /** The address already belongs to another account (an API says 409). */
 export class EmailTaken extends InvalidAccountInput {
   override readonly code = 'email_taken'
@@ -101,8 +108,7 @@ const MAX_NAME_LENGTH = 200
 /** Role names checked (InvalidAccountInput 'roles' names the bad ones), sorted and without duplicates. */
 export function checkRoles(roles: readonly string[]): string[] {
   const bad = roles.filter((role) => !isRoleName(role))
-  if (bad.length > 0)
-    throw new InvalidAccountInput('roles', `not a role name: ${bad.join(', ')} (letters, digits, _ . : - and at most 64 characters)`)
+  if (bad.length > 0) throw new InvalidRoleNames(bad)
   return [...new Set(roles)].sort()
 }
 

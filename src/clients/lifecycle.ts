@@ -211,12 +211,9 @@ export async function updateClient(
   const introspects = (changes.introspect ?? false) || (changes.introspectApis ?? []).length > 0
   if (introspects && client.registration !== 'cli') throw new ClientChangeRefused(client.id, 'operator_introspection')
   if (introspects && isPublicClient(client))
-    throw new InvalidClientMetadata(
-      changes.introspect === true ? 'introspect' : 'introspect_apis',
-      'needs a confidential client (a resource server authenticates with its secret)',
-    )
+    throw new InvalidClientMetadata(changes.introspect === true ? 'introspect' : 'introspect_apis', 'introspect_public')
   if (changes.grantTypes !== undefined && changes.grantTypes.length === 0)
-    throw new InvalidClientMetadata('grant_types', 'give at least one grant type')
+    throw new InvalidClientMetadata('grant_types', 'grant_types_empty')
   const logoutUri = changes.backchannelLogoutUri !== undefined ? changes.backchannelLogoutUri : client.backchannelLogoutUri
   const sessionRequired = changes.backchannelLogoutSessionRequired ?? client.backchannelLogoutSessionRequired
   let checked: Pick<Client, 'name' | 'redirectUris' | 'postLogoutRedirectUris' | 'grantTypes' | 'scopes'> = client
@@ -244,7 +241,7 @@ export async function updateClient(
     // were judged by its own rules), only a new logout URI is checked.
     if (changes.backchannelLogoutUri != null) checkBackchannelLogoutUri(changes.backchannelLogoutUri, { issuer: deps.config.issuer })
     if (sessionRequired && logoutUri === null)
-      throw new InvalidClientMetadata('backchannel_logout_session_required', 'needs a back-channel logout URI')
+      throw new InvalidClientMetadata('backchannel_logout_session_required', 'logout_session_without_uri')
   }
   const pageLinksChanged = PAGE_LINK_FIELDS.some((field) => changes[field] !== undefined)
   if (pageLinksChanged && client.registration === 'metadata_document') throw new ClientChangeRefused(client.id, 'document_links')
@@ -285,7 +282,7 @@ export async function updateClient(
 /** Parses an overlap given in seconds; throws InvalidClientMetadata('secret_overlap') outside 0…MAX_SECRET_OVERLAP. */
 function checkOverlap(seconds: number): number {
   if (!Number.isSafeInteger(seconds) || seconds < 0 || seconds > MAX_SECRET_OVERLAP)
-    throw new InvalidClientMetadata('secret_overlap', 'must be from 0 (the old secret stops at once) to 30 days', String(seconds))
+    throw new InvalidClientMetadata('secret_overlap', 'secret_overlap_range', String(seconds))
   return seconds
 }
 

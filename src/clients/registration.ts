@@ -3,8 +3,9 @@
  * registration next). Validation is pure; `registerClient` stores the result.
  */
 import { GRANT_TYPES, isPublicClient, TOKEN_EXCHANGE_GRANT, type Client, type GrantType } from '../model/client.js'
-import { registrationProblem } from '../oauth/redirect-uri.js'
-import { backchannelLogoutUriProblem } from '../oauth/backchannel-logout.js'
+import { REDIRECT_URI_PROBLEMS, registrationProblem, type RedirectUriProblem } from '../oauth/redirect-uri.js'
+import { backchannelLogoutUriProblem, type LogoutUriProblem } from '../oauth/backchannel-logout.js'
+import { ruleProblem, type ProblemWords, type RuleProblem } from '../oauth/rule-problem.js'
 import { isScopeToken, SUPPORTED_SCOPES } from '../oauth/scope.js'
 import { checkWebUrl, isLocalIssuer } from '../oauth/web-url.js'
 import type { ClientsRepository } from '../db/repositories/clients.js'
@@ -56,9 +57,9 @@ export function checkPageLink(field: PageLinkField, uri: string, context: Regist
   const local = isLocalIssuer(context.issuer)
   const { url, problem } = checkWebUrl(uri, { loopback: local, loopbackHttp: local })
   if (problem !== null || url === null || uri.length > 2000)
-    throw new InvalidClientMetadata(PAGE_LINK_MEMBERS[field], 'must be an https URL (at most 2000 characters)', uri)
+    throw new InvalidClientMetadata(PAGE_LINK_MEMBERS[field], 'page_link_not_https', uri)
   if (url.username !== '' || url.password !== '')
-    throw new InvalidClientMetadata(PAGE_LINK_MEMBERS[field], 'must not contain credentials', uri)
+    throw new InvalidClientMetadata(PAGE_LINK_MEMBERS[field], ruleProblem(REDIRECT_URI_PROBLEMS, 'uri_credentials'), uri)
   return uri
 }
 
@@ -101,15 +102,46 @@ export type ClientField =
   /** How long a rotated-out secret keeps working (clients/lifecycle.ts rotateClientSecret). */
   | 'secret_overlap'
 
+/** Why the client registration rules refuse a value: the English words of each reason (RuleProblem). */
+export const CLIENT_METADATA_PROBLEMS = {
+  page_link_not_https: 'must be an https URL (at most 2000 characters)',
+  name_required: 'is required (at most 200 characters)',
+  grant_type_unknown: 'must be one of {grantTypes}',
+  grant_types_empty: 'give at least one grant type',
+  redirect_uri_needed: 'the authorization_code grant needs at least one',
+  public_client_credentials: 'public clients cannot use client_credentials',
+  public_token_exchange: 'public clients cannot exchange tokens',
+  pkce_value: 'must be required or optional',
+  pkce_public_optional: 'cannot be optional for a public client',
+  introspect_public: 'needs a confidential client (a resource server authenticates with its secret)',
+  scope_invalid: 'invalid scope',
+  admin_scope_self_registered: 'admin scopes are only for clients registered by an operator',
+  logout_session_without_uri: 'needs a back-channel logout URI',
+  api_unknown: 'no such API (register it with idp apis add)',
+  secret_overlap_range: 'must be from 0 (the old secret stops at once) to 30 days',
+} as const satisfies ProblemWords<string>
+
+/** Every reason a client change is refused for, with the URI rules' reasons. */
+export type ClientMetadataReason = keyof typeof CLIENT_METADATA_PROBLEMS | RedirectUriProblem['reason'] | LogoutUriProblem['reason']
+
 /** A registration request that cannot be accepted: `value` is the offending input, when there is one. */
 export class InvalidClientMetadata extends Error {
+  /** The English words (CLI, admin API); pages translate `reason` with `params`. */
+  readonly problem: string
+  readonly reason: ClientMetadataReason
+  readonly params: Readonly<Record<string, string>>
+
   constructor(
     readonly field: ClientField,
-    readonly problem: string,
+    problem: RuleProblem<ClientMetadataReason> | keyof typeof CLIENT_METADATA_PROBLEMS,
     readonly value?: string,
   ) {
-    super(`${field}${value === undefined ? '' : ` ${value}`}: ${problem}`)
+    const { reason, text, params } = typeof problem === 'string' ? ruleProblem(CLIENT_METADATA_PROBLEMS, problem) : problem
+    super(`${field}${value === undefined ? '' : ` ${value}`}: ${text}`)
     this.name = 'InvalidClientMetadata'
+    this.problem = text
+    this.reason = reason
+    this.params = params
   }
 }
 
@@ -127,7 +159,7 @@ export function buildClient(
   context: RegistrationContext = NO_CONTEXT,
 ): { client: Client; secret: string | null } {
   const name = input.name.trim()
-  if (name === '' || name.length > 200) throw new InvalidClientMetadata('name', 'is required (at most 200 characters)')
+  if (name === '' || name.length > 200) throw new InvalidClientMetadata('name', 'name_required')
   for (const [field, uris] of [
     ['redirect_uris', input.redirectUris],
     ['post_logout_redirect_uris', input.postLogoutRedirectUris],
@@ -140,32 +172,33 @@ export function buildClient(
   const grantTypes = input.grantTypes.length > 0 ? [...new Set(input.grantTypes)] : ['authorization_code', 'refresh_token']
   for (const grantType of grantTypes) {
     if (!(GRANT_TYPES as readonly string[]).includes(grantType))
-      throw new InvalidClientMetadata('grant_types', `must be one of ${GRANT_TYPES.join(', ')}`, grantType)
+      throw new InvalidClientMetadata(
+        'grant_types',
+        ruleProblem(CLIENT_METADATA_PROBLEMS, 'grant_type_unknown', { grantTypes: GRANT_TYPES.join(', ') }),
+        grantType,
+      )
   }
   if (grantTypes.includes('authorization_code') && input.redirectUris.length === 0)
-    throw new InvalidClientMetadata('redirect_uris', 'the authorization_code grant needs at least one')
+    throw new InvalidClientMetadata('redirect_uris', 'redirect_uri_needed')
   if (input.isPublic && grantTypes.includes('client_credentials'))
-    throw new InvalidClientMetadata('grant_types', 'public clients cannot use client_credentials', 'client_credentials')
+    throw new InvalidClientMetadata('grant_types', 'public_client_credentials', 'client_credentials')
   // Token exchange (RFC 8693 §2.1 leaves client authentication to the deployment): the acting client is the `act` every API sees.
   if (input.isPublic && grantTypes.includes(TOKEN_EXCHANGE_GRANT))
-    throw new InvalidClientMetadata('grant_types', 'public clients cannot exchange tokens', TOKEN_EXCHANGE_GRANT)
+    throw new InvalidClientMetadata('grant_types', 'public_token_exchange', TOKEN_EXCHANGE_GRANT)
   if (input.pkce !== undefined && input.pkce !== 'required' && input.pkce !== 'optional')
-    throw new InvalidClientMetadata('pkce', 'must be required or optional', input.pkce)
+    throw new InvalidClientMetadata('pkce', 'pkce_value', input.pkce)
   // docs/security.md §B: PKCE is always required for public clients.
-  if (input.isPublic && input.pkce === 'optional')
-    throw new InvalidClientMetadata('pkce', 'cannot be optional for a public client', 'optional')
+  if (input.isPublic && input.pkce === 'optional') throw new InvalidClientMetadata('pkce', 'pkce_public_optional', 'optional')
   // Introspection needs client authentication (RFC 7662 §2.1): a public client cannot do it.
-  if (input.isPublic && input.introspect === true)
-    throw new InvalidClientMetadata('introspect', 'needs a confidential client (a resource server authenticates with its secret)')
-  if (input.isPublic && (input.introspectApis ?? []).length > 0)
-    throw new InvalidClientMetadata('introspect_apis', 'needs a confidential client (a resource server authenticates with its secret)')
+  if (input.isPublic && input.introspect === true) throw new InvalidClientMetadata('introspect', 'introspect_public')
+  if (input.isPublic && (input.introspectApis ?? []).length > 0) throw new InvalidClientMetadata('introspect_apis', 'introspect_public')
   // No scopes asked for: every OpenID scope Tessera knows.
   const scopes = input.scopes.flatMap((scope) => scope.split(' ')).filter((scope) => scope !== '')
-  for (const scope of scopes) if (!isScopeToken(scope)) throw new InvalidClientMetadata('scopes', 'invalid scope', scope)
+  for (const scope of scopes) if (!isScopeToken(scope)) throw new InvalidClientMetadata('scopes', 'scope_invalid', scope)
   const backchannelLogoutUri =
     input.backchannelLogoutUri === undefined ? null : checkBackchannelLogoutUri(input.backchannelLogoutUri, context)
   if (input.backchannelLogoutSessionRequired === true && backchannelLogoutUri === null)
-    throw new InvalidClientMetadata('backchannel_logout_session_required', 'needs a back-channel logout URI')
+    throw new InvalidClientMetadata('backchannel_logout_session_required', 'logout_session_without_uri')
   const metadata = pageLinkMetadata(input, context)
   const secret = input.isPublic ? null : randomToken()
   return {
@@ -253,5 +286,5 @@ export async function requireRegisteredApis(
 ): Promise<void> {
   const known = await repos.apis.findMany(identifiers)
   const unknown = identifiers.find((api) => !known.has(api))
-  if (unknown !== undefined) throw new InvalidClientMetadata(field, 'no such API (register it with idp apis add)', unknown)
+  if (unknown !== undefined) throw new InvalidClientMetadata(field, 'api_unknown', unknown)
 }

@@ -92,7 +92,12 @@ export const configFields = {
   ),
   keyRefreshInterval: duration('KEY_REFRESH_INTERVAL', '5s', 'How often a running server re-reads the key store to pick up rotations'),
   jwksMaxAge: duration('JWKS_MAX_AGE', '5m', '`Cache-Control: max-age` of the JWKS document'),
-  logLevel: oneOf('LOG_LEVEL', 'info', LOG_LEVELS, 'pino log level (`fatal` … `trace`, `silent`)'),
+  logLevel: oneOf(
+    'LOG_LEVEL',
+    'info',
+    LOG_LEVELS,
+    'pino log level (`fatal` … `trace`, `silent`). `info` logs every request; above it (`warn` …), discovery and the JWKS are answered before routing (bench/CHANGES.md item 15)',
+  ),
   metricsPort: {
     env: 'METRICS_PORT',
     doc: 'Prometheus metrics at `/metrics` on a listener of their own (never on `PORT`): a port number, or `off`. With `WORKERS` > 1 the first process serves the figures of every worker (see [Metrics and tracing](#metrics-and-tracing))',

@@ -5,6 +5,7 @@
  */
 import type { JWTPayload } from 'jose'
 import { checkWebUrl, isLocalIssuer } from './web-url.js'
+import { ruleProblem, type ProblemWords, type RuleProblem } from './rule-problem.js'
 
 /** §2.4: the member of `events` that makes a JWT a logout token. */
 export const BACKCHANNEL_LOGOUT_EVENT = 'http://schemas.openid.net/event/backchannel-logout'
@@ -51,21 +52,31 @@ export interface LogoutUriContext {
   readonly selfDescribed: boolean
 }
 
+/** Why a back-channel logout URI is refused (RuleProblem): the English words of each reason. */
+export const LOGOUT_URI_PROBLEMS = {
+  logout_uri_not_absolute: 'must be an absolute https URL',
+  logout_uri_loopback: 'must not be on a loopback host (only while the issuer is on localhost)',
+  logout_uri_not_https_local: 'must be https (http only on a loopback host)',
+  logout_uri_not_https: 'must be https (http only on a loopback host while the issuer is on localhost)',
+  uri_fragment: 'must not contain a fragment',
+  uri_credentials: 'must not contain credentials',
+} as const satisfies ProblemWords<string>
+
+export type LogoutUriProblem = RuleProblem<keyof typeof LOGOUT_URI_PROBLEMS>
+
 /**
  * §2.2: where the client wants logout tokens. https; http only on a loopback host and only while
  * the issuer is on localhost or 127.0.0.1 (local development); no fragment, no credentials.
  * Returns what is wrong, or null.
  */
-export function backchannelLogoutUriProblem(uri: string, context: LogoutUriContext): string | null {
+export function backchannelLogoutUriProblem(uri: string, context: LogoutUriContext): LogoutUriProblem | null {
+  const refused = (reason: keyof typeof LOGOUT_URI_PROBLEMS) => ruleProblem(LOGOUT_URI_PROBLEMS, reason)
   const local = isLocalIssuer(context.issuer)
   const { url, problem } = checkWebUrl(uri, { loopback: !context.selfDescribed || local, loopbackHttp: local })
-  if (problem === 'not_absolute') return 'must be an absolute https URL'
-  if (problem === 'loopback') return 'must not be on a loopback host (only while the issuer is on localhost)'
-  if (url === null)
-    return local
-      ? 'must be https (http only on a loopback host)'
-      : 'must be https (http only on a loopback host while the issuer is on localhost)'
-  if (url.hash !== '' || uri.includes('#')) return 'must not contain a fragment'
-  if (url.username !== '' || url.password !== '') return 'must not contain credentials'
+  if (problem === 'not_absolute') return refused('logout_uri_not_absolute')
+  if (problem === 'loopback') return refused('logout_uri_loopback')
+  if (url === null) return refused(local ? 'logout_uri_not_https_local' : 'logout_uri_not_https')
+  if (url.hash !== '' || uri.includes('#')) return refused('uri_fragment')
+  if (url.username !== '' || url.password !== '') return refused('uri_credentials')
   return null
 }

@@ -122,7 +122,7 @@ function webUrl(member: string, value: string): string {
 function redirectUris(member: string, uris: readonly string[]): string[] {
   for (const uri of uris) {
     const problem = registrationProblem(uri)
-    if (problem !== null) throw new OAuthError('invalid_redirect_uri', `${member}: ${uri} ${problem}`)
+    if (problem !== null) throw new OAuthError('invalid_redirect_uri', `${member}: ${uri} ${problem.text}`)
   }
   return [...new Set(uris)]
 }
@@ -218,7 +218,7 @@ export function parseClientMetadata(
   const logoutUri = optionalString(metadata, 'backchannel_logout_uri') ?? null
   if (logoutUri !== null) {
     const problem = backchannelLogoutUriProblem(logoutUri, { issuer: context.issuer, selfDescribed: true })
-    if (problem !== null) throw invalid(`backchannel_logout_uri ${problem}`)
+    if (problem !== null) throw invalid(`backchannel_logout_uri ${problem.text}`)
   }
 
   const name = (optionalString(metadata, 'client_name', 200) ?? '').trim()

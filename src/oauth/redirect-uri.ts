@@ -4,23 +4,45 @@
  * differ in port only (RFC 8252 §7.3). Confidential web clients always match exactly.
  */
 
+import { ruleProblem, type ProblemWords, type RuleProblem } from './rule-problem.js'
+
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]'])
 
-/** Returns a reason the URI may not be registered, or null when it is acceptable. */
-export function registrationProblem(uri: string): string | null {
-  if (uri.length > 2000) return 'is too long'
-  if (/[\s\u0000-\u001f\u007f]/.test(uri)) return 'contains whitespace or control characters'
-  if (uri.includes('*')) return 'must not contain wildcards'
-  if (uri.includes('#')) return 'must not contain a fragment'
+/** Why a URI may not be registered (RuleProblem): the English words of each reason. */
+export const REDIRECT_URI_PROBLEMS = {
+  uri_too_long: 'is too long',
+  uri_control_characters: 'contains whitespace or control characters',
+  uri_wildcard: 'must not contain wildcards',
+  uri_fragment: 'must not contain a fragment',
+  uri_not_absolute: 'must be an absolute URL',
+  uri_scheme_forbidden: 'must not use the {scheme} scheme',
+  uri_credentials: 'must not contain credentials',
+  uri_not_canonical: 'must be written in canonical form ({canonical})',
+  uri_no_host: 'must name a host',
+  uri_http_not_loopback: 'must use https (http only for 127.0.0.1, [::1] or localhost)',
+  uri_scheme_not_allowed: 'must use https, loopback http, or a reverse-domain private scheme',
+} as const satisfies ProblemWords<string>
+
+export type RedirectUriProblem = RuleProblem<keyof typeof REDIRECT_URI_PROBLEMS>
+
+const refused = (reason: keyof typeof REDIRECT_URI_PROBLEMS, params?: Record<string, string>): RedirectUriProblem =>
+  ruleProblem(REDIRECT_URI_PROBLEMS, reason, params)
+
+/** Returns why the URI may not be registered, or null when it is acceptable. */
+export function registrationProblem(uri: string): RedirectUriProblem | null {
+  if (uri.length > 2000) return refused('uri_too_long')
+  if (/[\s\u0000-\u001f\u007f]/.test(uri)) return refused('uri_control_characters')
+  if (uri.includes('*')) return refused('uri_wildcard')
+  if (uri.includes('#')) return refused('uri_fragment')
   let url: URL
   try {
     url = new URL(uri)
   } catch {
-    return 'must be an absolute URL'
+    return refused('uri_not_absolute')
   }
   const scheme = url.protocol.toLowerCase()
-  if (['javascript:', 'data:', 'vbscript:', 'file:', 'blob:'].includes(scheme)) return `must not use the ${scheme} scheme`
-  if (url.username || url.password) return 'must not contain credentials'
+  if (['javascript:', 'data:', 'vbscript:', 'file:', 'blob:'].includes(scheme)) return refused('uri_scheme_forbidden', { scheme })
+  if (url.username || url.password) return refused('uri_credentials')
   // Registered URIs are compared byte for byte, so they must be written the way URL parsers
   // write them: lower-case host, no default or zero-padded port.
   if (
@@ -28,16 +50,15 @@ export function registrationProblem(uri: string): string | null {
     !uri.startsWith(`${url.protocol}//${url.host}/`) &&
     uri !== `${url.protocol}//${url.host}`
   ) {
-    return `must be written in canonical form (${url.protocol}//${url.host}${url.pathname === '/' && !uri.endsWith('/') ? '' : '/…'})`
+    const canonical = `${url.protocol}//${url.host}${url.pathname === '/' && !uri.endsWith('/') ? '' : '/…'}`
+    return refused('uri_not_canonical', { canonical })
   }
-  if (scheme === 'https:') return url.hostname ? null : 'must name a host'
+  if (scheme === 'https:') return url.hostname ? null : refused('uri_no_host')
   if (scheme === 'http:') {
-    return LOOPBACK_HOSTS.has(url.hostname) || url.hostname === 'localhost'
-      ? null
-      : 'must use https (http only for 127.0.0.1, [::1] or localhost)'
+    return LOOPBACK_HOSTS.has(url.hostname) || url.hostname === 'localhost' ? null : refused('uri_http_not_loopback')
   }
   // Private-use schemes of native apps (RFC 8252 §7.1) must look like reverse domain names.
-  return /^[a-z][a-z0-9+.-]*\.[a-z0-9+.-]+:$/.test(scheme) ? null : 'must use https, loopback http, or a reverse-domain private scheme'
+  return /^[a-z][a-z0-9+.-]*\.[a-z0-9+.-]+:$/.test(scheme) ? null : refused('uri_scheme_not_allowed')
 }
 
 /**

@@ -92,6 +92,14 @@ t.test('refusals in the admin’s language', async (t) => {
   t.match(textOf(own.body), 'Sie können Ihr eigenes Konto in der Konsole nicht löschen: Sie könnten sich selbst aussperren.')
   t.match(textOf(own.body), 'Zurück zum Konto')
 
+  // The account rules' reason (accounts/lifecycle.ts), with the names they refused.
+  const member = await ctx.addUser({ email: 'member@example.com' })
+  const memberHref = `/admin/users/${member.id}`
+  const badRoles = await submitOn(browser, memberHref, `${memberHref}/roles`, { roles: 'ops bad!role' })
+  t.equal(badRoles.statusCode, 400)
+  t.equal(langOf(badRoles.body), 'de')
+  t.match(textOf(badRoles.body), 'Keine gültigen Rollennamen: bad!role. Ein Rollenname besteht aus Buchstaben')
+
   // A service's reason (clients/lifecycle.ts), in the admin's words.
   const spa = await ctx.addClient({ name: 'Einzelseite', isPublic: true, redirectUris: ['https://spa.example/cb'] })
   const form = await browser.get(`/admin/clients/${spa.client.id}`)
@@ -146,17 +154,37 @@ t.test('no saved language: the browser’s; a saved one wins over it', async (t)
   t.equal(langOf(spanish.body), 'es', 'the saved language wins over the browser’s')
   t.match(textOf(spanish.body), 'Cambiar la configuración')
 
-  // A problem from the registration rules: their own words, named by the page's label.
+  // A problem from the registration rules: the rule's reason and the page's label, in the admin's words.
   await ctx.deps.repos.users.setLocale(admin.id, 'fr', ctx.clock.now())
-  const bad = await submitOn(browser, href, `${href}/settings`, {
-    settings: '1',
-    name: 'Web app',
-    redirect_uris: 'http://evil.example/cb',
-    scopes: '',
-  })
+  const settings = (changes: Record<string, string>) =>
+    submitOn(browser, href, `${href}/settings`, {
+      settings: '1',
+      name: 'Web app',
+      redirect_uris: 'https://app.example/cb',
+      scopes: '',
+      ...changes,
+    })
+  const bad = await settings({ redirect_uris: 'http://evil.example/cb' })
   t.equal(bad.statusCode, 422)
   t.equal(langOf(bad.body), 'fr')
-  t.match(textOf(bad.body), /URI de redirection : .* \(http:\/\/evil\.example\/cb\)\. Rien n’a été modifié\./)
+  t.match(
+    textOf(bad.body),
+    'URI de redirection : doit utiliser https (http uniquement pour 127.0.0.1, [::1] ou localhost) (http://evil.example/cb). Rien n’a été modifié.',
+  )
+  // Values the rule names go into the translated words.
+  await ctx.deps.repos.users.setLocale(admin.id, 'de', ctx.clock.now())
+  const uppercase = await settings({ redirect_uris: 'https://APP.example/cb' })
+  t.equal(uppercase.statusCode, 422)
+  t.match(
+    textOf(uppercase.body),
+    'Weiterleitungs-URIs: muss in kanonischer Form geschrieben sein (https://app.example/…) (https://APP.example/cb). Es wurde nichts geändert.',
+  )
+  const logo = await settings({ logo_uri: 'ftp://app.example/logo.png' })
+  t.match(textOf(logo.body), 'Logo-URL: muss eine https-URL sein (höchstens 2000 Zeichen) (ftp://app.example/logo.png).')
+  await ctx.deps.repos.users.setLocale(admin.id, 'es', ctx.clock.now())
+  const script = await settings({ redirect_uris: 'javascript:alert(1)' })
+  t.match(textOf(script.body), 'no debe usar el esquema javascript: (javascript:alert(1)). No se ha cambiado nada.')
+  await ctx.deps.repos.users.setLocale(admin.id, 'fr', ctx.clock.now())
 
   const rotated = await submitOn(browser, href, `${href}/secret`, { overlap: '3600' })
   t.equal(rotated.statusCode, 200)

@@ -14,7 +14,6 @@ import {
   UnknownClient,
   ClientChangeRefused,
 } from '../../src/clients/lifecycle.js'
-import { InvalidClientMetadata } from '../../src/clients/registration.js'
 import type { Actor } from '../../src/model/actor.js'
 import { cliFor } from '../helpers/cli.js'
 import { introspect, post, refresh, signIn, type RegisteredClient } from '../helpers/client.js'
@@ -162,10 +161,12 @@ t.test('update refusals: one line naming the flag, and nothing changes', async (
   ])
 
   // The typed errors the admin API maps to problems.
-  await t.rejects(
-    updateClient(ctx.deps, client.id, { grantTypes: [] }, ADMIN),
-    new InvalidClientMetadata('grant_types', 'give at least one grant type'),
-  )
+  await t.rejects(updateClient(ctx.deps, client.id, { grantTypes: [] }, ADMIN), {
+    name: 'InvalidClientMetadata',
+    field: 'grant_types',
+    reason: 'grant_types_empty',
+    problem: 'give at least one grant type',
+  })
   await t.rejects(updateClient(ctx.deps, 'nope', { name: 'x' }, ADMIN), UnknownClient)
 })
 

@@ -47,5 +47,5 @@ t.test('backchannelLogoutUriProblem: https; http only on loopback and only with 
     ['https://a:b@rp.example/logout', operator('https://id.example'), /credentials/],
     ['logout', operator('https://id.example'), /absolute/],
   ]
-  for (const [uri, context, reason] of refused) t.match(backchannelLogoutUriProblem(uri, context), reason, `${uri} refused`)
+  for (const [uri, context, reason] of refused) t.match(backchannelLogoutUriProblem(uri, context)?.text, reason, `${uri} refused`)
 })

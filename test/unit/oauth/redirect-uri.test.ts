@@ -42,18 +42,27 @@ t.test('registrationProblem refuses dangerous forms', async (t) => {
   }
   for (const [name, uri] of Object.entries(refused)) {
     const problem = registrationProblem(uri)
-    t.type(problem, 'string', `${name}: ${uri.slice(0, 60)} is refused`)
-    t.not(problem, '', `${name}: the reason is not empty`)
+    t.ok(problem, `${name}: ${uri.slice(0, 60)} is refused`)
+    t.not(problem?.text, '', `${name}: the reason is not empty`)
   }
 })
 
-t.test('registrationProblem names the reason', async (t) => {
-  t.match(registrationProblem('https://rp.example/cb#x'), /fragment/)
-  t.match(registrationProblem('https://*.rp.example/cb'), /wildcard/)
-  t.match(registrationProblem('/cb'), /absolute/)
-  t.match(registrationProblem('JaVaScRiPt:alert(1)'), /javascript:/)
-  t.match(registrationProblem('http://rp.example/cb'), /https/)
-  t.match(registrationProblem('https://u:p@rp.example/cb'), /credentials/)
+t.test('registrationProblem names the reason, in English and as a code with its values', async (t) => {
+  t.match(registrationProblem('https://rp.example/cb#x'), { reason: 'uri_fragment', text: /fragment/ })
+  t.match(registrationProblem('https://*.rp.example/cb'), { reason: 'uri_wildcard', text: /wildcard/ })
+  t.match(registrationProblem('/cb'), { reason: 'uri_not_absolute', text: /absolute/ })
+  t.same(registrationProblem('JaVaScRiPt:alert(1)'), {
+    reason: 'uri_scheme_forbidden',
+    text: 'must not use the javascript: scheme',
+    params: { scheme: 'javascript:' },
+  })
+  t.match(registrationProblem('http://rp.example/cb'), { reason: 'uri_http_not_loopback', text: /https/ })
+  t.match(registrationProblem('https://u:p@rp.example/cb'), { reason: 'uri_credentials', text: /credentials/ })
+  t.same(registrationProblem('https://RP.example/cb'), {
+    reason: 'uri_not_canonical',
+    text: 'must be written in canonical form (https://rp.example/…)',
+    params: { canonical: 'https://rp.example/…' },
+  })
 })
 
 t.test('registrationProblem accepts safe forms', async (t) => {

@@ -134,8 +134,7 @@ export const clientRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (ap
         // Admin scopes go to operator-registered clients only (oauth/admin-api.ts).
         const { client } = await getClient(deps, request.params.client_id)
         const refused = refusedAdminScope(client.registration, body.scopes)
-        if (refused !== null)
-          throw new InvalidClientMetadata('scopes', 'admin scopes are only for clients registered by an operator', refused)
+        if (refused !== null) throw new InvalidClientMetadata('scopes', 'admin_scope_self_registered', refused)
       }
       const details = await updateClient(
         deps,

@@ -18,7 +18,7 @@ import {
   type ClientChanges,
   type ClientDetails,
 } from '../../../clients/lifecycle.js'
-import { InvalidClientMetadata, pageLinksOf } from '../../../clients/registration.js'
+import { InvalidClientMetadata, pageLinksOf, type ClientMetadataReason } from '../../../clients/registration.js'
 import type { Deps } from '../../../deps.js'
 import { PageError } from '../../../errors/oauth-error.js'
 import type { Translator } from '../../../i18n/translator.js'
@@ -158,6 +158,40 @@ const REFUSALS: Record<ClientRefusal, string> = {
   key_authentication: 'console.client.refusal.key_authentication',
   public_secret: 'console.client.refusal.public_secret',
   secret_changed: 'console.client.refusal.secret_changed',
+}
+
+/** The registration rules' reasons in the page's words (their English is the CLI's and the admin API's). */
+const METADATA_PROBLEMS: Record<ClientMetadataReason, string> = {
+  page_link_not_https: 'console.client.problem.page_link_not_https',
+  name_required: 'console.client.problem.name_required',
+  grant_type_unknown: 'console.client.problem.grant_type_unknown',
+  grant_types_empty: 'console.client.problem.grant_types_empty',
+  redirect_uri_needed: 'console.client.problem.redirect_uri_needed',
+  public_client_credentials: 'console.client.problem.public_client_credentials',
+  public_token_exchange: 'console.client.problem.public_token_exchange',
+  pkce_value: 'console.client.problem.pkce_value',
+  pkce_public_optional: 'console.client.problem.pkce_public_optional',
+  introspect_public: 'console.client.problem.introspect_public',
+  scope_invalid: 'console.client.problem.scope_invalid',
+  admin_scope_self_registered: 'console.client.problem.admin_scope_self_registered',
+  logout_session_without_uri: 'console.client.problem.logout_session_without_uri',
+  api_unknown: 'console.client.problem.api_unknown',
+  secret_overlap_range: 'console.client.problem.secret_overlap_range',
+  uri_too_long: 'console.client.problem.uri_too_long',
+  uri_control_characters: 'console.client.problem.uri_control_characters',
+  uri_wildcard: 'console.client.problem.uri_wildcard',
+  uri_fragment: 'console.client.problem.uri_fragment',
+  uri_not_absolute: 'console.client.problem.uri_not_absolute',
+  uri_scheme_forbidden: 'console.client.problem.uri_scheme_forbidden',
+  uri_credentials: 'console.client.problem.uri_credentials',
+  uri_not_canonical: 'console.client.problem.uri_not_canonical',
+  uri_no_host: 'console.client.problem.uri_no_host',
+  uri_http_not_loopback: 'console.client.problem.uri_http_not_loopback',
+  uri_scheme_not_allowed: 'console.client.problem.uri_scheme_not_allowed',
+  logout_uri_not_absolute: 'console.client.problem.logout_uri_not_absolute',
+  logout_uri_loopback: 'console.client.problem.logout_uri_loopback',
+  logout_uri_not_https_local: 'console.client.problem.logout_uri_not_https_local',
+  logout_uri_not_https: 'console.client.problem.logout_uri_not_https',
 }
 
 const REGISTRATIONS = {
@@ -330,13 +364,14 @@ export const clientPages: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views }
         if (error instanceof ClientChangeRefused) return refused(reply, words, details.client, error)
         if (error instanceof UnknownClient) throw NOT_FOUND
         if (error instanceof InvalidClientMetadata) {
-          // The problem is the registration rules' own text (shared with the CLI and the admin API); the field is named in the page's words.
+          // The field and the rule's reason in the page's words, with the values the rule named.
           const labelKey = FIELD_LABELS[error.field]
           const field = labelKey === undefined ? error.field : words.t(labelKey)
+          const reason = words.t(METADATA_PROBLEMS[error.reason], error.params)
           const problem =
             error.value === undefined
-              ? words.t('console.client.invalid', { field, problem: error.problem })
-              : words.t('console.client.invalid_value', { field, problem: error.problem, value: error.value })
+              ? words.t('console.client.invalid', { field, problem: reason })
+              : words.t('console.client.invalid_value', { field, problem: reason, value: error.value })
           return sendClientPage(reply, words, details, { notice: null, error: problem, form: request.body }, 422)
         }
         throw error

@@ -14,6 +14,7 @@ import {
   enableUser,
   getUser,
   InvalidAccountInput,
+  InvalidRoleNames,
   resetUserFactors,
   setUserRoles,
   UnknownUser,
@@ -230,8 +231,12 @@ export const userPages: FastifyPluginAsyncTypebox<{ deps: Deps; views: Views }> 
         await change(() => setUserRoles(deps, id, roles, adminOf(request).actor))
       } catch (error) {
         if (!(error instanceof InvalidAccountInput)) throw error
-        // The problem is accounts/lifecycle.ts's own text (shared with the CLI and the admin API), shown as it is.
-        return renderUser(request, reply, id, { rolesValue: request.body.roles, rolesProblem: error.problem, status: 400 })
+        // The role names the rules refused, in the page's words; any other refusal in the rules' own (English) text.
+        const rolesProblem =
+          error instanceof InvalidRoleNames
+            ? consoleWords(deps, request).t('console.user.roles_invalid', { roles: error.names.join(', ') })
+            : error.problem
+        return renderUser(request, reply, id, { rolesValue: request.body.roles, rolesProblem, status: 400 })
       }
       return withNotice(reply, userHref(id), 'roles-saved')
     },
