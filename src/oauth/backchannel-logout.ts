@@ -6,6 +6,7 @@
 import type { JWTPayload } from 'jose'
 import { checkWebUrl, isLocalIssuer } from './web-url.js'
 import { ruleProblem, type ProblemWords, type RuleProblem } from './rule-problem.js'
+import { REDIRECT_URI_PROBLEMS } from './redirect-uri.js'
 
 /** §2.4: the member of `events` that makes a JWT a logout token. */
 export const BACKCHANNEL_LOGOUT_EVENT = 'http://schemas.openid.net/event/backchannel-logout'
@@ -58,8 +59,9 @@ export const LOGOUT_URI_PROBLEMS = {
   logout_uri_loopback: 'must not be on a loopback host (only while the issuer is on localhost)',
   logout_uri_not_https_local: 'must be https (http only on a loopback host)',
   logout_uri_not_https: 'must be https (http only on a loopback host while the issuer is on localhost)',
-  uri_fragment: 'must not contain a fragment',
-  uri_credentials: 'must not contain credentials',
+  // The same reasons, in the same words, as for redirect URIs.
+  uri_fragment: REDIRECT_URI_PROBLEMS.uri_fragment,
+  uri_credentials: REDIRECT_URI_PROBLEMS.uri_credentials,
 } as const satisfies ProblemWords<string>
 
 export type LogoutUriProblem = RuleProblem<keyof typeof LOGOUT_URI_PROBLEMS>
