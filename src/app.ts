@@ -80,8 +80,10 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   const configurationFor = upstreamClients(deps.upstreamKey)
   const headers = { page: securityHeaders({ https }), json: apiSecurityHeaders({ https }) }
   const documents = wellKnownDocuments(deps.config, deps.keys)
-  // Discovery and JWKS before routing, unless every request is logged (info) or traced.
-  const fastPath = deps.log.isLevelEnabled('info') || deps.tracing ? undefined : new DocumentFastPath(documents, deps.metrics)
+  // At info every request gets an access-log line (the hook below), which needs Fastify's request.
+  const logsEveryRequest = deps.log.isLevelEnabled('info')
+  // Discovery and JWKS before routing, unless every request is logged or traced.
+  const fastPath = logsEveryRequest || deps.tracing ? undefined : new DocumentFastPath(documents, deps.metrics)
   const app = Fastify({
     ...(fastPath ? { serverFactory: fastPath.serverFactory } : {}),
     loggerInstance: deps.log as FastifyBaseLogger,
@@ -121,7 +123,7 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
     })
   app.decorateRequest('locale', null)
 
-  if (deps.log.isLevelEnabled('info')) {
+  if (logsEveryRequest) {
     app.addHook('onResponse', async (request, reply) => {
       request.log.info(
         {
