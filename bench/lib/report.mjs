@@ -47,6 +47,11 @@ export function renderReport(r) {
   add(
     `- So one core issues at most ~${num(c.signsPerSecond)} \`client_credentials\` tokens/s (one signature) and ~${num(Math.round(c.signsPerSecond / 2))} code exchanges or refreshes/s (two).`,
   )
+  const beside = r.rows.flatMap((row) => r.tessera[row.key]?.ceilingRounds ?? [])
+  if (beside.length)
+    add(
+      `- Read again before every round of the signing-bound rows (\`client_credentials\`, code exchange, refresh), because this machine's speed drifts within a run: ${num(Math.min(...beside))}–${num(Math.max(...beside))} signatures/s. Those rows are judged against the reading beside their own round (the targets below).`,
+    )
   add(
     `- A bare Fastify route serving the same bytes as Tessera (its body and its headers): JWKS ${num(r.bare.jwks.perSecond)} req/s${rounds(r.bare.jwks)}, discovery ${num(r.bare.discovery.perSecond)} req/s${rounds(r.bare.discovery)}.`,
     '',
@@ -294,7 +299,6 @@ export function checkTargets(r) {
   const checks = []
   const add = (target, measured, ok) => checks.push({ target, measured, ok })
   const t = r.tessera
-  const pct = (a, b) => `${Math.round((a / b) * 100)}%`
   // Rounds alternate (Tessera, oidc-provider, bare), so round i of one is compared with round i of the other.
   for (const key of ['jwks', 'discovery']) {
     const mine = t[key].rounds ?? [t[key].perSecond]
@@ -306,17 +310,25 @@ export function checkTargets(r) {
       shares.every((share) => share >= 0.9),
     )
   }
-  add(
-    '`client_credentials` ≥ 90% of the one-core signing ceiling (one process)',
-    pct(t.client_credentials.perSecond, r.ceiling.signsPerSecond),
-    t.client_credentials.perSecond >= 0.9 * r.ceiling.signsPerSecond,
-  )
-  const half = r.ceiling.signsPerSecond / 2
+  // Each round against the ceiling read beside it (ceilingRounds), where the run read one: the
+  // machine's speed drifts within a run. The median round's share is the one judged.
+  const ceilingShares = (key, signatures) => {
+    const rates = t[key].rounds ?? [t[key].perSecond]
+    const ceilings = t[key].ceilingRounds ?? rates.map(() => r.ceiling.signsPerSecond)
+    const shares = rates.map((rate, i) => (rate * signatures) / ceilings[i])
+    const median = [...shares].sort((a, b) => a - b)[Math.floor((shares.length - 1) / 2)]
+    const each = shares.length > 1 ? ` (rounds ${shares.map((share) => `${Math.round(share * 100)}%`).join(' / ')})` : ''
+    return { median, measured: `${Math.round(median * 100)}%${each}` }
+  }
+  const ceilingNote = t.client_credentials.ceilingRounds ? ', each round against the ceiling read beside it' : ''
+  const single = ceilingShares('client_credentials', 1)
+  add(`\`client_credentials\` ≥ 90% of the one-core signing ceiling (one process${ceilingNote})`, single.measured, single.median >= 0.9)
   for (const key of ['code', 'refresh']) {
+    const share = ceilingShares(key, 2)
     add(
-      `${key === 'code' ? 'Code exchange' : 'Refresh'} ≥ 75% of half the one-core ceiling`,
-      pct(t[key].perSecond, half),
-      t[key].perSecond >= 0.75 * half,
+      `${key === 'code' ? 'Code exchange' : 'Refresh'} ≥ 75% of half the one-core ceiling${ceilingNote}`,
+      share.measured,
+      share.median >= 0.75,
     )
   }
   if (r.latency) {

@@ -228,6 +228,8 @@ export const ROWS = [
   {
     key: 'client_credentials',
     label: '`client_credentials` token',
+    // RS256 signatures per request: the rows judged against the signing ceiling.
+    signatures: 1,
     run: (ctx, o) => measure(ctx.target.issuer, { ...o, requests: [clientCredentialsRequest(ctx)] }),
     openLoop: (ctx) => ({ requests: [clientCredentialsRequest(ctx)] }),
   },
@@ -259,6 +261,7 @@ export const ROWS = [
   {
     key: 'code',
     label: 'Authorization-code exchange (PKCE)',
+    signatures: 2,
     run: async (ctx, o) => {
       // Codes live 60 s: minted right before they are redeemed, all of them used once.
       const codes = await mintCodes(ctx, o.codes)
@@ -283,6 +286,7 @@ export const ROWS = [
   {
     key: 'refresh',
     label: 'Refresh grant with rotation',
+    signatures: 2,
     run: async (ctx, o) => {
       // One family per slot; each answer's new refresh token goes back into the pool.
       const pool = []
