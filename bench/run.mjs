@@ -368,7 +368,7 @@ try {
           const result = results[name]
           runs[key].push(result)
           log(
-            `${name.padEnd(14)} ${row.key.padEnd(20)} open loop at ${rate}/s, round ${round + 1}: p50 ${result.p50ms} ms  p99 ${result.p99ms} ms  errors ${result.errors}  dropped ${result.dropped}  (server: loop delay p99 ${result.server?.loopDelayP99ms} ms, max ${result.server?.loopDelayMaxMs} ms, GC max ${result.server?.gcMaxMs} ms)`,
+            `${name.padEnd(14)} ${row.key.padEnd(20)} open loop at ${rate}/s, round ${round + 1}: p50 ${result.p50ms} ms  p99 ${result.p99ms} ms  errors ${result.errors}  dropped ${result.dropped}  (server: loop delay p99 ${result.server?.loopDelayP99ms} ms, max ${result.server?.loopDelayMaxMs} ms, GC max ${result.server?.gcMaxMs} ms, waiting for a CPU ${result.server?.cpuWaitMsPerSecond} ms/s)`,
           )
         }
       }

@@ -1,7 +1,9 @@
 // Preloaded into a benchmarked server (`node --require bench/lib/loop-probe.cjs …`, both
 // providers alike) to show where a slow request waits: event-loop delay (a 1 ms timer's lateness,
-// i.e. how long a request that arrived could not even be read), garbage-collection pauses, and how
-// busy the event loop was. Nothing is sent anywhere. SIGUSR2 starts a measurement, the next SIGUSR2
+// i.e. how long a request that arrived could not even be read), garbage-collection pauses, how
+// busy the event loop was, and how long its thread was ready to run but waited for a CPU (Linux's
+// run-queue time, /proc/thread-self/schedstat: another process or thread held both cores). Nothing
+// is sent anywhere. SIGUSR2 starts a measurement, the next SIGUSR2
 // ends it and writes its figures to LOOP_PROBE_FILE (one JSON object with a sequence number); the
 // 1 ms delay timer runs only while measuring, so throughput runs do not pay for it.
 'use strict'
@@ -24,6 +26,19 @@ if (file) {
       }
     }
   }).observe({ entryTypes: ['gc'] })
+  /**
+   * The event-loop thread's run-queue figures: ns spent ready to run but not running, and how many
+   * times it was put on a CPU. Undefined where Linux does not tell.
+   */
+  const runQueue = () => {
+    try {
+      const [, waitedNs, runs] = fs.readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ').map(Number)
+      return { waitedNs, runs }
+    } catch {
+      return undefined
+    }
+  }
+  let queuedSince = runQueue()
   let utilization = performance.eventLoopUtilization()
   let since = performance.now()
   let sequence = 0
@@ -34,6 +49,7 @@ if (file) {
     delay.enable()
     gc = { count: 0, totalMs: 0, maxMs: 0, majorCount: 0, majorMs: 0 }
     utilization = performance.eventLoopUtilization()
+    queuedSince = runQueue()
     since = performance.now()
     fs.writeFileSync(file, JSON.stringify({ sequence: ++sequence, started: true }))
   }
@@ -43,13 +59,22 @@ if (file) {
     delay.disable()
     const now = performance.now()
     const busy = performance.eventLoopUtilization(utilization)
+    const queued = runQueue()
+    const seconds = (now - since) / 1000
     const snapshot = {
       sequence: ++sequence,
-      seconds: Number(((now - since) / 1000).toFixed(2)),
+      seconds: Number(seconds.toFixed(2)),
       loopDelayP50ms: late(delay.percentile(50)),
       loopDelayP99ms: late(delay.percentile(99)),
       loopDelayMaxMs: late(delay.max),
       loopUtilization: Number(busy.utilization.toFixed(3)),
+      ...(queued === undefined || queuedSince === undefined
+        ? {}
+        : {
+            cpuWaitMsPerSecond: Number(((queued.waitedNs - queuedSince.waitedNs) / 1e6 / seconds).toFixed(1)),
+            // Mean wait from ready (a request arrived, a timer fired) to running.
+            cpuWaitMeanUs: Math.round((queued.waitedNs - queuedSince.waitedNs) / 1e3 / Math.max(1, queued.runs - queuedSince.runs)),
+          }),
       gcCount: gc.count,
       gcTotalMs: Number(gc.totalMs.toFixed(1)),
       gcMaxMs: Number(gc.maxMs.toFixed(2)),

@@ -120,17 +120,17 @@ export function renderReport(r) {
   )
   if (openRows.some((row) => r.latency[row.key].tessera?.server)) {
     add(
-      'Inside each server during those runs (bench/lib/loop-probe.cjs, preloaded into both): how late a 1 ms timer fired (event-loop delay: how long an arriving request could not even be read), garbage-collection pauses, and the share of time the event loop was busy.',
+      'Inside each server during those runs (bench/lib/loop-probe.cjs, preloaded into both): how late a 1 ms timer fired (event-loop delay: how long an arriving request could not even be read), garbage-collection pauses, the share of time the event loop was busy, and how long per second its thread was ready to run but waited for a CPU (Linux run-queue time: the load generator, the other server, signing and GC threads held both cores), with the mean wait from ready to running.',
       '',
     )
     add(
-      '| Row | Tessera loop delay p99 ms | max ms | GC pauses (total ms) | longest GC ms | loop busy | oidc-provider loop delay p99 ms | max ms | GC pauses (total ms) | longest GC ms | loop busy |',
+      '| Row | Tessera loop delay p99 ms | max ms | GC pauses (total ms) | longest GC ms | loop busy | waiting for a CPU ms/s (mean wait) | oidc-provider loop delay p99 ms | max ms | GC pauses (total ms) | longest GC ms | loop busy | waiting for a CPU ms/s (mean wait) |',
     )
-    add('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
+    add('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
     const probe = (x) =>
       x
-        ? `${tenths(x.loopDelayP99ms)} | ${tenths(x.loopDelayMaxMs)} | ${num(x.gcCount)} (${tenths(x.gcTotalMs)}) | ${tenths(x.gcMaxMs)} | ${Math.round(x.loopUtilization * 100)}%`
-        : '— | — | — | — | —'
+        ? `${tenths(x.loopDelayP99ms)} | ${tenths(x.loopDelayMaxMs)} | ${num(x.gcCount)} (${tenths(x.gcTotalMs)}) | ${tenths(x.gcMaxMs)} | ${Math.round(x.loopUtilization * 100)}% | ${tenths(x.cpuWaitMsPerSecond)}${x.cpuWaitMeanUs === undefined ? '' : ` (${num(x.cpuWaitMeanUs)} µs)`}`
+        : '— | — | — | — | — | —'
     for (const row of openRows) {
       const l = r.latency[row.key]
       add(`| ${row.label} | ${probe(l.tessera?.server)} | ${probe(l.oidc?.server)} |`)
