@@ -202,10 +202,6 @@ const targetCpu = (target, database) =>
   cpuOf({ serverPids: target.serverPids ?? [target.process.pid], balancerPid: target.balancerPid, database })
 
 /**
- * Every row on every started target, alternating targets within each round. `targets`: name →
- * { ctx, rows? } where rows overrides a row's run (the bare reference has JWKS and discovery only).
- */
-/**
  * The one-core signing ceiling read again now (a short run of the two figures behind
  * report.ceiling): this machine's speed drifts within a run, so a signing-bound row is judged
  * against the ceiling read beside the same round, not only against the one read at the start.
@@ -219,6 +215,10 @@ async function signingCeilingNow() {
   return Math.max(joseSignsPerSecond, nodeSyncSignsPerSecond)
 }
 
+/**
+ * Every row on every started target, alternating targets within each round. `targets`: name →
+ * { ctx, rows? } where rows overrides a row's run (the bare reference has JWKS and discovery only).
+ */
 async function runAlternating(targets, rounds, { codes = () => CODES, ceilingBesideRounds = false } = {}) {
   const results = Object.fromEntries(Object.keys(targets).map((name) => [name, {}]))
   for (const row of ROWS) {

@@ -2,10 +2,10 @@
 // providers alike) to show where a slow request waits: event-loop delay (a 1 ms timer's lateness,
 // i.e. how long a request that arrived could not even be read), garbage-collection pauses, how
 // busy the event loop was, and how long its thread was ready to run but waited for a CPU (Linux's
-// run-queue time, /proc/thread-self/schedstat: another process or thread held both cores). Nothing
-// is sent anywhere. SIGUSR2 starts a measurement, the next SIGUSR2
-// ends it and writes its figures to LOOP_PROBE_FILE (one JSON object with a sequence number); the
-// 1 ms delay timer runs only while measuring, so throughput runs do not pay for it.
+// run-queue time, /proc/thread-self/schedstat: another process or thread held both cores).
+// Nothing is sent anywhere. SIGUSR2 starts a measurement, the next SIGUSR2 ends it and writes its
+// figures to LOOP_PROBE_FILE (one JSON object with a sequence number); the 1 ms delay timer runs
+// only while measuring, so throughput runs do not pay for it.
 'use strict'
 const fs = require('node:fs')
 const { monitorEventLoopDelay, PerformanceObserver, performance, constants } = require('node:perf_hooks')

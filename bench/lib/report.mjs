@@ -50,7 +50,7 @@ export function renderReport(r) {
   const beside = r.rows.flatMap((row) => r.tessera[row.key]?.ceilingRounds ?? [])
   if (beside.length)
     add(
-      `- Read again before every round of the signing-bound rows (\`client_credentials\`, code exchange, refresh), because this machine's speed drifts within a run: ${num(Math.min(...beside))}–${num(Math.max(...beside))} signatures/s. Those rows are judged against the reading beside their own round (the targets below).`,
+      `- Read again before every round of the signing-bound rows (\`client_credentials\`, code exchange, refresh), so that each round is judged against a reading taken seconds before it rather than at the start of the run: ${num(Math.min(...beside))}–${num(Math.max(...beside))} signatures/s. What drifts most on this machine is the system-call side (the bare route below), which a token's other half follows and a signature does not (bench/CHANGES.md item 16).`,
     )
   add(
     `- A bare Fastify route serving the same bytes as Tessera (its body and its headers): JWKS ${num(r.bare.jwks.perSecond)} req/s${rounds(r.bare.jwks)}, discovery ${num(r.bare.discovery.perSecond)} req/s${rounds(r.bare.discovery)}.`,
