@@ -201,18 +201,22 @@ const cpuOf =
 const targetCpu = (target, database) =>
   cpuOf({ serverPids: target.serverPids ?? [target.process.pid], balancerPid: target.balancerPid, database })
 
+/** The single-core ceiling: the better of jose on one pool thread and node:crypto on this thread. */
+const oneCoreCeiling = ({ joseSignsPerSecond, nodeSyncSignsPerSecond }) => Math.max(joseSignsPerSecond, nodeSyncSignsPerSecond)
+
 /**
  * The one-core signing ceiling read again now (a short run of the two figures behind
- * report.ceiling): this machine's speed drifts within a run, so a signing-bound row is judged
- * against the ceiling read beside the same round, not only against the one read at the start.
+ * report.ceiling), so that a signing-bound row's round is judged against a reading taken seconds
+ * before it, not only against the one read at the start of the run.
  */
 async function signingCeilingNow() {
-  const { joseSignsPerSecond, nodeSyncSignsPerSecond } = JSON.parse(
-    await runNode(path.join(HERE, 'lib/sign-ceiling.mjs'), [], {
-      env: { UV_THREADPOOL_SIZE: '1', CEILING_QUICK: '1', CEILING_SECONDS: '2' },
-    }),
+  return oneCoreCeiling(
+    JSON.parse(
+      await runNode(path.join(HERE, 'lib/sign-ceiling.mjs'), [], {
+        env: { UV_THREADPOOL_SIZE: '1', CEILING_QUICK: '1', CEILING_SECONDS: '2' },
+      }),
+    ),
   )
-  return Math.max(joseSignsPerSecond, nodeSyncSignsPerSecond)
 }
 
 /**
@@ -307,11 +311,10 @@ if (PARTS.has('tessera')) {
   log('signing ceiling (jose and node:crypto, RS256 2048): one core, then every core')
   const oneCore = JSON.parse(await runNode(path.join(HERE, 'lib/sign-ceiling.mjs'), [], { env: { UV_THREADPOOL_SIZE: '1' } }))
   const allCores = JSON.parse(await runNode(path.join(HERE, 'lib/sign-ceiling.mjs'), []))
-  // The single-core ceiling: the better of jose on one pool thread and node:crypto on this thread.
   report.ceiling = {
     oneCore,
     allCores,
-    signsPerSecond: Math.max(oneCore.joseSignsPerSecond, oneCore.nodeSyncSignsPerSecond),
+    signsPerSecond: oneCoreCeiling(oneCore),
     verifiesPerSecond: oneCore.joseVerifiesPerSecond,
   }
   log(
