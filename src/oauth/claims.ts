@@ -1,4 +1,5 @@
 /** Claims of the tokens and userinfo responses (OIDC Core §2, §5.4; RFC 9068 §2.2). Pure functions. */
+import { createHash } from 'node:crypto'
 import type { JWTPayload } from 'jose'
 import { hasScope } from './scope.js'
 import { acrOf, satisfiesAcr, type Acr } from './acr.js'
@@ -19,7 +20,6 @@ export interface IdTokenInput {
   readonly scope: string
   readonly authTime: number
   readonly nonce: string | null
-  readonly accessTokenHash: string
   readonly now: number
   readonly ttl: number
   readonly sessionId?: string
@@ -38,6 +38,10 @@ export function acrClaimOf(amr: readonly AuthenticationMethod[], chosen: Acr | n
   return chosen != null && satisfiesAcr(achieved, chosen) ? chosen : achieved
 }
 
+/**
+ * The ID token's claims but `at_hash`, which needs the signed access token: whatever signs the two
+ * adds it (withAccessTokenHash), so that one trip to a signing thread signs both.
+ */
 export function idTokenClaims(input: IdTokenInput): JWTPayload {
   return {
     iss: input.issuer,
@@ -50,10 +54,20 @@ export function idTokenClaims(input: IdTokenInput): JWTPayload {
     amr: [...input.amr],
     acr: acrClaimOf(input.amr, input.acr),
     ...(input.nonce !== null ? { nonce: input.nonce } : {}),
-    at_hash: input.accessTokenHash,
     ...(input.sessionId !== undefined ? { sid: input.sessionId } : {}),
     ...scopedClaims(input.user, input.scope),
   }
+}
+
+/** OIDC Core §3.1.3.6: left-most half of the SHA-256 of the access token, base64url. */
+export function accessTokenHash(accessToken: string): string {
+  const digest = createHash('sha256').update(accessToken, 'ascii').digest()
+  return digest.subarray(0, digest.length / 2).toString('base64url')
+}
+
+/** An ID token's claims bound to the access token issued with it (`at_hash`, OIDC Core §3.1.3.6). */
+export function withAccessTokenHash(idClaims: Readonly<Record<string, unknown>>, accessToken: string): Record<string, unknown> {
+  return { ...idClaims, at_hash: accessTokenHash(accessToken) }
 }
 
 export interface AccessTokenInput {

@@ -8,7 +8,7 @@ import { accessTokenClaims, idTokenClaims, type ActorClaim, type Subject } from 
 import { hasScope } from '../oauth/scope.js'
 import { randomId } from '../secrets.js'
 import { accessTokenId } from '../model/access-token-id.js'
-import { accessTokenHash, signJwt } from './sign.js'
+import { signJwt } from './sign.js'
 import type { AuthenticationMethod } from '../model/authentication.js'
 import type { Acr } from '../oauth/acr.js'
 import type { AccessTarget } from '../apis/resources.js'
@@ -49,47 +49,39 @@ export async function issueTokenSet(deps: Pick<Deps, 'config' | 'keys' | 'clock'
   const key = deps.keys.signingKey()
   // No row is written: the jti names what the token's revocation hangs on (model/access-token-id.ts).
   const jti = accessTokenId(input.grantId, randomId())
-  const accessToken = await signJwt(
-    deps.signer,
-    'access_token',
-    accessTokenClaims({
-      issuer: config.issuer,
-      audience: input.access.audience,
-      clientId: input.clientId,
-      subject: input.user?.id ?? input.clientId,
-      scope: input.access.scope,
-      jti,
-      authTime: input.authTime,
-      now,
-      ttl: input.access.ttl,
-      ...(input.user !== null ? { roles: input.user.roles } : {}),
-      ...(input.amr !== null ? { amr: input.amr, acr: input.acr ?? null } : {}),
-      ...(input.act !== undefined ? { act: input.act } : {}),
-      dpopJkt: input.dpopJkt ?? null,
-    }),
-    key,
-  )
+  const accessClaims = accessTokenClaims({
+    issuer: config.issuer,
+    audience: input.access.audience,
+    clientId: input.clientId,
+    subject: input.user?.id ?? input.clientId,
+    scope: input.access.scope,
+    jti,
+    authTime: input.authTime,
+    now,
+    ttl: input.access.ttl,
+    ...(input.user !== null ? { roles: input.user.roles } : {}),
+    ...(input.amr !== null ? { amr: input.amr, acr: input.acr ?? null } : {}),
+    ...(input.act !== undefined ? { act: input.act } : {}),
+    dpopJkt: input.dpopJkt ?? null,
+  })
   const tokenType = input.dpopJkt ? 'DPoP' : 'Bearer'
-  const tokens: TokenSet = { access_token: accessToken, token_type: tokenType, expires_in: input.access.ttl, scope: input.access.scope }
-  if (input.user === null || !hasScope(input.scope, 'openid')) return tokens
-  const idToken = await signJwt(
-    deps.signer,
-    'id_token',
-    idTokenClaims({
-      issuer: config.issuer,
-      clientId: input.clientId,
-      user: input.user,
-      scope: input.scope,
-      authTime: input.authTime ?? now,
-      nonce: input.nonce,
-      accessTokenHash: accessTokenHash(accessToken),
-      now,
-      ttl: config.idTokenTtl,
-      amr: input.amr ?? ['pwd'],
-      acr: input.acr ?? null,
-      ...(input.sid ? { sessionId: input.sid } : {}),
-    }),
-    key,
-  )
-  return { ...tokens, id_token: idToken }
+  const answer = { token_type: tokenType, expires_in: input.access.ttl, scope: input.access.scope } as const
+  if (input.user === null || !hasScope(input.scope, 'openid'))
+    return { access_token: await signJwt(deps.signer, 'access_token', accessClaims, key), ...answer }
+  const idClaims = idTokenClaims({
+    issuer: config.issuer,
+    clientId: input.clientId,
+    user: input.user,
+    scope: input.scope,
+    authTime: input.authTime ?? now,
+    nonce: input.nonce,
+    now,
+    ttl: config.idTokenTtl,
+    amr: input.amr ?? ['pwd'],
+    acr: input.acr ?? null,
+    ...(input.sid ? { sessionId: input.sid } : {}),
+  })
+  // The ID token's at_hash is the access token's (OIDC Core §3.1.3.6): both signed in one trip.
+  const { accessToken, idToken } = await deps.signer.signAccessAndIdToken(accessClaims, idClaims, key)
+  return { access_token: accessToken, ...answer, id_token: idToken }
 }

@@ -2,36 +2,41 @@
  * Building and signing the JWTs Tessera issues. Claims are computed by the pure functions in
  * oauth/claims.ts; this module only adds the protected header and signs with the active key.
  */
-import { createHash } from 'node:crypto'
 import { SignJWT, type JWTPayload } from 'jose'
 import type { SigningKey } from '../keys/key-store.js'
+import { withAccessTokenHash } from '../oauth/claims.js'
+import { TOKEN_TYP, type TokenKind } from './token-typ.js'
 
-export type TokenKind = 'id_token' | 'access_token' | 'logout_token'
-
-/**
- * RFC 9068 §2.1 types access tokens `at+jwt` and OpenID Connect Back-Channel Logout 1.0 §2.4
- * logout tokens `logout+jwt`, so no kind can be mistaken for another.
- */
-export const TOKEN_TYP: Record<TokenKind, string> = { id_token: 'JWT', access_token: 'at+jwt', logout_token: 'logout+jwt' }
+export interface SignedTokenPair {
+  readonly accessToken: string
+  readonly idToken: string
+}
 
 /** What signs a JWT: jose on libuv's pool, or the signing threads (signing-threads.ts). */
 export interface JwtSigner {
   sign(typ: string, payload: JWTPayload, key: SigningKey): Promise<string>
+  /**
+   * An access token, then an ID token carrying its `at_hash` (withAccessTokenHash): the second
+   * depends on the first, and a signing thread signs both for one message.
+   */
+  signAccessAndIdToken(accessClaims: JWTPayload, idClaims: JWTPayload, key: SigningKey): Promise<SignedTokenPair>
   close(): Promise<void>
 }
 
+const joseSign = (typ: string, payload: JWTPayload, key: SigningKey): Promise<string> =>
+  new SignJWT(payload).setProtectedHeader({ alg: key.alg, kid: key.kid, typ }).sign(key.key)
+
 /** jose in this thread: WebCrypto, whose signatures run on libuv's pool (SIGNING_THREADS=0). */
 export const joseSigner: JwtSigner = {
-  sign: (typ, payload, key) => new SignJWT(payload).setProtectedHeader({ alg: key.alg, kid: key.kid, typ }).sign(key.key),
+  sign: joseSign,
+  signAccessAndIdToken: async (accessClaims, idClaims, key) => {
+    const accessToken = await joseSign(TOKEN_TYP.access_token, accessClaims, key)
+    const idToken = await joseSign(TOKEN_TYP.id_token, withAccessTokenHash(idClaims, accessToken), key)
+    return { accessToken, idToken }
+  },
   close: async () => undefined,
 }
 
 export function signJwt(signer: JwtSigner, kind: TokenKind, payload: JWTPayload, key: SigningKey): Promise<string> {
   return signer.sign(TOKEN_TYP[kind], payload, key)
-}
-
-/** OIDC Core §3.1.3.6: left-most half of the SHA-256 of the access token, base64url. */
-export function accessTokenHash(accessToken: string): string {
-  const digest = createHash('sha256').update(accessToken, 'ascii').digest()
-  return digest.subarray(0, digest.length / 2).toString('base64url')
 }

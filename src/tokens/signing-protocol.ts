@@ -24,6 +24,18 @@ export interface SignMessage {
   readonly payload: Record<string, unknown>
 }
 
-export type SigningRequest = SigningKeyMessage | SignMessage
+/** An access token, then an ID token with its at_hash (tokens/sign.ts signAccessAndIdToken). */
+export interface SignPairMessage {
+  readonly op: 'sign-pair'
+  readonly id: number
+  readonly handle: number
+  readonly accessClaims: Record<string, unknown>
+  readonly idClaims: Record<string, unknown>
+}
 
-export type SigningReply = { readonly id: number; readonly token: string } | { readonly id: number; readonly error: string }
+export type SigningRequest = SigningKeyMessage | SignMessage | SignPairMessage
+
+export type SigningReply =
+  | { readonly id: number; readonly token: string }
+  | { readonly id: number; readonly accessToken: string; readonly idToken: string }
+  | { readonly id: number; readonly error: string }

@@ -13,8 +13,8 @@ import type { SigningKey } from '../keys/key-store.js'
 import type { Logger } from 'pino'
 import { workerEntry } from '../worker-entry.js'
 import { TemporarilyUnavailable } from '../errors/unavailable.js'
-import { KEPT_KEYS, type SigningReply, type SigningRequest } from './signing-protocol.js'
-import type { JwtSigner } from './sign.js'
+import { KEPT_KEYS, type SignMessage, type SignPairMessage, type SigningReply, type SigningRequest } from './signing-protocol.js'
+import type { JwtSigner, SignedTokenPair } from './sign.js'
 
 type ThreadEntry = ReturnType<typeof workerEntry>
 
@@ -36,10 +36,16 @@ export class SigningFailed extends Error {
   }
 }
 
+/** A successful answer: one token, or an access token with its ID token. */
+type Signed = Exclude<SigningReply, { readonly error: string }>
+
 interface Pending {
-  readonly resolve: (token: string) => void
+  readonly resolve: (reply: Signed) => void
   readonly reject: (error: Error) => void
 }
+
+/** A signature request without its id, which the thread it goes to gives it. */
+type Job = Omit<SignMessage, 'id'> | Omit<SignPairMessage, 'id'>
 
 /** One thread: its signatures in flight, the keys it holds. A thread that dies fails only its own. */
 class SigningThread {
@@ -61,8 +67,8 @@ class SigningThread {
       if (!request) return
       this.#pending.delete(reply.id)
       if (this.#pending.size === 0) this.#worker.unref()
-      if ('token' in reply) request.resolve(reply.token)
-      else request.reject(new SigningFailed(`signing failed: ${reply.error}`))
+      if ('error' in reply) request.reject(new SigningFailed(`signing failed: ${reply.error}`))
+      else request.resolve(reply)
     })
     this.#worker.on('error', (error) => this.#end(`failed: ${error.message}`))
     this.#worker.on('exit', (code) => this.#end(`exited (${code})`))
@@ -72,17 +78,17 @@ class SigningThread {
     return this.#pending.size
   }
 
-  sign(handle: number, typ: string, payload: JWTPayload, key: SigningKey): Promise<string> {
+  sign(job: Job, key: SigningKey): Promise<Signed> {
     if (this.#gone !== null) return Promise.reject(new SigningUnavailable(`signing thread ${this.#gone}`))
-    if (!this.#held.includes(handle)) {
-      this.#worker.postMessage({ op: 'key', handle, kid: key.kid, alg: key.alg, key: key.key } satisfies SigningRequest)
-      this.#held.push(handle)
+    if (!this.#held.includes(job.handle)) {
+      this.#worker.postMessage({ op: 'key', handle: job.handle, kid: key.kid, alg: key.alg, key: key.key } satisfies SigningRequest)
+      this.#held.push(job.handle)
       if (this.#held.length > KEPT_KEYS) this.#held.shift()
     }
     const id = this.#nextId++
     return new Promise((resolve, reject) => {
       try {
-        this.#worker.postMessage({ op: 'sign', id, handle, typ, payload: payload as Record<string, unknown> } satisfies SigningRequest)
+        this.#worker.postMessage({ ...job, id } satisfies SigningRequest)
       } catch (error) {
         // Claims that cannot be copied to the thread (never JSON): this signature fails alone.
         return reject(new SigningFailed(`signing failed: ${error instanceof Error ? error.message : String(error)}`))
@@ -129,15 +135,33 @@ export class SigningThreads implements JwtSigner {
     this.#entry = entry
   }
 
-  sign(typ: string, payload: JWTPayload, key: SigningKey): Promise<string> {
+  async sign(typ: string, payload: JWTPayload, key: SigningKey): Promise<string> {
+    const reply = await this.#send({ op: 'sign', handle: this.#handleOf(key), typ, payload: payload as Record<string, unknown> }, key)
+    if (!('token' in reply)) throw new SigningFailed('the signing thread answered a signature with a token pair')
+    return reply.token
+  }
+
+  async signAccessAndIdToken(accessClaims: JWTPayload, idClaims: JWTPayload, key: SigningKey): Promise<SignedTokenPair> {
+    const job = { op: 'sign-pair', handle: this.#handleOf(key), accessClaims, idClaims } as const
+    const reply = await this.#send(job, key)
+    if (!('idToken' in reply)) throw new SigningFailed('the signing thread answered a token pair with one token')
+    return { accessToken: reply.accessToken, idToken: reply.idToken }
+  }
+
+  /** To the thread with the fewest signatures in flight. */
+  #send(job: Job, key: SigningKey): Promise<Signed> {
     if (this.#closed) return Promise.reject(new SigningUnavailable('signing threads closed'))
     while (this.#threads.length < this.#count)
       this.#threads.push(new SigningThread(this.#entry, (gone, reason) => this.#remove(gone, reason)))
     let least = this.#threads[0]!
     for (const thread of this.#threads) if (thread.inFlight < least.inFlight) least = thread
+    return least.sign(job, key)
+  }
+
+  #handleOf(key: SigningKey): number {
     let handle = this.#handles.get(key)
     if (handle === undefined) this.#handles.set(key, (handle = this.#nextHandle++))
-    return least.sign(handle, typ, payload, key)
+    return handle
   }
 
   async close(): Promise<void> {

@@ -6,6 +6,8 @@
 import { createSigner } from 'fast-jwt'
 import type { KeyObject } from 'node:crypto'
 import { KEPT_KEYS, type SigningReply, type SigningRequest } from './signing-protocol.js'
+import { withAccessTokenHash } from '../oauth/claims.js'
+import { TOKEN_TYP } from './token-typ.js'
 
 type Signer = (payload: Record<string, unknown>) => string
 
@@ -28,7 +30,10 @@ export class ThreadSigner {
       return undefined
     }
     try {
-      return { id: message.id, token: this.#signerFor(message.handle, message.typ)(message.payload) }
+      if (message.op === 'sign') return { id: message.id, token: this.#signerFor(message.handle, message.typ)(message.payload) }
+      const accessToken = this.#signerFor(message.handle, TOKEN_TYP.access_token)(message.accessClaims)
+      const idToken = this.#signerFor(message.handle, TOKEN_TYP.id_token)(withAccessTokenHash(message.idClaims, accessToken))
+      return { id: message.id, accessToken, idToken }
     } catch (error) {
       return { id: message.id, error: error instanceof Error ? error.message : String(error) }
     }

@@ -6,7 +6,7 @@ import type { KeyObject } from 'node:crypto'
 import type { PresentedAccessToken } from '../db/repositories/access-tokens.js'
 import { errors, jwtVerify, type JWTPayload, type JWTHeaderParameters } from 'jose'
 import type { KeyStore } from '../keys/key-store.js'
-import { TOKEN_TYP, type TokenKind } from './sign.js'
+import { TOKEN_TYP, type TokenKind } from './token-typ.js'
 import type { VerifiedTokenCache } from './verified-tokens.js'
 
 export class TokenInvalid extends Error {

@@ -8,7 +8,9 @@
 import t from 'tap'
 import { generateKeyPairSync, type KeyObject } from 'node:crypto'
 import { compactVerify, decodeProtectedHeader, jwtVerify } from 'jose'
-import { joseSigner, signJwt, TOKEN_TYP, type TokenKind } from '../../src/tokens/sign.js'
+import { joseSigner, signJwt } from '../../src/tokens/sign.js'
+import { TOKEN_TYP, type TokenKind } from '../../src/tokens/token-typ.js'
+import { accessTokenHash } from '../../src/oauth/claims.js'
 import { SigningFailed, SigningThreads, SigningUnavailable } from '../../src/tokens/signing-threads.js'
 import { workerEntry } from '../../src/worker-entry.js'
 import type { SigningKey } from '../../src/keys/key-store.js'
@@ -49,6 +51,45 @@ t.test('each kind of token: the same header and claims as jose signs, verified b
   const { privateKey: otherKey } = generateKeyPairSync('rsa', { modulusLength: 2048 })
   const forged = await signJwt(threads, 'access_token', payload, { ...signing, key: otherKey })
   await t.rejects(compactVerify(forged, publicKey), { code: 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED' }, 'another key does not verify')
+})
+
+t.test('an access token and its ID token in one trip: at_hash binds them, as jose signs them', async (t) => {
+  const { signing, publicKey } = rsaKey('kid-pair')
+  const accessClaims = { iss: 'https://idp.example', sub: 'user-1', aud: 'api', iat: 1_800_000_000, jti: 'j-pair' }
+  const idClaims = { iss: 'https://idp.example', sub: 'user-1', aud: 'app', iat: 1_800_000_000, nonce: 'n-1' }
+  for (const [name, signer] of [
+    ['threads', threads],
+    ['jose', joseSigner],
+  ] as const) {
+    const { accessToken, idToken } = await signer.signAccessAndIdToken(accessClaims, idClaims, signing)
+    t.same(decodeProtectedHeader(accessToken), { alg: 'RS256', kid: 'kid-pair', typ: 'at+jwt' }, `${name}: the access token's header`)
+    t.same(decodeProtectedHeader(idToken), { alg: 'RS256', kid: 'kid-pair', typ: 'JWT' }, `${name}: the ID token's header`)
+    t.same(await payloadOf(accessToken, publicKey), accessClaims, `${name}: the access token's claims as given`)
+    t.same(
+      await payloadOf(idToken, publicKey),
+      { ...idClaims, at_hash: accessTokenHash(accessToken) },
+      `${name}: the ID token's claims with the access token's at_hash (OIDC Core §3.1.3.6)`,
+    )
+  }
+  t.same(
+    idClaims,
+    { iss: 'https://idp.example', sub: 'user-1', aud: 'app', iat: 1_800_000_000, nonce: 'n-1' },
+    'the claims given are untouched',
+  )
+  const concurrent = await Promise.all(
+    Array.from({ length: 40 }, (_, i) =>
+      threads.signAccessAndIdToken({ ...accessClaims, jti: `j-${i}` }, { ...idClaims, nonce: `n-${i}` }, signing),
+    ),
+  )
+  for (const [i, { accessToken, idToken }] of concurrent.entries()) {
+    t.equal(((await payloadOf(accessToken, publicKey)) as { jti: string }).jti, `j-${i}`)
+    t.match(await payloadOf(idToken, publicKey), { nonce: `n-${i}`, at_hash: accessTokenHash(accessToken) }, `pair ${i} is one pair`)
+  }
+  await t.rejects(
+    threads.signAccessAndIdToken(accessClaims, { ...idClaims, bad: (() => 1) as unknown as string }, signing),
+    SigningFailed,
+    'claims that cannot reach a thread fail the pair alone',
+  )
 })
 
 t.test('concurrent signatures each get their own token, over both threads', async (t) => {

@@ -94,7 +94,6 @@ t.test('tokens carry the chosen acr, never more than amr shows', async (t) => {
     scope: 'openid',
     authTime: 1,
     nonce: null,
-    accessTokenHash: 'x',
     now: 2,
     ttl: 60,
     amr: ['swk', 'user'],

@@ -1,10 +1,12 @@
 import t from 'tap'
 import {
   accessTokenClaims,
+  accessTokenHash,
   idTokenClaims,
   scopedClaims,
   SUPPORTED_CLAIMS,
   userinfoClaims,
+  withAccessTokenHash,
   type IdTokenInput,
   type Subject,
 } from '../../../src/oauth/claims.js'
@@ -18,15 +20,15 @@ const idInput = (extra: Partial<IdTokenInput> = {}): IdTokenInput => ({
   scope: 'openid',
   authTime: NOW - 120,
   nonce: null,
-  accessTokenHash: '77QmUPtjPfzWtF2AnpK9RQ',
   now: NOW,
   ttl: 3600,
   amr: ['pwd'],
   ...extra,
 })
 
-t.test('idTokenClaims: required claims (OIDC Core §2)', async (t) => {
-  t.same(idTokenClaims(idInput()), {
+t.test('idTokenClaims: required claims (OIDC Core §2), at_hash added with the access token', async (t) => {
+  const claims = idTokenClaims(idInput())
+  t.same(claims, {
     iss: 'https://idp.example',
     sub: 'u-7f3a',
     aud: 'client-a',
@@ -34,10 +36,18 @@ t.test('idTokenClaims: required claims (OIDC Core §2)', async (t) => {
     iat: NOW,
     exp: NOW + 3600,
     auth_time: NOW - 120,
-    at_hash: '77QmUPtjPfzWtF2AnpK9RQ',
     amr: ['pwd'],
     acr: 'urn:tessera:pwd',
   })
+  // OIDC Core §3.1.3.6's example: this access token hashes to this at_hash.
+  const bound = withAccessTokenHash(claims, 'jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y')
+  t.same(bound, { ...claims, at_hash: '77QmUPtjPfzWtF2AnpK9RQ' })
+  t.notOk('at_hash' in claims, 'the claims given are not changed')
+})
+
+t.test('accessTokenHash: the OIDC Core example (at_hash)', async (t) => {
+  t.equal(accessTokenHash('jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y'), '77QmUPtjPfzWtF2AnpK9RQ')
+  t.equal(accessTokenHash('x').length, 22, '128 bits, base64url without padding')
 })
 
 t.test('amr and acr say how the user signed in (RFC 8176, OIDC Core §2)', async (t) => {
