@@ -3,11 +3,18 @@
 // i.e. how long a request that arrived could not even be read), garbage-collection pauses, how
 // busy the event loop was, and how long its thread was ready to run but waited for a CPU (Linux's
 // run-queue time, /proc/thread-self/schedstat: another process or thread held both cores).
+// While measuring it also notes, for each request carrying `x-bench-seq` (open-loop.mjs), when
+// Node's HTTP server read it and when the handler handed its answer to Node (`response.end()`,
+// wrapped here: the diagnostics channel's `response.finish` comes a loop turn after the bytes
+// left, later still when the loop is busy), so that a slow request's time can be split between
+// the load generator and the server (bench/lib/waits.mjs).
 // Nothing is sent anywhere. SIGUSR2 starts a measurement, the next SIGUSR2 ends it and writes its
-// figures to LOOP_PROBE_FILE (one JSON object with a sequence number); the 1 ms delay timer runs
-// only while measuring, so throughput runs do not pay for it.
+// figures to LOOP_PROBE_FILE (one JSON object with a sequence number); the 1 ms delay timer and
+// the request notes run only while measuring, so throughput runs do not pay for them.
 'use strict'
+const diagnostics = require('node:diagnostics_channel')
 const fs = require('node:fs')
+const http = require('node:http')
 const { monitorEventLoopDelay, PerformanceObserver, performance, constants } = require('node:perf_hooks')
 
 const file = process.env.LOOP_PROBE_FILE
@@ -38,6 +45,28 @@ if (file) {
       return undefined
     }
   }
+  /** The monotonic clock in ms, the one open-loop.mjs reads. */
+  const clock = () => Number(process.hrtime.bigint()) / 1e6
+  /** seq → [read, answered] on that clock. */
+  let served = new Map()
+  const onRead = ({ request }) => {
+    const seq = request.headers['x-bench-seq']
+    if (seq !== undefined) served.set(seq, [clock(), null])
+  }
+  let noting = false
+  const end = http.ServerResponse.prototype.end
+  http.ServerResponse.prototype.end = function endNoted(...args) {
+    if (noting) {
+      const times = served.get(this.req?.headers['x-bench-seq'])
+      if (times && times[1] === null) times[1] = clock()
+    }
+    return end.apply(this, args)
+  }
+  /** The file is read while it may be written: a whole new file replaces it. */
+  const write = (snapshot) => {
+    fs.writeFileSync(`${file}.tmp`, JSON.stringify(snapshot))
+    fs.renameSync(`${file}.tmp`, file)
+  }
   let queuedSince = runQueue()
   let utilization = performance.eventLoopUtilization()
   let since = performance.now()
@@ -51,12 +80,17 @@ if (file) {
     utilization = performance.eventLoopUtilization()
     queuedSince = runQueue()
     since = performance.now()
-    fs.writeFileSync(file, JSON.stringify({ sequence: ++sequence, started: true }))
+    served = new Map()
+    noting = true
+    diagnostics.subscribe('http.server.request.start', onRead)
+    write({ sequence: ++sequence, started: true })
   }
   process.on('SIGUSR2', () => {
     measuring = !measuring
     if (measuring) return start()
     delay.disable()
+    noting = false
+    diagnostics.unsubscribe('http.server.request.start', onRead)
     const now = performance.now()
     const busy = performance.eventLoopUtilization(utilization)
     const queued = runQueue()
@@ -81,7 +115,9 @@ if (file) {
       gcMajorCount: gc.majorCount,
       gcMajorMs: Number(gc.majorMs.toFixed(1)),
       rssMiB: Number((process.memoryUsage.rss() / 2 ** 20).toFixed(1)),
+      served: Object.fromEntries(served),
     }
-    fs.writeFileSync(file, JSON.stringify(snapshot))
+    served = new Map()
+    write(snapshot)
   })
 }

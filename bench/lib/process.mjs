@@ -69,10 +69,17 @@ export async function stopProcess(child, graceMs = 30_000) {
   clearTimeout(timer)
 }
 
-/** Runs a Node script to completion and returns its stdout. */
-export async function runNode(script, args, { env = {}, input } = {}) {
+/** Runs a Node script to completion and returns its stdout; `timeoutMs` (without `input`): killed and rejected after that long. */
+export async function runNode(script, args, { env = {}, input, timeoutMs = 0 } = {}) {
   if (input === undefined)
-    return (await run(process.execPath, [script, ...args], { env: { ...process.env, ...env }, maxBuffer: 16 << 20 })).stdout
+    return (
+      await run(process.execPath, [script, ...args], {
+        env: { ...process.env, ...env },
+        maxBuffer: 16 << 20,
+        timeout: timeoutMs,
+        killSignal: 'SIGKILL',
+      })
+    ).stdout
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [script, ...args], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'inherit'] })
     let out = ''

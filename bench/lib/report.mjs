@@ -137,6 +137,25 @@ export function renderReport(r) {
     }
     add('')
   }
+  if (openRows.some((row) => r.latency[row.key].tessera?.waits)) {
+    add(
+      "Where the slowest 1% of those requests waited, in the round shown: each request's time split at the moments the load generator sent it and the server's HTTP parser read it and wrote its answer (bench/lib/waits.mjs; both processes read the machine's monotonic clock). Mean ms per request: late in the generator (its timers tick every millisecond, and it waits for a CPU like the servers), sent but not yet read (the kernel, and the server's event loop busy or waiting for a CPU), read to answered (the handler, database, signing threads, GC), and the answer's way back. The generator's lateness over all requests (p50 / p99) is in the last column of each provider: it is part of every latency above.",
+      '',
+    )
+    add(
+      '| Row | Tessera slowest 1% ms | late in generator | before read | in server | after answer | generator late p50 / p99 | oidc-provider slowest 1% ms | late in generator | before read | in server | after answer | generator late p50 / p99 |',
+    )
+    add('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
+    const split = (x) =>
+      x?.waits
+        ? `${tenths(x.waits.latency)} | ${tenths(x.waits.generator)} | ${tenths(x.waits.beforeRead)} | ${tenths(x.waits.inServer)} | ${tenths(x.waits.afterAnswer)} | ${tenths(x.lateP50ms)} / ${tenths(x.lateP99ms)}`
+        : '— | — | — | — | — | —'
+    for (const row of openRows) {
+      const l = r.latency[row.key]
+      add(`| ${row.label} | ${split(l.tessera)} | ${split(l.oidc)} |`)
+    }
+    add('')
+  }
 
   if (r.cluster) {
     const cr = r.cluster.results
