@@ -1,7 +1,8 @@
 /**
  * The signing threads (tokens/signing-threads.ts, SIGNING_THREADS): the tokens they sign are the
- * ones jose signs in this thread, verifiable with the public key alone; concurrent signatures each
- * get their own answer; a rotated key signs under its own kid; failures are errors, never hangs;
+ * ones jose signs in this thread, verifiable with the public key alone; an access token and its ID
+ * token are signed in one message, the ID token carrying the access token's at_hash; concurrent
+ * signatures each get their own answer; a rotated key signs under its own kid; failures are errors, never hangs;
  * a thread that dies fails only what it held and is replaced, and the token endpoint answers 503.
  * Every test of the real server process signs with them too (SIGNING_THREADS=auto).
  */
