@@ -216,24 +216,27 @@ const targetCpu = (target, database) =>
 const oneCoreCeiling = ({ joseSignsPerSecond, nodeSyncSignsPerSecond }) => Math.max(joseSignsPerSecond, nodeSyncSignsPerSecond)
 
 /**
+ * One reading of lib/sign-ceiling.mjs (its JSON figures). Once in a smoke run a reading never
+ * ended: Node 20 deadlocked in a garbage collection that ran while jose exported the freshly
+ * generated key (its thread blocked on the key's own mutex). A reading that runs past `timeoutMs`
+ * is killed and taken again.
+ */
+async function readCeiling(env, timeoutMs) {
+  const reading = () => runNode(path.join(HERE, 'lib/sign-ceiling.mjs'), [], { env, timeoutMs })
+  const output = await reading().catch((error) => {
+    log(`the signing ceiling's reading did not finish (${error.message.split('\n')[0]}); reading it again`)
+    return reading()
+  })
+  return JSON.parse(output)
+}
+
+/**
  * The one-core signing ceiling read again now (a short run of the two figures behind
  * report.ceiling), so that a signing-bound row's round is judged against a reading taken seconds
  * before it, not only against the one read at the start of the run.
  */
 async function signingCeilingNow() {
-  const reading = () =>
-    runNode(path.join(HERE, 'lib/sign-ceiling.mjs'), [], {
-      env: { UV_THREADPOOL_SIZE: '1', CEILING_QUICK: '1', CEILING_SECONDS: '2' },
-      timeoutMs: 60_000,
-    })
-  // Once in a smoke run this reading never ended: Node 20 deadlocked in a garbage collection that
-  // ran while jose exported the freshly generated key (its thread blocked on the key's own mutex).
-  // A reading that takes a minute instead of 5 s is killed and taken again.
-  const output = await reading().catch((error) => {
-    log(`the signing ceiling's reading did not finish (${error.message.split('\n')[0]}); reading it again`)
-    return reading()
-  })
-  return oneCoreCeiling(JSON.parse(output))
+  return oneCoreCeiling(await readCeiling({ UV_THREADPOOL_SIZE: '1', CEILING_QUICK: '1', CEILING_SECONDS: '2' }, 60_000))
 }
 
 /**
@@ -326,8 +329,9 @@ const report = {
 // The ceiling belongs to the one-process section (and its targets): other parts alone skip it.
 if (PARTS.has('tessera')) {
   log('signing ceiling (jose and node:crypto, RS256 2048): one core, then every core')
-  const oneCore = JSON.parse(await runNode(path.join(HERE, 'lib/sign-ceiling.mjs'), [], { env: { UV_THREADPOOL_SIZE: '1' } }))
-  const allCores = JSON.parse(await runNode(path.join(HERE, 'lib/sign-ceiling.mjs'), []))
+  // About 20 s each (five figures of 3 s, key generation and warm-ups).
+  const oneCore = await readCeiling({ UV_THREADPOOL_SIZE: '1' }, 180_000)
+  const allCores = await readCeiling({}, 180_000)
   report.ceiling = {
     oneCore,
     allCores,

@@ -40,7 +40,6 @@ const targets = input.targets.map((spec) => {
     host: url.hostname,
     port: url.port,
     agent: new http.Agent({ keepAlive: true, maxSockets: connections, noDelay: true }),
-    latencies: [],
     records: [],
     next: 0,
     sent: 0,
@@ -55,7 +54,7 @@ function fire(target, due, counted) {
   const index = target.next++
   const template = target.requests[index % target.requests.length]
   const body = target.bodies ? target.bodies[index] : template.body
-  const tally = counted ? target : { errors: 0, dropped: 0, latencies: [], records: [] }
+  const tally = counted ? target : { errors: 0, dropped: 0, records: [] }
   if (target.bodies && body === undefined) return void tally.dropped++
   // More than `connections` outstanding: the request would only queue inside the agent.
   if (target.inFlight >= connections) return void tally.dropped++
@@ -81,9 +80,7 @@ function fire(target, due, counted) {
       response.on('end', () => {
         target.inFlight--
         if (response.statusCode >= 400) return void tally.errors++
-        const ended = clock()
-        tally.latencies.push(ended - due)
-        tally.records.push({ seq, due, called, ended })
+        tally.records.push({ seq, due, called, ended: clock() })
       })
     },
   )
@@ -129,7 +126,7 @@ const quantile = (sorted, q) =>
   sorted.length ? Number(sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))].toFixed(1)) : null
 
 function summary(target) {
-  const latencies = target.latencies.sort((a, b) => a - b)
+  const latencies = target.records.map((record) => record.ended - record.due).sort((a, b) => a - b)
   const at = (q) => quantile(latencies, q)
   const late = target.records.map((record) => record.called - record.due).sort((a, b) => a - b)
   const byLatency = target.records.sort((a, b) => b.ended - b.due - (a.ended - a.due))
