@@ -42,7 +42,7 @@ export function renderReport(r) {
     `- RS256 signing, one core: **${num(c.signsPerSecond)}/s** — jose with signatures in flight on one pool thread ${num(c.oneCore.joseSignsPerSecond)}/s, node:crypto synchronous ${num(c.oneCore.nodeSyncSignsPerSecond)}/s (jose awaiting one signature at a time: ${num(c.oneCore.joseSequentialSignsPerSecond)}/s)${c.oneCore.fastJwtSignsPerSecond ? `; a whole JWT by fast-jwt on one thread, as one of Tessera's signing threads makes it: ${num(c.oneCore.fastJwtSignsPerSecond)}/s` : ''}. Verification: ${num(c.verifiesPerSecond)}/s.`,
   )
   add(
-    `- Every core (jose, default pool of 4 threads): ${num(c.allCores.joseSignsPerSecond)} signatures/s. Tessera signs on threads of its own (\`SIGNING_THREADS\`, here one: the cores beyond the event loop's), oidc-provider with jose on libuv's pool; either way one Node process signs on one core while its event loop uses the other.`,
+    `- Every core (jose, default pool of 4 threads): ${num(c.allCores.joseSignsPerSecond)} signatures/s. Tessera signs on threads of its own (\`SIGNING_THREADS\`, here two, one per core, the second signing only when the first has a queue), oidc-provider with jose on libuv's pool of four; either way one Node process's signatures can use both cores, sharing them with its event loop.`,
   )
   add(
     `- So one core issues at most ~${num(c.signsPerSecond)} \`client_credentials\` tokens/s (one signature) and ~${num(Math.round(c.signsPerSecond / 2))} code exchanges or refreshes/s (two).`,

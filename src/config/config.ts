@@ -33,12 +33,14 @@ export function parseWorkers(raw: string, cores: number): number {
 }
 
 /**
- * SIGNING_THREADS: `auto` leaves each process's event loop one core and gives the rest of its share
- * of the cores to signing, at most 4 (one event loop feeds about two cores of RS256 signatures).
+ * SIGNING_THREADS: `auto` is one thread per core of each process's share, at most 4 (one event loop
+ * feeds about two cores of RS256 signatures). The event loop does not fill its own core, and the
+ * threads after the first sign only when the first has a queue (tokens/signing-threads.ts), so they
+ * use what the loop leaves: `client_credentials` +8% on two cores (bench/CHANGES.md item 18).
  */
 export function parseSigningThreads(raw: string, cores: number, workers: number): number {
   const value = raw.trim().toLowerCase()
-  if (value === 'auto') return Math.min(4, Math.max(1, Math.floor(cores / workers) - 1))
+  if (value === 'auto') return Math.min(4, Math.max(1, Math.floor(cores / workers)))
   if (!/^[0-9]+$/.test(value) || Number(value) > 64) throw new FieldProblem('must be auto or a whole number from 0 to 64')
   return Number(value)
 }
@@ -56,7 +58,7 @@ export const configFields = {
   } satisfies Field<number>,
   signingThreads: {
     env: 'SIGNING_THREADS',
-    doc: "Threads of each server process that sign tokens: a number, `auto` (the cores each process has beyond its event loop, at least 1 and at most 4), or 0 to sign on libuv's shared pool (jose). See [bench/CHANGES.md](bench/CHANGES.md) item 11",
+    doc: "Threads of each server process that sign tokens: a number, `auto` (one per core of each process's share of the cores, at least 1 and at most 4), or 0 to sign on libuv's shared pool (jose). See [bench/CHANGES.md](bench/CHANGES.md) item 11",
     defaultText: 'auto',
     parse: (raw, parsed) =>
       parseSigningThreads(raw ?? 'auto', availableParallelism(), typeof parsed['workers'] === 'number' ? parsed['workers'] : 1),

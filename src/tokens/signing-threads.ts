@@ -5,7 +5,7 @@
  * Profiled under load, the event loop lost 0.1–0.2 ms per signature to those wake-ups (the
  * woken thread took its core). Threads sized to the cores stay busy while signatures are queued;
  * each signs synchronously (fast-jwt on node:crypto, about the CPU of jose's job). Measured in
- * bench/CHANGES.md item 11.
+ * bench/CHANGES.md items 11 and 18.
  */
 import { Worker } from 'node:worker_threads'
 import type { JWTPayload } from 'jose'
@@ -17,6 +17,12 @@ import { KEPT_KEYS, type SignMessage, type SignPairMessage, type SigningReply, t
 import type { JwtSigner, SignedTokenPair } from './sign.js'
 
 type ThreadEntry = ReturnType<typeof workerEntry>
+
+/**
+ * Signatures a thread holds in flight before the next goes to another: one signing and one queued,
+ * so a thread that finishes starts the next without sleeping (bench/CHANGES.md item 18).
+ */
+const SPILL_AT = 2
 
 const THREAD: ThreadEntry = workerEntry(import.meta.url, 'signing-thread')
 
@@ -115,8 +121,8 @@ class SigningThread {
 
 /**
  * `count` threads, started by the first signature (most CLI commands sign nothing); each
- * signature goes to the thread with the fewest in flight, and a thread that died is replaced by
- * the next signature.
+ * signature goes to the first thread with a free place (SPILL_AT), else to the one with the fewest
+ * in flight, and a thread that died is replaced by the next signature.
  */
 export class SigningThreads implements JwtSigner {
   readonly #threads: SigningThread[] = []
@@ -148,13 +154,20 @@ export class SigningThreads implements JwtSigner {
     return { accessToken: reply.accessToken, idToken: reply.idToken }
   }
 
-  /** To the thread with the fewest signatures in flight. */
+  /**
+   * To the first thread with fewer than SPILL_AT signatures in flight, else to the one with the
+   * fewest. A sleeping thread is woken only when the busy ones have a queue: every wake-up takes a
+   * core from the event loop for a moment (see above), so at light load one thread signs alone.
+   */
   #send(job: Job, key: SigningKey): Promise<Signed> {
     if (this.#closed) return Promise.reject(new SigningUnavailable('signing threads closed'))
     while (this.#threads.length < this.#count)
       this.#threads.push(new SigningThread(this.#entry, (gone, reason) => this.#remove(gone, reason)))
     let least = this.#threads[0]!
-    for (const thread of this.#threads) if (thread.inFlight < least.inFlight) least = thread
+    for (const thread of this.#threads) {
+      if (thread.inFlight < SPILL_AT) return thread.sign(job, key)
+      if (thread.inFlight < least.inFlight) least = thread
+    }
     return least.sign(job, key)
   }
 

@@ -3,7 +3,8 @@
  * ones jose signs in this thread, verifiable with the public key alone; an access token and its ID
  * token are signed in one message, the ID token carrying the access token's at_hash; concurrent
  * signatures each get their own answer; a rotated key signs under its own kid; failures are errors, never hangs;
- * a thread that dies fails only what it held and is replaced, and the token endpoint answers 503.
+ * a thread that dies fails only what it held and is replaced, and the token endpoint answers 503;
+ * a second thread signs only when the first holds two signatures.
  * Every test of the real server process signs with them too (SIGNING_THREADS=auto).
  */
 import t from 'tap'
@@ -146,6 +147,27 @@ t.test('a thread that dies fails the signatures it held, is logged, and the next
   const after = await signJwt(dying, 'access_token', { sub: 'u', iat: 4 }, signing)
   t.same(await payloadOf(after, publicKey), { sub: 'u', iat: 4 }, 'a new thread signs, the key sent to it afresh')
   t.equal(logged.length, 1)
+})
+
+t.test('the first thread signs alone until it holds two; the next goes to another, then to the least busy', async (t) => {
+  const pool = new SigningThreads(2, undefined, workerEntry(import.meta.url, 'fixtures/naming-signing-thread'))
+  t.teardown(() => pool.close())
+  const { signing, publicKey } = rsaKey('kid-s')
+  const signer = async (iat: number): Promise<number> => {
+    const claims = (await payloadOf(await signJwt(pool, 'access_token', { sub: 'u', iat }, signing), publicKey)) as { signedBy: number }
+    return claims.signedBy
+  }
+  // One at a time, as at light load: the second thread is never woken.
+  const oneByOne: number[] = []
+  for (let i = 0; i < 4; i++) oneByOne.push(await signer(i))
+  t.equal(new Set(oneByOne).size, 1, 'one thread signed every signature sent alone')
+  // Five sent at once, before either thread answers: two on the first, two on the second, the
+  // fifth on the first (both hold two, the first of the least busy wins).
+  const burst = await Promise.all([10, 11, 12, 13, 14].map(signer))
+  const [first, second] = [burst[0], burst[2]]
+  t.not(first, second, 'the third signature of the burst went to another thread')
+  t.same(burst, [first, first, second, second, first])
+  t.equal(first, oneByOne[0], 'the first thread is the one that signed alone')
 })
 
 t.test('the token endpoint answers 503 temporarily_unavailable with Retry-After when no thread can sign', async (t) => {

@@ -246,11 +246,13 @@ t.test('secrets may come from files named by NAME_FILE (Docker and Kubernetes se
   t.equal(loadConfig({ ISSUER_FILE: write('issuer', 'https://x.example') }).issuer, 'http://localhost:3000', 'only secrets read files')
 })
 
-t.test('SIGNING_THREADS: auto leaves each process one core for its event loop, 1 to 4 threads; 0 to 64 as given', async (t) => {
-  t.equal(parseSigningThreads('auto', 2, 1), 1, 'two cores, one process: the loop and one signing thread')
-  t.equal(parseSigningThreads('auto', 2, 2), 1, 'two processes on two cores: at least one each')
+t.test('SIGNING_THREADS: auto is a thread per core of the share of each process, 1 to 4; 0 to 64 as given', async (t) => {
+  t.equal(parseSigningThreads('auto', 2, 1), 2, 'two cores, one process: a thread per core')
+  t.equal(parseSigningThreads('auto', 2, 2), 1, 'two processes on two cores: one each')
   t.equal(parseSigningThreads('AUTO', 8, 1), 4, 'at most four')
-  t.equal(parseSigningThreads('auto', 8, 2), 3)
+  t.equal(parseSigningThreads('auto', 8, 2), 4)
+  t.equal(parseSigningThreads('auto', 6, 2), 3)
+  t.equal(parseSigningThreads('auto', 3, 2), 1, 'a share under one core: still one')
   t.equal(parseSigningThreads('auto', 1, 1), 1)
   t.equal(parseSigningThreads('0', 8, 1), 0, "0: jose on libuv's pool")
   t.equal(parseSigningThreads(' 6 ', 2, 1), 6)
