@@ -58,7 +58,7 @@ export const configFields = {
   } satisfies Field<number>,
   signingThreads: {
     env: 'SIGNING_THREADS',
-    doc: "Threads of each server process that sign tokens: a number, `auto` (one per core of each process's share of the cores, at least 1 and at most 4), or 0 to sign on libuv's shared pool (jose). See [bench/CHANGES.md](bench/CHANGES.md) item 11",
+    doc: "Threads of each server process that sign tokens: a number, `auto` (one per core of each process's share of the cores, at least 1 and at most 4), or 0 to sign on libuv's shared pool (jose). See [bench/CHANGES.md](bench/CHANGES.md) items 11 and 18",
     defaultText: 'auto',
     parse: (raw, parsed) =>
       parseSigningThreads(raw ?? 'auto', availableParallelism(), typeof parsed['workers'] === 'number' ? parsed['workers'] : 1),
