@@ -10,6 +10,7 @@ import { claims, introspect, refresh, revoke, signIn, userinfo, type RegisteredC
 import { createTestApp, type TestApp } from '../helpers/test-app.js'
 import { issueLegacyRefreshToken } from '../helpers/legacy-refresh-token.js'
 import { pruneExpired } from '../../src/db/repositories/maintenance.js'
+import { withCharacterChanged } from '../helpers/forgery.js'
 
 const grantIdOf = (tokens: Tokens): string => (claims(tokens.access_token)['jti'] as string).split('.')[1]!
 
@@ -66,7 +67,7 @@ t.test('each refresh moves the grant one generation on; any earlier token is reu
 t.test('a token that was never issued is refused and leaves the family alone', async (t) => {
   const { ctx, rp, tokens, grantId } = await signedIn(t)
   const [tag] = tokens.refresh_token!.split('.') as [string, string, string]
-  const flipped = `${tag[0] === 'A' ? 'B' : 'A'}${tag.slice(1)}`
+  const flipped = withCharacterChanged(tag, 0)
   const forged = [
     `${flipped}.${grantId}.0`, // a wrong MAC
     `${tag}.${grantId}.1`, // generation 0's MAC under generation 1

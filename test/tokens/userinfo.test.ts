@@ -12,6 +12,7 @@ import { decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, SignJWT, 
 import type { Assert } from '../helpers/assert.js'
 import { FORM, signIn, userinfo } from '../helpers/client.js'
 import { createTestApp } from '../helpers/test-app.js'
+import { withCharacterChanged } from '../helpers/forgery.js'
 
 const ctx = await createTestApp()
 t.teardown(() => ctx.close())
@@ -101,7 +102,7 @@ t.test('forged and misused tokens → 401 invalid_token', async (t) => {
   const signingInput = (h: unknown, p: unknown) => `${b64(h)}.${b64(p)}`
 
   const signature = parts[2]!
-  const flipped = signature.slice(0, 10) + (signature[10] === 'A' ? 'B' : 'A') + signature.slice(11)
+  const flipped = withCharacterChanged(signature, 10)
   assertInvalidToken(t, await userinfo(ctx, `${parts[0]}.${parts[1]}.${flipped}`), 'tampered signature')
   assertInvalidToken(t, await userinfo(ctx, `${parts[0]}.${b64({ ...claims, sub: other.id })}.${signature}`), 'tampered payload')
   assertInvalidToken(t, await userinfo(ctx, `${parts[0]}.${parts[1]}`), 'signature removed')

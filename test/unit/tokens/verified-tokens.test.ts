@@ -8,6 +8,7 @@ import type { KeyStore } from '../../../src/keys/key-store.js'
 import { signJwt, joseSigner } from '../../../src/tokens/sign.js'
 import { TokenInvalid, verifyAccessToken, type VerifiedAccessToken } from '../../../src/tokens/verify.js'
 import { VerifiedTokenCache } from '../../../src/tokens/verified-tokens.js'
+import { withCharacterChanged } from '../../helpers/forgery.js'
 
 const ISSUER = 'https://id.example'
 const NOW = 1_800_000_000
@@ -57,9 +58,7 @@ t.test('the same token verifies once; the verdict is reused while it holds', asy
     TokenInvalid,
     'another audience is checked afresh',
   )
-  // One character inside the signature changed (its last characters carry padding bits a decoder may ignore).
-  const at = token.length - 10
-  const altered = `${token.slice(0, at)}${token[at] === 'A' ? 'B' : 'A'}${token.slice(at + 1)}`
+  const altered = withCharacterChanged(token, token.length - 10)
   await t.rejects(verifyAccessToken(altered, options), TokenInvalid, 'other bytes are verified (and fail)')
 })
 
